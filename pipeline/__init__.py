@@ -1,0 +1,1 @@
+"""Voronka: sales-funnel analytics pipeline."""

@@ -1,0 +1,418 @@
+"""voronka.yaml → typed, validated objects. The only place that reads the config file.
+
+Every mistake is reported with the key path and the line it stands on, so an operator
+can fix the file without reading code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SUPPORTED_LOCALES = ("ru", "en")
+CRM_PRESETS = ("generic", "amocrm", "bitrix24", "hubspot", "pipedrive", "salesforce")
+CALL_PRESETS = ("asterisk", "mango", "sipuni", "twilio", "generic")
+BUILTIN_SEGMENT_TYPES = ("manager", "lead_source")
+SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class ConfigError(Exception):
+    """A config mistake: the message names the file, the key and the line."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LocalizedName(_Strict):
+    ru: str
+    en: str
+
+    def get(self, locale: str) -> str:
+        return getattr(self, locale)
+
+
+class Paths(_Strict):
+    inbox: Path = Path("data/inbox")
+    landing: Path = Path("data/landing")
+    warehouse: Path = Path("data/warehouse.duckdb")
+    reports: Path = Path("data/reports")
+
+
+class Quality(_Strict):
+    max_reject_ratio: float = Field(0.02, ge=0, le=1)
+
+
+class CallsSettings(_Strict):
+    conversation_min_s: int = Field(30, ge=0)
+    callback_hours: int = Field(24, gt=0)
+
+
+class Privacy(_Strict):
+    phone_hash_key_env: str = "VORONKA_PHONE_HASH_KEY"
+    phone_hash_key: str | None = None
+
+
+class Manager(_Strict):
+    name: str
+    aliases: list[str] = []
+
+
+class Formats(_Strict):
+    date: str | None = None
+    decimal: Literal[",", "."] = ","
+    encoding: Literal["auto", "utf-8", "utf-8-sig", "cp1251"] = "auto"
+    delimiter: Literal["auto", ",", ";", "\t"] = "auto"
+
+
+class StatusValues(_Strict):
+    won: list[str] = []
+    lost: list[str] = []
+
+
+class ConstantStage(_Strict):
+    value: str
+
+
+class Source(_Strict):
+    name: str
+    kind: Literal["crm", "crm_history", "calls"]
+    preset: str
+    files: str
+    timezone: str | None = None
+    columns: dict[str, str] = {}
+    stage: ConstantStage | None = None
+    status: StatusValues = StatusValues()
+    formats: Formats = Formats()
+    history_of: str | None = None
+    stage_dates: dict[str, str] = {}
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError("must be lowercase letters, digits and '_', starting with a letter")
+        return value
+
+    @field_validator("files")
+    @classmethod
+    def _relative_glob(cls, value: str) -> str:
+        if value.startswith("/") or ".." in Path(value).parts:
+            raise ValueError("must be a pattern inside the inbox (no absolute path, no '..')")
+        return value
+
+    @model_validator(mode="after")
+    def _preset_fits_kind(self) -> Source:
+        allowed = CALL_PRESETS if self.kind == "calls" else CRM_PRESETS
+        if self.preset not in allowed:
+            raise ValueError(
+                f"unknown preset {self.preset!r} for kind {self.kind!r}; "
+                f"expected one of: {', '.join(allowed)}"
+            )
+        if self.kind == "crm_history" and not self.history_of:
+            raise ValueError("a crm_history source needs 'history_of: <crm source name>'")
+        return self
+
+
+class CallRule(_Strict):
+    direction: Literal["inbound", "outbound"] | None = None
+    answered: bool | None = None
+    min_talk_s: int | None = Field(None, ge=0)
+
+
+class CrmStageName(_Strict):
+    name: str
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+
+
+class Stage(_Strict):
+    key: str
+    name: LocalizedName
+    calls: CallRule | None = None
+    crm_stages: list[CrmStageName] = []
+    crm_status: Literal["won"] | None = None
+
+    @field_validator("key")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError("must be lowercase letters, digits and '_', starting with a letter")
+        return value
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> Stage:
+        rules = [self.calls is not None, bool(self.crm_stages), self.crm_status is not None]
+        if sum(rules) != 1:
+            raise ValueError("a stage needs exactly one of 'calls', 'crm_stages' or 'crm_status'")
+        return self
+
+
+class FunnelCrm(_Strict):
+    source: str
+    pipeline: str
+
+
+class FunnelCalls(_Strict):
+    source: str
+    lines: list[str] = []
+
+
+class CustomSegment(_Strict):
+    type: str
+    column: str
+
+    @field_validator("type")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value) or value in ("total", *BUILTIN_SEGMENT_TYPES):
+            raise ValueError("must be a new lowercase name (not total/manager/lead_source)")
+        return value
+
+
+Segment = Annotated[Literal["manager", "lead_source"] | CustomSegment, Field()]
+
+
+class Plan(_Strict):
+    target: int = Field(gt=0)
+    months: int = Field(3, gt=0, le=24)
+
+
+class Recipient(_Strict):
+    email: str
+    locale: str = "ru"
+
+
+class Funnel(_Strict):
+    id: str
+    name: LocalizedName
+    crm: list[FunnelCrm] = []
+    calls: FunnelCalls | None = None
+    reach: Literal["implied", "strict", "any"] = "implied"
+    window_days: int = Field(90, gt=0)
+    link_days: int = Field(30, ge=0)
+    segments: list[Segment] = ["manager", "lead_source"]
+    plan: Plan | None = None
+    recipients: list[Recipient] = []
+    stages: list[Stage] = Field(min_length=2)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError("must be lowercase letters, digits and '_', starting with a letter")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Funnel:
+        keys = [stage.key for stage in self.stages]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"stage keys repeat: {keys}")
+        if any(stage.calls for stage in self.stages) and self.calls is None:
+            raise ValueError("a stage counts calls, so the funnel needs 'calls: {source: …}'")
+        if any(stage.crm_stages or stage.crm_status for stage in self.stages) and not self.crm:
+            raise ValueError("a stage counts CRM deals, so the funnel needs 'crm: [{source, pipeline}]'")
+        types = [s if isinstance(s, str) else s.type for s in self.segments]
+        if len(set(types)) != len(types):
+            raise ValueError(f"segment types repeat: {types}")
+        return self
+
+    @property
+    def segment_types(self) -> list[str]:
+        return [s if isinstance(s, str) else s.type for s in self.segments]
+
+
+class Schedule(_Strict):
+    day: int = Field(2, ge=1, le=28)
+    hour: int = Field(6, ge=0, le=23)
+
+
+class Config(_Strict):
+    timezone: str = "Europe/Moscow"
+    locales: list[str] = ["ru", "en"]
+    paths: Paths = Paths()
+    quality: Quality = Quality()
+    calls: CallsSettings = CallsSettings()
+    privacy: Privacy = Privacy()
+    exclude_phones: list[str] = []
+    managers: list[Manager] = []
+    sources: list[Source] = Field(min_length=1)
+    funnels: list[Funnel] = Field(min_length=1)
+    schedule: Schedule = Schedule()
+    # Where the file was read from; paths in it are relative to this folder.
+    base_dir: Path = Path(".")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _check_zone(value)
+
+    @field_validator("locales")
+    @classmethod
+    def _locales(cls, value: list[str]) -> list[str]:
+        unknown = [loc for loc in value if loc not in SUPPORTED_LOCALES]
+        if unknown or not value:
+            raise ValueError(f"locales must be among {SUPPORTED_LOCALES}, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        by_name = {source.name: source for source in self.sources}
+        if len(by_name) != len(self.sources):
+            raise ValueError("source names repeat")
+        for source in self.sources:
+            if source.timezone:
+                _check_zone(source.timezone)
+            if source.history_of and by_name.get(source.history_of, None) is None:
+                raise ValueError(f"source {source.name!r}: history_of names no source")
+        funnel_ids = [funnel.id for funnel in self.funnels]
+        if len(set(funnel_ids)) != len(funnel_ids):
+            raise ValueError(f"funnel ids repeat: {funnel_ids}")
+        for funnel in self.funnels:
+            for crm in funnel.crm:
+                if by_name.get(crm.source) is None or by_name[crm.source].kind != "crm":
+                    raise ValueError(f"funnel {funnel.id!r}: crm source {crm.source!r} is not a crm source")
+            if funnel.calls and (
+                by_name.get(funnel.calls.source) is None or by_name[funnel.calls.source].kind != "calls"
+            ):
+                raise ValueError(
+                    f"funnel {funnel.id!r}: calls source {funnel.calls.source!r} is not a calls source"
+                )
+            for recipient in funnel.recipients:
+                if recipient.locale not in SUPPORTED_LOCALES:
+                    raise ValueError(f"funnel {funnel.id!r}: recipient locale {recipient.locale!r}")
+        aliases: dict[str, str] = {}
+        for manager in self.managers:
+            for alias in [manager.name, *manager.aliases]:
+                key = normalize_person_name(alias)
+                if aliases.setdefault(key, manager.name) != manager.name:
+                    raise ValueError(f"manager alias {alias!r} belongs to two managers")
+        return self
+
+    # Paths resolved against the config's folder.
+    def path(self, which: str) -> Path:
+        value = getattr(self.paths, which)
+        return value if value.is_absolute() else (self.base_dir / value).resolve()
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.path("inbox")
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.path("landing")
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.path("warehouse")
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.path("reports")
+
+    @property
+    def state_dir(self) -> Path:
+        """Locks, run records and the Dagster home live beside the warehouse."""
+        return self.warehouse_path.parent / "state"
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+    def funnel(self, funnel_id: str) -> Funnel:
+        for funnel in self.funnels:
+            if funnel.id == funnel_id:
+                return funnel
+        known = ", ".join(f.id for f in self.funnels)
+        raise ConfigError(f"unknown funnel {funnel_id!r}; configured funnels: {known}")
+
+    def source_timezone(self, source: Source) -> str:
+        return source.timezone or self.timezone
+
+    def manager_aliases(self) -> dict[str, str]:
+        """Normalized alias (and name) → canonical manager name."""
+        table: dict[str, str] = {}
+        for manager in self.managers:
+            for alias in [manager.name, *manager.aliases]:
+                table[normalize_person_name(alias)] = manager.name
+        return table
+
+    def phone_hash_key(self) -> str:
+        return os.environ.get(self.privacy.phone_hash_key_env) or self.privacy.phone_hash_key or ""
+
+
+def normalize_person_name(value: str) -> str:
+    """Case, ё/е and spacing do not make two different people."""
+    return " ".join(value.replace("ё", "е").replace("Ё", "Е").split()).casefold()
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown time zone {value!r} (expected an IANA name like Europe/Moscow)") from error
+    return value
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; raise ConfigError naming key and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: config must be UTF-8 ({error})") from None
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    if "base_dir" in data:
+        raise ConfigError(f"{path}: 'base_dir' is not a config key")
+    try:
+        return Config(**data, base_dir=path.resolve().parent)
+    except ValidationError as error:
+        raise ConfigError(_describe(path, error, root)) from None
+
+
+def _describe(path: Path, error: ValidationError, root: yaml.Node | None) -> str:
+    lines = [f"{path}: {error.error_count()} mistake(s) in the config:"]
+    for item in error.errors():
+        loc = [part for part in item["loc"] if not _is_union_tag(part)]
+        key = ".".join(str(part) for part in loc) or "(top level)"
+        line = _line_of(root, loc)
+        where = f" (line {line})" if line else ""
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"  - {key}{where}: {message}")
+    return "\n".join(lines)
+
+
+def _is_union_tag(part: object) -> bool:
+    return isinstance(part, str) and (part.startswith("literal[") or part in ("CustomSegment",))
+
+
+def _line_of(node: yaml.Node | None, loc: list) -> int | None:
+    """The 1-based line of the deepest YAML node the error location reaches."""
+    best = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == str(part)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+        if child is None:
+            break
+        node, best = child, child.start_mark.line + 1
+    return best
