@@ -1,0 +1,39 @@
+{# Time handling that travels: landing holds UTC instants; models work on naive UTC
+   timestamps and convert to the business time zone only to cut months. #}
+
+{% macro as_utc(column) -%}
+    {{ return(adapter.dispatch('as_utc', 'voronka')(column)) }}
+{%- endmacro %}
+
+{% macro default__as_utc(column) -%}
+    cast({{ column }} as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{% macro duckdb__as_utc(column) -%}
+    timezone('UTC', {{ column }})
+{%- endmacro %}
+
+
+{% macro to_local(column, zone=none) -%}
+    {{ return(adapter.dispatch('to_local', 'voronka')(column, zone or var('timezone'))) }}
+{%- endmacro %}
+
+{% macro default__to_local(column, zone) -%}
+    from_utc_timestamp({{ column }}, '{{ zone }}')
+{%- endmacro %}
+
+{% macro duckdb__to_local(column, zone) -%}
+    timezone('{{ zone }}', timezone('UTC', {{ column }}))
+{%- endmacro %}
+
+
+{# The first day of the business-time-zone month of a UTC timestamp, as a date. #}
+{% macro local_month(column) -%}
+    cast({{ dbt.date_trunc('month', to_local(column)) }} as date)
+{%- endmacro %}
+
+
+{# The business-time-zone calendar date of a UTC timestamp. #}
+{% macro local_date(column) -%}
+    cast({{ to_local(column) }} as date)
+{%- endmacro %}

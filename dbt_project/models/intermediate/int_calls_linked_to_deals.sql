@@ -1,0 +1,95 @@
+-- Each qualifying call, linked to a deal of the same funnel and phone where the rule
+-- says so (DESIGN.md "Entities"): a call while a deal is open belongs to that deal;
+-- otherwise to the deal created earliest in [call, call + link_days]. NULL: unlinked.
+with
+
+calls as (
+    select distinct
+        funnel_id,
+        source,
+        call_id,
+        started_at,
+        client_phone,
+        client_phone_hash,
+        manager
+    from {{ ref('int_calls_qualified') }}
+),
+
+deals as (
+    select * from {{ ref('int_deals_joined_to_funnels') }}
+),
+
+phones as (
+    select * from {{ ref('stg_landing__crm_deal_phones') }}
+),
+
+funnels as (
+    select * from {{ ref('stg_landing__config_funnels') }}
+),
+
+candidates as (
+    select
+        calls.funnel_id,
+        calls.source,
+        calls.call_id,
+        deals.entity_id,
+        deals.created_at,
+        case when deals.created_at <= calls.started_at then 0 else 1 end as link_priority
+    from calls
+    inner join funnels
+        on calls.funnel_id = funnels.funnel_id
+    inner join phones
+        on calls.client_phone = phones.client_phone
+    inner join deals
+        on
+            phones.source = deals.source
+            and phones.deal_id = deals.deal_id
+            and calls.funnel_id = deals.funnel_id
+    where
+        (
+            deals.created_at <= calls.started_at
+            and (deals.closed_at is null or calls.started_at <= deals.closed_at)
+        )
+        or (
+            deals.created_at > calls.started_at
+            and deals.created_at
+            <= {{ dbt.dateadd('day', 'funnels.link_days', 'calls.started_at') }}
+        )
+),
+
+ranked as (
+    select
+        funnel_id,
+        source,
+        call_id,
+        entity_id,
+        row_number() over (
+            partition by funnel_id, source, call_id
+            order by
+                link_priority,
+                case when link_priority = 0 then created_at end desc,
+                created_at,
+                entity_id
+        ) as link_rank
+    from candidates
+),
+
+final as (
+    select
+        calls.funnel_id,
+        calls.source,
+        calls.call_id,
+        calls.started_at,
+        calls.client_phone_hash,
+        calls.manager,
+        ranked.entity_id as deal_entity_id
+    from calls
+    left join ranked
+        on
+            calls.funnel_id = ranked.funnel_id
+            and calls.source = ranked.source
+            and calls.call_id = ranked.call_id
+            and ranked.link_rank = 1
+)
+
+select * from final

@@ -1,0 +1,67 @@
+-- Calls that count for a funnel's call stage: the funnel's lines, the stage's rule,
+-- a known client phone that is not excluded. One row per funnel, call and call stage.
+with
+
+calls as (
+    select * from {{ ref('stg_landing__calls') }}
+),
+
+lines as (
+    select * from {{ ref('stg_landing__config_funnel_lines') }}
+),
+
+stages as (
+    select * from {{ ref('stg_landing__config_stages') }}
+    where stage_rule = 'calls'
+),
+
+excluded as (
+    select * from {{ ref('stg_landing__config_exclude_phones') }}
+),
+
+on_funnel_lines as (
+    select distinct
+        lines.funnel_id,
+        calls.source,
+        calls.call_id,
+        calls.started_at,
+        calls.direction,
+        calls.disposition,
+        calls.talk_s,
+        calls.client_phone,
+        calls.client_phone_hash,
+        calls.manager
+    from calls
+    inner join lines
+        on
+            calls.source = lines.source
+            and (lines.line is null or calls.line = lines.line)
+    where
+        calls.client_phone is not null
+        and calls.client_phone not in (select excluded.client_phone from excluded)
+),
+
+final as (
+    select
+        on_funnel_lines.funnel_id,
+        on_funnel_lines.source,
+        on_funnel_lines.call_id,
+        on_funnel_lines.started_at,
+        on_funnel_lines.client_phone,
+        on_funnel_lines.client_phone_hash,
+        on_funnel_lines.manager,
+        stages.stage_key,
+        stages.stage_order
+    from on_funnel_lines
+    inner join stages
+        on on_funnel_lines.funnel_id = stages.funnel_id
+    where
+        (stages.call_direction is null or on_funnel_lines.direction = stages.call_direction)
+        and (
+            stages.call_answered is null
+            or (on_funnel_lines.disposition = 'answered') = stages.call_answered
+        )
+        and (stages.call_min_talk_s is null or on_funnel_lines.talk_s >= stages.call_min_talk_s)
+)
+
+select * from final

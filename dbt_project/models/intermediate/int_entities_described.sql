@@ -1,0 +1,80 @@
+-- One row per funnel entity (deal or call lead) with what segments and cohorts need:
+-- its anchor (earliest recorded stage entry), cohort month, owner, source and outcome.
+with
+
+entries as (
+    select * from {{ ref('int_stage_entries_unioned') }}
+),
+
+deals as (
+    select * from {{ ref('int_deals_joined_to_funnels') }}
+),
+
+call_leads as (
+    select * from {{ ref('int_call_leads_sessionized') }}
+),
+
+anchors as (
+    select
+        funnel_id,
+        entity_id,
+        min(entered_at) as anchor_at
+    from entries
+    group by funnel_id, entity_id
+),
+
+deal_entities as (
+    select
+        funnel_id,
+        entity_id,
+        'deal' as entity_kind,
+        manager,
+        lead_source,
+        status,
+        closed_at,
+        amount,
+        lost_reason
+    from deals
+),
+
+call_lead_entities as (
+    select distinct
+        funnel_id,
+        entity_id,
+        'call_lead' as entity_kind,
+        manager,
+        cast(null as {{ dbt.type_string() }}) as lead_source,
+        'open' as status,
+        cast(null as {{ dbt.type_timestamp() }}) as closed_at,
+        cast(null as {{ dbt.type_float() }}) as amount,
+        cast(null as {{ dbt.type_string() }}) as lost_reason
+    from call_leads
+),
+
+described as (
+    select * from deal_entities
+    union all
+    select * from call_lead_entities
+),
+
+final as (
+    select
+        described.funnel_id,
+        described.entity_id,
+        described.entity_kind,
+        described.manager,
+        described.lead_source,
+        described.status,
+        described.closed_at,
+        described.amount,
+        described.lost_reason,
+        anchors.anchor_at,
+        {{ local_month('anchors.anchor_at') }} as cohort_month
+    from described
+    inner join anchors
+        on
+            described.funnel_id = anchors.funnel_id
+            and described.entity_id = anchors.entity_id
+)
+
+select * from final

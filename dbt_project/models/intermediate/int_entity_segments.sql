@@ -1,0 +1,59 @@
+-- Which segment of each configured segment type an entity belongs to. Custom types
+-- read the deal attribute the config names, so a new segment needs no SQL.
+with
+
+entities as (
+    select * from {{ ref('int_entities_described') }}
+),
+
+deals as (
+    select * from {{ ref('int_deals_joined_to_funnels') }}
+),
+
+attributes as (
+    select * from {{ ref('stg_landing__crm_deal_attributes') }}
+),
+
+segment_types as (
+    select * from {{ ref('stg_landing__config_segments') }}
+),
+
+entity_attributes as (
+    select
+        deals.funnel_id,
+        deals.entity_id,
+        attributes.name,
+        max(attributes.value) as value
+    from deals
+    inner join attributes
+        on
+            deals.source = attributes.source
+            and deals.deal_id = attributes.deal_id
+    group by deals.funnel_id, deals.entity_id, attributes.name
+),
+
+final as (
+    select
+        entities.funnel_id,
+        entities.entity_id,
+        segment_types.segment_type,
+        coalesce(
+            case segment_types.segment_type
+                when 'total' then 'all'
+                when 'manager' then entities.manager
+                when 'lead_source' then entities.lead_source
+                else entity_attributes.value
+            end,
+            '(unknown)'
+        ) as segment
+    from entities
+    inner join segment_types
+        on entities.funnel_id = segment_types.funnel_id
+    left join entity_attributes
+        on
+            entities.funnel_id = entity_attributes.funnel_id
+            and entities.entity_id = entity_attributes.entity_id
+            and segment_types.attribute = entity_attributes.name
+)
+
+select * from final

@@ -1,0 +1,159 @@
+-- Per entity and funnel stage: when it was first entered, whether and when it counts as
+-- reached under the funnel's reach policy, whether only by implication, whether the
+-- deal moved back from it, and whether it falls inside the cohort window.
+--   implied: reached at the earliest first entry of this or any later stage
+--   strict:  reached only if every stage up to it was entered, in order
+--   any:     reached when entered
+with
+
+entries as (
+    select * from {{ ref('int_stage_entries_unioned') }}
+),
+
+entities as (
+    select * from {{ ref('int_entities_described') }}
+),
+
+stages as (
+    select * from {{ ref('stg_landing__config_stages') }}
+),
+
+funnels as (
+    select * from {{ ref('stg_landing__config_funnels') }}
+),
+
+first_entries as (
+    select
+        funnel_id,
+        entity_id,
+        stage_order,
+        min(entered_at) as first_entered_at
+    from entries
+    group by funnel_id, entity_id, stage_order
+),
+
+-- A CRM entry followed later by an entry into an earlier stage: a move back.
+crm_entries_with_later_minimum as (
+    select
+        funnel_id,
+        entity_id,
+        stage_order,
+        min(stage_order) over (
+            partition by funnel_id, entity_id
+            order by entered_at, stage_order
+            rows between 1 following and unbounded following
+        ) as later_min_stage_order
+    from entries
+    where entry_kind = 'crm'
+),
+
+regressions as (
+    select distinct
+        funnel_id,
+        entity_id,
+        stage_order
+    from crm_entries_with_later_minimum
+    where later_min_stage_order < stage_order
+),
+
+grid as (
+    select
+        entities.funnel_id,
+        entities.entity_id,
+        entities.anchor_at,
+        stages.stage_order,
+        stages.stage_key,
+        funnels.reach_policy,
+        funnels.window_days,
+        first_entries.first_entered_at
+    from entities
+    inner join funnels
+        on entities.funnel_id = funnels.funnel_id
+    inner join stages
+        on entities.funnel_id = stages.funnel_id
+    left join first_entries
+        on
+            entities.funnel_id = first_entries.funnel_id
+            and entities.entity_id = first_entries.entity_id
+            and stages.stage_order = first_entries.stage_order
+),
+
+with_running as (
+    select
+        *,
+        min(first_entered_at) over (
+            partition by funnel_id, entity_id
+            order by stage_order desc
+            rows between unbounded preceding and current row
+        ) as earliest_entry_from_here_on,
+        sum(case when first_entered_at is null then 1 else 0 end) over (
+            partition by funnel_id, entity_id
+            order by stage_order
+            rows between unbounded preceding and current row
+        ) as missing_up_to_here,
+        max(first_entered_at) over (
+            partition by funnel_id, entity_id
+            order by stage_order
+            rows between unbounded preceding and current row
+        ) as latest_entry_up_to_here
+    from grid
+),
+
+with_order_breaks as (
+    select
+        *,
+        sum(
+            case
+                when first_entered_at is not null and first_entered_at < latest_entry_up_to_here then 1
+                else 0
+            end
+        ) over (
+            partition by funnel_id, entity_id
+            order by stage_order
+            rows between unbounded preceding and current row
+        ) as order_breaks_up_to_here
+    from with_running
+),
+
+reached as (
+    select
+        funnel_id,
+        entity_id,
+        anchor_at,
+        stage_order,
+        stage_key,
+        window_days,
+        first_entered_at,
+        case reach_policy
+            when 'implied' then earliest_entry_from_here_on
+            when 'strict' then
+                case
+                    when missing_up_to_here = 0 and order_breaks_up_to_here = 0 then first_entered_at
+                end
+            else first_entered_at
+        end as reached_at
+    from with_order_breaks
+),
+
+final as (
+    select
+        reached.funnel_id,
+        reached.entity_id,
+        reached.stage_order,
+        reached.stage_key,
+        reached.first_entered_at,
+        reached.reached_at,
+        reached.reached_at is not null and reached.first_entered_at is null as is_implied,
+        regressions.entity_id is not null as is_regressed,
+        reached.reached_at is not null
+        and reached.reached_at
+        <= {{ dbt.dateadd('day', 'reached.window_days', 'reached.anchor_at') }} as is_within_window
+    from reached
+    left join regressions
+        on
+            reached.funnel_id = regressions.funnel_id
+            and reached.entity_id = regressions.entity_id
+            and reached.stage_order = regressions.stage_order
+)
+
+select * from final

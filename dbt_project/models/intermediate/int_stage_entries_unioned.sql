@@ -1,0 +1,116 @@
+-- Every recorded entry of an entity into a funnel stage: mapped CRM stage events, won
+-- deals (at closed_at), and qualifying calls (of linked deals and of call leads).
+with
+
+deals as (
+    select * from {{ ref('int_deals_joined_to_funnels') }}
+),
+
+events as (
+    select * from {{ ref('stg_landing__crm_stage_events') }}
+),
+
+stage_map as (
+    select * from {{ ref('stg_landing__config_stage_map') }}
+),
+
+stages as (
+    select * from {{ ref('stg_landing__config_stages') }}
+),
+
+qualified_calls as (
+    select * from {{ ref('int_calls_qualified') }}
+),
+
+linked_calls as (
+    select * from {{ ref('int_calls_linked_to_deals') }}
+    where deal_entity_id is not null
+),
+
+call_leads as (
+    select * from {{ ref('int_call_leads_sessionized') }}
+),
+
+crm_entries as (
+    select
+        deals.funnel_id,
+        deals.entity_id,
+        stage_map.stage_key,
+        stage_map.stage_order,
+        events.entered_at,
+        'crm' as entry_kind
+    from events
+    inner join deals
+        on
+            events.source = deals.source
+            and events.deal_id = deals.deal_id
+    inner join stage_map
+        on
+            deals.funnel_id = stage_map.funnel_id
+            and deals.source = stage_map.source
+            and deals.crm_pipeline = stage_map.crm_pipeline
+            and events.stage = stage_map.crm_stage
+    where
+        (stage_map.valid_from is null or {{ local_date('events.entered_at') }} >= stage_map.valid_from)
+        and (stage_map.valid_to is null or {{ local_date('events.entered_at') }} <= stage_map.valid_to)
+),
+
+status_entries as (
+    select
+        deals.funnel_id,
+        deals.entity_id,
+        stages.stage_key,
+        stages.stage_order,
+        deals.closed_at as entered_at,
+        'status' as entry_kind
+    from deals
+    inner join stages
+        on
+            deals.funnel_id = stages.funnel_id
+            and deals.status = stages.crm_status
+    where deals.closed_at is not null
+),
+
+linked_call_entries as (
+    select
+        qualified_calls.funnel_id,
+        linked_calls.deal_entity_id as entity_id,
+        qualified_calls.stage_key,
+        qualified_calls.stage_order,
+        qualified_calls.started_at as entered_at,
+        'call' as entry_kind
+    from qualified_calls
+    inner join linked_calls
+        on
+            qualified_calls.funnel_id = linked_calls.funnel_id
+            and qualified_calls.source = linked_calls.source
+            and qualified_calls.call_id = linked_calls.call_id
+),
+
+call_lead_entries as (
+    select
+        qualified_calls.funnel_id,
+        call_leads.entity_id,
+        qualified_calls.stage_key,
+        qualified_calls.stage_order,
+        qualified_calls.started_at as entered_at,
+        'call' as entry_kind
+    from qualified_calls
+    inner join call_leads
+        on
+            qualified_calls.funnel_id = call_leads.funnel_id
+            and qualified_calls.source = call_leads.source
+            and qualified_calls.call_id = call_leads.call_id
+),
+
+final as (
+    select * from crm_entries
+    union all
+    select * from status_entries
+    union all
+    select * from linked_call_entries
+    union all
+    select * from call_lead_entries
+)
+
+select * from final

@@ -1,0 +1,276 @@
+-- Stage conversions per funnel, month, view and segment (DESIGN.md "Funnel semantics").
+--   cohort: entities whose anchor fell in the month, stages reached within the window;
+--           entities_next counts entities that reached this stage and the next.
+--   period: entries into each stage during the month; the ratio may exceed 1.
+with
+
+reached as (
+    select * from {{ ref('int_entity_stages_reached') }}
+),
+
+entities as (
+    select * from {{ ref('int_entities_described') }}
+),
+
+segments as (
+    select * from {{ ref('int_entity_segments') }}
+),
+
+months as (
+    select * from {{ ref('int_months_spined') }}
+),
+
+stages as (
+    select * from {{ ref('stg_landing__config_stages') }}
+),
+
+funnels as (
+    select * from {{ ref('stg_landing__config_funnels') }}
+),
+
+cutoff as (
+    select * from {{ ref('int_data_cutoff') }}
+),
+
+reach_with_next as (
+    select
+        reached.funnel_id,
+        reached.entity_id,
+        reached.stage_order,
+        reached.reached_at,
+        reached.is_implied,
+        reached.is_regressed,
+        reached.is_within_window,
+        lead(reached.is_within_window) over (
+            partition by reached.funnel_id, reached.entity_id
+            order by reached.stage_order
+        ) as next_is_within_window
+    from reached
+),
+
+cohort_counts as (
+    select
+        reach_with_next.funnel_id,
+        entities.cohort_month as month,
+        segments.segment_type,
+        segments.segment,
+        reach_with_next.stage_order,
+        sum(case when reach_with_next.is_within_window then 1 else 0 end) as entities,
+        sum(
+            case when reach_with_next.is_within_window and reach_with_next.next_is_within_window then 1 else 0 end
+        ) as entities_next,
+        sum(
+            case when reach_with_next.is_within_window and reach_with_next.is_implied then 1 else 0 end
+        ) as entities_implied,
+        sum(
+            case when reach_with_next.is_within_window and reach_with_next.is_regressed then 1 else 0 end
+        ) as entities_regressed
+    from reach_with_next
+    inner join entities
+        on
+            reach_with_next.funnel_id = entities.funnel_id
+            and reach_with_next.entity_id = entities.entity_id
+    inner join segments
+        on
+            reach_with_next.funnel_id = segments.funnel_id
+            and reach_with_next.entity_id = segments.entity_id
+    group by 1, 2, 3, 4, 5
+),
+
+cohort_open as (
+    select
+        entities.funnel_id,
+        entities.cohort_month as month,
+        segments.segment_type,
+        segments.segment,
+        count(*) as cohort_entities,
+        sum(
+            case
+                when
+                    entities.status not in ('won', 'lost')
+                    and {{ dbt.dateadd('day', 'funnels.window_days', 'entities.anchor_at') }} > cutoff.cutoff_at
+                    then 1
+                else 0
+            end
+        ) as open_entities
+    from entities
+    inner join funnels
+        on entities.funnel_id = funnels.funnel_id
+    inner join segments
+        on
+            entities.funnel_id = segments.funnel_id
+            and entities.entity_id = segments.entity_id
+    cross join cutoff
+    group by 1, 2, 3, 4
+),
+
+period_counts as (
+    select
+        reached.funnel_id,
+        {{ local_month('reached.reached_at') }} as month,
+        segments.segment_type,
+        segments.segment,
+        reached.stage_order,
+        count(*) as entities,
+        sum(case when reached.is_implied then 1 else 0 end) as entities_implied,
+        sum(case when reached.is_regressed then 1 else 0 end) as entities_regressed
+    from reached
+    inner join segments
+        on
+            reached.funnel_id = segments.funnel_id
+            and reached.entity_id = segments.entity_id
+    where reached.reached_at is not null
+    group by 1, 2, 3, 4, 5
+),
+
+segment_values as (
+    select distinct
+        funnel_id,
+        segment_type,
+        segment
+    from segments
+),
+
+views as (
+    select 'cohort' as view
+    union all
+    select 'period' as view
+),
+
+grid as (
+    select
+        months.funnel_id,
+        months.month,
+        views.view,
+        segment_values.segment_type,
+        segment_values.segment,
+        stages.stage_order,
+        stages.stage_key,
+        funnels.stage_count,
+        funnels.window_days
+    from months
+    inner join segment_values
+        on months.funnel_id = segment_values.funnel_id
+    inner join stages
+        on months.funnel_id = stages.funnel_id
+    inner join funnels
+        on months.funnel_id = funnels.funnel_id
+    cross join views
+),
+
+counted as (
+    select
+        grid.*,
+        coalesce(
+            case when grid.view = 'cohort' then cohort_counts.entities else period_counts.entities end,
+            0
+        ) as entities,
+        case
+            when grid.view = 'cohort' then cohort_counts.entities_next
+        end as cohort_entities_next,
+        coalesce(
+            case
+                when grid.view = 'cohort' then cohort_counts.entities_implied
+                else period_counts.entities_implied
+            end,
+            0
+        ) as entities_implied,
+        coalesce(
+            case
+                when grid.view = 'cohort' then cohort_counts.entities_regressed
+                else period_counts.entities_regressed
+            end,
+            0
+        ) as entities_regressed,
+        cohort_open.cohort_entities,
+        cohort_open.open_entities
+    from grid
+    left join cohort_counts
+        on
+            grid.view = 'cohort'
+            and grid.funnel_id = cohort_counts.funnel_id
+            and grid.month = cohort_counts.month
+            and grid.segment_type = cohort_counts.segment_type
+            and grid.segment = cohort_counts.segment
+            and grid.stage_order = cohort_counts.stage_order
+    left join period_counts
+        on
+            grid.view = 'period'
+            and grid.funnel_id = period_counts.funnel_id
+            and grid.month = period_counts.month
+            and grid.segment_type = period_counts.segment_type
+            and grid.segment = period_counts.segment
+            and grid.stage_order = period_counts.stage_order
+    left join cohort_open
+        on
+            grid.view = 'cohort'
+            and grid.funnel_id = cohort_open.funnel_id
+            and grid.month = cohort_open.month
+            and grid.segment_type = cohort_open.segment_type
+            and grid.segment = cohort_open.segment
+),
+
+with_neighbours as (
+    select
+        counted.*,
+        case
+            when counted.stage_order = counted.stage_count then null
+            when counted.view = 'cohort' then coalesce(counted.cohort_entities_next, 0)
+            else
+                lead(counted.entities) over (
+                    partition by
+                        counted.funnel_id, counted.month, counted.view, counted.segment_type, counted.segment
+                    order by counted.stage_order
+                )
+        end as entities_next,
+        first_value(counted.entities) over (
+            partition by counted.funnel_id, counted.month, counted.view, counted.segment_type, counted.segment
+            order by counted.stage_order
+        ) as entities_first
+    from counted
+),
+
+final as (
+    select
+        with_neighbours.funnel_id,
+        with_neighbours.month,
+        with_neighbours.view,
+        with_neighbours.segment_type,
+        with_neighbours.segment,
+        cast(with_neighbours.stage_order as {{ dbt.type_int() }}) as stage_order,
+        with_neighbours.stage_key,
+        cast(with_neighbours.entities as {{ dbt.type_bigint() }}) as entities,
+        cast(with_neighbours.entities_next as {{ dbt.type_bigint() }}) as entities_next,
+        cast(with_neighbours.entities_implied as {{ dbt.type_bigint() }}) as entities_implied,
+        cast(with_neighbours.entities_regressed as {{ dbt.type_bigint() }}) as entities_regressed,
+        with_neighbours.entities_next * 1.0 / nullif(with_neighbours.entities, 0) as conversion_to_next,
+        with_neighbours.entities * 1.0 / nullif(with_neighbours.entities_first, 0) as conversion_from_first,
+        1 - with_neighbours.entities_next * 1.0 / nullif(with_neighbours.entities, 0) as dropoff_to_next,
+        case
+            when with_neighbours.view = 'cohort' and with_neighbours.entities_next is not null
+                then {{ wilson_bound('with_neighbours.entities_next', 'with_neighbours.entities', 'low') }}
+        end as conversion_ci_low,
+        case
+            when with_neighbours.view = 'cohort' and with_neighbours.entities_next is not null
+                then {{ wilson_bound('with_neighbours.entities_next', 'with_neighbours.entities', 'high') }}
+        end as conversion_ci_high,
+        case
+            when with_neighbours.view = 'cohort'
+                then
+                    {{ dbt.dateadd(
+                        'day', 'with_neighbours.window_days',
+                        dbt.dateadd('month', '1', 'with_neighbours.month')
+                    ) }} <= cutoff.cutoff_local
+            else {{ dbt.dateadd('month', '1', 'with_neighbours.month') }} <= cutoff.cutoff_local
+        end as is_mature,
+        case
+            when with_neighbours.view = 'cohort'
+                then coalesce(
+                    with_neighbours.open_entities * 1.0 / nullif(with_neighbours.cohort_entities, 0), 0
+                )
+        end as share_open
+    from with_neighbours
+    cross join cutoff
+)
+
+select * from final
