@@ -10,7 +10,7 @@ import polars as pl
 
 from pipeline.config import Config
 from pipeline.io import write_parquet_atomic
-from pipeline.transform.phones import to_e164
+from pipeline.transform.phones import normalize_phone
 
 CONFIG_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "config_funnels": {
@@ -106,7 +106,7 @@ def config_tables(config: Config) -> dict[str, pl.DataFrame]:
             )
         if funnel.calls:
             # No lines listed means every line of the source counts (line = NULL).
-            lines = [to_e164(line) for line in funnel.calls.lines] or [None]
+            lines = [normalize_phone(line) for line in funnel.calls.lines] or [None]
             for line in lines:
                 rows["config_funnel_lines"].append(
                     {"funnel_id": funnel.id, "source": funnel.calls.source, "line": line}
@@ -122,7 +122,7 @@ def config_tables(config: Config) -> dict[str, pl.DataFrame]:
                 {"funnel_id": funnel.id, "segment_type": segment_type, "attribute": attribute}
             )
     rows["config_exclude_phones"] = [
-        {"client_phone": phone} for phone in sorted({to_e164(p) for p in config.exclude_phones} - {None})
+        {"client_phone": phone} for phone in sorted({normalize_phone(p) for p in config.exclude_phones} - {None})
     ]
     rows["config_managers"] = [{"manager": manager.name} for manager in config.managers]
     rows["config_settings"] = [

@@ -1,0 +1,66 @@
+# Voronka — the two commands a newcomer needs are `make demo` and `make test`.
+# The environment (.venv) is created from the committed lock when missing or stale.
+
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.synced
+export DAGSTER_HOME ?= $(CURDIR)/data/state/dagster
+
+.PHONY: demo test test-slow lint format dbt-docs ui validate system-deps clean help
+
+help:
+	@echo "make demo   - generate the demo exports, run the whole pipeline, print the PDF paths"
+	@echo "make test   - run the test suite (unit, dbt, end-to-end)"
+	@echo "make lint   - ruff and sqlfluff"
+	@echo "make ui     - open the Dagster UI on the project (http://127.0.0.1:3000)"
+
+# System libraries WeasyPrint needs (Pango); installed with apt-get when missing and root.
+system-deps:
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so'; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Pango for WeasyPrint (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
+	  else \
+	    echo "WeasyPrint needs Pango: run 'sudo apt-get install -y libpango-1.0-0 libpangoft2-1.0-0'"; exit 2; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml uv.lock | system-deps
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install -q "uv==$(UV_VERSION)"
+	uv sync --frozen --extra dev
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/voronka demo --config voronka.yaml
+
+test: $(STAMP)
+	$(BIN)/pytest -m "not slow"
+
+test-slow: $(STAMP)
+	$(BIN)/pytest -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd dbt_project && ../$(BIN)/sqlfluff lint models tests macros analyses
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+validate: $(STAMP)
+	$(BIN)/python -m pipeline.prepare
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+dbt-docs: $(STAMP)
+	$(BIN)/python -m pipeline.docs
+
+ui: $(STAMP)
+	mkdir -p "$(DAGSTER_HOME)"
+	$(BIN)/python -m pipeline.prepare
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs .pytest_cache

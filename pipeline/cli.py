@@ -1,0 +1,206 @@
+"""`voronka` command line: thin over the same functions the Dagster assets call.
+
+Exit codes: 0 ok, 1 the run failed, 2 bad usage or config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from pipeline.config import Config, ConfigError, load_config
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+MONTH_HELP = "month to report, YYYY-MM (default: the last complete month before the data cutoff)"
+
+
+class UsageError(Exception):
+    """A mistake in how the command was called (exit 2)."""
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+@contextmanager
+def step(name: str) -> Iterator[None]:
+    say(f"▶ {name} …")
+    started = time.monotonic()
+    yield
+    say(f"✓ {name} ({time.monotonic() - started:.1f} s)")
+
+
+@contextmanager
+def warehouse_lock(config: Config) -> Iterator[None]:
+    """Two runs on one warehouse never interleave: the second waits for the first."""
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(config.state_dir / "voronka.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        say("… another Voronka run holds the warehouse; waiting for it to finish")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def parse_month(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = value.split("-")
+    if len(parts) != 2 or not (parts[0].isdigit() and parts[1].isdigit()) or not 1 <= int(parts[1]) <= 12:
+        raise UsageError(f"--month must look like 2026-10, got {value!r}")
+    return f"{int(parts[0]):04d}-{int(parts[1]):02d}"
+
+
+def do_ingest(config: Config) -> None:
+    from pipeline.ingest import ingest_inbox
+
+    with step("ingest: read the inbox into landing parquet"):
+        summary = ingest_inbox(config, progress=lambda line: say(f"  {line}"))
+        say(
+            f"  {len(summary.files)} file(s); rows {summary.rows_total}: "
+            f"{summary.rows_accepted} accepted, {summary.rows_rejected} rejected"
+        )
+
+
+def do_build(config: Config, select: list[str] | None = None) -> None:
+    from pipeline.warehouse import build_warehouse
+
+    with step("build: dbt models and tests"):
+        build_warehouse(config, select=select, progress=lambda line: say(f"  {_short(line)}"))
+
+
+def do_report(config: Config, month: str | None, locales: list[str] | None) -> list[Path]:
+    from pipeline.reporting import default_report_month, render_reports
+
+    month = month or default_report_month(config)
+    with step(f"report: PDFs for {month}"):
+        paths = render_reports(config, month, locales=locales)
+    say("Reports:")
+    for path in paths:
+        say(f"  {path}")
+    return paths
+
+
+def _short(dbt_line: str) -> str:
+    # dbt prefixes a timestamp; the rest is what a person reads.
+    return dbt_line.split("  ", 1)[-1].strip() if dbt_line[:2].isdigit() else dbt_line.strip()
+
+
+def cmd_demo(config: Config, args: argparse.Namespace) -> None:
+    from pipeline.demo import write_demo_exports
+
+    with warehouse_lock(config):
+        with step("demo: write the seeded demo exports"):
+            summary = write_demo_exports(
+                config.inbox_dir, config.inbox_dir.parent / "demo_expected", seed=args.seed
+            )
+            say(f"  {len(summary.files)} export file(s) in {config.inbox_dir}")
+        do_ingest(config)
+        do_build(config)
+        do_report(config, None, None)
+
+
+def cmd_run(config: Config, args: argparse.Namespace) -> None:
+    month = parse_month(args.month)
+    with warehouse_lock(config):
+        do_ingest(config)
+        do_build(config)
+        do_report(config, month, None)
+
+
+def cmd_ingest(config: Config, args: argparse.Namespace) -> None:
+    with warehouse_lock(config):
+        do_ingest(config)
+
+
+def cmd_build(config: Config, args: argparse.Namespace) -> None:
+    with warehouse_lock(config):
+        do_build(config, select=args.select)
+
+
+def cmd_report(config: Config, args: argparse.Namespace) -> None:
+    month = parse_month(args.month)
+    locales = [args.locale] if args.locale else None
+    if args.locale and args.locale not in config.locales:
+        raise UsageError(f"--locale {args.locale!r} is not in the config's locales {config.locales}")
+    with warehouse_lock(config):
+        do_report(config, month, locales)
+
+
+def cmd_check(config: Config, args: argparse.Namespace) -> None:
+    from pipeline.ingest import check_file
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    if args.source:
+        try:
+            config.source(args.source)
+        except KeyError:
+            known = ", ".join(source.name for source in config.sources)
+            raise UsageError(f"unknown source {args.source!r}; configured sources: {known}") from None
+    say(check_file(config, path, args.source).render())
+
+
+COMMANDS: dict[str, tuple[Callable[[Config, argparse.Namespace], None], str]] = {
+    "demo": (cmd_demo, "write the demo exports, run the whole pipeline, print where the PDFs are"),
+    "run": (cmd_run, "ingest the inbox, build the warehouse, render the month's reports"),
+    "ingest": (cmd_ingest, "read new inbox files into the landing tables"),
+    "build": (cmd_build, "build the warehouse with dbt (models and tests)"),
+    "report": (cmd_report, "render the month's PDF reports from the warehouse"),
+    "check": (cmd_check, "dry-run one export: preset, encoding, mapping, rejects; writes nothing"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voronka", description="Sales-funnel analytics.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_, help_text) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--config", default="voronka.yaml", help="config file (default ./voronka.yaml)")
+        if name == "demo":
+            from pipeline.demo import DEFAULT_SEED
+
+            sub.add_argument("--seed", type=int, default=DEFAULT_SEED, help="demo data seed")
+        if name in ("run", "report"):
+            sub.add_argument("--month", help=MONTH_HELP)
+        if name == "report":
+            sub.add_argument("--locale", help="render only this locale (ru or en)")
+        if name == "build":
+            sub.add_argument("--select", nargs="+", help="dbt selection, passed to dbt as is")
+        if name == "check":
+            sub.add_argument("file", help="the export file to check")
+            sub.add_argument("--source", help="the configured source it belongs to")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = COMMANDS[args.command][0]
+    try:
+        config = load_config(args.config)
+        handler(config, args)
+    except (ConfigError, UsageError) as error:
+        print(f"voronka: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("voronka: interrupted", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as error:  # every other failure: the run failed, say why
+        print(f"voronka {args.command} failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""The whole pipeline on the generated demo exports, checked against the generator's truth.
+
+Tolerance. For a funnel, stage s and set of mature cohorts, the generator gives the
+expected entity counts E_s (sums of exact per-prospect reach probabilities). Given the
+n entities observed at stage s, the number k that reach s+1 is a sum of independent
+Bernoulli trials with mean rate r = E_{s+1} / E_s; its spread is at most binomial
+(heterogeneous probabilities only shrink the variance). We accept
+|k/n − r| ≤ z·sqrt(r(1−r)/n) + 1/(2n) (continuity correction), with z for a two-sided
+99.9 % level — divided over all comparisons of a test (Bonferroni), so that a whole test
+fails by chance with probability at most 0.1 %.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from statistics import NormalDist
+
+import polars as pl
+import pytest
+from pypdf import PdfReader
+
+FAMILY_LEVEL = 0.999
+
+
+def z_for(comparisons: int) -> float:
+    alpha = (1 - FAMILY_LEVEL) / max(comparisons, 1)
+    return NormalDist().inv_cdf(1 - alpha / 2)
+
+
+def within_binomial(k: int, n: int, rate: float, z: float) -> bool:
+    return abs(k / n - rate) <= z * math.sqrt(rate * (1 - rate) / n) + 1 / (2 * n)
+
+
+def cohort_rows(demo_run, segment_type: str = "total") -> pl.DataFrame:
+    rows = demo_run.query(
+        """
+        select funnel_id, month, segment, stage_order, entities, entities_next
+        from marts.funnel_stage_monthly
+        where view = 'cohort' and is_mature and segment_type = ?
+        """,
+        [segment_type],
+    )
+    return pl.DataFrame(
+        rows,
+        schema=["funnel_id", "month", "segment", "stage_order", "entities", "entities_next"],
+        orient="row",
+    )
+
+
+def expected_rows(demo_run, segment_type: str = "total") -> pl.DataFrame:
+    expected = pl.read_csv(demo_run.expected_dir / "expected_cohorts.csv", try_parse_dates=True)
+    return expected.filter(pl.col("segment_type") == segment_type).select(
+        "funnel_id",
+        pl.col("cohort_month").cast(pl.Date).alias("month"),
+        "segment",
+        "stage_order",
+        "prospects",
+        "expected_entities",
+    )
+
+
+def joined(demo_run, segment_type: str = "total") -> pl.DataFrame:
+    expected = expected_rows(demo_run, segment_type)
+    expected_next = expected.select(
+        "funnel_id",
+        "month",
+        "segment",
+        (pl.col("stage_order") - 1).alias("stage_order"),
+        pl.col("expected_entities").alias("expected_next"),
+    )
+    return (
+        cohort_rows(demo_run, segment_type)
+        .join(expected, on=["funnel_id", "month", "segment", "stage_order"], how="inner")
+        .join(expected_next, on=["funnel_id", "month", "segment", "stage_order"], how="inner")
+    )
+
+
+def test_build_ran_the_dbt_unit_and_data_tests(demo_run):
+    done = [line for line in demo_run.build_log if "Done." in line]
+    assert done and "ERROR=0" in done[-1] and "FAIL=0" in done[-1]
+    assert any("unit_test" in line and "PASS" in line for line in demo_run.build_log)
+
+
+def test_every_demo_prospect_is_exactly_one_first_stage_entity(demo_run):
+    """Linking, call-lead episodes, dedupe of overlapping exports: one prospect, one entity."""
+    data = cohort_rows(demo_run).filter(pl.col("stage_order") == 1)
+    expected = expected_rows(demo_run).filter(pl.col("stage_order") == 1)
+    both = data.join(expected, on=["funnel_id", "month", "segment", "stage_order"], how="inner")
+    assert both.height >= 3 * 18, "every funnel should have at least 18 mature cohort months"
+    mismatched = both.filter(pl.col("entities") != pl.col("prospects"))
+    assert mismatched.is_empty(), mismatched
+
+
+def test_pooled_cohort_conversions_match_the_generators_true_rates(demo_run):
+    pooled = (
+        joined(demo_run)
+        .group_by("funnel_id", "stage_order")
+        .agg(
+            pl.col("entities").sum().alias("n"),
+            pl.col("entities_next").sum().alias("k"),
+            pl.col("expected_entities").sum().alias("expected"),
+            pl.col("expected_next").sum().alias("expected_next"),
+        )
+        .sort("funnel_id", "stage_order")
+    )
+    assert set(pooled["funnel_id"]) == {"doors", "b2b", "key_accounts"}
+    z = z_for(pooled.height)
+    failures = [
+        (row["funnel_id"], row["stage_order"], row["k"] / row["n"], row["expected_next"] / row["expected"])
+        for row in pooled.iter_rows(named=True)
+        if not within_binomial(row["k"], row["n"], row["expected_next"] / row["expected"], z)
+    ]
+    assert not failures, f"observed vs true rate outside tolerance: {failures}"
+
+
+def test_monthly_cohort_conversions_match_the_generators_true_rates(demo_run):
+    rows = joined(demo_run).filter(pl.col("entities") >= 20)
+    assert rows.height > 100
+    z = z_for(rows.height)
+    failures = [
+        row
+        for row in rows.iter_rows(named=True)
+        if not within_binomial(
+            row["entities_next"], row["entities"], row["expected_next"] / row["expected_entities"], z
+        )
+    ]
+    assert not failures, failures[:5]
+
+
+def test_manager_conversions_match_the_generators_true_rates(demo_run):
+    pooled = (
+        joined(demo_run, "manager")
+        .group_by("funnel_id", "segment", "stage_order")
+        .agg(
+            pl.col("entities").sum().alias("n"),
+            pl.col("entities_next").sum().alias("k"),
+            pl.col("expected_entities").sum().alias("expected"),
+            pl.col("expected_next").sum().alias("expected_next"),
+        )
+        .filter(pl.col("n") >= 20)
+    )
+    assert pooled["segment"].n_unique() >= 10
+    z = z_for(pooled.height)
+    failures = [
+        row
+        for row in pooled.iter_rows(named=True)
+        if not within_binomial(row["k"], row["n"], row["expected_next"] / row["expected"], z)
+    ]
+    assert not failures, failures[:5]
+
+
+def test_every_input_row_is_accounted_for(demo_run):
+    from pipeline.io import read_ledger
+
+    ledger = read_ledger(demo_run.config.landing_dir)
+    loaded = ledger.filter(pl.col("status") == "loaded")
+    assert loaded.height >= 5
+    assert (loaded["rows_total"] == loaded["rows_accepted"] + loaded["rows_rejected"]).all()
+    assert loaded["rows_rejected"].sum() > 0, "the demo plants bad rows; they must be rejected"
+    assert "duplicate" in ledger["status"].to_list(), "the demo plants a duplicate file"
+
+
+def test_report_pdfs_exist_for_every_funnel_and_locale(demo_run):
+    month = demo_run.report_month
+    assert month == "2026-10"
+    names = sorted(path.name for path in demo_run.pdfs)
+    assert names == sorted(
+        f"voronka_{funnel}_{month}_{locale}.pdf"
+        for funnel in ("doors", "b2b", "key_accounts")
+        for locale in ("ru", "en")
+    )
+    for path in demo_run.pdfs:
+        assert path.parent == demo_run.config.reports_dir / month
+        assert path.read_bytes().startswith(b"%PDF")
+
+
+def test_report_text_carries_the_marts_numbers(demo_run):
+    from pipeline.reporting.formatting import format_integer
+
+    (volume,) = demo_run.query(
+        """
+        select entities from marts.funnel_stage_monthly
+        where funnel_id = 'doors' and view = 'period' and segment_type = 'total'
+          and stage_order = 1 and month = date '2026-10-01'
+        """
+    )[0]
+    for locale in ("ru", "en"):
+        pdf = demo_run.config.reports_dir / "2026-10" / f"voronka_doors_2026-10_{locale}.pdf"
+        text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
+        assert format_integer(volume, locale) in text
+    assert "+7" not in text and "8 (9" not in text, "no phone numbers in management PDFs"
+
+
+@pytest.fixture(scope="module")
+def mart_digest_before_rerun(demo_run) -> str:
+    return mart_digest(demo_run)
+
+
+def mart_digest(demo_run) -> str:
+    rows = demo_run.query("select * from marts.funnel_stage_monthly order by all")
+    rows += demo_run.query("select * from marts.funnel_entities order by all")
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def test_running_the_demo_twice_changes_no_mart(demo_run, mart_digest_before_rerun):
+    from pipeline.demo import write_demo_exports
+    from pipeline.ingest import ingest_inbox
+    from pipeline.warehouse import build_warehouse
+
+    write_demo_exports(demo_run.config.inbox_dir, demo_run.expected_dir)
+    summary = ingest_inbox(demo_run.config)
+    assert summary.rows_accepted == 0, "identical exports must not load twice"
+    build_warehouse(demo_run.config)
+    assert mart_digest(demo_run) == mart_digest_before_rerun

@@ -1,0 +1,22 @@
+"""Exit codes: 0 ok, 1 run failed, 2 bad usage or config."""
+
+from pipeline.cli import EXIT_USAGE, main
+
+
+def test_missing_config_exits_2(tmp_path, capsys):
+    assert main(["run", "--config", str(tmp_path / "absent.yaml")]) == EXIT_USAGE
+    assert "config file not found" in capsys.readouterr().err
+
+
+def test_bad_month_exits_2(tmp_path, capsys):
+    from pipeline.paths import REPO_ROOT
+
+    assert main(["report", "--config", str(REPO_ROOT / "voronka.yaml"), "--month", "2026-13"]) == EXIT_USAGE
+    assert "--month must look like 2026-10" in capsys.readouterr().err
+
+
+def test_check_of_a_missing_file_exits_2(tmp_path, capsys):
+    from pipeline.paths import REPO_ROOT
+
+    assert main(["check", str(tmp_path / "nope.csv"), "--config", str(REPO_ROOT / "voronka.yaml")]) == EXIT_USAGE
+    assert "no such file" in capsys.readouterr().err

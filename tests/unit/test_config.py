@@ -1,0 +1,79 @@
+"""voronka.yaml is validated at the edge: each mistake names its key and line."""
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import ConfigError, load_config
+from pipeline.paths import REPO_ROOT
+
+MINIMAL = """\
+sources:
+  - {name: crm, kind: crm, preset: generic, files: "*.csv", columns: {deal_id: ID}}
+funnels:
+  - id: f
+    name: {ru: Ф, en: F}
+    crm: [{source: crm, pipeline: P}]
+    stages:
+      - {key: a, name: {ru: А, en: A}, crm_stages: [{name: A}]}
+      - {key: won, name: {ru: Б, en: B}, crm_status: won}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "voronka.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_demo_config_is_valid():
+    config = load_config(REPO_ROOT / "voronka.yaml")
+    assert [funnel.id for funnel in config.funnels] == ["doors", "b2b", "key_accounts"]
+    assert config.funnel("doors").segment_types == ["manager", "lead_source", "city"]
+
+
+def test_paths_are_relative_to_the_config_file(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL))
+    assert config.warehouse_path == tmp_path / "data" / "warehouse.duckdb"
+    assert config.inbox_dir == tmp_path / "data" / "inbox"
+
+
+def test_unknown_preset_names_the_key_and_line(tmp_path):
+    text = MINIMAL.replace("preset: generic", "preset: nosuchcrm")
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, text))
+    assert "sources.0 (line 2)" in str(error.value)
+    assert "unknown preset 'nosuchcrm'" in str(error.value)
+
+
+def test_stage_with_two_rules_is_refused(tmp_path):
+    text = MINIMAL.replace("crm_status: won}", "crm_status: won, crm_stages: [{name: W}]}")
+    with pytest.raises(ConfigError, match=r"funnels\.0\.stages\.1 \(line 9\).*exactly one of"):
+        load_config(write(tmp_path, text))
+
+
+def test_unknown_funnel_lists_the_configured_ones(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL))
+    with pytest.raises(ConfigError, match="unknown funnel 'nope'; configured funnels: f"):
+        config.funnel("nope")
+
+
+def test_bad_time_zone_and_negative_window_are_both_reported(tmp_path):
+    text = "timezone: Mars/Olympus\n" + MINIMAL.replace("    name: {ru: Ф, en: F}\n", "    name: {ru: Ф, en: F}\n    window_days: -5\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, text))
+    message = str(error.value)
+    assert "timezone (line 1): unknown time zone 'Mars/Olympus'" in message
+    assert "funnels.0.window_days (line 7)" in message
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "absent.yaml")
+
+
+def test_manager_aliases_ignore_case_and_yo(tmp_path):
+    config = load_config(REPO_ROOT / "voronka.yaml")
+    aliases = config.manager_aliases()
+    assert aliases["кузнецов петр"] == "Кузнецов Пётр"
+    assert aliases["ext:101"] == "Смирнова Анна"
