@@ -5,19 +5,22 @@
     <landing>/files/ledger.parquet             the file ledger (rewritten whole, atomically)
     <landing>/config_<name>/config.parquet     tables generated from voronka.yaml
 
+It is also the one place that lists and reads inbox files (ingest gets bytes, never paths).
+
 dbt reads each table as `<landing>/<table>/*.parquet`. Every write goes to a temporary
 file first and is renamed into place, so a crash never leaves half a file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
 
 import polars as pl
 
-from pipeline.schemas import LANDING_TABLES, empty
+from pipeline.schemas import LANDING_TABLES, conform, empty
 
 SCHEMA_FILE = "_schema.parquet"
 LEDGER_FILE = "ledger.parquet"
@@ -58,3 +61,85 @@ def ensure_landing(landing: Path) -> None:
 def read_ledger(landing: Path) -> pl.DataFrame:
     path = ledger_path(landing)
     return pl.read_parquet(path) if path.exists() else empty("files")
+
+
+# --- Inbox side: listing, reading and fingerprinting export files -------------------
+
+PARTIAL_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial")
+
+
+def list_inbox(inbox: Path, pattern: str) -> list[Path]:
+    """Files under the inbox matching a source's glob, in sorted order (hidden files skipped)."""
+    if not inbox.is_dir():
+        return []
+    return sorted(
+        path
+        for path in inbox.glob(pattern)
+        if path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(inbox).parts)
+    )
+
+
+def looks_partial(path: Path) -> bool:
+    """A name that says the file is still being written (browser/rsync/scp temp names)."""
+    return path.name.lower().endswith(PARTIAL_SUFFIXES)
+
+
+def file_signature(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def file_mtime(path: Path) -> float:
+    return path.stat().st_mtime
+
+
+def read_bytes(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def content_id(data: bytes) -> str:
+    """The file_id: sha256 of the bytes, so a renamed copy is recognised."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def relative_name(inbox: Path, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(inbox.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+# --- Landing side: one file's parts and the ledger -----------------------------------
+
+
+def write_file_parts(landing: Path, file_id: str, tables: dict[str, pl.DataFrame]) -> None:
+    """Write the rows one input file contributes, one part per table, each atomically.
+
+    A table with no rows gets no part (and loses a stale one from an earlier attempt), so
+    re-ingesting the same bytes is idempotent.
+    """
+    for table, frame in tables.items():
+        if table == "files":
+            raise ValueError("the ledger is written by record_ledger_row")
+        path = part_path(landing, table, file_id)
+        if frame.height:
+            write_parquet_atomic(conform(frame, table), path)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def record_ledger_row(landing: Path, row: pl.DataFrame) -> pl.DataFrame:
+    """Add ledger rows, replacing earlier rows of the same (file_id, path); returns the ledger."""
+    row = conform(row, "files")
+    ledger = read_ledger(landing)
+    keys = row.select("file_id", "path")
+    ledger = ledger.join(keys, on=["file_id", "path"], how="anti", nulls_equal=True)
+    ledger = pl.concat([ledger, row], how="vertical")
+    write_parquet_atomic(ledger, ledger_path(landing))
+    return ledger
+
+
+def read_part(landing: Path, table: str, file_id: str) -> pl.DataFrame:
+    path = part_path(landing, table, file_id)
+    return pl.read_parquet(path) if path.exists() else empty(table)

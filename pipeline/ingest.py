@@ -1,0 +1,487 @@
+"""Ingest: inbox files → landing parquet, one file at a time, through the file ledger.
+
+For each source (in config order) and each file matching its glob (sorted): skip files
+still being written; fingerprint the bytes (sha256 = file_id); bytes already loaded —
+under any name — are a `duplicate`; otherwise extract (pipeline.sources) → normalize
+(pipeline.transform) → write the file's parts, then its ledger row. A file already in the
+ledger under the same name with a final status is not looked at again, so re-running on an
+unchanged inbox adds nothing. Every record lands either in its main table or in
+`rejected_rows`: rows_total = rows_accepted + rows_rejected for every loaded file.
+
+Failures are loud but never partial: a file that cannot be read (a missing column, an
+unknown encoding) is recorded as `failed` with nothing written; a file whose reject ratio
+is above `quality.max_reject_ratio` is landed (so `voronka check` and the data-quality mart
+can show why) — and after all files, IngestError names every such file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+
+import polars as pl
+
+from pipeline import io
+from pipeline.config import Config, Source
+from pipeline.sources import RawFile, SourceError, read_file
+from pipeline.transform.calls import normalize_calls
+from pipeline.transform.context import NormalizeContext
+from pipeline.transform.deals import normalize_deals
+from pipeline.transform.history import normalize_history
+from pipeline.transform.rejects import REJECT_SCHEMA
+from pipeline.transform.snapshots import snapshot_at
+from pipeline.transform.times import TimeFormat
+
+# A file whose size or mtime changes within this many seconds is still being written.
+SETTLE_SECONDS = 0.5
+FINAL_STATUSES = ("loaded", "duplicate", "empty")
+MAIN_TABLE = {"crm": "crm_deals", "crm_history": "crm_stage_events", "calls": "calls"}
+
+
+class IngestError(Exception):
+    """The run must fail: the message names each file and why. `.summary` has the details."""
+
+    def __init__(self, message: str, summary: IngestSummary | None = None) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+@dataclass
+class FileResult:
+    path: str  # relative to the inbox
+    source: str
+    preset: str
+    status: str  # loaded / duplicate / incomplete / empty / failed
+    file_id: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    rows_total: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    message: str = ""
+
+    @property
+    def reject_ratio(self) -> float:
+        return self.rows_rejected / self.rows_total if self.rows_total else 0.0
+
+
+@dataclass
+class IngestSummary:
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def rows_total(self) -> int:
+        return sum(f.rows_total for f in self.files if f.status == "loaded")
+
+    @property
+    def rows_accepted(self) -> int:
+        return sum(f.rows_accepted for f in self.files if f.status == "loaded")
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rows_rejected for f in self.files if f.status == "loaded")
+
+    def by_status(self, status: str) -> list[FileResult]:
+        return [f for f in self.files if f.status == status]
+
+    def quality_breaches(self, max_reject_ratio: float) -> list[FileResult]:
+        return [f for f in self.by_status("loaded") if f.reject_ratio > max_reject_ratio]
+
+    def problems(self, max_reject_ratio: float) -> list[str]:
+        lines = [f"{f.path}: failed: {f.message}" for f in self.by_status("failed")]
+        lines += [
+            f"{f.path}: {f.reject_ratio:.1%} of rows rejected "
+            f"({f.rows_rejected} of {f.rows_total}), "
+            f"above quality.max_reject_ratio {max_reject_ratio:.1%}; see landing rejected_rows "
+            f"(file_id {f.file_id}) or run `voronka check {f.path}`"
+            for f in self.quality_breaches(max_reject_ratio)
+        ]
+        return lines
+
+    def raise_for_quality(self, max_reject_ratio: float) -> None:
+        """Raise IngestError naming every failed file and every file above the reject ratio."""
+        problems = self.problems(max_reject_ratio)
+        if problems:
+            raise IngestError("ingest failed:\n  " + "\n  ".join(problems), self)
+
+    def render(self) -> str:
+        counts = Counter(f.status for f in self.files)
+        head = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no files"
+        return (
+            f"{len(self.files)} file(s): {head}; rows: {self.rows_total} read, "
+            f"{self.rows_accepted} accepted, {self.rows_rejected} rejected"
+        )
+
+
+@dataclass
+class Normalized:
+    """One file, normalized in memory: what would be written for it."""
+
+    raw: RawFile
+    tables: dict[str, pl.DataFrame]  # landing table → rows (rejected_rows included)
+    rows_accepted: int
+    rows_rejected: int
+    notes: list[str]
+
+
+# --- the run -------------------------------------------------------------------------
+
+
+def ingest_inbox(
+    config: Config,
+    *,
+    progress: Callable[[str], None] | None = None,
+    settle_seconds: float = SETTLE_SECONDS,
+) -> IngestSummary:
+    """Load every new inbox file into landing; raise IngestError if any failed or is too dirty."""
+    say = progress or (lambda _message: None)
+    landing, inbox = config.landing_dir, config.inbox_dir
+    io.ensure_landing(landing)
+    ledger = io.read_ledger(landing)
+    seen = {
+        (r["file_id"], r["path"])
+        for r in ledger.iter_rows(named=True)
+        if r["status"] in FINAL_STATUSES
+    }
+    loaded = {
+        r["file_id"]: r["path"] for r in ledger.iter_rows(named=True) if r["status"] == "loaded"
+    }
+    summary = IngestSummary()
+    candidates = _candidates(config, inbox)
+    unsettled = _unsettled([path for _, path in candidates], settle_seconds)
+    for source, path in candidates:
+        name = io.relative_name(inbox, path)
+        if io.looks_partial(path) or path in unsettled:
+            result = FileResult(
+                name,
+                source.name,
+                source.preset,
+                "incomplete",
+                message="still being written; will be read on a later run",
+            )
+            summary.files.append(result)
+            say(f"{name}: skipped, still being written")
+            continue
+        data = io.read_bytes(path)
+        file_id = io.content_id(data)
+        if (file_id, name) in seen:
+            continue
+        if file_id in loaded:
+            result = FileResult(
+                name,
+                source.name,
+                source.preset,
+                "duplicate",
+                file_id,
+                message=f"same bytes as {loaded[file_id]} (already loaded)",
+            )
+        else:
+            result = _ingest_one(config, source, name, data, file_id, io.file_mtime(path), landing)
+            if result.status == "loaded":
+                loaded[file_id] = name
+        io.record_ledger_row(landing, _ledger_row(result))
+        summary.files.append(result)
+        say(_progress_line(result))
+    summary.raise_for_quality(config.quality.max_reject_ratio)
+    return summary
+
+
+def _candidates(config: Config, inbox: Path) -> list[tuple[Source, Path]]:
+    """(source, file) pairs; a file matched by two sources' globs belongs to the first."""
+    claimed: set[Path] = set()
+    pairs = []
+    for source in config.sources:
+        for path in io.list_inbox(inbox, source.files):
+            if path not in claimed:
+                claimed.add(path)
+                pairs.append((source, path))
+    return pairs
+
+
+def _unsettled(paths: list[Path], settle_seconds: float) -> set[Path]:
+    """Files whose size or mtime changes across a short wait (one wait for the whole inbox)."""
+    if settle_seconds <= 0 or not paths:
+        return set()
+    before = {path: io.file_signature(path) for path in paths}
+    time.sleep(settle_seconds)
+    return {path for path in paths if not path.exists() or io.file_signature(path) != before[path]}
+
+
+def _ingest_one(
+    config: Config,
+    source: Source,
+    name: str,
+    data: bytes,
+    file_id: str,
+    mtime: float,
+    landing: Path,
+) -> FileResult:
+    result = FileResult(name, source.name, source.preset, "failed", file_id)
+    try:
+        normalized = normalize_file(config, source, name, data, file_id, mtime)
+    except SourceError as error:
+        result.message = str(error) if str(error).startswith(name) else f"{name}: {error}"
+        return result
+    raw = normalized.raw
+    result.encoding, result.delimiter = raw.encoding, raw.delimiter
+    if raw.rows_total == 0:
+        result.status, result.message = "empty", "no records (empty or header only)"
+        return result
+    io.write_file_parts(landing, file_id, normalized.tables)
+    result.status = "loaded"
+    result.rows_total = raw.rows_total
+    result.rows_accepted = normalized.rows_accepted
+    result.rows_rejected = normalized.rows_rejected
+    result.message = _load_message(normalized)
+    return result
+
+
+def _load_message(normalized: Normalized) -> str:
+    parts = [f"{normalized.rows_accepted} accepted, {normalized.rows_rejected} rejected"]
+    rejects = normalized.tables["rejected_rows"]
+    if rejects.height:
+        first = rejects.row(0, named=True)
+        parts.append(
+            f"first reject: row {first['row_number']}, "
+            f"column {first['column']!r}: {first['reason']}"
+        )
+    return "; ".join(parts + normalized.notes)
+
+
+def _ledger_row(result: FileResult) -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            {
+                "file_id": result.file_id,
+                "path": result.path,
+                "source": result.source,
+                "preset": result.preset,
+                "encoding": result.encoding,
+                "delimiter": result.delimiter,
+                "received_at": dt.datetime.now(dt.UTC),
+                "rows_total": result.rows_total,
+                "rows_accepted": result.rows_accepted,
+                "rows_rejected": result.rows_rejected,
+                "status": result.status,
+                "message": result.message,
+            }
+        ]
+    )
+
+
+def _progress_line(result: FileResult) -> str:
+    if result.status == "loaded":
+        return (
+            f"{result.path}: loaded {result.rows_accepted} of {result.rows_total} rows "
+            f"({result.rows_rejected} rejected)"
+        )
+    return f"{result.path}: {result.status}: {result.message}"
+
+
+# --- one file, in memory (shared by ingest and check) --------------------------------
+
+
+def normalize_file(
+    config: Config, source: Source, name: str, data: bytes, file_id: str, mtime: float
+) -> Normalized:
+    """Bytes of one export → the landing rows it would add. Raises SourceError."""
+    raw = read_file(data, name, source)
+    if raw.rows_total == 0:
+        return Normalized(raw, {}, 0, 0, [])
+    ctx = _context(config, source, raw, name, file_id, mtime)
+    tables: dict[str, pl.DataFrame]
+    if source.kind == "crm":
+        deals = normalize_deals(raw.frame, ctx)
+        tables = {
+            "crm_deals": deals.deals,
+            "crm_deal_phones": deals.phones,
+            "crm_deal_attributes": deals.attributes,
+        }
+        accepted, transform_rejects, notes = deals.deals.height, deals.rejects, deals.notes
+    elif source.kind == "crm_history":
+        history = normalize_history(raw.frame, ctx)
+        tables = {"crm_stage_events": history.events}
+        accepted, transform_rejects, notes = history.accepted_rows, history.rejects, history.notes
+    else:
+        calls = normalize_calls(raw.frame, ctx)
+        tables = {"calls": calls.calls}
+        accepted, transform_rejects, notes = calls.calls.height, calls.rejects, calls.notes
+    rejects = (
+        pl.concat([raw.rejects.cast(REJECT_SCHEMA), transform_rejects.cast(REJECT_SCHEMA)])
+        .sort("row_number")
+        .with_columns(file_id=pl.lit(file_id))
+    )
+    tables["rejected_rows"] = rejects
+    if accepted + rejects.height != raw.rows_total:  # the contract; a miss is a bug here
+        raise AssertionError(
+            f"{name}: {raw.rows_total} records but {accepted} accepted + {rejects.height} rejected"
+        )
+    return Normalized(raw, tables, accepted, rejects.height, notes)
+
+
+def _context(
+    config: Config, source: Source, raw: RawFile, name: str, file_id: str, mtime: float
+) -> NormalizeContext:
+    zone = config.source_timezone(source)
+    return NormalizeContext(
+        source=source.history_of
+        if source.kind == "crm_history" and source.history_of
+        else source.name,
+        file_id=file_id,
+        times=TimeFormat(zone, source.formats.date, excel_serial=raw.delimiter is None),
+        decimal=source.formats.decimal,
+        manager_aliases=config.manager_aliases(),
+        phone_hash_key=config.phone_hash_key(),
+        snapshot_at=snapshot_at(PurePath(name).name, zone, mtime) if source.kind == "crm" else None,
+        won=tuple(source.status.won),
+        lost=tuple(source.status.lost),
+        labels=raw.labels,
+        expected=raw.expected,
+    )
+
+
+# --- dry run: `voronka check FILE` ---------------------------------------------------
+
+
+@dataclass
+class CheckReport:
+    path: str
+    source: str
+    kind: str
+    preset: str
+    status: str  # what ingest would record: loaded / empty / failed / duplicate
+    message: str = ""
+    encoding: str | None = None
+    delimiter: str | None = None
+    columns_found: list[str] = field(default_factory=list)
+    column_mapping: dict[str, str] = field(default_factory=dict)
+    rows_total: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    rejected_sample: list[dict] = field(default_factory=list)
+    stages_seen: dict[str, int] = field(default_factory=dict)
+    max_reject_ratio: float = 0.0
+
+    @property
+    def reject_ratio(self) -> float:
+        return self.rows_rejected / self.rows_total if self.rows_total else 0.0
+
+    @property
+    def ok(self) -> bool:
+        if self.status in ("empty", "duplicate"):
+            return True
+        return self.status == "loaded" and self.reject_ratio <= self.max_reject_ratio
+
+    def render(self) -> str:
+        delimiter = {"\t": "tab", None: "(workbook)"}.get(self.delimiter, self.delimiter)
+        lines = [
+            f"file:       {self.path}",
+            f"source:     {self.source} (kind {self.kind}, preset {self.preset})",
+            f"encoding:   {self.encoding or '(workbook)'}",
+            f"delimiter:  {delimiter!r}" if self.delimiter else f"delimiter:  {delimiter}",
+            f"status:     {self.status}" + (f" — {self.message}" if self.message else ""),
+        ]
+        if self.columns_found:
+            lines.append("columns found: " + ", ".join(self.columns_found))
+        if self.column_mapping:
+            lines.append("column mapping:")
+            lines += [f"  {key:<22} ← {column}" for key, column in self.column_mapping.items()]
+        lines.append(
+            f"rows:       {self.rows_total} read, {self.rows_accepted} accepted, "
+            f"{self.rows_rejected} rejected "
+            f"({self.reject_ratio:.1%}; limit {self.max_reject_ratio:.1%})"
+        )
+        if self.rejected_sample:
+            lines.append(f"first rejected rows ({len(self.rejected_sample)} shown):")
+            for row in self.rejected_sample:
+                lines.append(
+                    f"  row {row['row_number']}, column {row['column']!r}: {row['reason']} "
+                    f"(expected {row['expected']})"
+                )
+                lines.append(f"      {row['raw'][:160]!r}")
+        if self.stages_seen:
+            lines.append("stages seen (deals/events):")
+            lines += [f"  {stage}: {n}" for stage, n in self.stages_seen.items()]
+        verdict = {"duplicate": "OK (ingest would record it as a duplicate, loading nothing)"}
+        lines.append(
+            "verdict:    " + verdict.get(self.status, "OK" if self.ok else "would FAIL ingest")
+        )
+        return "\n".join(lines)
+
+
+def check_file(
+    config: Config, path: Path, source_name: str | None = None, *, sample_size: int = 10
+) -> CheckReport:
+    """Dry-run one export the way ingest would read it. Writes nothing."""
+    path = Path(path)
+    source = _source_for(config, path, source_name)
+    name = io.relative_name(config.inbox_dir, path)
+    report = CheckReport(
+        name,
+        source.name,
+        source.kind,
+        source.preset,
+        "failed",
+        max_reject_ratio=config.quality.max_reject_ratio,
+    )
+    data = io.read_bytes(path)
+    file_id = io.content_id(data)
+    try:
+        normalized = normalize_file(config, source, name, data, file_id, io.file_mtime(path))
+    except SourceError as error:
+        report.message = str(error)
+        return report
+    raw = normalized.raw
+    report.encoding, report.delimiter = raw.encoding, raw.delimiter
+    report.columns_found, report.column_mapping = raw.columns_found, dict(raw.labels)
+    if raw.rows_total == 0:
+        report.status, report.message = "empty", "no records (empty or header only)"
+        return report
+    report.status = "loaded"
+    report.rows_total = raw.rows_total
+    report.rows_accepted, report.rows_rejected = normalized.rows_accepted, normalized.rows_rejected
+    report.rejected_sample = normalized.tables["rejected_rows"].head(sample_size).to_dicts()
+    report.stages_seen = _stages(normalized.tables)
+    report.message = "; ".join(normalized.notes)
+    already = _already_loaded(config, file_id)
+    if already:
+        report.status, report.message = "duplicate", f"these bytes are already loaded as {already}"
+    return report
+
+
+def _source_for(config: Config, path: Path, source_name: str | None) -> Source:
+    if source_name:
+        try:
+            return config.source(source_name)
+        except KeyError:
+            known = ", ".join(s.name for s in config.sources)
+            raise IngestError(
+                f"unknown source {source_name!r}; configured sources: {known}"
+            ) from None
+    name = io.relative_name(config.inbox_dir, path)
+    for source in config.sources:
+        if PurePath(name).match(source.files):
+            return source
+    patterns = ", ".join(f"{s.name}: {s.files}" for s in config.sources)
+    raise IngestError(f"{path}: matches no source's files pattern ({patterns}); pass --source NAME")
+
+
+def _stages(tables: dict[str, pl.DataFrame]) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for table in ("crm_deals", "crm_stage_events"):
+        if table in tables:
+            counts.update(tables[table]["stage"].drop_nulls().to_list())
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _already_loaded(config: Config, file_id: str) -> str | None:
+    path = io.ledger_path(config.landing_dir)
+    if not path.exists():
+        return None
+    ledger = io.read_ledger(config.landing_dir)
+    hits = ledger.filter((pl.col("file_id") == file_id) & (pl.col("status") == "loaded"))
+    return hits["path"][0] if hits.height else None

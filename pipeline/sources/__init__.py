@@ -1,0 +1,43 @@
+"""Extract: one module per preset turns a file's bytes into a raw, all-string polars frame
+with canonical column names, plus the records it could not read (`RawFile`).
+
+Adding a preset = a module with `read(data, name, source) -> RawFile` registered in
+`READERS` below. Nothing here imports Dagster or touches the landing folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pipeline.config import Source
+from pipeline.sources import asterisk, generic
+from pipeline.sources.errors import MissingColumnsError, SourceError
+from pipeline.sources.raw import RawFile
+
+Reader = Callable[[bytes, str, Source], RawFile]
+
+# (kind, preset) → reader.
+READERS: dict[tuple[str, str], Reader] = {
+    ("calls", "asterisk"): asterisk.read,
+    ("crm", "generic"): generic.read,
+    ("crm_history", "generic"): generic.read,
+}
+
+
+def reader_for(source: Source) -> Reader:
+    try:
+        return READERS[(source.kind, source.preset)]
+    except KeyError:
+        supported = ", ".join(f"{preset} ({kind})" for kind, preset in READERS)
+        raise SourceError(
+            f"preset {source.preset!r} for kind {source.kind!r} is not implemented yet; "
+            f"implemented: {supported}"
+        ) from None
+
+
+def read_file(data: bytes, name: str, source: Source) -> RawFile:
+    """Bytes of one export → RawFile, by the source's preset. Raises SourceError."""
+    return reader_for(source)(data, name, source)
+
+
+__all__ = ["READERS", "MissingColumnsError", "RawFile", "SourceError", "read_file", "reader_for"]

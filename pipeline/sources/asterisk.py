@@ -1,0 +1,158 @@
+"""The `asterisk` preset: cdr-csv `Master.csv` (no header, 16/17/18 quoted fields).
+
+Voronka's conventions: a call is inbound when `dcontext` is a trunk context (client in
+`src`, the dialled line in `dst`, the agent in `dstchannel`); outbound when `src` is an
+extension and `dst` an outside number (client in `dst`, agent in `channel`, the line =
+`accountcode` when it is a phone); internal when both ends are extensions (or `dst` is a
+feature code). Outside any trunk context, a caller that is a phone is taken as inbound.
+The manager is the extension alias `ext:<n>`; call_id is `uniqueid`, else the sha256 of
+the record's text. A record with another field count is rejected here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import polars as pl
+
+from pipeline.config import Source
+from pipeline.sources.raw import RawFile, records_frame, rejects_frame
+from pipeline.sources.text import decode, parse_records, split_lines
+from pipeline.transform.phones import normalize_phone_column
+from pipeline.transform.rejects import RAW
+
+FIELDS = (
+    "accountcode",
+    "src",
+    "dst",
+    "dcontext",
+    "clid",
+    "channel",
+    "dstchannel",
+    "lastapp",
+    "lastdata",
+    "start",
+    "answer",
+    "end",
+    "duration",
+    "billsec",
+    "disposition",
+    "amaflags",
+    "uniqueid",
+    "userfield",
+)
+WIDTHS = (16, 17, 18)
+INBOUND_CONTEXTS = ("from-trunk", "from-pstn", "from-did-direct", "ext-did")
+DISPOSITIONS = {
+    "ANSWERED": "answered",
+    "NO ANSWER": "no_answer",
+    "NOANSWER": "no_answer",
+    "BUSY": "busy",
+    "FAILED": "failed",
+    "CONGESTION": "failed",
+}
+EXTENSION = r"^\d{2,5}$"
+CHANNEL_EXTENSION = r"^[A-Za-z0-9_]+/(\d{2,5})(?:[-@;/]|$)"
+LABELS = {
+    "call_id": "uniqueid",
+    "direction": "dcontext/src/dst",
+    "started_at": "start",
+    "answered_at": "answer",
+    "ended_at": "end",
+    "talk_s": "billsec",
+    "disposition": "disposition",
+    "client_phone": "src/dst",
+    "line": "dst/accountcode",
+}
+EXPECTED = {
+    "disposition": "ANSWERED, NO ANSWER, BUSY, FAILED or CONGESTION",
+    "direction": "a trunk dcontext (from-trunk, from-pstn, from-did-direct, ext-did) or an "
+    "extension (2–5 digits) in src",
+}
+
+
+def read(data: bytes, name: str, source: Source) -> RawFile:
+    text, encoding = decode(data, source.formats.encoding)
+    delimiter = "," if source.formats.delimiter == "auto" else source.formats.delimiter
+    good, bad, widths = [], [], set()
+    for record in parse_records(split_lines(text), delimiter):
+        if record.fields is None:
+            bad.append(
+                (record.number, "(record)", "16, 17 or 18 fields", record.raw, record.error or "")
+            )
+        elif len(record.fields) not in WIDTHS:
+            reason = (
+                f"the record has {len(record.fields)} fields; Asterisk cdr-csv writes 16, 17 or 18"
+            )
+            bad.append((record.number, "(record)", "16, 17 or 18 fields", record.raw, reason))
+        else:
+            widths.add(len(record.fields))
+            record.fields.extend([""] * (len(FIELDS) - len(record.fields)))
+            good.append(record)
+    frame = records_frame(list(FIELDS), good)
+    return RawFile(
+        frame=canonical_calls(frame),
+        rejects=rejects_frame(bad),
+        rows_total=len(good) + len(bad),
+        encoding=encoding,
+        delimiter=delimiter,
+        columns_found=[f"{w} fields: {', '.join(FIELDS[:w])}" for w in sorted(widths)],
+        labels=LABELS,
+        expected=EXPECTED,
+    )
+
+
+def canonical_calls(frame: pl.DataFrame) -> pl.DataFrame:
+    """Asterisk fields (strings) → canonical call columns (still strings)."""
+    frame = frame.with_columns(pl.col(c).str.strip_chars() for c in FIELDS).with_columns(
+        _src_phone=normalize_phone_column(frame["src"].str.strip_chars()),
+        _dst_phone=normalize_phone_column(frame["dst"].str.strip_chars()),
+    )
+    src_ext = pl.col("src").str.contains(EXTENSION)
+    dst_ext = pl.col("dst").str.contains(EXTENSION)
+    direction = (
+        pl.when(pl.col("dcontext").is_in(INBOUND_CONTEXTS))
+        .then(pl.lit("inbound"))
+        .when(src_ext & pl.col("_dst_phone").is_not_null() & ~dst_ext)
+        .then(pl.lit("outbound"))
+        .when(src_ext)
+        .then(pl.lit("internal"))
+        .when(pl.col("_src_phone").is_not_null())
+        .then(pl.lit("inbound"))
+    )
+    frame = frame.with_columns(direction=direction)
+    inbound = pl.col("direction") == "inbound"
+    outbound = pl.col("direction") == "outbound"
+    agent = (
+        pl.when(inbound)
+        .then(_extension("dstchannel"))
+        .otherwise(pl.coalesce(_extension("channel"), pl.when(src_ext).then(pl.col("src"))))
+    )
+    return frame.select(
+        call_id=_call_ids(frame),
+        direction="direction",
+        line=pl.when(inbound).then("dst").when(outbound).then("accountcode"),
+        client_phone=pl.when(inbound).then("src").when(outbound).then("dst"),
+        started_at="start",
+        answered_at="answer",
+        ended_at="end",
+        manager=pl.format("ext:{}", agent),
+        talk_s="billsec",
+        disposition=pl.col("disposition")
+        .str.to_uppercase()
+        .replace_strict(DISPOSITIONS, default=pl.col("disposition"), return_dtype=pl.String),
+        _row="_row",
+        _raw="_raw",
+    )
+
+
+def _extension(column: str) -> pl.Expr:
+    return pl.col(column).str.extract(CHANNEL_EXTENSION, 1)
+
+
+def _call_ids(frame: pl.DataFrame) -> pl.Series:
+    ids = [
+        uniqueid or hashlib.sha256(raw.encode("utf-8")).hexdigest()
+        for uniqueid, raw in zip(frame["uniqueid"].to_list(), frame[RAW].to_list(), strict=True)
+    ]
+    return pl.Series("call_id", ids, dtype=pl.String)

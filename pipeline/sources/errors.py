@@ -1,0 +1,11 @@
+"""Errors a preset raises when a whole file cannot be read (as opposed to a bad row)."""
+
+from __future__ import annotations
+
+
+class SourceError(Exception):
+    """The file cannot be read as this preset: the message says why."""
+
+
+class MissingColumnsError(SourceError):
+    """Columns the preset or the config mapping needs are not in the file's header."""

@@ -1,0 +1,100 @@
+"""The `generic` preset: any CSV/XLSX with a header, mapped by `columns:` in voronka.yaml.
+
+kind crm: the mapping's keys are canonical deal columns (deal_id, created_at, stage, …);
+any other key becomes a deal attribute (`attr:<key>`). `stage: {value: …}` supplies a
+constant stage when the file has none.
+kind crm_history: long format (deal_id, stage, entered_at[, manager]) or wide format
+(`stage_dates: {stage: column}`, one date column per stage, as `stage_date:<stage>`).
+
+Every mapped column must be in the header: a renamed column fails the file, naming the
+column, the preset and the columns the file does have (a silently missing column would
+quietly empty a report).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipeline.config import Source
+from pipeline.sources.errors import MissingColumnsError
+from pipeline.sources.raw import RawFile, records_frame, rejects_frame
+from pipeline.sources.tabular import Table, find_column, read_table
+from pipeline.transform.deals import ATTRIBUTE_PREFIX, DEAL_COLUMNS
+from pipeline.transform.history import STAGE_DATE_PREFIX
+
+PRESET = "generic"
+HISTORY_COLUMNS = ("deal_id", "stage", "entered_at", "manager")
+
+
+def read(data: bytes, name: str, source: Source) -> RawFile:
+    table = read_table(data, name, source.formats)
+    base = RawFile(
+        frame=pl.DataFrame(),
+        rejects=rejects_frame(table.rejects),
+        rows_total=table.rows_total,
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        columns_found=table.header,
+    )
+    if table.rows_total == 0:
+        return base
+    wanted = wanted_columns(source)
+    base.labels = resolve_columns(table, wanted, source, name)
+    base.frame = _canonical_frame(table, base.labels, source)
+    return base
+
+
+def wanted_columns(source: Source) -> dict[str, str]:
+    """Canonical (or attr:/stage_date:) column → the header name the config expects."""
+    required = _required_keys(source)
+    absent = [key for key in required if key not in source.columns]
+    if absent:
+        raise MissingColumnsError(
+            f"source {source.name!r} (preset {PRESET!r}, kind {source.kind!r}): voronka.yaml "
+            f"'columns' must map {', '.join(absent)} to a column of the file"
+        )
+    if source.kind == "crm":
+        return {
+            (key if key in DEAL_COLUMNS else ATTRIBUTE_PREFIX + key): column
+            for key, column in source.columns.items()
+        }
+    columns = {k: v for k, v in source.columns.items() if k in HISTORY_COLUMNS}
+    columns.update({STAGE_DATE_PREFIX + stage: col for stage, col in source.stage_dates.items()})
+    return columns
+
+
+def _required_keys(source: Source) -> list[str]:
+    if source.kind == "crm":
+        return ["deal_id", "created_at"] + ([] if source.stage else ["stage"])
+    if source.stage_dates:
+        return ["deal_id"]
+    return ["deal_id", "stage", "entered_at"]
+
+
+def resolve_columns(
+    table: Table, wanted: dict[str, str], source: Source, name: str
+) -> dict[str, str]:
+    """Match configured header names to the file's header; fail naming every one missing."""
+    found, missing = {}, []
+    for key, column in wanted.items():
+        actual = find_column(table.header, column)
+        if actual is None:
+            missing.append(f"{column!r} ({key.split(':')[-1]})")
+        else:
+            found[key] = actual
+    if missing:
+        raise MissingColumnsError(
+            f"{name}: column {', '.join(missing)} not found for source {source.name!r} "
+            f"(preset {PRESET!r}, kind {source.kind!r}); the file has columns: "
+            + ", ".join(repr(c) for c in table.header)
+        )
+    return found
+
+
+def _canonical_frame(table: Table, labels: dict[str, str], source: Source) -> pl.DataFrame:
+    frame = records_frame(table.header, table.rows)
+    columns = [pl.col(actual).alias(key) for key, actual in labels.items()]
+    columns += [pl.col("_row"), pl.col("_raw")]
+    if source.kind == "crm" and source.stage and "stage" not in labels:
+        columns.append(pl.lit(source.stage.value, dtype=pl.String).alias("stage"))
+    return frame.select(columns)

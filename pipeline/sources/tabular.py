@@ -1,0 +1,122 @@
+"""Files with a header row, CSV or XLSX → header + data records of the header's width.
+
+Header names match tolerantly (case, ё/е, surrounding and repeated spaces); a repeated
+name keeps its position as `Name__2`, `Name__3`. A record with another field count (a
+truncated last line, an unquoted delimiter) is rejected with the count it has.
+XLSX cells are all read as strings (dates as ISO text or Excel serial numbers) and cast
+later in one place; an XLSX record's `raw` is its cells joined by tabs.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import polars as pl
+
+from pipeline.config import Formats
+from pipeline.sources.errors import SourceError
+from pipeline.sources.text import Record, decode, parse_records, sniff_delimiter, split_lines
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclass
+class Table:
+    header: list[str]  # deduplicated names in file order
+    rows: list[Record]  # data records, numbered 1.. after the header
+    rejects: list[tuple[int, str, str, str, str]]
+    encoding: str | None
+    delimiter: str | None
+
+    @property
+    def rows_total(self) -> int:
+        return len(self.rows) + len(self.rejects)
+
+    @property
+    def is_excel(self) -> bool:
+        return self.delimiter is None
+
+
+def header_key(name: str) -> str:
+    """The form header names are compared in."""
+    cleaned = name.replace("\ufeff", "").replace("ё", "е").replace("Ё", "Е")
+    return " ".join(cleaned.split()).casefold()
+
+
+def dedupe_header(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    result = []
+    for position, name in enumerate(names, start=1):
+        clean = " ".join(name.replace("\ufeff", "").split()) or f"column_{position}"
+        key = header_key(clean)
+        seen[key] = seen.get(key, 0) + 1
+        result.append(clean if seen[key] == 1 else f"{clean}__{seen[key]}")
+    return result
+
+
+def find_column(header: list[str], wanted: str) -> str | None:
+    key = header_key(wanted)
+    return next((name for name in header if header_key(name) == key), None)
+
+
+def is_excel(data: bytes, name: str) -> bool:
+    return PurePath(name).suffix.lower() in EXCEL_SUFFIXES or data.startswith(ZIP_MAGIC)
+
+
+def read_table(data: bytes, name: str, formats: Formats) -> Table:
+    if is_excel(data, name):
+        records, encoding, delimiter = _excel_records(data), None, None
+    else:
+        text, encoding = decode(data, formats.encoding)
+        delimiter = sniff_delimiter(text, formats.delimiter)
+        records = parse_records(split_lines(text), delimiter)
+    return _split_header(records, encoding, delimiter)
+
+
+def _split_header(records: list[Record], encoding: str | None, delimiter: str | None) -> Table:
+    if not records:
+        return Table([], [], [], encoding, delimiter)
+    head, *body = records
+    if head.fields is None:
+        raise SourceError(f"the header line cannot be parsed: {head.error}")
+    header = dedupe_header(head.fields)
+    rows, rejects = [], []
+    for record in body:
+        number = record.number - 1
+        if record.fields is None:
+            rejects.append(
+                (number, "(record)", f"{len(header)} fields", record.raw, record.error or "")
+            )
+        elif len(record.fields) != len(header):
+            reason = f"the record has {len(record.fields)} fields, the header {len(header)}"
+            if len(record.fields) < len(header):
+                reason += " (a truncated line?)"
+            rejects.append((number, "(record)", f"{len(header)} fields", record.raw, reason))
+        else:
+            rows.append(Record(number, record.fields, record.raw))
+    return Table(header, rows, rejects, encoding, delimiter)
+
+
+def _excel_records(data: bytes) -> list[Record]:
+    try:
+        frame = pl.read_excel(
+            io.BytesIO(data),
+            engine="calamine",
+            has_header=False,
+            read_options={"dtypes": "string"},
+            drop_empty_rows=False,
+            drop_empty_cols=False,
+            raise_if_empty=False,
+        )
+    except Exception as error:  # the engine raises its own types for a broken workbook
+        raise SourceError(f"cannot read the workbook: {error}") from None
+    records: list[Record] = []
+    for row in frame.iter_rows():
+        fields = ["" if value is None else str(value) for value in row]
+        if all(not field.strip() for field in fields):
+            continue
+        records.append(Record(len(records) + 1, fields, "\t".join(fields)))
+    return records

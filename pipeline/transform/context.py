@@ -1,0 +1,29 @@
+"""What a transform needs to know about the file and the config, in one small value."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from pipeline.transform.times import TimeFormat
+
+
+@dataclass(frozen=True)
+class NormalizeContext:
+    source: str  # the source name written to landing rows
+    file_id: str
+    times: TimeFormat
+    decimal: str = ","
+    manager_aliases: dict[str, str] = field(default_factory=dict)
+    phone_hash_key: str = ""
+    snapshot_at: dt.datetime | None = None  # UTC; CRM deals files only
+    won: tuple[str, ...] = ()
+    lost: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)  # canonical column → file's column name
+    expected: dict[str, str] = field(default_factory=dict)  # preset wording of expected values
+
+    def label(self, column: str) -> str:
+        return self.labels.get(column, column)
+
+    def expects(self, column: str, default: str) -> str:
+        return self.expected.get(column, default)

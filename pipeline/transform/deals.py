@@ -1,0 +1,183 @@
+"""CRM deals: raw string frame (canonical column names) → crm_deals, crm_deal_phones,
+crm_deal_attributes and rejects.
+
+Input columns: deal_id, created_at, stage (required); crm_pipeline, status, manager,
+lead_source, amount, currency, closed_at, lost_reason, client_phone (optional); any
+`attr:<name>` column becomes attribute rows. A phone that is not a phone drops that
+phone only (counted in the notes), never the deal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from pipeline import schemas
+from pipeline.config import normalize_person_name
+from pipeline.transform.context import NormalizeContext
+from pipeline.transform.numbers import expected_amount, parse_amounts
+from pipeline.transform.people import map_managers
+from pipeline.transform.phones import hash_phone_column, split_phones
+from pipeline.transform.rejects import Check, required, split_rejects
+from pipeline.transform.times import parse_times
+
+ATTRIBUTE_PREFIX = "attr:"
+DEAL_COLUMNS = (
+    "deal_id",
+    "created_at",
+    "crm_pipeline",
+    "stage",
+    "status",
+    "manager",
+    "lead_source",
+    "amount",
+    "currency",
+    "closed_at",
+    "lost_reason",
+    "client_phone",
+)
+REQUIRED_DEAL_COLUMNS = ("deal_id", "created_at", "stage")
+
+
+@dataclass
+class DealsResult:
+    deals: pl.DataFrame
+    phones: pl.DataFrame
+    attributes: pl.DataFrame
+    rejects: pl.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def normalize_deals(raw: pl.DataFrame, ctx: NormalizeContext) -> DealsResult:
+    frame = _with_optional(raw, DEAL_COLUMNS)
+    created, created_problem = parse_times(frame["created_at"], ctx.times)
+    closed, closed_problem = parse_times(frame["closed_at"], ctx.times)
+    amount, amount_problem, marked_currency = parse_amounts(frame["amount"], ctx.decimal)
+    frame = frame.with_columns(
+        _created=created,
+        _created_problem=created_problem,
+        _closed=closed,
+        _closed_problem=closed_problem,
+        _amount=amount,
+        _amount_problem=amount_problem,
+        _marked_currency=marked_currency,
+    )
+    checks = [
+        Check(ctx.label("deal_id"), "a deal id", required("deal_id", "deal id")),
+        Check(
+            ctx.label("created_at"), ctx.times.expected(), required("created_at", "creation date")
+        ),
+        Check(ctx.label("created_at"), ctx.times.expected(), pl.col("_created_problem")),
+        Check(ctx.label("stage"), "a stage name", required("stage", "stage")),
+        Check(ctx.label("closed_at"), ctx.times.expected(), pl.col("_closed_problem")),
+        Check(ctx.label("amount"), expected_amount(ctx.decimal), pl.col("_amount_problem")),
+    ]
+    accepted, rejects = split_rejects(frame, checks)
+    accepted = accepted.with_columns(
+        deal_id=pl.col("deal_id").str.strip_chars(),
+        stage=pl.col("stage").str.strip_chars(),
+    )
+    deals = accepted.select(
+        source=pl.lit(ctx.source),
+        deal_id="deal_id",
+        crm_pipeline=_trimmed("crm_pipeline"),
+        stage="stage",
+        status=_status_column(accepted, ctx),
+        created_at="_created",
+        closed_at="_closed",
+        manager=map_managers(_trimmed_series(accepted, "manager"), ctx.manager_aliases),
+        lead_source=_trimmed("lead_source"),
+        amount="_amount",
+        currency=pl.coalesce(_trimmed("currency"), pl.col("_marked_currency")),
+        lost_reason=_trimmed("lost_reason"),
+        snapshot_at=pl.lit(ctx.snapshot_at, dtype=schemas.UTC_TIME),
+        file_id=pl.lit(ctx.file_id),
+    )
+    phones, bad_phones = _phones(accepted, ctx)
+    notes = [f"{bad_phones} phone value(s) not understood and dropped"] if bad_phones else []
+    return DealsResult(
+        deals=schemas.conform(deals, "crm_deals"),
+        phones=phones,
+        attributes=_attributes(accepted, ctx),
+        rejects=rejects,
+        notes=notes,
+    )
+
+
+def _with_optional(raw: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    missing = [pl.lit(None, dtype=pl.String).alias(c) for c in columns if c not in raw.columns]
+    return raw.with_columns(missing) if missing else raw
+
+
+def _trimmed(column: str) -> pl.Expr:
+    value = pl.col(column).str.strip_chars()
+    return pl.when(value == "").then(None).otherwise(value).alias(column)
+
+
+def _trimmed_series(frame: pl.DataFrame, column: str) -> pl.Series:
+    return frame.select(_trimmed(column))[column]
+
+
+def status_of(value: str | None, won: tuple[str, ...], lost: tuple[str, ...]) -> str:
+    """A status or stage name → open/won/lost (configured names, or the words themselves)."""
+    if value is None:
+        return "open"
+    key = normalize_person_name(value)
+    if key in {normalize_person_name(v) for v in won} or key == "won":
+        return "won"
+    if key in {normalize_person_name(v) for v in lost} or key == "lost":
+        return "lost"
+    return "open"
+
+
+def _status_column(frame: pl.DataFrame, ctx: NormalizeContext) -> pl.Series:
+    has_status = "status" in ctx.labels
+    values = _trimmed_series(frame, "status" if has_status else "stage")
+    table = {v: status_of(v, ctx.won, ctx.lost) for v in values.drop_nulls().unique().to_list()}
+    return values.replace_strict(table, default="open", return_dtype=pl.String)
+
+
+def _phones(frame: pl.DataFrame, ctx: NormalizeContext) -> tuple[pl.DataFrame, int]:
+    cells = frame.select("deal_id", "client_phone").drop_nulls("client_phone")
+    split = {cell: split_phones(cell) for cell in cells["client_phone"].unique().to_list()}
+    bad = sum(len(split[cell][1]) for cell in cells["client_phone"].to_list())
+    table = {cell: phones for cell, (phones, _) in split.items()}
+    phones = (
+        cells.with_columns(
+            client_phone=pl.col("client_phone").replace_strict(
+                table, return_dtype=pl.List(pl.String)
+            )
+        )
+        .explode("client_phone")
+        .drop_nulls("client_phone")
+        .unique(["deal_id", "client_phone"], maintain_order=True)
+    )
+    phones = phones.with_columns(
+        client_phone_hash=hash_phone_column(phones["client_phone"], ctx.phone_hash_key),
+        source=pl.lit(ctx.source),
+        snapshot_at=pl.lit(ctx.snapshot_at, dtype=schemas.UTC_TIME),
+        file_id=pl.lit(ctx.file_id),
+    )
+    return schemas.conform(phones, "crm_deal_phones"), bad
+
+
+def _attributes(frame: pl.DataFrame, ctx: NormalizeContext) -> pl.DataFrame:
+    parts = [
+        frame.select(
+            "deal_id",
+            name=pl.lit(column.removeprefix(ATTRIBUTE_PREFIX)),
+            value=_trimmed(column),
+        )
+        for column in frame.columns
+        if column.startswith(ATTRIBUTE_PREFIX)
+    ]
+    if not parts:
+        return schemas.empty("crm_deal_attributes")
+    attributes = pl.concat(parts).drop_nulls("value")
+    attributes = attributes.with_columns(
+        source=pl.lit(ctx.source),
+        snapshot_at=pl.lit(ctx.snapshot_at, dtype=schemas.UTC_TIME),
+        file_id=pl.lit(ctx.file_id),
+    )
+    return schemas.conform(attributes, "crm_deal_attributes")

@@ -1,0 +1,409 @@
+"""Ingest end to end on tiny inbox files: ledger, duplicates, encodings, rejects, failures.
+
+Every test that ingests checks the invariant rows_total = rows_accepted + rows_rejected
+for every loaded file, from the ledger and the written parts (`ingest` helper).
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import io as bytes_io
+import os
+
+import polars as pl
+import pytest
+import xlsxwriter
+
+from pipeline.ingest import IngestError, check_file, ingest_inbox
+from tests.unit._fixtures_ingest import (
+    CRM_SOURCE,
+    DEALS_HEADER,
+    HISTORY_SOURCE,
+    assert_invariant,
+    deals_csv,
+    ingest,
+    ledger,
+    make_config,
+    put,
+    table,
+)
+
+UTC = dt.UTC
+DEAL_1 = (
+    "1;Розница;Замер назначен;Смирнова А.;1\u00a0234\u00a0567,00;01.03.2025 10:00;"
+    '"8 (916) 123-45-67, +7 (495) 123-45-67";Москва'
+)
+DEAL_2 = "2;Розница;Успешно реализовано;Петров;12 000 руб.;02.03.2025 11:30;89031234567;Тула"
+
+
+def deals_rows(config) -> list[dict]:
+    return table(config, "crm_deals").sort("deal_id").drop("file_id").to_dicts()
+
+
+# --- the ledger ----------------------------------------------------------------------
+
+
+def test_same_bytes_under_another_name_are_a_duplicate(tmp_path) -> None:
+    config = make_config(tmp_path)
+    put(config, "crm/deals_2025-03-01.csv", deals_csv(DEAL_1))
+    put(config, "crm/deals_2025-03-01_copy.csv", deals_csv(DEAL_1))
+    summary = ingest(config)
+    assert [f.status for f in summary.files] == ["loaded", "duplicate"]
+    assert "crm/deals_2025-03-01.csv" in summary.files[1].message
+    assert table(config, "crm_deals").height == 1
+    assert ledger(config)["status"].to_list() == ["loaded", "duplicate"]
+
+
+def test_same_file_dropped_again_later_is_a_duplicate_and_a_rerun_adds_nothing(tmp_path) -> None:
+    config = make_config(tmp_path)
+    put(config, "crm/deals_2025-03-01.csv", deals_csv(DEAL_1))
+    ingest(config)
+    assert ingest(config).files == []  # unchanged inbox: nothing new, no new ledger rows
+    put(config, "crm/deals_again_2025-03-01.csv", deals_csv(DEAL_1))
+    [again] = ingest(config).files
+    assert again.status == "duplicate"
+    assert ledger(config).height == 2
+    assert table(config, "crm_deals").height == 1
+
+
+def test_header_only_and_empty_files_are_status_empty(tmp_path) -> None:
+    config = make_config(tmp_path)
+    put(config, "crm/deals_a.csv", DEALS_HEADER + "\r\n")
+    put(config, "crm/deals_b.csv", b"")
+    summary = ingest(config)
+    assert [f.status for f in summary.files] == ["empty", "empty"]
+    assert table(config, "crm_deals").height == 0
+
+
+def test_files_still_being_written_are_skipped_and_not_in_the_ledger(tmp_path) -> None:
+    config = make_config(tmp_path, CRM_SOURCE.replace("crm/deals_*.csv", "crm/deals_*"))
+    put(config, "crm/deals_1.csv.part", deals_csv(DEAL_1))
+    [result] = ingest(config).files
+    assert result.status == "incomplete"
+    assert ledger(config).height == 0
+
+
+def test_ingest_creates_every_landing_table_even_with_an_empty_inbox(tmp_path) -> None:
+    config = make_config(tmp_path)
+    ingest_inbox(config, settle_seconds=0)
+    for name in ("files", "crm_deals", "calls", "rejected_rows", "crm_stage_events"):
+        assert (config.landing_dir / name / "_schema.parquet").exists()
+
+
+# --- encodings, delimiters, quoting --------------------------------------------------
+
+
+def test_cp1251_utf8_and_bom_give_identical_rows(tmp_path) -> None:
+    rows = []
+    for index, encode in enumerate(
+        [
+            lambda t: t.encode("cp1251"),
+            lambda t: t.encode("utf-8"),
+            lambda t: codecs.BOM_UTF8 + t.encode("utf-8"),
+        ]
+    ):
+        config = make_config(tmp_path / str(index))
+        put(config, "crm/deals_2025-03-01.csv", encode(deals_csv(DEAL_1, DEAL_2)))
+        [result] = ingest(config).files
+        rows.append(
+            (deals_rows(config), table(config, "crm_deal_phones").drop("file_id").to_dicts())
+        )
+        assert result.encoding == ["cp1251", "utf-8", "utf-8-sig"][index]
+    assert rows[0] == rows[1] == rows[2]
+
+
+def test_semicolon_file_with_comma_decimals_and_nbsp_grouping(tmp_path) -> None:
+    config = make_config(tmp_path)
+    put(config, "crm/deals_2025-03-01.csv", deals_csv(DEAL_1, DEAL_2), "cp1251")
+    [result] = ingest(config).files
+    assert result.delimiter == ";"
+    first, second = deals_rows(config)
+    assert first["amount"] == 1234567.0
+    assert (second["amount"], second["currency"]) == (12000.0, "RUB")
+    assert first["created_at"] == dt.datetime(2025, 3, 1, 7, 0, tzinfo=UTC)
+    assert first["manager"] == "Смирнова Анна"  # alias mapped
+    assert second["manager"] == "Петров"  # unknown name kept as written
+    assert (first["status"], second["status"]) == ("open", "won")
+    assert first["snapshot_at"] == dt.datetime(2025, 2, 28, 21, 0, tzinfo=UTC)
+
+
+def test_quoted_delimiters_and_embedded_newlines(tmp_path) -> None:
+    config = make_config(tmp_path)
+    row = '3;"Розница; опт";"Замер\r\nназначен";Смирнова А.;100;01.03.2025 10:00;;"Москва, центр"'
+    put(config, "crm/deals_2025-03-01.csv", deals_csv(row, DEAL_2))
+    ingest(config)
+    [deal, _] = sorted(deals_rows(config), key=lambda r: r["deal_id"], reverse=True)
+    assert deal["crm_pipeline"] == "Розница; опт"
+    assert deal["stage"] == "Замер\r\nназначен"
+    city = table(config, "crm_deal_attributes").filter(pl.col("deal_id") == "3")
+    assert city["value"].to_list() == ["Москва, центр"]
+
+
+def test_comma_delimited_utf8_file_is_sniffed(tmp_path) -> None:
+    config = make_config(tmp_path)
+    text = deals_csv(DEAL_2.replace(";", ","), header=DEALS_HEADER.replace(";", ","))
+    put(config, "crm/deals_2025-03-01.csv", text.replace("12 000 руб.", '"12 000,00"'))
+    [result] = ingest(config).files
+    assert (result.delimiter, result.rows_accepted) == (",", 1)
+    assert deals_rows(config)[0]["amount"] == 12000.0
+
+
+# --- rejects -------------------------------------------------------------------------
+
+
+def test_truncated_last_line_is_rejected_not_a_crash(tmp_path) -> None:
+    config = make_config(tmp_path)
+    put(config, "crm/deals_a.csv", deals_csv(DEAL_1, DEAL_2).rstrip("\r\n") + '\r\n3;Розница;"Зам')
+    put(config, "crm/deals_b.csv", deals_csv(DEAL_1, DEAL_2) + "3;Розница;Замер")
+    summary = ingest(config)
+    assert [(f.rows_total, f.rows_accepted, f.rows_rejected) for f in summary.files] == [
+        (3, 2, 1)
+    ] * 2
+    rejects = table(config, "rejected_rows").sort("reason")
+    assert rejects["row_number"].to_list() == [3, 3]
+    assert "cut short" in rejects["reason"][0]
+    assert "3 fields, the header 8" in rejects["reason"][1]
+    assert set(rejects["raw"].to_list()) == {'3;Розница;"Зам', "3;Розница;Замер"}
+
+
+def test_unparseable_dates_are_rejected_with_column_expected_and_reason(tmp_path) -> None:
+    config = make_config(tmp_path)
+    bad = DEAL_2.replace("02.03.2025 11:30", "вчера")
+    put(config, "crm/deals_2025-03-01.csv", deals_csv(DEAL_1, bad))
+    ingest(config)
+    [reject] = table(config, "rejected_rows").to_dicts()
+    assert reject["row_number"] == 2
+    assert reject["column"] == "Дата создания"
+    assert reject["expected"].startswith("%d.%m.%Y %H:%M")
+    assert reject["reason"] == "'вчера' is not a date/time"
+    assert reject["raw"] == bad
+
+
+def test_unparseable_phone_drops_the_phone_not_the_deal(tmp_path) -> None:
+    config = make_config(tmp_path)
+    put(
+        config,
+        "crm/deals_2025-03-01.csv",
+        deals_csv(DEAL_2.replace("89031234567", "12-34, 89031234567")),
+    )
+    [result] = ingest(config).files
+    assert result.rows_accepted == 1
+    assert table(config, "crm_deal_phones")["client_phone"].to_list() == ["+79031234567"]
+    assert "1 phone value(s) not understood" in result.message
+
+
+def test_reject_ratio_above_the_limit_lands_the_rows_then_raises(tmp_path) -> None:
+    config = make_config(tmp_path, max_reject_ratio=0.02)
+    put(config, "crm/deals_2025-03-01.csv", deals_csv(DEAL_1, DEAL_2.replace("02.03.2025", "x")))
+    with pytest.raises(
+        IngestError, match=r"crm/deals_2025-03-01\.csv: 50\.0% of rows rejected"
+    ) as error:
+        ingest_inbox(config, settle_seconds=0)
+    assert_invariant(config)
+    assert table(config, "crm_deals").height == 1
+    assert table(config, "rejected_rows").height == 1
+    assert error.value.summary is not None and error.value.summary.rows_rejected == 1
+
+
+# --- columns -------------------------------------------------------------------------
+
+
+def test_missing_required_column_fails_loudly_naming_column_preset_and_found_columns(
+    tmp_path,
+) -> None:
+    config = make_config(tmp_path)
+    header = DEALS_HEADER.replace("Дата создания", "Создана")
+    put(config, "crm/deals_2025-03-01.csv", deals_csv(DEAL_1, header=header))
+    put(config, "crm/deals_2025-03-02.csv", deals_csv(DEAL_2))
+    with pytest.raises(IngestError) as error:
+        ingest_inbox(config, settle_seconds=0)
+    message = str(error.value)
+    assert "'Дата создания' (created_at) not found" in message
+    assert "preset 'generic'" in message and "'Создана'" in message
+    statuses = dict(zip(ledger(config)["path"], ledger(config)["status"], strict=True))
+    assert statuses == {"crm/deals_2025-03-01.csv": "failed", "crm/deals_2025-03-02.csv": "loaded"}
+    assert table(config, "crm_deals")["deal_id"].to_list() == ["2"]  # nothing of the failed file
+
+
+def test_extra_column_is_ignored_and_header_matching_is_tolerant(tmp_path) -> None:
+    config = make_config(tmp_path)
+    header = "Лишняя;" + DEALS_HEADER.replace("ID сделки", "  id СДЕЛКИ ").replace("Этап", "этап")
+    put(config, "crm/deals_2025-03-01.csv", deals_csv("x;" + DEAL_2, header=header))
+    [result] = ingest(config).files
+    assert result.rows_accepted == 1
+    assert deals_rows(config)[0]["stage"] == "Успешно реализовано"
+
+
+def test_duplicate_header_names_are_kept_by_position(tmp_path) -> None:
+    sources = CRM_SOURCE.replace('city: "Город"', 'city: "Город"\n      city_2: "Город__2"')
+    config = make_config(tmp_path, sources)
+    put(
+        config,
+        "crm/deals_2025-03-01.csv",
+        deals_csv(DEAL_2 + ";Тверь", header=DEALS_HEADER + ";Город"),
+    )
+    ingest(config)
+    attributes = table(config, "crm_deal_attributes").sort("name")
+    assert attributes.select("name", "value").rows() == [("city", "Тула"), ("city_2", "Тверь")]
+
+
+def test_constant_stage_and_status_column(tmp_path) -> None:
+    sources = CRM_SOURCE.replace('stage: "Этап"', 'status: "Этап"').replace(
+        "    status: {won", '    stage: {value: "new"}\n    status: {won'
+    )
+    config = make_config(tmp_path, sources)
+    put(config, "crm/deals_2025-03-01.csv", deals_csv(DEAL_2))
+    ingest(config)
+    [deal] = deals_rows(config)
+    assert (deal["stage"], deal["status"]) == ("new", "won")
+
+
+# --- history -------------------------------------------------------------------------
+
+
+def test_long_history_gives_exact_events_of_the_crm_source(tmp_path) -> None:
+    config = make_config(tmp_path, CRM_SOURCE + HISTORY_SOURCE)
+    put(
+        config,
+        "crm/history_2025-03-01.csv",
+        "ID сделки;Этап;Дата перехода;Ответственный\n"
+        "1;Замер назначен;01.03.2025 10:00;Смирнова А.\n"
+        "1;Замер выполнен;03.03.2025 12:00;\n"
+        "2;Замер назначен;неизвестно;\n",
+        "cp1251",
+    )
+    [result] = ingest(config).files
+    assert (result.rows_total, result.rows_accepted, result.rows_rejected) == (3, 2, 1)
+    events = table(config, "crm_stage_events").sort("entered_at").to_dicts()
+    assert [e["source"] for e in events] == ["crm", "crm"]
+    assert events[0]["manager"] == "Смирнова Анна"
+    assert all(e["is_exact"] and e["entered_after"] is None for e in events)
+
+
+def test_wide_history_gives_one_event_per_filled_date_and_keeps_dateless_records(tmp_path) -> None:
+    wide = """
+  - name: outcomes
+    kind: crm_history
+    history_of: crm
+    preset: generic
+    files: "crm/outcomes*.csv"
+    columns: {deal_id: "Lead No"}
+    stage_dates: {won: "Signed on", lost: "Dropped on"}
+"""
+    config = make_config(tmp_path, CRM_SOURCE + wide)
+    put(
+        config,
+        "crm/outcomes.csv",
+        "Lead No,Signed on,Dropped on\n1,2025-03-05,\n2,,06.03.2025\n3,,\n",
+    )
+    [result] = ingest(config).files
+    assert (result.rows_total, result.rows_accepted) == (3, 3)
+    events = table(config, "crm_stage_events").sort("deal_id")
+    assert events.select("deal_id", "stage").rows() == [("1", "won"), ("2", "lost")]
+
+
+# --- XLSX ----------------------------------------------------------------------------
+
+
+def test_xlsx_with_excel_dates_serials_and_numbers(tmp_path) -> None:
+    config = make_config(tmp_path, CRM_SOURCE.replace("crm/deals_*.csv", "crm/deals_*.xlsx"))
+    buffer = bytes_io.BytesIO()
+    book = xlsxwriter.Workbook(buffer)
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, DEALS_HEADER.split(";"))
+    sheet.write_row(1, 0, [1, "Розница", "Замер назначен", "Смирнова А.", 1234.5])
+    sheet.write_datetime(
+        1, 5, dt.datetime(2025, 3, 1, 10, 0), book.add_format({"num_format": "dd.mm.yyyy hh:mm"})
+    )
+    sheet.write_row(2, 0, [2, "Розница", "Замер назначен", "", "1 000,00", 45717.5, "89161234567"])
+    book.close()
+    put(config, "crm/deals_2025-03-01.xlsx", buffer.getvalue())
+    [result] = ingest(config).files
+    assert (result.rows_accepted, result.delimiter) == (2, None)
+    first, second = deals_rows(config)
+    assert (first["created_at"], first["amount"]) == (
+        dt.datetime(2025, 3, 1, 7, 0, tzinfo=UTC),
+        1234.5,
+    )
+    assert (second["created_at"], second["amount"]) == (
+        dt.datetime(2025, 3, 1, 9, 0, tzinfo=UTC),
+        1000.0,
+    )
+
+
+# --- check ---------------------------------------------------------------------------
+
+
+def test_check_file_reports_without_writing_anything(tmp_path) -> None:
+    config = make_config(tmp_path, max_reject_ratio=0.02)
+    path = put(
+        config,
+        "crm/deals_2025-03-01.csv",
+        deals_csv(DEAL_1, DEAL_2.replace("02.03", "99.03")),
+        "cp1251",
+    )
+    report = check_file(config, path)
+    assert not config.landing_dir.exists()
+    assert (report.source, report.preset, report.encoding, report.delimiter) == (
+        "crm",
+        "generic",
+        "cp1251",
+        ";",
+    )
+    assert (report.rows_total, report.rows_accepted, report.rows_rejected) == (2, 1, 1)
+    assert report.column_mapping["created_at"] == "Дата создания"
+    assert report.stages_seen == {"Замер назначен": 1}
+    text = report.render()
+    assert "'99.03.2025 11:30' is not a date/time" in text and "would FAIL ingest" in text
+
+
+def test_check_file_names_the_missing_column(tmp_path) -> None:
+    config = make_config(tmp_path)
+    outside = tmp_path / "elsewhere" / "deals_x.csv"
+    outside.parent.mkdir()
+    outside.write_text(
+        deals_csv(DEAL_2, header=DEALS_HEADER.replace("Этап", "Стадия")), encoding="utf-8"
+    )
+    report = check_file(config, outside, "crm")
+    assert report.status == "failed"
+    assert "'Этап' (stage) not found" in report.message
+
+
+def test_check_file_without_a_matching_source_asks_for_one(tmp_path) -> None:
+    config = make_config(tmp_path)
+    path = put(config, "other/file.csv", "a;b\n1;2\n")
+    with pytest.raises(IngestError, match="pass --source"):
+        check_file(config, path)
+
+
+def test_mtime_is_the_snapshot_when_the_name_has_no_date(tmp_path) -> None:
+    config = make_config(tmp_path)
+    path = put(config, "crm/deals_latest.csv", deals_csv(DEAL_2))
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    ingest(config)
+    assert deals_rows(config)[0]["snapshot_at"] == dt.datetime.fromtimestamp(1_700_000_000, UTC)
+
+
+def test_dst_change_in_a_berlin_source(tmp_path) -> None:
+    berlin = HISTORY_SOURCE.replace(
+        "    preset: generic", "    preset: generic\n    timezone: Europe/Berlin"
+    )
+    config = make_config(tmp_path, CRM_SOURCE + berlin)
+    put(
+        config,
+        "crm/history_1.csv",
+        "ID сделки;Этап;Дата перехода;Ответственный\n"
+        "1;A;31.03.2024 02:30;\n"  # skipped hour: does not exist
+        "2;A;27.10.2024 02:30;\n"  # repeated hour: the earlier instant
+        "3;A;31.03.2024 03:00;\n",
+    )
+    [result] = ingest(config).files
+    assert (result.rows_accepted, result.rows_rejected) == (2, 1)
+    [reject] = table(config, "rejected_rows").to_dicts()
+    assert reject["row_number"] == 1 and "does not exist in Europe/Berlin" in reject["reason"]
+    events = table(config, "crm_stage_events").sort("deal_id")["entered_at"].to_list()
+    assert events == [
+        dt.datetime(2024, 10, 27, 0, 30, tzinfo=UTC),
+        dt.datetime(2024, 3, 31, 1, 0, tzinfo=UTC),
+    ]

@@ -1,0 +1,32 @@
+"""Amounts: comma decimals, space/NBSP/narrow-NBSP grouping, ruble marks."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipeline.transform.numbers import parse_amounts
+
+
+def test_russian_amount_spellings() -> None:
+    values = pl.Series(
+        [
+            "1 234 567,00",
+            "1\u00a0234,56",
+            "1\u202f234,56 ₽",
+            "12 000 руб.",
+            "500 р.",
+            "1234.5",
+            "",
+            "abc",
+        ]
+    )
+    amount, problem, currency = parse_amounts(values, ",")
+    assert amount.to_list() == [1234567.0, 1234.56, 1234.56, 12000.0, 500.0, 1234.5, None, None]
+    assert problem.to_list()[:7] == [None] * 7
+    assert problem[7] == "'abc' is not a number"
+    assert currency.to_list()[:5] == [None, None, "RUB", "RUB", "RUB"]
+
+
+def test_dot_decimal_config_drops_comma_grouping() -> None:
+    amount, _, _ = parse_amounts(pl.Series(["1,234,567.50"]), ".")
+    assert amount.to_list() == [1234567.5]

@@ -1,0 +1,68 @@
+"""Date/time parsing: configured format first, tolerant fallbacks, UTC out, DST handled."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from pipeline.transform.times import TimeFormat, parse_time, parse_times
+
+MSK = TimeFormat("Europe/Moscow", "%d.%m.%Y %H:%M")
+UTC = dt.UTC
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "05.03.2025 10:30",
+        "05.03.2025 10:30:00",
+        "2025-03-05 10:30:00",
+        "2025-03-05T10:30:00",
+        "2025-03-05T07:30:00Z",
+        "2025-03-05T09:30:00+02:00",
+    ],
+)
+def test_russian_and_iso_spellings_give_the_same_instant(text: str) -> None:
+    assert parse_time(text, MSK) == dt.datetime(2025, 3, 5, 7, 30, tzinfo=UTC)
+
+
+def test_date_only_is_local_midnight() -> None:
+    assert parse_time("05.03.2025", MSK) == dt.datetime(2025, 3, 4, 21, 0, tzinfo=UTC)
+
+
+def test_configured_format_wins_over_fallbacks() -> None:
+    us = TimeFormat("UTC", "%m/%d/%Y")
+    assert parse_time("03/05/2025", us) == dt.datetime(2025, 3, 5, tzinfo=UTC)
+
+
+def test_excel_serial_only_when_allowed() -> None:
+    xlsx = TimeFormat("UTC", excel_serial=True)
+    assert parse_time("45721.5", xlsx) == dt.datetime(2025, 3, 5, 12, 0, tzinfo=UTC)
+    with pytest.raises(ValueError, match="is not a date/time"):
+        parse_time("45721.5", TimeFormat("UTC"))
+
+
+def test_empty_is_null_without_problem() -> None:
+    utc, problem = parse_times(pl.Series(["", None, "  "], dtype=pl.String), MSK)
+    assert utc.to_list() == [None, None, None]
+    assert problem.to_list() == [None, None, None]
+
+
+def test_garbage_is_a_problem_quoting_the_value() -> None:
+    with pytest.raises(ValueError, match=r"'32\.13\.2025 10:00' is not a date/time"):
+        parse_time("32.13.2025 10:00", MSK)
+
+
+def test_dst_gap_in_berlin_is_rejected_not_shifted() -> None:
+    berlin = TimeFormat("Europe/Berlin")
+    with pytest.raises(ValueError, match="does not exist in Europe/Berlin"):
+        parse_time("2024-03-31 02:30:00", berlin)
+    assert parse_time("2024-03-31 03:30:00", berlin) == dt.datetime(2024, 3, 31, 1, 30, tzinfo=UTC)
+
+
+def test_dst_repeated_hour_in_berlin_takes_the_earlier_instant() -> None:
+    berlin = TimeFormat("Europe/Berlin")
+    # 02:30 happens twice on 2024-10-27: first at 00:30 UTC (CEST), then at 01:30 UTC (CET).
+    assert parse_time("2024-10-27 02:30:00", berlin) == dt.datetime(2024, 10, 27, 0, 30, tzinfo=UTC)
