@@ -1,0 +1,107 @@
+"""Locale-aware formatting of mart values (Babel); registered as Jinja filters.
+
+Formatting only: values are shown as the mart has them, never recomputed. A missing
+value (NULL in the mart) prints as a dash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal, format_percent
+
+DASH = "—"
+MINUS = "\u2212"  # a typographic minus sign, as wide as the plus
+
+_DATETIME_PATTERNS = {"ru": "d MMMM y, HH:mm", "en": "MMMM d, y, HH:mm"}
+
+
+def _one_decimal(pattern: str) -> str:
+    """The locale's percent pattern with exactly one decimal: '#,##0 %' → '#,##0.0 %'."""
+    return re.sub(r"0(?=[^0]*$)", "0.0", pattern, count=1)
+
+
+class Formatter:
+    """All number and date formats of one locale."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
+        self._babel = Locale.parse(locale)
+        self._percent_pattern = _one_decimal(self._babel.percent_formats[None].pattern)
+        self._decimal_one = "#,##0.0"
+
+    def number(self, value: int | float | None) -> str:
+        if value is None:
+            return DASH
+        return format_decimal(value, format="#,##0", locale=self._babel)
+
+    def percent(self, value: float | None) -> str:
+        """A share or rate (0.345) as a percent with one decimal: '34,5 %' / '34.5%'."""
+        if value is None:
+            return DASH
+        return format_percent(value, format=self._percent_pattern, locale=self._babel)
+
+    def interval(self, low: float | None, high: float | None) -> str:
+        if low is None or high is None:
+            return DASH
+        return f"{self.percent(low)} – {self.percent(high)}"
+
+    def signed_number(self, value: int | float | None) -> str:
+        """A change in a count: '+1 234', '−56', '0'."""
+        if value is None:
+            return DASH
+        text = format_decimal(abs(value), format="#,##0", locale=self._babel)
+        return _with_sign(value, text)
+
+    def signed_points(self, value: float | None, unit: str) -> str:
+        """A change in a rate, in percentage points: '+2,1 п. п.' / '−0.4 pp'."""
+        if value is None:
+            return DASH
+        points = abs(value) * 100
+        text = format_decimal(points, format=self._decimal_one, locale=self._babel)
+        if text == format_decimal(0, format=self._decimal_one, locale=self._babel):
+            return f"{text}\u00a0{unit}"
+        return f"{_with_sign(value, text)}\u00a0{unit}"
+
+    def month(self, value: dt.date | None) -> str:
+        """'октябрь 2026' / 'October 2026' (stand-alone month name)."""
+        if value is None:
+            return DASH
+        return format_date(value, "LLLL y", locale=self._babel)
+
+    def month_short(self, value: dt.date) -> str:
+        """'окт.' / 'Oct'."""
+        return format_date(value, "LLL", locale=self._babel)
+
+    def year(self, value: dt.date) -> str:
+        return format_date(value, "y", locale=self._babel)
+
+    def datetime(self, value: dt.datetime | None) -> str:
+        if value is None:
+            return DASH
+        pattern = _DATETIME_PATTERNS.get(self.locale, "y-MM-dd HH:mm")
+        return format_datetime(value, pattern, locale=self._babel)
+
+    def filters(self) -> dict[str, object]:
+        return {
+            "num": self.number,
+            "pct": self.percent,
+            "interval": self.interval,
+            "signed_num": self.signed_number,
+            "signed_pp": self.signed_points,
+            "month": self.month,
+            "month_short": self.month_short,
+            "year": self.year,
+            "datetime": self.datetime,
+        }
+
+
+def _with_sign(value: float, text: str) -> str:
+    if value > 0:
+        return f"+{text}"
+    if value < 0:
+        return f"{MINUS}{text}"
+    return text

@@ -1,0 +1,187 @@
+"""Report pieces that need no PDF: locale formats, labels, the report model, the SVG chart."""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from pipeline.config import Funnel
+from pipeline.reporting.charts import funnel_chart
+from pipeline.reporting.context import add_months, build_report_model, parse_month
+from pipeline.reporting.formatting import Formatter
+from pipeline.reporting.labels import LABELS, labels_for
+from pipeline.reporting.render import render_html
+from pipeline.reporting.warehouse import Cutoff, StageMonthRow
+
+
+def plain(text: str) -> str:
+    """Babel separates groups and units with no-break spaces; compare them as spaces."""
+    return text.replace("\u00a0", " ").replace("\u202f", " ")
+
+
+@pytest.mark.parametrize(
+    ("locale", "number", "percent", "month"),
+    [
+        ("ru", "1 234 567", "1 234,5 %", "октябрь 2026"),
+        ("en", "1,234,567", "1,234.5%", "October 2026"),
+    ],
+)
+def test_numbers_percents_and_months_follow_the_locale(locale, number, percent, month):
+    fmt = Formatter(locale)
+    assert plain(fmt.number(1234567)) == number
+    assert plain(fmt.percent(12.345)) == percent
+    assert fmt.month(dt.date(2026, 10, 1)) == month
+
+
+def test_rates_show_one_decimal_and_null_shows_a_dash():
+    assert plain(Formatter("ru").percent(0.4)) == "40,0 %"
+    assert Formatter("en").percent(0.13636) == "13.6%"
+    assert Formatter("en").percent(None) == "—"
+    assert Formatter("ru").number(None) == "—"
+
+
+def test_changes_carry_a_sign_and_rate_changes_are_in_points():
+    ru, en = Formatter("ru"), Formatter("en")
+    assert plain(ru.signed_number(1234)) == "+1 234"
+    assert en.signed_number(-56) == "−56"
+    assert en.signed_number(0) == "0"
+    assert plain(ru.signed_points(-0.0213, "п. п.")) == "−2,1 п. п."
+    assert plain(en.signed_points(0.003, "pp")) == "+0.3 pp"
+
+
+def test_cutoff_time_is_written_in_the_readers_language():
+    moment = dt.datetime(2026, 11, 3, 13, 0)
+    assert Formatter("ru").datetime(moment) == "3 ноября 2026, 13:00"
+    assert Formatter("en").datetime(moment) == "November 3, 2026, 13:00"
+
+
+def test_every_locale_has_the_same_label_keys():
+    assert set(LABELS["ru"]) == set(LABELS["en"])
+    with pytest.raises(ValueError, match="no report labels"):
+        labels_for("de")
+
+
+def test_month_arithmetic_and_parsing():
+    assert add_months(dt.date(2026, 1, 1), -1) == dt.date(2025, 12, 1)
+    assert add_months(dt.date(2026, 10, 1), -12) == dt.date(2025, 10, 1)
+    assert parse_month("2026-10") == dt.date(2026, 10, 1)
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        parse_month("10/2026")
+
+
+# ── the model ────────────────────────────────────────────────────────────────
+
+FUNNEL = Funnel(
+    id="f",
+    name={"ru": "Воронка", "en": "Funnel"},
+    crm=[{"source": "crm", "pipeline": "P"}],
+    window_days=30,
+    stages=[
+        {"key": "lead", "name": {"ru": "Лид", "en": "Lead"}, "crm_stages": [{"name": "a"}]},
+        {
+            "key": "meet",
+            "name": {"ru": "Встреча", "en": "<b>Meet & greet</b>"},
+            "crm_stages": [{"name": "b"}],
+        },
+        {"key": "won", "name": {"ru": "Оплата", "en": "Won"}, "crm_status": "won"},
+    ],
+)
+CUTOFF = Cutoff(dt.datetime(2026, 3, 2, 9), dt.datetime(2026, 3, 2, 12), dt.date(2026, 2, 1))
+
+
+def rows_for(month, view, counts, rates, *, mature=True, segment=("total", "all")):
+    out = []
+    for order, (key, entities) in enumerate(zip(("lead", "meet", "won"), counts, strict=True), 1):
+        rate = rates[order - 1] if order < 3 else None
+        out.append(
+            StageMonthRow(
+                "f",
+                month,
+                view,
+                segment[0],
+                segment[1],
+                order,
+                key,
+                entities,
+                counts[order] if order < 3 else None,
+                0,
+                0,
+                rate,
+                0.5 / order,
+                None if rate is None else 1 - rate,
+                0.1,
+                0.9,
+                mature,
+                0.0 if mature else 0.4,
+            )
+        )
+    return out
+
+
+def model_for(rows, locale="en", month=dt.date(2026, 2, 1)):
+    return build_report_model(
+        FUNNEL, locale, month, CUTOFF, rows, timezone="UTC", labels=dict(labels_for(locale))
+    )
+
+
+def test_kpis_take_mart_values_as_they_are_and_compare_only_where_data_reaches():
+    jan, feb = dt.date(2026, 1, 1), dt.date(2026, 2, 1)
+    rows = (
+        rows_for(jan, "period", (10, 5, 2), (0.5, 0.4))
+        + rows_for(feb, "period", (12, 6, 3), (0.5, 0.5))
+        + rows_for(jan, "cohort", (9, 3, 1), (0.3333, 0.3333))
+        + rows_for(feb, "cohort", (11, 7, 2), (0.6363, 0.2857), mature=False)
+    )
+    model = model_for(rows)
+    kpis = {kpi.key: kpi for kpi in model.sections[0].data}
+    assert kpis["top_volume"].value == 12
+    assert kpis["top_volume"].vs_previous.change == 2
+    assert kpis["top_volume"].vs_year is None  # February 2025 is not in the data
+    assert kpis["closed"].value == 3
+    # February's cohort is still open: the overall conversion is January's, as stored.
+    assert model.mature_month == jan
+    assert kpis["overall_conversion"].month == jan
+    assert kpis["overall_conversion"].value == 0.5 / 3
+    assert kpis["overall_conversion"].vs_previous is None
+    # Ties go to the earlier step.
+    assert kpis["weakest_step"].value == 0.3333
+    assert kpis["weakest_step"].detail == "Lead → <b>Meet & greet</b>"
+    assert model.cohort_open is not None and model.cohort_open.month == feb
+
+
+def test_sections_are_omitted_when_their_data_is_absent():
+    model = model_for([])
+    assert model.has_data is False
+    assert model.sections == ()
+    only_period = model_for(rows_for(dt.date(2026, 2, 1), "period", (4, 2, 1), (0.5, 0.5)))
+    templates = [section.template for section in only_period.sections]
+    assert "partials/period.html.j2" in templates
+    assert "partials/segments.html.j2" not in templates
+
+
+def test_html_escapes_names_from_config_and_data():
+    feb = dt.date(2026, 2, 1)
+    rows = rows_for(feb, "period", (4, 2, 1), (0.5, 0.5)) + rows_for(
+        feb, "period", (4, 2, 1), (0.5, 0.5), segment=("manager", '<img src="file:///etc/passwd">')
+    )
+    model = model_for(rows)
+    labels = dict(labels_for("en"))
+    html = render_html(
+        {"report": model, "t": labels, "charts": {}, "document_date": "2026-03-02T09:00:00Z"}, "en"
+    )
+    assert "<img src=" not in html
+    assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html
+    assert "&lt;b&gt;Meet &amp; greet&lt;/b&gt;" in html
+
+
+def test_chart_svg_is_well_formed_and_escapes_stage_names():
+    feb = dt.date(2026, 2, 1)
+    model = model_for(rows_for(feb, "period", (100, 40, 10), (0.4, 0.25)))
+    svg = funnel_chart(model.period, Formatter("en"), dict(labels_for("en")), 'Period "Feb"')
+    root = ET.fromstring(svg)  # raises on broken XML
+    texts = [element.text for element in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "2. <b>Meet & greet</b>" in texts
+    assert "↓ 40.0%" in texts
+    assert any("weakest step" in (text or "") for text in texts)
