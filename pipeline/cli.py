@@ -152,12 +152,27 @@ def cmd_check(config: Config, args: argparse.Namespace) -> None:
     say(check_file(config, path, args.source).render())
 
 
+def cmd_plan(config: Config, args: argparse.Namespace) -> None:
+    from pipeline.planning import plan_for
+
+    if args.target <= 0:
+        raise UsageError("--target must be a positive number of closed sales")
+    month = parse_month(args.month)
+    by = args.by
+    funnel = config.funnel(args.funnel)
+    if by and by not in funnel.segment_types:
+        raise UsageError(f"--by {by!r} is not a segment type of {funnel.id!r}: {funnel.segment_types}")
+    with warehouse_lock(config):
+        say(plan_for(config, args.funnel, args.target, month, by))
+
+
 COMMANDS: dict[str, tuple[Callable[[Config, argparse.Namespace], None], str]] = {
     "demo": (cmd_demo, "write the demo exports, run the whole pipeline, print where the PDFs are"),
     "run": (cmd_run, "ingest the inbox, build the warehouse, render the month's reports"),
     "ingest": (cmd_ingest, "read new inbox files into the landing tables"),
     "build": (cmd_build, "build the warehouse with dbt (models and tests)"),
     "report": (cmd_report, "render the month's PDF reports from the warehouse"),
+    "plan": (cmd_plan, "volume needed at every stage for N closed sales, with a range"),
     "check": (cmd_check, "dry-run one export: preset, encoding, mapping, rejects; writes nothing"),
 }
 
@@ -178,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--locale", help="render only this locale (ru or en)")
         if name == "build":
             sub.add_argument("--select", nargs="+", help="dbt selection, passed to dbt as is")
+        if name == "plan":
+            sub.add_argument("--funnel", required=True, help="funnel id from the config")
+            sub.add_argument("--target", type=int, required=True, help="closed sales wanted")
+            sub.add_argument("--month", help="planned month, YYYY-MM (default: the current data month)")
+            sub.add_argument("--by", help="one plan per segment of this type, e.g. manager")
         if name == "check":
             sub.add_argument("file", help="the export file to check")
             sub.add_argument("--source", help="the configured source it belongs to")

@@ -13,6 +13,7 @@ fails by chance with probability at most 0.1 %.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from statistics import NormalDist
@@ -227,3 +228,44 @@ def test_running_the_demo_twice_changes_no_mart(demo_run, mart_digest_before_rer
     assert summary.rows_accepted == 0, "identical exports must not load twice"
     build_warehouse(demo_run.config)
     assert mart_digest(demo_run) == mart_digest_before_rerun
+
+
+def test_plan_reproduces_the_generators_rates_and_prints_a_table(demo_run, capsys):
+    from pipeline.cli import main
+
+    parameters = json.loads((demo_run.expected_dir / "parameters.json").read_text(encoding="utf-8"))
+    plan = demo_run.query(
+        """
+        select stage_key, rate, rate_low, rate_high, volume from marts.funnel_plan
+        where funnel_id = 'doors' and month = date '2026-11-01' and segment_type = 'total'
+        order by stage_order
+        """
+    )
+    assert plan[-1][4] == 40, "the last stage needs exactly the target"
+    true_rates = parameters["funnels"]["doors"]["pooled_conversion_to_next"]
+    for stage_key, rate, low, high, _ in plan[:-1]:
+        assert low <= true_rates[stage_key] <= high, (stage_key, rate, true_rates[stage_key])
+    code = main(["plan", "--config", str(demo_run.config.base_dir / "voronka.yaml"), "--funnel", "doors", "--target", "20"])
+    output = capsys.readouterr().out
+    assert code == 0
+    assert "Plan for Двери: розница (doors), 2026-11: 20 closed sales" in output
+    assert "Заказ оплачен" in output
+
+
+def test_planted_weakest_manager_is_flagged_at_the_planted_step(demo_run):
+    parameters = json.loads((demo_run.expected_dir / "parameters.json").read_text(encoding="utf-8"))
+    for funnel_id, details in parameters["funnels"].items():
+        manager, stage_key = details["WEAKEST"]["manager"], details["WEAKEST"]["from_stage"]
+        flagged = demo_run.query(
+            """
+            select count(*) from marts.manager_scorecard
+            where funnel_id = ? and manager = ? and stage_key = ? and is_mature
+              and gap_significant and gap < 0
+            """,
+            [funnel_id, manager, stage_key],
+        )[0][0]
+        months = demo_run.query(
+            "select count(distinct month) from marts.manager_scorecard where funnel_id = ? and is_mature",
+            [funnel_id],
+        )[0][0]
+        assert flagged >= months / 2, (funnel_id, manager, stage_key, flagged, months)

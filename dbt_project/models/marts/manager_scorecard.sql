@@ -1,0 +1,130 @@
+-- Each manager's step conversion against the rest of the team, with a Wilson interval,
+-- significance only outside it and with n >= 30, and an empirical-Bayes shrunk rate so
+-- that 3 of 4 does not outrank 60 of 100. Month M pools cohorts M-(plan.months-1)…M.
+with
+
+counts as (
+    select * from {{ ref('int_cohort_counts_windowed') }}
+),
+
+managers as (
+    select * from counts
+    where segment_type = 'manager'
+),
+
+team as (
+    select * from counts
+    where segment_type = 'total'
+),
+
+-- Beta prior by the method of moments over the team's managers: mean = pooled team
+-- rate; between-manager variance = weighted variance of rates minus binomial noise.
+prior_moments as (
+    select
+        managers.funnel_id,
+        managers.month,
+        managers.stage_order,
+        max(team.entities_next * 1.0 / nullif(team.entities, 0)) as prior_mean,
+        sum(
+            case
+                when managers.entities > 0
+                    then
+                        managers.entities
+                        * (managers.entities_next * 1.0 / managers.entities
+                            - team.entities_next * 1.0 / nullif(team.entities, 0))
+                        * (managers.entities_next * 1.0 / managers.entities
+                            - team.entities_next * 1.0 / nullif(team.entities, 0))
+            end
+        ) * 1.0 / nullif(sum(managers.entities), 0) as weighted_variance,
+        sum(case when managers.entities > 0 then 1 else 0 end) as managers_with_data,
+        sum(managers.entities) as total_entities
+    from managers
+    inner join team
+        on
+            managers.funnel_id = team.funnel_id
+            and managers.month = team.month
+            and managers.stage_order = team.stage_order
+    group by 1, 2, 3
+),
+
+prior as (
+    select
+        funnel_id,
+        month,
+        stage_order,
+        prior_mean,
+        case
+            when prior_mean is null or prior_mean in (0, 1) then 1000000.0
+            when
+                weighted_variance - managers_with_data * prior_mean * (1 - prior_mean) / total_entities <= 0
+                then 1000000.0
+            else least(
+                1000000.0,
+                greatest(
+                    0.0,
+                    prior_mean * (1 - prior_mean)
+                    / (weighted_variance - managers_with_data * prior_mean * (1 - prior_mean) / total_entities)
+                    - 1
+                )
+            )
+        end as prior_strength
+    from prior_moments
+),
+
+scored as (
+    select
+        managers.funnel_id,
+        managers.month,
+        managers.segment as manager,
+        managers.stage_key,
+        managers.stage_order,
+        managers.window_months,
+        managers.is_mature,
+        managers.entities as n,
+        managers.entities_next as converted,
+        managers.entities_next * 1.0 / nullif(managers.entities, 0) as rate,
+        {{ wilson_bound('managers.entities_next', 'managers.entities', 'low') }} as ci_low,
+        {{ wilson_bound('managers.entities_next', 'managers.entities', 'high') }} as ci_high,
+        (team.entities_next - managers.entities_next) * 1.0
+        / nullif(team.entities - managers.entities, 0) as team_rate_excl_manager,
+        (managers.entities_next + prior.prior_mean * prior.prior_strength)
+        / nullif(managers.entities + prior.prior_strength, 0) as shrunk_rate
+    from managers
+    inner join team
+        on
+            managers.funnel_id = team.funnel_id
+            and managers.month = team.month
+            and managers.stage_order = team.stage_order
+    inner join prior
+        on
+            managers.funnel_id = prior.funnel_id
+            and managers.month = prior.month
+            and managers.stage_order = prior.stage_order
+),
+
+final as (
+    select
+        funnel_id,
+        month,
+        manager,
+        stage_key,
+        cast(stage_order as {{ dbt.type_int() }}) as stage_order,
+        cast(window_months as {{ dbt.type_int() }}) as window_months,
+        is_mature,
+        cast(n as {{ dbt.type_bigint() }}) as n,
+        cast(converted as {{ dbt.type_bigint() }}) as converted,
+        rate,
+        ci_low,
+        ci_high,
+        team_rate_excl_manager,
+        rate - team_rate_excl_manager as gap,
+        shrunk_rate,
+        n < 30 as too_few,
+        coalesce(
+            n >= 30 and (team_rate_excl_manager < ci_low or team_rate_excl_manager > ci_high),
+            false
+        ) as gap_significant
+    from scored
+)
+
+select * from final

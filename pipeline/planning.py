@@ -1,0 +1,171 @@
+"""`voronka plan`: the volume needed at every stage for N closed sales, from marts.funnel_plan.
+
+The mart holds the volumes for the configured target; volumes scale linearly with the
+target, so another target only rescales them here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipeline.config import Config, Funnel
+
+
+class PlanError(Exception):
+    """The warehouse cannot answer this plan (not built, or no mature history)."""
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    stage_key: str
+    rate: float | None
+    rate_low: float | None
+    rate_high: float | None
+    volume: float | None
+    volume_low: float | None
+    volume_high: float | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    funnel_id: str
+    month: dt.date
+    segment_type: str
+    segment: str
+    target: int
+    basis_from: dt.date
+    basis_to: dt.date
+    rows: list[PlanRow]
+
+
+def default_plan_month(warehouse: Path) -> str:
+    """The month after the last complete month: the one being worked on now."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (last_complete,) = con.execute("select last_complete_month from marts.data_cutoff").fetchone()
+    following = (last_complete.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following.strftime("%Y-%m")
+
+
+def read_plan(
+    warehouse: Path,
+    funnel_id: str,
+    month: str,
+    target: int,
+    segment_type: str = "total",
+    segment: str = "all",
+) -> Plan:
+    if not warehouse.exists():
+        raise PlanError(f"{warehouse}: no warehouse yet; run `voronka run` (or `voronka build`) first")
+    first_day = dt.date.fromisoformat(f"{month}-01")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            """
+            select stage_key, rate, rate_low, rate_high, volume, volume_low, volume_high,
+                   target, basis_from, basis_to
+            from marts.funnel_plan
+            where funnel_id = ? and month = ? and segment_type = ? and segment = ?
+            order by stage_order
+            """,
+            [funnel_id, first_day, segment_type, segment],
+        ).fetchall()
+    if not rows:
+        raise PlanError(
+            f"no plan for funnel {funnel_id!r}, {month}, {segment_type}={segment!r}: "
+            "the warehouse has no mature cohort before that month for it"
+        )
+    configured_target = rows[0][7]
+    scale = target / configured_target if configured_target else math.nan
+    return Plan(
+        funnel_id=funnel_id,
+        month=first_day,
+        segment_type=segment_type,
+        segment=segment,
+        target=target,
+        basis_from=rows[0][8],
+        basis_to=rows[0][9],
+        rows=[
+            PlanRow(
+                stage_key=row[0],
+                rate=row[1],
+                rate_low=row[2],
+                rate_high=row[3],
+                volume=_scaled(row[4], scale),
+                volume_low=_scaled(row[5], scale),
+                volume_high=_scaled(row[6], scale),
+            )
+            for row in rows
+        ],
+    )
+
+
+def _scaled(value: float | None, scale: float) -> float | None:
+    return None if value is None or math.isnan(scale) else value * scale
+
+
+def render_plan(plan: Plan, funnel: Funnel, locale: str) -> str:
+    names = {stage.key: stage.name.get(locale) for stage in funnel.stages}
+    header = (
+        f"Plan for {funnel.name.get(locale)} ({plan.funnel_id}), {plan.month:%Y-%m}: "
+        f"{plan.target} closed sales"
+        + ("" if plan.segment_type == "total" else f" — {plan.segment_type} {plan.segment}")
+    )
+    basis = f"Rates pooled over the mature cohorts {plan.basis_from:%Y-%m} … {plan.basis_to:%Y-%m}."
+    table = [("stage", "conversion to next (95 % range)", "needed", "range")]
+    for row in plan.rows:
+        rate = "" if row.rate is None else f"{_pct(row.rate)} ({_pct(row.rate_low)}–{_pct(row.rate_high)})"
+        table.append(
+            (names.get(row.stage_key, row.stage_key), rate, _count(row.volume), _range(row))
+        )
+    widths = [max(len(line[i]) for line in table) for i in range(4)]
+    lines = [
+        f"{line[0]:<{widths[0]}}  {line[1]:<{widths[1]}}  {line[2]:>{widths[2]}}  {line[3]:>{widths[3]}}"
+        for line in table
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    note = "Needed volumes are rounded up; the range uses the rates' interval bounds."
+    return "\n".join([header, basis, "", *lines, "", note])
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _count(value: float | None) -> str:
+    return "—" if value is None else f"{math.ceil(round(value, 6)):,}"
+
+
+def _range(row: PlanRow) -> str:
+    if row.volume_low is None or row.volume_high is None:
+        return "—"
+    return f"{_count(row.volume_low)}–{_count(row.volume_high)}"
+
+
+def plan_for(config: Config, funnel_id: str, target: int, month: str | None, by: str | None) -> str:
+    funnel = config.funnel(funnel_id)  # ConfigError (exit 2) for an unknown id
+    warehouse = config.warehouse_path
+    if not warehouse.exists():
+        raise PlanError(f"{warehouse}: no warehouse yet; run `voronka run` (or `voronka build`) first")
+    month = month or default_plan_month(warehouse)
+    locale = config.locales[0]
+    if by is None:
+        return render_plan(read_plan(warehouse, funnel_id, month, target), funnel, locale)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        segments = [
+            row[0]
+            for row in con.execute(
+                "select distinct segment from marts.funnel_plan where funnel_id = ? and segment_type = ? "
+                "and month = ? order by 1",
+                [funnel_id, by, dt.date.fromisoformat(f"{month}-01")],
+            ).fetchall()
+        ]
+    if not segments:
+        raise PlanError(f"no {by!r} segments planned for {funnel_id!r} in {month}")
+    return "\n\n".join(
+        render_plan(read_plan(warehouse, funnel_id, month, target, by, segment), funnel, locale)
+        for segment in segments
+    )
