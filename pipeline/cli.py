@@ -56,7 +56,11 @@ def parse_month(value: str | None) -> str | None:
     if value is None:
         return None
     parts = value.split("-")
-    if len(parts) != 2 or not (parts[0].isdigit() and parts[1].isdigit()) or not 1 <= int(parts[1]) <= 12:
+    if (
+        len(parts) != 2
+        or not (parts[0].isdigit() and parts[1].isdigit())
+        or not 1 <= int(parts[1]) <= 12
+    ):
         raise UsageError(f"--month must look like 2026-10, got {value!r}")
     return f"{int(parts[0]):04d}-{int(parts[1]):02d}"
 
@@ -132,7 +136,9 @@ def cmd_report(config: Config, args: argparse.Namespace) -> None:
     month = parse_month(args.month)
     locales = [args.locale] if args.locale else None
     if args.locale and args.locale not in config.locales:
-        raise UsageError(f"--locale {args.locale!r} is not in the config's locales {config.locales}")
+        raise UsageError(
+            f"--locale {args.locale!r} is not in the config's locales {config.locales}"
+        )
     with warehouse_lock(config):
         do_report(config, month, locales)
 
@@ -148,7 +154,9 @@ def cmd_check(config: Config, args: argparse.Namespace) -> None:
             config.source(args.source)
         except KeyError:
             known = ", ".join(source.name for source in config.sources)
-            raise UsageError(f"unknown source {args.source!r}; configured sources: {known}") from None
+            raise UsageError(
+                f"unknown source {args.source!r}; configured sources: {known}"
+            ) from None
     say(check_file(config, path, args.source).render())
 
 
@@ -161,7 +169,9 @@ def cmd_plan(config: Config, args: argparse.Namespace) -> None:
     by = args.by
     funnel = config.funnel(args.funnel)
     if by and by not in funnel.segment_types:
-        raise UsageError(f"--by {by!r} is not a segment type of {funnel.id!r}: {funnel.segment_types}")
+        raise UsageError(
+            f"--by {by!r} is not a segment type of {funnel.id!r}: {funnel.segment_types}"
+        )
     with warehouse_lock(config):
         say(plan_for(config, args.funnel, args.target, month, by))
 
@@ -182,7 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument("--config", default="voronka.yaml", help="config file (default ./voronka.yaml)")
+        sub.add_argument(
+            "--config", default="voronka.yaml", help="config file (default ./voronka.yaml)"
+        )
         if name == "demo":
             from pipeline.demo import DEFAULT_SEED
 
@@ -196,7 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "plan":
             sub.add_argument("--funnel", required=True, help="funnel id from the config")
             sub.add_argument("--target", type=int, required=True, help="closed sales wanted")
-            sub.add_argument("--month", help="planned month, YYYY-MM (default: the current data month)")
+            sub.add_argument(
+                "--month", help="planned month, YYYY-MM (default: the current data month)"
+            )
             sub.add_argument("--by", help="one plan per segment of this type, e.g. manager")
         if name == "check":
             sub.add_argument("file", help="the export file to check")

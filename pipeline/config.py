@@ -218,7 +218,9 @@ class Funnel(_Strict):
         if any(stage.calls for stage in self.stages) and self.calls is None:
             raise ValueError("a stage counts calls, so the funnel needs 'calls: {source: …}'")
         if any(stage.crm_stages or stage.crm_status for stage in self.stages) and not self.crm:
-            raise ValueError("a stage counts CRM deals, so the funnel needs 'crm: [{source, pipeline}]'")
+            raise ValueError(
+                "a stage counts CRM deals, so the funnel needs 'crm: [{source, pipeline}]'"
+            )
         types = [s if isinstance(s, str) else s.type for s in self.segments]
         if len(set(types)) != len(types):
             raise ValueError(f"segment types repeat: {types}")
@@ -270,7 +272,7 @@ class Config(_Strict):
         for source in self.sources:
             if source.timezone:
                 _check_zone(source.timezone)
-            if source.history_of and by_name.get(source.history_of, None) is None:
+            if source.history_of and by_name.get(source.history_of) is None:
                 raise ValueError(f"source {source.name!r}: history_of names no source")
         funnel_ids = [funnel.id for funnel in self.funnels]
         if len(set(funnel_ids)) != len(funnel_ids):
@@ -278,12 +280,16 @@ class Config(_Strict):
         for funnel in self.funnels:
             for crm in funnel.crm:
                 if by_name.get(crm.source) is None or by_name[crm.source].kind != "crm":
-                    raise ValueError(f"funnel {funnel.id!r}: crm source {crm.source!r} is not a crm source")
+                    raise ValueError(
+                        f"funnel {funnel.id!r}: crm source {crm.source!r} is not a crm source"
+                    )
             if funnel.calls and (
-                by_name.get(funnel.calls.source) is None or by_name[funnel.calls.source].kind != "calls"
+                by_name.get(funnel.calls.source) is None
+                or by_name[funnel.calls.source].kind != "calls"
             ):
                 raise ValueError(
-                    f"funnel {funnel.id!r}: calls source {funnel.calls.source!r} is not a calls source"
+                    f"funnel {funnel.id!r}: calls source {funnel.calls.source!r} "
+                    "is not a calls source"
                 )
             for recipient in funnel.recipients:
                 if recipient.locale not in SUPPORTED_LOCALES:
@@ -359,7 +365,9 @@ def _check_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(f"unknown time zone {value!r} (expected an IANA name like Europe/Moscow)") from error
+        raise ValueError(
+            f"unknown time zone {value!r} (expected an IANA name like Europe/Moscow)"
+        ) from error
     return value
 
 
@@ -410,7 +418,9 @@ def _line_of(node: yaml.Node | None, loc: list) -> int | None:
         child = None
         if isinstance(node, yaml.MappingNode):
             child = next((v for k, v in node.value if k.value == str(part)), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
             child = node.value[part]
         if child is None:
             break

@@ -122,7 +122,8 @@ def config_tables(config: Config) -> dict[str, pl.DataFrame]:
                 {"funnel_id": funnel.id, "segment_type": segment_type, "attribute": attribute}
             )
     rows["config_exclude_phones"] = [
-        {"client_phone": phone} for phone in sorted({normalize_phone(p) for p in config.exclude_phones} - {None})
+        {"client_phone": phone}
+        for phone in sorted({normalize_phone(p) for p in config.exclude_phones} - {None})
     ]
     rows["config_managers"] = [{"manager": manager.name} for manager in config.managers]
     rows["config_settings"] = [
@@ -143,4 +144,3 @@ def config_tables(config: Config) -> dict[str, pl.DataFrame]:
 def write_config_tables(config: Config) -> None:
     for name, frame in config_tables(config).items():
         write_parquet_atomic(frame, config.landing_dir / name / "config.parquet")
-

@@ -28,6 +28,7 @@ import polars as pl
 from pipeline import io
 from pipeline.config import Config, Source
 from pipeline.sources import RawFile, SourceError, read_file
+from pipeline.transform import snapshot_history
 from pipeline.transform.calls import normalize_calls
 from pipeline.transform.context import NormalizeContext
 from pipeline.transform.deals import normalize_deals
@@ -186,6 +187,7 @@ def ingest_inbox(
         io.record_ledger_row(landing, _ledger_row(result))
         summary.files.append(result)
         say(_progress_line(result))
+    snapshot_history.refresh_inferred_history(config)
     summary.raise_for_quality(config.quality.max_reject_ratio)
     return summary
 
@@ -301,6 +303,8 @@ def normalize_file(
             "crm_deal_phones": deals.phones,
             "crm_deal_attributes": deals.attributes,
         }
+        if deals.events.height:  # exact entries written in the deals file (HubSpot)
+            tables["crm_stage_events"] = deals.events
         accepted, transform_rejects, notes = deals.deals.height, deals.rejects, deals.notes
     elif source.kind == "crm_history":
         history = normalize_history(raw.frame, ctx)

@@ -46,7 +46,9 @@ class Plan:
 def default_plan_month(warehouse: Path) -> str:
     """The month after the last complete month: the one being worked on now."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        (last_complete,) = con.execute("select last_complete_month from marts.data_cutoff").fetchone()
+        (last_complete,) = con.execute(
+            "select last_complete_month from marts.data_cutoff"
+        ).fetchone()
     following = (last_complete.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return following.strftime("%Y-%m")
 
@@ -60,7 +62,9 @@ def read_plan(
     segment: str = "all",
 ) -> Plan:
     if not warehouse.exists():
-        raise PlanError(f"{warehouse}: no warehouse yet; run `voronka run` (or `voronka build`) first")
+        raise PlanError(
+            f"{warehouse}: no warehouse yet; run `voronka run` (or `voronka build`) first"
+        )
     first_day = dt.date.fromisoformat(f"{month}-01")
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute(
@@ -117,13 +121,21 @@ def render_plan(plan: Plan, funnel: Funnel, locale: str) -> str:
     basis = f"Rates pooled over the mature cohorts {plan.basis_from:%Y-%m} … {plan.basis_to:%Y-%m}."
     table = [("stage", "conversion to next (95 % range)", "needed", "range")]
     for row in plan.rows:
-        rate = "" if row.rate is None else f"{_pct(row.rate)} ({_pct(row.rate_low)}–{_pct(row.rate_high)})"
+        rate = (
+            ""
+            if row.rate is None
+            else f"{_pct(row.rate)} ({_pct(row.rate_low)}–{_pct(row.rate_high)})"
+        )
         table.append(
             (names.get(row.stage_key, row.stage_key), rate, _count(row.volume), _range(row))
         )
     widths = [max(len(line[i]) for line in table) for i in range(4)]
+    aligns = ("<", "<", ">", ">")
     lines = [
-        f"{line[0]:<{widths[0]}}  {line[1]:<{widths[1]}}  {line[2]:>{widths[2]}}  {line[3]:>{widths[3]}}"
+        "  ".join(
+            f"{cell:{align}{width}}"
+            for cell, align, width in zip(line, aligns, widths, strict=True)
+        )
         for line in table
     ]
     lines.insert(1, "-" * len(lines[0]))
@@ -149,7 +161,9 @@ def plan_for(config: Config, funnel_id: str, target: int, month: str | None, by:
     funnel = config.funnel(funnel_id)  # ConfigError (exit 2) for an unknown id
     warehouse = config.warehouse_path
     if not warehouse.exists():
-        raise PlanError(f"{warehouse}: no warehouse yet; run `voronka run` (or `voronka build`) first")
+        raise PlanError(
+            f"{warehouse}: no warehouse yet; run `voronka run` (or `voronka build`) first"
+        )
     month = month or default_plan_month(warehouse)
     locale = config.locales[0]
     if by is None:
@@ -158,8 +172,8 @@ def plan_for(config: Config, funnel_id: str, target: int, month: str | None, by:
         segments = [
             row[0]
             for row in con.execute(
-                "select distinct segment from marts.funnel_plan where funnel_id = ? and segment_type = ? "
-                "and month = ? order by 1",
+                "select distinct segment from marts.funnel_plan "
+                "where funnel_id = ? and segment_type = ? and month = ? order by 1",
                 [funnel_id, by, dt.date.fromisoformat(f"{month}-01")],
             ).fetchall()
         ]

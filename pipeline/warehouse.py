@@ -138,7 +138,13 @@ def _is_progress_line(line: str) -> bool:
 
 def _failure_summary(lines: list[str]) -> str:
     start = next(
-        (i for i, line in enumerate(lines) if "Completed with" in line or "Encountered an error" in line),
+        (
+            i
+            for i, line in enumerate(lines)
+            if "Completed with" in line or "Encountered an error" in line
+        ),
         max(len(lines) - 25, 0),
     )
-    return "dbt build failed; the published warehouse was left as it was.\n" + "\n".join(lines[start:])
+    return "dbt build failed; the published warehouse was left as it was.\n" + "\n".join(
+        lines[start:]
+    )

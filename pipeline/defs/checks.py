@@ -11,7 +11,9 @@ from pipeline.io import read_ledger
 def every_row_lands_or_is_rejected(voronka: VoronkaConfig) -> dg.AssetCheckResult:
     """For every loaded file, rows_total = rows_accepted + rows_rejected."""
     ledger = read_ledger(voronka.load().landing_dir).filter(pl.col("status") == "loaded")
-    broken = ledger.filter(pl.col("rows_total") != pl.col("rows_accepted") + pl.col("rows_rejected"))
+    broken = ledger.filter(
+        pl.col("rows_total") != pl.col("rows_accepted") + pl.col("rows_rejected")
+    )
     return dg.AssetCheckResult(
         passed=broken.is_empty(),
         metadata={"files_checked": ledger.height, "unreconciled_files": broken["path"].to_list()},

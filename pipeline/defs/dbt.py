@@ -52,8 +52,15 @@ def _environment(name: str, value: str) -> Iterator[None]:
     dagster_dbt_translator=VoronkaDbtTranslator(),
     pool="voronka_writer",
 )
-def voronka_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, voronka: VoronkaConfig):
+def voronka_dbt_assets(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, voronka: VoronkaConfig
+):
     config = voronka.load()
     prepare_landing(config)
-    with build_copy(config.warehouse_path) as build_file, _environment(DBT_PATH_ENV, str(build_file)):
-        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars(config))], context=context).stream()
+    with (
+        build_copy(config.warehouse_path) as build_file,
+        _environment(DBT_PATH_ENV, str(build_file)),
+    ):
+        yield from dbt.cli(
+            ["build", "--vars", json.dumps(dbt_vars(config))], context=context
+        ).stream()

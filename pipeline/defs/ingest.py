@@ -8,11 +8,15 @@ from pipeline.ingest import ingest_inbox
 from pipeline.schemas import LANDING_TABLES
 
 LANDING_SPECS = [
-    dg.AssetSpec(["landing", table], group_name="ingest", description=f"Landing table `{table}` (parquet).")
+    dg.AssetSpec(
+        ["landing", table], group_name="ingest", description=f"Landing table `{table}` (parquet)."
+    )
     for table in LANDING_TABLES
 ]
 CONFIG_SPECS = [
-    dg.AssetSpec(["landing", table], group_name="config", description=f"`{table}` from voronka.yaml.")
+    dg.AssetSpec(
+        ["landing", table], group_name="config", description=f"`{table}` from voronka.yaml."
+    )
     for table in CONFIG_SCHEMAS
 ]
 

@@ -20,7 +20,9 @@ def monthly_reports(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         deps=REPORT_INPUTS,
         description="One PDF per funnel and locale for the month (partition key YYYY-MM-01).",
     )
-    def monthly_pdf(context: dg.AssetExecutionContext, voronka: VoronkaConfig) -> dg.MaterializeResult:
+    def monthly_pdf(
+        context: dg.AssetExecutionContext, voronka: VoronkaConfig
+    ) -> dg.MaterializeResult:
         month = context.partition_key[:7]
         paths = render_reports(voronka.load(), month)
         return dg.MaterializeResult(

@@ -10,7 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pipeline.config import Source
-from pipeline.sources import asterisk, generic
+from pipeline.sources import (
+    amocrm,
+    asterisk,
+    bitrix24,
+    generic,
+    hubspot,
+    mango,
+    pipedrive,
+    salesforce,
+    sipuni,
+    twilio,
+)
 from pipeline.sources.errors import MissingColumnsError, SourceError
 from pipeline.sources.raw import RawFile
 
@@ -21,6 +32,17 @@ READERS: dict[tuple[str, str], Reader] = {
     ("calls", "asterisk"): asterisk.read,
     ("crm", "generic"): generic.read,
     ("crm_history", "generic"): generic.read,
+    ("crm", "amocrm"): amocrm.read,
+    ("crm", "bitrix24"): bitrix24.read,
+    ("crm_history", "bitrix24"): bitrix24.read_stage_history,
+    ("crm", "hubspot"): hubspot.read,
+    ("crm", "pipedrive"): pipedrive.read,
+    ("crm_history", "pipedrive"): pipedrive.read_flow,
+    ("crm", "salesforce"): salesforce.read,
+    ("crm_history", "salesforce"): salesforce.read_opportunity_history,
+    ("calls", "mango"): mango.read,
+    ("calls", "sipuni"): sipuni.read,
+    ("calls", "twilio"): twilio.read,
 }
 
 

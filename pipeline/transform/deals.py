@@ -4,7 +4,9 @@ crm_deal_attributes and rejects.
 Input columns: deal_id, created_at, stage (required); crm_pipeline, status, manager,
 lead_source, amount, currency, closed_at, lost_reason, client_phone (optional); any
 `attr:<name>` column becomes attribute rows. A phone that is not a phone drops that
-phone only (counted in the notes), never the deal.
+phone only (counted in the notes), never the deal. A deals export that also writes when
+each stage was entered (HubSpot's `Date entered "<stage> (<pipeline>)"`) gives columns
+`stage_date:<n>:<stage>`: one exact crm_stage_events row per filled date (`events`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import polars as pl
 from pipeline import schemas
 from pipeline.config import normalize_person_name
 from pipeline.transform.context import NormalizeContext
+from pipeline.transform.history import STAGE_DATE_PREFIX
 from pipeline.transform.numbers import expected_amount, parse_amounts
 from pipeline.transform.people import map_managers
 from pipeline.transform.phones import hash_phone_column, split_phones
@@ -47,6 +50,7 @@ class DealsResult:
     attributes: pl.DataFrame
     rejects: pl.DataFrame
     notes: list[str] = field(default_factory=list)
+    events: pl.DataFrame = field(default_factory=lambda: schemas.empty("crm_stage_events"))
 
 
 def normalize_deals(raw: pl.DataFrame, ctx: NormalizeContext) -> DealsResult:
@@ -73,7 +77,8 @@ def normalize_deals(raw: pl.DataFrame, ctx: NormalizeContext) -> DealsResult:
         Check(ctx.label("closed_at"), ctx.times.expected(), pl.col("_closed_problem")),
         Check(ctx.label("amount"), expected_amount(ctx.decimal), pl.col("_amount_problem")),
     ]
-    accepted, rejects = split_rejects(frame, checks)
+    frame, date_checks = _parse_stage_dates(frame, ctx)
+    accepted, rejects = split_rejects(frame, checks + date_checks)
     accepted = accepted.with_columns(
         deal_id=pl.col("deal_id").str.strip_chars(),
         stage=pl.col("stage").str.strip_chars(),
@@ -102,7 +107,47 @@ def normalize_deals(raw: pl.DataFrame, ctx: NormalizeContext) -> DealsResult:
         attributes=_attributes(accepted, ctx),
         rejects=rejects,
         notes=notes,
+        events=_stage_date_events(accepted, deals, ctx),
     )
+
+
+def _stage_date_columns(frame: pl.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c.startswith(STAGE_DATE_PREFIX)]
+
+
+def _parse_stage_dates(frame: pl.DataFrame, ctx: NormalizeContext) -> tuple[pl.DataFrame, list]:
+    checks = []
+    for column in _stage_date_columns(frame):
+        parsed, problem = parse_times(frame[column], ctx.times)
+        frame = frame.with_columns(parsed.alias(f"_at:{column}"), problem.alias(f"_bad:{column}"))
+        checks.append(Check(ctx.label(column), ctx.times.expected(), pl.col(f"_bad:{column}")))
+    return frame, checks
+
+
+def _stage_date_events(
+    accepted: pl.DataFrame, deals: pl.DataFrame, ctx: NormalizeContext
+) -> pl.DataFrame:
+    """One exact entry per filled `stage_date:<n>:<stage>` cell, with the deal's manager."""
+    columns = _stage_date_columns(accepted)
+    if not columns:
+        return schemas.empty("crm_stage_events")
+    parts = [
+        accepted.select(
+            deal_id="deal_id",
+            stage=pl.lit(column.removeprefix(STAGE_DATE_PREFIX).split(":", 1)[-1]),
+            entered_at=pl.col(f"_at:{column}"),
+            manager=deals["manager"],
+        ).drop_nulls("entered_at")
+        for column in columns
+    ]
+    events = pl.concat(parts).unique(["deal_id", "stage", "entered_at"], maintain_order=True)
+    events = events.with_columns(
+        source=pl.lit(ctx.source),
+        entered_after=pl.lit(None, dtype=schemas.UTC_TIME),
+        is_exact=pl.lit(True),
+        file_id=pl.lit(ctx.file_id),
+    )
+    return schemas.conform(events, "crm_stage_events")
 
 
 def _with_optional(raw: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:

@@ -3,7 +3,9 @@
 Long format (one record per stage entry: deal_id, stage, entered_at[, manager]) or wide
 format (one record per deal, one date column per stage: `stage_dates`). Entries read from
 a history file are exact (`is_exact`), so `entered_after` stays null. A wide record with
-no date at all is accepted and adds no events.
+no date at all is accepted and adds no events. A preset may mark long records that are
+no stage entry (`_skip_reason`: another field's change, a deleted row): accepted, no
+event, counted in the notes; `_note` values are counted into the notes as well.
 """
 
 from __future__ import annotations
@@ -35,7 +37,21 @@ def normalize_history(raw: pl.DataFrame, ctx: NormalizeContext) -> EventsResult:
     return _wide(frame, wide, ctx) if wide else _long(frame, ctx)
 
 
+SKIP_REASON = "_skip_reason"
+NOTE = "_note"
+
+
 def _long(frame: pl.DataFrame, ctx: NormalizeContext) -> EventsResult:
+    if SKIP_REASON in frame.columns:
+        skipped = frame.filter(pl.col(SKIP_REASON).is_not_null())
+        result = _long(frame.filter(pl.col(SKIP_REASON).is_null()).drop(SKIP_REASON), ctx)
+        notes = _counted(skipped[SKIP_REASON], "record(s) add no stage entry")
+        return EventsResult(
+            result.events,
+            result.rejects,
+            result.accepted_rows + skipped.height,
+            notes + result.notes,
+        )
     entered, problem = parse_times(frame["entered_at"], ctx.times)
     frame = frame.with_columns(_entered=entered, _entered_problem=problem)
     checks = [
@@ -55,7 +71,17 @@ def _long(frame: pl.DataFrame, ctx: NormalizeContext) -> EventsResult:
         entered_at="_entered",
         manager="manager",
     )
-    return EventsResult(_finish(events, ctx), rejects, accepted.height)
+    notes = _counted(accepted[NOTE], "") if NOTE in accepted.columns else []
+    return EventsResult(_finish(events, ctx), rejects, accepted.height, notes)
+
+
+def _counted(values: pl.Series, what: str) -> list[str]:
+    """Counts of the distinct non-null values, as note lines: `3 record(s) …: reason`."""
+    counts = values.drop_nulls().value_counts(sort=True, name="n")
+    return [
+        f"{n} {what}: {value}" if what else f"{n} {value}"
+        for value, n in counts.select(values.name, "n").iter_rows()
+    ]
 
 
 def _wide(frame: pl.DataFrame, date_columns: list[str], ctx: NormalizeContext) -> EventsResult:

@@ -82,7 +82,9 @@ def test_build_ran_the_dbt_unit_and_data_tests(demo_run):
     done = [line for line in demo_run.build_log if "Done." in line]
     assert done and "ERROR=0" in done[-1]
     assert not [line for line in demo_run.build_log if " FAIL " in line]
-    unit_tests_passed = [line for line in demo_run.build_log if " PASS " in line and "::test_" in line]
+    unit_tests_passed = [
+        line for line in demo_run.build_log if " PASS " in line and "::test_" in line
+    ]
     assert len(unit_tests_passed) >= 8
 
 
@@ -111,7 +113,12 @@ def test_pooled_cohort_conversions_match_the_generators_true_rates(demo_run):
     assert set(pooled["funnel_id"]) == {"doors", "b2b", "key_accounts"}
     z = z_for(pooled.height)
     failures = [
-        (row["funnel_id"], row["stage_order"], row["k"] / row["n"], row["expected_next"] / row["expected"])
+        (
+            row["funnel_id"],
+            row["stage_order"],
+            row["k"] / row["n"],
+            row["expected_next"] / row["expected"],
+        )
         for row in pooled.iter_rows(named=True)
         if not within_binomial(row["k"], row["n"], row["expected_next"] / row["expected"], z)
     ]
@@ -126,7 +133,10 @@ def test_monthly_cohort_conversions_match_the_generators_true_rates(demo_run):
         row
         for row in rows.iter_rows(named=True)
         if not within_binomial(
-            row["entities_next"], row["entities"], row["expected_next"] / row["expected_entities"], z
+            row["entities_next"],
+            row["entities"],
+            row["expected_next"] / row["expected_entities"],
+            z,
         )
     ]
     assert not failures, failures[:5]
@@ -245,7 +255,17 @@ def test_plan_reproduces_the_generators_rates_and_prints_a_table(demo_run, capsy
     true_rates = parameters["funnels"]["doors"]["pooled_conversion_to_next"]
     for stage_key, rate, low, high, _ in plan[:-1]:
         assert low <= true_rates[stage_key] <= high, (stage_key, rate, true_rates[stage_key])
-    code = main(["plan", "--config", str(demo_run.config.base_dir / "voronka.yaml"), "--funnel", "doors", "--target", "20"])
+    code = main(
+        [
+            "plan",
+            "--config",
+            str(demo_run.config.base_dir / "voronka.yaml"),
+            "--funnel",
+            "doors",
+            "--target",
+            "20",
+        ]
+    )
     output = capsys.readouterr().out
     assert code == 0
     assert "Plan for Двери: розница (doors), 2026-11: 20 closed sales" in output
@@ -253,19 +273,33 @@ def test_plan_reproduces_the_generators_rates_and_prints_a_table(demo_run, capsy
 
 
 def test_planted_weakest_manager_is_flagged_at_the_planted_step(demo_run):
+    """Ranked last by shrunk rate in most mature months, never flagged above the team
+    there, and flagged below it in a good share of the months where n >= 30 allows a
+    verdict (b2b hovers near 30; key accounts stay below it: "too few" is the answer)."""
     parameters = json.loads((demo_run.expected_dir / "parameters.json").read_text(encoding="utf-8"))
+    flagged_funnels = 0
     for funnel_id, details in parameters["funnels"].items():
         manager, stage_key = details["WEAKEST"]["manager"], details["WEAKEST"]["from_stage"]
-        flagged = demo_run.query(
+        below, above, last_by_shrunk, months, judgeable = demo_run.query(
             """
-            select count(*) from marts.manager_scorecard
-            where funnel_id = ? and manager = ? and stage_key = ? and is_mature
-              and gap_significant and gap < 0
+            with ranked as (
+                select *, rank() over (partition by month order by shrunk_rate) as from_bottom
+                from marts.manager_scorecard
+                where funnel_id = ? and stage_key = ? and is_mature and n > 0
+            )
+            select
+                count(*) filter (where gap_significant and gap < 0),
+                count(*) filter (where gap_significant and gap > 0),
+                count(*) filter (where from_bottom = 1),
+                count(*),
+                count(*) filter (where not too_few)
+            from ranked where manager = ?
             """,
-            [funnel_id, manager, stage_key],
-        )[0][0]
-        months = demo_run.query(
-            "select count(distinct month) from marts.manager_scorecard where funnel_id = ? and is_mature",
-            [funnel_id],
-        )[0][0]
-        assert flagged >= months / 2, (funnel_id, manager, stage_key, flagged, months)
+            [funnel_id, stage_key, manager],
+        )[0]
+        assert months >= 12, (funnel_id, months)
+        assert below >= judgeable / 4, (funnel_id, manager, stage_key, below, judgeable)
+        assert above == 0
+        assert last_by_shrunk >= months * 3 / 4, (funnel_id, manager, last_by_shrunk, months)
+        flagged_funnels += below > 0
+    assert flagged_funnels >= 2, "doors and b2b have the volume to flag their weakest manager"

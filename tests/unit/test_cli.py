@@ -11,20 +11,31 @@ def test_missing_config_exits_2(tmp_path, capsys):
 def test_bad_month_exits_2(tmp_path, capsys):
     from pipeline.paths import REPO_ROOT
 
-    assert main(["report", "--config", str(REPO_ROOT / "voronka.yaml"), "--month", "2026-13"]) == EXIT_USAGE
+    assert (
+        main(["report", "--config", str(REPO_ROOT / "voronka.yaml"), "--month", "2026-13"])
+        == EXIT_USAGE
+    )
     assert "--month must look like 2026-10" in capsys.readouterr().err
 
 
 def test_check_of_a_missing_file_exits_2(tmp_path, capsys):
     from pipeline.paths import REPO_ROOT
 
-    assert main(["check", str(tmp_path / "nope.csv"), "--config", str(REPO_ROOT / "voronka.yaml")]) == EXIT_USAGE
+    assert (
+        main(["check", str(tmp_path / "nope.csv"), "--config", str(REPO_ROOT / "voronka.yaml")])
+        == EXIT_USAGE
+    )
     assert "no such file" in capsys.readouterr().err
 
 
 def test_plan_with_unknown_funnel_exits_2(capsys):
     from pipeline.paths import REPO_ROOT
 
-    code = main(["plan", "--config", str(REPO_ROOT / "voronka.yaml"), "--funnel", "nope", "--target", "5"])
+    code = main(
+        ["plan", "--config", str(REPO_ROOT / "voronka.yaml"), "--funnel", "nope", "--target", "5"]
+    )
     assert code == EXIT_USAGE
-    assert "unknown funnel 'nope'; configured funnels: doors, b2b, key_accounts" in capsys.readouterr().err
+    assert (
+        "unknown funnel 'nope'; configured funnels: doors, b2b, key_accounts"
+        in capsys.readouterr().err
+    )

@@ -59,7 +59,9 @@ def test_unknown_funnel_lists_the_configured_ones(tmp_path):
 
 
 def test_bad_time_zone_and_negative_window_are_both_reported(tmp_path):
-    text = "timezone: Mars/Olympus\n" + MINIMAL.replace("    name: {ru: Ф, en: F}\n", "    name: {ru: Ф, en: F}\n    window_days: -5\n")
+    text = "timezone: Mars/Olympus\n" + MINIMAL.replace(
+        "    name: {ru: Ф, en: F}\n", "    name: {ru: Ф, en: F}\n    window_days: -5\n"
+    )
     with pytest.raises(ConfigError) as error:
         load_config(write(tmp_path, text))
     message = str(error.value)

@@ -22,7 +22,13 @@ def test_stages_keep_the_config_order_and_rules():
         "store_visit",
         "paid",
     ]
-    assert stages["stage_rule"].to_list() == ["calls", "crm_stages", "crm_stages", "crm_stages", "crm_status"]
+    assert stages["stage_rule"].to_list() == [
+        "calls",
+        "crm_stages",
+        "crm_stages",
+        "crm_stages",
+        "crm_status",
+    ]
     assert stages.row(0, named=True)["call_direction"] == "inbound"
 
 

@@ -66,10 +66,10 @@ ranked as (
         row_number() over (
             partition by funnel_id, source, call_id
             order by
-                link_priority,
+                link_priority asc,
                 case when link_priority = 0 then created_at end desc,
                 created_at,
-                entity_id
+                entity_id asc
         ) as link_rank
     from candidates
 ),

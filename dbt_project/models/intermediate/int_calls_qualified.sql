@@ -36,9 +36,11 @@ on_funnel_lines as (
         on
             calls.source = lines.source
             and (lines.line is null or calls.line = lines.line)
+    left join excluded
+        on calls.client_phone = excluded.client_phone
     where
         calls.client_phone is not null
-        and calls.client_phone not in (select excluded.client_phone from excluded)
+        and excluded.client_phone is null
 ),
 
 final as (

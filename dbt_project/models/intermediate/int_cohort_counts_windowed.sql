@@ -33,7 +33,7 @@ windowed as (
             and ending.segment_type = covered.segment_type
             and ending.segment = covered.segment
             and ending.stage_order = covered.stage_order
-            and covered.month <= ending.month
+            and ending.month >= covered.month
             and covered.month > {{ dbt.dateadd('month', '-funnels.plan_months', 'ending.month') }}
     group by 1, 2, 3, 4, 5, 6, 7, 8
 ),

@@ -46,7 +46,7 @@ call_lead_entities as (
         cast(null as {{ dbt.type_string() }}) as lead_source,
         'open' as status,
         cast(null as {{ dbt.type_timestamp() }}) as closed_at,
-        cast(null as {{ dbt.type_float() }}) as amount,
+        cast(null as {{ type_double() }}) as amount,
         cast(null as {{ dbt.type_string() }}) as lost_reason
     from call_leads
 ),

@@ -126,10 +126,11 @@ reached as (
         first_entered_at,
         case reach_policy
             when 'implied' then earliest_entry_from_here_on
-            when 'strict' then
-                case
-                    when missing_up_to_here = 0 and order_breaks_up_to_here = 0 then first_entered_at
-                end
+            when 'strict'
+                then
+                    case
+                        when missing_up_to_here = 0 and order_breaks_up_to_here = 0 then first_entered_at
+                    end
             else first_entered_at
         end as reached_at
     from with_order_breaks

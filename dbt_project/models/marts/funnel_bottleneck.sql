@@ -22,7 +22,7 @@ best as (
         shrunk_rate as best_rate,
         row_number() over (
             partition by funnel_id, month, stage_order
-            order by shrunk_rate desc, manager
+            order by shrunk_rate desc, manager asc
         ) as best_rank
     from scorecard
     where n > 0
@@ -109,7 +109,7 @@ select
     coalesce(
         row_number() over (
             partition by funnel_id, month
-            order by case when extra_closed_sales is null then 1 else 0 end, extra_closed_sales desc, stage_order
+            order by case when extra_closed_sales is null then 1 else 0 end, extra_closed_sales desc, stage_order asc
         ) = 1
         and extra_closed_sales > 0,
         false

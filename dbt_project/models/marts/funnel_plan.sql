@@ -53,7 +53,7 @@ basis_months as (
     inner join mature_months
         on
             planned_months.funnel_id = mature_months.funnel_id
-            and mature_months.month < planned_months.planned_month
+            and planned_months.planned_month > mature_months.month
 ),
 
 pooled as (
@@ -76,7 +76,13 @@ pooled as (
             basis_months.funnel_id = monthly.funnel_id
             and basis_months.month = monthly.month
     where basis_months.recency <= funnels.plan_months
-    group by 1, 2, 3, 4, 5, 6
+    group by
+        basis_months.funnel_id,
+        basis_months.planned_month,
+        monthly.segment_type,
+        monthly.segment,
+        monthly.stage_order,
+        monthly.stage_key
 ),
 
 rated as (

@@ -17,37 +17,39 @@ team as (
     where segment_type = 'total'
 ),
 
--- Beta prior by the method of moments over the team's managers: mean = pooled team
--- rate; between-manager variance = weighted variance of rates minus binomial noise.
-prior_moments as (
+rates as (
     select
         managers.funnel_id,
         managers.month,
         managers.stage_order,
-        max(team.entities_next * 1.0 / nullif(team.entities, 0)) as prior_mean,
-        sum(
-            case
-                when managers.entities > 0
-                    then
-                        managers.entities
-                        * (managers.entities_next * 1.0 / managers.entities
-                            - team.entities_next * 1.0 / nullif(team.entities, 0))
-                        * (managers.entities_next * 1.0 / managers.entities
-                            - team.entities_next * 1.0 / nullif(team.entities, 0))
-            end
-        ) * 1.0 / nullif(sum(managers.entities), 0) as weighted_variance,
-        sum(case when managers.entities > 0 then 1 else 0 end) as managers_with_data,
-        sum(managers.entities) as total_entities
+        managers.entities,
+        managers.entities_next * 1.0 / nullif(managers.entities, 0) as manager_rate,
+        team.entities_next * 1.0 / nullif(team.entities, 0) as team_rate
     from managers
     inner join team
         on
             managers.funnel_id = team.funnel_id
             and managers.month = team.month
             and managers.stage_order = team.stage_order
-    group by 1, 2, 3
 ),
 
-prior as (
+-- Beta prior by the method of moments over the team's managers: mean = pooled team
+-- rate; between-manager variance = weighted variance of rates minus binomial noise.
+prior_moments as (
+    select
+        funnel_id,
+        month,
+        stage_order,
+        max(team_rate) as prior_mean,
+        sum(entities * (manager_rate - team_rate) * (manager_rate - team_rate))
+        * 1.0 / nullif(sum(entities), 0) as weighted_variance,
+        sum(case when entities > 0 then 1 else 0 end) as managers_with_data,
+        sum(entities) as total_entities
+    from rates
+    group by funnel_id, month, stage_order
+),
+
+beta_prior as (
     select
         funnel_id,
         month,
@@ -87,19 +89,19 @@ scored as (
         {{ wilson_bound('managers.entities_next', 'managers.entities', 'high') }} as ci_high,
         (team.entities_next - managers.entities_next) * 1.0
         / nullif(team.entities - managers.entities, 0) as team_rate_excl_manager,
-        (managers.entities_next + prior.prior_mean * prior.prior_strength)
-        / nullif(managers.entities + prior.prior_strength, 0) as shrunk_rate
+        (managers.entities_next + beta_prior.prior_mean * beta_prior.prior_strength)
+        / nullif(managers.entities + beta_prior.prior_strength, 0) as shrunk_rate
     from managers
     inner join team
         on
             managers.funnel_id = team.funnel_id
             and managers.month = team.month
             and managers.stage_order = team.stage_order
-    inner join prior
+    inner join beta_prior
         on
-            managers.funnel_id = prior.funnel_id
-            and managers.month = prior.month
-            and managers.stage_order = prior.stage_order
+            managers.funnel_id = beta_prior.funnel_id
+            and managers.month = beta_prior.month
+            and managers.stage_order = beta_prior.stage_order
 ),
 
 final as (

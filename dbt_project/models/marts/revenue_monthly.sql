@@ -1,0 +1,101 @@
+-- Won revenue and win rates per funnel, month of closing and segment, on the month spine
+-- so that a month without closed deals shows zeros (and NULL rates).
+with
+
+entities as (
+    select * from {{ ref('int_entities_described') }}
+    where entity_kind = 'deal' and status in ('won', 'lost') and closed_at is not null
+),
+
+segments as (
+    select * from {{ ref('int_entity_segments') }}
+),
+
+months as (
+    select * from {{ ref('int_months_spined') }}
+),
+
+closed_deals as (
+    select
+        funnel_id,
+        entity_id,
+        status,
+        amount,
+        {{ local_month('closed_at') }} as month
+    from entities
+),
+
+closed_counts as (
+    select
+        closed_deals.funnel_id,
+        closed_deals.month,
+        segments.segment_type,
+        segments.segment,
+        sum(case when closed_deals.status = 'won' then 1 else 0 end) as won_deals,
+        sum(case when closed_deals.status = 'won' and closed_deals.amount is not null then 1 else 0 end)
+            as won_deals_with_amount,
+        sum(case when closed_deals.status = 'won' then closed_deals.amount else 0 end) as won_amount,
+        sum(case when closed_deals.status = 'lost' then 1 else 0 end) as lost_deals,
+        sum(case when closed_deals.status = 'lost' then closed_deals.amount else 0 end) as lost_amount
+    from closed_deals
+    inner join segments
+        on
+            closed_deals.funnel_id = segments.funnel_id
+            and closed_deals.entity_id = segments.entity_id
+    group by 1, 2, 3, 4
+),
+
+segment_values as (
+    select distinct
+        funnel_id,
+        segment_type,
+        segment
+    from segments
+),
+
+grid as (
+    select
+        months.funnel_id,
+        months.month,
+        segment_values.segment_type,
+        segment_values.segment
+    from months
+    inner join segment_values
+        on months.funnel_id = segment_values.funnel_id
+),
+
+counted as (
+    select
+        grid.funnel_id,
+        grid.month,
+        grid.segment_type,
+        grid.segment,
+        coalesce(closed_counts.won_deals, 0) as won_deals,
+        coalesce(closed_counts.won_deals_with_amount, 0) as won_deals_with_amount,
+        coalesce(closed_counts.won_amount, 0) as won_amount,
+        coalesce(closed_counts.lost_deals, 0) as lost_deals,
+        coalesce(closed_counts.lost_amount, 0) as lost_amount
+    from grid
+    left join closed_counts
+        on
+            grid.funnel_id = closed_counts.funnel_id
+            and grid.month = closed_counts.month
+            and grid.segment_type = closed_counts.segment_type
+            and grid.segment = closed_counts.segment
+),
+
+final as (
+    select
+        funnel_id,
+        month,
+        segment_type,
+        segment,
+        cast(won_deals as {{ dbt.type_bigint() }}) as won_deals,
+        won_amount,
+        won_amount / nullif(won_deals_with_amount, 0) as avg_deal,
+        won_deals * 1.0 / nullif(won_deals + lost_deals, 0) as win_rate_count,
+        won_amount / nullif(won_amount + lost_amount, 0) as win_rate_amount
+    from counted
+)
+
+select * from final

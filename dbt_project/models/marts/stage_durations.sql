@@ -1,0 +1,205 @@
+-- How long entities take from each stage to the next, and how long open deals have been
+-- waiting at the stage they got furthest to, per funnel, month of reaching and segment.
+with
+
+reached as (
+    select * from {{ ref('int_entity_stages_reached') }}
+),
+
+entities as (
+    select * from {{ ref('int_entities_described') }}
+),
+
+segments as (
+    select * from {{ ref('int_entity_segments') }}
+),
+
+months as (
+    select * from {{ ref('int_months_spined') }}
+),
+
+stages as (
+    select * from {{ ref('stg_landing__config_stages') }}
+),
+
+cutoff as (
+    select * from {{ ref('int_data_cutoff') }}
+),
+
+reach_with_next as (
+    select
+        funnel_id,
+        entity_id,
+        stage_order,
+        reached_at,
+        lead(reached_at) over (
+            partition by funnel_id, entity_id
+            order by stage_order
+        ) as next_reached_at
+    from reached
+),
+
+-- A converter reached the next stage at or after this one (always so under `implied`
+-- and `strict`; under `any` an earlier touch of the next stage is no conversion from this).
+transitions as (
+    select
+        funnel_id,
+        entity_id,
+        stage_order,
+        {{ local_month('reached_at') }} as month,
+        case when next_reached_at >= reached_at then 1 else 0 end as is_converted,
+        case
+            when next_reached_at >= reached_at then {{ days_between('reached_at', 'next_reached_at') }}
+        end as days_to_next
+    from reach_with_next
+    where reached_at is not null
+),
+
+transition_stats as (
+    select
+        transitions.funnel_id,
+        transitions.month,
+        segments.segment_type,
+        segments.segment,
+        transitions.stage_order,
+        sum(transitions.is_converted) as converted,
+        {{ percentile_cont('transitions.days_to_next', 0.5) }} as median_days,
+        {{ percentile_cont('transitions.days_to_next', 0.8) }} as p80_days
+    from transitions
+    inner join segments
+        on
+            transitions.funnel_id = segments.funnel_id
+            and transitions.entity_id = segments.entity_id
+    group by
+        transitions.funnel_id,
+        transitions.month,
+        segments.segment_type,
+        segments.segment,
+        transitions.stage_order
+),
+
+open_deals as (
+    select * from entities
+    where entity_kind = 'deal' and status not in ('won', 'lost')
+),
+
+furthest_orders as (
+    select
+        reached.funnel_id,
+        reached.entity_id,
+        max(reached.stage_order) as stage_order
+    from reached
+    inner join open_deals
+        on
+            reached.funnel_id = open_deals.funnel_id
+            and reached.entity_id = open_deals.entity_id
+    where reached.reached_at is not null
+    group by reached.funnel_id, reached.entity_id
+),
+
+open_ages as (
+    select
+        reached.funnel_id,
+        reached.entity_id,
+        reached.stage_order,
+        {{ local_month('reached.reached_at') }} as month,
+        {{ days_between('reached.reached_at', 'cutoff.cutoff_at') }} as age_days
+    from furthest_orders
+    inner join reached
+        on
+            furthest_orders.funnel_id = reached.funnel_id
+            and furthest_orders.entity_id = reached.entity_id
+            and furthest_orders.stage_order = reached.stage_order
+    cross join cutoff
+),
+
+open_stats as (
+    select
+        open_ages.funnel_id,
+        open_ages.month,
+        segments.segment_type,
+        segments.segment,
+        open_ages.stage_order,
+        count(*) as open_deals,
+        {{ percentile_cont('open_ages.age_days', 0.5) }} as open_median_age_days
+    from open_ages
+    inner join segments
+        on
+            open_ages.funnel_id = segments.funnel_id
+            and open_ages.entity_id = segments.entity_id
+    group by
+        open_ages.funnel_id,
+        open_ages.month,
+        segments.segment_type,
+        segments.segment,
+        open_ages.stage_order
+),
+
+segment_values as (
+    select distinct
+        funnel_id,
+        segment_type,
+        segment
+    from segments
+),
+
+stage_counts as (
+    select
+        funnel_id,
+        max(stage_order) as last_stage_order
+    from stages
+    group by funnel_id
+),
+
+grid as (
+    select
+        months.funnel_id,
+        months.month,
+        segment_values.segment_type,
+        segment_values.segment,
+        stages.stage_order,
+        stages.stage_key,
+        stages.stage_order = stage_counts.last_stage_order as is_last_stage
+    from months
+    inner join segment_values
+        on months.funnel_id = segment_values.funnel_id
+    inner join stages
+        on months.funnel_id = stages.funnel_id
+    inner join stage_counts
+        on months.funnel_id = stage_counts.funnel_id
+),
+
+final as (
+    select
+        grid.funnel_id,
+        grid.month,
+        grid.segment_type,
+        grid.segment,
+        cast(grid.stage_order as {{ dbt.type_int() }}) as stage_order,
+        grid.stage_key,
+        cast(
+            case when not grid.is_last_stage then coalesce(transition_stats.converted, 0) end
+            as {{ dbt.type_bigint() }}
+        ) as converted,
+        transition_stats.median_days,
+        transition_stats.p80_days,
+        cast(coalesce(open_stats.open_deals, 0) as {{ dbt.type_bigint() }}) as open_deals,
+        open_stats.open_median_age_days
+    from grid
+    left join transition_stats
+        on
+            grid.funnel_id = transition_stats.funnel_id
+            and grid.month = transition_stats.month
+            and grid.segment_type = transition_stats.segment_type
+            and grid.segment = transition_stats.segment
+            and grid.stage_order = transition_stats.stage_order
+    left join open_stats
+        on
+            grid.funnel_id = open_stats.funnel_id
+            and grid.month = open_stats.month
+            and grid.segment_type = open_stats.segment_type
+            and grid.segment = open_stats.segment
+            and grid.stage_order = open_stats.stage_order
+)
+
+select * from final

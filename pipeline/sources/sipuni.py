@@ -1,0 +1,132 @@
+"""The `sipuni` preset: Sipuni call statistics, `;`-separated with a Russian header
+(`Тип;Статус;Время;…;Откуда;Куда;Кто ответил;Длительность звонка;Длительность
+разговора;…`), matched by name.
+
+Тип: входящий → inbound, исходящий → outbound, внутренний → internal. Статус: отвечен →
+answered, не отвечен → no_answer, занят/занято → busy, ошибка/сбой → failed. Inbound:
+client = Откуда, line = Куда; outbound: client = Куда, line = Исходящая линия. Manager =
+Кто ответил for inbound calls, Откуда (the caller) for outbound and internal ones — an
+internal number becomes `ext:<n>`. talk_s =
+Длительность разговора (seconds or m:ss); ended_at = Время + Длительность звонка.
+call_id = ID записи, else a hash of the record's text. Sipuni's own callback columns
+(Новый клиент, Состояние перезвона) are not used: leaks are computed the same way for
+every telephony source.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import polars as pl
+
+from pipeline.config import Source
+from pipeline.sources import presets
+from pipeline.sources.presets import Column
+from pipeline.sources.raw import RawFile, records_frame, rejects_frame
+from pipeline.sources.tabular import read_table
+
+COLUMNS = (
+    Column("_type", ("Тип",), required=True),
+    Column("_status", ("Статус",), required=True),
+    Column("started_at", ("Время",), required=True),
+    Column("_from", ("Откуда",), required=True),
+    Column("_to", ("Куда",), required=True),
+    Column("_answered_by", ("Кто ответил",)),
+    Column("_outgoing_line", ("Исходящая линия",)),
+    Column("_call_s", ("Длительность звонка",)),
+    Column("talk_s", ("Длительность разговора",)),
+    Column("_record_id", ("ID записи",)),
+)
+DIRECTIONS = {"входящий": "inbound", "исходящий": "outbound", "внутренний": "internal"}
+NAIVE_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M:%S")
+
+
+def read(data: bytes, name: str, source: Source) -> RawFile:
+    table = read_table(data, name, source.formats)
+    raw = RawFile(
+        frame=pl.DataFrame(),
+        rejects=rejects_frame(table.rejects),
+        rows_total=table.rows_total,
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        columns_found=table.header,
+    )
+    if table.rows_total == 0:
+        return raw
+    labels = presets.resolve_columns(
+        table.header, COLUMNS, dict(source.columns), file_name=name, source=source, preset="sipuni"
+    )
+    frame = records_frame(table.header, table.rows)
+    rows = [
+        _call({k: r[c] for k, c in labels.items()}, r["_raw"]) for r in frame.iter_rows(named=True)
+    ]
+    names = ("call_id", "direction", "line", "client_phone", "started_at", "ended_at")
+    names += ("manager", "talk_s", "disposition")
+    raw.frame = pl.DataFrame(
+        rows, schema=dict.fromkeys(names, pl.String), orient="row"
+    ).with_columns(frame["_row"], frame["_raw"])
+    raw.labels = {
+        "call_id": labels.get("_record_id", "ID записи"),
+        "direction": labels["_type"],
+        "disposition": labels["_status"],
+        "started_at": labels["started_at"],
+        "client_phone": f"{labels['_from']}/{labels['_to']}",
+        "talk_s": labels.get("talk_s", "Длительность разговора"),
+    }
+    raw.expected = {
+        "direction": "Тип: входящий, исходящий or внутренний",
+        "disposition": "Статус: отвечен, не отвечен, занят or ошибка",
+    }
+    return raw
+
+
+def direction(value: str) -> str:
+    return DIRECTIONS.get(value.strip().casefold(), value.strip())
+
+
+def disposition(value: str) -> str:
+    key = value.strip().casefold()
+    if key.startswith("не отвеч") or key.startswith("неотвеч") or "пропущ" in key:
+        return "no_answer"
+    if key.startswith("отвеч"):
+        return "answered"
+    if key.startswith("занят"):
+        return "busy"
+    if key.startswith(("ошибк", "сбой", "неудач")):
+        return "failed"
+    return value.strip()
+
+
+def end_time(start: str, seconds: str | None) -> str | None:
+    """Start (local text) + call duration → local ISO text, or None when either is unreadable."""
+    if not seconds or not seconds.isdigit():
+        return None
+    for fmt in NAIVE_FORMATS:
+        try:
+            begun = dt.datetime.strptime(start.strip(), fmt)
+        except ValueError:
+            continue
+        return (begun + dt.timedelta(seconds=int(seconds))).isoformat(sep=" ")
+    return None
+
+
+def _call(r: dict, raw: str) -> tuple:
+    get = lambda key: (r.get(key) or "").strip()  # noqa: E731
+    kind = direction(get("_type"))
+    source_side, target_side = get("_from"), get("_to")
+    client = {"inbound": source_side, "outbound": target_side}.get(kind)
+    line = {"inbound": target_side, "outbound": get("_outgoing_line")}.get(kind)
+    agent = source_side if kind in ("outbound", "internal") else get("_answered_by")
+    call_s = presets.duration_seconds(get("_call_s"))
+    return (
+        get("_record_id") or hashlib.sha256(raw.encode("utf-8")).hexdigest(),
+        kind,
+        line or None,
+        client or None,
+        get("started_at"),
+        end_time(get("started_at"), call_s),
+        presets.extension_manager(agent),
+        presets.duration_seconds(get("talk_s")) or None,
+        disposition(get("_status")),
+    )

@@ -1,0 +1,129 @@
+"""The `twilio` preset: Twilio call records CSV (`sid, parent_call_sid, date_created,
+start_time, end_time, duration, from, to, direction, status, …`; the console's
+title-case headers match too).
+
+Times are UTC as Twilio writes them — RFC 2822 (`Mon, 10 Mar 2025 07:00:00 +0000`) or
+ISO / `… UTC` — and land as absolute instants. direction: inbound → inbound;
+outbound-api, outbound-dial → outbound. status: completed → answered, busy → busy,
+failed → failed, no-answer and canceled → no_answer (a call still queued/ringing is
+rejected as not final). Client = from (inbound) or to (outbound); line = the other
+number. Twilio has no agent column: a `client:<name>` or `sip:<user>@…` party is the
+manager. talk_s = duration (Twilio counts it from pickup).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import re
+
+import polars as pl
+
+from pipeline.config import Source
+from pipeline.sources import presets
+from pipeline.sources.presets import Column
+from pipeline.sources.raw import RawFile, records_frame, rejects_frame
+from pipeline.sources.tabular import read_table
+
+COLUMNS = (
+    Column("call_id", ("sid", "Call Sid", "Sid", "CallSid"), required=True),
+    Column("_start", ("start_time", "Start Time", "StartTime"), required=True),
+    Column("_end", ("end_time", "End Time", "EndTime")),
+    Column("_duration", ("duration", "Duration")),
+    Column("_from", ("from", "From"), required=True),
+    Column("_to", ("to", "To"), required=True),
+    Column("_direction", ("direction", "Direction"), required=True),
+    Column("_status", ("status", "Status"), required=True),
+)
+DIRECTIONS = {"inbound": "inbound", "outbound-api": "outbound", "outbound-dial": "outbound"}
+STATUSES = {
+    "completed": "answered",
+    "busy": "busy",
+    "failed": "failed",
+    "no-answer": "no_answer",
+    "canceled": "no_answer",
+}
+_UTC_SUFFIX = re.compile(r"^(?P<stamp>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?)\s*(UTC|Z)?$")
+_AGENT = re.compile(r"^(?:client:(?P<client>.+)|sips?:(?P<sip>[^@]+)@.*)$", re.I)
+
+
+def twilio_time(value: str | None) -> str | None:
+    """Twilio's RFC 2822 or ISO/`UTC` text → ISO with +00:00; other text unchanged."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    match = _UTC_SUFFIX.match(text)
+    if match:
+        return match["stamp"].replace(" ", "T") + "+00:00"
+    try:
+        parsed = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return text
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC).isoformat()
+
+
+def agent(party: str) -> str | None:
+    match = _AGENT.match(party.strip())
+    return (match["client"] or match["sip"]) if match else None
+
+
+def read(data: bytes, name: str, source: Source) -> RawFile:
+    table = read_table(data, name, source.formats)
+    raw = RawFile(
+        frame=pl.DataFrame(),
+        rejects=rejects_frame(table.rejects),
+        rows_total=table.rows_total,
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        columns_found=table.header,
+    )
+    if table.rows_total == 0:
+        return raw
+    labels = presets.resolve_columns(
+        table.header, COLUMNS, dict(source.columns), file_name=name, source=source, preset="twilio"
+    )
+    frame = records_frame(table.header, table.rows)
+    rows = [_call({k: r[c] for k, c in labels.items()}) for r in frame.iter_rows(named=True)]
+    names = ("call_id", "direction", "line", "client_phone", "started_at", "answered_at")
+    names += ("ended_at", "manager", "talk_s", "disposition")
+    raw.frame = pl.DataFrame(
+        rows, schema=dict.fromkeys(names, pl.String), orient="row"
+    ).with_columns(frame["_row"], frame["_raw"])
+    raw.labels = {
+        "call_id": labels["call_id"],
+        "direction": labels["_direction"],
+        "disposition": labels["_status"],
+        "started_at": labels["_start"],
+        "answered_at": labels["_start"],
+        "ended_at": labels.get("_end", "end_time"),
+        "talk_s": labels.get("_duration", "duration"),
+        "client_phone": f"{labels['_from']}/{labels['_to']}",
+    }
+    raw.expected = {
+        "direction": "inbound, outbound-api or outbound-dial",
+        "disposition": "completed, busy, failed, no-answer or canceled",
+    }
+    return raw
+
+
+def _call(r: dict) -> tuple:
+    get = lambda key: (r.get(key) or "").strip()  # noqa: E731
+    kind = DIRECTIONS.get(get("_direction").casefold(), get("_direction"))
+    caller, callee = get("_from"), get("_to")
+    client, line = (caller, callee) if kind == "inbound" else (callee, caller)
+    status = STATUSES.get(get("_status").casefold(), get("_status"))
+    started = twilio_time(get("_start"))
+    return (
+        get("call_id"),
+        kind,
+        line or None,
+        client or None,
+        started,
+        started if status == "answered" else None,
+        twilio_time(get("_end")),
+        agent(line or "") or agent(client or ""),
+        get("_duration") or None,
+        status,
+    )
