@@ -8,7 +8,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced
 export DAGSTER_HOME ?= $(CURDIR)/data/state/dagster
 
-.PHONY: demo test test-slow lint format dbt-docs ui validate system-deps clean help
+.PHONY: demo test test-slow test-spark bench lint format dbt-docs ui validate system-deps clean help
+SCALE ?= small
 
 help:
 	@echo "make demo   - generate the demo exports, run the whole pipeline, print the PDF paths"
@@ -36,10 +37,16 @@ demo: $(STAMP)
 	$(BIN)/voronka demo --config voronka.yaml
 
 test: $(STAMP)
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow and not spark"
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run --scale $(SCALE)
+
+test-spark: $(STAMP)
+	$(BIN)/pytest -m spark
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

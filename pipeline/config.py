@@ -168,6 +168,7 @@ class FunnelCalls(_Strict):
 class CustomSegment(_Strict):
     type: str
     column: str
+    name: LocalizedName | None = None  # the heading in reports; the type when absent
 
     @field_validator("type")
     @classmethod
@@ -231,6 +232,19 @@ class Funnel(_Strict):
         return [s if isinstance(s, str) else s.type for s in self.segments]
 
 
+class Delivery(_Strict):
+    """Mailing the reports and failure records (SMTP); credentials come from the environment."""
+
+    smtp_host: str | None = None
+    smtp_port: int = Field(25, gt=0, lt=65536)
+    sender: str = "voronka@localhost"
+    use_starttls: bool = False
+    username_env: str = "VORONKA_SMTP_USER"
+    password_env: str = "VORONKA_SMTP_PASSWORD"
+    operators: list[str] = []  # who gets failure records
+    failures_dir: Path = Path("data/failures")
+
+
 class Schedule(_Strict):
     day: int = Field(2, ge=1, le=28)
     hour: int = Field(6, ge=0, le=23)
@@ -248,6 +262,7 @@ class Config(_Strict):
     sources: list[Source] = Field(min_length=1)
     funnels: list[Funnel] = Field(min_length=1)
     schedule: Schedule = Schedule()
+    delivery: Delivery = Delivery()
     # Where the file was read from; paths in it are relative to this folder.
     base_dir: Path = Path(".")
 
@@ -322,6 +337,11 @@ class Config(_Strict):
     @property
     def reports_dir(self) -> Path:
         return self.path("reports")
+
+    @property
+    def failures_dir(self) -> Path:
+        value = self.delivery.failures_dir
+        return value if value.is_absolute() else (self.base_dir / value).resolve()
 
     @property
     def state_dir(self) -> Path:
