@@ -317,10 +317,12 @@ class Config(_Strict):
                     raise ValueError(f"manager alias {alias!r} belongs to two managers")
         return self
 
-    # Paths resolved against the config's folder.
-    def path(self, which: str) -> Path:
-        value = getattr(self.paths, which)
+    def resolve(self, value: Path) -> Path:
+        """A path from the config, relative to the config file's folder."""
         return value if value.is_absolute() else (self.base_dir / value).resolve()
+
+    def path(self, which: str) -> Path:
+        return self.resolve(getattr(self.paths, which))
 
     @property
     def inbox_dir(self) -> Path:
@@ -340,8 +342,7 @@ class Config(_Strict):
 
     @property
     def failures_dir(self) -> Path:
-        value = self.delivery.failures_dir
-        return value if value.is_absolute() else (self.base_dir / value).resolve()
+        return self.resolve(self.delivery.failures_dir)
 
     @property
     def state_dir(self) -> Path:
