@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced
 export DAGSTER_HOME ?= $(CURDIR)/data/state/dagster
+# dbt and dagster from the project's environment (dagster-dbt looks for `dbt` on PATH).
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: demo test test-slow test-spark bench lint format dbt-docs ui validate system-deps clean help
 SCALE ?= small
