@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from pipeline.config import SUPPORTED_LOCALES, Config, ConfigError
-from pipeline.reporting.charts import funnel_chart
+from pipeline.reporting.charts import funnel_chart, sparkline
 from pipeline.reporting.context import ReportModel, build_report_model, parse_month
 from pipeline.reporting.formatting import Formatter
 from pipeline.reporting.labels import labels_for
@@ -27,6 +27,7 @@ from pipeline.reporting.render import (
     render_html,
     write_pdf,
 )
+from pipeline.reporting.sections import Trends
 from pipeline.reporting.warehouse import (
     Cutoff,
     ReportDataError,
@@ -97,6 +98,7 @@ def render_reports(
                 timezone=config.timezone,
                 tables=snapshot.tables,
                 labels=labels,
+                marts=snapshot.funnel_marts.get(funnel.id),
             )
             html = render_html(_template_context(model, labels, epoch), locale)
             target = report_path(config, funnel.id, month, locale)
@@ -123,6 +125,9 @@ def _template_context(model: ReportModel, labels: dict[str, str], epoch: int) ->
     if model.cohort is not None:
         title = labels["cohort_title"].format(month=fmt.month(model.cohort.month))
         charts["cohort"] = funnel_chart(model.cohort, fmt, labels, title)
+    for section in model.sections:
+        if isinstance(section.data, Trends):
+            charts["trends"] = [sparkline(panel, fmt, panel.label) for panel in section.data.panels]
     document_date = dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "report": model,

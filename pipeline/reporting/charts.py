@@ -1,18 +1,21 @@
-"""The funnel chart as a small hand-built SVG (vector, crisp, readable in greyscale).
+"""The report's charts as small hand-built SVG (vector, crisp, readable in greyscale).
 
-One horizontal bar per stage (length ∝ entities), the previous stage's bar drawn as a
-pale "ghost" behind it so the drop-off is the visible gap, and the step conversion with
-its drop-off beside every step. The weakest step is emphasised by weight, a marker and
-the accent colour, so it survives a greyscale printer. All text is XML-escaped here:
-this SVG is the one thing templates insert with `|safe`.
+The funnel chart: one horizontal bar per stage (length ∝ entities), the previous stage's
+bar drawn as a pale "ghost" behind it so the drop-off is the visible gap, and the step
+conversion with its drop-off beside every step. The weakest step is emphasised by
+weight, a marker and the accent colour, so it survives a greyscale printer. Trend
+sparklines: one small multiple per series. All text is XML-escaped here: this SVG is
+the one thing templates insert with `|safe`.
 """
 
 from __future__ import annotations
 
+import itertools
 from xml.sax.saxutils import escape, quoteattr
 
 from pipeline.reporting.context import FunnelSnapshot
 from pipeline.reporting.formatting import Formatter
+from pipeline.reporting.sections import TrendPanel
 
 WIDTH = 680
 BAR_MAX = 455
@@ -133,5 +136,95 @@ def funnel_chart(
                 weight="bold" if stage.is_weakest else "normal",
             )
         )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# ── trend sparklines (one small multiple per series) ─────────────────────────
+
+SPARK_W = 200
+SPARK_H = 62
+SPARK_LEFT = 34  # room for the axis labels
+SPARK_RIGHT = 6
+SPARK_TOP = 7
+SPARK_BOTTOM = 14  # room for the month labels
+
+
+def sparkline(panel: TrendPanel, fmt: Formatter, title: str) -> str:
+    """A 12-month line: mature months as filled dots on a solid line, immature ones as
+    hollow dots on a dashed line (distinct in greyscale); the latest mature point is
+    ringed. The y axis runs from the series' lowest to highest value (both labelled)."""
+    points = panel.points
+    values = [p.value for p in points if p.value is not None]
+    parts = [
+        '<svg xmlns="http://www.w3.org/2000/svg" class="sparkline" '
+        f'viewBox="0 0 {SPARK_W} {SPARK_H}" width="{SPARK_W}" height="{SPARK_H}" '
+        f'role="img" aria-label={quoteattr(title)}>',
+        f"<title>{escape(title)}</title>",
+    ]
+    plot_w = SPARK_W - SPARK_LEFT - SPARK_RIGHT
+    plot_h = SPARK_H - SPARK_TOP - SPARK_BOTTOM
+    base_y = SPARK_TOP + plot_h
+
+    def label(value: float | None) -> str:
+        return fmt.number(value) if panel.kind == "count" else fmt.percent(value)
+
+    # Axis: a baseline and the two extreme values.
+    parts.append(
+        f'<line x1="{SPARK_LEFT}" y1="{base_y + 2}" x2="{SPARK_W - SPARK_RIGHT}" '
+        f'y2="{base_y + 2}" stroke="{GHOST}" stroke-width="1"/>'
+    )
+    step = plot_w / max(len(points) - 1, 1)
+    for position in (0, len(points) - 1):
+        month = points[position].month
+        anchor = "start" if position == 0 else "end"
+        x = SPARK_LEFT + position * step
+        text = f"{fmt.month_short(month)} {fmt.year(month)}"
+        parts.append(_text(x, SPARK_H - 2, text, size=7.5, fill=MUTED, anchor=anchor))
+    if not values:
+        parts.append("</svg>")
+        return "".join(parts)
+    low, high = min(values), max(values)
+    span = high - low
+
+    def y_of(value: float) -> float:
+        if span <= 0:
+            return SPARK_TOP + plot_h / 2
+        return SPARK_TOP + plot_h * (high - value) / span
+
+    parts.append(
+        _text(SPARK_LEFT - 4, SPARK_TOP + 3, label(high), size=7.5, fill=MUTED, anchor="end")
+    )
+    if span > 0:
+        parts.append(
+            _text(SPARK_LEFT - 4, base_y + 2, label(low), size=7.5, fill=MUTED, anchor="end")
+        )
+
+    coords = [
+        (SPARK_LEFT + position * step, y_of(p.value), p)
+        for position, p in enumerate(points)
+        if p.value is not None
+    ]
+    for (x1, y1, a), (x2, y2, b) in itertools.pairwise(coords):
+        mature = a.is_mature and b.is_mature
+        dash = "" if mature else ' stroke-dasharray="2.5 2"'
+        colour = BAR if mature else MUTED
+        parts.append(
+            f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
+            f'stroke="{colour}" stroke-width="1.6"{dash}/>'
+        )
+    for x, y, p in coords:
+        if p.is_mature:
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="1.9" fill="{BAR}"/>')
+        else:
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2" fill="#ffffff" '
+                f'stroke="{MUTED}" stroke-width="1"/>'
+            )
+        if panel.latest is not None and p.month == panel.latest.month:
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="none" '
+                f'stroke="{ACCENT}" stroke-width="1.4"/>'
+            )
     parts.append("</svg>")
     return "".join(parts)

@@ -1,9 +1,9 @@
 """Mart rows → a plain report model for one funnel, month and locale. Pure: no I/O.
 
-Every figure in the model is a value from marts.funnel_stage_monthly; the only
-arithmetic here is choosing rows and subtracting two mart values for "change vs"
-columns. The report is a list of sections, each a partial template with its data;
-a later mart adds a section builder here and a partial, nothing else.
+Every figure in the model is a mart value; the only arithmetic here is choosing rows
+and subtracting two mart values for "change vs" columns. The report is a list of
+sections, each a partial template with its data; the funnel's own sections are built
+here, the others (trends, managers, lost reasons, plan, appendix) in sections.py.
 """
 
 from __future__ import annotations
@@ -14,25 +14,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pipeline.config import Funnel
-from pipeline.reporting.warehouse import Cutoff, StageMonthRow
+from pipeline.reporting import sections as extra
+from pipeline.reporting.months import add_months, parse_month
+from pipeline.reporting.sections import Bottleneck, display_value
+from pipeline.reporting.warehouse import Cutoff, FunnelMarts, StageMonthRow
+
+__all__ = ["add_months", "build_report_model", "parse_month"]
 
 TREND_MONTHS = 12
 SEGMENT_ROWS_MAX = 12
 TOTAL = ("total", "all")
-
-
-def add_months(month: dt.date, count: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + count
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def parse_month(text: str) -> dt.date:
-    """'2026-10' → date(2026, 10, 1); a clear error otherwise."""
-    try:
-        parsed = dt.datetime.strptime(text, "%Y-%m")
-    except (TypeError, ValueError):
-        raise ValueError(f"month must look like YYYY-MM, got {text!r}") from None
-    return parsed.date()
 
 
 # ── the model ────────────────────────────────────────────────────────────────
@@ -52,6 +43,7 @@ class StageFigures:
     ci_high: float | None
     share_open: float | None
     is_weakest: bool = False
+    median_days: float | None = None  # stage_durations: days to the next stage
 
 
 @dataclass(frozen=True)
@@ -63,6 +55,7 @@ class FunnelSnapshot:
     is_mature: bool
     share_open: float | None
     stages: tuple[StageFigures, ...]
+    durations_month: dt.date | None = None  # set when the stages carry median_days
 
     @property
     def weakest(self) -> StageFigures | None:
@@ -82,14 +75,18 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Kpi:
-    key: str  # top_volume | closed | overall_conversion | weakest_step
-    kind: str  # count | rate
+    # top_volume | closed | won_amount | overall_conversion | sales_cycle | bottleneck
+    # (weakest_step stands in for the bottleneck when funnel_bottleneck has none)
+    key: str
+    kind: str  # count | rate | money | days | sales
     value: float | None
-    view: str
+    view: str  # period | cohort | closed | window
     month: dt.date | None
     detail: str | None
     vs_previous: Comparison | None
     vs_year: Comparison | None
+    secondary: float | None = None  # avg_deal (won_amount), p80_days (sales_cycle)
+    bottleneck: Bottleneck | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +121,7 @@ class SegmentRow:
 @dataclass(frozen=True)
 class SegmentTable:
     segment_type: str
+    title: str
     rows: tuple[SegmentRow, ...]
     hidden: int
 
@@ -198,10 +196,15 @@ def latest_mature_month(index: _Index, month: dt.date) -> dt.date | None:
 
 
 def _snapshot(
-    rows: Sequence[StageMonthRow], view: str, month: dt.date, names: dict[str, str]
+    rows: Sequence[StageMonthRow],
+    view: str,
+    month: dt.date,
+    names: dict[str, str],
+    median_days: dict[int, float | None] | None = None,
 ) -> FunnelSnapshot | None:
     if not rows:
         return None
+    median_days = median_days or {}
     rates = [
         (row.conversion_to_next, row.stage_order)
         for row in rows
@@ -222,6 +225,7 @@ def _snapshot(
             ci_high=row.conversion_ci_high,
             share_open=row.share_open,
             is_weakest=row.stage_order == weakest_order,
+            median_days=median_days.get(row.stage_order),
         )
         for row in rows
     )
@@ -232,6 +236,7 @@ def _snapshot(
         is_mature=bool(first.is_mature),
         share_open=first.share_open,
         stages=stages,
+        durations_month=month if median_days else None,
     )
 
 
@@ -255,6 +260,9 @@ def _kpis(
     mature: dt.date | None,
     cohort: FunnelSnapshot | None,
     stage_names: Sequence[str],
+    marts: FunnelMarts,
+    bottleneck: Bottleneck | None,
+    tables: frozenset[str],
 ) -> tuple[Kpi, ...]:
     def entities(row: StageMonthRow) -> float | None:
         return row.entities
@@ -285,6 +293,28 @@ def _kpis(
         period_kpi("closed", lambda m: index.last_stage("period", m), last_name),
     ]
 
+    if "revenue_monthly" in tables:
+        revenue = {row.month: row for row in marts.revenue}
+        row = revenue.get(month)
+        value = row.won_amount if row else None
+        kpis.append(
+            Kpi(
+                key="won_amount",
+                kind="money",
+                value=value,
+                view="closed",
+                month=month,
+                detail=None,
+                vs_previous=_comparison(
+                    value, add_months(month, -1), revenue.get, lambda r: r.won_amount
+                ),
+                vs_year=_comparison(
+                    value, add_months(month, -12), revenue.get, lambda r: r.won_amount
+                ),
+                secondary=row.avg_deal if row else None,
+            )
+        )
+
     def cohort_kpi(
         key: str,
         pick: Callable[[dt.date], StageMonthRow | None],
@@ -314,6 +344,44 @@ def _kpis(
             f"{first_name} → {last_name}",
         )
     )
+
+    if "sales_cycle_monthly" in tables:
+        cycle = {row.month: row for row in marts.sales_cycle}
+        row = cycle.get(month)
+        value = row.median_days if row else None
+        kpis.append(
+            Kpi(
+                key="sales_cycle",
+                kind="days",
+                value=value,
+                view="closed",
+                month=month,
+                detail=None,
+                vs_previous=_comparison(
+                    value, add_months(month, -1), cycle.get, lambda r: r.median_days
+                ),
+                vs_year=_comparison(
+                    value, add_months(month, -12), cycle.get, lambda r: r.median_days
+                ),
+                secondary=row.p80_days if row else None,
+            )
+        )
+
+    if bottleneck is not None:
+        kpis.append(
+            Kpi(
+                key="bottleneck",
+                kind="sales",
+                value=bottleneck.extra_closed_sales,
+                view="window",
+                month=bottleneck.month,
+                detail=bottleneck.step,
+                vs_previous=None,
+                vs_year=None,
+                bottleneck=bottleneck,
+            )
+        )
+        return tuple(kpis)
 
     weakest = cohort.weakest if cohort else None
     if weakest is not None:
@@ -365,8 +433,21 @@ def _trend(
     return Trend(months=months, rows=tuple(rows))
 
 
+def _segment_title(funnel: Funnel, segment_type: str, locale: str, labels: dict[str, str]) -> str:
+    """The heading of a segment table: the config's localized name for a custom type."""
+    for segment in funnel.segments:
+        if not isinstance(segment, str) and segment.type == segment_type and segment.name:
+            return segment.name.get(locale)
+    return labels.get(f"segment_type_{segment_type}", segment_type)
+
+
 def _segments(
-    index: _Index, funnel: Funnel, month: dt.date, mature: dt.date | None
+    index: _Index,
+    funnel: Funnel,
+    month: dt.date,
+    mature: dt.date | None,
+    locale: str,
+    labels: dict[str, str],
 ) -> tuple[SegmentTable, ...]:
     tables = []
     for segment_type in funnel.segment_types:
@@ -379,7 +460,7 @@ def _segments(
             cohort_rows = cohort.get(name, [])
             rows.append(
                 SegmentRow(
-                    segment=name,
+                    segment=display_value(name, labels),
                     top_volume=period_rows[0].entities if period_rows else None,
                     closed=period_rows[-1].entities if period_rows else None,
                     cohort_entities=cohort_rows[0].entities if cohort_rows else None,
@@ -395,8 +476,19 @@ def _segments(
             key=lambda row: (-(row.top_volume or 0), -(row.cohort_entities or 0), row.segment)
         )
         shown = rows[:SEGMENT_ROWS_MAX]
-        tables.append(SegmentTable(segment_type, tuple(shown), hidden=len(rows) - len(shown)))
+        tables.append(
+            SegmentTable(
+                segment_type,
+                _segment_title(funnel, segment_type, locale, labels),
+                tuple(shown),
+                hidden=len(rows) - len(shown),
+            )
+        )
     return tuple(tables)
+
+
+def _median_days(marts: FunnelMarts, month: dt.date | None) -> dict[int, float | None]:
+    return {row.stage_order: row.median_days for row in marts.durations if row.month == month}
 
 
 def build_report_model(
@@ -409,14 +501,22 @@ def build_report_model(
     timezone: str,
     tables: frozenset[str] = frozenset({"funnel_stage_monthly"}),
     labels: dict[str, str] | None = None,
+    marts: FunnelMarts | None = None,
 ) -> ReportModel:
     """The whole report of one funnel × month × locale, from that funnel's mart rows."""
     labels = labels or {}
+    marts = marts or FunnelMarts()
     names = {stage.key: stage.name.get(locale) for stage in funnel.stages}
     index = _Index([row for row in rows if row.funnel_id == funnel.id and row.month <= month])
     mature = latest_mature_month(index, month)
     period = _snapshot(index.stages("period", month), "period", month, names)
-    cohort = _snapshot(index.stages("cohort", mature), "cohort", mature, names) if mature else None
+    cohort = (
+        _snapshot(
+            index.stages("cohort", mature), "cohort", mature, names, _median_days(marts, mature)
+        )
+        if mature
+        else None
+    )
     cohort_open = None
     if mature != month:
         candidate = _snapshot(index.stages("cohort", month), "cohort", month, names)
@@ -427,23 +527,47 @@ def build_report_model(
     sections: list[Section] = []
     if has_data and "funnel_stage_monthly" in tables:
         stage_names = [names[stage.key] for stage in funnel.stages]
-        kpis = _kpis(index, month, mature, cohort, stage_names)
+        bottleneck = extra.build_bottleneck(marts, funnel, names, labels)
+        kpis = _kpis(index, month, mature, cohort, stage_names, marts, bottleneck, tables)
         sections.append(Section("partials/kpis.html.j2", kpis))
         if period is not None:
             sections.append(Section("partials/period.html.j2", period))
         sections.append(Section("partials/cohort.html.j2", {"mature": cohort, "open": cohort_open}))
-        trend = _trend(
-            index,
-            month,
-            names,
-            labels.get("trend_cohort_size", "cohort size"),
-            labels.get("trend_overall", "overall"),
-        )
-        if trend.rows:
-            sections.append(Section("partials/trend.html.j2", trend))
-        segments = _segments(index, funnel, month, mature)
+        trends = extra.build_trends(marts, index_rows(index), funnel, month, names, labels)
+        if trends is not None:
+            sections.append(Section("partials/trends.html.j2", trends))
+        else:
+            trend = _trend(
+                index,
+                month,
+                names,
+                labels.get("trend_cohort_size", "cohort size"),
+                labels.get("trend_overall", "overall"),
+            )
+            if trend.rows:
+                sections.append(Section("partials/trend.html.j2", trend))
+        board = extra.build_manager_board(marts, funnel, names, labels)
+        if board is not None:
+            sections.append(Section("partials/managers.html.j2", board))
+        if "lost_reasons" in tables:
+            lost = extra.build_lost_reasons(marts, funnel, names, labels)
+            sections.append(Section("partials/lost_reasons.html.j2", lost))
+        plan = extra.build_plan(marts, names)
+        if plan is not None:
+            sections.append(Section("partials/plan.html.j2", plan))
+        segments = _segments(index, funnel, month, mature, locale, labels)
         if segments:
             sections.append(Section("partials/segments.html.j2", segments))
+        if tables & {"data_quality", "unmapped_stages", "call_leaks"}:
+            appendix = extra.build_appendix(
+                marts,
+                funnel,
+                month,
+                labels,
+                has_quality="data_quality" in tables,
+                has_unmapped_mart="unmapped_stages" in tables,
+            )
+            sections.append(Section("partials/quality.html.j2", appendix))
         sections.append(Section("partials/method.html.j2", None))
 
     return ReportModel(
@@ -462,3 +586,8 @@ def build_report_model(
         has_data=has_data,
         sections=tuple(sections),
     )
+
+
+def index_rows(index: _Index) -> list[StageMonthRow]:
+    """The total rows the index holds (the trends' overall-conversion panel reads them)."""
+    return [row for rows in index.total.values() for row in rows]

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_interval
 from babel.numbers import format_decimal, format_percent
 
 DASH = "—"
@@ -66,11 +66,40 @@ class Formatter:
             return f"{text}\u00a0{unit}"
         return f"{_with_sign(value, text)}\u00a0{unit}"
 
+    def decimal(self, value: float | None) -> str:
+        """A mart value with one decimal: '7,7' / '7.7' (days, expected sales)."""
+        if value is None:
+            return DASH
+        return format_decimal(value, format=self._decimal_one, locale=self._babel)
+
+    def signed_decimal(self, value: float | None) -> str:
+        """A change with one decimal: '+5,9' / '−0.4'."""
+        if value is None:
+            return DASH
+        text = format_decimal(abs(value), format=self._decimal_one, locale=self._babel)
+        if text == format_decimal(0, format=self._decimal_one, locale=self._babel):
+            return text
+        return _with_sign(value, text)
+
+    def month_range(self, start: dt.date | None, end: dt.date | None) -> str:
+        """'май – июль 2026 г.' / 'May – July 2026'; one month prints alone."""
+        if start is None or end is None:
+            return DASH
+        if start == end:
+            return self.month(start)
+        return format_interval(start, end, "yMMMM", locale=self._babel)
+
     def month(self, value: dt.date | None) -> str:
         """'октябрь 2026' / 'October 2026' (stand-alone month name)."""
         if value is None:
             return DASH
         return format_date(value, "LLLL y", locale=self._babel)
+
+    def day(self, value: dt.date | dt.datetime | None) -> str:
+        """'3 нояб. 2026 г.' / 'Nov 3, 2026'."""
+        if value is None:
+            return DASH
+        return format_date(value, "medium", locale=self._babel)
 
     def month_short(self, value: dt.date) -> str:
         """'окт.' / 'Oct'."""
@@ -92,8 +121,12 @@ class Formatter:
             "interval": self.interval,
             "signed_num": self.signed_number,
             "signed_pp": self.signed_points,
+            "dec": self.decimal,
+            "signed_dec": self.signed_decimal,
+            "month_range": self.month_range,
             "month": self.month,
             "month_short": self.month_short,
+            "day": self.day,
             "year": self.year,
             "datetime": self.datetime,
         }

@@ -1,7 +1,8 @@
 """Report wording per locale: the only place the report's own text lives.
 
 Stage and funnel names come from the config; everything else a reader sees is here.
-Keys are identical across locales (a unit test checks it).
+Keys are identical across locales (a unit test checks it). "Clients" is the plain word
+for the funnel's entities (deals and call leads alike), used everywhere.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ _RU = {
     "view_cohort": "Когорта",
     "view_period": "Период",
     "view_cohort_def": (
-        "сущности, чей первый зафиксированный этап пришёлся на месяц; "
-        "каждую ведём {window_days} дн. и смотрим, до какого этапа она дошла."
+        "клиенты, чей первый зафиксированный этап пришёлся на месяц; "
+        "каждого ведём {window_days} дн. и смотрим, до какого этапа он дошёл."
     ),
     "view_period_def": (
         "входы на каждый этап в течение месяца; конверсия — отношение этих "
@@ -27,44 +28,153 @@ _RU = {
     "kpi_title": "Главное за месяц",
     "kpi_top_volume": "Вход в воронку",
     "kpi_closed": "Закрытые продажи",
+    "kpi_won_amount": "Выручка",
     "kpi_overall_conversion": "Сквозная конверсия",
+    "kpi_sales_cycle": "Цикл сделки",
+    "kpi_bottleneck": "Узкое место",
     "kpi_weakest_step": "Самый слабый шаг",
     "kpi_period_note": "период, {month}",
     "kpi_cohort_note": "когорта {month}",
+    "kpi_closed_note": "сделки, закрытые за {month}",
+    "kpi_window_note": "когорты за {months}",
     "kpi_no_mature": "зрелой когорты пока нет",
+    "kpi_avg_deal": "средний чек {value}",
+    "kpi_cycle_detail": "медиана; 80\u00a0% сделок — не дольше {value} дн.",
+    "kpi_days": "{value}\u00a0дн.",
+    "kpi_bottleneck_value": "≈\u00a0+{value}",
+    "kpi_bottleneck_sentence": (
+        "Поднять «{step}» с {team_rate} до {best_rate} (лучший: {manager}) — "
+        "это ≈\u00a0{extra} закрытых продаж в месяц дополнительно."
+    ),
     "vs_prev": "к пред. месяцу",
     "vs_year": "к году ранее",
     "no_comparison": "нет данных",
     "period_title": "Период: {month}",
-    "period_lead": "Сколько сущностей вошло на каждый этап за месяц.",
+    "period_lead": "Сколько клиентов вошло на каждый этап за месяц.",
     "cohort_title": "Когорта: {month}",
     "cohort_lead": (
-        "Последняя зрелая когорта: все её сущности прошли окно {window_days} дн. "
+        "Последняя зрелая когорта: все её клиенты прошли окно {window_days} дн. "
         "до даты среза. В скобках — 95\u00a0% интервал Уилсона."
+    ),
+    "cohort_durations_note": (
+        "Дней на этапе — медиана дней от входа на этап до следующего этапа у клиентов, "
+        "вошедших на этап за {month} и перешедших дальше."
     ),
     "cohort_open_title": "Когорта {month} — ещё не зрелая",
     "cohort_open_lead": (
-        "Окно когорты ещё не закрыто: {share_open} сущностей в работе, "
+        "Окно когорты ещё не закрыто: {share_open} клиентов в работе, "
         "поэтому конверсии пока занижены."
     ),
     "no_mature_cohort": "В данных пока нет зрелой когорты до этого месяца.",
     "chart_dropoff": "отсев",
     "chart_weakest": "самый слабый шаг",
     "col_stage": "Этап",
-    "col_entities": "Сущности",
+    "col_entities": "Клиенты",
     "col_conversion_to_next": "Конверсия в след.",
     "col_interval": "95\u00a0% интервал",
     "col_dropoff": "Отсев",
     "col_from_first": "От первого этапа",
     "col_share_open": "В работе",
+    "col_median_days": "Дней на этапе",
     "trend_title": "Конверсия по шагам: когорты за 12 месяцев",
     "trend_lead": (
         "Конверсия в следующий этап по месяцам когорты. Серым со знаком ° — "
         "незрелые когорты: их окно ещё открыто."
     ),
-    "trend_cohort_size": "Размер когорты",
+    "trends_lead": (
+        "Каждый график — 12 когорт по месяцам. Сплошная линия и залитые точки — зрелые "
+        "когорты; пунктир и пустые точки — незрелые (окно ещё открыто, значения занижены). "
+        "Обведена последняя зрелая когорта; шкала у каждого графика своя: от минимума до "
+        "максимума."
+    ),
+    "trends_latest": "{month}: {value}",
+    "trends_vs_year": "к году ранее {change}",
+    "trend_cohort_size": "Размер когорты (клиенты)",
     "trend_overall": "Сквозная конверсия",
     "immature_mark": "°",
+    "managers_title": "Менеджеры против команды",
+    "managers_lead": (
+        "Конверсия каждого шага у менеджера; когорты за {months} вместе ({count} мес.: "
+        "по одному месяцу слишком мало сделок). Выделены только значимые отличия от "
+        "остальной команды (95\u00a0% интервал менеджера не содержит её конверсию, "
+        "не меньше 30 клиентов)."
+    ),
+    "managers_rank": (
+        "Порядок — по сглаженной оценке шага «{step}»{bottleneck}: она не даёт "
+        "3 из 4 обогнать 60 из 100."
+    ),
+    "managers_rank_bottleneck": " (узкое место)",
+    "managers_legend_above": "выше команды",
+    "managers_legend_below": "ниже команды",
+    "managers_legend_few": "мало данных — меньше 30 клиентов, не оцениваем",
+    "col_rank": "№",
+    "col_manager": "Менеджер",
+    "col_rank_rate": "Оценка",
+    "team": "Команда",
+    "too_few": "мало данных",
+    "n_clients": "n\u00a0{n}",
+    "lost_title": "Причины потерь по этапам",
+    "lost_lead": (
+        "Сделки, проигранные за {month}, по последнему этапу, которого они достигли, "
+        "и причине из CRM."
+    ),
+    "col_lost_stage": "Последний этап",
+    "col_reason": "Причина",
+    "col_lost_deals": "Сделок",
+    "lost_more": "и ещё причин: {count}",
+    "lost_none": "В этом месяце проигранных сделок нет.",
+    "plan_title": "План на {month}",
+    "plan_lead": (
+        "Сколько клиентов нужно на каждом этапе для {target} закрытых продаж, если "
+        "конверсии будут как у когорт за {basis} (сводно). Диапазон — по границам "
+        "95\u00a0% интервалов конверсий."
+    ),
+    "col_plan_rate": "Конверсия в след.",
+    "col_plan_needed": "Нужно клиентов",
+    "col_plan_range": "Диапазон",
+    "quality_title": "Приложение: качество данных",
+    "quality_files": "Файлы выгрузок",
+    "quality_files_lead": (
+        "По месяцу данных файла (его самой поздней записи); без месяца — файлы, "
+        "не добавившие ни одной строки."
+    ),
+    "col_data_month": "Месяц данных",
+    "col_source": "Источник",
+    "col_files": "Файлы",
+    "col_rows_read": "Строк прочитано",
+    "col_rows": "Строк",
+    "no_month": "без месяца",
+    "file_status_loaded": "загружен",
+    "file_status_duplicate": "дубликат",
+    "file_status_incomplete": "неполный",
+    "file_status_empty": "пустой",
+    "file_status_failed": "ошибка",
+    "quality_rejected": "Отклонённые строки по причинам",
+    "quality_rejected_none": "Отклонённых строк нет.",
+    "quality_more": "и ещё {count}",
+    "quality_unknown_managers": "Неизвестные менеджеры за {month}",
+    "quality_unknown_managers_none": "Все менеджеры за {month} есть в настройках.",
+    "col_name_as_written": "Как записано",
+    "quality_unmapped": "Этапы CRM без соответствия",
+    "quality_unmapped_none": "Нет: все этапы CRM этой воронки сопоставлены.",
+    "col_pipeline": "Воронка CRM",
+    "col_crm_stage": "Этап CRM",
+    "col_deals": "Сделок",
+    "col_first_seen": "Впервые",
+    "quality_calls_not_linked": (
+        "Звонки этой воронки за {month}, не связанные ни с одной сделкой: {count}."
+    ),
+    "leaks_title": "Потери на звонках за {month}",
+    "col_missed_inbound": "Пропущено входящих",
+    "col_not_called_back": "Не перезвонили",
+    "col_call_leads": "Звонки без сделки в CRM",
+    "leaks_lead": (
+        "Не перезвонили — пропущенный входящий без ответа клиенту в отведённые часы. "
+        "Звонки без сделки — клиенты, звонившие по линиям воронки, которых нет в CRM."
+    ),
+    "value_unknown": "не указан",
+    "reason_not_given": "причина не указана",
+    "stage_none": "ни один этап",
     "segments_title": "Разрезы",
     "segments_lead": (
         "Вход и закрытые продажи — период {month}; сквозная конверсия — когорта {cohort_month}."
@@ -75,15 +185,59 @@ _RU = {
     "segment_type_lead_source": "Источник лида",
     "col_segment_top": "Вход в воронку",
     "col_segment_closed": "Закрытые продажи",
-    "col_segment_cohort": "Когорта: сущности",
+    "col_segment_cohort": "Когорта: клиенты",
     "col_segment_overall": "Сквозная конверсия",
     "no_data": "За этот месяц в витринах нет данных по воронке.",
-    "method_title": "Как считать",
+    "method_title": "Как читать отчёт",
     "method_text": (
         "Все числа взяты из витрин хранилища, отчёт их только форматирует. "
         "Изменения — разность со значением прошлого месяца или того же месяца годом ранее "
-        "(для конверсий — в процентных пунктах, п. п.). "
-        "Когорта зрелая, когда конец месяца плюс окно {window_days} дн. не позже даты среза."
+        "(для конверсий — в процентных пунктах, п. п.)."
+    ),
+    "def_clients": "Клиенты",
+    "def_clients_text": (
+        "сделки CRM и обращения по телефону, не ставшие сделкой; каждый считается на "
+        "этапе один раз, даже если возвращался назад."
+    ),
+    "def_cohort": "Когорта",
+    "def_cohort_text": (
+        "клиенты, впервые появившиеся в месяце; каждого ведём {window_days} дн. "
+        "(окно) и смотрим, до какого этапа он дошёл. Отвечает на вопрос «насколько "
+        "хорошо мы доводим клиентов до продажи»."
+    ),
+    "def_period": "Период",
+    "def_period_text": (
+        "сколько клиентов вошло на каждый этап за календарный месяц, кем бы они ни были. "
+        "Так считают вручную; конверсия может быть больше 100\u00a0%."
+    ),
+    "def_window": "Окно",
+    "def_window_text": (
+        "{window_days} дн. от первого этапа: что случилось позже, когорте не засчитывается."
+    ),
+    "def_maturity": "Зрелость",
+    "def_maturity_text": (
+        "когорта зрелая, когда конец её месяца плюс окно уже прошли к дате среза; "
+        "у незрелой часть клиентов ещё в работе, и её конверсии занижены."
+    ),
+    "def_wilson": "Интервал Уилсона",
+    "def_wilson_text": (
+        "диапазон, в котором с вероятностью 95\u00a0% лежит настоящая конверсия; "
+        "чем меньше клиентов, тем он шире."
+    ),
+    "def_shrinkage": "Сглаженная оценка",
+    "def_shrinkage_text": (
+        "конверсия менеджера, подтянутая к командной тем сильнее, чем меньше у него "
+        "клиентов, — чтобы случайная удача на малых числах не выводила в лидеры."
+    ),
+    "def_bottleneck": "Узкое место",
+    "def_bottleneck_text": (
+        "шаг, на котором подъём конверсии команды до уровня лучшего менеджера добавил "
+        "бы больше всего закрытых продаж в месяц (с учётом конверсий следующих шагов)."
+    ),
+    "def_plan": "План",
+    "def_plan_text": (
+        "цель по закрытым продажам, делённая назад на конверсии шагов последних зрелых "
+        "когорт: столько клиентов нужно на каждом этапе."
     ),
     "points": "п. п.",
     "not_available": "—",
@@ -98,8 +252,8 @@ _EN = {
     "view_cohort": "Cohort",
     "view_period": "Period",
     "view_cohort_def": (
-        "entities whose first recorded step was in the month, each followed for "
-        "{window_days} days to see how far it got."
+        "clients whose first recorded step was in the month, each followed for "
+        "{window_days} days to see how far they got."
     ),
     "view_period_def": (
         "entries into each step during the month; conversion is the ratio of these "
@@ -108,44 +262,151 @@ _EN = {
     "kpi_title": "The month at a glance",
     "kpi_top_volume": "Top of funnel",
     "kpi_closed": "Closed sales",
+    "kpi_won_amount": "Won amount",
     "kpi_overall_conversion": "Overall conversion",
+    "kpi_sales_cycle": "Sales cycle",
+    "kpi_bottleneck": "Bottleneck",
     "kpi_weakest_step": "Weakest step",
     "kpi_period_note": "period, {month}",
     "kpi_cohort_note": "cohort {month}",
+    "kpi_closed_note": "deals closed in {month}",
+    "kpi_window_note": "cohorts of {months}",
     "kpi_no_mature": "no mature cohort yet",
+    "kpi_avg_deal": "average deal {value}",
+    "kpi_cycle_detail": "median; 80% of deals within {value} days",
+    "kpi_days": "{value}\u00a0days",
+    "kpi_bottleneck_value": "≈\u00a0+{value}",
+    "kpi_bottleneck_sentence": (
+        "Raising “{step}” from {team_rate} to {best_rate} (best: {manager}) would add "
+        "≈\u00a0{extra} closed sales a month."
+    ),
     "vs_prev": "vs previous month",
     "vs_year": "vs a year earlier",
     "no_comparison": "no data",
     "period_title": "Period: {month}",
-    "period_lead": "How many entities entered each stage during the month.",
+    "period_lead": "How many clients entered each stage during the month.",
     "cohort_title": "Cohort: {month}",
     "cohort_lead": (
-        "The latest mature cohort: all its entities have had their {window_days}-day "
+        "The latest mature cohort: all its clients have had their {window_days}-day "
         "window before the data cutoff. In brackets: the 95% Wilson interval."
+    ),
+    "cohort_durations_note": (
+        "Days in stage: the median days from entering the stage to entering the next, "
+        "over clients who entered the stage in {month} and moved on."
     ),
     "cohort_open_title": "Cohort {month}, not yet mature",
     "cohort_open_lead": (
-        "The cohort's window is still open: {share_open} of its entities are in progress, "
+        "The cohort's window is still open: {share_open} of its clients are in progress, "
         "so its conversions are understated for now."
     ),
     "no_mature_cohort": "The data has no mature cohort up to this month yet.",
     "chart_dropoff": "drop-off",
     "chart_weakest": "weakest step",
     "col_stage": "Stage",
-    "col_entities": "Entities",
+    "col_entities": "Clients",
     "col_conversion_to_next": "Conversion to next",
     "col_interval": "95% interval",
     "col_dropoff": "Drop-off",
     "col_from_first": "From first stage",
     "col_share_open": "In progress",
+    "col_median_days": "Days in stage",
     "trend_title": "Step conversion: cohorts of the last 12 months",
     "trend_lead": (
         "Conversion to the next stage by cohort month. Grey figures with ° mark immature "
         "cohorts whose window is still open."
     ),
-    "trend_cohort_size": "Cohort size",
+    "trends_lead": (
+        "Each chart shows 12 monthly cohorts. Solid line and filled dots: mature cohorts; "
+        "dashed line and hollow dots: immature ones (window still open, values understated). "
+        "The latest mature cohort is ringed; every chart has its own scale, from its "
+        "lowest to its highest value."
+    ),
+    "trends_latest": "{month}: {value}",
+    "trends_vs_year": "vs a year earlier {change}",
+    "trend_cohort_size": "Cohort size (clients)",
     "trend_overall": "Overall conversion",
     "immature_mark": "°",
+    "managers_title": "Managers vs the team",
+    "managers_lead": (
+        "Each manager's conversion per step, pooling the cohorts of {months} ({count} "
+        "months: one month has too few deals to judge). Only significant gaps from the "
+        "rest of the team are highlighted (the manager's 95% interval excludes the team's "
+        "rate, at least 30 clients)."
+    ),
+    "managers_rank": (
+        "Ranked by the shrunk estimate at “{step}”{bottleneck}, so that 3 of 4 does not "
+        "outrank 60 of 100."
+    ),
+    "managers_rank_bottleneck": " (the bottleneck)",
+    "managers_legend_above": "above the team",
+    "managers_legend_below": "below the team",
+    "managers_legend_few": "too few to judge: fewer than 30 clients",
+    "col_rank": "#",
+    "col_manager": "Manager",
+    "col_rank_rate": "Estimate",
+    "team": "Team",
+    "too_few": "too few to judge",
+    "n_clients": "n\u00a0{n}",
+    "lost_title": "Lost reasons by stage",
+    "lost_lead": (
+        "Deals lost in {month}, by the last stage they reached and the reason given in the CRM."
+    ),
+    "col_lost_stage": "Last stage reached",
+    "col_reason": "Reason",
+    "col_lost_deals": "Deals",
+    "lost_more": "{count} more reasons",
+    "lost_none": "No deals were lost this month.",
+    "plan_title": "Plan for {month}",
+    "plan_lead": (
+        "Clients needed at each stage for {target} closed sales if conversions match the "
+        "cohorts of {basis} (pooled). The range follows the 95% intervals of those rates."
+    ),
+    "col_plan_rate": "Conversion to next",
+    "col_plan_needed": "Clients needed",
+    "col_plan_range": "Range",
+    "quality_title": "Appendix: data quality",
+    "quality_files": "Export files",
+    "quality_files_lead": (
+        "By the month of a file's data (its latest record); no month: files that added no rows."
+    ),
+    "col_data_month": "Data month",
+    "col_source": "Source",
+    "col_files": "Files",
+    "col_rows_read": "Rows read",
+    "col_rows": "Rows",
+    "no_month": "no month",
+    "file_status_loaded": "loaded",
+    "file_status_duplicate": "duplicate",
+    "file_status_incomplete": "incomplete",
+    "file_status_empty": "empty",
+    "file_status_failed": "failed",
+    "quality_rejected": "Rejected rows by reason",
+    "quality_rejected_none": "No rows were rejected.",
+    "quality_more": "and {count} more",
+    "quality_unknown_managers": "Unknown managers in {month}",
+    "quality_unknown_managers_none": "Every manager in {month} is in the configuration.",
+    "col_name_as_written": "As written",
+    "quality_unmapped": "CRM stages without a mapping",
+    "quality_unmapped_none": "None: every CRM stage of this funnel is mapped.",
+    "col_pipeline": "CRM pipeline",
+    "col_crm_stage": "CRM stage",
+    "col_deals": "Deals",
+    "col_first_seen": "First seen",
+    "quality_calls_not_linked": (
+        "Calls of this funnel in {month} that linked to no deal: {count}."
+    ),
+    "leaks_title": "Calls lost in {month}",
+    "col_missed_inbound": "Missed inbound",
+    "col_not_called_back": "Not called back",
+    "col_call_leads": "Callers never in the CRM",
+    "leaks_lead": (
+        "Not called back: a missed inbound call with no answered call to that client "
+        "within the callback hours. Callers never in the CRM: clients who called the "
+        "funnel's lines and have no deal."
+    ),
+    "value_unknown": "not specified",
+    "reason_not_given": "no reason given",
+    "stage_none": "no stage",
     "segments_title": "Segments",
     "segments_lead": (
         "Top of funnel and closed sales: period {month}; overall conversion: cohort {cohort_month}."
@@ -156,16 +417,59 @@ _EN = {
     "segment_type_lead_source": "Lead source",
     "col_segment_top": "Top of funnel",
     "col_segment_closed": "Closed sales",
-    "col_segment_cohort": "Cohort entities",
+    "col_segment_cohort": "Cohort clients",
     "col_segment_overall": "Overall conversion",
     "no_data": "The marts hold no data for this funnel in this month.",
     "method_title": "How to read it",
     "method_text": (
         "Every number comes from the warehouse marts; the report only formats them. "
         "Changes are differences from the previous month or the same month a year earlier "
-        "(percentage points, pp, for conversions). "
-        "A cohort is mature when the end of its month plus the {window_days}-day window "
-        "is not after the data cutoff."
+        "(percentage points, pp, for conversions)."
+    ),
+    "def_clients": "Clients",
+    "def_clients_text": (
+        "CRM deals and phone callers who never became a deal; each counts once per stage, "
+        "even if they went back and forth."
+    ),
+    "def_cohort": "Cohort",
+    "def_cohort_text": (
+        "the clients who first appeared in a month, each followed for {window_days} days "
+        "(the window) to see how far they got. It answers “how well do we take clients "
+        "to a sale”."
+    ),
+    "def_period": "Period",
+    "def_period_text": (
+        "how many clients entered each stage during the calendar month, whoever they are. "
+        "What teams count by hand; its conversion can exceed 100%."
+    ),
+    "def_window": "Window",
+    "def_window_text": (
+        "{window_days} days from the first stage; later steps do not count for the cohort."
+    ),
+    "def_maturity": "Maturity",
+    "def_maturity_text": (
+        "a cohort is mature once the end of its month plus the window has passed by the "
+        "data cutoff; an immature one still has clients in progress, so its rates are low."
+    ),
+    "def_wilson": "Wilson interval",
+    "def_wilson_text": (
+        "the range that holds the true conversion with 95% probability; the fewer the "
+        "clients, the wider it is."
+    ),
+    "def_shrinkage": "Shrunk estimate",
+    "def_shrinkage_text": (
+        "a manager's rate pulled towards the team's, the more so the fewer clients they "
+        "have, so that luck on small numbers does not make a leader."
+    ),
+    "def_bottleneck": "Bottleneck",
+    "def_bottleneck_text": (
+        "the step where lifting the team's rate to its best manager's would add the most "
+        "closed sales a month (weighted by the rates of the steps after it)."
+    ),
+    "def_plan": "Plan",
+    "def_plan_text": (
+        "the closed-sales target divided back through the step rates of the latest mature "
+        "cohorts: the clients needed at each stage."
     ),
     "points": "pp",
     "not_available": "—",

@@ -2,17 +2,20 @@
 
 Returns plain frozen rows, so the connection is closed before anything is rendered and
 the rest of the reporting code never sees DuckDB. Tables that do not exist yet are
-simply absent from `MartSnapshot.tables`; their report sections are omitted.
+simply absent from `MartSnapshot.tables`; their report sections are omitted. Each mart
+is read with the columns the report shows and only the rows of the months it shows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import duckdb
+
+from pipeline.reporting.months import add_months
 
 SCHEMA = "marts"
 
@@ -67,6 +70,157 @@ class StageMonthRow:
 
 
 @dataclass(frozen=True)
+class RevenueRow:
+    """marts.revenue_monthly, segment total."""
+
+    month: dt.date
+    won_deals: int
+    won_amount: float
+    avg_deal: float | None
+
+
+@dataclass(frozen=True)
+class SalesCycleRow:
+    """marts.sales_cycle_monthly, segment total."""
+
+    month: dt.date
+    won_deals: int
+    median_days: float | None
+    p80_days: float | None
+
+
+@dataclass(frozen=True)
+class StageDurationRow:
+    """marts.stage_durations, segment total."""
+
+    month: dt.date
+    stage_order: int
+    stage_key: str
+    converted: int | None
+    median_days: float | None
+
+
+@dataclass(frozen=True)
+class StageTrendRow:
+    """marts.funnel_stage_trends, cohort view, segment total."""
+
+    month: dt.date
+    stage_order: int
+    stage_key: str
+    is_mature: bool | None
+    entities: int | None
+    conversion_to_next: float | None
+    change_vs_last_year: float | None
+
+
+@dataclass(frozen=True)
+class ScorecardRow:
+    """marts.manager_scorecard, mature pooled windows only."""
+
+    month: dt.date
+    manager: str | None
+    stage_order: int
+    stage_key: str
+    window_months: int | None
+    n: int | None
+    rate: float | None
+    shrunk_rate: float | None
+    too_few: bool | None
+    gap: float | None
+    gap_significant: bool | None
+
+
+@dataclass(frozen=True)
+class BottleneckRow:
+    """marts.funnel_bottleneck, mature pooled windows only."""
+
+    month: dt.date
+    stage_order: int
+    stage_key: str
+    best_manager: str | None
+    best_rate: float | None
+    team_rate: float | None
+    extra_closed_sales: float | None
+    is_bottleneck: bool | None
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """marts.funnel_plan, segment total, the month after the report month."""
+
+    month: dt.date
+    stage_order: int
+    stage_key: str
+    basis_from: dt.date | None
+    basis_to: dt.date | None
+    rate: float | None
+    rate_low: float | None
+    rate_high: float | None
+    target: int | None
+    volume: float | None
+    volume_low: float | None
+    volume_high: float | None
+
+
+@dataclass(frozen=True)
+class LostReasonRow:
+    """marts.lost_reasons, segment total, the report month."""
+
+    stage_key: str
+    reason: str
+    deals: int
+
+
+@dataclass(frozen=True)
+class CallLeakRow:
+    """marts.call_leaks, the report month (manager `all` is the team)."""
+
+    manager: str
+    missed_inbound: int
+    not_called_back: int
+    call_leads_never_in_crm: int
+
+
+@dataclass(frozen=True)
+class QualityRow:
+    """marts.data_quality (long format; month NULL for files that landed no rows)."""
+
+    month: dt.date | None
+    source: str
+    metric: str
+    detail: str
+    value: float
+
+
+@dataclass(frozen=True)
+class UnmappedStageRow:
+    """marts.unmapped_stages."""
+
+    source: str
+    crm_pipeline: str
+    stage: str
+    deals: int
+    first_seen: dt.datetime
+
+
+@dataclass(frozen=True)
+class FunnelMarts:
+    """What one funnel's report reads beyond funnel_stage_monthly; empty when absent."""
+
+    revenue: tuple[RevenueRow, ...] = ()
+    sales_cycle: tuple[SalesCycleRow, ...] = ()
+    durations: tuple[StageDurationRow, ...] = ()
+    trends: tuple[StageTrendRow, ...] = ()
+    scorecard: tuple[ScorecardRow, ...] = ()
+    bottleneck: tuple[BottleneckRow, ...] = ()
+    plan: tuple[PlanRow, ...] = ()
+    lost_reasons: tuple[LostReasonRow, ...] = ()
+    call_leaks: tuple[CallLeakRow, ...] = ()
+    quality: tuple[QualityRow, ...] = ()
+    unmapped_stages: tuple[UnmappedStageRow, ...] = ()
+
+
+@dataclass(frozen=True)
 class Cutoff:
     cutoff_at: dt.datetime
     cutoff_local: dt.datetime
@@ -79,6 +233,8 @@ class MartSnapshot:
     cutoff: Cutoff
     # funnel_id → the funnel's rows up to and including the report month, sorted.
     stage_rows: dict[str, tuple[StageMonthRow, ...]]
+    # funnel_id → the other marts' rows the report shows.
+    funnel_marts: dict[str, FunnelMarts] = field(default_factory=dict)
 
 
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:
@@ -117,6 +273,124 @@ def read_last_complete_month(path: Path) -> dt.date:
         return _read_cutoff(con, path).last_complete_month
 
 
+# mart → (FunnelMarts field, row class, filter, parameters from the report month M).
+# The filters pick the months the report shows: M and the two it compares with, the
+# 12 trend months, the plan for M + 1, the latest mature manager window up to M.
+_FUNNEL_MARTS: tuple[tuple[str, str, type, str, object], ...] = (
+    (
+        "revenue_monthly",
+        "revenue",
+        RevenueRow,
+        "segment_type = 'total' and month between ? and ?",
+        lambda m: [add_months(m, -12), m],
+    ),
+    (
+        "sales_cycle_monthly",
+        "sales_cycle",
+        SalesCycleRow,
+        "segment_type = 'total' and month between ? and ?",
+        lambda m: [add_months(m, -12), m],
+    ),
+    (
+        "stage_durations",
+        "durations",
+        StageDurationRow,
+        "segment_type = 'total' and month <= ?",
+        lambda m: [m],
+    ),
+    (
+        "funnel_stage_trends",
+        "trends",
+        StageTrendRow,
+        "view = 'cohort' and segment_type = 'total' and month between ? and ?",
+        lambda m: [add_months(m, -11), m],
+    ),
+    (
+        "manager_scorecard",
+        "scorecard",
+        ScorecardRow,
+        "month = (select max(month) from {schema}.manager_scorecard as latest"
+        " where latest.funnel_id = t.funnel_id and latest.is_mature and latest.month <= ?)",
+        lambda m: [m],
+    ),
+    (
+        "funnel_bottleneck",
+        "bottleneck",
+        BottleneckRow,
+        "is_mature and month <= ?",
+        lambda m: [m],
+    ),
+    (
+        "funnel_plan",
+        "plan",
+        PlanRow,
+        "segment_type = 'total' and month = ?",
+        lambda m: [add_months(m, 1)],
+    ),
+    (
+        "lost_reasons",
+        "lost_reasons",
+        LostReasonRow,
+        "segment_type = 'total' and month = ?",
+        lambda m: [m],
+    ),
+    ("call_leaks", "call_leaks", CallLeakRow, "month = ?", lambda m: [m]),
+)
+
+
+def _columns(row_class: type) -> list[str]:
+    return [item.name for item in fields(row_class)]
+
+
+def _order(row_class: type) -> str:
+    names = _columns(row_class)
+    return ", ".join(name for name in ("month", "stage_order", "manager") if name in names) or "1"
+
+
+def _read_funnel_marts(
+    con: duckdb.DuckDBPyConnection, tables: frozenset[str], funnel_ids: list[str], month: dt.date
+) -> dict[str, FunnelMarts]:
+    found: dict[str, dict[str, list]] = {funnel_id: {} for funnel_id in funnel_ids}
+    for table, attribute, row_class, where, parameters in _FUNNEL_MARTS:
+        if table not in tables:
+            continue
+        columns = _columns(row_class)
+        rows = con.execute(
+            f"""
+            select t.funnel_id, {", ".join("t." + name for name in columns)}
+            from {SCHEMA}.{table} as t
+            where t.funnel_id in (select unnest(?::varchar[]))
+              and ({where.format(schema=SCHEMA)})
+            order by t.funnel_id, {_order(row_class)}, {", ".join(columns)}
+            """,
+            [funnel_ids, *parameters(month)],
+        ).fetchall()
+        for funnel_id, *values in rows:
+            found[funnel_id].setdefault(attribute, []).append(row_class(*values))
+    quality = _read_global(con, tables, "data_quality", QualityRow)
+    unmapped = _read_global(con, tables, "unmapped_stages", UnmappedStageRow)
+    return {
+        funnel_id: FunnelMarts(
+            **{name: tuple(rows) for name, rows in by_attribute.items()},
+            quality=quality,
+            unmapped_stages=unmapped,
+        )
+        for funnel_id, by_attribute in found.items()
+    }
+
+
+def _read_global(
+    con: duckdb.DuckDBPyConnection, tables: frozenset[str], table: str, row_class: type
+) -> tuple:
+    if table not in tables:
+        return ()
+    columns = ", ".join(_columns(row_class))
+    rows = con.execute(
+        f"select {columns} from {SCHEMA}.{table} order by {columns} nulls first"
+    ).fetchall()
+    return tuple(row_class(*row) for row in rows)
+
+
 def read_marts(path: Path, funnel_ids: Iterable[str], month: dt.date) -> MartSnapshot:
     """Everything the reports of `month` need for these funnels, read in one session."""
     funnel_ids = sorted(set(funnel_ids))
@@ -135,6 +409,7 @@ def read_marts(path: Path, funnel_ids: Iterable[str], month: dt.date) -> MartSna
             """,
             [funnel_ids, month],
         ).fetchall()
+        funnel_marts = _read_funnel_marts(con, tables, funnel_ids, month)
     by_funnel: dict[str, list[StageMonthRow]] = {funnel_id: [] for funnel_id in funnel_ids}
     for row in rows:
         by_funnel[row[0]].append(StageMonthRow(*row))
@@ -142,4 +417,5 @@ def read_marts(path: Path, funnel_ids: Iterable[str], month: dt.date) -> MartSna
         tables=tables,
         cutoff=cutoff,
         stage_rows={key: tuple(value) for key, value in by_funnel.items()},
+        funnel_marts=funnel_marts,
     )

@@ -7,18 +7,25 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from pipeline.config import Funnel
+from pipeline.config import CustomSegment, Funnel
 from pipeline.reporting.charts import funnel_chart
 from pipeline.reporting.context import add_months, build_report_model, parse_month
 from pipeline.reporting.formatting import Formatter
 from pipeline.reporting.labels import LABELS, labels_for
 from pipeline.reporting.render import render_html
-from pipeline.reporting.warehouse import Cutoff, StageMonthRow
+from pipeline.reporting.sections import build_manager_board, display_value, mask_phone_like
+from pipeline.reporting.warehouse import (
+    BottleneckRow,
+    Cutoff,
+    FunnelMarts,
+    ScorecardRow,
+    StageMonthRow,
+)
 
 
 def plain(text: str) -> str:
     """Babel separates groups and units with no-break spaces; compare them as spaces."""
-    return text.replace("\u00a0", " ").replace("\u202f", " ")
+    return text.replace("\u00a0", " ").replace("\u202f", " ").replace("\u2009", " ")
 
 
 @pytest.mark.parametrize(
@@ -185,3 +192,89 @@ def test_chart_svg_is_well_formed_and_escapes_stage_names():
     assert "2. <b>Meet & greet</b>" in texts
     assert "↓ 40.0%" in texts
     assert any("weakest step" in (text or "") for text in texts)
+
+
+@pytest.mark.parametrize(
+    ("locale", "days", "change", "window"),
+    [
+        ("ru", "54,2", "−3,7", "май – июль 2026 г."),
+        ("en", "54.2", "−3.7", "May – July 2026"),
+    ],
+)
+def test_days_changes_and_month_windows_follow_the_locale(locale, days, change, window):
+    fmt = Formatter(locale)
+    assert fmt.decimal(54.2495) == days
+    assert fmt.signed_decimal(-3.7000000000000028) == change
+    assert fmt.signed_decimal(0.01) == ("0,0" if locale == "ru" else "0.0")
+    assert plain(fmt.month_range(dt.date(2026, 5, 1), dt.date(2026, 7, 1))) == window
+    assert fmt.month_range(dt.date(2026, 7, 1), dt.date(2026, 7, 1)) == fmt.month(
+        dt.date(2026, 7, 1)
+    )
+
+
+def test_placeholders_print_in_the_readers_language_and_phones_are_masked():
+    ru, en = labels_for("ru"), labels_for("en")
+    assert display_value("(unknown)", ru) == "не указан"
+    assert display_value("(unknown)", en) == "not specified"
+    assert display_value("(not given)", en) == "no reason given"
+    assert display_value("Сайт", ru) == "Сайт"
+    assert mask_phone_like("'+7 (495) 123-45-67' is not a phone") == "'…' is not a phone"
+    assert mask_phone_like("'89161234567' x") == "'…' x"
+    kept = "'2025-13-01 10:00:00' is not a date/time; 16, 17 or 18 fields"
+    assert mask_phone_like(kept) == kept
+
+
+def test_manager_board_ranks_by_the_shrunk_rate_of_the_bottleneck_step():
+    feb = dt.date(2026, 2, 1)
+
+    def card(manager, order, n, rate, shrunk, *, too_few=False, significant=False):
+        key = ("lead", "meet")[order - 1]
+        return ScorecardRow(feb, manager, order, key, 3, n, rate, shrunk, too_few, 0.1, significant)
+
+    marts = FunnelMarts(
+        scorecard=(
+            card("A", 1, 100, 0.9, 0.8),
+            card("A", 2, 4, 0.75, 0.5, too_few=True),
+            card("B", 1, 100, 0.5, 0.5, significant=True),
+            card("B", 2, 100, 0.6, 0.6),
+            card("(unknown)", 1, 50, 0.7, 0.7),
+        ),
+        bottleneck=(
+            BottleneckRow(feb, 1, "lead", "A", 0.8, 0.6, 0.5, False),
+            BottleneckRow(feb, 2, "meet", "B", 0.6, 0.55, 2.0, True),
+        ),
+    )
+    labels = dict(labels_for("en"))
+    names = {"lead": "Lead", "meet": "Meet", "won": "Won"}
+    board = build_manager_board(marts, FUNNEL, names, labels)
+    # 3 of 4 (A) does not outrank 60 of 100 (B): the shrunk rate ranks.
+    assert [row.manager for row in board.rows] == ["B", "A", "not specified"]
+    assert board.rank_step == "Meet → Won" and board.rank_is_bottleneck
+    assert board.team_rates == (0.6, 0.55)
+    assert board.window_from == dt.date(2025, 12, 1)
+    a_cells = board.rows[1].cells
+    assert a_cells[1].too_few and not a_cells[1].significant
+    assert board.rows[0].cells[0].significant and board.rows[0].cells[0].direction == "above"
+    assert board.rows[2].cells[1] is None  # no row for that step
+
+
+def test_custom_segment_tables_are_headed_by_their_configured_name():
+    funnel = FUNNEL.model_copy(
+        update={
+            "segments": [
+                "manager",
+                CustomSegment(type="city", column="city", name={"ru": "Город", "en": "City"}),
+            ]
+        }
+    )
+    feb = dt.date(2026, 2, 1)
+    rows = rows_for(feb, "period", (4, 2, 1), (0.5, 0.5)) + rows_for(
+        feb, "period", (4, 2, 1), (0.5, 0.5), segment=("city", "(unknown)")
+    )
+    model = build_report_model(
+        funnel, "ru", feb, CUTOFF, rows, timezone="UTC", labels=dict(labels_for("ru"))
+    )
+    [segments] = [s.data for s in model.sections if s.template.endswith("segments.html.j2")]
+    [table] = segments
+    assert table.title == "Город"
+    assert [row.segment for row in table.rows] == ["не указан"]

@@ -2,7 +2,10 @@
 
 Fixture: one 4-stage funnel, 14 months (2025-09 … 2026-10), both views, two managers
 (one named like an HTML tag), two lead sources. Report month 2026-10; the data cutoff
-2026-11-03 makes 2026-08 the latest mature cohort (window 60 days).
+2026-11-03 makes 2026-08 the latest mature cohort (window 60 days). The other marts
+hold hand-written rows with only the columns the report reads: revenue, sales cycle,
+stage durations, trends, the manager scorecard and bottleneck of the window
+2026-06 … 2026-08, the plan for 2026-11, lost reasons, call leaks and data quality.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ WINDOW_DAYS = 60
 CUTOFF_LOCAL = dt.datetime(2026, 11, 3, 13, 0)
 CUTOFF_UTC = dt.datetime(2026, 11, 3, 10, 0)
 INJECTED = '<img src="file:///etc/passwd">'
+INJECTED_REASON = "<script>alert(1)</script> слишком дорого"
+PHONE_IN_REJECT = "'+7 (495) 123-45-67' is not a date/time"
+MATURE = dt.date(2026, 8, 1)
 
 # Hand-written mart rows for the months the report reads most; the rest follow a formula.
 PERIOD_ENTITIES = {
@@ -57,7 +63,11 @@ CONFIG_YAML = textwrap.dedent(
         crm: [{source: crm, pipeline: "Розница"}]
         calls: {source: pbx, lines: ["+74951112233"]}
         window_days: 60
-        segments: [manager, lead_source]
+        segments:
+          - manager
+          - lead_source
+          - {type: city, column: city, name: {ru: "Город", en: "City"}}
+        plan: {target: 40, months: 3}
         stages:
           - {key: call, name: {ru: "Входящий звонок", en: "Incoming call"},
              calls: {direction: inbound}}
@@ -124,7 +134,8 @@ def _stage_rows(month, view, segment_type, segment, counts, mature, share_open):
     return rows
 
 
-def build_warehouse(path: Path) -> None:
+def build_warehouse(path: Path, managers: int = 0) -> None:
+    """The fixture marts; `managers` > 4 adds generated managers to the scorecard."""
     rows = []
     for offset in range(MONTHS):
         month = _month(offset)
@@ -143,6 +154,8 @@ def build_warehouse(path: Path) -> None:
                 ("manager", INJECTED): 0.4,
                 ("lead_source", "Сайт"): 0.7,
                 ("lead_source", "Реклама"): 0.3,
+                ("city", "Москва"): 0.8,
+                ("city", "(unknown)"): 0.2,
             }
             for (segment_type, segment), part in split.items():
                 part_counts = tuple(round(c * part) for c in counts)
@@ -161,9 +174,7 @@ def build_warehouse(path: Path) -> None:
               conversion_ci_high double, is_mature boolean, share_open double)
             """
         )
-        con.executemany(
-            "insert into marts.funnel_stage_monthly values (" + ", ".join(["?"] * 18) + ")", rows
-        )
+        _insert(con, "funnel_stage_monthly", rows)
         con.execute(
             "create table marts.data_cutoff as select ?::timestamp as cutoff_at, "
             "?::timestamp as cutoff_local, ?::date as last_complete_month",
@@ -177,6 +188,246 @@ def build_warehouse(path: Path) -> None:
               manager varchar, lead_source varchar)
             """
         )
+        build_other_marts(con, rows, managers)
+
+
+def _insert(con, table: str, rows: list[tuple]) -> None:
+    """Many rows in a few statements (executemany is slow in DuckDB)."""
+    for start in range(0, len(rows), 400):
+        chunk = rows[start : start + 400]
+        marks = ", ".join("(" + ", ".join(["?"] * len(chunk[0])) + ")" for _ in chunk)
+        con.execute(f"insert into marts.{table} values {marks}", [v for r in chunk for v in r])
+
+
+def _table(con, name: str, columns: str, rows: list[tuple]) -> None:
+    con.execute(f"create table marts.{name} ({columns})")
+    if rows:
+        _insert(con, name, rows)
+
+
+# The manager window 2026-06 … 2026-08: (manager, [(n, rate, shrunk, too_few, gap, significant)
+# for the steps call → meeting, meeting → proposal, proposal → won]).
+SCORECARD = [
+    (
+        "Смирнова Анна",
+        [
+            (300, 0.62, 0.615, False, 0.05, True),
+            (186, 0.45, 0.44, False, 0.05, False),
+            (84, 0.55, 0.54, False, 0.05, False),
+        ],
+    ),
+    (
+        INJECTED,
+        [
+            (200, 0.55, 0.552, False, -0.05, False),
+            (110, 0.33, 0.35, False, -0.09, True),
+            (36, 0.5, 0.51, False, 0.0, False),
+        ],
+    ),
+    (
+        "(unknown)",
+        [
+            (20, 0.5, 0.58, True, -0.1, False),
+            (10, 0.4, 0.39, True, 0.0, False),
+            (4, 0.25, 0.47, True, -0.25, False),
+        ],
+    ),
+    (
+        "Петров Пётр",
+        [
+            (100, 0.58, 0.57, False, -0.02, False),
+            (60, 0.42, 0.41, False, 0.02, False),
+            (25, 0.52, 0.515, True, 0.02, False),
+        ],
+    ),
+]
+TEAM_RATES = (0.6, 0.4, 0.5)
+PLAN = [  # stage_order: (rate, low, high, volume, volume_low, volume_high)
+    (0.6, 0.57, 0.63, 333.3, 262.4, 433.2),
+    (0.4, 0.36, 0.44, 200.0, 165.3, 246.9),
+    (0.5, 0.45, 0.55, 80.0, 72.7, 88.9),
+    (None, None, None, 40.0, 40.0, 40.0),
+]
+DURATIONS = (2.5, 12.4, 20.0, None)
+
+
+def build_other_marts(con, stage_rows: list[tuple], managers: int) -> None:
+    month, previous, year_ago = dt.date(2026, 10, 1), dt.date(2026, 9, 1), dt.date(2025, 10, 1)
+    _table(
+        con,
+        "revenue_monthly",
+        "funnel_id varchar, month date, segment_type varchar, won_deals bigint, "
+        "won_amount double, avg_deal double",
+        [
+            ("doors", month, "total", 161, 16_543_210.0, 102_752.9),
+            ("doors", previous, "total", 150, 15_000_000.0, 100_000.0),
+            ("doors", year_ago, "total", 120, 12_000_000.0, 100_000.0),
+        ],
+    )
+    _table(
+        con,
+        "sales_cycle_monthly",
+        "funnel_id varchar, month date, segment_type varchar, won_deals bigint, "
+        "median_days double, p80_days double",
+        [
+            ("doors", month, "total", 161, 41.3, 63.5),
+            ("doors", previous, "total", 150, 38.0, 60.0),
+            ("doors", year_ago, "total", 120, 45.0, 70.0),
+        ],
+    )
+    _table(
+        con,
+        "stage_durations",
+        "funnel_id varchar, month date, segment_type varchar, stage_order integer, "
+        "stage_key varchar, converted bigint, median_days double",
+        [
+            ("doors", MATURE, "total", order, key, None if days is None else 100, days)
+            for order, (key, days) in enumerate(zip(STAGES, DURATIONS, strict=True), start=1)
+        ],
+    )
+    trend_rows = [
+        ("doors", r[1], "cohort", "total", r[5], r[6], r[16], r[7], r[11], 0.012)
+        for r in stage_rows
+        if r[2] == "cohort" and r[3] == "total" and r[1] >= dt.date(2025, 11, 1)
+    ]
+    _table(
+        con,
+        "funnel_stage_trends",
+        "funnel_id varchar, month date, view varchar, segment_type varchar, "
+        "stage_order integer, stage_key varchar, is_mature boolean, entities bigint, "
+        "conversion_to_next double, change_vs_last_year double",
+        trend_rows,
+    )
+    scorecard = list(SCORECARD)
+    for number in range(1, managers - len(SCORECARD) + 1):
+        rate = 0.3 + (number % 40) / 100
+        scorecard.append(
+            (f"Менеджер {number:03d}", [(40 + number % 50, rate, rate, False, 0.0, False)] * 3)
+        )
+    score_rows = []
+    for window_month, mature in ((MATURE, True), (dt.date(2026, 9, 1), False)):
+        for manager, steps in scorecard:
+            for order, (n, rate, shrunk, too_few, gap, significant) in enumerate(steps, 1):
+                score_rows.append(
+                    (
+                        "doors",
+                        window_month,
+                        manager,
+                        order,
+                        STAGES[order - 1],
+                        3,
+                        mature,
+                        n,
+                        rate,
+                        shrunk,
+                        too_few,
+                        gap,
+                        significant,
+                    )
+                )
+    _table(
+        con,
+        "manager_scorecard",
+        "funnel_id varchar, month date, manager varchar, stage_order integer, "
+        "stage_key varchar, window_months integer, is_mature boolean, n bigint, rate double, "
+        "shrunk_rate double, too_few boolean, gap double, gap_significant boolean",
+        score_rows,
+    )
+    bottleneck_rows = []
+    for window_month, mature in ((dt.date(2026, 7, 1), True), (MATURE, True), (previous, False)):
+        for order, team_rate in enumerate(TEAM_RATES, start=1):
+            is_bottleneck = order == 2 and window_month != previous
+            extra = 3.5 if window_month == MATURE else 2.0
+            bottleneck_rows.append(
+                (
+                    "doors",
+                    window_month,
+                    order,
+                    STAGES[order - 1],
+                    mature,
+                    "Смирнова Анна",
+                    team_rate + 0.04,
+                    team_rate,
+                    extra if is_bottleneck else 0.5,
+                    is_bottleneck,
+                )
+            )
+    _table(
+        con,
+        "funnel_bottleneck",
+        "funnel_id varchar, month date, stage_order integer, stage_key varchar, "
+        "is_mature boolean, best_manager varchar, best_rate double, team_rate double, "
+        "extra_closed_sales double, is_bottleneck boolean",
+        bottleneck_rows,
+    )
+    _table(
+        con,
+        "funnel_plan",
+        "funnel_id varchar, month date, segment_type varchar, stage_order integer, "
+        "stage_key varchar, basis_from date, basis_to date, rate double, rate_low double, "
+        "rate_high double, target bigint, volume double, volume_low double, volume_high double",
+        [
+            (
+                "doors",
+                dt.date(2026, 11, 1),
+                "total",
+                order,
+                STAGES[order - 1],
+                dt.date(2026, 6, 1),
+                MATURE,
+                *values[:3],
+                40,
+                *values[3:],
+            )
+            for order, values in enumerate(PLAN, start=1)
+        ],
+    )
+    _table(
+        con,
+        "lost_reasons",
+        "funnel_id varchar, month date, segment_type varchar, stage_key varchar, "
+        "reason varchar, deals bigint",
+        [
+            ("doors", month, "total", "meeting", "Дорого", 12),
+            ("doors", month, "total", "meeting", INJECTED_REASON, 5),
+            ("doors", month, "total", "proposal", "(not given)", 7),
+            ("doors", month, "total", "call", "Не дозвонились", 3),
+            ("doors", previous, "total", "call", "Прошлый месяц", 99),
+        ],
+    )
+    _table(
+        con,
+        "call_leaks",
+        "funnel_id varchar, month date, manager varchar, missed_inbound bigint, "
+        "not_called_back bigint, call_leads_never_in_crm bigint",
+        [
+            ("doors", month, "Смирнова Анна", 5, 2, 9),
+            ("doors", month, INJECTED, 3, 1, 4),
+            ("doors", month, "all", 8, 3, 13),
+        ],
+    )
+    _table(
+        con,
+        "data_quality",
+        "month date, source varchar, metric varchar, detail varchar, value double",
+        [
+            (month, "pbx", "files_loaded", "all", 1.0),
+            (month, "pbx", "rows_total", "all", 5000.0),
+            (month, "pbx", "rows_rejected", PHONE_IN_REJECT, 2.0),
+            (None, "crm", "files_duplicate", "all", 1.0),
+            (month, "crm", "unknown_managers", "Ivan?", 4.0),
+            (month, "pbx", "calls_not_linked", "doors", 17.0),
+        ],
+    )
+    _table(
+        con,
+        "unmapped_stages",
+        "source varchar, crm_pipeline varchar, stage varchar, deals bigint, first_seen timestamp",
+        [
+            ("crm", "Розница", "Старый этап", 3, dt.datetime(2026, 9, 14, 8, 0)),
+            ("crm", "Опт", "Чужой этап", 1, dt.datetime(2026, 9, 1, 8, 0)),
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -247,9 +498,78 @@ def test_cohort_table_shows_the_wilson_interval_and_marks_the_open_cohort(render
     assert "Cohort October 2026, not yet mature" in text
 
 
+def test_summary_kpis_match_revenue_cycle_and_bottleneck_marts(rendered):
+    text = pdf_text(rendered["ru"])
+    # revenue_monthly 2026-10: 16 543 210, vs 15 000 000 and 12 000 000; avg_deal.
+    assert "16 543 210" in text
+    assert "+1 543 210" in text
+    assert "+4 543 210" in text
+    assert "средний чек 102 753" in text
+    # sales_cycle_monthly: 41.3 days, +3.3 vs 38.0, −3.7 vs 45.0; p80 63.5.
+    assert "41,3 дн." in text
+    assert "+3,3 дн." in text
+    assert "−3,7 дн." in text
+    assert "63,5 дн." in text
+    # funnel_bottleneck 2026-08: meeting → proposal, 40 % → 44 %, ≈ 3.5 a month.
+    sentence = re.sub(r"\s+", " ", text)
+    assert (
+        "Поднять «Встреча → Предложение» с 40,0 % до 44,0 % (лучший: Смирнова Анна) — "
+        "это ≈ 3,5 закрытых продаж в месяц дополнительно." in sentence
+    )
+    english = re.sub(r"\s+", " ", pdf_text(rendered["en"]))
+    assert "16,543,210" in english
+    assert "Raising “Meeting → Proposal” from 40.0% to 44.0% (best: Смирнова Анна)" in english
+
+
+def test_cohort_stage_table_carries_the_median_days_in_stage(rendered):
+    text = pdf_text(rendered["ru"])
+    low, high = _wilson(264, 660)
+    interval = f"{low:.1%} – {high:.1%}".replace(".", ",").replace("%", " %")
+    assert f"2 Встреча 660 ▼ 40,0 % {interval} 60,0 % 60,0 % 12,4" in text
+    assert "Дней на этапе" in text
+
+
+def test_plan_rows_come_from_funnel_plan_for_the_next_month(rendered):
+    text = pdf_text(rendered["ru"])
+    assert "План на ноябрь 2026" in text
+    assert "2 Встреча 40,0 % 36,0 % – 44,0 % 200 165 – 247" in text
+    english = pdf_text(rendered["en"])
+    assert "Plan for November 2026" in english
+    assert "1 Incoming call 60.0% 57.0% – 63.0% 333 262 – 433" in english
+
+
+def test_manager_heat_map_ranks_by_shrunk_rate_and_marks_gaps(rendered):
+    text = pdf_text(rendered["ru"])
+    # Ranked by the shrunk rate of the bottleneck step (meeting → proposal).
+    assert "1 Смирнова Анна ▲ 62,0 % n 300 45,0 % n 186 55,0 % n 84 44,0 %" in text
+    assert "2 Петров Пётр 58,0 % n 100 42,0 % n 60 52,0 % n 25 мало данных 41,0 %" in text
+    assert "3 не указан 50,0 % n 20 мало данных" in text  # '(unknown)' localized
+    assert "▼ 33,0 % n 110" in text
+    assert "Команда 60,0 % 40,0 % 50,0 %" in text
+    assert "июнь – август 2026" in text  # the pooled window is named
+    assert "(unknown)" not in text
+    assert "not specified" in pdf_text(rendered["en"])
+
+
+def test_lost_reasons_appendix_and_custom_segment_names_are_shown(rendered):
+    text = pdf_text(rendered["ru"])
+    assert "Встреча Дорого 12" in text
+    assert "Предложение причина не указана 7" in text
+    assert "Прошлый месяц" not in text  # lost in September, not in the report month
+    assert "Город" in text  # CustomSegment.name, not the type `city`
+    assert "Сущности" not in text and "Клиенты" in text
+    assert "Ivan?" in text  # unknown manager as written
+    assert "не связанные ни с одной сделкой: 17" in text
+    assert "Старый этап" in text and "Чужой этап" not in text  # this funnel's pipeline only
+    assert "Смирнова Анна 5 2 9" in text and "Команда 8 3 13" in text  # call_leaks
+    assert "495" not in text  # the phone quoted in a reject reason is masked
+
+
 def test_a_segment_named_like_markup_prints_as_text(rendered):
     for path in rendered.values():
-        assert INJECTED in pdf_text(path)
+        text = pdf_text(path)
+        assert INJECTED in text
+        assert INJECTED_REASON in text  # a lost reason with a script tag, as text
 
 
 def test_the_same_marts_give_byte_identical_pdfs(project, rendered):
@@ -388,3 +708,19 @@ def test_the_report_loads_only_its_own_stylesheet_and_bundled_fonts(project, mon
         "fonts/DejaVuSansCondensed.ttf",
         "report.css",
     ]
+
+
+def test_a_month_with_200_managers_renders_paginated(tmp_path):
+    (tmp_path / "voronka.yaml").write_text(CONFIG_YAML, encoding="utf-8")
+    build_warehouse(tmp_path / "warehouse.duckdb", managers=200)
+    config = load_config(tmp_path / "voronka.yaml")
+    [path] = render_reports(config, MONTH, locales=["en"])
+    reader = PdfReader(path)
+    pages = [re.sub(r"[\u00a0\u202f ]+", " ", page.extract_text() or "") for page in reader.pages]
+    heat_map_pages = [number for number, text in enumerate(pages) if "Менеджер " in text]
+    assert len(heat_map_pages) >= 3  # the heat map runs over several pages
+    for number in heat_map_pages[1:]:
+        assert "Manager" in pages[number] and "Team" in pages[number]  # thead repeats
+    text = "\n".join(pages)
+    assert all(f"Менеджер {number:03d}" in text for number in (1, 100, 196))
+    assert f"Page {len(pages)} of {len(pages)}" in text
