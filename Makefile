@@ -69,6 +69,7 @@ dbt-docs: $(STAMP)
 ui: $(STAMP)
 	mkdir -p "$(DAGSTER_HOME)"
 	$(BIN)/python -m pipeline.prepare
+	$(BIN)/python -m pipeline.defs.instance "$(DAGSTER_HOME)"
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 clean:

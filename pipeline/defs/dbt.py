@@ -1,4 +1,10 @@
-"""dbt assets: one `dbt build` per run, into a copy of the warehouse swapped in on success."""
+"""dbt assets: one `dbt build` per run, into a copy of the warehouse swapped in on success.
+
+Partitioned by month: the run's window reaches dbt as `--vars` (report_window_vars); the
+models still rebuild everything today, so one run of any range (a backfill) is one build.
+dbt tests become asset checks (dagster-dbt's default); a failing test fails the build,
+the copy is thrown away, and nothing downstream — the report — runs.
+"""
 
 import json
 import os
@@ -9,6 +15,9 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from pipeline.cli import warehouse_lock
+from pipeline.defs.ingest import WRITER_POOL
+from pipeline.defs.partitions import report_window_vars
 from pipeline.defs.resources import VoronkaConfig
 from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.warehouse import DBT_PATH_ENV, build_copy, dbt_executable, dbt_vars, prepare_landing
@@ -46,21 +55,37 @@ def _environment(name: str, value: str) -> Iterator[None]:
             os.environ[name] = previous
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=VoronkaDbtTranslator(),
-    pool="voronka_writer",
-)
-def voronka_dbt_assets(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, voronka: VoronkaConfig
-):
-    config = voronka.load()
-    prepare_landing(config)
-    with (
-        build_copy(config.warehouse_path) as build_file,
-        _environment(DBT_PATH_ENV, str(build_file)),
+def voronka_dbt_assets(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        dagster_dbt_translator=VoronkaDbtTranslator(),
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WRITER_POOL,
+    )
+    def voronka_dbt_assets(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, voronka: VoronkaConfig
     ):
-        yield from dbt.cli(
-            ["build", "--vars", json.dumps(dbt_vars(config))], context=context
-        ).stream()
+        config = voronka.load()
+        window = context.partition_time_window
+        variables = {**dbt_vars(config), **report_window_vars(window.start, window.end)}
+        context.log.info(f"dbt vars: {variables}")
+        with warehouse_lock(config):
+            prepare_landing(config)
+            with (
+                build_copy(config.warehouse_path) as build_file,
+                _environment(DBT_PATH_ENV, str(build_file)),
+            ):
+                # cautious: a partial selection (the UI, a subset job) runs only the tests
+                # whose parents are all selected, not tests of models it does not build.
+                args = [
+                    "build",
+                    "--vars",
+                    json.dumps(variables),
+                    "--indirect-selection",
+                    "cautious",
+                ]
+                yield from dbt.cli(args, context=context).stream()
+
+    return voronka_dbt_assets

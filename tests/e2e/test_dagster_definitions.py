@@ -1,11 +1,23 @@
-"""The Dagster wiring: definitions load, and the asset graph materializes in-process."""
+"""The Dagster wiring: definitions load; every asset of every job shares the one monthly
+partitions definition; the schedule ticks in the configured zone (DST months included)
+and reports the month just ended; the inbox sensor skips seen and growing files.
+(The graph materializing a month end to end: test_dagster_monthly.py.)"""
 
 from __future__ import annotations
 
-import pytest
+import datetime as dt
+import hashlib
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import pytest
+import yaml
+
+from pipeline.paths import REPO_ROOT
 from pipeline.prepare import prepare_dbt_manifest
-from tests.helpers import copy_demo_config
+
+JOBS = ("monthly_funnel_report", "inbox_refresh", "report_refresh")
+SCHEDULE = "monthly_funnel_report_schedule"
 
 
 @pytest.fixture(scope="module")
@@ -16,34 +28,158 @@ def definitions_module():
     return defs
 
 
-def test_definitions_load_with_groups_by_layer(definitions_module):
-    from pipeline.paths import REPO_ROOT
-
-    defs = definitions_module.build_definitions(REPO_ROOT / "voronka.yaml")
-    graph = defs.resolve_asset_graph()
-    groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
-    assert {"ingest", "config", "staging", "intermediate", "marts", "reports"} <= groups
-    job = defs.resolve_job_def("monthly_funnel_report")
-    assert job.partitions_def is not None
-    assert defs.resolve_schedule_def("monthly_funnel_report_schedule") is not None
+@pytest.fixture(scope="module")
+def demo_defs(definitions_module):
+    return definitions_module.build_definitions(REPO_ROOT / "voronka.yaml")
 
 
-def test_asset_graph_materializes_a_month_in_process(definitions_module, tmp_path):
+def config_file(folder: Path, **changes) -> Path:
+    """The demo config with top-level keys replaced, its data folder inside `folder`."""
+    data = yaml.safe_load((REPO_ROOT / "voronka.yaml").read_text(encoding="utf-8"))
+    data.update(changes)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "voronka.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def ticks(schedule, after: dt.datetime, count: int) -> list[dt.datetime]:
+    from dagster._utils.schedules import cron_string_iterator
+
+    times = cron_string_iterator(
+        after.timestamp(), schedule.cron_schedule, schedule.execution_timezone
+    )
+    return [next(times) for _ in range(count)]
+
+
+def partition_for_tick(schedule, tick: dt.datetime) -> str:
     import dagster as dg
 
-    from pipeline.demo import write_demo_exports
+    result = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick))
+    (request,) = result.run_requests
+    return request.partition_key
 
-    config = copy_demo_config(tmp_path)
-    write_demo_exports(config.inbox_dir, tmp_path / "expected")
-    defs = definitions_module.build_definitions(tmp_path / "voronka.yaml")
-    assets = list(defs.assets or [])
-    result = dg.materialize(
-        assets,
-        resources=defs.resources,
-        partition_key="2026-10-01",
-        selection=dg.AssetSelection.all(),
+
+def test_definitions_load_with_groups_by_layer(demo_defs):
+    graph = demo_defs.resolve_asset_graph()
+    groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert {"ingest", "config", "staging", "intermediate", "marts", "reports"} <= groups
+    for job in JOBS:
+        assert demo_defs.resolve_job_def(job).partitions_def is not None
+    assert demo_defs.resolve_schedule_def(SCHEDULE) is not None
+    for sensor in ("inbox_sensor", "amended_reports_sensor", "failure_record_sensor"):
+        assert demo_defs.resolve_sensor_def(sensor) is not None
+
+
+def test_every_asset_of_the_monthly_job_shares_the_one_partitions_definition(demo_defs):
+    from pipeline.config import load_config
+    from pipeline.defs.partitions import monthly_partitions
+
+    the_one = monthly_partitions(load_config(REPO_ROOT / "voronka.yaml"))
+    graph = demo_defs.resolve_asset_graph()
+    monthly = demo_defs.resolve_job_def("monthly_funnel_report")
+    keys = monthly.asset_layer.selected_asset_keys
+    assert {
+        ("reports", "monthly_pdf"),
+        ("marts", "funnel_stage_monthly"),
+        ("landing", "calls"),
+    } <= {tuple(key.path) for key in keys}
+    assert {graph.get(key).partitions_def for key in keys} == {the_one}
+    for job in JOBS:
+        assert demo_defs.resolve_job_def(job).partitions_def == the_one
+        for key in demo_defs.resolve_job_def(job).asset_layer.selected_asset_keys:
+            assert graph.get(key).partitions_def == the_one, key
+    assert the_one.timezone == "Europe/Moscow"
+
+
+def test_every_writer_asset_is_in_the_one_writer_pool(demo_defs):
+    graph = demo_defs.resolve_asset_graph()
+    pools = {}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.is_materializable:
+            pools[tuple(key.path)] = node.assets_def.node_def.pool
+    assert pools[("landing", "calls")] == "voronka_writer"
+    assert pools[("landing", "config_funnels")] == "voronka_writer"
+    assert pools[("marts", "funnel_stage_monthly")] == "voronka_writer"
+    assert pools[("reports", "monthly_pdf")] is None  # a read-only reader
+
+
+def test_the_schedule_reports_the_month_just_ended_in_the_configured_zone(demo_defs):
+    schedule = demo_defs.resolve_schedule_def(SCHEDULE)
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 6 2 * *", "Europe/Moscow")
+    moscow = ZoneInfo("Europe/Moscow")
+    (tick,) = ticks(schedule, dt.datetime(2026, 10, 15, tzinfo=moscow), 1)
+    assert tick == dt.datetime(2026, 11, 2, 6, tzinfo=moscow)
+    assert tick.astimezone(dt.UTC) == dt.datetime(2026, 11, 2, 3, tzinfo=dt.UTC)
+    assert partition_for_tick(schedule, tick) == "2026-10-01"
+
+
+def test_the_schedule_in_a_dst_month_in_berlin(definitions_module, tmp_path):
+    defs = definitions_module.build_definitions(config_file(tmp_path, timezone="Europe/Berlin"))
+    schedule = defs.resolve_schedule_def(SCHEDULE)
+    berlin = ZoneInfo("Europe/Berlin")
+    march, april = ticks(schedule, dt.datetime(2026, 2, 15, tzinfo=berlin), 2)
+    # 06:00 local on both sides of the change to summer time (2026-03-29): 05:00 vs 04:00 UTC.
+    assert march.astimezone(dt.UTC) == dt.datetime(2026, 3, 2, 5, tzinfo=dt.UTC)
+    assert april.astimezone(dt.UTC) == dt.datetime(2026, 4, 2, 4, tzinfo=dt.UTC)
+    assert partition_for_tick(schedule, march) == "2026-02-01"
+    assert partition_for_tick(schedule, april) == "2026-03-01"
+    window = defs.resolve_job_def(JOBS[0]).partitions_def.time_window_for_partition_key(
+        "2026-03-01"
     )
-    assert result.success
-    reports = sorted(path.name for path in (config.reports_dir / "2026-10").iterdir())
-    assert "voronka_doors_2026-10_ru.pdf" in reports
-    assert len(reports) == 6
+    # (same-zone datetime subtraction is wall-clock; the instants differ by 743 hours)
+    assert window.end.astimezone(dt.UTC) - window.start.astimezone(dt.UTC) == dt.timedelta(
+        hours=743
+    )
+
+
+def test_a_tick_that_falls_into_the_dst_gap_runs_once_an_hour_later(definitions_module, tmp_path):
+    path = config_file(tmp_path, timezone="Europe/Berlin", schedule={"day": 28, "hour": 2})
+    schedule = definitions_module.build_definitions(path).resolve_schedule_def(SCHEDULE)
+    berlin = ZoneInfo("Europe/Berlin")
+    february, march, april = ticks(schedule, dt.datetime(2027, 2, 1, tzinfo=berlin), 3)
+    # 2027-03-28 02:00 does not exist in Berlin: the tick comes at 03:00 CEST, once.
+    assert march == dt.datetime(2027, 3, 28, 3, tzinfo=berlin)
+    assert (february.month, april.month) == (2, 4)
+    assert partition_for_tick(schedule, march) == "2027-02-01"
+
+
+def test_the_inbox_sensor_starts_ingest_for_a_stable_new_file_once(definitions_module, tmp_path):
+    import dagster as dg
+
+    defs = definitions_module.build_definitions(config_file(tmp_path / "site"))
+    sensor = defs.resolve_sensor_def("inbox_sensor")
+    inbox = tmp_path / "site" / "data" / "inbox"
+    (inbox / "pbx").mkdir(parents=True)
+    export = inbox / "pbx" / "Master.csv"
+    export.write_bytes(b"calldate,src,dst\n")
+    cursor = None
+
+    def tick():
+        nonlocal cursor
+        context = dg.build_sensor_context(cursor=cursor, definitions=defs)
+        result = sensor.evaluate_tick(context)
+        cursor = result.cursor
+        return result.run_requests
+
+    assert tick() == []  # first sight: not known to be stable yet
+    (request,) = tick()
+    assert request.run_key == hashlib.sha256(export.read_bytes()).hexdigest()
+    assert (
+        request.partition_key
+        == defs.resolve_job_def("inbox_refresh").partitions_def.get_last_partition_key()
+    )
+    assert tick() == []  # seen
+
+    growing = inbox / "pbx" / "Master-2.csv"
+    growing.write_bytes(b"calldate,src,dst\n1")
+    assert tick() == []
+    with growing.open("ab") as handle:
+        handle.write(b",2,3\n")  # still being written
+    assert tick() == []
+    uploading = inbox / "pbx" / "Master-3.csv.part"
+    uploading.write_bytes(b"calldate")
+    (request,) = tick()  # the grown file settled; the .part file is never read
+    assert request.run_key == hashlib.sha256(growing.read_bytes()).hexdigest()
+    assert tick() == []

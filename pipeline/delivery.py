@@ -1,0 +1,388 @@
+"""Publishing the monthly reports: what each report printed, and who received it (SMTP).
+
+Two small ledgers live in the state folder beside the warehouse:
+
+    <state>/reports/<YYYY-MM>.json    per funnel: digest of the printed figures, amended?
+    <state>/delivery/sent.jsonl       one line per mail sent (month, funnel, recipient,
+                                      PDF sha256): a rerun never mails the same PDF twice
+
+A report is "amended" when a re-render changed a figure it had printed (a period figure
+or a mature-cohort figure) — not when only the data cutoff (the PDF's date) moved.
+No Dagster here: the assets and sensors in pipeline/defs call these functions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import smtplib
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+from pipeline.config import Config, Funnel, Recipient
+
+LOG = logging.getLogger(__name__)
+
+# The locale the printed-figures digest is computed in (names are left out of it anyway).
+DIGEST_LOCALE = "en"
+
+# Mail wording per locale (the report's own wording lives in pipeline/reporting/labels.py).
+MAIL_TEXT = {
+    "ru": {
+        "subject": "Воронка «{funnel}»: отчёт за {month}",
+        "amended": " (исправлен)",
+        "period": "{month}: {first_stage} — {first}, {last_stage} — {last} (входы за месяц).",
+        "cohort": "Когорта {month}: сквозная конверсия {rate} (созревшая когорта).",
+        "no_cohort": "Созревшей когорты пока нет.",
+        "no_period": "{month}: данных за месяц нет.",
+        "attached": "Отчёт во вложении.",
+    },
+    "en": {
+        "subject": "Funnel “{funnel}”: report for {month}",
+        "amended": " (amended)",
+        "period": "{month}: {first_stage} {first}, {last_stage} {last} (entries in the month).",
+        "cohort": "Cohort {month}: overall conversion {rate} (mature cohort).",
+        "no_cohort": "No mature cohort yet.",
+        "no_period": "{month}: no data for the month.",
+        "attached": "The report is attached.",
+    },
+}
+
+
+# --- what a report printed -----------------------------------------------------------
+
+
+def report_models(config: Config, month: str, locale: str = DIGEST_LOCALE) -> dict[str, object]:
+    """funnel_id → the report model of `month` ('YYYY-MM'), built as the renderer builds it."""
+    from pipeline.reporting.context import build_report_model, parse_month
+    from pipeline.reporting.labels import labels_for
+    from pipeline.reporting.warehouse import read_marts
+
+    month_date = parse_month(month)
+    snapshot = read_marts(config.warehouse_path, [f.id for f in config.funnels], month_date)
+    extra = getattr(snapshot, "funnel_marts", {})
+    models = {}
+    for funnel in config.funnels:
+        kwargs = {"marts": extra[funnel.id]} if funnel.id in extra else {}
+        models[funnel.id] = build_report_model(
+            funnel,
+            locale,
+            month_date,
+            snapshot.cutoff,
+            snapshot.stage_rows.get(funnel.id, ()),
+            timezone=config.timezone,
+            tables=snapshot.tables,
+            labels=dict(labels_for(locale)),
+            **kwargs,
+        )
+    return models
+
+
+def printed_figures(model) -> dict:
+    """The figures a report prints that can be amended: the period and mature-cohort views."""
+    return {
+        "mature_month": model.mature_month,
+        "period": _plain(model.period),
+        "cohort": _plain(model.cohort),
+    }
+
+
+def figures_digest(figures: dict) -> str:
+    text = json.dumps(figures, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def printed_digests(config: Config, month: str) -> dict[str, str]:
+    """funnel_id → digest of the figures the month's report prints, from the current marts."""
+    return {
+        funnel_id: figures_digest(printed_figures(model))
+        for funnel_id, model in report_models(config, month).items()
+    }
+
+
+_NAME_FIELDS = {"name", "funnel_name", "title", "label"}
+
+
+def _plain(value):
+    """Dataclasses → dicts of plain values; names (locale, config wording) left out."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.name not in _NAME_FIELDS
+        }
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, float):
+        return round(value, 12)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+# --- the report ledger: printed digests and amendments --------------------------------
+
+
+def reports_state_dir(config: Config) -> Path:
+    return config.state_dir / "reports"
+
+
+def report_record_path(config: Config, month: str) -> Path:
+    return reports_state_dir(config) / f"{month}.json"
+
+
+def read_report_record(config: Config, month: str) -> dict:
+    path = report_record_path(config, month)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def reported_months(config: Config) -> list[str]:
+    folder = reports_state_dir(config)
+    return sorted(path.stem for path in folder.glob("????-??.json")) if folder.is_dir() else []
+
+
+def record_render(
+    config: Config, month: str, digests: dict[str, str], pdfs: Iterable[Path]
+) -> dict[str, bool]:
+    """Store what the month's reports printed; return funnel_id → amended by this render.
+
+    The first render is never an amendment; a re-render is one when the digest differs.
+    Once amended, a report stays marked amended (with the number of amendments).
+    """
+    record = read_report_record(config, month)
+    funnels = record.setdefault("funnels", {})
+    amended_now: dict[str, bool] = {}
+    for funnel_id, digest in digests.items():
+        entry = funnels.get(funnel_id)
+        changed = entry is not None and entry["printed_digest"] != digest
+        amended_now[funnel_id] = changed
+        if entry is None:
+            entry = {"amended": False, "amendments": 0}
+        if changed:
+            entry["amended"] = True
+            entry["amendments"] += 1
+            entry["previous_digest"] = entry["printed_digest"]
+        entry["printed_digest"] = digest
+        funnels[funnel_id] = entry
+    record["month"] = month
+    record["pdfs"] = {path.name: file_sha256(path) for path in sorted(pdfs)}
+    _write_json(report_record_path(config, month), record)
+    return amended_now
+
+
+def is_amended(config: Config, month: str, funnel_id: str) -> bool:
+    entry = read_report_record(config, month).get("funnels", {}).get(funnel_id, {})
+    return bool(entry.get("amended"))
+
+
+def months_to_amend(config: Config, current: Callable[[str], dict[str, str]]) -> dict[str, str]:
+    """Reported months whose printed figures differ now: month → digest of the new figures.
+
+    `current(month)` gives today's digests (printed_digests); months never rendered are
+    not looked at (the schedule renders them).
+    """
+    changed: dict[str, str] = {}
+    for month in reported_months(config):
+        stored = {
+            funnel_id: entry["printed_digest"]
+            for funnel_id, entry in read_report_record(config, month).get("funnels", {}).items()
+        }
+        now = current(month)
+        if any(now.get(funnel_id) != digest for funnel_id, digest in stored.items()):
+            changed[month] = figures_digest(now)
+    return changed
+
+
+# --- mail -----------------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryResult:
+    sent: list[str] = field(default_factory=list)  # "funnel → email"
+    already_sent: list[str] = field(default_factory=list)
+    missing_pdf: list[str] = field(default_factory=list)
+    skipped_reason: str | None = None  # set when nothing was attempted (no SMTP host)
+
+
+def sent_log_path(config: Config) -> Path:
+    return config.state_dir / "delivery" / "sent.jsonl"
+
+
+def sent_keys(config: Config) -> set[str]:
+    path = sent_log_path(config)
+    if not path.exists():
+        return set()
+    return {json.loads(line)["key"] for line in path.read_text("utf-8").splitlines() if line}
+
+
+def sent_key(month: str, funnel_id: str, email: str, pdf_sha256: str) -> str:
+    return f"{month}|{funnel_id}|{email.strip().lower()}|{pdf_sha256}"
+
+
+def send_reports(
+    config: Config,
+    month: str,
+    *,
+    force: bool = False,
+    say: Callable[[str], None] = LOG.info,
+) -> DeliveryResult:
+    """Mail each funnel's PDF for `month` to its recipients, once per PDF version."""
+    from pipeline.reporting import report_path
+
+    result = DeliveryResult()
+    if not config.delivery.smtp_host:
+        result.skipped_reason = "delivery.smtp_host is not set: reports written, not mailed"
+        say(result.skipped_reason)
+        return result
+    done = set() if force else sent_keys(config)
+    models: dict[str, dict[str, object]] = {}
+    for funnel in config.funnels:
+        for recipient in funnel.recipients:
+            pdf = _pdf_for(config, funnel, recipient, month, report_path)
+            label = f"{funnel.id} → {recipient.email}"
+            if pdf is None:
+                result.missing_pdf.append(label)
+                say(f"{label}: no PDF for {month}; nothing sent")
+                continue
+            digest = file_sha256(pdf)
+            key = sent_key(month, funnel.id, recipient.email, digest)
+            if key in done:
+                result.already_sent.append(label)
+                say(f"{label}: this PDF was already sent; not sending again")
+                continue
+            locale = recipient.locale
+            if locale not in models:
+                models[locale] = report_models(config, month, locale)
+            amended = is_amended(config, month, funnel.id)
+            message = report_message(
+                config, funnel, recipient, month, models[locale][funnel.id], pdf, amended
+            )
+            smtp_send(config, message)
+            _append_sent(config, key, month, funnel.id, recipient.email, digest, amended)
+            done.add(key)
+            result.sent.append(label)
+            say(f"{label}: sent {pdf.name}" + (" (amended)" if amended else ""))
+    return result
+
+
+def _pdf_for(config, funnel: Funnel, recipient: Recipient, month: str, report_path) -> Path | None:
+    """The recipient's locale; else a locale that was rendered (the config's first)."""
+    for locale in [recipient.locale, *config.locales]:
+        path = report_path(config, funnel.id, month, locale)
+        if path.exists():
+            return path
+    return None
+
+
+def summary_lines(model, locale: str) -> tuple[str, str]:
+    """Two lines for the mail body, every number from the report model (i.e. the marts)."""
+    from pipeline.reporting.formatting import Formatter
+
+    fmt, text = Formatter(locale), MAIL_TEXT[locale]
+    period = model.period
+    if period is not None and period.stages:
+        first, last = period.stages[0], period.stages[-1]
+        line1 = text["period"].format(
+            month=fmt.month(period.month),
+            first_stage=first.name,
+            first=fmt.number(first.entities),
+            last_stage=last.name,
+            last=fmt.number(last.entities),
+        )
+    else:
+        line1 = text["no_period"].format(month=fmt.month(model.month))
+    cohort = model.cohort
+    if cohort is not None and cohort.stages:
+        line2 = text["cohort"].format(
+            month=fmt.month(cohort.month), rate=fmt.percent(cohort.stages[-1].conversion_from_first)
+        )
+    else:
+        line2 = text["no_cohort"]
+    return line1, line2
+
+
+def report_message(
+    config: Config,
+    funnel: Funnel,
+    recipient: Recipient,
+    month: str,
+    model,
+    pdf: Path,
+    amended: bool,
+) -> EmailMessage:
+    from pipeline.reporting.formatting import Formatter
+
+    locale = recipient.locale
+    text = MAIL_TEXT[locale]
+    month_label = Formatter(locale).month(dt.date.fromisoformat(f"{month}-01"))
+    message = EmailMessage()
+    message["From"] = config.delivery.sender
+    message["To"] = recipient.email
+    message["Subject"] = text["subject"].format(
+        funnel=funnel.name.get(locale), month=month_label
+    ) + (text["amended"] if amended else "")
+    line1, line2 = summary_lines(model, locale)
+    message.set_content(f"{line1}\n{line2}\n\n{text['attached']}\n")
+    message.add_attachment(
+        pdf.read_bytes(), maintype="application", subtype="pdf", filename=pdf.name
+    )
+    return message
+
+
+def smtp_send(config: Config, message: EmailMessage) -> None:
+    """One message through the configured SMTP server (credentials from the environment)."""
+    settings = config.delivery
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=60) as smtp:
+        if settings.use_starttls:
+            smtp.starttls()
+        user = os.environ.get(settings.username_env)
+        if user:
+            smtp.login(user, os.environ.get(settings.password_env, ""))
+        smtp.send_message(message)
+
+
+def _append_sent(
+    config: Config, key: str, month: str, funnel_id: str, email: str, digest: str, amended: bool
+) -> None:
+    path = sent_log_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    row = {
+        "key": key,
+        "month": month,
+        "funnel": funnel_id,
+        "email": email,
+        "pdf_sha256": digest,
+        "amended": amended,
+        "sent_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+# --- small file helpers ---------------------------------------------------------------
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Temp file beside the target, then rename: a crash never leaves half a record."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        json.dump(data, out, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    os.replace(temp, path)

@@ -1,0 +1,142 @@
+"""One writer: two runs started together on one warehouse both succeed, one after the
+other — Dagster runs through the `voronka_writer` pool (limit 1), CLI runs through the
+OS file lock. Each run builds only the staging layer to keep the test short; what
+matters is that both write the same DuckDB file (through the same build copy)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pipeline.paths import REPO_ROOT
+from pipeline.prepare import prepare_dbt_manifest
+from tests.helpers import copy_demo_config
+
+RUN_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import dagster as dg
+    from pipeline.defs import build_definitions
+
+    defs = build_definitions(sys.argv[1])
+    job = defs.resolve_job_def("inbox_refresh")
+    graph = defs.resolve_asset_graph()
+    selection = [
+        key for key in graph.get_all_asset_keys()
+        if graph.get(key).is_materializable and key.path[0] in ("landing", "staging")
+    ]
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            partition_key="2026-10-01", instance=instance, asset_selection=selection,
+            raise_on_error=False,
+        )
+    print("RUN_ID", result.dagster_run.run_id)
+    sys.exit(0 if result.success else 1)
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from pipeline.demo import write_demo_exports
+
+    prepare_dbt_manifest()
+    root = tmp_path_factory.mktemp("one_writer")
+    config = copy_demo_config(root)
+    write_demo_exports(config.inbox_dir, root / "expected")
+    return root, config
+
+
+def start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        args,
+        cwd=REPO_ROOT,
+        env={**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen) -> tuple[int, str]:
+    output, _ = process.communicate(timeout=600)
+    return process.returncode, output
+
+
+def writer_step_windows(instance, run_ids: list[str]) -> list[tuple[float, float, str]]:
+    """(start, end, run) of every writer step (ingest, config tables, dbt) of the runs."""
+    import dagster as dg
+
+    windows = []
+    for run_id in run_ids:
+        started: dict[str, float] = {}
+        for entry in instance.all_logs(run_id):
+            event = entry.dagster_event
+            if event is None or event.step_key is None:
+                continue
+            if event.event_type == dg.DagsterEventType.STEP_START:
+                started[event.step_key] = entry.timestamp
+            elif event.event_type in (
+                dg.DagsterEventType.STEP_SUCCESS,
+                dg.DagsterEventType.STEP_FAILURE,
+            ) and event.step_key in ("ingest_inbox", "funnel_config_tables", "voronka_dbt_assets"):
+                windows.append((started[event.step_key], entry.timestamp, run_id))
+    return sorted(windows)
+
+
+def test_two_dagster_runs_started_together_both_succeed_in_turn(site):
+    import dagster as dg
+
+    from pipeline.defs.instance import write_instance_settings
+
+    root, config = site
+    home = root / "dagster_home"
+    write_instance_settings(home)
+    script = root / "run_month.py"
+    script.write_text(RUN_SCRIPT, encoding="utf-8")
+    env = {"DAGSTER_HOME": str(home)}
+    processes = [
+        start([sys.executable, str(script), str(root / "voronka.yaml")], env) for _ in range(2)
+    ]
+    outcomes = [finish(process) for process in processes]
+
+    assert [code for code, _ in outcomes] == [0, 0], outcomes[0][1][-3000:] + outcomes[1][1][-3000:]
+    run_ids = [
+        line.split()[1]
+        for _, out in outcomes
+        for line in out.splitlines()
+        if line.startswith("RUN_ID")
+    ]
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        windows = writer_step_windows(instance, run_ids)
+    assert len(windows) == 6
+    for (_, end, _), (next_start, _, _) in itertools.pairwise(windows):
+        assert end <= next_start, f"writer steps overlapped: {windows}"
+    assert config.warehouse_path.exists()
+
+
+def test_two_cli_builds_started_together_both_exit_0_one_after_the_other(site):
+    root, config = site
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline.cli",
+        "build",
+        "--config",
+        str(root / "voronka.yaml"),
+        "--select",  # models no singular test spans (dbt's eager indirect selection)
+        "stg_landing__files",
+        "stg_landing__calls",
+    ]
+    processes = [start(command, {}) for _ in range(2)]
+    outcomes = [finish(process) for process in processes]
+
+    assert [code for code, _ in outcomes] == [0, 0], outcomes
+    assert sum("waiting for it to finish" in out for _, out in outcomes) == 1
+    assert not Path(str(config.warehouse_path).replace(".duckdb", ".build.duckdb")).exists()
