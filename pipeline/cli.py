@@ -100,13 +100,36 @@ def _short(dbt_line: str) -> str:
     return dbt_line.split("  ", 1)[-1].strip() if dbt_line[:2].isdigit() else dbt_line.strip()
 
 
+def demo_crm_format(config: Config) -> str:
+    """The demo writes its CRM exports in the format of the config's CRM source preset."""
+    from pipeline.demo import CRM_FORMATS
+
+    crm = [source for source in config.sources if source.kind == "crm"]
+    if len(crm) != 1:
+        names = ", ".join(source.name for source in crm) or "none"
+        raise UsageError(
+            f"the demo needs exactly one source of kind 'crm' in the config, found: {names}"
+        )
+    source = crm[0]
+    if source.preset not in CRM_FORMATS:
+        raise UsageError(
+            f"source {source.name!r}: the demo writes CRM exports only as "
+            f"{' or '.join(repr(f) for f in CRM_FORMATS)} (preset {source.preset!r} given)"
+        )
+    return source.preset
+
+
 def cmd_demo(config: Config, args: argparse.Namespace) -> None:
     from pipeline.demo import write_demo_exports
 
+    crm_format = demo_crm_format(config)
     with warehouse_lock(config):
-        with step("demo: write the seeded demo exports"):
+        with step(f"demo: write the seeded demo exports (CRM as {crm_format})"):
             summary = write_demo_exports(
-                config.inbox_dir, config.inbox_dir.parent / "demo_expected", seed=args.seed
+                config.inbox_dir,
+                config.inbox_dir.parent / "demo_expected",
+                seed=args.seed,
+                crm_format=crm_format,
             )
             say(f"  {len(summary.files)} export file(s) in {config.inbox_dir}")
         do_ingest(config)

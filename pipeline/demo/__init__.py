@@ -3,6 +3,11 @@
 `write_demo_exports` simulates 24 months of three funnels (scenario.py holds every
 parameter), writes the PBX and CRM exports into the inbox and the expected cohort
 table and parameters into `expected_dir`. Same seed → byte-identical files.
+
+`crm_format` picks how the CRM side is written: "generic" (default: deals + history
+files at two snapshots, read by the generic preset, see writers.py) or "amocrm" (a
+weekly amoCRM export of all deals, no history file, see amocrm.py). The Asterisk files
+and the expected truth are the same either way.
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.demo.amocrm import render_amocrm
 from pipeline.demo.expected import cohorts_csv, expected_rows, parameters_json
 from pipeline.demo.scenario import SNAPSHOT_LOCAL, local_to_utc
 from pipeline.demo.simulate import build_world
-from pipeline.demo.writers import render_exports, write_atomically, write_files
+from pipeline.demo.writers import render_exports, render_pbx, write_atomically, write_files
 
 DEFAULT_SEED = 20261101
+CRM_FORMATS = ("generic", "amocrm")
 EXPECTED_COHORTS = "expected_cohorts.csv"
 PARAMETERS = "parameters.json"
 
@@ -34,10 +41,15 @@ class DemoSummary:
 
 
 def write_demo_exports(
-    inbox_dir: Path, expected_dir: Path, seed: int = DEFAULT_SEED
+    inbox_dir: Path, expected_dir: Path, seed: int = DEFAULT_SEED, crm_format: str = "generic"
 ) -> DemoSummary:
+    if crm_format not in CRM_FORMATS:
+        raise ValueError(f"crm_format must be one of {CRM_FORMATS}, got {crm_format!r}")
     world = build_world(seed)
-    exports = render_exports(world)
+    if crm_format == "amocrm":
+        exports = [*render_pbx(world), *render_amocrm(world)]
+    else:
+        exports = render_exports(world)
     write_files(Path(inbox_dir), exports)
     rows = expected_rows(world)
     write_atomically(Path(expected_dir) / EXPECTED_COHORTS, cohorts_csv(rows))
@@ -57,4 +69,4 @@ def write_demo_exports(
     )
 
 
-__all__ = ["DEFAULT_SEED", "DemoSummary", "write_demo_exports"]
+__all__ = ["CRM_FORMATS", "DEFAULT_SEED", "DemoSummary", "write_demo_exports"]
