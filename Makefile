@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run --scale $(SCALE)
 
 test-spark: $(STAMP)
+	uv sync --frozen --extra dev --extra spark
 	$(BIN)/pytest -m spark
 
 lint: $(STAMP)

@@ -3,6 +3,10 @@
 dbt is the only writer of the warehouse file. It builds into a copy next to the
 published file; the copy replaces the published file only when every model and test
 passed, so a failed build leaves the previous warehouse (and reports) as they were.
+
+The same models also build on Spark (the profile's `spark` output, docs/scaling.md): the
+target is an argument or VORONKA_DBT_TARGET, DuckDB by default. A local Spark session
+keeps its tables as parquet in a folder beside the DuckDB file, published the same way.
 """
 
 from __future__ import annotations
@@ -23,6 +27,11 @@ from pipeline.io import ensure_landing
 from pipeline.paths import DBT_PROJECT_DIR
 
 DBT_PATH_ENV = "VORONKA_DBT_PATH"
+DBT_TARGET_ENV = "VORONKA_DBT_TARGET"
+SPARK_WAREHOUSE_ENV = "VORONKA_SPARK_WAREHOUSE"
+DUCKDB = "duckdb"
+SPARK = "spark"
+TARGETS = (DUCKDB, SPARK)
 
 
 class BuildError(Exception):
@@ -40,15 +49,30 @@ def dbt_vars(config: Config) -> dict[str, str]:
     return {"landing_path": config.landing_dir.as_posix(), "timezone": config.timezone}
 
 
+def dbt_target(target: str | None = None) -> str:
+    """The profile output to build: the argument, else $VORONKA_DBT_TARGET, else DuckDB."""
+    chosen = target or os.environ.get(DBT_TARGET_ENV) or DUCKDB
+    if chosen not in TARGETS:
+        raise ValueError(f"unknown dbt target {chosen!r}; choose one of: {', '.join(TARGETS)}")
+    return chosen
+
+
+def spark_warehouse_dir(config: Config) -> Path:
+    """Where a local Spark session keeps the warehouse tables (parquet), beside the DuckDB file."""
+    return config.warehouse_path.with_name("spark-warehouse")
+
+
 def dbt_executable() -> str:
     beside_python = Path(sys.executable).parent / "dbt"
     return str(beside_python) if beside_python.exists() else "dbt"
 
 
-def dbt_command(config: Config, args: list[str]) -> list[str]:
+def dbt_command(config: Config, args: list[str], target: str | None = None) -> list[str]:
     return [
         dbt_executable(),
         *args,
+        "--target",
+        dbt_target(target),
         "--project-dir",
         str(DBT_PROJECT_DIR),
         "--profiles-dir",
@@ -81,6 +105,27 @@ def build_copy(warehouse: Path) -> Iterator[Path]:
         os.replace(_wal(build), _wal(warehouse))
 
 
+@contextmanager
+def build_copy_dir(published: Path) -> Iterator[Path]:
+    """Yield an empty folder to build a Spark warehouse in; it replaces `published` only if
+    the block succeeds. Empty, not a copy: every model is rebuilt from landing on each run,
+    and a local session's catalog forgets the old tables anyway."""
+    build = published.with_name(f"{published.name}.build")
+    retired = published.with_name(f"{published.name}.old")
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir(parents=True)
+    try:
+        yield build
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
+    if published.exists():
+        os.replace(published, retired)
+    os.replace(build, published)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
 def _wal(path: Path) -> Path:
     return path.with_name(path.name + ".wal")
 
@@ -96,11 +141,14 @@ def run_dbt(
     args: list[str],
     target_file: Path,
     progress: Callable[[str], None] | None = None,
+    target: str | None = None,
 ) -> list[str]:
-    """Run one dbt command against target_file; stream its lines; raise BuildError on failure."""
-    env = {**os.environ, DBT_PATH_ENV: str(target_file), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    """Run one dbt command against target_file (the DuckDB file, or the Spark warehouse
+    folder); stream its lines; raise BuildError on failure."""
+    location_env = SPARK_WAREHOUSE_ENV if dbt_target(target) == SPARK else DBT_PATH_ENV
+    env = {**os.environ, location_env: str(target_file), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     process = subprocess.Popen(
-        dbt_command(config, args),
+        dbt_command(config, args, target),
         cwd=DBT_PROJECT_DIR,
         env=env,
         stdout=subprocess.PIPE,
@@ -123,12 +171,25 @@ def build_warehouse(
     config: Config,
     select: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    target: str | None = None,
 ) -> BuildResult:
     """`dbt build` (models and tests) into a copy, then publish it."""
+    chosen = dbt_target(target)
     prepare_landing(config)
     args = ["build", *(["--select", *select] if select else [])]
+    if chosen == SPARK:
+        # dbt's artifacts of a Spark build stay apart from the DuckDB builds' (and from the
+        # manifest Dagster reads in dbt_project/target).
+        artifacts = config.state_dir / "dbt-spark"
+        args += ["--target-path", str(artifacts / "target"), "--log-path", str(artifacts / "logs")]
+        with build_copy_dir(spark_warehouse_dir(config)) as build_dir:
+            lines = run_dbt(config, args, build_dir, progress, target=chosen)
+        return BuildResult(warehouse=spark_warehouse_dir(config), log_tail=lines[-5:])
+    # The target goes on only when the caller chose one: run_dbt falls back to the same
+    # default, and wrappers of run_dbt (bench/stage.py) keep their four-argument call.
+    chosen_explicitly = {"target": target} if target else {}
     with build_copy(config.warehouse_path) as build_file:
-        lines = run_dbt(config, args, build_file, progress)
+        lines = run_dbt(config, args, build_file, progress, **chosen_explicitly)
     return BuildResult(warehouse=config.warehouse_path, log_tail=lines[-5:])
 
 

@@ -15,7 +15,7 @@
                 order by stage_order desc
                 rows between unbounded preceding and current row
             ) = 1
-            then 1.0
+            then {{ double_literal(1) }}
         else
             exp(
                 sum(case when {{ column }} > 0 then ln({{ column }}) else 0 end) over (

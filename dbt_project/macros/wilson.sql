@@ -1,16 +1,19 @@
-{# Wilson score interval at 95 % for k successes out of n; NULL when n = 0. #}
+{# Wilson score interval at 95 % for k successes out of n; NULL when n = 0. Every literal is
+   a double, so Spark computes in floating point as DuckDB does (not in DECIMAL). #}
 {% macro wilson_bound(k, n, side) -%}
-    {%- set z = 1.959963984540054 -%}
+    {%- set z = double_literal(1.959963984540054) -%}
+    {%- set z_squared = double_literal(1.959963984540054 * 1.959963984540054) -%}
+    {%- set rate = ratio(k, n) -%}
     {%- set sign = '-' if side == 'low' else '+' -%}
     case
-        when {{ n }} > 0 then greatest(0.0, least(1.0,
+        when {{ n }} > 0 then greatest({{ double_literal(0) }}, least({{ double_literal(1) }},
             (
-                ({{ k }} * 1.0 / {{ n }}) + {{ z * z }} / (2.0 * {{ n }})
+                {{ rate }} + {{ z_squared }} / (2 * {{ n }})
                 {{ sign }} {{ z }} * sqrt(
-                    ({{ k }} * 1.0 / {{ n }}) * (1 - {{ k }} * 1.0 / {{ n }}) / {{ n }}
-                    + {{ z * z }} / (4.0 * {{ n }} * {{ n }})
+                    {{ rate }} * (1 - {{ rate }}) / {{ n }}
+                    + {{ z_squared }} / (4 * {{ n }} * {{ n }})
                 )
-            ) / (1 + {{ z * z }} / {{ n }})
+            ) / (1 + {{ z_squared }} / {{ n }})
         ))
     end
 {%- endmacro %}

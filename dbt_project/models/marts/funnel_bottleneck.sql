@@ -36,8 +36,8 @@ team as (
         stage_key,
         is_mature,
         window_months,
-        entities * 1.0 / window_months as entities_per_month,
-        entities_next * 1.0 / nullif(entities, 0) as team_rate
+        {{ ratio('entities', 'window_months') }} as entities_per_month,
+        {{ ratio('entities_next', 'entities') }} as team_rate
     from counts
 ),
 
@@ -53,7 +53,7 @@ with_later_product as (
                         order by stage_order desc
                         rows between unbounded preceding and 1 preceding
                     ) = 0
-                    then 0.0
+                    then {{ double_literal(0) }}
                 else
                     exp(
                         sum(ln(team_rate)) over (
@@ -63,7 +63,7 @@ with_later_product as (
                         )
                     )
             end,
-            1.0
+            {{ double_literal(1) }}
         ) as later_rates_product,
         count(*) over (
             partition by funnel_id, month

@@ -88,7 +88,7 @@ pooled as (
 rated as (
     select
         *,
-        entities_next * 1.0 / nullif(entities, 0) as rate,
+        {{ ratio('entities_next', 'entities') }} as rate,
         {{ wilson_bound('entities_next', 'entities', 'low') }} as rate_low,
         {{ wilson_bound('entities_next', 'entities', 'high') }} as rate_high
     from pooled

@@ -243,9 +243,9 @@ final as (
         cast(with_neighbours.entities_next as {{ dbt.type_bigint() }}) as entities_next,
         cast(with_neighbours.entities_implied as {{ dbt.type_bigint() }}) as entities_implied,
         cast(with_neighbours.entities_regressed as {{ dbt.type_bigint() }}) as entities_regressed,
-        with_neighbours.entities_next * 1.0 / nullif(with_neighbours.entities, 0) as conversion_to_next,
-        with_neighbours.entities * 1.0 / nullif(with_neighbours.entities_first, 0) as conversion_from_first,
-        1 - with_neighbours.entities_next * 1.0 / nullif(with_neighbours.entities, 0) as dropoff_to_next,
+        {{ ratio('with_neighbours.entities_next', 'with_neighbours.entities') }} as conversion_to_next,
+        {{ ratio('with_neighbours.entities', 'with_neighbours.entities_first') }} as conversion_from_first,
+        1 - {{ ratio('with_neighbours.entities_next', 'with_neighbours.entities') }} as dropoff_to_next,
         case
             when with_neighbours.view = 'cohort' and with_neighbours.entities_next is not null
                 then {{ wilson_bound('with_neighbours.entities_next', 'with_neighbours.entities', 'low') }}
@@ -266,7 +266,7 @@ final as (
         case
             when with_neighbours.view = 'cohort'
                 then coalesce(
-                    with_neighbours.open_entities * 1.0 / nullif(with_neighbours.cohort_entities, 0), 0
+                    {{ ratio('with_neighbours.open_entities', 'with_neighbours.cohort_entities') }}, 0
                 )
         end as share_open
     from with_neighbours

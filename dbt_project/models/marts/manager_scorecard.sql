@@ -23,8 +23,8 @@ rates as (
         managers.month,
         managers.stage_order,
         managers.entities,
-        managers.entities_next * 1.0 / nullif(managers.entities, 0) as manager_rate,
-        team.entities_next * 1.0 / nullif(team.entities, 0) as team_rate
+        {{ ratio('managers.entities_next', 'managers.entities') }} as manager_rate,
+        {{ ratio('team.entities_next', 'team.entities') }} as team_rate
     from managers
     inner join team
         on
@@ -41,8 +41,13 @@ prior_moments as (
         month,
         stage_order,
         max(team_rate) as prior_mean,
-        sum(entities * (manager_rate - team_rate) * (manager_rate - team_rate))
-        * 1.0 / nullif(sum(entities), 0) as weighted_variance,
+        -- Summed as DECIMAL, which is exact: a float sum depends on the order the engine adds
+        -- rows in (DuckDB's parallel aggregation varies it between runs), and the difference
+        -- below cancels most digits, so a last-bit change showed in shrunk_rate.
+        {{ ratio(
+            'sum(cast(entities * (manager_rate - team_rate) * (manager_rate - team_rate) as decimal(38, 18)))',
+            'sum(entities)'
+        ) }} as weighted_variance,
         sum(case when entities > 0 then 1 else 0 end) as managers_with_data,
         sum(entities) as total_entities
     from rates
@@ -56,14 +61,14 @@ beta_prior as (
         stage_order,
         prior_mean,
         case
-            when prior_mean is null or prior_mean in (0, 1) then 1000000.0
+            when prior_mean is null or prior_mean in (0, 1) then {{ double_literal(1000000) }}
             when
                 weighted_variance - managers_with_data * prior_mean * (1 - prior_mean) / total_entities <= 0
-                then 1000000.0
+                then {{ double_literal(1000000) }}
             else least(
-                1000000.0,
+                {{ double_literal(1000000) }},
                 greatest(
-                    0.0,
+                    {{ double_literal(0) }},
                     prior_mean * (1 - prior_mean)
                     / (weighted_variance - managers_with_data * prior_mean * (1 - prior_mean) / total_entities)
                     - 1
@@ -84,11 +89,12 @@ scored as (
         managers.is_mature,
         managers.entities as n,
         managers.entities_next as converted,
-        managers.entities_next * 1.0 / nullif(managers.entities, 0) as rate,
+        {{ ratio('managers.entities_next', 'managers.entities') }} as rate,
         {{ wilson_bound('managers.entities_next', 'managers.entities', 'low') }} as ci_low,
         {{ wilson_bound('managers.entities_next', 'managers.entities', 'high') }} as ci_high,
-        (team.entities_next - managers.entities_next) * 1.0
-        / nullif(team.entities - managers.entities, 0) as team_rate_excl_manager,
+        {{ ratio(
+            'team.entities_next - managers.entities_next', 'team.entities - managers.entities'
+        ) }} as team_rate_excl_manager,
         (managers.entities_next + beta_prior.prior_mean * beta_prior.prior_strength)
         / nullif(managers.entities + beta_prior.prior_strength, 0) as shrunk_rate
     from managers

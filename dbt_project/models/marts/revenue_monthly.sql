@@ -93,7 +93,7 @@ final as (
         cast(won_deals as {{ dbt.type_bigint() }}) as won_deals,
         won_amount,
         won_amount / nullif(won_deals_with_amount, 0) as avg_deal,
-        won_deals * 1.0 / nullif(won_deals + lost_deals, 0) as win_rate_count,
+        {{ ratio('won_deals', 'won_deals + lost_deals') }} as win_rate_count,
         won_amount / nullif(won_amount + lost_amount, 0) as win_rate_amount
     from counted
 )

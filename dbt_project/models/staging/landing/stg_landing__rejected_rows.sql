@@ -8,7 +8,7 @@ final as (
     select
         file_id,
         row_number,
-        "column" as column_name,
+        {{ adapter.quote('column') }} as column_name,
         expected,
         raw,
         reason
