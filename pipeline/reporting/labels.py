@@ -142,6 +142,15 @@ _RU = {
     "col_source": "Источник",
     "col_files": "Файлы",
     "col_rows_read": "Строк прочитано",
+    "col_file": "Файл",
+    "col_sha256": "SHA-256 (начало)",
+    "col_status": "Статус",
+    "col_accepted": "Принято",
+    "col_rejected": "Отклонено",
+    "quality_files_detail_lead": (
+        "Каждый файл с началом его SHA-256 (полный — в витрине data_files): сколько строк "
+        "прочитано, принято и отклонено. Месяц данных — месяц самой поздней записи файла."
+    ),
     "col_rows": "Строк",
     "no_month": "без месяца",
     "file_status_loaded": "загружен",
@@ -373,6 +382,15 @@ _EN = {
     "col_source": "Source",
     "col_files": "Files",
     "col_rows_read": "Rows read",
+    "col_file": "File",
+    "col_sha256": "SHA-256 (prefix)",
+    "col_status": "Status",
+    "col_accepted": "Accepted",
+    "col_rejected": "Rejected",
+    "quality_files_detail_lead": (
+        "Every file with the start of its SHA-256 (in full in the data_files mart): rows read, "
+        "accepted and rejected. Data month: the month of the file's latest record."
+    ),
     "col_rows": "Rows",
     "no_month": "no month",
     "file_status_loaded": "loaded",

@@ -24,6 +24,8 @@ TREND_MONTHS = 12
 LOST_REASONS_PER_STAGE = 6
 CALL_LEAK_ROWS_MAX = 15
 QUALITY_ROWS_MAX = 40
+FILE_ROWS_MAX = 25
+SHA256_SHOWN = 12
 
 # Placeholder values the marts write where the export had nothing.
 UNKNOWN = "(unknown)"
@@ -395,6 +397,18 @@ class LedgerRow:
 
 
 @dataclass(frozen=True)
+class FileRow:
+    data_month: dt.date | None
+    source: str
+    path: str
+    sha256_prefix: str
+    status: str
+    rows_total: int | None
+    rows_accepted: int | None
+    rows_rejected: int | None
+
+
+@dataclass(frozen=True)
 class CountRow:
     month: dt.date | None
     source: str
@@ -424,6 +438,8 @@ class LeakRow:
 class Appendix:
     month: dt.date
     ledger: tuple[LedgerRow, ...]
+    files: tuple[FileRow, ...]  # from marts.data_files when it exists (then shown instead of ledger)
+    files_hidden: int
     rejected: tuple[CountRow, ...]
     rejected_hidden: int
     unknown_managers: tuple[CountRow, ...]
@@ -523,9 +539,12 @@ def build_appendix(
         )
         for r in [*shown, *team]
     )
+    files = _report_files(marts, month)
     return Appendix(
         month=month,
         ledger=ledger_rows[:QUALITY_ROWS_MAX],
+        files=files[:FILE_ROWS_MAX],
+        files_hidden=max(0, len(files) - FILE_ROWS_MAX),
         rejected=tuple(rejected[:QUALITY_ROWS_MAX]),
         rejected_hidden=max(0, len(rejected) - QUALITY_ROWS_MAX),
         unknown_managers=tuple(unknown[:QUALITY_ROWS_MAX]),
@@ -536,4 +555,35 @@ def build_appendix(
         leaks_hidden=len(people) - len(shown),
         has_quality=has_quality,
         has_unmapped_mart=has_unmapped_mart,
+    )
+
+
+def _report_files(marts: FunnelMarts, month: dt.date) -> tuple[FileRow, ...]:
+    """The files behind the report month: data up to the month after it (exports taken at
+    the start of the next month hold the month's data), latest first; files that landed
+    nothing (duplicates, empty, failed) last."""
+    next_month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    chosen = [
+        row for row in marts.files if row.data_month is None or row.data_month <= next_month
+    ]
+    chosen.sort(
+        key=lambda row: (
+            row.data_month is None,
+            -(row.data_month.toordinal() if row.data_month else 0),
+            row.source,
+            row.path,
+        )
+    )
+    return tuple(
+        FileRow(
+            data_month=row.data_month,
+            source=row.source,
+            path=row.path,
+            sha256_prefix=row.file_id[:SHA256_SHOWN],
+            status=row.status,
+            rows_total=row.rows_total,
+            rows_accepted=row.rows_accepted,
+            rows_rejected=row.rows_rejected,
+        )
+        for row in chosen
     )

@@ -193,6 +193,20 @@ class QualityRow:
 
 
 @dataclass(frozen=True)
+class DataFileRow:
+    """marts.data_files: one input file, its sha256 and what became of it."""
+
+    data_month: dt.date | None
+    source: str
+    path: str
+    file_id: str
+    status: str
+    rows_total: int | None
+    rows_accepted: int | None
+    rows_rejected: int | None
+
+
+@dataclass(frozen=True)
 class UnmappedStageRow:
     """marts.unmapped_stages."""
 
@@ -218,6 +232,7 @@ class FunnelMarts:
     call_leaks: tuple[CallLeakRow, ...] = ()
     quality: tuple[QualityRow, ...] = ()
     unmapped_stages: tuple[UnmappedStageRow, ...] = ()
+    files: tuple[DataFileRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -369,11 +384,13 @@ def _read_funnel_marts(
             found[funnel_id].setdefault(attribute, []).append(row_class(*values))
     quality = _read_global(con, tables, "data_quality", QualityRow)
     unmapped = _read_global(con, tables, "unmapped_stages", UnmappedStageRow)
+    files = _read_global(con, tables, "data_files", DataFileRow)
     return {
         funnel_id: FunnelMarts(
             **{name: tuple(rows) for name, rows in by_attribute.items()},
             quality=quality,
             unmapped_stages=unmapped,
+            files=files,
         )
         for funnel_id, by_attribute in found.items()
     }

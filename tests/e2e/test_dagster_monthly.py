@@ -180,11 +180,6 @@ def test_rerun_of_a_month_gives_identical_marts_and_pdfs_and_mails_nobody_twice(
     assert not any(entry["amended"] for entry in record["funnels"].values())
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="manager_scorecard/funnel_bottleneck floats differ in the last bit between builds "
-    "(DuckDB's parallel float aggregation); fix in the models or with DuckDB threads=1",
-)
 def test_rerun_of_a_month_gives_bit_identical_marts(site, rerun):
     (marts, _, _, _), result = rerun
     assert result.success and site.marts() == marts

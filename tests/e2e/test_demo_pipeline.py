@@ -303,3 +303,12 @@ def test_planted_weakest_manager_is_flagged_at_the_planted_step(demo_run):
         assert last_by_shrunk >= months * 3 / 4, (funnel_id, manager, last_by_shrunk, months)
         flagged_funnels += below > 0
     assert flagged_funnels >= 2, "doors and b2b have the volume to flag their weakest manager"
+
+
+def test_appendix_lists_every_export_file_with_its_sha256(demo_run):
+    files = demo_run.query("select path, file_id from marts.data_files order by path")
+    assert len(files) >= 7
+    pdf = demo_run.config.reports_dir / "2026-10" / "voronka_doors_2026-10_en.pdf"
+    text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
+    for path, file_id in files:
+        assert path in text and file_id[:12] in text, path
