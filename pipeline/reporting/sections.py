@@ -438,7 +438,7 @@ class LeakRow:
 class Appendix:
     month: dt.date
     ledger: tuple[LedgerRow, ...]
-    files: tuple[FileRow, ...]  # from marts.data_files when it exists (then shown instead of ledger)
+    files: tuple[FileRow, ...]  # marts.data_files; shown instead of ledger when present
     files_hidden: int
     rejected: tuple[CountRow, ...]
     rejected_hidden: int

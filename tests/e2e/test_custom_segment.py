@@ -21,7 +21,8 @@ def test_new_segment_type_in_config_appears_in_funnel_stage_monthly(tmp_path):
     config_file.write_text(
         text.replace(
             declared,
-            "    segments: [manager, lead_source, {type: deal_kind, column: deal_name}]\n    plan: {target: 3",
+            "    segments: [manager, lead_source, {type: deal_kind, column: deal_name}]\n"
+            "    plan: {target: 3",
         ),
         encoding="utf-8",
     )
