@@ -563,9 +563,7 @@ def _report_files(marts: FunnelMarts, month: dt.date) -> tuple[FileRow, ...]:
     the start of the next month hold the month's data), latest first; files that landed
     nothing (duplicates, empty, failed) last."""
     next_month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    chosen = [
-        row for row in marts.files if row.data_month is None or row.data_month <= next_month
-    ]
+    chosen = [row for row in marts.files if row.data_month is None or row.data_month <= next_month]
     chosen.sort(
         key=lambda row: (
             row.data_month is None,
