@@ -17,6 +17,8 @@ can show why) — and after all files, IngestError names every such file.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -27,7 +29,9 @@ import polars as pl
 
 from pipeline import io
 from pipeline.config import Config, Source
-from pipeline.sources import RawFile, SourceError, read_file
+from pipeline.schemas import LANDING_TABLES, conform
+from pipeline.sources import RawFile, SourceError, fastcsv, read_file, streamed
+from pipeline.sources.text import sniff_delimiter
 from pipeline.transform import snapshot_history
 from pipeline.transform.calls import normalize_calls
 from pipeline.transform.context import NormalizeContext
@@ -39,6 +43,11 @@ from pipeline.transform.times import TimeFormat
 
 # A file whose size or mtime changes within this many seconds is still being written.
 SETTLE_SECONDS = 0.5
+# Files at least this large (of a preset that can) are read in batches, so ingest's memory
+# is set by MEMORY_BUDGET_MB, not by the file. A batch of raw text grows ~10× into frames.
+STREAM_MIN_BYTES = 32 * 1024**2
+MEMORY_BUDGET_MB = 1024
+BATCH_GROWTH = 10
 FINAL_STATUSES = ("loaded", "duplicate", "empty")
 MAIN_TABLE = {"crm": "crm_deals", "crm_history": "crm_stage_events", "calls": "calls"}
 
@@ -137,8 +146,14 @@ def ingest_inbox(
     *,
     progress: Callable[[str], None] | None = None,
     settle_seconds: float = SETTLE_SECONDS,
+    memory_budget_mb: int = MEMORY_BUDGET_MB,
+    stream_min_bytes: int = STREAM_MIN_BYTES,
 ) -> IngestSummary:
-    """Load every new inbox file into landing; raise IngestError if any failed or is too dirty."""
+    """Load every new inbox file into landing; raise IngestError if any failed or is too dirty.
+
+    Large CSV files of the asterisk and generic presets are read in batches sized from
+    `memory_budget_mb` (files of `stream_min_bytes` or more); others are read whole."""
+    batch_bytes = max(1 << 16, memory_budget_mb * 1024**2 // BATCH_GROWTH)
     say = progress or (lambda _message: None)
     landing, inbox = config.landing_dir, config.inbox_dir
     io.ensure_landing(landing)
@@ -167,8 +182,13 @@ def ingest_inbox(
             summary.files.append(result)
             say(f"{name}: skipped, still being written")
             continue
-        data = io.read_bytes(path)
-        file_id = io.content_id(data)
+        stream = streamed.can_stream(source, name) and io.file_size(path) >= stream_min_bytes
+        utf8 = None
+        if stream:
+            file_id, utf8 = fastcsv.fingerprint(path)
+        else:
+            data = io.read_bytes(path)
+            file_id = io.content_id(data)
         if (file_id, name) in seen:
             continue
         if file_id in loaded:
@@ -181,7 +201,13 @@ def ingest_inbox(
                 message=f"same bytes as {loaded[file_id]} (already loaded)",
             )
         else:
-            result = _ingest_one(config, source, name, data, file_id, io.file_mtime(path), landing)
+            if stream:
+                result = _ingest_streamed(
+                    config, source, name, path, file_id, utf8, landing, batch_bytes
+                )
+            else:
+                mtime = io.file_mtime(path)
+                result = _ingest_one(config, source, name, data, file_id, mtime, landing)
             if result.status == "loaded":
                 loaded[file_id] = name
         io.record_ledger_row(landing, _ledger_row(result))
@@ -242,6 +268,151 @@ def _ingest_one(
     return result
 
 
+def _ingest_streamed(
+    config: Config,
+    source: Source,
+    name: str,
+    path: Path,
+    file_id: str,
+    utf8: str | None,
+    landing: Path,
+    batch_bytes: int,
+) -> FileResult:
+    """One large file, batch by batch: each batch normalized and written to a staging
+    folder; the parts are published only when the whole file went through."""
+    result = FileResult(name, source.name, source.preset, "failed", file_id)
+    staging = landing / ".staging" / file_id
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        counts = _stream_file(config, source, name, path, file_id, utf8, staging, batch_bytes)
+    except SourceError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        result.message = str(error) if str(error).startswith(name) else f"{name}: {error}"
+        return result
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    result.encoding, result.delimiter = counts["encoding"], counts["delimiter"]
+    if counts["total"] == 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        result.status, result.message = "empty", "no records (empty or header only)"
+        return result
+    _publish_parts(landing, staging, file_id, counts["tables"])
+    result.status = "loaded"
+    result.rows_total = counts["total"]
+    result.rows_accepted = counts["accepted"]
+    result.rows_rejected = counts["rejected"]
+    parts = [f"{counts['accepted']} accepted, {counts['rejected']} rejected"]
+    first = counts["first_reject"]
+    if first:
+        where = f"row {first['row_number']}, column {first['column']!r}"
+        parts.append(f"first reject: {where}: {first['reason']}")
+    result.message = "; ".join(parts + counts["notes"])
+    return result
+
+
+def _stream_file(
+    config: Config,
+    source: Source,
+    name: str,
+    path: Path,
+    file_id: str,
+    utf8: str | None,
+    staging: Path,
+    batch_bytes: int,
+) -> dict:
+    encoding = fastcsv.resolve_encoding(path, source.formats.encoding, utf8)
+    if source.preset == "asterisk":
+        layout = streamed.asterisk_layout(source)
+        header = None
+    else:
+        head_text = fastcsv.header_text(path, encoding)
+        delimiter = sniff_delimiter(head_text, source.formats.delimiter)
+        header = fastcsv.first_record(head_text, delimiter)
+        layout = None
+    delimiter = layout.delimiter if layout else delimiter
+    counts = {"encoding": encoding, "delimiter": delimiter, "total": 0, "accepted": 0,
+              "rejected": 0, "first_reject": None, "notes": [], "tables": set()}  # fmt: skip
+    notes: list[list[str]] = []
+    ctx = None
+    width = layout.max_width if layout else (len(header.fields) if header and header.fields else 1)
+    for number, batch in enumerate(
+        fastcsv.record_batches(path, encoding, delimiter, width, batch_bytes)
+    ):
+        frame = batch.frame
+        if header is not None:  # generic: the first record is the header
+            frame = frame.filter(pl.col("_row") > 1).with_columns(pl.col("_row") - 1)
+            if frame.height and layout is None:
+                layout = streamed.generic_layout(source, name, header, delimiter)
+        if frame.height == 0:
+            continue
+        if source.preset == "asterisk":
+            raw_frame, raw_rejects = streamed.asterisk_batch(frame, layout)
+        else:
+            raw_frame, raw_rejects = streamed.generic_batch(frame, layout, source)
+        if ctx is None:
+            raw = RawFile(pl.DataFrame(), raw_rejects, 0, encoding, delimiter,
+                          layout.columns_found, layout.labels, layout.expected)  # fmt: skip
+            ctx = _context(config, source, raw, name, file_id, io.file_mtime(path))
+        tables, accepted, transform_rejects, batch_notes = _normalize_frame(source, raw_frame, ctx)
+        rejects = (
+            pl.concat([raw_rejects.cast(REJECT_SCHEMA), transform_rejects.cast(REJECT_SCHEMA)])
+            .sort("row_number")
+            .with_columns(file_id=pl.lit(file_id))
+        )
+        tables["rejected_rows"] = rejects
+        if accepted + rejects.height != frame.height:  # the contract; a miss is a bug here
+            raise AssertionError(
+                f"{name}: batch {number}: {frame.height} records but {accepted} accepted + "
+                f"{rejects.height} rejected"
+            )
+        if rejects.height and counts["first_reject"] is None:
+            counts["first_reject"] = rejects.row(0, named=True)
+        counts["total"] += frame.height
+        counts["accepted"] += accepted
+        counts["rejected"] += rejects.height
+        notes.append(batch_notes)
+        for table, rows in tables.items():
+            if rows.height:
+                counts["tables"].add(table)
+                target = staging / table / f"part-{file_id}-{number:05d}.parquet"
+                io.write_parquet_atomic(conform(rows, table), target)
+    if layout is not None:
+        counts["columns_found"] = layout.columns_found
+    counts["notes"] = merge_notes(notes)
+    return counts
+
+
+def _publish_parts(landing: Path, staging: Path, file_id: str, tables: set[str]) -> None:
+    """Move a file's staged parts into landing, replacing any parts it had before."""
+    for table in LANDING_TABLES:
+        if table == "files":
+            continue
+        io.remove_file_parts(landing, table, file_id)
+        folder = staging / table
+        if table in tables and folder.is_dir():
+            for part in sorted(folder.glob("*.parquet")):
+                part.replace(io.table_dir(landing, table) / part.name)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+_COUNTED = re.compile(r"^(\d+) (.*)$")
+
+
+def merge_notes(batches: list[list[str]]) -> list[str]:
+    """Notes of several batches ("<n> <what>") → one note per <what>, counts summed."""
+    totals: dict[str, int] = {}
+    others: list[str] = []
+    for notes in batches:
+        for note in notes:
+            match = _COUNTED.match(note)
+            if match:
+                totals[match[2]] = totals.get(match[2], 0) + int(match[1])
+            elif note not in others:
+                others.append(note)
+    return [f"{n} {what}" for what, n in totals.items()] + others
+
+
 def _load_message(normalized: Normalized) -> str:
     parts = [f"{normalized.rows_accepted} accepted, {normalized.rows_rejected} rejected"]
     rejects = normalized.tables["rejected_rows"]
@@ -295,25 +466,7 @@ def normalize_file(
     if raw.rows_total == 0:
         return Normalized(raw, {}, 0, 0, [])
     ctx = _context(config, source, raw, name, file_id, mtime)
-    tables: dict[str, pl.DataFrame]
-    if source.kind == "crm":
-        deals = normalize_deals(raw.frame, ctx)
-        tables = {
-            "crm_deals": deals.deals,
-            "crm_deal_phones": deals.phones,
-            "crm_deal_attributes": deals.attributes,
-        }
-        if deals.events.height:  # exact entries written in the deals file (HubSpot)
-            tables["crm_stage_events"] = deals.events
-        accepted, transform_rejects, notes = deals.deals.height, deals.rejects, deals.notes
-    elif source.kind == "crm_history":
-        history = normalize_history(raw.frame, ctx)
-        tables = {"crm_stage_events": history.events}
-        accepted, transform_rejects, notes = history.accepted_rows, history.rejects, history.notes
-    else:
-        calls = normalize_calls(raw.frame, ctx)
-        tables = {"calls": calls.calls}
-        accepted, transform_rejects, notes = calls.calls.height, calls.rejects, calls.notes
+    tables, accepted, transform_rejects, notes = _normalize_frame(source, raw.frame, ctx)
     rejects = (
         pl.concat([raw.rejects.cast(REJECT_SCHEMA), transform_rejects.cast(REJECT_SCHEMA)])
         .sort("row_number")
@@ -325,6 +478,29 @@ def normalize_file(
             f"{name}: {raw.rows_total} records but {accepted} accepted + {rejects.height} rejected"
         )
     return Normalized(raw, tables, accepted, rejects.height, notes)
+
+
+def _normalize_frame(
+    source: Source, frame: pl.DataFrame, ctx: NormalizeContext
+) -> tuple[dict[str, pl.DataFrame], int, pl.DataFrame, list[str]]:
+    """Raw rows of one file (or one batch of it) → landing tables, accepted, rejects, notes."""
+    tables: dict[str, pl.DataFrame]
+    if source.kind == "crm":
+        deals = normalize_deals(frame, ctx)
+        tables = {
+            "crm_deals": deals.deals,
+            "crm_deal_phones": deals.phones,
+            "crm_deal_attributes": deals.attributes,
+        }
+        if deals.events.height:  # exact entries written in the deals file (HubSpot)
+            tables["crm_stage_events"] = deals.events
+        return tables, deals.deals.height, deals.rejects, deals.notes
+    if source.kind == "crm_history":
+        history = normalize_history(frame, ctx)
+        tables = {"crm_stage_events": history.events}
+        return tables, history.accepted_rows, history.rejects, history.notes
+    calls = normalize_calls(frame, ctx)
+    return {"calls": calls.calls}, calls.calls.height, calls.rejects, calls.notes
 
 
 def _context(

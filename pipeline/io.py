@@ -1,6 +1,7 @@
 """The one place that writes landing parquet. Layout under the landing folder:
 
     <landing>/<table>/part-<file_id>.parquet   rows that one input file contributed
+    <landing>/<table>/part-<file_id>-<n>.parquet   … batch n of a file read in batches
     <landing>/<table>/_schema.parquet          zero rows: the table exists even when empty
     <landing>/files/ledger.parquet             the file ledger (rewritten whole, atomically)
     <landing>/config_<name>/config.parquet     tables generated from voronka.yaml
@@ -32,6 +33,19 @@ def table_dir(landing: Path, table: str) -> Path:
 
 def part_path(landing: Path, table: str, file_id: str) -> Path:
     return table_dir(landing, table) / f"part-{file_id}.parquet"
+
+
+def file_parts(landing: Path, table: str, file_id: str) -> list[Path]:
+    """Every part one input file contributed to a table (whole-file or batch parts)."""
+    folder = table_dir(landing, table)
+    whole = part_path(landing, table, file_id)
+    batches = sorted(folder.glob(f"part-{file_id}-*.parquet")) if folder.is_dir() else []
+    return ([whole] if whole.exists() else []) + batches
+
+
+def remove_file_parts(landing: Path, table: str, file_id: str) -> None:
+    for path in file_parts(landing, table, file_id):
+        path.unlink(missing_ok=True)
 
 
 def ledger_path(landing: Path) -> Path:
@@ -123,6 +137,9 @@ def write_file_parts(landing: Path, file_id: str, tables: dict[str, pl.DataFrame
         if table == "files":
             raise ValueError("the ledger is written by record_ledger_row")
         path = part_path(landing, table, file_id)
+        for stale in file_parts(landing, table, file_id):
+            if stale != path:
+                stale.unlink()
         if frame.height:
             write_parquet_atomic(conform(frame, table), path)
         else:
@@ -141,5 +158,9 @@ def record_ledger_row(landing: Path, row: pl.DataFrame) -> pl.DataFrame:
 
 
 def read_part(landing: Path, table: str, file_id: str) -> pl.DataFrame:
-    path = part_path(landing, table, file_id)
-    return pl.read_parquet(path) if path.exists() else empty(table)
+    parts = file_parts(landing, table, file_id)
+    return pl.concat([pl.read_parquet(p) for p in parts]) if parts else empty(table)
+
+
+def file_size(path: Path) -> int:
+    return path.stat().st_size

@@ -99,14 +99,63 @@ def phone_hash(e164: str, key: str) -> str:
     return hmac.new(key.encode("utf-8"), e164.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def phone_hasher(key: str):
+    """`phone_hash` with the key's HMAC pads computed once (same digests, ~5× faster)."""
+    template = hmac.new(key.encode("utf-8"), digestmod=hashlib.sha256)
+
+    def digest(e164: str) -> str:
+        mac = template.copy()
+        mac.update(e164.encode("utf-8"))
+        return mac.hexdigest()
+
+    return digest
+
+
+_PLAIN_NUMBER = r"^\+?[0-9]+$"
+
+
+def _plain_numbers(values: pl.Expr) -> pl.Expr:
+    """`normalize_phone` for values that are only ASCII digits with an optional leading
+    '+', as expressions (how PBXs write numbers); other values are left to Python."""
+    plus = values.str.starts_with("+")
+    digits = values.str.strip_prefix("+")
+    n = digits.str.len_bytes()
+    first = digits.str.slice(0, 1)
+    with_plus = (
+        pl.when(digits.str.starts_with("7"))
+        .then(pl.when(n == 11).then(pl.lit("+") + digits))
+        .when((n >= 8) & (n <= 15))
+        .then(pl.lit("+") + digits)
+    )
+    without = (
+        pl.when((n == 11) & first.is_in(["7", "8"]))
+        .then(pl.lit("+7") + digits.str.slice(1))
+        .when((n == 10) & first.is_in(["3", "4", "8", "9"]))
+        .then(pl.lit("+7") + digits)
+        .when(digits.str.starts_with("810") & (n > 11) & (n <= 18))
+        .then(pl.lit("+") + digits.str.slice(3))
+        .when(digits.str.starts_with("00") & (n >= 10) & (n <= 17))
+        .then(pl.lit("+") + digits.str.slice(2))
+    )
+    return pl.when(plus).then(with_plus).otherwise(without)
+
+
 def normalize_phone_column(values: pl.Series) -> pl.Series:
-    """Vectorized `normalize_phone`, computed once per distinct value."""
-    distinct = values.drop_nulls().unique().to_list()
-    table = {value: normalize_phone(value) for value in distinct}
-    return values.replace_strict(table, default=None, return_dtype=pl.String)
+    """Vectorized `normalize_phone`: plain digit strings as expressions, any other
+    spelling once per distinct value in Python."""
+    frame = pl.DataFrame({"v": values.cast(pl.String)})
+    plain = pl.col("v").str.contains(_PLAIN_NUMBER)
+    frame = frame.with_columns(_plain=plain.fill_null(False))
+    frame = frame.with_columns(_fast=pl.when(pl.col("_plain")).then(_plain_numbers(pl.col("v"))))
+    others = frame.filter(~pl.col("_plain"))["v"].drop_nulls().unique().to_list()
+    table = {value: normalize_phone(value) for value in others}
+    slow = frame["v"].replace_strict(table, default=None, return_dtype=pl.String)
+    result = pl.Series(values.name, frame["_fast"]).zip_with(frame["_plain"], slow)
+    return result.alias(values.name)
 
 
 def hash_phone_column(values: pl.Series, key: str) -> pl.Series:
     distinct = values.drop_nulls().unique().to_list()
-    table = {value: phone_hash(value, key) for value in distinct}
+    digest = phone_hasher(key)
+    table = {value: digest(value) for value in distinct}
     return values.replace_strict(table, default=None, return_dtype=pl.String)

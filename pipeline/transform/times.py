@@ -62,18 +62,35 @@ def parse_times(values: pl.Series, fmt: TimeFormat) -> tuple[pl.Series, pl.Serie
     frame = pl.DataFrame({"text": values.cast(pl.String)})
     text = pl.col("text").str.strip_chars()
     text = pl.when(text == "").then(None).otherwise(text)
-    formats = ([fmt.date_format] if fmt.date_format else []) + list(NAIVE_FORMATS)
-    naive = [text.str.strptime(pl.Datetime("us"), f, strict=False) for f in dict.fromkeys(formats)]
+    formats = list(
+        dict.fromkeys(([fmt.date_format] if fmt.date_format else []) + list(NAIVE_FORMATS))
+    )
+    # The formats are tried in order (the first that parses wins); a format is tried only
+    # while values are left unparsed, so a clean column costs one or two parses, not all.
+    out = frame.select(text=text)
+    txt = pl.col("text")
+    naive = pl.lit(None, dtype=pl.Datetime("us"))
+    out = out.with_columns(naive=naive)
+    unparsed = txt.is_not_null() & pl.col("naive").is_null()
+    candidates = [txt.str.strptime(pl.Datetime("us"), f, strict=False) for f in formats]
     if fmt.excel_serial:
-        serial = pl.when(text.str.contains(_EXCEL_SERIAL)).then(text.cast(pl.Float64, strict=False))
+        serial = pl.when(txt.str.contains(_EXCEL_SERIAL)).then(txt.cast(pl.Float64, strict=False))
         micros = (serial * _MICROS_PER_DAY).round(0).cast(pl.Int64)
-        naive.append(pl.lit(dt.datetime(1899, 12, 30)) + pl.duration(microseconds=micros))
-    aware = [text.str.strptime(UTC_TIME, f, strict=False) for f in AWARE_FORMATS]
-    out = frame.select(
-        text=text,
-        naive=pl.coalesce(naive),
-        aware=pl.coalesce(aware).dt.convert_time_zone("UTC"),
-    ).with_columns(
+        candidates.append(pl.lit(dt.datetime(1899, 12, 30)) + pl.duration(microseconds=micros))
+    for candidate in candidates:
+        if not out.select(unparsed.any()).item():
+            break
+        out = out.with_columns(naive=pl.coalesce("naive", candidate))
+    # An offset or `Z` makes a value absolute; tried wherever one could appear (it wins).
+    maybe_aware = txt.is_not_null() & (
+        pl.col("naive").is_null() | txt.str.contains(r"[+Zz]|\d-\d\d:?\d\d$")
+    )
+    if out.select(maybe_aware.any()).item():
+        aware = [txt.str.strptime(UTC_TIME, f, strict=False) for f in AWARE_FORMATS]
+        out = out.with_columns(aware=pl.coalesce(aware).dt.convert_time_zone("UTC"))
+    else:
+        out = out.with_columns(aware=pl.lit(None, dtype=UTC_TIME))
+    out = out.with_columns(
         local=pl.col("naive")
         .dt.replace_time_zone(fmt.timezone, ambiguous="earliest", non_existent="null")
         .dt.convert_time_zone("UTC")
