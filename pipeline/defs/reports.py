@@ -13,10 +13,25 @@ from pipeline.defs.resources import VoronkaConfig
 from pipeline.delivery import printed_digests, record_render, send_reports
 from pipeline.reporting import render_reports
 
+# Every mart the report reads (pipeline/reporting/warehouse.py).
 REPORT_INPUTS = [
-    dg.AssetKey(["marts", "funnel_stage_monthly"]),
-    dg.AssetKey(["marts", "funnel_entities"]),
-    dg.AssetKey(["marts", "data_cutoff"]),
+    dg.AssetKey(["marts", name])
+    for name in (
+        "data_cutoff",
+        "funnel_stage_monthly",
+        "funnel_stage_trends",
+        "revenue_monthly",
+        "sales_cycle_monthly",
+        "stage_durations",
+        "manager_scorecard",
+        "funnel_bottleneck",
+        "funnel_plan",
+        "lost_reasons",
+        "call_leaks",
+        "data_quality",
+        "data_files",
+        "unmapped_stages",
+    )
 ]
 PDF_KEY = dg.AssetKey(["reports", "monthly_pdf"])
 MAIL_KEY = dg.AssetKey(["reports", "monthly_mail"])

@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pipeline.config import SUPPORTED_LOCALES, Config, ConfigError
@@ -85,7 +86,7 @@ def render_reports(
     )
     epoch = _document_epoch(snapshot.cutoff)
 
-    written: list[Path] = []
+    jobs: list[tuple[str, Path]] = []
     for funnel in selected:
         for locale in locales:
             labels = dict(labels_for(locale))
@@ -101,11 +102,19 @@ def render_reports(
                 marts=snapshot.funnel_marts.get(funnel.id),
             )
             html = render_html(_template_context(model, labels, epoch), locale)
-            target = report_path(config, funnel.id, month, locale)
-            _publish(html, target, epoch=epoch, timeout_s=timeout_s, memory_bytes=memory_bytes)
-            LOG.info("report written: %s", target)
-            written.append(target)
-    return written
+            jobs.append((html, report_path(config, funnel.id, month, locale)))
+
+    def publish(job: tuple[str, Path]) -> Path:
+        html, target = job
+        _publish(html, target, epoch=epoch, timeout_s=timeout_s, memory_bytes=memory_bytes)
+        LOG.info("report written: %s", target)
+        return target
+
+    # Each PDF renders in its own capped child process; threads only wait on them, so the
+    # month's reports render in parallel, one per core.
+    workers = max(1, min(len(jobs), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(publish, jobs))
 
 
 def _document_epoch(cutoff: Cutoff) -> int:

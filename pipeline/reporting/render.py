@@ -164,6 +164,8 @@ def write_pdf(
         **os.environ,
         "PYTHONHASHSEED": "0",
         "SOURCE_DATE_EPOCH": str(epoch),
+        # Only the bundled fonts: no fallback to whatever the machine has installed.
+        "FONTCONFIG_FILE": str(FONTS_DIR / "fonts.conf"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
     }
     command = [

@@ -98,6 +98,9 @@ def test_two_dagster_runs_started_together_both_succeed_in_turn(site):
     root, config = site
     home = root / "dagster_home"
     write_instance_settings(home)
+    # Create the instance's storage once, before two processes race to migrate it.
+    with dg.DagsterInstance.from_config(str(home)):
+        pass
     script = root / "run_month.py"
     script.write_text(RUN_SCRIPT, encoding="utf-8")
     env = {"DAGSTER_HOME": str(home)}
