@@ -8,7 +8,13 @@ from pipeline.warehouse import prepare_landing, run_dbt
 def build_docs(config_path=REPO_ROOT / "voronka.yaml") -> None:
     config = load_config(config_path)
     prepare_landing(config)
-    run_dbt(config, ["docs", "generate", "--static"], config.warehouse_path)
+    # The catalog (column types) comes from the built warehouse; without one (no `make demo`
+    # yet) dbt documents the models from their yml alone, against a scratch file.
+    warehouse = config.warehouse_path
+    if not warehouse.exists():
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+        warehouse = config.state_dir / "docs-scratch.duckdb"
+    run_dbt(config, ["docs", "generate", "--static"], warehouse)
     print(f"dbt docs: {DBT_PROJECT_DIR / 'target' / 'static_index.html'}")
 
 
