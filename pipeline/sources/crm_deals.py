@@ -18,7 +18,7 @@ import polars as pl
 from pipeline.config import Source
 from pipeline.sources import presets
 from pipeline.sources.presets import Column
-from pipeline.sources.raw import RawFile, records_frame, rejects_frame
+from pipeline.sources.raw import RawFile, records_frame
 from pipeline.sources.tabular import header_key, read_table
 from pipeline.transform.deals import ATTRIBUTE_PREFIX, DEAL_COLUMNS
 
@@ -45,14 +45,7 @@ class CrmPreset:
 
 def read_deals(data: bytes, name: str, source: Source, preset: CrmPreset) -> RawFile:
     table = read_table(data, name, source.formats)
-    raw = RawFile(
-        frame=pl.DataFrame(),
-        rejects=rejects_frame(table.rejects),
-        rows_total=table.rows_total,
-        encoding=table.encoding,
-        delimiter=table.delimiter,
-        columns_found=table.header,
-    )
+    raw = RawFile.from_table(table)
     if table.rows_total == 0:
         return raw
     overrides = {key: column for key, column in source.columns.items()}

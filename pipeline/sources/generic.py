@@ -17,7 +17,7 @@ import polars as pl
 
 from pipeline.config import Source
 from pipeline.sources.errors import MissingColumnsError
-from pipeline.sources.raw import RawFile, records_frame, rejects_frame
+from pipeline.sources.raw import RawFile, records_frame
 from pipeline.sources.tabular import Table, find_column, read_table
 from pipeline.transform.deals import ATTRIBUTE_PREFIX, DEAL_COLUMNS
 from pipeline.transform.history import STAGE_DATE_PREFIX
@@ -28,14 +28,7 @@ HISTORY_COLUMNS = ("deal_id", "stage", "entered_at", "manager")
 
 def read(data: bytes, name: str, source: Source) -> RawFile:
     table = read_table(data, name, source.formats)
-    base = RawFile(
-        frame=pl.DataFrame(),
-        rejects=rejects_frame(table.rejects),
-        rows_total=table.rows_total,
-        encoding=table.encoding,
-        delimiter=table.delimiter,
-        columns_found=table.header,
-    )
+    base = RawFile.from_table(table)
     if table.rows_total == 0:
         return base
     wanted = wanted_columns(source)

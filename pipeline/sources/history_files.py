@@ -16,7 +16,7 @@ import polars as pl
 from pipeline.config import Source
 from pipeline.sources import presets
 from pipeline.sources.presets import Column
-from pipeline.sources.raw import RawFile, records_frame, rejects_frame
+from pipeline.sources.raw import RawFile, records_frame
 from pipeline.sources.tabular import read_table
 
 
@@ -28,14 +28,7 @@ class HistoryPreset:
 
 def read_history(data: bytes, name: str, source: Source, preset: HistoryPreset) -> RawFile:
     table = read_table(data, name, source.formats)
-    raw = RawFile(
-        frame=pl.DataFrame(),
-        rejects=rejects_frame(table.rejects),
-        rows_total=table.rows_total,
-        encoding=table.encoding,
-        delimiter=table.delimiter,
-        columns_found=table.header,
-    )
+    raw = RawFile.from_table(table)
     if table.rows_total == 0:
         return raw
     labels = presets.resolve_columns(

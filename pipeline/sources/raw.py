@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from pipeline.sources.text import Record
 from pipeline.transform.rejects import RAW, REJECT_SCHEMA, ROW
+
+if TYPE_CHECKING:
+    from pipeline.sources.tabular import Table
 
 
 @dataclass
@@ -20,6 +24,18 @@ class RawFile:
     columns_found: list[str] = field(default_factory=list)  # header as read (deduplicated)
     labels: dict[str, str] = field(default_factory=dict)  # canonical column → file column
     expected: dict[str, str] = field(default_factory=dict)  # preset wording of expected values
+
+    @classmethod
+    def from_table(cls, table: Table) -> RawFile:
+        """A header file as read, before any preset mapping: no rows yet, its rejects."""
+        return cls(
+            frame=pl.DataFrame(),
+            rejects=rejects_frame(table.rejects),
+            rows_total=table.rows_total,
+            encoding=table.encoding,
+            delimiter=table.delimiter,
+            columns_found=table.header,
+        )
 
 
 def records_frame(names: list[str], records: list[Record]) -> pl.DataFrame:

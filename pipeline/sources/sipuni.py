@@ -23,7 +23,7 @@ import polars as pl
 from pipeline.config import Source
 from pipeline.sources import presets
 from pipeline.sources.presets import Column
-from pipeline.sources.raw import RawFile, records_frame, rejects_frame
+from pipeline.sources.raw import RawFile, records_frame
 from pipeline.sources.tabular import read_table
 
 COLUMNS = (
@@ -44,14 +44,7 @@ NAIVE_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M:%S")
 
 def read(data: bytes, name: str, source: Source) -> RawFile:
     table = read_table(data, name, source.formats)
-    raw = RawFile(
-        frame=pl.DataFrame(),
-        rejects=rejects_frame(table.rejects),
-        rows_total=table.rows_total,
-        encoding=table.encoding,
-        delimiter=table.delimiter,
-        columns_found=table.header,
-    )
+    raw = RawFile.from_table(table)
     if table.rows_total == 0:
         return raw
     labels = presets.resolve_columns(
