@@ -16,8 +16,8 @@ segments as (
     select * from {{ ref('int_entity_segments') }}
 ),
 
-months as (
-    select * from {{ ref('int_months_spined') }}
+segment_months as (
+    select * from {{ ref('int_segment_months_spined') }}
 ),
 
 stages as (
@@ -123,14 +123,6 @@ period_counts as (
     group by 1, 2, 3, 4, 5
 ),
 
-segment_values as (
-    select distinct
-        funnel_id,
-        segment_type,
-        segment
-    from segments
-),
-
 views as (
     select 'cohort' as view
     union all
@@ -139,22 +131,20 @@ views as (
 
 grid as (
     select
-        months.funnel_id,
-        months.month,
+        segment_months.funnel_id,
+        segment_months.month,
         views.view,
-        segment_values.segment_type,
-        segment_values.segment,
+        segment_months.segment_type,
+        segment_months.segment,
         stages.stage_order,
         stages.stage_key,
         funnels.stage_count,
         funnels.window_days
-    from months
-    inner join segment_values
-        on months.funnel_id = segment_values.funnel_id
+    from segment_months
     inner join stages
-        on months.funnel_id = stages.funnel_id
+        on segment_months.funnel_id = stages.funnel_id
     inner join funnels
-        on months.funnel_id = funnels.funnel_id
+        on segment_months.funnel_id = funnels.funnel_id
     cross join views
 ),
 

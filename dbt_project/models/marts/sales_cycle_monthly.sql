@@ -11,8 +11,8 @@ segments as (
     select * from {{ ref('int_entity_segments') }}
 ),
 
-months as (
-    select * from {{ ref('int_months_spined') }}
+segment_months as (
+    select * from {{ ref('int_segment_months_spined') }}
 ),
 
 won_deals as (
@@ -41,23 +41,13 @@ cycle_stats as (
     group by 1, 2, 3, 4
 ),
 
-segment_values as (
-    select distinct
-        funnel_id,
-        segment_type,
-        segment
-    from segments
-),
-
 grid as (
     select
-        months.funnel_id,
-        months.month,
-        segment_values.segment_type,
-        segment_values.segment
-    from months
-    inner join segment_values
-        on months.funnel_id = segment_values.funnel_id
+        segment_months.funnel_id,
+        segment_months.month,
+        segment_months.segment_type,
+        segment_months.segment
+    from segment_months
 ),
 
 final as (

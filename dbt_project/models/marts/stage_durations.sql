@@ -14,8 +14,8 @@ segments as (
     select * from {{ ref('int_entity_segments') }}
 ),
 
-months as (
-    select * from {{ ref('int_months_spined') }}
+segment_months as (
+    select * from {{ ref('int_segment_months_spined') }}
 ),
 
 stages as (
@@ -135,14 +135,6 @@ open_stats as (
         open_ages.stage_order
 ),
 
-segment_values as (
-    select distinct
-        funnel_id,
-        segment_type,
-        segment
-    from segments
-),
-
 stage_counts as (
     select
         funnel_id,
@@ -153,20 +145,18 @@ stage_counts as (
 
 grid as (
     select
-        months.funnel_id,
-        months.month,
-        segment_values.segment_type,
-        segment_values.segment,
+        segment_months.funnel_id,
+        segment_months.month,
+        segment_months.segment_type,
+        segment_months.segment,
         stages.stage_order,
         stages.stage_key,
         stages.stage_order = stage_counts.last_stage_order as is_last_stage
-    from months
-    inner join segment_values
-        on months.funnel_id = segment_values.funnel_id
+    from segment_months
     inner join stages
-        on months.funnel_id = stages.funnel_id
+        on segment_months.funnel_id = stages.funnel_id
     inner join stage_counts
-        on months.funnel_id = stage_counts.funnel_id
+        on segment_months.funnel_id = stage_counts.funnel_id
 ),
 
 final as (
