@@ -45,33 +45,24 @@ closed_counts as (
     group by 1, 2, 3, 4
 ),
 
-grid as (
+counted as (
     select
         segment_months.funnel_id,
         segment_months.month,
         segment_months.segment_type,
-        segment_months.segment
-    from segment_months
-),
-
-counted as (
-    select
-        grid.funnel_id,
-        grid.month,
-        grid.segment_type,
-        grid.segment,
+        segment_months.segment,
         coalesce(closed_counts.won_deals, 0) as won_deals,
         coalesce(closed_counts.won_deals_with_amount, 0) as won_deals_with_amount,
         coalesce(closed_counts.won_amount, 0) as won_amount,
         coalesce(closed_counts.lost_deals, 0) as lost_deals,
         coalesce(closed_counts.lost_amount, 0) as lost_amount
-    from grid
+    from segment_months
     left join closed_counts
         on
-            grid.funnel_id = closed_counts.funnel_id
-            and grid.month = closed_counts.month
-            and grid.segment_type = closed_counts.segment_type
-            and grid.segment = closed_counts.segment
+            segment_months.funnel_id = closed_counts.funnel_id
+            and segment_months.month = closed_counts.month
+            and segment_months.segment_type = closed_counts.segment_type
+            and segment_months.segment = closed_counts.segment
 ),
 
 final as (

@@ -41,31 +41,22 @@ cycle_stats as (
     group by 1, 2, 3, 4
 ),
 
-grid as (
+final as (
     select
         segment_months.funnel_id,
         segment_months.month,
         segment_months.segment_type,
-        segment_months.segment
-    from segment_months
-),
-
-final as (
-    select
-        grid.funnel_id,
-        grid.month,
-        grid.segment_type,
-        grid.segment,
+        segment_months.segment,
         cast(coalesce(cycle_stats.won_deals, 0) as {{ dbt.type_bigint() }}) as won_deals,
         cycle_stats.median_days,
         cycle_stats.p80_days
-    from grid
+    from segment_months
     left join cycle_stats
         on
-            grid.funnel_id = cycle_stats.funnel_id
-            and grid.month = cycle_stats.month
-            and grid.segment_type = cycle_stats.segment_type
-            and grid.segment = cycle_stats.segment
+            segment_months.funnel_id = cycle_stats.funnel_id
+            and segment_months.month = cycle_stats.month
+            and segment_months.segment_type = cycle_stats.segment_type
+            and segment_months.segment = cycle_stats.segment
 )
 
 select * from final
