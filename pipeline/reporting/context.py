@@ -293,25 +293,27 @@ def _kpis(
         period_kpi("closed", lambda m: index.last_stage("period", m), last_name),
     ]
 
+    def closed_kpi(key: str, kind: str, rows, value_of, secondary_of) -> Kpi:
+        """A KPI of deals closed in month M (revenue, sales cycle), from a monthly mart."""
+        by_month = {row.month: row for row in rows}
+        row = by_month.get(month)
+        value = value_of(row) if row else None
+        return Kpi(
+            key=key,
+            kind=kind,
+            value=value,
+            view="closed",
+            month=month,
+            detail=None,
+            vs_previous=_comparison(value, add_months(month, -1), by_month.get, value_of),
+            vs_year=_comparison(value, add_months(month, -12), by_month.get, value_of),
+            secondary=secondary_of(row) if row else None,
+        )
+
     if "revenue_monthly" in tables:
-        revenue = {row.month: row for row in marts.revenue}
-        row = revenue.get(month)
-        value = row.won_amount if row else None
         kpis.append(
-            Kpi(
-                key="won_amount",
-                kind="money",
-                value=value,
-                view="closed",
-                month=month,
-                detail=None,
-                vs_previous=_comparison(
-                    value, add_months(month, -1), revenue.get, lambda r: r.won_amount
-                ),
-                vs_year=_comparison(
-                    value, add_months(month, -12), revenue.get, lambda r: r.won_amount
-                ),
-                secondary=row.avg_deal if row else None,
+            closed_kpi(
+                "won_amount", "money", marts.revenue, lambda r: r.won_amount, lambda r: r.avg_deal
             )
         )
 
@@ -346,24 +348,13 @@ def _kpis(
     )
 
     if "sales_cycle_monthly" in tables:
-        cycle = {row.month: row for row in marts.sales_cycle}
-        row = cycle.get(month)
-        value = row.median_days if row else None
         kpis.append(
-            Kpi(
-                key="sales_cycle",
-                kind="days",
-                value=value,
-                view="closed",
-                month=month,
-                detail=None,
-                vs_previous=_comparison(
-                    value, add_months(month, -1), cycle.get, lambda r: r.median_days
-                ),
-                vs_year=_comparison(
-                    value, add_months(month, -12), cycle.get, lambda r: r.median_days
-                ),
-                secondary=row.p80_days if row else None,
+            closed_kpi(
+                "sales_cycle",
+                "days",
+                marts.sales_cycle,
+                lambda r: r.median_days,
+                lambda r: r.p80_days,
             )
         )
 
