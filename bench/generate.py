@@ -29,6 +29,10 @@ def generate(scale: str, inbox: Path, seed: int = 20261101, progress=None) -> di
         "deals": summary.deals,
         "calls": summary.calls,
         "prospects": summary.prospects,
+        # The last calendar month is delivered on its own (the incremental build's input);
+        # every other file is the history delivery.
+        "new_month": summary.new_month,
+        "new_month_files": summary.new_month_files,
         "managers": [
             {"name": m.name, "extension": m.extension, "aliases": list(m.aliases)}
             for m in summary.managers

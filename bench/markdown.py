@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+from bench.run import BUILD, BUILD_NEW, stage_label
+
 
 def stage_table(result: dict) -> str:
     lines = [
@@ -21,12 +23,19 @@ def stage_table(result: dict) -> str:
             else (" (killed at 11 GB)" if row["killed_at_memory_limit"] else " (failed)")
         )
         lines.append(
-            f"| {row['stage']}{note} | {rows} | {row['seconds']:,.1f} | {rate} | "
+            f"| {stage_label(row)}{note} | {rows} | {row['seconds']:,.1f} | {rate} | "
             f"{row['peak_rss_mb']:,} |"
         )
     lines.append(f"| **ingest → marts** | | **{result['ingest_to_marts_seconds']:,.1f}** | | |")
     end_to_end = result["end_to_end_seconds"]
     lines.append(f"| **end to end (ingest → marts → PDFs)** | | **{end_to_end:,.1f}** | | |")
+    new = result.get("incremental")
+    if new:
+        month = new["ingest_seconds"] + new["build_seconds"]
+        lines.append(
+            f"| **new month {new['new_month']} on top of {new['history_months']} (ingest + "
+            f"incremental build)** | | **{month:,.1f}** | | |"
+        )
     extra = []
     if result.get("floor_seconds"):
         ingest = next(r for r in result["stages"] if r["stage"] == "voronka: ingest")
@@ -38,6 +47,18 @@ def stage_table(result: dict) -> str:
     report = result.get("report") or {}
     if report:
         extra.append(f"PDF median {report['pdf_median_s']} s, max {report['pdf_max_s']} s")
+    if new:
+        equal = new["equal_to_full"]
+        verdict = (
+            f"equal ({equal['tables']} tables)"
+            if equal["equal"]
+            else f"DIFFERENT in {', '.join(equal['differing']) or 'no tables'}"
+        )
+        extra.append(
+            f"new month: incremental dbt build {new['build_seconds']:,.1f} s = "
+            f"{new['percent']} % of the full build, with its ingest {new['with_ingest_percent']} % "
+            f"of ingest → marts (plan: {new['plan']}); its marts vs the full rebuild: {verdict}"
+        )
     check = result.get("pandas_check")
     if check:
         verdict = "equal" if check["equal"] else f"DIFFERENT in {check['rows_differing']} rows"
@@ -46,6 +67,31 @@ def stage_table(result: dict) -> str:
             f"{check['entities_voronka']:,} entities)"
         )
     return "\n".join(lines) + "\n\n" + "; ".join(extra) + "."
+
+
+def incremental_models_table(result: dict, slowest: int = 10) -> str:
+    """The incremental build's slowest models beside the full build's times (run_results)."""
+    builds = result.get("dbt_builds") or {}
+    incremental, full = builds.get(BUILD_NEW, {}), builds.get(BUILD, {})
+    if not incremental.get("model_seconds"):
+        return ""
+    full_models = full.get("model_seconds", {})
+    lines = [
+        "| model | incremental build (s) | full build (s) |",
+        "|---|---:|---:|",
+    ]
+    for model, seconds in list(incremental["model_seconds"].items())[:slowest]:
+        lines.append(f"| {model} | {seconds:,.2f} | {full_models.get(model, 0):,.2f} |")
+    lines.append(
+        f"| all models | {sum(incremental['model_seconds'].values()):,.2f} | "
+        f"{sum(full_models.values()):,.2f} |"
+    )
+    lines.append(
+        f"| all tests | {incremental['test_seconds']:,.2f} | {full.get('test_seconds', 0):,.2f} |"
+    )
+    elapsed = incremental["dbt_elapsed_s"], full.get("dbt_elapsed_s", 0)
+    lines.append(f"| dbt elapsed | {elapsed[0]:,.2f} | {elapsed[1]:,.2f} |")
+    return "\n".join(lines)
 
 
 def targets_table(result: dict) -> str:
@@ -62,6 +108,10 @@ def main() -> None:
     print(f"Run {result['when']}, scale {result['scale']}.\n")
     print(stage_table(result))
     print()
+    models = incremental_models_table(result)
+    if models:
+        print(models)
+        print()
     print(targets_table(result))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -33,25 +34,54 @@ def stage_ingest(config_path: Path, budget_mb: int | None) -> dict:
 
 
 def stage_build(config_path: Path) -> dict:
+    """One `build_warehouse`: the dbt invocations, the rebuild plan it printed (a full
+    rebuild or the incremental months), and, when DBT_TARGET_PATH is set, each model's
+    time from dbt's run_results.json."""
     from pipeline import warehouse
 
     config = load_config(config_path)
     invocations: list[list[str]] = []
     original = warehouse.run_dbt
 
-    def counted(config, args, target_file, progress=None):
+    def counted(config, args, target_file, progress=None, **kwargs):
         invocations.append(list(args))
-        return original(config, args, target_file, progress)
+        return original(config, args, target_file, progress, **kwargs)
 
     warehouse.run_dbt = counted
-    warehouse.build_warehouse(config)
+    progress: list[str] = []
+    warehouse.build_warehouse(config, progress=progress.append)
     import duckdb
 
     with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
         rows = con.execute("select count(*) from marts.funnel_entities").fetchone()[0]
         monthly = con.execute("select count(*) from marts.funnel_stage_monthly").fetchone()[0]
+    plan = next(
+        (line for line in progress if line.startswith(("full rebuild:", "incremental:"))), None
+    )
     return {"dbt_invocations": len(invocations), "dbt_args": invocations, "rows": rows,
-            "funnel_stage_monthly_rows": monthly}  # fmt: skip
+            "funnel_stage_monthly_rows": monthly, "plan": plan,
+            "incremental": bool(plan and plan.startswith("incremental:")),
+            **node_seconds()}  # fmt: skip
+
+
+def node_seconds() -> dict:
+    """Per-model seconds of the last dbt run (slowest first) and the tests' total, from
+    run_results.json under $DBT_TARGET_PATH (nothing when it is not set)."""
+    target = os.environ.get("DBT_TARGET_PATH")
+    path = Path(target) / "run_results.json" if target else None
+    if path is None or not path.exists():
+        return {}
+    run = json.loads(path.read_text())
+    models, tests = {}, 0.0
+    for result in run["results"]:
+        kind, _, name = result["unique_id"].partition(".")
+        if kind == "model":
+            models[name.split(".", 1)[-1]] = round(result["execution_time"], 2)
+        elif kind in ("test", "unit_test"):
+            tests += result["execution_time"]
+    ordered = dict(sorted(models.items(), key=lambda item: -item[1]))
+    return {"model_seconds": ordered, "test_seconds": round(tests, 2),
+            "dbt_elapsed_s": round(run["elapsed_time"], 2)}  # fmt: skip
 
 
 def stage_report(config_path: Path) -> dict:

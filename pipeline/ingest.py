@@ -5,7 +5,9 @@ still being written; fingerprint the bytes (sha256 = file_id); bytes already loa
 under any name — are a `duplicate`; otherwise extract (pipeline.sources) → normalize
 (pipeline.transform) → write the file's parts, then its ledger row. A file already in the
 ledger under the same name with a final status is not looked at again, so re-running on an
-unchanged inbox adds nothing. Every record lands either in its main table or in
+unchanged inbox adds nothing. The run is three phases (plan_ingest → load_file per file →
+finish_ingest) so that Dagster runs each file's load as its own step; ingest_inbox runs
+them in one process. Every record lands either in its main table or in
 `rejected_rows`: rows_total = rows_accepted + rows_rejected for every loaded file.
 
 Failures are loud but never partial: a file that cannot be read (a missing column, an
@@ -16,20 +18,20 @@ can show why) — and after all files, IngestError names every such file.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 
 import polars as pl
 
 from pipeline import io
 from pipeline.config import Config, Source
-from pipeline.schemas import LANDING_TABLES, conform
 from pipeline.sources import RawFile, SourceError, fastcsv, read_file, streamed
 from pipeline.sources.text import sniff_delimiter
 from pipeline.transform import snapshot_history
@@ -73,6 +75,9 @@ class FileResult:
     rows_accepted: int = 0
     rows_rejected: int = 0
     message: str = ""
+    # loaded, not yet published: the staging folder (relative to landing) and its tables
+    staged: str | None = field(default=None, repr=False, compare=False)
+    tables: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def reject_ratio(self) -> float:
@@ -138,7 +143,56 @@ class Normalized:
     notes: list[str]
 
 
-# --- the run -------------------------------------------------------------------------
+# --- the run: plan → load each file → finish ------------------------------------------
+#
+# Three phases, so that an orchestrator can run the loads as independent steps (in
+# parallel processes or machines sharing the landing folder):
+#   plan_ingest    reads the inbox and the ledger, writes nothing: the files to load, in order;
+#   load_file      one file → normalized parts in its own staging folder (no ledger, no lock);
+#   finish_ingest  under the writer lock: publish the staged parts, ledger rows in order,
+#                  inferred snapshot history, quality check.
+# `ingest_inbox` runs the three in one process. A crash anywhere before a file's ledger row
+# is written leaves the file new for the next run, whose parts (named by file_id) replace
+# whatever was published.
+
+STAGING = ".staging"
+LOCAL_ATTEMPT = "local"  # the staging sub-folder of in-process runs (the CLI holds the lock)
+STALE_STAGING_S = 24 * 3600  # a staging folder untouched this long is a crashed run's
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """A new inbox file to read (picklable: it may cross process boundaries)."""
+
+    source: str
+    preset: str
+    path: str  # relative to the inbox
+    file_id: str
+    streamed: bool = False  # read in batches (large CSV of a preset that can)
+    utf8: str | None = None  # streamed: the encoding the fingerprint pass found, if UTF-8
+    signature: tuple[int, int] | None = None  # (size, mtime_ns) when planned
+    copy_of: str | None = None  # same bytes as an earlier new file of this run: not read
+
+    @property
+    def mapping_key(self) -> str:
+        return safe_key(self.file_id)
+
+
+@dataclass
+class IngestPlan:
+    """Every candidate file of the run, in order: a FileResult settled at planning time
+    (`incomplete`, or a `duplicate` of bytes already loaded), or a PlannedFile."""
+
+    items: list[PlannedFile | FileResult] = field(default_factory=list)
+
+    @property
+    def to_load(self) -> list[PlannedFile]:
+        return [i for i in self.items if isinstance(i, PlannedFile) and i.copy_of is None]
+
+
+def safe_key(file_id: str) -> str:
+    """A file id as a name for steps and folders (letters, digits, underscores)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", file_id)
 
 
 def ingest_inbox(
@@ -153,69 +207,264 @@ def ingest_inbox(
 
     Large CSV files of the asterisk and generic presets are read in batches sized from
     `memory_budget_mb` (files of `stream_min_bytes` or more); others are read whole."""
-    batch_bytes = max(1 << 16, memory_budget_mb * 1024**2 // BATCH_GROWTH)
-    say = progress or (lambda _message: None)
+    plan = plan_ingest(config, settle_seconds=settle_seconds, stream_min_bytes=stream_min_bytes)
+    results = [
+        load_file(config, planned, memory_budget_mb=memory_budget_mb) for planned in plan.to_load
+    ]
+    return finish_ingest(config, plan, results, progress=progress)
+
+
+def plan_ingest(
+    config: Config,
+    *,
+    settle_seconds: float = SETTLE_SECONDS,
+    stream_min_bytes: int = STREAM_MIN_BYTES,
+) -> IngestPlan:
+    """The inbox against the ledger: which files to read. Reads files (to hash them), writes
+    nothing. A file already in the ledger under the same name with a final status is left
+    out; bytes already loaded are a duplicate; two new files with the same bytes are read
+    once (the later one is `copy_of` the first)."""
     landing, inbox = config.landing_dir, config.inbox_dir
-    io.ensure_landing(landing)
-    ledger = io.read_ledger(landing)
-    seen = {
-        (r["file_id"], r["path"])
-        for r in ledger.iter_rows(named=True)
-        if r["status"] in FINAL_STATUSES
-    }
-    loaded = {
-        r["file_id"]: r["path"] for r in ledger.iter_rows(named=True) if r["status"] == "loaded"
-    }
-    summary = IngestSummary()
+    seen, loaded = _ledger_state(landing)
+    first_with: dict[str, str] = {}  # file_id → the first new file of this run with these bytes
+    plan = IngestPlan()
     candidates = _candidates(config, inbox)
     unsettled = _unsettled([path for _, path in candidates], settle_seconds)
     for source, path in candidates:
         name = io.relative_name(inbox, path)
         if io.looks_partial(path) or path in unsettled:
-            result = FileResult(
-                name,
-                source.name,
-                source.preset,
-                "incomplete",
-                message="still being written; will be read on a later run",
-            )
-            summary.files.append(result)
-            say(f"{name}: skipped, still being written")
+            plan.items.append(_incomplete(name, source, "still being written"))
             continue
-        stream = streamed.can_stream(source, name) and io.file_size(path) >= stream_min_bytes
+        signature = io.file_signature(path)
+        stream = streamed.can_stream(source, name) and signature[0] >= stream_min_bytes
         utf8 = None
         if stream:
             file_id, utf8 = fastcsv.fingerprint(path)
         else:
-            data = io.read_bytes(path)
-            file_id = io.content_id(data)
+            file_id = io.content_id(io.read_bytes(path))
         if (file_id, name) in seen:
             continue
         if file_id in loaded:
-            result = FileResult(
-                name,
+            plan.items.append(
+                _duplicate(name, source.name, source.preset, file_id, loaded[file_id])
+            )
+            continue
+        plan.items.append(
+            PlannedFile(
                 source.name,
                 source.preset,
-                "duplicate",
+                name,
                 file_id,
-                message=f"same bytes as {loaded[file_id]} (already loaded)",
+                streamed=stream,
+                utf8=utf8,
+                signature=signature,
+                copy_of=first_with.get(file_id),
             )
+        )
+        first_with.setdefault(file_id, name)
+    return plan
+
+
+def load_file(
+    config: Config,
+    planned: PlannedFile,
+    *,
+    memory_budget_mb: int = MEMORY_BUDGET_MB,
+    attempt: str = LOCAL_ATTEMPT,
+) -> FileResult:
+    """Read and normalize one planned file into its staging folder
+    (`<landing>/.staging/<file_id>/<attempt>`). No ledger row, no lock: loads of different
+    files, or of one file by two runs (different `attempt`s), may run side by side.
+    `loaded` results carry the staged folder for finish_ingest; any other status left
+    nothing behind. Raises only on unexpected errors (a SourceError is a `failed` result)."""
+    source = config.source(planned.source)
+    landing, name, file_id = config.landing_dir, planned.path, planned.file_id
+    path = config.inbox_dir / name
+    staging = staging_dir(landing, file_id, attempt)
+    if not path.is_file():
+        return _incomplete(name, source, "gone from the inbox before it was read", file_id)
+    if planned.streamed:
+        if io.file_signature(path) != planned.signature:
+            return _incomplete(name, source, "changed since it was planned", file_id)
+        batch_bytes = max(1 << 16, memory_budget_mb * 1024**2 // BATCH_GROWTH)
+        return _ingest_streamed(
+            config, source, name, path, file_id, planned.utf8, staging, batch_bytes
+        )
+    data = io.read_bytes(path)
+    if io.content_id(data) != file_id:
+        return _incomplete(name, source, "changed since it was planned", file_id)
+    return _ingest_one(config, source, name, data, file_id, io.file_mtime(path), staging)
+
+
+def finish_ingest(
+    config: Config,
+    plan: IngestPlan,
+    results: list[FileResult],
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> IngestSummary:
+    """Publish what the loads staged and write the ledger, in plan order; then refresh the
+    inferred snapshot history and apply the quality check (IngestError, as ingest_inbox).
+
+    Call under the writer lock. `results` are load_file's for plan.to_load (any order).
+    The ledger is read again here: a file another run recorded since the plan is left
+    alone, and bytes another run loaded since then make this file a duplicate."""
+    say = progress or (lambda _message: None)
+    landing = config.landing_dir
+    io.ensure_landing(landing)
+    seen, loaded = _ledger_state(landing)
+    by_id = {result.file_id: result for result in results}
+    outcome: dict[str, FileResult] = {}  # file_id → what became of the first file with it
+    summary = IngestSummary()
+    for item in plan.items:
+        if isinstance(item, FileResult) and item.status == "incomplete":
+            summary.files.append(item)
+            say(_progress_line(item))
+            continue
+        file_id, name = item.file_id, item.path
+        assert file_id is not None
+        own = by_id.get(file_id) if isinstance(item, PlannedFile) and not item.copy_of else None
+        if (file_id, name) in seen:  # recorded by another run since the plan
+            _discard_staging(landing, own)
+            continue
+        if file_id in loaded:
+            result = _duplicate(name, item.source, item.preset, file_id, loaded[file_id])
+            _discard_staging(landing, own)
+        elif isinstance(item, FileResult):
+            result = item
+        elif item.copy_of is not None:
+            result = _copy_result(item, outcome.get(file_id))
         else:
-            if stream:
-                result = _ingest_streamed(
-                    config, source, name, path, file_id, utf8, landing, batch_bytes
-                )
-            else:
-                mtime = io.file_mtime(path)
-                result = _ingest_one(config, source, name, data, file_id, mtime, landing)
+            result = own or _failed(item, "its load step left no result; it will be read again")
             if result.status == "loaded":
-                loaded[file_id] = name
-        io.record_ledger_row(landing, _ledger_row(result))
+                result = _publish(landing, result)
+            outcome[file_id] = result
+        if result.status == "loaded":
+            loaded[file_id] = name
+        if result.status != "incomplete":
+            io.record_ledger_row(landing, _ledger_row(result))
+            _sweep_staging(landing, file_id)
         summary.files.append(result)
         say(_progress_line(result))
+    _remove_if_empty(landing / STAGING)
     snapshot_history.refresh_inferred_history(config)
     summary.raise_for_quality(config.quality.max_reject_ratio)
     return summary
+
+
+def staging_dir(landing: Path, file_id: str, attempt: str = LOCAL_ATTEMPT) -> Path:
+    """Where one load of one file stages its parts before finish_ingest publishes them."""
+    return landing / STAGING / safe_key(file_id) / safe_key(attempt)
+
+
+def _ledger_state(landing: Path) -> tuple[set[tuple[str, str]], dict[str, str]]:
+    """((file_id, path) pairs with a final status, {file_id: path} of loaded bytes)."""
+    rows = list(io.read_ledger(landing).iter_rows(named=True))
+    seen = {(r["file_id"], r["path"]) for r in rows if r["status"] in FINAL_STATUSES}
+    loaded = {r["file_id"]: r["path"] for r in rows if r["status"] == "loaded"}
+    return seen, loaded
+
+
+def _incomplete(name: str, source: Source, why: str, file_id: str | None = None) -> FileResult:
+    return FileResult(
+        name,
+        source.name,
+        source.preset,
+        "incomplete",
+        file_id,
+        message=f"{why}; will be read on a later run",
+    )
+
+
+def _duplicate(name: str, source: str, preset: str, file_id: str, original: str) -> FileResult:
+    return FileResult(
+        name,
+        source,
+        preset,
+        "duplicate",
+        file_id,
+        message=f"same bytes as {original} (already loaded)",
+    )
+
+
+def _failed(planned: PlannedFile, message: str) -> FileResult:
+    return FileResult(
+        planned.path,
+        planned.source,
+        planned.preset,
+        "failed",
+        planned.file_id,
+        message=f"{planned.path}: {message}",
+    )
+
+
+def failed_load(planned: PlannedFile, error: BaseException) -> FileResult:
+    """The result of a load that raised an unexpected error (an orchestrator records it as
+    `failed` so the other files still finish; the file is read again on the next run)."""
+    return _failed(planned, f"unexpected error while reading: {type(error).__name__}: {error}")
+
+
+def _copy_result(planned: PlannedFile, first: FileResult | None) -> FileResult:
+    """A second new file with the same bytes whose first was not loaded: it shares the
+    first one's fate (same bytes, same outcome), nothing of it is read."""
+    if first is None:  # another run recorded the first one meanwhile, not as loaded
+        return _failed(planned, f"same bytes as {planned.copy_of}; it will be read again")
+    return FileResult(
+        planned.path,
+        planned.source,
+        planned.preset,
+        first.status,
+        planned.file_id,
+        first.encoding,
+        first.delimiter,
+        message=f"same bytes as {planned.copy_of}: {first.message}",
+    )
+
+
+def _publish(landing: Path, result: FileResult) -> FileResult:
+    """Move a loaded file's staged parts into landing; a result whose staging folder is gone
+    (a crash, or a cleanup) becomes `failed`, so it is read again next run, not lost."""
+    staging = landing / result.staged if result.staged else None
+    if staging is None or not staging.is_dir():
+        return replace(
+            result,
+            status="failed",
+            rows_total=0,
+            rows_accepted=0,
+            rows_rejected=0,
+            message=f"{result.path}: its staged parts are gone; it will be read again next run",
+        )
+    _publish_parts(landing, staging, result.file_id, set(result.tables))
+    _remove_if_empty(staging.parent)
+    return result
+
+
+def _discard_staging(landing: Path, result: FileResult | None) -> None:
+    if result is not None and result.staged:
+        staging = landing / result.staged
+        shutil.rmtree(staging, ignore_errors=True)
+        _remove_if_empty(staging.parent)
+
+
+def _sweep_staging(landing: Path, file_id: str) -> None:
+    """Remove what crashed runs staged for a file now in the ledger (long untouched only:
+    a concurrent run may be staging the same file right now; it finds it recorded)."""
+    folder = landing / STAGING / safe_key(file_id)
+    if not folder.is_dir():
+        return
+    for attempt in folder.iterdir():
+        try:
+            stale = time.time() - attempt.stat().st_mtime > STALE_STAGING_S
+        except FileNotFoundError:
+            continue
+        if stale:
+            shutil.rmtree(attempt, ignore_errors=True)
+    _remove_if_empty(folder)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not empty: another attempt's folder
+        folder.rmdir()
 
 
 def _candidates(config: Config, inbox: Path) -> list[tuple[Source, Path]]:
@@ -246,8 +495,9 @@ def _ingest_one(
     data: bytes,
     file_id: str,
     mtime: float,
-    landing: Path,
+    staging: Path,
 ) -> FileResult:
+    """One file read whole: normalized in memory, its parts written to `staging`."""
     result = FileResult(name, source.name, source.preset, "failed", file_id)
     try:
         normalized = normalize_file(config, source, name, data, file_id, mtime)
@@ -259,12 +509,22 @@ def _ingest_one(
     if raw.rows_total == 0:
         result.status, result.message = "empty", "no records (empty or header only)"
         return result
-    io.write_file_parts(landing, file_id, normalized.tables)
+    shutil.rmtree(staging, ignore_errors=True)
+    tables = {table for table, rows in normalized.tables.items() if rows.height}
+    try:
+        for table in sorted(tables):
+            io.write_part(staging, table, file_id, normalized.tables[table])
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    staging.mkdir(parents=True, exist_ok=True)  # (history records may add no rows at all)
     result.status = "loaded"
     result.rows_total = raw.rows_total
     result.rows_accepted = normalized.rows_accepted
     result.rows_rejected = normalized.rows_rejected
     result.message = _load_message(normalized)
+    result.staged = staging.relative_to(config.landing_dir).as_posix()
+    result.tables = tuple(sorted(tables))
     return result
 
 
@@ -275,13 +535,12 @@ def _ingest_streamed(
     path: Path,
     file_id: str,
     utf8: str | None,
-    landing: Path,
+    staging: Path,
     batch_bytes: int,
 ) -> FileResult:
-    """One large file, batch by batch: each batch normalized and written to a staging
-    folder; the parts are published only when the whole file went through."""
+    """One large file, batch by batch: each batch normalized and written to `staging`; the
+    parts are published (finish_ingest) only when the whole file went through."""
     result = FileResult(name, source.name, source.preset, "failed", file_id)
-    staging = landing / ".staging" / file_id
     shutil.rmtree(staging, ignore_errors=True)
     try:
         counts = _stream_file(config, source, name, path, file_id, utf8, staging, batch_bytes)
@@ -297,7 +556,7 @@ def _ingest_streamed(
         shutil.rmtree(staging, ignore_errors=True)
         result.status, result.message = "empty", "no records (empty or header only)"
         return result
-    _publish_parts(landing, staging, file_id, counts["tables"])
+    staging.mkdir(parents=True, exist_ok=True)
     result.status = "loaded"
     result.rows_total = counts["total"]
     result.rows_accepted = counts["accepted"]
@@ -308,6 +567,8 @@ def _ingest_streamed(
         where = f"row {first['row_number']}, column {first['column']!r}"
         parts.append(f"first reject: {where}: {first['reason']}")
     result.message = "; ".join(parts + counts["notes"])
+    result.staged = staging.relative_to(config.landing_dir).as_posix()
+    result.tables = tuple(sorted(counts["tables"]))
     return result
 
 
@@ -375,8 +636,7 @@ def _stream_file(
         for table, rows in tables.items():
             if rows.height:
                 counts["tables"].add(table)
-                target = staging / table / f"part-{file_id}-{number:05d}.parquet"
-                io.write_parquet_atomic(conform(rows, table), target)
+                io.write_part(staging, table, file_id, rows, batch=number)
     if layout is not None:
         counts["columns_found"] = layout.columns_found
     counts["notes"] = merge_notes(notes)
@@ -384,15 +644,9 @@ def _stream_file(
 
 
 def _publish_parts(landing: Path, staging: Path, file_id: str, tables: set[str]) -> None:
-    """Move a file's staged parts into landing, replacing any parts it had before."""
-    for table in LANDING_TABLES:
-        if table == "files":
-            continue
-        io.remove_file_parts(landing, table, file_id)
-        folder = staging / table
-        if table in tables and folder.is_dir():
-            for part in sorted(folder.glob("*.parquet")):
-                part.replace(io.table_dir(landing, table) / part.name)
+    """Move a file's staged parts into landing (each into its month folder), replacing any
+    parts it had before; the layout is io's (io.publish_file_parts)."""
+    io.publish_file_parts(landing, staging, file_id, tables)
     shutil.rmtree(staging, ignore_errors=True)
 
 
@@ -447,6 +701,8 @@ def _ledger_row(result: FileResult) -> pl.DataFrame:
 
 
 def _progress_line(result: FileResult) -> str:
+    if result.status == "incomplete":
+        return f"{result.path}: skipped, {result.message}"
     if result.status == "loaded":
         return (
             f"{result.path}: loaded {result.rows_accepted} of {result.rows_total} rows "

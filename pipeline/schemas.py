@@ -121,6 +121,16 @@ LANDING_TABLES: dict[str, pl.Schema] = {
     "rejected_rows": REJECTED_ROWS,
 }
 
+# Landing tables partitioned by month, Hive style (`<table>/month=YYYY-MM/`): the UTC month
+# of this time column. A deals file has one snapshot time, so it lands in one month. Tables
+# without a time of their own (phones, attributes, rejected rows, the ledger) stay flat.
+# dbt declares the same partitioning in models/staging/landing/_landing__sources.yml.
+MONTH_PARTITIONS: dict[str, str] = {
+    "crm_deals": "snapshot_at",
+    "crm_stage_events": "entered_at",
+    "calls": "started_at",
+}
+
 
 def empty(table: str) -> pl.DataFrame:
     return pl.DataFrame(schema=LANDING_TABLES[table])

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from pipeline.config import Config
 from pipeline.funnel_tables import write_config_tables
+from pipeline.incremental import RebuildPlan, build_fingerprint, plan_rebuild
 from pipeline.io import ensure_landing
 from pipeline.paths import DBT_PROJECT_DIR
 
@@ -67,7 +68,12 @@ def dbt_executable() -> str:
     return str(beside_python) if beside_python.exists() else "dbt"
 
 
-def dbt_command(config: Config, args: list[str], target: str | None = None) -> list[str]:
+def dbt_command(
+    config: Config,
+    args: list[str],
+    target: str | None = None,
+    extra_vars: dict[str, str] | None = None,
+) -> list[str]:
     return [
         dbt_executable(),
         *args,
@@ -78,7 +84,7 @@ def dbt_command(config: Config, args: list[str], target: str | None = None) -> l
         "--profiles-dir",
         str(DBT_PROJECT_DIR),
         "--vars",
-        json.dumps(dbt_vars(config)),
+        json.dumps({**dbt_vars(config), **(extra_vars or {})}),
     ]
 
 
@@ -142,13 +148,17 @@ def run_dbt(
     target_file: Path,
     progress: Callable[[str], None] | None = None,
     target: str | None = None,
+    extra_vars: dict[str, str] | None = None,
 ) -> list[str]:
     """Run one dbt command against target_file (the DuckDB file, or the Spark warehouse
     folder); stream its lines; raise BuildError on failure."""
-    location_env = SPARK_WAREHOUSE_ENV if dbt_target(target) == SPARK else DBT_PATH_ENV
-    env = {**os.environ, location_env: str(target_file), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {
+        **os.environ,
+        location_env(dbt_target(target)): str(target_file),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
     process = subprocess.Popen(
-        dbt_command(config, args, target),
+        dbt_command(config, args, target, extra_vars),
         cwd=DBT_PROJECT_DIR,
         env=env,
         stdout=subprocess.PIPE,
@@ -178,19 +188,72 @@ def build_warehouse(
     prepare_landing(config)
     args = ["build", *(["--select", *select] if select else [])]
     if chosen == SPARK:
-        # dbt's artifacts of a Spark build stay apart from the DuckDB builds' (and from the
-        # manifest Dagster reads in dbt_project/target).
-        artifacts = config.state_dir / "dbt-spark"
-        args += ["--target-path", str(artifacts / "target"), "--log-path", str(artifacts / "logs")]
-        with build_copy_dir(spark_warehouse_dir(config)) as build_dir:
-            lines = run_dbt(config, args, build_dir, progress, target=chosen)
-        return BuildResult(warehouse=spark_warehouse_dir(config), log_tail=lines[-5:])
-    # The target goes on only when the caller chose one: run_dbt falls back to the same
-    # default, and wrappers of run_dbt (bench/stage.py) keep their four-argument call.
-    chosen_explicitly = {"target": target} if target else {}
-    with build_copy(config.warehouse_path) as build_file:
-        lines = run_dbt(config, args, build_file, progress, **chosen_explicitly)
-    return BuildResult(warehouse=config.warehouse_path, log_tail=lines[-5:])
+        args += spark_artifact_args(config)
+    # The target goes on only when the caller chose one (always for Spark): run_dbt falls
+    # back to the same default, and wrappers of run_dbt (bench/stage.py) keep their
+    # four-argument call.
+    chosen_explicitly = {"target": chosen} if target or chosen == SPARK else {}
+    with build_location(config, chosen) as location:
+        plan = rebuild_plan(config, chosen, location.path)
+        if progress:
+            progress(plan.describe())
+        lines = run_dbt(
+            config,
+            args + plan.dbt_args(),
+            location.path,
+            progress,
+            extra_vars=plan.dbt_vars(),
+            **chosen_explicitly,
+        )
+    return BuildResult(warehouse=location.published, log_tail=lines[-5:])
+
+
+def rebuild_plan(config: Config, target: str, build_path: Path) -> RebuildPlan:
+    """Which months this build recomputes (pipeline/incremental.py). A Spark build starts
+    from an empty folder, so it is always whole."""
+    if target == SPARK:
+        return RebuildPlan(True, "a Spark build starts empty", build_fingerprint(config))
+    return plan_rebuild(config, build_path)
+
+
+@dataclass(frozen=True)
+class BuildLocation:
+    """Where one build writes: `path` (a DuckDB file, or a Spark warehouse folder) replaces
+    `published` when the build succeeds. dbt finds `path` in the environment variable `env`."""
+
+    target: str
+    path: Path
+    published: Path
+
+    @property
+    def env(self) -> str:
+        return location_env(self.target)
+
+
+def location_env(target: str) -> str:
+    """The environment variable the profile reads the build location from."""
+    return SPARK_WAREHOUSE_ENV if target == SPARK else DBT_PATH_ENV
+
+
+@contextmanager
+def build_location(config: Config, target: str | None = None) -> Iterator[BuildLocation]:
+    """The build copy for the target (build_copy / build_copy_dir), published if the block
+    succeeds. Shared by build_warehouse and the Dagster dbt asset."""
+    chosen = dbt_target(target)
+    if chosen == SPARK:
+        published = spark_warehouse_dir(config)
+        with build_copy_dir(published) as folder:
+            yield BuildLocation(chosen, folder, published)
+    else:
+        with build_copy(config.warehouse_path) as file:
+            yield BuildLocation(chosen, file, config.warehouse_path)
+
+
+def spark_artifact_args(config: Config) -> list[str]:
+    """dbt's artifacts of a Spark build stay apart from the DuckDB builds' (and from the
+    manifest Dagster reads in dbt_project/target)."""
+    artifacts = config.state_dir / "dbt-spark"
+    return ["--target-path", str(artifacts / "target"), "--log-path", str(artifacts / "logs")]
 
 
 def _is_progress_line(line: str) -> bool:

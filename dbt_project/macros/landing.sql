@@ -4,8 +4,12 @@
    here. Spark has no such hook: before the run, every landing table is registered as an
    external parquet table `landing.<table>` over <landing_path>/<table>. Its columns are the
    ones declared in _landing__sources.yml: Spark skips files that start with `_`, so a table
-   that holds only `_schema.parquet` has no schema to infer. Dropping an external table
-   leaves its files alone; re-creating it picks up a changed landing_path. #}
+   that holds only `_schema.parquet` has no schema to infer. A source whose meta says
+   `partitioned_by: month` (Hive folders month=YYYY-MM, pipeline/io.py) gets that string
+   partition column, and its partitions are recovered from the folders (`msck repair
+   table`; without it the catalog knows no partition and the table reads empty). Dropping
+   an external table leaves its files alone; re-creating it picks up a changed
+   landing_path and new month folders. #}
 {% macro register_landing_sources() -%}
     {{ return(adapter.dispatch('register_landing_sources', 'voronka')()) }}
 {%- endmacro %}
@@ -28,12 +32,21 @@
             {%- if not columns -%}
                 {{ exceptions.raise_compiler_error('Source landing.' ~ table.name ~ ' declares no columns') }}
             {%- endif -%}
+            {%- set partition = (table.config.meta or table.meta or {}).get('partitioned_by') -%}
+            {%- set partitioned_by = '' -%}
+            {%- if partition -%}
+                {%- do columns.append(adapter.quote(partition) ~ ' string') -%}
+                {%- set partitioned_by = ' partitioned by (' ~ adapter.quote(partition) ~ ')' -%}
+            {%- endif -%}
             {%- set location = var('landing_path') ~ '/' ~ table.name -%}
             {%- do run_query('drop table if exists ' ~ relation) -%}
             {%- do run_query(
                 'create table ' ~ relation ~ ' (' ~ columns | join(', ') ~ ') using parquet'
-                ~ " location '" ~ dbt.escape_single_quotes(location) ~ "'"
+                ~ partitioned_by ~ " location '" ~ dbt.escape_single_quotes(location) ~ "'"
             ) -%}
+            {%- if partition -%}
+                {%- do run_query('msck repair table ' ~ relation) -%}
+            {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}

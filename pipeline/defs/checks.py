@@ -127,7 +127,10 @@ def rows_per_source(config: Config, start: dt.datetime, end: dt.datetime) -> dic
 
 
 def _scan(folder: Path) -> pl.LazyFrame | None:
-    return pl.scan_parquet(folder / "*.parquet") if any(folder.glob("*.parquet")) else None
+    """A landing table's parts in either layout: flat, or in `month=…` folders (the
+    partition column is not read; every part carries the table's own columns)."""
+    parts = sorted(folder.rglob("*.parquet")) if folder.is_dir() else []
+    return pl.scan_parquet(parts, hive_partitioning=False) if parts else None
 
 
 landing_checks = [

@@ -1,7 +1,14 @@
 """dbt assets: one `dbt build` per run, into a copy of the warehouse swapped in on success.
 
-Partitioned by month: the run's window reaches dbt as `--vars` (report_window_vars); the
-models still rebuild everything today, so one run of any range (a backfill) is one build.
+The target is chosen as the CLI chooses it (pipeline.warehouse.dbt_target:
+VORONKA_DBT_TARGET, DuckDB by default): DuckDB builds into a copy of the file, Spark into
+a fresh warehouse folder beside it (pipeline.warehouse.build_location, shared with
+build_warehouse).
+
+Partitioned by month: the run's window reaches dbt as `--vars` (report_window_vars). What
+the build recomputes does not depend on the partition but on what changed since the
+previous build (pipeline/incremental.py: the months from a boundary on, or everything),
+so one run of any range (a backfill) is one build.
 dbt tests become asset checks (dagster-dbt's default); a failing test fails the build,
 the copy is thrown away, and nothing downstream — the report — runs.
 """
@@ -20,7 +27,14 @@ from pipeline.defs.ingest import WRITER_POOL
 from pipeline.defs.partitions import report_window_vars
 from pipeline.defs.resources import VoronkaConfig
 from pipeline.paths import DBT_PROJECT_DIR
-from pipeline.warehouse import DBT_PATH_ENV, build_copy, dbt_executable, dbt_vars, prepare_landing
+from pipeline.warehouse import (
+    build_location,
+    dbt_executable,
+    dbt_target,
+    dbt_vars,
+    prepare_landing,
+    rebuild_plan,
+)
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
@@ -68,19 +82,30 @@ def voronka_dbt_assets(partitions: dg.PartitionsDefinition) -> dg.AssetsDefiniti
         context: dg.AssetExecutionContext, dbt: DbtCliResource, voronka: VoronkaConfig
     ):
         config = voronka.load()
+        target = dbt_target()
         window = context.partition_time_window
         variables = {**dbt_vars(config), **report_window_vars(window.start, window.end)}
-        context.log.info(f"dbt vars: {variables}")
+        context.log.info(f"dbt target: {target}; vars: {variables}")
         with warehouse_lock(config):
             prepare_landing(config)
             with (
-                build_copy(config.warehouse_path) as build_file,
-                _environment(DBT_PATH_ENV, str(build_file)),
+                build_location(config, target) as location,
+                _environment(location.env, str(location.path)),
             ):
+                # Which months to recompute, from what changed since the build the copy
+                # starts from (pipeline/incremental.py): the CLI's plan, the same vars.
+                plan = rebuild_plan(config, target, location.path)
+                context.log.info(plan.describe())
+                variables.update(plan.dbt_vars())
                 # cautious: a partial selection (the UI, a subset job) runs only the tests
                 # whose parents are all selected, not tests of models it does not build.
+                # (dagster-dbt gives each invocation its own target path, so a Spark build's
+                # artifacts never replace the manifest Dagster reads.)
                 args = [
                     "build",
+                    *plan.dbt_args(),
+                    "--target",
+                    target,
                     "--vars",
                     json.dumps(variables),
                     "--indirect-selection",

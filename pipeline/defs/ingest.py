@@ -2,8 +2,21 @@
 
 Partitioned by month like every asset of the monthly job: ingest always reads the whole
 inbox (the ledger makes it idempotent), and a partition's materialization records the
-landing state that month's report was built from. Both write files dbt reads, so they
-sit in the one-writer pool and take the same OS lock as the CLI.
+landing state that month's report was built from.
+
+The landing tables are one graph-backed multi-asset, `ingest_inbox`, of three ops (the
+phases of pipeline.ingest):
+
+- `plan_inbox`: the new files (reads the inbox and the ledger, writes nothing); one
+  dynamic output per file to read, keyed by its file id;
+- `load_inbox_file`, mapped over them: one step per file, reading and normalizing it
+  into its own staging folder. No lock and no pool: the run's executor (multiprocess by
+  default, or Docker / Kubernetes) runs them side by side;
+- `finish_inbox`: publishes the staged parts, writes the ledger, refreshes the inferred
+  history and applies the quality check. It is the only step that changes what dbt reads,
+  so it — and not the loads — sits in the one-writer pool and takes the CLI's OS lock.
+
+The config tables are one op in the writer pool too.
 """
 
 import dagster as dg
@@ -11,12 +24,21 @@ import dagster as dg
 from pipeline.cli import warehouse_lock
 from pipeline.defs.resources import VoronkaConfig
 from pipeline.funnel_tables import CONFIG_SCHEMAS, write_config_tables
-from pipeline.ingest import ingest_inbox
+from pipeline.ingest import (
+    FileResult,
+    IngestPlan,
+    PlannedFile,
+    failed_load,
+    finish_ingest,
+    load_file,
+    plan_ingest,
+)
 from pipeline.schemas import LANDING_TABLES
 
 # The one concurrency pool of every step that writes what dbt or DuckDB reads (limit 1:
 # pipeline/defs/instance.py).
 WRITER_POOL = "voronka_writer"
+INGEST_NAME = "ingest_inbox"
 
 LANDING_SPECS = [
     dg.AssetSpec(
@@ -32,29 +54,80 @@ CONFIG_SPECS = [
 ]
 
 
+@dg.op(
+    out={
+        "files": dg.DynamicOut(PlannedFile, description="One new inbox file to read."),
+        "plan": dg.Out(IngestPlan, description="Every candidate file, in order."),
+    },
+    description="Which inbox files are new (sha256 against the ledger); writes nothing.",
+)
+def plan_inbox(context: dg.OpExecutionContext, voronka: VoronkaConfig):
+    plan = plan_ingest(voronka.load())
+    for planned in plan.to_load:
+        yield dg.DynamicOutput(planned, output_name="files", mapping_key=planned.mapping_key)
+    context.log.info(
+        f"{len(plan.to_load)} file(s) to read: {[p.path for p in plan.to_load]}; "
+        f"{len(plan.items) - len(plan.to_load)} other(s) settled without reading"
+    )
+    yield dg.Output(plan, output_name="plan", metadata={"files_to_read": len(plan.to_load)})
+
+
+@dg.op(description="Read and normalize one inbox file into its staging folder.")
+def load_inbox_file(
+    context: dg.OpExecutionContext, voronka: VoronkaConfig, planned: PlannedFile
+) -> FileResult:
+    # An unexpected error becomes a `failed` result, not a failed step: the other files'
+    # steps and the finish step (which records every file, then fails the run) still run.
+    try:
+        result = load_file(voronka.load(), planned, attempt=context.run_id)
+    except Exception as error:
+        context.log.exception(f"{planned.path}: unexpected error while reading")
+        result = failed_load(planned, error)
+    context.log.info(f"{planned.path}: {result.status} ({result.message})")
+    return result
+
+
+@dg.op(
+    pool=WRITER_POOL,
+    out={table: dg.Out(dg.Nothing) for table in LANDING_TABLES},
+    description="Publish the staged files and write the ledger (one writer at a time).",
+)
+def finish_inbox(
+    context: dg.OpExecutionContext,
+    voronka: VoronkaConfig,
+    plan: IngestPlan,
+    results: list[FileResult],
+):
+    config = voronka.load()
+    with warehouse_lock(config):
+        summary = finish_ingest(config, plan, results, progress=context.log.info)
+    metadata = {
+        "files": len(summary.files),
+        "rows_total": summary.rows_total,
+        "rows_accepted": summary.rows_accepted,
+        "rows_rejected": summary.rows_rejected,
+    }
+    for table in LANDING_TABLES:
+        yield dg.Output(None, output_name=table, metadata=metadata)
+
+
 def ingest_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    @dg.multi_asset(
-        specs=LANDING_SPECS,
-        name="ingest_inbox",
-        pool=WRITER_POOL,
+    @dg.graph_multi_asset(
+        outs={
+            table: dg.AssetOut(key=spec.key, description=spec.description)
+            for table, spec in zip(LANDING_TABLES, LANDING_SPECS, strict=True)
+        },
+        name=INGEST_NAME,
+        group_name="ingest",
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
-    def landing_tables(context: dg.AssetExecutionContext, voronka: VoronkaConfig):
-        """Read new inbox files (ledger by sha256) into the landing tables."""
-        config = voronka.load()
-        with warehouse_lock(config):
-            summary = ingest_inbox(config, progress=context.log.info)
-        for spec in LANDING_SPECS:
-            yield dg.MaterializeResult(
-                asset_key=spec.key,
-                metadata={
-                    "files": len(summary.files),
-                    "rows_total": summary.rows_total,
-                    "rows_accepted": summary.rows_accepted,
-                    "rows_rejected": summary.rows_rejected,
-                },
-            )
+    def landing_tables():
+        """Read new inbox files (ledger by sha256) into the landing tables, a step per file."""
+        files, plan = plan_inbox()
+        results = files.map(load_inbox_file).collect()
+        published = finish_inbox(plan, results)
+        return {table: getattr(published, table) for table in LANDING_TABLES}
 
     @dg.multi_asset(
         specs=CONFIG_SPECS,

@@ -4,14 +4,20 @@ monthly_pdf renders the month's PDFs from the marts and records what they printe
 (pipeline.delivery: a re-render that changes a printed figure marks the report amended).
 monthly_mail sends them to each funnel's recipients, once per PDF version.
 Both loop over the run's partitions, so a one-run backfill renders every month.
+
+The report reads the marts from the DuckDB file. When the warehouse is built on Spark
+(VORONKA_DBT_TARGET=spark) that file is not rebuilt, so monthly_pdf fails with a message
+naming where the marts are, rather than render a stale report (docs/scaling.md).
 """
 
 import dagster as dg
 
+from pipeline.config import Config
 from pipeline.defs.partitions import month_of
 from pipeline.defs.resources import VoronkaConfig
 from pipeline.delivery import printed_digests, record_render, send_reports
 from pipeline.reporting import render_reports
+from pipeline.warehouse import DBT_TARGET_ENV, SPARK, dbt_target, spark_warehouse_dir
 
 # Every mart the report reads (pipeline/reporting/warehouse.py).
 REPORT_INPUTS = [
@@ -37,6 +43,25 @@ PDF_KEY = dg.AssetKey(["reports", "monthly_pdf"])
 MAIL_KEY = dg.AssetKey(["reports", "monthly_mail"])
 
 
+def require_duckdb_marts(config: Config) -> None:
+    """Fail (dg.Failure) when the marts are built on Spark: the report reads DuckDB only."""
+    if dbt_target() != SPARK:
+        return
+    local = spark_warehouse_dir(config) / "marts.db"
+    raise dg.Failure(
+        description=(
+            f"The warehouse is built on Spark ({DBT_TARGET_ENV}=spark), but the PDF report "
+            f"reads the marts from the DuckDB file {config.warehouse_path}, which a Spark "
+            "build does not update; no report was rendered rather than a stale one. The "
+            f"marts are the tables of the `marts` schema: with the local Spark session, "
+            f"parquet folders {local}/<mart>/; on a cluster, the cluster's `marts` tables. "
+            "Point a reader at those (docs/scaling.md), or build with "
+            f"{DBT_TARGET_ENV}=duckdb to render the reports."
+        ),
+        metadata={"spark_marts": str(local), "duckdb_file": str(config.warehouse_path)},
+    )
+
+
 class MailConfig(dg.Config):
     force: bool = False  # send again even if this PDF was already sent to the recipient
 
@@ -54,6 +79,7 @@ def monthly_reports(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         context: dg.AssetExecutionContext, voronka: VoronkaConfig
     ) -> dg.MaterializeResult:
         config = voronka.load()
+        require_duckdb_marts(config)
         files, amended = [], []
         for key in context.partition_keys:
             month = month_of(key)

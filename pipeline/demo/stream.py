@@ -11,7 +11,13 @@ grow with the volume. The default demo (`write_demo_exports`) is untouched.
 
 Layout (same names as the demo, so the demo config reads it): pbx/Master-2025.csv and
 pbx/Master.csv (two overlapping days, a few broken rows), crm/deals_* and
-crm/history_* at two snapshots (cp1251, `;`, CRLF, a few broken rows).
+crm/history_* at three snapshots (cp1251, `;`, CRLF, a few broken rows).
+
+The last calendar month is a delivery of its own, so a bench can time one new month on
+top of the history: its calls are in `pbx/Master-<YYYY-MM>.csv` (not in Master.csv, which
+ends the day before), and the CRM is also exported at the month's first moment. The
+history delivery is every other file (calls and CRM up to the month's start); the new
+month's delivery is its calls log and the final export (`StreamSummary.new_month_files`).
 """
 
 from __future__ import annotations
@@ -136,6 +142,8 @@ class StreamSummary:
     deals: int = 0
     calls: int = 0  # distinct calls (the two overlapping days counted once)
     managers: list[Manager] = field(default_factory=list)
+    new_month: str = ""  # "YYYY-MM": the last calendar month, delivered on its own
+    new_month_files: list[str] = field(default_factory=list)  # its calls log, the final export
 
 
 class PhoneCounter:
@@ -366,8 +374,11 @@ def write_scaled_exports(
     w = _World(spec, seed)
     summary = StreamSummary(managers=w.managers)
     months = calendar_months()[: spec.months]
+    new_month = dt.datetime.combine(months[-1], dt.time())  # its calls: a file of their own
     early_name, late_name = "pbx/Master-2025.csv", "pbx/Master.csv"
-    snapshots = (EARLIER_SNAPSHOT_LOCAL, SNAPSHOT_LOCAL)
+    month_name = f"pbx/Master-{new_month:%Y-%m}.csv"
+    # The history delivery ends with the export at the new month's start.
+    snapshots = tuple(sorted({EARLIER_SNAPSHOT_LOCAL, new_month, SNAPSHOT_LOCAL}))
     style_rng = random.Random(f"{seed}:pbx")
     bad_calls = iter(bad_call_lines(BAD_CALL_ROWS))
     bad_deals = bad_deal_rows(BAD_DEAL_ROWS)
@@ -379,7 +390,8 @@ def write_scaled_exports(
         (inbox / "pbx").mkdir(parents=True, exist_ok=True)
         early = stack.enter_context((inbox / early_name).open("w", encoding="utf-8", newline=""))
         late = stack.enter_context((inbox / late_name).open("w", encoding="utf-8", newline=""))
-        counts = {early_name: 0, late_name: 0}
+        latest = stack.enter_context((inbox / month_name).open("w", encoding="utf-8", newline=""))
+        counts = {early_name: 0, late_name: 0, month_name: 0}
         deals = {
             at: _CrmWriter(stack, inbox / snapshot_file_name("deals", at), DEALS_HEADER)
             for at in snapshots
@@ -392,21 +404,26 @@ def write_scaled_exports(
 
         def flush(before: dt.datetime | None) -> None:
             nonlocal sequence
-            early_lines, late_lines = [], []
+            early_lines, late_lines, month_lines = [], [], []
             while pending and (before is None or pending[0][0] < before):
                 start, _, call = heapq.heappop(pending)
                 if call.ended_at > SNAPSHOT_LOCAL:
                     continue
                 sequence += 1
                 line = asterisk_line(call_fields(call, sequence, style_rng.randrange(4)))
+                if start >= new_month:
+                    month_lines.append(line)
+                    continue
                 if start < MASTER_2025_END:
                     early_lines.append(line)
                 if start >= MASTER_START:
                     late_lines.append(line)
             early.write("".join(early_lines))
             late.write("".join(late_lines))
+            latest.write("".join(month_lines))
             counts[early_name] += len(early_lines)
             counts[late_name] += len(late_lines)
+            counts[month_name] += len(month_lines)
 
         for index, month in enumerate(months):
             prospects = _month_prospects(w, month)
@@ -438,9 +455,9 @@ def write_scaled_exports(
             counts[late_name] += 1
         deals[SNAPSHOT_LOCAL].write(bad_deals[3:])
         history[SNAPSHOT_LOCAL].write(bad_history[2:])
-    summary.files = [early_name, late_name]
+    summary.files = [early_name, late_name, month_name]
     summary.rows = dict(counts)
-    summary.bad_rows = {early_name: 0, late_name: BAD_CALL_ROWS}
+    summary.bad_rows = {early_name: 0, late_name: BAD_CALL_ROWS, month_name: 0}
     for at in snapshots:
         for kind, writer in (("deals", deals[at]), ("history", history[at])):
             name = snapshot_file_name(kind, at)
@@ -450,6 +467,12 @@ def write_scaled_exports(
     summary.bad_rows[snapshot_file_name("deals", SNAPSHOT_LOCAL)] = BAD_DEAL_ROWS
     summary.bad_rows[snapshot_file_name("history", SNAPSHOT_LOCAL)] = BAD_HISTORY_ROWS
     summary.calls = sequence
+    summary.new_month = f"{new_month:%Y-%m}"
+    summary.new_month_files = [
+        month_name,
+        snapshot_file_name("deals", SNAPSHOT_LOCAL),
+        snapshot_file_name("history", SNAPSHOT_LOCAL),
+    ]
     return summary
 
 

@@ -12,14 +12,13 @@ from collections.abc import Callable
 from pipeline.config import Source
 from pipeline.sources import (
     amocrm,
-    asterisk,
     bitrix24,
-    generic,
     hubspot,
     mango,
     pipedrive,
     salesforce,
     sipuni,
+    streamed,
     twilio,
 )
 from pipeline.sources.errors import MissingColumnsError, SourceError
@@ -29,9 +28,9 @@ Reader = Callable[[bytes, str, Source], RawFile]
 
 # (kind, preset) → reader.
 READERS: dict[tuple[str, str], Reader] = {
-    ("calls", "asterisk"): asterisk.read,
-    ("crm", "generic"): generic.read,
-    ("crm_history", "generic"): generic.read,
+    ("calls", "asterisk"): streamed.read_asterisk,  # asterisk.read: the careful reference
+    ("crm", "generic"): streamed.read_generic,  # generic.read: the careful reference
+    ("crm_history", "generic"): streamed.read_generic,
     ("crm", "amocrm"): amocrm.read,
     ("crm", "bitrix24"): bitrix24.read,
     ("crm_history", "bitrix24"): bitrix24.read_stage_history,

@@ -42,6 +42,9 @@ FIELDS = (
     "userfield",
 )
 WIDTHS = (16, 17, 18)
+# The fields canonical_calls reads (the others are only kept in the record's raw text).
+_USED = ("accountcode", "src", "dst", "dcontext", "channel", "dstchannel", "start", "answer",
+         "end", "billsec", "disposition", "uniqueid")  # fmt: skip
 INBOUND_CONTEXTS = ("from-trunk", "from-pstn", "from-did-direct", "ext-did")
 DISPOSITIONS = {
     "ANSWERED": "answered",
@@ -104,9 +107,10 @@ def read(data: bytes, name: str, source: Source) -> RawFile:
 
 def canonical_calls(frame: pl.DataFrame) -> pl.DataFrame:
     """Asterisk fields (strings) → canonical call columns (still strings)."""
-    frame = frame.with_columns(pl.col(c).str.strip_chars() for c in FIELDS).with_columns(
-        _src_phone=normalize_phone_column(frame["src"].str.strip_chars()),
-        _dst_phone=normalize_phone_column(frame["dst"].str.strip_chars()),
+    frame = frame.with_columns(pl.col(c).str.strip_chars() for c in _USED)
+    frame = frame.with_columns(
+        _src_phone=normalize_phone_column(frame["src"]),
+        _dst_phone=normalize_phone_column(frame["dst"]),
     )
     src_ext = pl.col("src").str.contains(EXTENSION)
     dst_ext = pl.col("dst").str.contains(EXTENSION)
@@ -151,8 +155,11 @@ def _extension(column: str) -> pl.Expr:
 
 
 def _call_ids(frame: pl.DataFrame) -> pl.Series:
-    ids = [
-        uniqueid or hashlib.sha256(raw.encode("utf-8")).hexdigest()
-        for uniqueid, raw in zip(frame["uniqueid"].to_list(), frame[RAW].to_list(), strict=True)
-    ]
-    return pl.Series("call_id", ids, dtype=pl.String)
+    """`uniqueid`, else (empty) the sha256 of the record's text, computed only there."""
+    ids = frame["uniqueid"].cast(pl.String).alias("call_id")
+    missing = (ids.is_null() | (ids == "")).arg_true()
+    if missing.len() == 0:
+        return ids
+    raws = frame[RAW].gather(missing).to_list()
+    hashes = [hashlib.sha256(raw.encode("utf-8")).hexdigest() for raw in raws]
+    return ids.clone().scatter(missing, pl.Series(hashes, dtype=pl.String))

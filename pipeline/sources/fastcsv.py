@@ -14,15 +14,17 @@ oddly) is read by `parse_records`, exactly as before. Record numbers run over th
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from pipeline.sources.errors import SourceError
-from pipeline.sources.text import Record, parse_records, split_lines
+from pipeline.sources.text import Record, head_lines, parse_records, split_lines
 
 CHUNK = 8 * 1024 * 1024
 _SENTINEL = "\x01"
@@ -39,20 +41,27 @@ class Batch:
 
 def fingerprint(path: Path) -> tuple[str, str | None]:
     """(sha256 of the bytes, the first encoding among utf-8-sig/utf-8 that decodes
-    the whole file strictly, else None) in one streaming pass."""
+    the whole file strictly, else None) in one streaming pass. The hash of a chunk runs
+    in a second thread (hashlib releases the GIL) while this one checks the UTF-8."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     valid, bom = True, None
-    with Path(path).open("rb") as handle:
+    with Path(path).open("rb") as handle, ThreadPoolExecutor(1) as hasher:
+        hashing = None
         while chunk := handle.read(CHUNK):
             if bom is None:
                 bom = chunk.startswith(codecs.BOM_UTF8)
-            digest.update(chunk)
-            if valid:
+            if hashing is not None:
+                hashing.result()
+            hashing = hasher.submit(digest.update, chunk)
+            # ASCII after a complete sequence is valid UTF-8 as it is (no need to decode)
+            if valid and not (chunk.isascii() and not decoder.getstate()[0]):
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError:
                     valid = False
+        if hashing is not None:
+            hashing.result()
         if valid:
             try:
                 decoder.decode(b"", final=True)
@@ -79,31 +88,66 @@ def resolve_encoding(path: Path, configured: str, utf8: str | None) -> str:
 
 def text_batches(path: Path, encoding: str, batch_bytes: int) -> Iterator[str]:
     """Decoded text in pieces of ~batch_bytes, each ending at a line end outside quotes."""
-    carry = b""
+    for piece in _pieces(path, encoding, batch_bytes):
+        yield piece.text
+
+
+class _Piece:
+    """One piece of a file: its text and that text as UTF-8 bytes, each made when first
+    asked for. A UTF-8 piece that is ASCII is valid as it is (no decoding); any other piece
+    is decoded at once, so a decoding error is raised for the piece it is in."""
+
+    def __init__(self, raw: bytes, encoding: str, first: bool) -> None:
+        self._raw, self._encoding, self._first = raw, encoding, first
+        self._text: str | None = None
+        self._utf8: bytes | None = None
+        utf8 = encoding == "utf-8" or (
+            encoding == "utf-8-sig" and not (first and raw.startswith(codecs.BOM_UTF8))
+        )
+        if utf8:
+            self._utf8 = raw  # the text's UTF-8 bytes are the file's bytes
+        if not (utf8 and raw.isascii()):
+            self._text = _decode(raw, encoding, first)
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = _decode(self._raw, self._encoding, self._first)
+        return self._text
+
+    @property
+    def utf8(self) -> bytes:
+        if self._utf8 is None:
+            self._utf8 = self.text.encode("utf-8")
+        return self._utf8
+
+
+def _pieces(path: Path, encoding: str, batch_bytes: int) -> Iterator[_Piece]:
+    carry, quotes = b"", 0  # the bytes after the last cut, and how many quotes they hold
     first = True
     with Path(path).open("rb") as handle:
-        while True:
-            chunk = handle.read(batch_bytes)
-            data = carry + chunk
-            if not chunk:
-                if data:
-                    yield _decode(data, encoding, first)
-                return
-            cut = _cut(data)
+        while chunk := handle.read(batch_bytes):
+            cut = _cut(chunk, quotes)
             if cut is None:  # no safe cut yet (a quoted field spans the chunk): read on
-                carry = data
+                carry += chunk
+                quotes += chunk.count(b'"')
                 continue
-            piece, carry = data[:cut], data[cut:]
-            yield _decode(piece, encoding, first)
+            piece = b"".join((carry, memoryview(chunk)[:cut]))  # one copy
+            carry = chunk[cut:]
+            quotes = carry.count(b'"')
+            yield _Piece(piece, encoding, first)
             first = False
+        if carry:
+            yield _Piece(carry, encoding, first)
 
 
-def _cut(data: bytes) -> int | None:
-    """End of the last line in data whose prefix holds an even number of quotes (every
-    piece yielded before holds an even number, so parity restarts at each piece)."""
+def _cut(data: bytes, quotes: int = 0) -> int | None:
+    """End of the last line in data whose prefix, after `quotes` quotes before data,
+    holds an even number of quotes (every piece yielded before holds an even number, so
+    parity restarts at each piece)."""
     position = data.rfind(b"\n")
     while position != -1:
-        if data.count(b'"', 0, position) % 2 == 0:
+        if (quotes + data.count(b'"', 0, position)) % 2 == 0:
             return position + 1
         position = data.rfind(b"\n", 0, position)
     return None
@@ -128,7 +172,7 @@ def header_text(path: Path, encoding: str, peek_bytes: int = 1 << 20) -> str:
 
 def first_record(text: str, delimiter: str) -> Record | None:
     """A file's first record (its header), or None when the file has no record."""
-    records = parse_records(split_lines(text)[:50], delimiter)
+    records = parse_records(head_lines(text, 50), delimiter)
     return records[0] if records else None
 
 
@@ -140,11 +184,15 @@ def _record_pattern(delimiter: str) -> str:
 
 def parse_batch(text: str, delimiter: str, max_width: int, first_row: int) -> Batch:
     """One batch → records (blank and all-empty records skipped, as parse_records does)."""
-    fast = _fast_batch(text, delimiter, max_width, first_row)
+    fast = _fast_batch(text.encode("utf-8"), delimiter, max_width, first_row)
     if fast is not None:
         return Batch(fast, True)
+    return Batch(_careful_batch(text, delimiter, max_width, first_row), False)
+
+
+def _careful_batch(text: str, delimiter: str, max_width: int, first_row: int) -> pl.DataFrame:
     records = parse_records(split_lines(text), delimiter)
-    return Batch(records_batch(records, first_row, max_width), False)
+    return records_batch(records, first_row, max_width)
 
 
 def records_batch(records: list[Record], first_row: int, max_width: int) -> pl.DataFrame:
@@ -165,30 +213,35 @@ def records_batch(records: list[Record], first_row: int, max_width: int) -> pl.D
     )
 
 
-def _fast_batch(text: str, delimiter: str, max_width: int, first_row: int) -> pl.DataFrame | None:
-    if not text or "\x01" in text:
+def _fast_batch(data: bytes, delimiter: str, max_width: int, first_row: int) -> pl.DataFrame | None:
+    """A batch's records read by polars, or None when any line is not one well-formed
+    record. `data` is the batch's text as UTF-8 (every check below is on ASCII bytes)."""
+    if not data or _SENTINEL.encode() in data:
         return None
-    if text.count("\r") != text.count("\r\n"):
-        return None  # a lone \r ends a line for the csv module, not for polars
-    data = text.encode("utf-8")
     lines = pl.read_csv(
         data, has_header=False, separator="\x1f", quote_char=None, schema={"line": pl.String}
     )["line"]
-    expected = text.count("\n") + (0 if text.endswith("\n") else 1)
-    if lines.len() != expected or lines.null_count() or "\x1f" in text:
+    expected = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if lines.len() != expected or lines.null_count() or b"\x1f" in data:
+        return None
+    # A lone \r ends a line for the csv module, not for polars. polars drops the \r of
+    # each \r\n (and a last one at the end): any \r left in a line, or at the end, is lone.
+    cr = b"\r" in data
+    if cr and (data.endswith(b"\r") or lines.str.contains("\r", literal=True).any()):
         return None
     if not lines.str.contains(_record_pattern(delimiter)).all():
         return None
     # Field counts: a sentinel field after each line; its column is the count.
     width = max_width + 2
-    eol = "\r\n" if "\r\n" in text else "\n"
-    marked = text.replace(eol, f"{delimiter}{_SENTINEL}{eol}")
-    if not text.endswith("\n"):
-        marked += delimiter + _SENTINEL
-    head = delimiter * (width - 1) + "\n"
+    sep, mark = delimiter.encode("utf-8"), _SENTINEL.encode("utf-8")
+    eol = b"\r" if cr else b"\n"  # every \r is the start of a \r\n (checked above)
+    marked = data.replace(eol, sep + mark + eol)
+    if not data.endswith(b"\n"):
+        marked += sep + mark
+    head = sep * (width - 1) + b"\n"
     names = [f"f{i}" for i in range(width)]
     frame = pl.read_csv(
-        (head + marked).encode("utf-8"),
+        head + marked,
         has_header=False,
         separator=delimiter,
         quote_char='"',
@@ -197,6 +250,7 @@ def _fast_batch(text: str, delimiter: str, max_width: int, first_row: int) -> pl
         empty_string_is_null=False,
         new_columns=names,
     ).slice(1)
+    del marked
     if frame.height != lines.len():
         return None
     count = pl.lit(None, dtype=pl.Int64)
@@ -205,19 +259,26 @@ def _fast_batch(text: str, delimiter: str, max_width: int, first_row: int) -> pl
             pl.when(pl.col(f"f{i}") == _SENTINEL).then(pl.lit(i, dtype=pl.Int64)).otherwise(count)
         )
     frame = frame.with_columns(_width=count, _raw=lines)
-    too_wide = frame.filter(pl.col("_width").is_null())
-    if too_wide.height:  # beyond max_width + 1 fields: count them exactly
-        widths = {
-            raw: len(parse_records([raw], delimiter)[0].fields or [])
-            for raw in too_wide["_raw"].to_list()
-        }
+    wide = frame["_width"].null_count() > 0
+    if wide:  # beyond max_width + 1 fields: count them exactly (0: a blank-looking line)
+        lines_wide = frame.filter(pl.col("_width").is_null())["_raw"].to_list()
+        widths = {raw: _field_count(raw, delimiter) for raw in lines_wide}
+        exact = pl.col("_raw").replace_strict(widths, default=None, return_dtype=pl.Int64)
         frame = frame.with_columns(
-            _width=pl.coalesce("_width", pl.col("_raw").replace_strict(widths, default=None,
-                                                                       return_dtype=pl.Int64))
-        )  # fmt: skip
+            _wide=pl.col("_width").is_null(), _width=pl.coalesce("_width", exact)
+        )
     # Blank-looking records (every field empty or spaces) are no records, as in parse_records.
-    blank = pl.all_horizontal([pl.col(n).str.strip_chars().is_in(["", _SENTINEL]) for n in names])
-    frame = frame.filter(~blank)
+    # Only a line of nothing but spaces, quotes and delimiters can be one: without such lines
+    # (or lines too wide for the columns read) there is nothing to look for.
+    d = "\\t" if delimiter == "\t" else "\\" + delimiter
+    maybe_blank = ~pl.col("_raw").str.contains(f'[^\\s"{d}]')
+    if wide or frame.select(maybe_blank.any()).item():
+        blank = pl.all_horizontal(
+            [pl.col(n).str.strip_chars().is_in(["", _SENTINEL]) for n in names]
+        )
+        if wide:  # the columns read hold only part of a wide line: the count above tells
+            blank = pl.when(pl.col("_wide")).then(pl.col("_width") == 0).otherwise(blank)
+        frame = frame.filter(~blank)
     frame = frame.with_columns(
         [pl.when(pl.col("_width") > i).then(pl.col(f"f{i}")).alias(f"f{i}") for i in range(width)]
     )
@@ -230,12 +291,45 @@ def _fast_batch(text: str, delimiter: str, max_width: int, first_row: int) -> pl
     )
 
 
+def _field_count(line: str, delimiter: str) -> int:
+    """Fields in one line as the csv module reads them (0 for a blank-looking line, which
+    is no record: the blank filter drops it)."""
+    records = parse_records([line], delimiter)
+    return len(records[0].fields or []) if records else 0
+
+
 def record_batches(
     path: Path, encoding: str, delimiter: str, max_width: int, batch_bytes: int
 ) -> Iterator[Batch]:
-    """Every record of a file, batch by batch, numbered 1… over the file."""
+    """Every record of a file, batch by batch, numbered 1… over the file.
+
+    The next batch is read and parsed in a second thread while the caller works on the
+    current one (polars and file reads release the GIL), so at most two batches are in
+    memory at once."""
+    batches = _record_batches(path, encoding, delimiter, max_width, batch_bytes)
+    with ThreadPoolExecutor(1) as reader:
+        try:
+            upcoming = reader.submit(next, batches, None)
+            while (batch := upcoming.result()) is not None:
+                upcoming = reader.submit(next, batches, None)
+                yield batch
+        finally:
+            upcoming.cancel()
+            with contextlib.suppress(Exception):
+                upcoming.result()  # let a running read finish before closing its generator
+            batches.close()
+
+
+def _record_batches(
+    path: Path, encoding: str, delimiter: str, max_width: int, batch_bytes: int
+) -> Iterator[Batch]:
     next_row = 1
-    for text in text_batches(path, encoding, batch_bytes):
-        batch = parse_batch(text, delimiter, max_width, next_row)
+    for piece in _pieces(path, encoding, batch_bytes):
+        fast = _fast_batch(piece.utf8, delimiter, max_width, next_row)
+        if fast is not None:
+            batch = Batch(fast, True)
+        else:
+            batch = Batch(_careful_batch(piece.text, delimiter, max_width, next_row), False)
+        del piece
         next_row += batch.frame.height
         yield batch

@@ -1,9 +1,10 @@
 """Presets that can be read in bounded batches (Asterisk CDR, generic CSV): one batch of
-records → the same raw frame and rejects their whole-file readers give.
+records → the same raw frame and rejects their careful readers give.
 
-`asterisk.read` and `generic.read` stay the reference (and serve XLSX and small files);
-these functions reuse their column rules, so a batch's frame is the frame the whole-file
-reader would give for those records.
+`asterisk.read` and `generic.read` (the csv module, record by record) stay the reference
+and read XLSX; these functions reuse their column rules, so a batch's frame is the frame
+the careful reader gives for those records. A file below the streaming size is read as
+one batch (`read_asterisk`, `read_generic`: the readers registered for these presets).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from pipeline.config import Source
-from pipeline.sources import asterisk, generic
+from pipeline.sources import asterisk, fastcsv, generic
 from pipeline.sources.errors import SourceError
-from pipeline.sources.raw import rejects_frame
+from pipeline.sources.raw import RawFile, rejects_frame
 from pipeline.sources.tabular import Table, dedupe_header, is_excel
-from pipeline.sources.text import Record
+from pipeline.sources.text import Record, decode, sniff_delimiter
 from pipeline.transform.rejects import RAW, ROW
 
 STREAMED = {("calls", "asterisk"), ("crm", "generic"), ("crm_history", "generic")}
@@ -105,3 +106,64 @@ def generic_batch(
     if source.kind == "crm" and source.stage and "stage" not in layout.labels:
         columns.append(pl.lit(source.stage.value, dtype=pl.String).alias("stage"))
     return good.select(columns), rejects_frame(rejects)
+
+
+# --- whole files as one batch ----------------------------------------------------------
+
+
+def read_asterisk(data: bytes, name: str, source: Source) -> RawFile:
+    """`asterisk.read`, the file parsed as one batch (polars for well-formed records)."""
+    text, encoding = decode(data, source.formats.encoding)
+    layout = asterisk_layout(source)
+    records = fastcsv.parse_batch(text, layout.delimiter, layout.max_width, 1).frame
+    frame, rejects = asterisk_batch(records, layout)
+    fields = asterisk.FIELDS
+    return RawFile(
+        frame=frame,
+        rejects=rejects,
+        rows_total=records.height,
+        encoding=encoding,
+        delimiter=layout.delimiter,
+        columns_found=[f"{w} fields: {', '.join(fields[:w])}" for w in sorted(layout.widths)],
+        labels=asterisk.LABELS,
+        expected=asterisk.EXPECTED,
+    )
+
+
+def read_generic(data: bytes, name: str, source: Source) -> RawFile:
+    """`generic.read`, a CSV file parsed as one batch (polars for well-formed records).
+    XLSX, a file with no record and a header the batch does not read back exactly go to
+    `generic.read`."""
+    if is_excel(data, name):
+        return generic.read(data, name, source)
+    text, encoding = decode(data, source.formats.encoding)
+    delimiter = sniff_delimiter(text, source.formats.delimiter)
+    head = fastcsv.first_record(text, delimiter)
+    if head is None or head.fields is None:
+        return generic.read(data, name, source)
+    width = len(head.fields)
+    records = fastcsv.parse_batch(text, delimiter, width, 1).frame
+    first = records.row(0, named=True) if records.height else None
+    if (
+        first is None
+        or first["_row"] != 1
+        or first["_error"] is not None
+        or first["_width"] != width
+        or [first[f"f{i}"] for i in range(width)] != head.fields
+    ):
+        return generic.read(data, name, source)
+    rows = records.filter(pl.col("_row") > 1).with_columns(pl.col("_row") - 1)
+    raw = RawFile(
+        frame=pl.DataFrame(),
+        rejects=rejects_frame([]),
+        rows_total=rows.height,
+        encoding=encoding,
+        delimiter=delimiter,
+        columns_found=dedupe_header(head.fields),
+    )
+    if rows.height == 0:
+        return raw
+    layout = generic_layout(source, name, head, delimiter)
+    raw.frame, raw.rejects = generic_batch(rows, layout, source)
+    raw.labels = layout.labels
+    return raw

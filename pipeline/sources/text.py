@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -55,11 +56,16 @@ def split_lines(text: str) -> list[str]:
     return _LINE.findall(text)
 
 
+def head_lines(text: str, count: int) -> list[str]:
+    """`split_lines(text)[:count]`, without splitting the rest of the text."""
+    return [match.group() for match in itertools.islice(_LINE.finditer(text), count)]
+
+
 def sniff_delimiter(text: str, configured: str = "auto") -> str:
     """The delimiter among , ; tab giving the most consistent field count over the first lines."""
     if configured != "auto":
         return configured
-    sample = split_lines(text)[:_SNIFF_LINES]
+    sample = head_lines(text, _SNIFF_LINES)
     best, best_score = ",", (0.0, 0)
     for delimiter in DELIMITERS:
         counts = [len(r.fields) for r in parse_records(sample, delimiter) if r.fields]

@@ -21,7 +21,7 @@ from pipeline.transform.context import NormalizeContext
 from pipeline.transform.history import STAGE_DATE_PREFIX
 from pipeline.transform.numbers import expected_amount, parse_amounts
 from pipeline.transform.people import map_managers
-from pipeline.transform.phones import hash_phone_column, split_phones
+from pipeline.transform.phones import hash_phone_column, split_phones_column
 from pipeline.transform.rejects import Check, required, split_rejects
 from pipeline.transform.times import parse_times
 
@@ -185,15 +185,9 @@ def _status_column(frame: pl.DataFrame, ctx: NormalizeContext) -> pl.Series:
 
 def _phones(frame: pl.DataFrame, ctx: NormalizeContext) -> tuple[pl.DataFrame, int]:
     cells = frame.select("deal_id", "client_phone").drop_nulls("client_phone")
-    split = {cell: split_phones(cell) for cell in cells["client_phone"].unique().to_list()}
-    bad = sum(len(split[cell][1]) for cell in cells["client_phone"].to_list())
-    table = {cell: phones for cell, (phones, _) in split.items()}
+    split, bad = split_phones_column(cells["client_phone"])
     phones = (
-        cells.with_columns(
-            client_phone=pl.col("client_phone").replace_strict(
-                table, return_dtype=pl.List(pl.String)
-            )
-        )
+        cells.with_columns(client_phone=split)
         .explode("client_phone")
         .drop_nulls("client_phone")
         .unique(["deal_id", "client_phone"], maintain_order=True)

@@ -99,63 +99,152 @@ def phone_hash(e164: str, key: str) -> str:
     return hmac.new(key.encode("utf-8"), e164.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+_SHA256_BLOCK = 64
+
+
+def _hmac_pads(key: str) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """SHA-256 states after the key's inner and outer pads (RFC 2104): an HMAC is then
+    outer.update(inner.update(message).digest()), with no per-message key work."""
+    block = key.encode("utf-8")
+    if len(block) > _SHA256_BLOCK:
+        block = hashlib.sha256(block).digest()
+    block = block.ljust(_SHA256_BLOCK, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+    return inner, outer
+
+
 def phone_hasher(key: str):
-    """`phone_hash` with the key's HMAC pads computed once (same digests, ~5× faster)."""
-    template = hmac.new(key.encode("utf-8"), digestmod=hashlib.sha256)
+    """`phone_hash` with the key's HMAC pads computed once (same digests, no per-call key work)."""
+    inner, outer = _hmac_pads(key)
 
     def digest(e164: str) -> str:
-        mac = template.copy()
+        mac = inner.copy()
         mac.update(e164.encode("utf-8"))
-        return mac.hexdigest()
+        out = outer.copy()
+        out.update(mac.digest())
+        return out.hexdigest()
 
     return digest
 
 
-_PLAIN_NUMBER = r"^\+?[0-9]+$"
+# Spellings read as polars expressions: ASCII digits, spaces, ( ) . - and a leading '+'
+# (how PBXs and most CRMs write numbers). `normalize_phone` reads any other value.
+_SPELLED = r"^\+?[0-9 ().\-]+$"
+_PLAIN = r"^\+?[0-9]+$"
 
 
-def _plain_numbers(values: pl.Expr) -> pl.Expr:
-    """`normalize_phone` for values that are only ASCII digits with an optional leading
-    '+', as expressions (how PBXs write numbers); other values are left to Python."""
-    plus = values.str.starts_with("+")
-    digits = values.str.strip_prefix("+")
-    n = digits.str.len_bytes()
-    first = digits.str.slice(0, 1)
-    with_plus = (
-        pl.when(digits.str.starts_with("7"))
-        .then(pl.when(n == 11).then(pl.lit("+") + digits))
-        .when((n >= 8) & (n <= 15))
-        .then(pl.lit("+") + digits)
+def _spelled_e164(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """`normalize_phone` for ASCII spellings, as expressions: (E.164 or null, a mask of the
+    values that are such spellings — where the mask is false the E.164 is null and only
+    `normalize_phone` can tell)."""
+    frame = pl.DataFrame({"v": values.cast(pl.String)})
+    v = pl.col("v")
+    if frame.select((v.str.starts_with(" ") | v.str.ends_with(" ")).any()).item():
+        frame = frame.with_columns(v.str.strip_chars(" "))  # ASCII spaces only
+    frame = frame.with_columns(_plain=v.str.contains(_PLAIN).fill_null(False))
+    if frame["_plain"].all():  # digits only, as PBXs write them
+        frame = frame.with_columns(_spelled=pl.col("_plain"), _d=v.str.strip_prefix("+"))
+    else:
+        digits = pl.when(pl.col("_plain")).then(v.str.strip_prefix("+"))
+        frame = frame.with_columns(
+            _spelled=v.str.contains(_SPELLED).fill_null(False),
+            _d=digits.otherwise(v.str.replace_all(r"[^0-9]", "")),
+        )
+    d = pl.col("_d")
+    frame = frame.with_columns(
+        _plus=v.str.starts_with("+").fill_null(False),
+        _n=d.str.len_bytes().cast(pl.Int32),
+        _7=d.str.starts_with("7"),
+        _8=d.str.starts_with("8"),
     )
-    without = (
-        pl.when((n == 11) & first.is_in(["7", "8"]))
-        .then(pl.lit("+7") + digits.str.slice(1))
-        .when((n == 10) & first.is_in(["3", "4", "8", "9"]))
-        .then(pl.lit("+7") + digits)
-        .when(digits.str.starts_with("810") & (n > 11) & (n <= 18))
-        .then(pl.lit("+") + digits.str.slice(3))
-        .when(digits.str.starts_with("00") & (n >= 10) & (n <= 17))
-        .then(pl.lit("+") + digits.str.slice(2))
+    n, plus, s7, s8 = pl.col("_n"), pl.col("_plus"), pl.col("_7"), pl.col("_8")
+    national = s8 | pl.any_horizontal(d.str.starts_with(c) for c in "349")
+    frame = frame.with_columns(
+        # +<digits>: a Russian number has 11 digits, others 8 to 15
+        _p=plus & pl.when(s7).then(n == 11).otherwise((n >= 8) & (n <= 15)),
+        # 8XXXXXXXXXX / 7XXXXXXXXXX → +7XXXXXXXXXX
+        _a=~plus & (n == 11) & (s7 | s8),
+        # a 10-digit national number → +7XXXXXXXXXX
+        _b=~plus & (n == 10) & national,
+        # 810 (Russian international prefix) / 00 + the number → +<number>
+        _c=~plus & d.str.starts_with("810") & (n > 11) & (n <= 18),
+        _z=~plus & d.str.starts_with("00") & (n >= 10) & (n <= 17),
     )
-    return pl.when(plus).then(with_plus).otherwise(without)
+    a, b, c, z = pl.col("_a"), pl.col("_b"), pl.col("_c"), pl.col("_z")
+    drop = pl.when(a).then(1).when(c).then(3).when(z).then(2).otherwise(0)
+    prefix = pl.when(a | b).then(pl.lit("+7")).otherwise(pl.lit("+"))
+    valid = pl.col("_spelled") & (pl.col("_p") | a | b | c | z)
+    out = frame.select(
+        e164=pl.when(valid).then(pl.concat_str(prefix, d.str.slice(drop))),
+        spelled=pl.col("_spelled"),
+    )
+    return out["e164"].alias(values.name), out["spelled"]
 
 
 def normalize_phone_column(values: pl.Series) -> pl.Series:
-    """Vectorized `normalize_phone`: plain digit strings as expressions, any other
-    spelling once per distinct value in Python."""
-    frame = pl.DataFrame({"v": values.cast(pl.String)})
-    plain = pl.col("v").str.contains(_PLAIN_NUMBER)
-    frame = frame.with_columns(_plain=plain.fill_null(False))
-    frame = frame.with_columns(_fast=pl.when(pl.col("_plain")).then(_plain_numbers(pl.col("v"))))
-    others = frame.filter(~pl.col("_plain"))["v"].drop_nulls().unique().to_list()
-    table = {value: normalize_phone(value) for value in others}
-    slow = frame["v"].replace_strict(table, default=None, return_dtype=pl.String)
-    result = pl.Series(values.name, frame["_fast"]).zip_with(frame["_plain"], slow)
-    return result.alias(values.name)
+    """Vectorized `normalize_phone`: ASCII spellings as expressions, any other value once
+    per distinct value in Python."""
+    e164, spelled = _spelled_e164(values)
+    text = values.cast(pl.String)
+    others = text.filter(~spelled).drop_nulls().unique()
+    if others.len() == 0:
+        return e164
+    slow = pl.Series([normalize_phone(value) for value in others.to_list()], dtype=pl.String)
+    looked_up = text.replace_strict(others, slow, default=None, return_dtype=pl.String)
+    return e164.zip_with(spelled, looked_up).alias(values.name)
+
+
+def split_phones_column(cells: pl.Series) -> tuple[pl.Series, int]:
+    """Vectorized `split_phones`: each cell's phones (a list, in order, each once; null
+    for a null cell) and the number of pieces that are not phones, over all cells.
+
+    A cell of ASCII spellings separated by commas, each one a phone, is split as
+    expressions; any other cell goes through `split_phones`, once per distinct cell."""
+    frame = pl.DataFrame({"cell": cells.cast(pl.String)}).with_row_index("_i")
+    pieces = frame.select("_i", piece=pl.col("cell").str.split(",")).explode("piece")
+    e164, _ = _spelled_e164(pieces["piece"])
+    pieces = pieces.with_columns(phone=e164)
+    fast = pieces.group_by("_i", maintain_order=True).agg(
+        fast=pl.col("phone").is_not_null().all(),
+        phones=pl.col("phone").unique(maintain_order=True),
+    )
+    frame = frame.join(fast, on="_i", how="left", maintain_order="left").with_columns(
+        fast=pl.col("fast") & pl.col("cell").is_not_null()
+    )
+    slow_cells = frame.filter(~pl.col("fast") & pl.col("cell").is_not_null())["cell"]
+    bad = 0
+    phones = pl.when(pl.col("fast")).then(pl.col("phones"))
+    if slow_cells.len():
+        distinct = slow_cells.unique(maintain_order=True).to_list()
+        split = [split_phones(cell) for cell in distinct]
+        table = pl.DataFrame(
+            {
+                "cell": distinct,
+                "_slow": [found for found, _ in split],
+                "_bad": [len(rest) for _, rest in split],
+            },
+            schema={"cell": pl.String, "_slow": pl.List(pl.String), "_bad": pl.Int64},
+        )
+        frame = frame.join(table, on="cell", how="left", maintain_order="left")
+        bad = int(frame.filter(~pl.col("fast"))["_bad"].sum())
+        phones = phones.when(pl.col("cell").is_not_null()).then(pl.col("_slow"))
+    result = frame.select(phones.alias(cells.name))[cells.name]
+    return result, bad
 
 
 def hash_phone_column(values: pl.Series, key: str) -> pl.Series:
-    distinct = values.drop_nulls().unique().to_list()
-    digest = phone_hasher(key)
-    table = {value: digest(value) for value in distinct}
-    return values.replace_strict(table, default=None, return_dtype=pl.String)
+    """`phone_hash` of every value (null stays null), computed once per distinct value."""
+    distinct = values.cast(pl.String).drop_nulls().unique()
+    inner, outer = _hmac_pads(key)
+    digests = []
+    for e164 in distinct.cast(pl.Binary).to_list():
+        mac = inner.copy()
+        mac.update(e164)
+        out = outer.copy()
+        out.update(mac.digest())
+        digests.append(out.hexdigest())
+    table = pl.DataFrame({"v": distinct, "h": pl.Series(digests, dtype=pl.String)})
+    frame = values.cast(pl.String).to_frame("v")
+    hashed = frame.join(table, on="v", how="left", maintain_order="left")["h"]
+    return hashed.alias(values.name)

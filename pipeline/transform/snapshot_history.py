@@ -20,7 +20,8 @@ The rule, per CRM source, over every deals file of it loaded so far:
   closed_at lies in [entered_after, entered_at], the CRM recorded the moment:
   `entered_at = closed_at`.
 - Every inferred row has `is_exact = false`, the deal's manager at the later snapshot,
-  and the later snapshot's file_id (that file's part of crm_stage_events).
+  and the later snapshot's file_id (that file's parts of crm_stage_events, one per UTC
+  month of entered_at: io.write_file_parts splits them).
 
 Exact history always wins: a source that a crm_history source points to gets no
 inferred rows (inferred rows written before the history source existed are removed),
@@ -111,7 +112,8 @@ def _refresh_source(landing: Path, source: Source, file_ids: list[str]) -> int:
 
 
 def _write(landing: Path, file_ids: list[str], events: pl.DataFrame) -> None:
-    """Each deals file's inferred rows as its crm_stage_events part (no rows: no part)."""
+    """Each deals file's inferred rows as its crm_stage_events parts, one per month of
+    entered_at (no rows: no part; parts of months it no longer has are removed)."""
     for file_id in file_ids:
         rows = events.filter(pl.col("file_id") == file_id)
         io.write_file_parts(landing, file_id, {"crm_stage_events": rows})

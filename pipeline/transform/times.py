@@ -10,6 +10,7 @@ problem reported with the value, never silently shifted.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import polars as pl
@@ -60,36 +61,34 @@ def parse_times(values: pl.Series, fmt: TimeFormat) -> tuple[pl.Series, pl.Serie
     quoting the value, so it can go straight into `rejected_rows.reason`.
     """
     frame = pl.DataFrame({"text": values.cast(pl.String)})
-    text = pl.col("text").str.strip_chars()
-    text = pl.when(text == "").then(None).otherwise(text)
     formats = list(
         dict.fromkeys(([fmt.date_format] if fmt.date_format else []) + list(NAIVE_FORMATS))
     )
-    # The formats are tried in order (the first that parses wins); a format is tried only
-    # while values are left unparsed, so a clean column costs one or two parses, not all.
-    out = frame.select(text=text)
     txt = pl.col("text")
-    naive = pl.lit(None, dtype=pl.Datetime("us"))
-    out = out.with_columns(naive=naive)
-    unparsed = txt.is_not_null() & pl.col("naive").is_null()
-    candidates = [txt.str.strptime(pl.Datetime("us"), f, strict=False) for f in formats]
+    out = frame.select(txt.str.strip_chars()).with_columns(
+        pl.when(txt == "").then(None).otherwise(txt).alias("text")
+    )
+    # The formats are tried in order (the first that parses wins). A format is tried only
+    # on the values left unparsed, and not on values lacking a separator it requires, so a
+    # clean column costs one parse, not fifteen.
+    candidates: list[tuple[pl.Expr, tuple[str, ...]]] = [
+        (txt.str.strptime(pl.Datetime("us"), f, strict=False), _separators(f)) for f in formats
+    ]
     if fmt.excel_serial:
         serial = pl.when(txt.str.contains(_EXCEL_SERIAL)).then(txt.cast(pl.Float64, strict=False))
         micros = (serial * _MICROS_PER_DAY).round(0).cast(pl.Int64)
-        candidates.append(pl.lit(dt.datetime(1899, 12, 30)) + pl.duration(microseconds=micros))
-    for candidate in candidates:
-        if not out.select(unparsed.any()).item():
-            break
-        out = out.with_columns(naive=pl.coalesce("naive", candidate))
+        excel = pl.lit(dt.datetime(1899, 12, 30)) + pl.duration(microseconds=micros)
+        candidates.append((excel, ()))
+    naive = _first_parse(out, candidates, pl.Datetime("us"))
+    out = out.with_columns(naive=naive)
     # An offset or `Z` makes a value absolute; tried wherever one could appear (it wins).
     maybe_aware = txt.is_not_null() & (
         pl.col("naive").is_null() | txt.str.contains(r"[+Zz]|\d-\d\d:?\d\d$")
     )
-    if out.select(maybe_aware.any()).item():
-        aware = [txt.str.strptime(UTC_TIME, f, strict=False) for f in AWARE_FORMATS]
-        out = out.with_columns(aware=pl.coalesce(aware).dt.convert_time_zone("UTC"))
-    else:
-        out = out.with_columns(aware=pl.lit(None, dtype=UTC_TIME))
+    aware = pl.coalesce([txt.str.strptime(UTC_TIME, f, strict=False) for f in AWARE_FORMATS])
+    out = out.with_columns(
+        aware=_where(out, maybe_aware, aware.dt.convert_time_zone("UTC"), UTC_TIME)
+    )
     out = out.with_columns(
         local=pl.col("naive")
         .dt.replace_time_zone(fmt.timezone, ambiguous="earliest", non_existent="null")
@@ -111,6 +110,66 @@ def parse_times(values: pl.Series, fmt: TimeFormat) -> tuple[pl.Series, pl.Serie
     )
     out = out.with_columns(problem=problem)
     return out["utc"].alias(values.name), out["problem"].alias(values.name)
+
+
+_SEPARATOR_MARKS = ".:-/"
+_DIRECTIVE = re.compile(r"%[-_0^#.:]*[A-Za-z%]")
+
+
+def _separators(date_format: str) -> tuple[str, ...]:
+    """The separators (. : - /) a format spells out literally: a value lacking one of them
+    cannot parse with it."""
+    literal = _DIRECTIVE.sub("", date_format)
+    return tuple(sorted({c for c in literal if c in _SEPARATOR_MARKS}))
+
+
+def _first_parse(
+    frame: pl.DataFrame, candidates: list[tuple[pl.Expr, tuple[str, ...]]], dtype: pl.DataType
+) -> pl.Series:
+    """Per row of `frame` (column `text`), the first candidate that is not null (null if
+    none): what coalescing the candidates over all rows gives. Each candidate is evaluated
+    only on the rows still unparsed that hold all of its separators."""
+    marks = sorted({mark for _, separators in candidates for mark in separators})
+    pending = (
+        frame.select("text")
+        .with_row_index("_i")
+        .filter(pl.col("text").is_not_null())
+        .with_columns(pl.col("text").str.contains(m, literal=True).alias(f"_has{m}") for m in marks)
+    )
+    result = pl.Series("naive", [], dtype=dtype).extend_constant(None, frame.height)
+    for candidate, separators in candidates:
+        if pending.height == 0:
+            break
+        tried = pending
+        if separators:
+            tried = pending.filter(pl.all_horizontal(pl.col(f"_has{m}") for m in separators))
+        if tried.height == 0:
+            continue
+        value = tried.select(candidate.cast(dtype).alias("_value"))["_value"]
+        hit = value.is_not_null()
+        if not hit.any():
+            continue
+        if tried.height == frame.height:  # every row, in order: nothing parsed before
+            result = value.alias("naive")
+        else:
+            result = result.scatter(tried["_i"].filter(hit), value.filter(hit))
+        if tried.height == pending.height:
+            pending = tried.filter(~hit)
+        else:
+            done = tried.filter(hit).select("_i")
+            pending = pending.join(done, on="_i", how="anti", maintain_order="left")
+    return result
+
+
+def _where(frame: pl.DataFrame, mask: pl.Expr, value: pl.Expr, dtype: pl.DataType) -> pl.Series:
+    """`value` on the rows of `frame` where `mask` holds (evaluated on those rows only),
+    null elsewhere."""
+    rows = frame.with_row_index("_i").filter(mask)
+    result = pl.Series([], dtype=dtype).extend_constant(None, frame.height)
+    if rows.height == 0:
+        return result
+    hits = rows.select("_i", _value=value).filter(pl.col("_value").is_not_null())
+    return result.scatter(hits["_i"], hits["_value"]) if hits.height else result
 
 
 def parse_time(text: str, fmt: TimeFormat) -> dt.datetime | None:

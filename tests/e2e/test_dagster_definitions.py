@@ -98,11 +98,29 @@ def test_every_writer_asset_is_in_the_one_writer_pool(demo_defs):
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         if node.is_materializable:
-            pools[tuple(key.path)] = node.assets_def.node_def.pool
-    assert pools[("landing", "calls")] == "voronka_writer"
-    assert pools[("landing", "config_funnels")] == "voronka_writer"
-    assert pools[("marts", "funnel_stage_monthly")] == "voronka_writer"
-    assert pools[("reports", "monthly_pdf")] is None  # a read-only reader
+            pools[tuple(key.path)] = node.assets_def.node_def.pools
+    assert pools[("landing", "calls")] == {"voronka_writer"}
+    assert pools[("landing", "config_funnels")] == {"voronka_writer"}
+    assert pools[("marts", "funnel_stage_monthly")] == {"voronka_writer"}
+    assert pools[("reports", "monthly_pdf")] == set()  # a read-only reader
+
+
+def test_ingest_is_a_step_per_file_and_only_its_finish_step_writes(demo_defs):
+    import dagster as dg
+
+    ingest = demo_defs.resolve_asset_graph().get(dg.AssetKey(["landing", "files"])).assets_def
+    ops = {node.name: node.definition for node in ingest.node_def.nodes}
+    assert ingest.node_def.name == "ingest_inbox"
+    assert {name: op.pool for name, op in ops.items()} == {
+        "plan_inbox": None,
+        "load_inbox_file": None,  # many at once, in parallel processes
+        "finish_inbox": "voronka_writer",
+    }
+    assert ops["plan_inbox"].output_dict["files"].is_dynamic
+    from pipeline.schemas import LANDING_TABLES
+
+    assert {tuple(key.path) for key in ingest.keys} == {("landing", t) for t in LANDING_TABLES}
+    assert ingest.backfill_policy == dg.BackfillPolicy.single_run()
 
 
 def test_the_schedule_reports_the_month_just_ended_in_the_configured_zone(demo_defs):

@@ -187,12 +187,13 @@ def test_rerun_of_a_month_gives_bit_identical_marts(site, rerun):
 
 def inject_failing_dbt_test(config: Config) -> Path:
     """A landed call without a file_id: int_files_dated's not_null test must fail."""
-    calls = config.landing_dir / "calls"
-    row = pl.read_parquet(next(calls.glob("part-*.parquet"))).head(1)
+    # Beside a real part (flat, or in a month folder), where dbt reads the table's parts.
+    part = next((config.landing_dir / "calls").rglob("part-*.parquet"))
+    row = pl.read_parquet(part, hive_partitioning=False).head(1)
     bad = row.with_columns(
         pl.lit(None, pl.String).alias("file_id"), pl.lit("injected").alias("call_id")
     )
-    target = calls / "part-injected.parquet"
+    target = part.parent / "part-injected.parquet"
     bad.write_parquet(target)
     return target
 

@@ -69,6 +69,11 @@ def finish(process: subprocess.Popen) -> tuple[int, str]:
     return process.returncode, output
 
 
+# The steps in the `voronka_writer` pool (ingest's per-file load steps are not: they
+# write only their own staging folders).
+WRITER_STEPS = ("ingest_inbox.finish_inbox", "funnel_config_tables", "voronka_dbt_assets")
+
+
 def writer_step_windows(instance, run_ids: list[str]) -> list[tuple[float, float, str]]:
     """(start, end, run) of every writer step (ingest, config tables, dbt) of the runs."""
     import dagster as dg
@@ -82,10 +87,14 @@ def writer_step_windows(instance, run_ids: list[str]) -> list[tuple[float, float
                 continue
             if event.event_type == dg.DagsterEventType.STEP_START:
                 started[event.step_key] = entry.timestamp
-            elif event.event_type in (
-                dg.DagsterEventType.STEP_SUCCESS,
-                dg.DagsterEventType.STEP_FAILURE,
-            ) and event.step_key in ("ingest_inbox", "funnel_config_tables", "voronka_dbt_assets"):
+            elif (
+                event.event_type
+                in (
+                    dg.DagsterEventType.STEP_SUCCESS,
+                    dg.DagsterEventType.STEP_FAILURE,
+                )
+                and event.step_key in WRITER_STEPS
+            ):
                 windows.append((started[event.step_key], entry.timestamp, run_id))
     return sorted(windows)
 

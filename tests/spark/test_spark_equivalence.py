@@ -132,8 +132,15 @@ def mart_rows(builds: Builds, mart: str) -> tuple[list, list, list, list]:
         con.execute("set TimeZone = 'UTC'")
         con.execute(f"attach '{builds.config.warehouse_path}' as duck (read_only)")
         duck = f"duck.marts.{mart}"
-        spark = f"read_parquet('{parts}/*.parquet')"
-        duck_columns, spark_columns = _columns(con, duck), _columns(con, spark)
+        duck_columns = _columns(con, duck)
+        # Incremental marts are partitioned by month on Spark (macros/incremental.sql): the
+        # month is a folder name there, read back as a column, and put in DuckDB's order.
+        names = ", ".join(name for name, _ in duck_columns)
+        spark = (
+            f"(select {names} from read_parquet('{parts}/**/*.parquet', "
+            "hive_partitioning = true, hive_types_autocast = true))"
+        )
+        spark_columns = _columns(con, spark)
         duck_rows = con.execute(_normalized_select(duck_columns, duck)).fetchall()
         spark_rows = con.execute(_normalized_select(spark_columns, spark)).fetchall()
     return duck_columns, duck_rows, spark_columns, spark_rows

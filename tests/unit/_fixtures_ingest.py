@@ -109,8 +109,8 @@ def part(config: Config, table: str, file_id: str) -> pl.DataFrame:
 
 
 def table(config: Config, name: str) -> pl.DataFrame:
-    """A landing table as dbt sees it: every parquet file in its folder."""
-    return pl.read_parquet(config.landing_dir / name / "*.parquet")
+    """A landing table as dbt sees it: every part, in every month folder (io.read_table)."""
+    return io.read_table(config.landing_dir, name)
 
 
 def assert_invariant(config: Config) -> None:

@@ -1,11 +1,14 @@
 """The small bench end to end: scaled exports → Voronka's marts = the pandas baseline.
 
 Runs `python -m bench.run --scale small` as `make bench SCALE=small` does (floor and PDFs
-skipped to keep CI time down; no wall-time asserts) and checks the numbers it compares.
+skipped to keep CI time down; no wall-time asserts) and checks the numbers it compares:
+the history and the new month are delivered apart, the new month's build is incremental
+and equals the full rebuild, and the full rebuild equals the pandas table.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -14,15 +17,24 @@ from bench import run
 
 
 @pytest.fixture(scope="module")
-def small_bench(tmp_path_factory):
-    root = tmp_path_factory.mktemp("bench")
-    results = root / "results"
+def bench_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("bench")
+
+
+@pytest.fixture(scope="module")
+def small_bench(bench_root):
+    results = bench_root / "results"
     code = run.main(
-        ["--scale", "small", "--workdir", str(root / "work"), "--results-dir", str(results),
+        ["--scale", "small", "--workdir", str(bench_root / "work"), "--results-dir", str(results),
          "--skip", "floor", "--skip", "report"]
     )  # fmt: skip
     (result_file,) = results.glob("small-*.json")
     return code, json.loads(result_file.read_text())
+
+
+@pytest.fixture(scope="module")
+def exports(small_bench, bench_root):
+    return bench_root / "work" / "inbox"
 
 
 def test_voronka_cohort_table_equals_the_pandas_baseline(small_bench):
@@ -40,6 +52,8 @@ def test_every_record_is_landed_or_rejected_and_dbt_runs_once(small_bench):
     assert ingest["rows"] == ingest["rows_accepted"] + ingest["rows_rejected"]
     assert ingest["rows_rejected"] > 0  # the deliberately broken rows
     assert result["dbt"]["dbt_invocations"] == 1
+    assert [build["dbt_invocations"] for build in result["dbt_builds"].values()] == [1, 1, 1]
+    assert ingest["rows"] == result["input"]["records"]
 
 
 def test_results_carry_rows_time_and_peak_memory_per_stage(small_bench):
@@ -48,3 +62,39 @@ def test_results_carry_rows_time_and_peak_memory_per_stage(small_bench):
     assert {"voronka: ingest", "voronka: dbt build", "pandas baseline"} <= set(stages)
     for row in stages.values():
         assert row["ok"] and row["seconds"] > 0 and row["peak_rss_mb"] > 0
+    steps = [stages[run.INGEST_HISTORY], stages[run.INGEST_NEW]]
+    assert stages[run.INGEST]["seconds"] == pytest.approx(sum(s["seconds"] for s in steps))
+    assert stages[run.INGEST]["rows"] == sum(s["rows"] for s in steps)
+
+
+def test_the_new_month_is_built_incrementally_and_equals_the_full_rebuild(small_bench):
+    _, result = small_bench
+    new = result["incremental"]
+    assert (new["new_month"], new["history_months"]) == ("2026-10", 23)
+    assert new["history_plan"].startswith("full rebuild"), new["history_plan"]
+    assert new["incremental"] and new["plan"].startswith("incremental: cohort months"), new
+    assert new["full_plan"].startswith("full rebuild"), new["full_plan"]
+    assert new["equal_to_full"]["equal"], new["equal_to_full"]["differing"]
+    assert new["equal_to_full"]["tables"] > 10
+    (target,) = [t for t in result["targets"] if t["target"].startswith("one new month on top")]
+    assert target["target"] == "one new month on top of 23 ≤ 25 % of the full build"
+    assert target["value"] == new["percent"] > 0
+
+
+def test_the_new_month_is_its_own_delivery(small_bench, exports):
+    _, result = small_bench
+    new = result["incremental"]
+    assert new["new_month_files"] == [
+        "pbx/Master-2026-10.csv",
+        "crm/deals_2026-11-01_0600.csv",
+        "crm/history_2026-11-01_0600.csv",
+    ]
+    assert "crm/deals_2026-10-01_0000.csv" in new["history_files"]
+
+    def starts(name: str) -> list[str]:
+        with (exports / name).open(encoding="utf-8", newline="") as handle:
+            return [row[9][:10] for row in csv.reader(handle) if len(row) == 17]
+
+    october = starts("pbx/Master-2026-10.csv")
+    assert october and all("2026-10-01" <= day <= "2026-10-31" for day in october)
+    assert max(day for day in starts("pbx/Master.csv") if day[:2] == "20") < "2026-10-01"

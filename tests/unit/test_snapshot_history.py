@@ -8,8 +8,9 @@ import datetime as dt
 
 import polars as pl
 
+from pipeline import io
 from pipeline.transform.snapshot_history import infer_stage_events, refresh_inferred_history
-from tests.unit._fixtures_ingest import ingest, make_config, put, table
+from tests.unit._fixtures_ingest import ingest, make_config, put
 
 UTC = dt.UTC
 AMO = """
@@ -61,6 +62,11 @@ EXPECTED = [
 
 def csv(rows: list[str]) -> str:
     return "\r\n".join([HEADER, *rows]) + "\r\n"
+
+
+def table(config, name: str) -> pl.DataFrame:
+    """A landing table as dbt sees it: every part, in every month folder."""
+    return io.read_table(config.landing_dir, name)
 
 
 def inferred(config) -> list[tuple]:
@@ -141,6 +147,40 @@ def test_exact_history_wins_no_inferred_entries_and_stale_ones_removed(tmp_path)
     assert refresh_inferred_history(config) == {}
     events = table(config, "crm_stage_events")
     assert events.select("deal_id", "stage", "is_exact").rows() == [("1", "Замер", True)]
+
+
+def test_inferred_entries_land_in_the_month_folders_of_entered_at(tmp_path) -> None:
+    """A file's inferred entries are split by the UTC month of entered_at (a close inside
+    the interval can fall in the month before the snapshot); replacing them by exact
+    history removes them from every month."""
+    config = make_config(tmp_path, AMO)
+    put(config, "amo/deals_2025-03-01.csv", csv(SNAPSHOTS["amo/deals_2025-03-01.csv"]))
+    later = [
+        "1;25.02.2025 10:00;Переговоры;Розница;Смирнова А.;",  # moved: entered 4 April
+        "3;20.02.2025 10:00;Успешно реализовано;Розница;Петров;28.03.2025 15:00",  # won in March
+    ]
+    put(config, "amo/deals_2025-04-05.csv", csv(later))
+    summary = ingest(config)
+    refresh_inferred_history(config)
+    landing = config.landing_dir
+    first, second = (f.file_id for f in summary.files)
+
+    def months(table: str, file_id: str) -> list[str]:
+        return sorted(p.parent.name for p in io.file_parts(landing, table, file_id))
+
+    # 1 March 00:00 in Moscow is 28 February in UTC: partitions are UTC months.
+    assert months("crm_deals", first) == ["month=2025-02"]
+    assert months("crm_deals", second) == ["month=2025-04"]
+    assert months("crm_stage_events", first) == ["month=2025-02"]
+    assert months("crm_stage_events", second) == ["month=2025-03", "month=2025-04"]
+    assert table(config, "crm_stage_events").height == 4
+
+    config = make_config(tmp_path, AMO + HISTORY)  # exact history wins
+    put(config, "amo/history_1.csv", "ID;Этап;Дата\n1;Замер;03.03.2025 10:00\n")
+    ingest(config)
+    refresh_inferred_history(config)
+    assert months("crm_stage_events", first) == months("crm_stage_events", second) == []
+    assert table(config, "crm_stage_events")["is_exact"].to_list() == [True]
 
 
 def test_bitrix24_snapshots_infer_entries_too(tmp_path) -> None:

@@ -5,9 +5,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import polars as pl
 import pytest
 
-from pipeline.transform.phones import is_extension, normalize_phone, phone_hash, split_phones
+from pipeline.transform.phones import (
+    hash_phone_column,
+    is_extension,
+    normalize_phone,
+    normalize_phone_column,
+    phone_hash,
+    phone_hasher,
+    split_phones,
+    split_phones_column,
+)
 
 
 @pytest.mark.parametrize(
@@ -68,3 +78,44 @@ def test_phone_hash_is_hmac_sha256_of_e164() -> None:
 def test_extensions_are_two_to_five_digits() -> None:
     assert is_extension("101") and is_extension("20001")
     assert not is_extension("1") and not is_extension("+74951112233")
+
+
+SPELLINGS = [
+    "89161234567", "+79161234567", "+7 (916) 123-45-67", " 8-916-123-45-67 ", "9161234567",
+    "(495) 123-45-67", "+49 30 1234567", "810 49 30 1234567", "0049301234567", "+7916123456",
+    "+44 20 7946 0958", "8916123456789", "101", "1035", "", "  ", "+", "+()", "++79161234567",
+    "8 916 123+45 67", "anonymous", "+7\u00a0916\u00a0123\u00a045\u00a067", "\t89161234567",
+    "٣٤٥٦٧٨٩٠١٢٣", "7916123456", "+8 916 123 45 67", "8.916.123.45.67", None,
+]  # fmt: skip
+
+
+def test_the_column_versions_agree_with_the_scalar_ones() -> None:
+    values = pl.Series("phone", SPELLINGS, dtype=pl.String)
+    normalized = normalize_phone_column(values)
+    assert normalized.name == "phone"
+    assert normalized.to_list() == [normalize_phone(v) for v in SPELLINGS]
+    hashed = hash_phone_column(normalized, "k")
+    assert hashed.to_list() == [None if p is None else phone_hash(p, "k") for p in normalized]
+
+
+CELLS = [
+    "8 (916) 123-45-67, +7 (495) 123-45-67", "89161234567; 84951234567", "89161234567,",
+    "+7 916 123-45-67 8 495 123-45-67", "89161234567, звонить после 18", "",
+    "89161234567, +7 916 123 45 67", "89161234567,,84951234567", "101, 89161234567", None,
+    "+7 977 485-33-23", "9161234567 9031234567", " 89161234567 , 84951234567 ",
+]  # fmt: skip
+
+
+def test_split_phones_column_agrees_with_split_phones_and_counts_bad_pieces() -> None:
+    lists, bad = split_phones_column(pl.Series("cell", CELLS, dtype=pl.String))
+    expected = [None if c is None else split_phones(c) for c in CELLS]
+    assert lists.to_list() == [None if e is None else e[0] for e in expected]
+    assert bad == sum(len(e[1]) for e in expected if e is not None)
+    assert lists.name == "cell"
+
+
+@pytest.mark.parametrize("key", ["", "k", "x" * 64, "ключ" * 20])
+def test_keyed_hashes_match_hmac_for_any_key_length(key: str) -> None:
+    assert phone_hasher(key)("+79161234567") == phone_hash("+79161234567", key)
+    column = hash_phone_column(pl.Series(["+79161234567", None, "+79161234567"]), key)
+    assert column.to_list() == [phone_hash("+79161234567", key), None, column[0]]

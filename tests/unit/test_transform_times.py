@@ -66,3 +66,23 @@ def test_dst_repeated_hour_in_berlin_takes_the_earlier_instant() -> None:
     berlin = TimeFormat("Europe/Berlin")
     # 02:30 happens twice on 2024-10-27: first at 00:30 UTC (CEST), then at 01:30 UTC (CET).
     assert parse_time("2024-10-27 02:30:00", berlin) == dt.datetime(2024, 10, 27, 0, 30, tzinfo=UTC)
+
+
+MIXED = [
+    "05.03.2025 10:30", "2025-03-05 10:30:00", "2025-03-05T10:30:00+03:00", "", None, "вчера",
+    "31.02.2025 10:00", "05.03.2025", "2025-03-05T07:30:00Z", "45721.4375", "2025-13-01 10:00",
+    " 05.03.2025 10:30:00 ", "2025-03-30 02:30:00", "2025-03-05 10:30:00.250", "05/03/2025",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("excel_serial", [False, True])
+@pytest.mark.parametrize("date_format", [None, "%d.%m.%Y %H:%M", "%d/%m/%Y"])
+def test_a_column_parses_each_value_as_it_would_alone(date_format, excel_serial) -> None:
+    """Formats are tried only on the values still unparsed: the result per value must not
+    depend on the other values in the column."""
+    fmt = TimeFormat("Europe/Berlin", date_format, excel_serial)
+    utc, problem = parse_times(pl.Series("t", MIXED, dtype=pl.String), fmt)
+    alone = [parse_times(pl.Series("t", [v], dtype=pl.String), fmt) for v in MIXED]
+    assert utc.to_list() == [u[0] for u, _ in alone]
+    assert problem.to_list() == [p[0] for _, p in alone]
+    assert utc.name == problem.name == "t"

@@ -1,10 +1,17 @@
 -- Unlinked qualifying calls grouped into call leads: per funnel and phone, a call more
 -- than window_days after the phone's previous unlinked call opens a new episode.
+-- Incremental by the episode's cohort month (macros/incremental.sql): the call months
+-- read start a window (and more) before the boundary, so every episode opening from the
+-- boundary on sees the call before its first one; episodes opening earlier are kept.
+{{ incremental_months('cohort_month', rebuild_from('funnel_id')) }}
+
 with
 
 unlinked as (
     select * from {{ ref('int_calls_linked_to_deals') }}
-    where deal_entity_id is null
+    where
+        deal_entity_id is null
+        and {{ from_boundary('call_month', links_rebuild_from('funnel_id')) }}
 ),
 
 funnels as (
@@ -76,8 +83,11 @@ final as (
         source,
         call_id,
         started_at,
-        episode_manager as manager
+        episode_manager as manager,
+        client_phone_hash,
+        {{ local_month('episode_started_at') }} as cohort_month
     from episodes
+    where {{ from_boundary(local_month('episode_started_at'), rebuild_from('funnel_id')) }}
 )
 
 select * from final

@@ -1,6 +1,10 @@
 -- Each qualifying call, linked to a deal of the same funnel and phone where the rule
 -- says so (DESIGN.md "Entities"): a call while a deal is open belongs to that deal;
 -- otherwise to the deal created earliest in [call, call + link_days]. NULL: unlinked.
+-- Incremental by UTC call month (macros/incremental.sql): deals are read whole, so a
+-- recomputed month sees every deal a call of it can link to.
+{{ incremental_months('call_month', links_rebuild_from('funnel_id')) }}
+
 with
 
 calls as (
@@ -11,8 +15,10 @@ calls as (
         started_at,
         client_phone,
         client_phone_hash,
-        manager
+        manager,
+        call_month
     from {{ ref('int_calls_qualified') }}
+    where {{ from_boundary('call_month', links_rebuild_from('funnel_id')) }}
 ),
 
 deals as (
@@ -82,7 +88,8 @@ final as (
         calls.started_at,
         calls.client_phone_hash,
         calls.manager,
-        ranked.entity_id as deal_entity_id
+        ranked.entity_id as deal_entity_id,
+        calls.call_month
     from calls
     left join ranked
         on

@@ -3,11 +3,15 @@
 -- direction with the same phone on the same calls source, at most callback_hours after.
 -- int_calls_qualified keeps only calls matching a call stage's rule, so missed calls are
 -- matched to the lines here. A call whose callback window runs past the cutoff is still
--- pending: not yet a leak.
+-- pending: not yet a leak. Incremental by UTC call month (macros/incremental.sql): a
+-- callback comes after the missed call, so the months from the boundary on see theirs.
+{{ incremental_months('call_month', calls_rebuild_from()) }}
+
 with
 
 calls as (
     select * from {{ ref('stg_landing__calls') }}
+    where {{ from_boundary('call_month', calls_rebuild_from()) }}
 ),
 
 lines as (
@@ -34,7 +38,8 @@ missed as (
         calls.started_at,
         calls.client_phone,
         calls.client_phone_hash,
-        calls.manager
+        calls.manager,
+        calls.call_month
     from calls
     inner join lines
         on
@@ -94,7 +99,8 @@ final as (
         callbacks.called_back_at,
         callbacks.called_back_at is not null as is_called_back,
         windows.callback_due_at <= cutoff.cutoff_at as is_window_closed,
-        callbacks.called_back_at is null and windows.callback_due_at <= cutoff.cutoff_at as is_leak
+        callbacks.called_back_at is null and windows.callback_due_at <= cutoff.cutoff_at as is_leak,
+        windows.call_month
     from windows
     cross join cutoff
     left join callbacks

@@ -1,9 +1,13 @@
 -- Calls that count for a funnel's call stage: the funnel's lines, the stage's rule,
 -- a known client phone that is not excluded. One row per funnel, call and call stage.
+-- Incremental by UTC call month (macros/incremental.sql).
+{{ incremental_months('call_month', calls_rebuild_from()) }}
+
 with
 
 calls as (
     select * from {{ ref('stg_landing__calls') }}
+    where {{ from_boundary('call_month', calls_rebuild_from()) }}
 ),
 
 lines as (
@@ -30,7 +34,8 @@ on_funnel_lines as (
         calls.talk_s,
         calls.client_phone,
         calls.client_phone_hash,
-        calls.manager
+        calls.manager,
+        calls.call_month
     from calls
     inner join lines
         on
@@ -53,7 +58,8 @@ final as (
         on_funnel_lines.client_phone_hash,
         on_funnel_lines.manager,
         stages.stage_key,
-        stages.stage_order
+        stages.stage_order,
+        on_funnel_lines.call_month
     from on_funnel_lines
     inner join stages
         on on_funnel_lines.funnel_id = stages.funnel_id

@@ -1,9 +1,14 @@
 -- One row per funnel entity (deal or call lead) with what segments and cohorts need:
--- its anchor (earliest recorded stage entry), cohort month, owner, source and outcome.
+-- its anchor (earliest recorded stage entry), cohort month, owner, source and outcome,
+-- and its latest entry (what the pipeline's incremental planning asks of a previous build).
+-- Incremental by cohort month (macros/incremental.sql).
+{{ incremental_months('cohort_month', rebuild_from('funnel_id')) }}
+
 with
 
 entries as (
     select * from {{ ref('int_stage_entries_unioned') }}
+    where {{ from_boundary('cohort_month', rebuild_from('funnel_id')) }}
 ),
 
 deals as (
@@ -12,15 +17,18 @@ deals as (
 
 call_leads as (
     select * from {{ ref('int_call_leads_sessionized') }}
+    where {{ from_boundary('cohort_month', rebuild_from('funnel_id')) }}
 ),
 
 anchors as (
     select
         funnel_id,
         entity_id,
-        min(entered_at) as anchor_at
+        cohort_month,
+        min(anchor_at) as anchor_at,
+        max(entered_at) as last_entry_at
     from entries
-    group by funnel_id, entity_id
+    group by funnel_id, entity_id, cohort_month
 ),
 
 deal_entities as (
@@ -69,7 +77,8 @@ final as (
         described.amount,
         described.lost_reason,
         anchors.anchor_at,
-        {{ local_month('anchors.anchor_at') }} as cohort_month
+        anchors.cohort_month,
+        anchors.last_entry_at
     from described
     inner join anchors
         on

@@ -1,9 +1,13 @@
 -- Which segment of each configured segment type an entity belongs to. Custom types
 -- read the deal attribute the config names, so a new segment needs no SQL.
+-- Incremental by cohort month (macros/incremental.sql).
+{{ incremental_months('cohort_month', rebuild_from('funnel_id')) }}
+
 with
 
 entities as (
     select * from {{ ref('int_entities_described') }}
+    where {{ from_boundary('cohort_month', rebuild_from('funnel_id')) }}
 ),
 
 deals as (
@@ -45,7 +49,8 @@ final as (
                 else entity_attributes.value
             end,
             '(unknown)'
-        ) as segment
+        ) as segment,
+        entities.cohort_month
     from entities
     inner join segment_types
         on entities.funnel_id = segment_types.funnel_id

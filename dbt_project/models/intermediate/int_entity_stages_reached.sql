@@ -4,14 +4,19 @@
 --   implied: reached at the earliest first entry of this or any later stage
 --   strict:  reached only if every stage up to it was entered, in order
 --   any:     reached when entered
+-- Incremental by cohort month (macros/incremental.sql).
+{{ incremental_months('cohort_month', rebuild_from('funnel_id')) }}
+
 with
 
 entries as (
     select * from {{ ref('int_stage_entries_unioned') }}
+    where {{ from_boundary('cohort_month', rebuild_from('funnel_id')) }}
 ),
 
 entities as (
     select * from {{ ref('int_entities_described') }}
+    where {{ from_boundary('cohort_month', rebuild_from('funnel_id')) }}
 ),
 
 stages as (
@@ -61,6 +66,7 @@ grid as (
         entities.funnel_id,
         entities.entity_id,
         entities.anchor_at,
+        entities.cohort_month,
         stages.stage_order,
         stages.stage_key,
         funnels.reach_policy,
@@ -120,6 +126,7 @@ reached as (
         funnel_id,
         entity_id,
         anchor_at,
+        cohort_month,
         stage_order,
         stage_key,
         window_days,
@@ -148,7 +155,8 @@ final as (
         regressions.entity_id is not null as is_regressed,
         reached.reached_at is not null
         and reached.reached_at
-        <= {{ dbt.dateadd('day', 'reached.window_days', 'reached.anchor_at') }} as is_within_window
+        <= {{ dbt.dateadd('day', 'reached.window_days', 'reached.anchor_at') }} as is_within_window,
+        reached.cohort_month
     from reached
     left join regressions
         on

@@ -1,5 +1,11 @@
 -- Every recorded entry of an entity into a funnel stage: mapped CRM stage events, won
--- deals (at closed_at), and qualifying calls (of linked deals and of call leads).
+-- deals (at closed_at), and qualifying calls (of linked deals and of call leads), with
+-- the entity's anchor (its earliest entry) and cohort month.
+-- Incremental by cohort month (macros/incremental.sql): an entity of a recomputed month
+-- has every entry from the boundary on (a day earlier in UTC), so only those are read;
+-- entities the previous build anchored before the boundary are kept as they were.
+{{ incremental_months('cohort_month', rebuild_from('funnel_id')) }}
+
 with
 
 deals as (
@@ -8,6 +14,7 @@ deals as (
 
 events as (
     select * from {{ ref('stg_landing__crm_stage_events') }}
+    where {{ from_boundary('entered_at', dbt.dateadd('day', '-1', rebuild_from())) }}
 ),
 
 stage_map as (
@@ -20,15 +27,19 @@ stages as (
 
 qualified_calls as (
     select * from {{ ref('int_calls_qualified') }}
+    where {{ from_boundary('started_at', dbt.dateadd('day', '-1', rebuild_from('funnel_id'))) }}
 ),
 
 linked_calls as (
     select * from {{ ref('int_calls_linked_to_deals') }}
-    where deal_entity_id is not null
+    where
+        deal_entity_id is not null
+        and {{ from_boundary('started_at', dbt.dateadd('day', '-1', rebuild_from('funnel_id'))) }}
 ),
 
 call_leads as (
     select * from {{ ref('int_call_leads_sessionized') }}
+    where {{ from_boundary('cohort_month', rebuild_from('funnel_id')) }}
 ),
 
 crm_entries as (
@@ -68,7 +79,9 @@ status_entries as (
         on
             deals.funnel_id = stages.funnel_id
             and deals.status = stages.crm_status
-    where deals.closed_at is not null
+    where
+        deals.closed_at is not null
+        and {{ from_boundary('deals.closed_at', dbt.dateadd('day', '-1', rebuild_from('deals.funnel_id'))) }}
 ),
 
 linked_call_entries as (
@@ -103,7 +116,7 @@ call_lead_entries as (
             and qualified_calls.call_id = call_leads.call_id
 ),
 
-final as (
+unioned as (
     select * from crm_entries
     union all
     select * from status_entries
@@ -111,6 +124,45 @@ final as (
     select * from linked_call_entries
     union all
     select * from call_lead_entries
+),
+
+anchored as (
+    select
+        *,
+        min(entered_at) over (partition by funnel_id, entity_id) as anchor_at
+    from unioned
+),
+
+{% if is_incremental() %}
+kept_entities as (
+    select distinct
+        funnel_id,
+        entity_id
+    from {{ this }}
+    where cohort_month < {{ rebuild_from('funnel_id') }}
+),
+{% endif %}
+
+final as (
+    select
+        anchored.funnel_id,
+        anchored.entity_id,
+        anchored.stage_key,
+        anchored.stage_order,
+        anchored.entered_at,
+        anchored.entry_kind,
+        anchored.anchor_at,
+        {{ local_month('anchored.anchor_at') }} as cohort_month
+    from anchored
+    {% if is_incremental() %}
+        left join kept_entities
+            on
+                anchored.funnel_id = kept_entities.funnel_id
+                and anchored.entity_id = kept_entities.entity_id
+        where
+            kept_entities.entity_id is null
+            and {{ local_month('anchored.anchor_at') }} >= {{ rebuild_from('anchored.funnel_id') }}
+    {% endif %}
 )
 
 select * from final

@@ -1,14 +1,19 @@
 -- One row per entity and stage reached. Every number in funnel_stage_monthly can be
--- explained from these rows.
+-- explained from these rows. Incremental by cohort month (macros/incremental.sql).
+{{ incremental_months('cohort_month', rebuild_from('funnel_id')) }}
+
 with
 
 reached as (
     select * from {{ ref('int_entity_stages_reached') }}
-    where reached_at is not null
+    where
+        reached_at is not null
+        and {{ from_boundary('cohort_month', rebuild_from('funnel_id')) }}
 ),
 
 entities as (
     select * from {{ ref('int_entities_described') }}
+    where {{ from_boundary('cohort_month', rebuild_from('funnel_id')) }}
 ),
 
 final as (

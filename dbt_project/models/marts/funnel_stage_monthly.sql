@@ -2,6 +2,10 @@
 --   cohort: entities whose anchor fell in the month, stages reached within the window;
 --           entities_next counts entities that reached this stage and the next.
 --   period: entries into each stage during the month; the ratio may exceed 1.
+-- Incremental by month (macros/incremental.sql): a recomputed month counts its cohorts'
+-- entities and every entity's entries in it, whatever the entity's cohort.
+{{ incremental_months('month', rebuild_from('funnel_id')) }}
+
 with
 
 reached as (
@@ -10,6 +14,7 @@ reached as (
 
 entities as (
     select * from {{ ref('int_entities_described') }}
+    where {{ from_boundary('cohort_month', rebuild_from('funnel_id')) }}
 ),
 
 segments as (
@@ -18,6 +23,7 @@ segments as (
 
 segment_months as (
     select * from {{ ref('int_segment_months_spined') }}
+    where {{ from_boundary('month', rebuild_from('funnel_id')) }}
 ),
 
 stages as (
@@ -46,6 +52,7 @@ reach_with_next as (
             order by reached.stage_order
         ) as next_is_within_window
     from reached
+    where {{ from_boundary('reached.cohort_month', rebuild_from('reached.funnel_id')) }}
 ),
 
 cohort_counts as (
@@ -119,7 +126,9 @@ period_counts as (
         on
             reached.funnel_id = segments.funnel_id
             and reached.entity_id = segments.entity_id
-    where reached.reached_at is not null
+    where
+        reached.reached_at is not null
+        and {{ from_boundary(local_month('reached.reached_at'), rebuild_from('reached.funnel_id')) }}
     group by 1, 2, 3, 4, 5
 ),
 

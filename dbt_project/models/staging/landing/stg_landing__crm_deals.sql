@@ -1,4 +1,8 @@
 -- The latest snapshot of every deal: an overlapping re-export updates the deal, never doubles it.
+-- A table, not a view: half the project reads it, and the ranking over every export's
+-- rows would otherwise run once per reader.
+{{ config(materialized='table') }}
+
 with
 
 source as (

@@ -1,4 +1,7 @@
--- Stage entries, once each: overlapping history exports repeat the same entry.
+-- Stage entries, once each: overlapping history exports repeat the same entry. A table,
+-- not a view: several models read it, and the ranking would otherwise run per reader.
+{{ config(materialized='table') }}
+
 with
 
 source as (

@@ -1,0 +1,114 @@
+{# Incremental months (docs/analyst-guide.md "Incremental builds").
+
+   The heavy models are incremental on a month column: a run recomputes every month from
+   a boundary on and replaces those months, keeping the older ones. The pipeline
+   (pipeline/incremental.py) picks the boundaries, per funnel, from what changed since the
+   previous build and passes them as vars:
+     rebuild_from        first cohort month (local) of the entity models and monthly marts
+     calls_rebuild_from  first call month (UTC) of the per-call models (dedupe, rules,
+                         missed-call callbacks): the month of the earliest new call, or
+                         of the previous cutoff less the callback window if earlier
+     links_rebuild_from  first call month (UTC) of call → deal links and call-lead
+                         episodes, per funnel: a conversion window before rebuild_from,
+                         so a recomputed episode sees the call before its first one
+   Without the vars (a hand-run `dbt build`) every month is recomputed: slow, never wrong.
+   On a first build or with --full-refresh the models are built whole.
+
+   The strategy is chosen by adapter: DuckDB deletes the months from the boundary on and
+   inserts the new rows (`replace_months`, below: unlike delete+insert it also empties a
+   month that has no rows left); Spark has no DELETE on parquet tables, so it partitions
+   by the month and overwrites the partitions the run produced (insert_overwrite). #}
+
+{% macro incremental_months(month_column, boundary) -%}
+    {{ return(adapter.dispatch('incremental_months', 'voronka')(month_column, boundary)) }}
+{%- endmacro %}
+
+{% macro default__incremental_months(month_column, boundary) -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='replace_months',
+        unique_key=month_column,
+        replace_from=boundary,
+        on_schema_change='fail',
+    ) }}
+{%- endmacro %}
+
+{% macro spark__incremental_months(month_column, boundary) -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='insert_overwrite',
+        partition_by=[month_column],
+        on_schema_change='fail',
+    ) }}
+{%- endmacro %}
+
+
+{# The boundary of the entity models: the first cohort month a run recomputes, per funnel.
+   var('rebuild_from') is {funnel_id: 'YYYY-MM-DD'} (or one date for every funnel). Given
+   the column holding the funnel id, the boundary of the row's funnel (a funnel the var
+   does not name: all months); without a column, the earliest boundary of all funnels. #}
+{% macro rebuild_from(funnel_column=none) -%}
+    {{ month_boundary(var('rebuild_from', none), funnel_column) }}
+{%- endmacro %}
+
+{# The boundary of the per-call models: the first UTC call month a run recomputes. #}
+{% macro calls_rebuild_from() -%}
+    {{ month_boundary(var('calls_rebuild_from', none), none) }}
+{%- endmacro %}
+
+{# The boundary of call → deal links and call-lead episodes: per funnel, a UTC call month. #}
+{% macro links_rebuild_from(funnel_column=none) -%}
+    {{ month_boundary(var('links_rebuild_from', none), funnel_column) }}
+{%- endmacro %}
+
+{% macro month_boundary(boundaries, funnel_column) -%}
+    {%- set everything = "cast('1900-01-01' as date)" -%}
+    {%- if boundaries is none or boundaries == {} -%}
+        {{ everything }}
+    {%- elif boundaries is string -%}
+        cast('{{ boundaries }}' as date)
+    {%- elif funnel_column is none -%}
+        cast('{{ boundaries.values() | min }}' as date)
+    {%- else -%}
+        case {{ funnel_column }}
+        {%- for funnel_id, month in boundaries.items() | sort %}
+            when '{{ funnel_id }}' then cast('{{ month }}' as date)
+        {%- endfor %}
+            else {{ everything }}
+        end
+    {%- endif -%}
+{%- endmacro %}
+
+{# `where`-clause text: rows of months from the boundary on, on incremental runs only. #}
+{% macro from_boundary(month_expression, boundary) -%}
+    {%- if is_incremental() -%}
+        {{ month_expression }} >= {{ boundary }}
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# DuckDB's strategy: replace every month from the boundary on with the run's rows. #}
+{% macro get_incremental_replace_months_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set source = arg_dict['temp_relation'] -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    delete from {{ target }}
+    where {{ arg_dict['unique_key'] }} >= {{ config.get('replace_from') }};
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ source }}
+{%- endmacro %}
+
+
+{# `where`-clause text for a month-partitioned landing source (pipeline/io.py): only the
+   partitions from the earliest boundary on, so the reader skips the other months' files
+   (a filter on the time column alone opens every file). #}
+{% macro landing_months_from(boundaries) -%}
+    {%- if is_incremental() and boundaries -%}
+        {%- set first = boundaries if boundaries is string else boundaries.values() | min -%}
+        (month is null or month >= '{{ first[:7] }}')
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,371 @@
+"""Which months a build recomputes: the plan behind dbt's incremental months.
+
+The heavy dbt models are incremental by month (dbt_project/macros/incremental.sql): a run
+recomputes every month from a boundary on and keeps the older months of the previous
+build. This module picks the boundaries so that the result equals a full rebuild. It
+compares the landing data with the previous build (the warehouse copy the build starts
+from): the files and the fingerprint of models and config it was built from
+(`intermediate.int_build_state`), its cutoff, its entities and call-lead episodes.
+
+A full rebuild when there is no previous build, the fingerprint differs (a model, a macro
+or voronka.yaml changed), a file it was built from is gone, or a new CRM export is older
+than one it was built from (it would change the history inferred after it).
+
+Otherwise "new" rows are rows of new files that no old file holds, and a deal "changed"
+when its latest state (row, phones, attributes) differs from its latest among the old
+files, or it has a new history entry. Per funnel, the first cohort month to recompute is
+the earliest of:
+- maturity: the month of the previous cutoff less the window and a month (maturity and
+  share-open flags of those cohorts move with the cutoff);
+- new entities: the month of the first new call and of the first new history entry, and
+  of every changed deal's creation less the link days (its calls before it);
+- reached entities' cohort months in the previous build: changed deals, deals sharing a
+  phone with a changed deal or a new call, call-lead episodes of a changed deal's phone
+  (their calls may now link to it), and episodes of a new call's phone active within a
+  window before the first new call (a new call may extend them).
+The call months of links and episodes start a window (and two days) before that, so a
+recomputed episode sees the call before its first one; the per-call models (dedupe,
+rules, callbacks) recompute from the month of the first new call, or of the previous
+cutoff less the callback window if earlier.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipeline import io
+from pipeline.config import Config
+from pipeline.paths import DBT_PROJECT_DIR
+
+STATE_TABLE = "intermediate.int_build_state"
+PREVIOUS_TABLES = (
+    STATE_TABLE,
+    "intermediate.int_entities_described",
+    "intermediate.int_call_leads_sessionized",
+    "marts.data_cutoff",
+)
+# What decides the warehouse's content besides landing data: the models and macros, the
+# project file, and the tables generated from voronka.yaml.
+FINGERPRINT_SOURCES = ("models", "macros", "dbt_project.yml")
+NOTHING_TO_RECOMPUTE = dt.date(9999, 1, 1)
+
+
+@dataclass(frozen=True)
+class RebuildPlan:
+    """A full rebuild, or per funnel the first cohort month and call month to recompute."""
+
+    full: bool
+    reason: str
+    fingerprint: str
+    rebuild_from: dict[str, dt.date] = field(default_factory=dict)
+    links_rebuild_from: dict[str, dt.date] = field(default_factory=dict)
+    calls_rebuild_from: dt.date | None = None
+
+    def dbt_args(self) -> list[str]:
+        return ["--full-refresh"] if self.full else []
+
+    def dbt_vars(self) -> dict:
+        variables: dict = {"build_fingerprint": self.fingerprint}
+        if not self.full:
+            variables["rebuild_from"] = _iso(self.rebuild_from)
+            variables["links_rebuild_from"] = _iso(self.links_rebuild_from)
+            variables["calls_rebuild_from"] = self.calls_rebuild_from.isoformat()
+        return variables
+
+    def describe(self) -> str:
+        if self.full:
+            return f"full rebuild: {self.reason}"
+        months = ", ".join(
+            f"{funnel_id} from {month:%Y-%m}"
+            for funnel_id, month in sorted(self.rebuild_from.items())
+            if month != NOTHING_TO_RECOMPUTE
+        )
+        calls = (
+            f"; calls from {self.calls_rebuild_from:%Y-%m}"
+            if self.calls_rebuild_from != NOTHING_TO_RECOMPUTE
+            else ""
+        )
+        return f"incremental: cohort months {months or 'none'}{calls} ({self.reason})"
+
+
+def _iso(months: dict[str, dt.date]) -> dict[str, str]:
+    return {funnel_id: month.isoformat() for funnel_id, month in sorted(months.items())}
+
+
+def build_fingerprint(config: Config) -> str:
+    """sha256 over the dbt project's models, macros and settings, the config tables and
+    the vars the models read: equal fingerprints, equal functions from landing to marts."""
+    digest = hashlib.sha256()
+    for name in FINGERPRINT_SOURCES:
+        root = DBT_PROJECT_DIR / name
+        paths = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for path in paths:
+            digest.update(path.relative_to(DBT_PROJECT_DIR).as_posix().encode())
+            digest.update(path.read_bytes())
+    for path in sorted(config.landing_dir.glob("config_*/*.parquet")):
+        digest.update(path.relative_to(config.landing_dir).as_posix().encode())
+        digest.update(io.read_bytes(path))
+    digest.update(f"{config.landing_dir.as_posix()}|{config.timezone}".encode())
+    return digest.hexdigest()
+
+
+def plan_rebuild(config: Config, previous: Path) -> RebuildPlan:
+    """The plan for building on top of the warehouse file `previous` (may not exist)."""
+    fingerprint = build_fingerprint(config)
+    if not previous.exists():
+        return RebuildPlan(True, "no previous build", fingerprint)
+    with duckdb.connect() as con:
+        con.execute(f"attach '{_quoted(previous)}' as previous (read_only)")
+        if not _has_tables(con, PREVIOUS_TABLES):
+            return RebuildPlan(True, "the previous build has no incremental state", fingerprint)
+        state = con.execute(f"select build_fingerprint, file_id from previous.{STATE_TABLE}")
+        rows = state.fetchall()
+        if {built_with for built_with, _ in rows} != {fingerprint}:
+            return RebuildPlan(True, "models, macros or config changed", fingerprint)
+        built_files = {file_id for _, file_id in rows if file_id is not None}
+        loaded = set(
+            io.read_ledger(config.landing_dir).filter(status="loaded")["file_id"].to_list()
+        )
+        if built_files - loaded:
+            return RebuildPlan(True, f"{len(built_files - loaded)} file(s) removed", fingerprint)
+        new_files = loaded - built_files
+        if not new_files:
+            untouched = {funnel.id: NOTHING_TO_RECOMPUTE for funnel in config.funnels}
+            return RebuildPlan(
+                False, "no new files", fingerprint, untouched, untouched, NOTHING_TO_RECOMPUTE
+            )
+        _register_landing(con, config, new_files)
+        if _backdated_exports(con):
+            return RebuildPlan(True, "a CRM export older than one already built", fingerprint)
+        changes = _changes(con)
+        rebuild_from = {funnel.id: _first_cohort(con, funnel, changes) for funnel in config.funnels}
+    links_from = {
+        funnel.id: _month_start(
+            dt.datetime.combine(rebuild_from[funnel.id], dt.time())
+            - dt.timedelta(days=funnel.window_days + 2)
+        )
+        for funnel in config.funnels
+    }
+    callbacks_from = changes.cutoff - dt.timedelta(hours=config.calls.callback_hours, days=1)
+    calls_from = _month_start(min(filter(None, [changes.first_call, callbacks_from])))
+    return RebuildPlan(
+        False, f"{len(new_files)} new file(s)", fingerprint, rebuild_from, links_from, calls_from
+    )
+
+
+@dataclass(frozen=True)
+class _Changes:
+    cutoff: dt.datetime  # the previous build's
+    first_call: dt.datetime | None  # the earliest new call
+    first_entry: dt.datetime | None  # the earliest new history entry
+    first_created: dict[tuple[str, str], dt.datetime]  # per (source, pipeline): changed deals
+
+
+def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: _Changes) -> dt.date:
+    """The first cohort month of `funnel` that the changes can reach."""
+    link = dt.timedelta(days=funnel.link_days)
+    candidates = [
+        _add_months(
+            _month_start(changes.cutoff - dt.timedelta(days=funnel.window_days, hours=24)), -1
+        ),
+        *(
+            _month_start(t - dt.timedelta(days=1))
+            for t in (changes.first_call, changes.first_entry)
+            if t
+        ),
+    ]
+    created = [changes.first_created.get((crm.source, crm.pipeline)) for crm in funnel.crm]
+    candidates += [_month_start(at - link - dt.timedelta(days=1)) for at in created if at]
+    extends_since = (changes.first_call or changes.cutoff) - dt.timedelta(days=funnel.window_days)
+    reached = con.execute(_REACHED_COHORT, [funnel.id, funnel.id, extends_since]).fetchone()[0]
+    return min([*candidates, *([reached] if reached else [])])
+
+
+def _register_landing(con: duckdb.DuckDBPyConnection, config: Config, new_files: set[str]) -> None:
+    """Views over landing (times as naive UTC, like the warehouse's): every table, and
+    `new_<table>` with the rows of new files that no old file holds already."""
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("create temp table new_files (file_id varchar)")
+    con.executemany("insert into new_files values (?)", [[f] for f in sorted(new_files)])
+    for table in LANDING_READ:
+        parts = io.table_parts(config.landing_dir, table)
+        listed = ", ".join(f"'{_quoted(path)}'" for path in parts)
+        con.execute(
+            f"create temp view raw_{table} as select * from "
+            f"read_parquet([{listed}], union_by_name = true, hive_partitioning = false)"
+        )
+        columns = con.execute(f"select * from raw_{table} limit 0").description
+        select = ", ".join(
+            f"cast({name} as timestamp) as {name}" if name.endswith("_at") else name
+            for name, *_ in columns
+        )
+        con.execute(f"create temp view {table} as select {select} from raw_{table}")
+        content = [name for name, *_ in columns if name != "file_id"]
+        matches = " and ".join(f"n.{name} is not distinct from o.{name}" for name in content)
+        con.execute(
+            f"create temp table new_{table} as select n.* from {table} n "
+            "where n.file_id in (select file_id from new_files) and not exists ("
+            f"select 1 from {table} o where o.file_id not in (select file_id from new_files) "
+            f"and {matches})"
+        )
+    con.execute(_DEAL_STATES)
+
+
+LANDING_READ = ("calls", "crm_stage_events", "crm_deals", "crm_deal_phones", "crm_deal_attributes")
+
+# Each deal's state in one export: the deal row and its phones and attributes, as a hash.
+# A deal changed when its latest state differs from its latest state among the old files.
+_DEAL_STATES = """
+create temp table deal_states as
+with phones as (
+    select source, deal_id, file_id,
+           string_agg(client_phone, ',' order by client_phone) as phones
+    from crm_deal_phones group by all
+),
+attributes as (
+    select source, deal_id, file_id,
+           string_agg(name || '=' || coalesce(value, ''), ',' order by name, value) as attributes
+    from crm_deal_attributes group by all
+)
+select
+    d.source, d.deal_id, d.file_id, d.snapshot_at, d.created_at, d.closed_at, d.crm_pipeline,
+    d.file_id in (select file_id from new_files) as is_new,
+    md5(concat_ws('|', d.crm_pipeline, d.stage, d.status, d.created_at, d.closed_at, d.manager,
+                  d.lead_source, d.amount, d.currency, d.lost_reason, p.phones, a.attributes))
+        as state
+from crm_deals d
+left join phones p using (source, deal_id, file_id)
+left join attributes a using (source, deal_id, file_id)
+"""
+
+_CHANGED_DEALS = """
+with latest_now as (
+    select source, deal_id,
+           arg_max(state, (snapshot_at, file_id)) as state,
+           arg_max(created_at, (snapshot_at, file_id)) as created_at,
+           arg_max(crm_pipeline, (snapshot_at, file_id)) as crm_pipeline
+    from deal_states group by all
+),
+latest_before as (
+    select source, deal_id,
+           arg_max(state, (snapshot_at, file_id)) as state,
+           arg_max(created_at, (snapshot_at, file_id)) as created_at,
+           arg_max(crm_pipeline, (snapshot_at, file_id)) as crm_pipeline
+    from deal_states where not is_new group by all
+),
+changed as (
+    select n.source, n.deal_id, n.created_at, n.crm_pipeline,
+           b.created_at as created_before, b.crm_pipeline as pipeline_before
+    from latest_now n
+    left join latest_before b using (source, deal_id)
+    where b.state is distinct from n.state
+)
+select source, deal_id, least(created_at, coalesce(created_before, created_at)) as created_at,
+       crm_pipeline
+from changed
+union all
+select source, deal_id, least(created_at, created_before), pipeline_before
+from changed where pipeline_before is not null and pipeline_before != crm_pipeline
+union all
+select distinct source, deal_id, null, null from new_crm_stage_events
+"""
+
+
+# Phones whose calls may link differently: a changed deal's; and phones of new calls.
+_PHONES = """
+create temp table changed_phones as
+select distinct p.client_phone_hash
+from crm_deal_phones p semi join changed_deals using (source, deal_id)
+where p.client_phone_hash is not null;
+create temp table new_call_phones as
+select client_phone_hash, min(started_at) as first_call_at
+from new_calls where client_phone_hash is not null group by all;
+create temp table reached_deals as
+select distinct 'deal:' || source || ':' || deal_id as entity_id from changed_deals
+union
+select distinct 'deal:' || p.source || ':' || p.deal_id
+from crm_deal_phones p
+where p.client_phone_hash in (select client_phone_hash from changed_phones)
+   or p.client_phone_hash in (select client_phone_hash from new_call_phones);
+"""
+
+# The earliest previous cohort month, in one funnel, of an entity the changes reach.
+_REACHED_COHORT = """
+select min(cohort_month) from (
+    select e.cohort_month
+    from previous.intermediate.int_entities_described e
+    semi join reached_deals r using (entity_id)
+    where e.funnel_id = ?
+    union all
+    select s.cohort_month
+    from previous.intermediate.int_call_leads_sessionized s
+    inner join previous.intermediate.int_entities_described e using (funnel_id, entity_id)
+    where s.funnel_id = ? and (
+        s.client_phone_hash in (select client_phone_hash from changed_phones)
+        or (s.client_phone_hash in (select client_phone_hash from new_call_phones)
+            and e.last_entry_at >= ?)
+    )
+)
+"""
+
+
+def _backdated_exports(con: duckdb.DuckDBPyConnection) -> int:
+    """New CRM exports older than the latest old export of their source: they change the
+    history inferred from the exports after them, which no new row shows."""
+    return con.execute(
+        """
+        select count(*)
+        from (select source, min(snapshot_at) as taken_at from new_crm_deals group by source) n
+        inner join (
+            select source, max(snapshot_at) as latest_at
+            from crm_deals where file_id not in (select file_id from new_files) group by source
+        ) o using (source)
+        where n.taken_at < o.latest_at
+        """
+    ).fetchone()[0]
+
+
+def _changes(con: duckdb.DuckDBPyConnection) -> _Changes:
+    con.execute(f"create temp table changed_deals as {_CHANGED_DEALS}")
+    con.execute(_PHONES)
+    row = con.execute(
+        """
+        select
+            (select cutoff_at from previous.marts.data_cutoff),
+            (select min(started_at) from new_calls),
+            (select min(entered_at) from new_crm_stage_events)
+        """
+    ).fetchone()
+    created = con.execute(
+        "select source, crm_pipeline, min(created_at) from changed_deals "
+        "where created_at is not null group by all"
+    ).fetchall()
+    return _Changes(*row, {(source, pipeline): at for source, pipeline, at in created})
+
+
+def _has_tables(con: duckdb.DuckDBPyConnection, names: list[str]) -> bool:
+    present = {
+        f"{schema}.{table}"
+        for schema, table in con.execute(
+            "select schema_name, table_name from duckdb_tables() where database_name = 'previous'"
+        ).fetchall()
+    }
+    return all(name in present for name in names)
+
+
+def _month_start(moment: dt.datetime | dt.date) -> dt.date:
+    return dt.date(moment.year, moment.month, 1)
+
+
+def _add_months(month: dt.date, count: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + count
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _quoted(path: Path) -> str:
+    return path.as_posix().replace("'", "''")

@@ -1,0 +1,141 @@
+"""The Dagster dbt asset builds the target the CLI would (VORONKA_DBT_TARGET, DuckDB by
+default) into that target's build copy, published on success; on Spark the report step
+fails naming where the marts are, instead of reading a DuckDB file Spark never updated.
+
+dbt itself is replaced by a stand-in that records what it was asked and writes a marker
+where the build would go: what is tested is the wiring, not dbt (see tests/spark)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pipeline.prepare import prepare_dbt_manifest
+from pipeline.warehouse import (
+    DBT_PATH_ENV,
+    DBT_TARGET_ENV,
+    SPARK_WAREHOUSE_ENV,
+    build_location,
+    spark_warehouse_dir,
+)
+from tests.helpers import copy_demo_config
+
+PARTITION = "2026-10-01"
+CALLS: list[dict] = []  # what the stand-in dbt saw (module level: resources are copied)
+
+
+@pytest.fixture(scope="module")
+def defs_module():
+    prepare_dbt_manifest()  # before pipeline.defs is imported
+    import pipeline.defs as defs
+
+    return defs
+
+
+@pytest.fixture
+def instance(tmp_path):
+    import dagster as dg
+
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as inst:
+        yield inst
+
+
+def stand_in_dbt():
+    from dagster_dbt import DbtCliResource
+
+    from pipeline.defs.dbt import dbt_project
+    from pipeline.warehouse import dbt_executable
+
+    class StandInDbt(DbtCliResource):
+        def cli(self, args, **kwargs):
+            duckdb_file = os.environ.get(DBT_PATH_ENV)
+            spark_folder = os.environ.get(SPARK_WAREHOUSE_ENV)
+            CALLS.append({"args": list(args), "duckdb": duckdb_file, "spark": spark_folder})
+            if args[args.index("--target") + 1] == "spark":
+                (Path(spark_folder) / "marts.db").mkdir(parents=True)
+                (Path(spark_folder) / "marts.db" / "built").write_text("spark")
+            else:
+                Path(duckdb_file).write_text("duckdb")
+            return self
+
+        def stream(self):
+            return iter(())
+
+    return StandInDbt(project_dir=dbt_project, dbt_executable=dbt_executable())
+
+
+def run(defs_module, tmp_path, instance, group: str, raise_on_error: bool = True):
+    import dagster as dg
+
+    config = copy_demo_config(tmp_path / "site")
+    defs = defs_module.build_definitions(config.base_dir / "voronka.yaml")
+    graph = defs.resolve_asset_graph()
+    selection = {
+        key
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).is_materializable and graph.get(key).group_name == group
+    }
+    job = defs.resolve_job_def("monthly_funnel_report").get_subset(
+        asset_selection=selection, asset_check_selection=set()
+    )
+    CALLS.clear()
+    result = job.execute_in_process(
+        partition_key=PARTITION,
+        instance=instance,
+        resources={"dbt": stand_in_dbt()},
+        raise_on_error=raise_on_error,
+    )
+    assert isinstance(result, dg.ExecuteInProcessResult)
+    return config, result
+
+
+def test_build_location_is_the_copy_of_the_chosen_target(tmp_path):
+    config = copy_demo_config(tmp_path)
+    with build_location(config, "duckdb") as duckdb:
+        assert (duckdb.env, duckdb.published) == (DBT_PATH_ENV, config.warehouse_path)
+        assert duckdb.path != config.warehouse_path
+        duckdb.path.write_text("new")
+    assert config.warehouse_path.read_text() == "new"
+    with build_location(config, "spark") as spark:
+        assert (spark.env, spark.published) == (SPARK_WAREHOUSE_ENV, spark_warehouse_dir(config))
+        assert spark.path.is_dir() and not any(spark.path.iterdir())
+        (spark.path / "t").write_text("new")
+    assert (spark_warehouse_dir(config) / "t").read_text() == "new"
+
+
+def test_the_dbt_asset_builds_duckdb_by_default(defs_module, tmp_path, instance, monkeypatch):
+    monkeypatch.delenv(DBT_TARGET_ENV, raising=False)
+    config, result = run(defs_module, tmp_path, instance, "marts")
+    assert result.success
+    [call] = CALLS
+    assert call["args"][call["args"].index("--target") + 1] == "duckdb"
+    assert call["duckdb"].endswith(".build.duckdb") and call["spark"] is None
+    assert config.warehouse_path.read_text() == "duckdb"  # the copy was published
+    assert not spark_warehouse_dir(config).exists()
+
+
+def test_the_dbt_asset_builds_spark_when_chosen(defs_module, tmp_path, instance, monkeypatch):
+    monkeypatch.setenv(DBT_TARGET_ENV, "spark")
+    config, result = run(defs_module, tmp_path, instance, "marts")
+    assert result.success
+    [call] = CALLS
+    assert call["args"][call["args"].index("--target") + 1] == "spark"
+    assert call["spark"] == str(spark_warehouse_dir(config).with_name("spark-warehouse.build"))
+    assert (spark_warehouse_dir(config) / "marts.db" / "built").read_text() == "spark"
+    assert not config.warehouse_path.exists()  # the DuckDB file is not touched
+    assert os.environ.get(SPARK_WAREHOUSE_ENV) is None  # set only for the build
+
+
+def test_the_report_step_fails_clearly_on_spark(defs_module, tmp_path, instance, monkeypatch):
+    monkeypatch.setenv(DBT_TARGET_ENV, "spark")
+    config, result = run(defs_module, tmp_path, instance, "reports", raise_on_error=False)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.step_key == "reports__monthly_pdf"
+    message = failure.event_specific_data.error.message
+    assert "built on Spark" in message and str(config.warehouse_path) in message
+    assert f"{spark_warehouse_dir(config) / 'marts.db'}/<mart>/" in message
+    assert not config.reports_dir.exists()  # nothing rendered

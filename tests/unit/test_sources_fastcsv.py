@@ -1,0 +1,174 @@
+"""The fast readers (polars for well-formed records, the csv module for the rest) read
+every file exactly as the careful readers do: asterisk.read and generic.read, record by
+record with the csv module, are the reference."""
+
+from __future__ import annotations
+
+import codecs
+
+import polars as pl
+import pytest
+
+from pipeline.config import load_config
+from pipeline.demo import write_demo_exports
+from pipeline.paths import REPO_ROOT
+from pipeline.sources import SourceError, asterisk, fastcsv, generic, read_file, streamed
+from pipeline.sources.raw import RawFile
+from pipeline.sources.text import parse_records, split_lines
+from tests.unit._fixtures_ingest import CRM_SOURCE, HISTORY_SOURCE, PBX_SOURCE, make_config
+
+
+def assert_same_raw(fast: RawFile, careful: RawFile) -> None:
+    assert fast.frame.schema == careful.frame.schema
+    assert fast.frame.equals(careful.frame)
+    assert fast.rejects.schema == careful.rejects.schema
+    assert fast.rejects.equals(careful.rejects)
+    assert (fast.rows_total, fast.encoding, fast.delimiter) == (
+        careful.rows_total,
+        careful.encoding,
+        careful.delimiter,
+    )
+    assert fast.columns_found == careful.columns_found
+    assert (fast.labels, fast.expected) == (careful.labels, careful.expected)
+
+
+def cdr(uniqueid: str = "1710054000.1", src: str = "89161234567", width: int = 17) -> str:
+    fields = ['""', f'"{src}"', '"74951112233"', '"from-trunk"', f'"""Client"" <{src}>"',
+              '"SIP/trunk-1"', '"SIP/101-1a"', '"Dial"', '"SIP/101,30"',
+              '"2025-03-10 10:00:00"', '"2025-03-10 10:00:05"', '"2025-03-10 10:03:05"', "185",
+              "180", '"ANSWERED"', '"DOCUMENTATION"', f'"{uniqueid}"', '"x"']  # fmt: skip
+    fields += [f'"{i}"' for i in range(width - len(fields))]
+    return ",".join(fields[:width])
+
+
+GOOD = [cdr(f"1.{i}", width=16 + i % 3) for i in range(20)]
+ASTERISK_TEXTS = {
+    "well formed": "\n".join(GOOD) + "\n",
+    "crlf, no final newline": "\r\n".join(GOOD),
+    "blank and blank-looking lines": "\n".join(
+        [GOOD[0], "", "   ", '"",""," "', ",,,", GOOD[1], '""""', GOOD[2]]
+    )
+    + "\n",
+    "wrong widths": "\n".join([GOOD[0], cdr(width=13), cdr(width=21), GOOD[1]]) + "\n",
+    # wider than the columns read, blank in those: a record only if a later field is not
+    "wide lines blank at the start": "\n".join([GOOD[0], "," * 19 + '"x"', "," * 25, GOOD[1]]),
+    "empty uniqueid": "\n".join([GOOD[0], cdr(uniqueid=""), cdr(uniqueid="  ")]) + "\n",
+    "a quoted newline": "\n".join([GOOD[0], GOOD[1].replace("Dial", "Di\nal"), GOOD[2]]) + "\n",
+    "a lone carriage return": GOOD[0] + "\r" + GOOD[1] + "\n",
+    "odd quoting": "\n".join([GOOD[0], 'a"b,"c"', GOOD[1]]) + "\n",
+    "cut short": "\n".join(GOOD[:3]) + '\n"x","unterminated',
+    "control characters": "\n".join([GOOD[0], GOOD[1].replace("Dial", "Di\x01al"), GOOD[2]]),
+    "only blank lines": "\n\n  \n",
+    "empty": "",
+}
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    base = tmp_path_factory.mktemp("fastcsv")
+    config = make_config(base, CRM_SOURCE + HISTORY_SOURCE + PBX_SOURCE)
+    return {s.kind: s for s in config.sources}
+
+
+@pytest.mark.parametrize("case", sorted(ASTERISK_TEXTS))
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
+def test_asterisk_file_read_fast_equals_the_careful_reader(sources, case, encoding):
+    data = ASTERISK_TEXTS[case].encode(encoding)
+    fast = streamed.read_asterisk(data, "pbx/Master.csv", sources["calls"])
+    assert_same_raw(fast, asterisk.read(data, "pbx/Master.csv", sources["calls"]))
+
+
+DEALS = [
+    "ID сделки;Воронка;Этап;Ответственный;Бюджет;Дата создания;Телефон;Город",
+    "101;P;A;Смирнова А.;1 000,00;05.03.2025 10:30;+7 916 123-45-67;Москва",
+    '102;P;"A;B";Смирнова А.;;05.03.2025 11:30;"89161234567, 84951234567";"Химки"',
+    "103;P;A;;;05.03.2025 12:30;;",
+]
+DEALS_TEXTS = {
+    "well formed": "\r\n".join(DEALS) + "\r\n",
+    "no final newline": "\n".join(DEALS),
+    "blank lines and a short record": "\n".join([DEALS[0], "", DEALS[1], "104;P", DEALS[2]]),
+    "a record too wide": "\n".join([*DEALS, "105;P;A;x;1;05.03.2025 10:30;1;2;3;4;5"]) + "\n",
+    "a quoted newline": "\n".join([DEALS[0], DEALS[1].replace("Москва", '"Мос\nква"')]) + "\n",
+    "a header over two lines": '"ID\nсделки";' + "\n".join(DEALS)[len("ID сделки;") :] + "\n",
+    "blank lines before the header": "\n\n" + "\n".join(DEALS) + "\n",
+    "header only": DEALS[0] + "\n",
+    "repeated header names": "\n".join([DEALS[0] + ";Город", DEALS[1] + ";Мытищи"]) + "\n",
+    "empty": "",
+}
+
+
+@pytest.mark.parametrize("case", sorted(DEALS_TEXTS))
+@pytest.mark.parametrize("encoding", ["cp1251", "utf-8", "utf-8-sig"])
+def test_generic_file_read_fast_equals_the_careful_reader(sources, case, encoding):
+    data = DEALS_TEXTS[case].encode(encoding)
+    name = "crm/deals_2025-03-05.csv"
+    try:
+        careful = generic.read(data, name, sources["crm"])
+    except SourceError as error:
+        with pytest.raises(type(error)) as raised:
+            streamed.read_generic(data, name, sources["crm"])
+        assert str(raised.value) == str(error)
+        return
+    assert_same_raw(streamed.read_generic(data, name, sources["crm"]), careful)
+
+
+def test_generic_file_with_a_column_missing_fails_like_the_careful_reader(sources):
+    data = "\n".join(["ID сделки;Этап", "1;A"]).encode()
+    with pytest.raises(SourceError) as careful:
+        generic.read(data, "crm/deals.csv", sources["crm"])
+    with pytest.raises(SourceError) as fast:
+        streamed.read_generic(data, "crm/deals.csv", sources["crm"])
+    assert str(fast.value) == str(careful.value)
+
+
+def test_the_demo_exports_read_fast_equal_the_careful_readers(tmp_path):
+    write_demo_exports(tmp_path / "inbox", tmp_path / "expected")
+    config = load_config(REPO_ROOT / "voronka.yaml")
+    careful = {"asterisk": asterisk.read, "generic": generic.read}
+    seen = 0
+    for source in config.sources:
+        if source.preset not in careful:
+            continue
+        for path in sorted((tmp_path / "inbox").glob(source.files)):
+            name = path.relative_to(tmp_path / "inbox").as_posix()
+            data = path.read_bytes()
+            expected = careful[source.preset](data, name, source)
+            assert_same_raw(read_file(data, name, source), expected)
+            seen += 1
+    assert seen >= 3
+
+
+@pytest.mark.parametrize("case", sorted(ASTERISK_TEXTS))
+@pytest.mark.parametrize("batch_bytes", [64, 700, 1 << 20])
+def test_record_batches_number_and_read_records_as_one_careful_pass(tmp_path, case, batch_bytes):
+    text = ASTERISK_TEXTS[case]
+    path = tmp_path / "Master.csv"
+    path.write_bytes(text.encode("utf-8"))
+    batches = list(fastcsv.record_batches(path, "utf-8", ",", 18, batch_bytes))
+    got = pl.concat([b.frame for b in batches], how="diagonal") if batches else None
+    careful = fastcsv.records_batch(
+        parse_records(split_lines(text), ","), first_row=1, max_width=18
+    )
+    if got is None:
+        assert careful.height == 0
+        return
+    columns = [*(f"f{i}" for i in range(18)), "_width", "_row", "_raw", "_error"]
+    assert got.select(columns).equals(careful.select(columns))
+
+
+def test_a_piece_that_is_not_the_encoding_fails_in_that_batch(tmp_path):
+    path = tmp_path / "Master.csv"
+    path.write_bytes((cdr() + "\n").encode() * 50 + "Звонок\n".encode("cp1251"))
+    batches = fastcsv.record_batches(path, "utf-8", ",", 18, 1 << 10)
+    assert next(batches).fast
+    with pytest.raises(SourceError, match="not valid utf-8"):
+        list(batches)
+
+
+def test_utf8_bom_is_dropped_from_the_first_batch_only(tmp_path):
+    path = tmp_path / "Master.csv"
+    path.write_bytes(codecs.BOM_UTF8 + (cdr() + "\n").encode() * 40)
+    frames = [b.frame for b in fastcsv.record_batches(path, "utf-8-sig", ",", 18, 1 << 10)]
+    assert len(frames) > 1
+    assert pl.concat(frames)["f0"].to_list() == [""] * 40
