@@ -1,25 +1,31 @@
 """HTML (Jinja2, autoescaped) → PDF (WeasyPrint) in a capped child process.
 
-WeasyPrint keeps memory it does not return and can take long on big tables, so the PDF
-is rendered by `python -m pipeline.reporting.render` with an address-space limit and a
-time limit. Its URL fetcher serves only files under reports/templates (and data: URLs);
-anything else — file:///etc/passwd, ../../x, http(s) — is refused and logged.
+WeasyPrint keeps memory it does not return and can take long on big tables, so each PDF
+is rendered in a child process with an address-space limit and a time limit, forked from
+a render server that has WeasyPrint loaded (no interpreter start or import per PDF). Its
+URL fetcher serves only files under reports/templates (and data: URLs); anything else —
+file:///etc/passwd, ../../x, http(s) — is refused and logged.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import mimetypes
+import multiprocessing
 import os
 import resource
-import subprocess
 import sys
+import threading
+import traceback
+import types
+from multiprocessing import forkserver
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from pipeline.paths import REPO_ROOT, TEMPLATES_DIR
+from pipeline.paths import TEMPLATES_DIR
 from pipeline.reporting.formatting import Formatter
 
 LOG = logging.getLogger(__name__)
@@ -159,66 +165,107 @@ def write_pdf(
 
     `target` should be a temp file beside the final path; the caller renames it.
     `epoch` (seconds) pins every date the toolchain might stamp into the file.
+    The child is forked from a render server that has WeasyPrint (and the bundled-fonts
+    Fontconfig) loaded already, so a PDF does not pay for a Python start and the import.
     """
-    env = {
-        **os.environ,
+    context = _render_server()
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_render_in_child,
+        args=(html, str(target), epoch, memory_bytes, int(timeout_s) + 1, sender),
+        daemon=True,
+    )
+    with _without_main_module():
+        child.start()
+    sender.close()
+    try:
+        if not receiver.poll(timeout_s):
+            child.kill()
+            raise RenderError(f"rendering {target.name} took longer than {timeout_s:g} s; stopped")
+        try:
+            status, detail = receiver.recv()
+        except EOFError:
+            status, detail = "crashed", ""
+    finally:
+        receiver.close()
+        child.join(timeout=5)
+    if status == "ok":
+        for url in detail:
+            LOG.warning("%s: refused: %s", target.name, url)
+        return
+    if status == "crashed":
+        detail = f"exit code {child.exitcode}"
+    lines = detail.strip().splitlines()
+    reason = "ran out of memory" if "MemoryError" in detail else (lines[-1] if lines else "?")
+    raise RenderError(f"rendering {target.name} failed ({reason}):\n{detail[-2000:]}")
+
+
+# The render server: a forkserver whose process imported WeasyPrint with the environment
+# a deterministic PDF needs (Fontconfig reads FONTCONFIG_FILE when WeasyPrint is imported;
+# the hash seed is fixed when Python starts). Started once per process, on first use.
+_SERVER_LOCK = threading.Lock()
+_SERVER: multiprocessing.context.BaseContext | None = None
+
+
+def _server_environment() -> dict[str, str]:
+    return {
         "PYTHONHASHSEED": "0",
-        "SOURCE_DATE_EPOCH": str(epoch),
         # Only the bundled fonts: no fallback to whatever the machine has installed.
         "FONTCONFIG_FILE": str(FONTS_DIR / "fonts.conf"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
     }
-    command = [
-        sys.executable,
-        "-m",
-        "pipeline.reporting.render",
-        str(target),
-        str(memory_bytes),
-        str(int(timeout_s) + 1),
-    ]
+
+
+def _render_server() -> multiprocessing.context.BaseContext:
+    global _SERVER
+    with _SERVER_LOCK:
+        if _SERVER is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["weasyprint", "pipeline.reporting.render"])
+            saved = {name: os.environ.get(name) for name in _server_environment()}
+            os.environ.update(_server_environment())
+            try:
+                forkserver.ensure_running()
+            finally:
+                for name, value in saved.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = value
+            _SERVER = context
+        return _SERVER
+
+
+@contextlib.contextmanager
+def _without_main_module():
+    """Start a child without the caller's main module: multiprocessing would re-run a
+    script's top level in the child (the child needs only this module, preloaded)."""
+    with _SERVER_LOCK:
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = main
+
+
+def _render_in_child(
+    html: str, target: str, epoch: int, memory_bytes: int, cpu_seconds: int, sender
+) -> None:
+    """In the forked child: cap memory and CPU, render, write, report back."""
     try:
-        result = subprocess.run(
-            command,
-            input=html.encode("utf-8"),
-            capture_output=True,
-            timeout=timeout_s,
-            env=env,
-            cwd=str(REPO_ROOT),
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise RenderError(
-            f"rendering {target.name} took longer than {timeout_s:g} s; stopped"
-        ) from None
-    stderr = result.stderr.decode("utf-8", "replace").strip()
-    for line in stderr.splitlines():
-        if line.startswith("refused:"):
-            LOG.warning("%s: %s", target.name, line)
-    if result.returncode != 0:
-        tail = "\n".join(stderr.splitlines()[-15:])
-        reason = (
-            "ran out of memory" if "MemoryError" in stderr else f"exit code {result.returncode}"
-        )
-        raise RenderError(f"rendering {target.name} failed ({reason}):\n{tail}")
-
-
-def _child_main(argv: list[str]) -> int:
-    target, memory_bytes, cpu_seconds = Path(argv[0]), int(argv[1]), int(argv[2])
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
-    logging.basicConfig(level=logging.ERROR, format="%(name)s: %(message)s")
-    check_fonts()
-    html = sys.stdin.buffer.read().decode("utf-8")
-    fetcher = templates_only_fetcher()
-    pdf = html_to_pdf(html, fetcher)
-    for url in fetcher.refused:
-        print(f"refused: {url}", file=sys.stderr)
-    with open(target, "wb") as out:
-        out.write(pdf)
-        out.flush()
-        os.fsync(out.fileno())
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_child_main(sys.argv[1:]))
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+        os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+        check_fonts()
+        fetcher = templates_only_fetcher()
+        pdf = html_to_pdf(html, fetcher)
+        with open(target, "wb") as out:
+            out.write(pdf)
+            out.flush()
+            os.fsync(out.fileno())
+        sender.send(("ok", list(fetcher.refused)))
+    except BaseException:
+        # Out of memory even for that: the parent sees the exit code.
+        with contextlib.suppress(BaseException):
+            sender.send(("error", traceback.format_exc()))
+        os._exit(1)
