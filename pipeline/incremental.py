@@ -188,7 +188,7 @@ def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: _Changes) -> 
 
 def _register_landing(con: duckdb.DuckDBPyConnection, config: Config, new_files: set[str]) -> None:
     """Views over landing (times as naive UTC, like the warehouse's): every table, and
-    `new_<table>` with the rows of new files that no old file holds already."""
+    `new_<table>` (NEW_ROWS_READ) with the rows of new files that no old file holds."""
     con.execute("set TimeZone = 'UTC'")
     con.execute("create temp table new_files (file_id varchar)")
     con.executemany("insert into new_files values (?)", [[f] for f in sorted(new_files)])
@@ -205,6 +205,8 @@ def _register_landing(con: duckdb.DuckDBPyConnection, config: Config, new_files:
             for name, *_ in columns
         )
         con.execute(f"create temp view {table} as select {select} from raw_{table}")
+        if table not in NEW_ROWS_READ:
+            continue
         content = [name for name, *_ in columns if name != "file_id"]
         matches = " and ".join(f"n.{name} is not distinct from o.{name}" for name in content)
         con.execute(
@@ -217,6 +219,8 @@ def _register_landing(con: duckdb.DuckDBPyConnection, config: Config, new_files:
 
 
 LANDING_READ = ("calls", "crm_stage_events", "crm_deals", "crm_deal_phones", "crm_deal_attributes")
+# The tables whose new rows the plan reads (phones and attributes count through deal states).
+NEW_ROWS_READ = ("calls", "crm_stage_events", "crm_deals")
 
 # Each deal's state in one export: the deal row and its phones and attributes, as a hash.
 # A deal changed when its latest state differs from its latest state among the old files.

@@ -517,15 +517,8 @@ def _ingest_one(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    staging.mkdir(parents=True, exist_ok=True)  # (history records may add no rows at all)
-    result.status = "loaded"
-    result.rows_total = raw.rows_total
-    result.rows_accepted = normalized.rows_accepted
-    result.rows_rejected = normalized.rows_rejected
-    result.message = _load_message(normalized)
-    result.staged = staging.relative_to(config.landing_dir).as_posix()
-    result.tables = tuple(sorted(tables))
-    return result
+    counts = (raw.rows_total, normalized.rows_accepted, normalized.rows_rejected)
+    return _staged(result, config, staging, counts, _load_message(normalized), tables)
 
 
 def _ingest_streamed(
@@ -556,19 +549,33 @@ def _ingest_streamed(
         shutil.rmtree(staging, ignore_errors=True)
         result.status, result.message = "empty", "no records (empty or header only)"
         return result
-    staging.mkdir(parents=True, exist_ok=True)
-    result.status = "loaded"
-    result.rows_total = counts["total"]
-    result.rows_accepted = counts["accepted"]
-    result.rows_rejected = counts["rejected"]
     parts = [f"{counts['accepted']} accepted, {counts['rejected']} rejected"]
     first = counts["first_reject"]
     if first:
         where = f"row {first['row_number']}, column {first['column']!r}"
         parts.append(f"first reject: {where}: {first['reason']}")
-    result.message = "; ".join(parts + counts["notes"])
+    rows = (counts["total"], counts["accepted"], counts["rejected"])
+    return _staged(
+        result, config, staging, rows, "; ".join(parts + counts["notes"]), counts["tables"]
+    )
+
+
+def _staged(
+    result: FileResult,
+    config: Config,
+    staging: Path,
+    rows: tuple[int, int, int],
+    message: str,
+    tables,
+) -> FileResult:
+    """`result` as a loaded file whose parts wait in `staging` for finish_ingest; rows are
+    (total, accepted, rejected)."""
+    staging.mkdir(parents=True, exist_ok=True)  # (history records may add no rows at all)
+    result.status = "loaded"
+    result.rows_total, result.rows_accepted, result.rows_rejected = rows
+    result.message = message
     result.staged = staging.relative_to(config.landing_dir).as_posix()
-    result.tables = tuple(sorted(counts["tables"]))
+    result.tables = tuple(sorted(tables))
     return result
 
 
