@@ -17,10 +17,12 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
+from pipeline import io
 from pipeline.demo import write_demo_exports
-from pipeline.incremental import plan_rebuild
+from pipeline.incremental import NOTHING_TO_RECOMPUTE, plan_rebuild
 from pipeline.ingest import ingest_inbox
 from pipeline.warehouse import build_warehouse
 from tests.helpers import copy_demo_config
@@ -151,3 +153,31 @@ def test_a_changed_old_deal_moves_the_boundary_back(deliveries):
     assert min(plan.rebuild_from.values()) <= cohort, plan.describe()
     build_warehouse(config)
     assert_equals_full_rebuild(config, root, "third")
+
+
+def test_the_plan_falls_back_to_a_full_rebuild_when_it_cannot_be_exact(deliveries):
+    config, exports, _ = deliveries
+    if not config.warehouse_path.exists():
+        pytest.skip("needs the previous tests' warehouse")
+    untouched = plan_rebuild(config, config.warehouse_path)
+    assert not untouched.full and untouched.reason == "no new files"
+    assert set(untouched.rebuild_from.values()) == {NOTHING_TO_RECOMPUTE}
+    assert untouched.calls_rebuild_from == NOTHING_TO_RECOMPUTE
+
+    moved = config.model_copy(update={"timezone": "Europe/Berlin"})
+    assert plan_rebuild(moved, config.warehouse_path).reason == "models, macros or config changed"
+
+    backdated = config.inbox_dir / "crm/deals_2026-06-15_0600.csv"
+    backdated.write_bytes((exports / FIRST_DELIVERY[2]).read_bytes().replace(b"\r\n1", b"\r\n9", 1))
+    ingest_inbox(config, settle_seconds=0)
+    plan = plan_rebuild(config, config.warehouse_path)
+    assert plan.full and plan.reason == "a CRM export older than one already built", plan.reason
+
+    ledger = io.read_ledger(config.landing_dir)
+    built = ledger.filter(pl.col("path") == FIRST_DELIVERY[0])
+    io.write_parquet_atomic(
+        ledger.filter(pl.col("path") != FIRST_DELIVERY[0]), io.ledger_path(config.landing_dir)
+    )
+    assert built.height == 1
+    plan = plan_rebuild(config, config.warehouse_path)
+    assert plan.full and plan.reason == "1 file(s) removed", plan.reason
