@@ -79,7 +79,7 @@ def do_ingest(config: Config) -> None:
 def do_build(config: Config, select: list[str] | None = None) -> None:
     from pipeline.warehouse import build_warehouse
 
-    with step("build: dbt models and tests"):
+    with step("build: dbt models and data tests"):
         build_warehouse(config, select=select, progress=lambda line: say(f"  {_short(line)}"))
 
 
@@ -92,7 +92,23 @@ def do_report(config: Config, month: str | None, locales: list[str] | None) -> l
     say("Reports:")
     for path in paths:
         say(f"  {path}")
+    for line in stage_time_notes(config):
+        say(line)
     return paths
+
+
+def stage_time_notes(config: Config) -> list[str]:
+    """What the data cannot support, in plain words (the PDFs say it on page 1 too)."""
+    from pipeline.reporting.context import stage_times_unknown
+    from pipeline.reporting.warehouse import read_stage_time_coverage
+
+    return [
+        f"Note: funnel {funnel_id!r}: stage times unknown for {converted - timed} of "
+        f"{converted} stage transitions (stages known only from exports without history); "
+        "stage durations are withheld. Send weekly exports or a stage-history file."
+        for funnel_id, (converted, timed) in read_stage_time_coverage(config.warehouse_path).items()
+        if stage_times_unknown(converted, timed)
+    ]
 
 
 def _short(dbt_line: str) -> str:
@@ -203,7 +219,7 @@ COMMANDS: dict[str, tuple[Callable[[Config, argparse.Namespace], None], str]] = 
     "demo": (cmd_demo, "write the demo exports, run the whole pipeline, print where the PDFs are"),
     "run": (cmd_run, "ingest the inbox, build the warehouse, render the month's reports"),
     "ingest": (cmd_ingest, "read new inbox files into the landing tables"),
-    "build": (cmd_build, "build the warehouse with dbt (models and tests)"),
+    "build": (cmd_build, "build the warehouse with dbt (models and data tests)"),
     "report": (cmd_report, "render the month's PDF reports from the warehouse"),
     "plan": (cmd_plan, "volume needed at every stage for N closed sales, with a range"),
     "check": (cmd_check, "dry-run one export: preset, encoding, mapping, rejects; writes nothing"),

@@ -132,6 +132,12 @@ class CrmStageName(_Strict):
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_name(cls, value: object) -> object:
+        """`crm_stages: ["Won"]` is the same as `crm_stages: [{name: "Won"}]`."""
+        return {"name": value} if isinstance(value, str) else value
+
 
 class Stage(_Strict):
     key: str
@@ -156,8 +162,14 @@ class Stage(_Strict):
 
 
 class FunnelCrm(_Strict):
+    """Deals of one CRM source in a funnel: those of `pipeline`, or every deal of the
+    source when no pipeline is given (one-pipeline CRMs, lead lists, opportunity tables)."""
+
     source: str
-    pipeline: str
+    pipeline: str | None = None
+
+    def covers(self, source: str, pipeline: str | None) -> bool:
+        return source == self.source and (self.pipeline is None or pipeline == self.pipeline)
 
 
 class FunnelCalls(_Strict):
@@ -219,9 +231,14 @@ class Funnel(_Strict):
         if any(stage.calls for stage in self.stages) and self.calls is None:
             raise ValueError("a stage counts calls, so the funnel needs 'calls: {source: …}'")
         if any(stage.crm_stages or stage.crm_status for stage in self.stages) and not self.crm:
-            raise ValueError(
-                "a stage counts CRM deals, so the funnel needs 'crm: [{source, pipeline}]'"
-            )
+            raise ValueError("a stage counts CRM deals, so the funnel needs 'crm: [{source: …}]'")
+        for source in {crm.source for crm in self.crm}:
+            pipelines = [crm.pipeline for crm in self.crm if crm.source == source]
+            if len(pipelines) > 1 and (None in pipelines or len(set(pipelines)) < len(pipelines)):
+                raise ValueError(
+                    f"crm source {source!r} is listed twice: give each pipeline once, or the "
+                    "source once without a pipeline for all its deals"
+                )
         types = [s if isinstance(s, str) else s.type for s in self.segments]
         if len(set(types)) != len(types):
             raise ValueError(f"segment types repeat: {types}")

@@ -44,6 +44,9 @@ CONFIG_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "valid_to": pl.Date,
     },
     "config_funnel_crm": {"funnel_id": pl.String, "source": pl.String, "crm_pipeline": pl.String},
+    # CRM stage names that are outcomes (won/lost), per deals source, lowercased: a history
+    # row entering one closes the deal (a lead list's won file), DESIGN.md "Every deal counts".
+    "config_outcome_stages": {"source": pl.String, "crm_stage": pl.String, "status": pl.String},
     "config_funnel_lines": {"funnel_id": pl.String, "source": pl.String, "line": pl.String},
     "config_segments": {"funnel_id": pl.String, "segment_type": pl.String, "attribute": pl.String},
     "config_exclude_phones": {"client_phone": pl.String},
@@ -121,6 +124,7 @@ def config_tables(config: Config) -> dict[str, pl.DataFrame]:
             rows["config_segments"].append(
                 {"funnel_id": funnel.id, "segment_type": segment_type, "attribute": attribute}
             )
+    rows["config_outcome_stages"] = outcome_stage_rows(config)
     rows["config_exclude_phones"] = [
         {"client_phone": phone}
         for phone in sorted({normalize_phone(p) for p in config.exclude_phones} - {None})
@@ -144,3 +148,21 @@ def config_tables(config: Config) -> dict[str, pl.DataFrame]:
 def write_config_tables(config: Config) -> None:
     for name, frame in config_tables(config).items():
         write_parquet_atomic(frame, config.landing_dir / name / "config.parquet")
+
+
+def outcome_stage_rows(config: Config) -> list[dict]:
+    """Per CRM source: the stage names its own and its history sources' `status:` lists
+    give, and the plain words won/lost (as the deals transform reads a status column)."""
+    names: dict[tuple[str, str], str] = {}
+    for source in config.sources:
+        deals_source = source.history_of if source.kind == "crm_history" else source.name
+        if source.kind == "calls" or deals_source is None:
+            continue
+        for status in ("won", "lost"):
+            for name in [status, *getattr(source.status, status)]:
+                names.setdefault((deals_source, name.strip().lower()), status)
+    return [
+        {"source": source, "crm_stage": stage, "status": status}
+        for (source, stage), status in sorted(names.items())
+    ]
+

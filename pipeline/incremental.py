@@ -179,7 +179,11 @@ def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: _Changes) -> 
             if t
         ),
     ]
-    created = [changes.first_created.get((crm.source, crm.pipeline)) for crm in funnel.crm]
+    created = [
+        at
+        for (source, pipeline), at in changes.first_created.items()
+        if any(crm.covers(source, pipeline) for crm in funnel.crm)
+    ]
     candidates += [_month_start(at - link - dt.timedelta(days=1)) for at in created if at]
     extends_since = (changes.first_call or changes.cutoff) - dt.timedelta(days=funnel.window_days)
     reached = con.execute(_REACHED_COHORT, [funnel.id, funnel.id, extends_since]).fetchone()[0]

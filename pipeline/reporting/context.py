@@ -150,6 +150,7 @@ class ReportModel:
     cohort_open: FunnelSnapshot | None
     has_data: bool
     sections: tuple[Section, ...] = field(default=())
+    notices: tuple[str, ...] = ()  # label keys of what the data cannot support, for page 1
 
 
 # ── building it ──────────────────────────────────────────────────────────────
@@ -478,6 +479,19 @@ def _segments(
     return tuple(tables)
 
 
+def stage_times_unknown(converted: int, timed: int) -> bool:
+    """Most stage transitions rest on stages known only from snapshots (exports without
+    history): the mart withholds their durations, and the report says why."""
+    return converted > 0 and 2 * timed < converted
+
+
+def stage_times_mostly_unknown(durations: Sequence) -> bool:
+    return stage_times_unknown(
+        sum(row.converted or 0 for row in durations),
+        sum(row.converted_timed or 0 for row in durations),
+    )
+
+
 def _median_days(marts: FunnelMarts, month: dt.date | None) -> dict[int, float | None]:
     return {row.stage_order: row.median_days for row in marts.durations if row.month == month}
 
@@ -576,6 +590,9 @@ def build_report_model(
         cohort_open=cohort_open,
         has_data=has_data,
         sections=tuple(sections),
+        notices=("notice_stage_times_unknown",)
+        if stage_times_mostly_unknown(marts.durations)
+        else (),
     )
 
 

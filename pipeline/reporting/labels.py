@@ -197,6 +197,12 @@ _RU = {
     "col_segment_cohort": "Когорта: клиенты",
     "col_segment_overall": "Сквозная конверсия",
     "no_data": "За этот месяц в витринах нет данных по воронке.",
+    "notice_stage_times_unknown": (
+        "Время переходов между этапами неизвестно: в выгрузке CRM нет истории этапов, "
+        "этапы видны только на дату выгрузки. Счёт клиентов по этапам верен, а "
+        "длительности этапов не показаны. Присылайте выгрузку еженедельно или файл "
+        "истории этапов."
+    ),
     "method_title": "Как читать отчёт",
     "method_text": (
         "Все числа взяты из витрин хранилища, отчёт их только форматирует. "
@@ -438,6 +444,11 @@ _EN = {
     "col_segment_cohort": "Cohort clients",
     "col_segment_overall": "Overall conversion",
     "no_data": "The marts hold no data for this funnel in this month.",
+    "notice_stage_times_unknown": (
+        "Stage times are unknown: the CRM export has no stage history, so stages are seen "
+        "only as of the export date. Counts by stage are right; stage durations are not "
+        "shown. Send weekly exports or a stage-history file."
+    ),
     "method_title": "How to read it",
     "method_text": (
         "Every number comes from the warehouse marts; the report only formats them. "

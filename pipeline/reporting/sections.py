@@ -507,11 +507,10 @@ def build_appendix(
     rejected.sort(key=lambda r: (*month_key(r.month), r.source, -r.value, r.detail))
     unknown.sort(key=lambda r: (-r.value, r.source, r.detail))
 
-    pipelines = {(crm.source, crm.pipeline) for crm in funnel.crm}
     unmapped = tuple(
         UnmappedRow(r.source, r.crm_pipeline, r.stage, r.deals, r.first_seen)
         for r in marts.unmapped_stages
-        if (r.source, r.crm_pipeline) in pipelines
+        if any(crm.covers(r.source, r.crm_pipeline) for crm in funnel.crm)
     )
 
     team = [r for r in marts.call_leaks if r.manager == "all"]

@@ -98,6 +98,7 @@ class StageDurationRow:
     stage_key: str
     converted: int | None
     median_days: float | None
+    converted_timed: int | None = None  # converters with exact times: what median_days rests on
 
 
 @dataclass(frozen=True)
@@ -280,6 +281,23 @@ def _read_cutoff(con: duckdb.DuckDBPyConnection, path: Path) -> Cutoff:
         raise ReportDataError(f"{path}: {SCHEMA}.data_cutoff must hold one row, has {len(rows)}")
     cutoff_at, cutoff_local, last_complete_month = rows[0]
     return Cutoff(cutoff_at, cutoff_local, last_complete_month)
+
+
+def read_stage_time_coverage(path: Path) -> dict[str, tuple[int, int]]:
+    """Per funnel: (conversions, conversions with exact times), over every month — how
+    much of the stage timing the data supports (marts.stage_durations, segment total)."""
+    with _connect(path) as con:
+        _require(_tables(con), "stage_durations", path)
+        rows = con.execute(
+            f"""
+            select funnel_id, coalesce(sum(converted), 0), coalesce(sum(converted_timed), 0)
+            from {SCHEMA}.stage_durations
+            where segment_type = 'total'
+            group by funnel_id
+            order by funnel_id
+            """
+        ).fetchall()
+    return {funnel_id: (int(converted), int(timed)) for funnel_id, converted, timed in rows}
 
 
 def read_last_complete_month(path: Path) -> dt.date:

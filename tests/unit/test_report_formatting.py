@@ -19,6 +19,7 @@ from pipeline.reporting.warehouse import (
     Cutoff,
     FunnelMarts,
     ScorecardRow,
+    StageDurationRow,
     StageMonthRow,
 )
 
@@ -278,3 +279,46 @@ def test_custom_segment_tables_are_headed_by_their_configured_name():
     [table] = segments
     assert table.title == "Город"
     assert [row.segment for row in table.rows] == ["не указан"]
+
+
+def durations(converted_and_timed):
+    jan = dt.date(2026, 1, 1)
+    return tuple(
+        StageDurationRow(jan, order, key, converted, None, timed)
+        for order, (key, (converted, timed)) in enumerate(
+            zip(("lead", "meet"), converted_and_timed, strict=True), 1
+        )
+    )
+
+
+def test_page_one_says_when_stage_times_are_unknown_and_only_then():
+    rows = rows_for(dt.date(2026, 2, 1), "period", (12, 6, 3), (0.5, 0.5))
+    # One export without history: 30 transitions, 4 of them with exact times.
+    untimed = build_report_model(
+        FUNNEL,
+        "en",
+        dt.date(2026, 2, 1),
+        CUTOFF,
+        rows,
+        timezone="UTC",
+        labels=dict(labels_for("en")),
+        marts=FunnelMarts(durations=durations([(20, 4), (10, 0)])),
+    )
+    assert untimed.notices == ("notice_stage_times_unknown",)
+    assert "Stage times are unknown" in labels_for("en")["notice_stage_times_unknown"]
+    assert (
+        "Время переходов между этапами неизвестно" in labels_for("ru")["notice_stage_times_unknown"]
+    )
+    # Half of them timed: durations rest on enough deals, nothing to say.
+    timed = build_report_model(
+        FUNNEL,
+        "en",
+        dt.date(2026, 2, 1),
+        CUTOFF,
+        rows,
+        timezone="UTC",
+        labels=dict(labels_for("en")),
+        marts=FunnelMarts(durations=durations([(20, 10), (10, 5)])),
+    )
+    assert timed.notices == ()
+    assert model_for(rows).notices == ()  # no durations mart at all

@@ -279,9 +279,16 @@ def build_other_marts(con, stage_rows: list[tuple], managers: int) -> None:
         con,
         "stage_durations",
         "funnel_id varchar, month date, segment_type varchar, stage_order integer, "
-        "stage_key varchar, converted bigint, median_days double",
+        "stage_key varchar, converted bigint, median_days double, converted_timed bigint",
         [
-            ("doors", MATURE, "total", order, key, None if days is None else 100, days)
+            (
+                "doors",
+                MATURE,
+                "total",
+                order,
+                key,
+                *((None, None, None) if days is None else (100, days, 90)),
+            )
             for order, (key, days) in enumerate(zip(STAGES, DURATIONS, strict=True), start=1)
         ],
     )

@@ -1,12 +1,48 @@
--- Deals of each funnel's CRM pipelines, one row per funnel and deal.
+-- Deals of each funnel's CRM pipelines (every deal of the source when the funnel names no
+-- pipeline: config crm_pipeline null), one row per funnel and deal.
+-- A deal its deals file shows open but whose history records an outcome (a history row
+-- entering a stage named as won or lost: config_outcome_stages) takes that outcome at the
+-- history row's time: a lead list with a separate won-deals file closes its leads there.
 with
 
 deals as (
     select * from {{ ref('stg_landing__crm_deals') }}
 ),
 
+events as (
+    select * from {{ ref('stg_landing__crm_stage_events') }}
+),
+
+outcome_stages as (
+    select * from {{ ref('stg_landing__config_outcome_stages') }}
+),
+
 funnel_crm as (
     select * from {{ ref('stg_landing__config_funnel_crm') }}
+),
+
+-- The first outcome each deal's history records (won before lost on a tie).
+history_outcomes as (
+    select
+        events.source,
+        events.deal_id,
+        outcome_stages.status,
+        events.entered_at,
+        row_number() over (
+            partition by events.source, events.deal_id
+            order by events.entered_at, outcome_stages.status desc
+        ) as outcome_rank
+    from events
+    inner join outcome_stages
+        on
+            events.source = outcome_stages.source
+            and lower(trim(events.stage)) = outcome_stages.crm_stage
+    where events.is_exact
+),
+
+first_outcomes as (
+    select * from history_outcomes
+    where outcome_rank = 1
 ),
 
 final as (
@@ -17,9 +53,15 @@ final as (
         deals.deal_id,
         deals.crm_pipeline,
         deals.stage as current_stage,
-        deals.status,
+        case
+            when deals.status = 'open' and first_outcomes.status is not null then first_outcomes.status
+            else deals.status
+        end as status,
         deals.created_at,
-        deals.closed_at,
+        case
+            when deals.status = 'open' and first_outcomes.status is not null then first_outcomes.entered_at
+            else deals.closed_at
+        end as closed_at,
         deals.manager,
         deals.lead_source,
         deals.amount,
@@ -28,7 +70,11 @@ final as (
     inner join funnel_crm
         on
             deals.source = funnel_crm.source
-            and deals.crm_pipeline = funnel_crm.crm_pipeline
+            and (funnel_crm.crm_pipeline is null or deals.crm_pipeline = funnel_crm.crm_pipeline)
+    left join first_outcomes
+        on
+            deals.source = first_outcomes.source
+            and deals.deal_id = first_outcomes.deal_id
 )
 
 select * from final

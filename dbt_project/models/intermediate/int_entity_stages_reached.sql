@@ -1,6 +1,9 @@
 -- Per entity and funnel stage: when it was first entered, whether and when it counts as
 -- reached under the funnel's reach policy, whether only by implication, whether the
 -- deal moved back from it, and whether it falls inside the cohort window.
+-- Grain: one row per funnel, entity and stage. Times are bounds (int_stage_entries_unioned):
+-- reached_at is the earliest the stage can have been reached (window, cohort), reached_by
+-- the latest (period view); is_exact when they agree — only those enter durations.
 --   implied: reached at the earliest first entry of this or any later stage
 --   strict:  reached only if every stage up to it was entered, in order
 --   any:     reached when entered
@@ -32,12 +35,14 @@ first_entries as (
         funnel_id,
         entity_id,
         stage_order,
-        min(entered_at) as first_entered_at
+        min(entered_at) as first_entered_at,
+        min(entered_by) as first_entered_by
     from entries
     group by funnel_id, entity_id, stage_order
 ),
 
--- A CRM entry followed later by an entry into an earlier stage: a move back.
+-- A CRM entry followed later by an entry into an earlier stage: a move back (ordered by
+-- the upper bound: the order the CRM's snapshots saw them in).
 crm_entries_with_later_minimum as (
     select
         funnel_id,
@@ -45,7 +50,7 @@ crm_entries_with_later_minimum as (
         stage_order,
         min(stage_order) over (
             partition by funnel_id, entity_id
-            order by entered_at, stage_order
+            order by entered_by, stage_order
             rows between 1 following and unbounded following
         ) as later_min_stage_order
     from entries
@@ -71,7 +76,8 @@ grid as (
         stages.stage_key,
         funnels.reach_policy,
         funnels.window_days,
-        first_entries.first_entered_at
+        first_entries.first_entered_at,
+        first_entries.first_entered_by
     from entities
     inner join funnels
         on entities.funnel_id = funnels.funnel_id
@@ -92,6 +98,11 @@ with_running as (
             order by stage_order desc
             rows between unbounded preceding and current row
         ) as earliest_entry_from_here_on,
+        min(first_entered_by) over (
+            partition by funnel_id, entity_id
+            order by stage_order desc
+            rows between unbounded preceding and current row
+        ) as earliest_entry_by_from_here_on,
         sum(case when first_entered_at is null then 1 else 0 end) over (
             partition by funnel_id, entity_id
             order by stage_order
@@ -139,7 +150,16 @@ reached as (
                         when missing_up_to_here = 0 and order_breaks_up_to_here = 0 then first_entered_at
                     end
             else first_entered_at
-        end as reached_at
+        end as reached_at,
+        case reach_policy
+            when 'implied' then earliest_entry_by_from_here_on
+            when 'strict'
+                then
+                    case
+                        when missing_up_to_here = 0 and order_breaks_up_to_here = 0 then first_entered_by
+                    end
+            else first_entered_by
+        end as reached_by
     from with_order_breaks
 ),
 
@@ -151,6 +171,8 @@ final as (
         reached.stage_key,
         reached.first_entered_at,
         reached.reached_at,
+        reached.reached_by,
+        reached.reached_at is not null and reached.reached_at = reached.reached_by as is_exact,
         reached.reached_at is not null and reached.first_entered_at is null as is_implied,
         regressions.entity_id is not null as is_regressed,
         reached.reached_at is not null

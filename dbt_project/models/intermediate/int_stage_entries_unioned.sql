@@ -1,6 +1,12 @@
--- Every recorded entry of an entity into a funnel stage: mapped CRM stage events, won
--- deals (at closed_at), and qualifying calls (of linked deals and of call leads), with
--- the entity's anchor (its earliest entry) and cohort month.
+-- Every recorded entry of an entity into a funnel stage (DESIGN.md "Every deal counts"):
+-- each deal's creation (an exact entry into the funnel's first stage), mapped CRM stage
+-- events, won deals (at closed_at), and qualifying calls (of linked deals and of call
+-- leads), with the entity's anchor (its earliest entry) and cohort month.
+-- Grain: one row per entity and recorded entry. An entry is known between two bounds:
+-- entered_at (the lower bound; what reach, window and cohort use) and entered_by (the
+-- upper bound; what the period view uses). They are equal for exact entries; a stage
+-- seen in a snapshot (is_exact false) was entered in (entered_after, snapshot], so its
+-- lower bound is the landing row's entered_after.
 -- Incremental by cohort month (macros/incremental.sql): an entity of a recomputed month
 -- has every entry from the boundary on (a day earlier in UTC), so only those are read;
 -- entities the previous build anchored before the boundary are kept as they were.
@@ -42,13 +48,41 @@ call_leads as (
     where {{ from_boundary('cohort_month', rebuild_from('funnel_id')) }}
 ),
 
+first_stages as (
+    select * from stages
+    where stage_order = 1
+),
+
+created_entries as (
+    select
+        deals.funnel_id,
+        deals.entity_id,
+        first_stages.stage_key,
+        first_stages.stage_order,
+        deals.created_at as entered_at,
+        deals.created_at as entered_by,
+        true as is_exact,
+        'created' as entry_kind
+    from deals
+    inner join first_stages
+        on deals.funnel_id = first_stages.funnel_id
+    where
+        deals.created_at is not null
+        and {{ from_boundary('deals.created_at', dbt.dateadd('day', '-1', rebuild_from('deals.funnel_id'))) }}
+),
+
 crm_entries as (
     select
         deals.funnel_id,
         deals.entity_id,
         stage_map.stage_key,
         stage_map.stage_order,
-        events.entered_at,
+        case
+            when events.is_exact then events.entered_at
+            else coalesce(events.entered_after, events.entered_at)
+        end as entered_at,
+        events.entered_at as entered_by,
+        events.is_exact,
         'crm' as entry_kind
     from events
     inner join deals
@@ -59,7 +93,7 @@ crm_entries as (
         on
             deals.funnel_id = stage_map.funnel_id
             and deals.source = stage_map.source
-            and deals.crm_pipeline = stage_map.crm_pipeline
+            and (stage_map.crm_pipeline is null or deals.crm_pipeline = stage_map.crm_pipeline)
             and events.stage = stage_map.crm_stage
     where
         (stage_map.valid_from is null or {{ local_date('events.entered_at') }} >= stage_map.valid_from)
@@ -73,6 +107,8 @@ status_entries as (
         stages.stage_key,
         stages.stage_order,
         deals.closed_at as entered_at,
+        deals.closed_at as entered_by,
+        true as is_exact,
         'status' as entry_kind
     from deals
     inner join stages
@@ -91,6 +127,8 @@ linked_call_entries as (
         qualified_calls.stage_key,
         qualified_calls.stage_order,
         qualified_calls.started_at as entered_at,
+        qualified_calls.started_at as entered_by,
+        true as is_exact,
         'call' as entry_kind
     from qualified_calls
     inner join linked_calls
@@ -107,6 +145,8 @@ call_lead_entries as (
         qualified_calls.stage_key,
         qualified_calls.stage_order,
         qualified_calls.started_at as entered_at,
+        qualified_calls.started_at as entered_by,
+        true as is_exact,
         'call' as entry_kind
     from qualified_calls
     inner join call_leads
@@ -117,6 +157,8 @@ call_lead_entries as (
 ),
 
 unioned as (
+    select * from created_entries
+    union all
     select * from crm_entries
     union all
     select * from status_entries
@@ -150,6 +192,8 @@ final as (
         anchored.stage_key,
         anchored.stage_order,
         anchored.entered_at,
+        anchored.entered_by,
+        anchored.is_exact,
         anchored.entry_kind,
         anchored.anchor_at,
         {{ local_month('anchored.anchor_at') }} as cohort_month

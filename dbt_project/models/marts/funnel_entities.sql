@@ -24,6 +24,8 @@ final as (
         reached.stage_key,
         reached.stage_order,
         reached.reached_at,
+        reached.reached_by,
+        reached.is_exact,
         reached.is_implied,
         reached.is_regressed,
         reached.is_within_window,

@@ -1,7 +1,9 @@
 -- Stage conversions per funnel, month, view and segment (DESIGN.md "Funnel semantics").
 --   cohort: entities whose anchor fell in the month, stages reached within the window;
 --           entities_next counts entities that reached this stage and the next.
---   period: entries into each stage during the month; the ratio may exceed 1.
+--   period: entries into each stage during the month; the ratio may exceed 1. A stage
+--           known only from a snapshot counts in the month of its upper bound (reached_by:
+--           when the export first showed it), DESIGN.md "Every deal counts".
 -- Incremental by month (macros/incremental.sql): a recomputed month counts its cohorts'
 -- entities and every entity's entries in it, whatever the entity's cohort.
 {{ incremental_months('month', rebuild_from('funnel_id')) }}
@@ -114,7 +116,7 @@ cohort_open as (
 period_counts as (
     select
         reached.funnel_id,
-        {{ local_month('reached.reached_at') }} as month,
+        {{ local_month('reached.reached_by') }} as month,
         segments.segment_type,
         segments.segment,
         reached.stage_order,
@@ -127,8 +129,8 @@ period_counts as (
             reached.funnel_id = segments.funnel_id
             and reached.entity_id = segments.entity_id
     where
-        reached.reached_at is not null
-        and {{ from_boundary(local_month('reached.reached_at'), rebuild_from('reached.funnel_id')) }}
+        reached.reached_by is not null
+        and {{ from_boundary(local_month('reached.reached_by'), rebuild_from('reached.funnel_id')) }}
     group by 1, 2, 3, 4, 5
 ),
 

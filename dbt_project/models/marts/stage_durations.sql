@@ -1,5 +1,8 @@
 -- How long entities take from each stage to the next, and how long open deals have been
 -- waiting at the stage they got furthest to, per funnel, month of reaching and segment.
+-- Durations use exact reach times only (DESIGN.md "Every deal counts"): a stage known
+-- only from a snapshot counts as converted but adds no duration; converted_timed and
+-- open_deals_timed say how many deals the figures rest on.
 with
 
 reached as (
@@ -32,10 +35,15 @@ reach_with_next as (
         entity_id,
         stage_order,
         reached_at,
+        is_exact,
         lead(reached_at) over (
             partition by funnel_id, entity_id
             order by stage_order
-        ) as next_reached_at
+        ) as next_reached_at,
+        lead(is_exact) over (
+            partition by funnel_id, entity_id
+            order by stage_order
+        ) as next_is_exact
     from reached
 ),
 
@@ -48,8 +56,10 @@ transitions as (
         stage_order,
         {{ local_month('reached_at') }} as month,
         case when next_reached_at >= reached_at then 1 else 0 end as is_converted,
+        case when next_reached_at >= reached_at and is_exact and next_is_exact then 1 else 0 end as is_timed,
         case
-            when next_reached_at >= reached_at then {{ days_between('reached_at', 'next_reached_at') }}
+            when next_reached_at >= reached_at and is_exact and next_is_exact
+                then {{ days_between('reached_at', 'next_reached_at') }}
         end as days_to_next
     from reach_with_next
     where reached_at is not null
@@ -63,6 +73,7 @@ transition_stats as (
         segments.segment,
         transitions.stage_order,
         sum(transitions.is_converted) as converted,
+        sum(transitions.is_timed) as converted_timed,
         {{ percentile_cont('transitions.days_to_next', 0.5) }} as median_days,
         {{ percentile_cont('transitions.days_to_next', 0.8) }} as p80_days
     from transitions
@@ -103,7 +114,8 @@ open_ages as (
         reached.entity_id,
         reached.stage_order,
         {{ local_month('reached.reached_at') }} as month,
-        {{ days_between('reached.reached_at', 'cutoff.cutoff_at') }} as age_days
+        reached.is_exact,
+        case when reached.is_exact then {{ days_between('reached.reached_at', 'cutoff.cutoff_at') }} end as age_days
     from furthest_orders
     inner join reached
         on
@@ -121,6 +133,7 @@ open_stats as (
         segments.segment,
         open_ages.stage_order,
         count(*) as open_deals,
+        sum(case when open_ages.is_exact then 1 else 0 end) as open_deals_timed,
         {{ percentile_cont('open_ages.age_days', 0.5) }} as open_median_age_days
     from open_ages
     inner join segments
@@ -171,9 +184,14 @@ final as (
             case when not grid.is_last_stage then coalesce(transition_stats.converted, 0) end
             as {{ dbt.type_bigint() }}
         ) as converted,
+        cast(
+            case when not grid.is_last_stage then coalesce(transition_stats.converted_timed, 0) end
+            as {{ dbt.type_bigint() }}
+        ) as converted_timed,
         transition_stats.median_days,
         transition_stats.p80_days,
         cast(coalesce(open_stats.open_deals, 0) as {{ dbt.type_bigint() }}) as open_deals,
+        cast(coalesce(open_stats.open_deals_timed, 0) as {{ dbt.type_bigint() }}) as open_deals_timed,
         open_stats.open_median_age_days
     from grid
     left join transition_stats

@@ -27,13 +27,14 @@ funnel_pipelines as (
     from funnel_crm
 ),
 
+-- A funnel without a pipeline takes every deal of its source (crm_pipeline null).
 funnel_deals as (
-    select deals.*
+    select distinct deals.*
     from deals
     inner join funnel_pipelines
         on
             deals.source = funnel_pipelines.source
-            and deals.crm_pipeline = funnel_pipelines.crm_pipeline
+            and (funnel_pipelines.crm_pipeline is null or deals.crm_pipeline = funnel_pipelines.crm_pipeline)
 ),
 
 event_sightings as (
@@ -74,6 +75,10 @@ sightings as (
     select * from current_sightings
 ),
 
+outcome_stages as (
+    select * from {{ ref('stg_landing__config_outcome_stages') }}
+),
+
 terminal_names as (
     select distinct
         source,
@@ -88,7 +93,7 @@ unmapped_sightings as (
     left join stage_map
         on
             sightings.source = stage_map.source
-            and sightings.crm_pipeline = stage_map.crm_pipeline
+            and (stage_map.crm_pipeline is null or sightings.crm_pipeline = stage_map.crm_pipeline)
             and sightings.stage = stage_map.crm_stage
             and (stage_map.valid_from is null or {{ local_date('sightings.seen_at') }} >= stage_map.valid_from)
             and (stage_map.valid_to is null or {{ local_date('sightings.seen_at') }} <= stage_map.valid_to)
@@ -96,10 +101,15 @@ unmapped_sightings as (
         on
             sightings.source = terminal_names.source
             and sightings.stage = terminal_names.stage
+    left join outcome_stages
+        on
+            sightings.source = outcome_stages.source
+            and lower(trim(sightings.stage)) = outcome_stages.crm_stage
     where
         sightings.stage is not null
         and stage_map.crm_stage is null
         and terminal_names.stage is null
+        and outcome_stages.crm_stage is null
 ),
 
 final as (

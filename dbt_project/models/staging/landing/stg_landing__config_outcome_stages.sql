@@ -1,0 +1,1 @@
+select * from {{ source('landing', 'config_outcome_stages') }}
