@@ -10,6 +10,10 @@ finish_ingest) so that Dagster runs each file's load as its own step; ingest_inb
 them in one process. Every record lands either in its main table or in
 `rejected_rows`: rows_total = rows_accepted + rows_rejected for every loaded file.
 
+A CRM deals file's snapshot_at is the whole file's, from its name or its rows, never
+the clock (`transform.snapshots`): chosen once every row is parsed, and stamped on the
+parts of a streamed file after its last batch.
+
 Failures are loud but never partial: a file that cannot be read (a missing column, an
 unknown encoding) is recorded as `failed` with nothing written; a file whose reject ratio
 is above `quality.max_reject_ratio` is landed (so `voronka check` and the data-quality mart
@@ -37,10 +41,10 @@ from pipeline.sources.text import sniff_delimiter
 from pipeline.transform import snapshot_history
 from pipeline.transform.calls import normalize_calls
 from pipeline.transform.context import NormalizeContext
-from pipeline.transform.deals import normalize_deals
-from pipeline.transform.history import normalize_history
+from pipeline.transform.deals import SNAPSHOT_TABLES, normalize_deals, with_snapshot
+from pipeline.transform.history import STAGE_DATE_PREFIX, normalize_history
 from pipeline.transform.rejects import REJECT_SCHEMA
-from pipeline.transform.snapshots import snapshot_at
+from pipeline.transform.snapshots import RowTimes, Snapshot, snapshot_of_file
 from pipeline.transform.times import TimeFormat
 
 # A file whose size or mtime changes within this many seconds is still being written.
@@ -141,6 +145,18 @@ class Normalized:
     rows_accepted: int
     rows_rejected: int
     notes: list[str]
+    snapshot: Snapshot | None = None  # CRM deals files: when the export was taken
+
+
+@dataclass
+class NormalizedRows:
+    """Raw rows of one file, or of one batch of it, normalized."""
+
+    tables: dict[str, pl.DataFrame]  # landing table → rows (rejected_rows not yet)
+    accepted: int
+    rejects: pl.DataFrame  # the transform's rejects
+    notes: list[str]
+    times: RowTimes = field(default_factory=RowTimes)  # CRM deals: for the snapshot time
 
 
 # --- the run: plan → load each file → finish ------------------------------------------
@@ -293,7 +309,7 @@ def load_file(
     data = io.read_bytes(path)
     if io.content_id(data) != file_id:
         return _incomplete(name, source, "changed since it was planned", file_id)
-    return _ingest_one(config, source, name, data, file_id, io.file_mtime(path), staging)
+    return _ingest_one(config, source, name, data, file_id, staging)
 
 
 def finish_ingest(
@@ -494,13 +510,12 @@ def _ingest_one(
     name: str,
     data: bytes,
     file_id: str,
-    mtime: float,
     staging: Path,
 ) -> FileResult:
     """One file read whole: normalized in memory, its parts written to `staging`."""
     result = FileResult(name, source.name, source.preset, "failed", file_id)
     try:
-        normalized = normalize_file(config, source, name, data, file_id, mtime)
+        normalized = normalize_file(config, source, name, data, file_id)
     except SourceError as error:
         result.message = str(error) if str(error).startswith(name) else f"{name}: {error}"
         return result
@@ -554,6 +569,8 @@ def _ingest_streamed(
     if first:
         where = f"row {first['row_number']}, column {first['column']!r}"
         parts.append(f"first reject: {where}: {first['reason']}")
+    if counts["snapshot"] is not None:
+        parts.append(_snapshot_note(counts["snapshot"]))
     rows = (counts["total"], counts["accepted"], counts["rejected"])
     return _staged(
         result, config, staging, rows, "; ".join(parts + counts["notes"]), counts["tables"]
@@ -600,8 +617,10 @@ def _stream_file(
         layout = None
     delimiter = layout.delimiter if layout else delimiter
     counts = {"encoding": encoding, "delimiter": delimiter, "total": 0, "accepted": 0,
-              "rejected": 0, "first_reject": None, "notes": [], "tables": set()}  # fmt: skip
+              "rejected": 0, "first_reject": None, "notes": [], "tables": set(),
+              "snapshot": None}  # fmt: skip
     notes: list[list[str]] = []
+    times = RowTimes()
     ctx = None
     width = layout.max_width if layout else (len(header.fields) if header and header.fields else 1)
     for number, batch in enumerate(
@@ -621,10 +640,12 @@ def _stream_file(
         if ctx is None:
             raw = RawFile(pl.DataFrame(), raw_rejects, 0, encoding, delimiter,
                           layout.columns_found, layout.labels, layout.expected)  # fmt: skip
-            ctx = _context(config, source, raw, name, file_id, io.file_mtime(path))
-        tables, accepted, transform_rejects, batch_notes = _normalize_frame(source, raw_frame, ctx)
+            ctx = _context(config, source, raw, file_id)
+        normalized = _normalize_frame(source, raw_frame, ctx)
+        tables, accepted = normalized.tables, normalized.accepted
+        times = times.merge(normalized.times)
         rejects = (
-            pl.concat([raw_rejects.cast(REJECT_SCHEMA), transform_rejects.cast(REJECT_SCHEMA)])
+            pl.concat([raw_rejects.cast(REJECT_SCHEMA), normalized.rejects.cast(REJECT_SCHEMA)])
             .sort("row_number")
             .with_columns(file_id=pl.lit(file_id))
         )
@@ -639,13 +660,19 @@ def _stream_file(
         counts["total"] += frame.height
         counts["accepted"] += accepted
         counts["rejected"] += rejects.height
-        notes.append(batch_notes)
+        notes.append(normalized.notes)
         for table, rows in tables.items():
             if rows.height:
                 counts["tables"].add(table)
                 io.write_part(staging, table, file_id, rows, batch=number)
     if layout is not None:
         counts["columns_found"] = layout.columns_found
+        if source.kind == "crm":
+            # The snapshot is the whole file's: known now, stamped on every batch's parts.
+            snapshot = _snapshot(config, source, name, times, layout.labels)
+            for table in SNAPSHOT_TABLES:
+                io.set_file_column(staging, table, file_id, "snapshot_at", snapshot.at)
+            counts["snapshot"] = snapshot
     counts["notes"] = merge_notes(notes)
     return counts
 
@@ -683,7 +710,13 @@ def _load_message(normalized: Normalized) -> str:
             f"first reject: row {first['row_number']}, "
             f"column {first['column']!r}: {first['reason']}"
         )
+    if normalized.snapshot is not None:
+        parts.append(_snapshot_note(normalized.snapshot))
     return "; ".join(parts + normalized.notes)
+
+
+def _snapshot_note(snapshot: Snapshot) -> str:
+    return f"snapshot {snapshot.describe()}"
 
 
 def _ledger_row(result: FileResult) -> pl.DataFrame:
@@ -722,16 +755,20 @@ def _progress_line(result: FileResult) -> str:
 
 
 def normalize_file(
-    config: Config, source: Source, name: str, data: bytes, file_id: str, mtime: float
+    config: Config, source: Source, name: str, data: bytes, file_id: str
 ) -> Normalized:
     """Bytes of one export → the landing rows it would add. Raises SourceError."""
     raw = read_file(data, name, source)
     if raw.rows_total == 0:
         return Normalized(raw, {}, 0, 0, [])
-    ctx = _context(config, source, raw, name, file_id, mtime)
-    tables, accepted, transform_rejects, notes = _normalize_frame(source, raw.frame, ctx)
+    ctx = _context(config, source, raw, file_id)
+    rows = _normalize_frame(source, raw.frame, ctx)
+    tables, accepted, snapshot = rows.tables, rows.accepted, None
+    if source.kind == "crm":  # the snapshot needs every row's times: chosen after parsing
+        snapshot = _snapshot(config, source, name, rows.times, raw.labels)
+        tables = with_snapshot(tables, snapshot.at)
     rejects = (
-        pl.concat([raw.rejects.cast(REJECT_SCHEMA), transform_rejects.cast(REJECT_SCHEMA)])
+        pl.concat([raw.rejects.cast(REJECT_SCHEMA), rows.rejects.cast(REJECT_SCHEMA)])
         .sort("row_number")
         .with_columns(file_id=pl.lit(file_id))
     )
@@ -740,13 +777,20 @@ def normalize_file(
         raise AssertionError(
             f"{name}: {raw.rows_total} records but {accepted} accepted + {rejects.height} rejected"
         )
-    return Normalized(raw, tables, accepted, rejects.height, notes)
+    return Normalized(raw, tables, accepted, rejects.height, rows.notes, snapshot)
 
 
-def _normalize_frame(
-    source: Source, frame: pl.DataFrame, ctx: NormalizeContext
-) -> tuple[dict[str, pl.DataFrame], int, pl.DataFrame, list[str]]:
-    """Raw rows of one file (or one batch of it) → landing tables, accepted, rejects, notes."""
+def _snapshot(
+    config: Config, source: Source, name: str, times: RowTimes, labels: dict[str, str]
+) -> Snapshot:
+    """A CRM deals file's snapshot time, from its name or its rows (never the clock)."""
+    zone = config.source_timezone(source)
+    return snapshot_of_file(PurePath(name).name, zone, times, labels.get("modified_at"))
+
+
+def _normalize_frame(source: Source, frame: pl.DataFrame, ctx: NormalizeContext) -> NormalizedRows:
+    """Raw rows of one file (or one batch of it) → landing tables, accepted, rejects, notes
+    (CRM deals: with snapshot_at NULL, and the times the rows state to choose it from)."""
     tables: dict[str, pl.DataFrame]
     if source.kind == "crm":
         deals = normalize_deals(frame, ctx)
@@ -755,20 +799,18 @@ def _normalize_frame(
             "crm_deal_phones": deals.phones,
             "crm_deal_attributes": deals.attributes,
         }
-        if deals.events.height:  # exact entries written in the deals file (HubSpot)
+        if deals.events.height:  # exact entries written in the deals file (stage dates)
             tables["crm_stage_events"] = deals.events
-        return tables, deals.deals.height, deals.rejects, deals.notes
+        return NormalizedRows(tables, deals.deals.height, deals.rejects, deals.notes, deals.times)
     if source.kind == "crm_history":
         history = normalize_history(frame, ctx)
         tables = {"crm_stage_events": history.events}
-        return tables, history.accepted_rows, history.rejects, history.notes
+        return NormalizedRows(tables, history.accepted_rows, history.rejects, history.notes)
     calls = normalize_calls(frame, ctx)
-    return {"calls": calls.calls}, calls.calls.height, calls.rejects, calls.notes
+    return NormalizedRows({"calls": calls.calls}, calls.calls.height, calls.rejects, calls.notes)
 
 
-def _context(
-    config: Config, source: Source, raw: RawFile, name: str, file_id: str, mtime: float
-) -> NormalizeContext:
+def _context(config: Config, source: Source, raw: RawFile, file_id: str) -> NormalizeContext:
     zone = config.source_timezone(source)
     return NormalizeContext(
         source=source.history_of
@@ -779,7 +821,6 @@ def _context(
         decimal=source.formats.decimal,
         manager_aliases=config.manager_aliases(),
         phone_hash_key=config.phone_hash_key(),
-        snapshot_at=snapshot_at(PurePath(name).name, zone, mtime) if source.kind == "crm" else None,
         won=tuple(source.status.won),
         lost=tuple(source.status.lost),
         labels=raw.labels,
@@ -808,6 +849,7 @@ class CheckReport:
     rejected_sample: list[dict] = field(default_factory=list)
     stages_seen: dict[str, int] = field(default_factory=dict)
     max_reject_ratio: float = 0.0
+    snapshot: str | None = None  # CRM deals files: the time and the rule that gave it
 
     @property
     def reject_ratio(self) -> float:
@@ -832,12 +874,17 @@ class CheckReport:
             lines.append("columns found: " + ", ".join(self.columns_found))
         if self.column_mapping:
             lines.append("column mapping:")
-            lines += [f"  {key:<22} ← {column}" for key, column in self.column_mapping.items()]
+            lines += [
+                f"  {_mapping_key(key):<22} ← {column}"
+                for key, column in self.column_mapping.items()
+            ]
         lines.append(
             f"rows:       {self.rows_total} read, {self.rows_accepted} accepted, "
             f"{self.rows_rejected} rejected "
             f"({self.reject_ratio:.1%}; limit {self.max_reject_ratio:.1%})"
         )
+        if self.snapshot:
+            lines.append(f"snapshot:   {self.snapshot}")
         if self.rejected_sample:
             lines.append(f"first rejected rows ({len(self.rejected_sample)} shown):")
             for row in self.rejected_sample:
@@ -854,6 +901,15 @@ class CheckReport:
             "verdict:    " + verdict.get(self.status, "OK" if self.ok else "would FAIL ingest")
         )
         return "\n".join(lines)
+
+
+def _mapping_key(key: str) -> str:
+    """A canonical column as `check` shows it: a stage-date column says what it becomes."""
+    if not key.startswith(STAGE_DATE_PREFIX):
+        return key
+    stage = key.removeprefix(STAGE_DATE_PREFIX)
+    position, _, named = stage.partition(":")  # deals files: stage_date:<n>:<stage>
+    return f"entered stage {(named if position.isdigit() else stage)!r}"
 
 
 def check_file(
@@ -874,7 +930,7 @@ def check_file(
     data = io.read_bytes(path)
     file_id = io.content_id(data)
     try:
-        normalized = normalize_file(config, source, name, data, file_id, io.file_mtime(path))
+        normalized = normalize_file(config, source, name, data, file_id)
     except SourceError as error:
         report.message = str(error)
         return report
@@ -889,6 +945,8 @@ def check_file(
     report.rows_accepted, report.rows_rejected = normalized.rows_accepted, normalized.rows_rejected
     report.rejected_sample = normalized.tables["rejected_rows"].head(sample_size).to_dicts()
     report.stages_seen = _stages(normalized.tables)
+    if normalized.snapshot is not None:
+        report.snapshot = normalized.snapshot.describe()
     report.message = "; ".join(normalized.notes)
     already = _already_loaded(config, file_id)
     if already:

@@ -204,10 +204,6 @@ def file_signature(path: Path) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
-def file_mtime(path: Path) -> float:
-    return path.stat().st_mtime
-
-
 def read_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
@@ -263,6 +259,18 @@ def write_file_parts(landing: Path, file_id: str, tables: dict[str, pl.DataFrame
     for table, frame in tables.items():
         written = set(write_part(landing, table, file_id, frame))
         _remove([p for p in file_parts(landing, table, file_id) if p not in written])
+
+
+def set_file_column(root: Path, table: str, file_id: str, column: str, value: object) -> None:
+    """Give every row of one file's parts of `table` under `root` (landing or a staging
+    folder) the same `value` in `column`: a value known only once the whole file is read
+    (a streamed CRM file's snapshot_at). A part of a partitioned table moves to the month
+    folder of its new value; one part is in memory at a time."""
+    for part in file_parts(root, table, file_id):
+        rows = conform(_read(part), table)
+        rows = rows.with_columns(pl.lit(value, dtype=rows.schema[column]).alias(column))
+        written = _write_split(root, table, part.name, rows)
+        _remove([part] if part not in written else [])
 
 
 def publish_file_parts(landing: Path, staging: Path, file_id: str, tables: set[str]) -> None:

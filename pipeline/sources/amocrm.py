@@ -7,8 +7,10 @@ from the stage name alone (plus any names in `status:` of the config). Every pho
 (Рабочий телефон, Мобильный телефон, …, custom phone fields) goes to crm_deal_phones.
 Tags, utm_*, city and every custom field become deal attributes, named by the header
 (repeated names keep their position: `Товар`, `Товар__2`); notes, e-mails, contact
-names and edit stamps are left out. amoCRM exports carry no history: stage entries are
-inferred from consecutive snapshots (`transform.snapshot_history`).
+names and who-edited stamps are left out; «Дата редактирования» (the last edit) is read
+for the file's snapshot time when its name has no date (`transform.snapshots`). amoCRM
+exports carry no history: stage entries are inferred from consecutive snapshots
+(`transform.snapshot_history`).
 The English (Kommo) spellings are the ones the UI shows; `columns:` overrides any of them.
 """
 
@@ -36,6 +38,7 @@ PRESET = CrmPreset(
         Column("manager", ("Ответственный", "Responsible user", "Lead owner", "Responsible")),
         Column("amount", ("Бюджет", "Budget", "Sale")),
         Column("closed_at", ("Дата закрытия", "Closed", "Closing date", "Date closed")),
+        Column("modified_at", ("Дата редактирования", "Modified", "Date modified")),
         Column("lost_reason", ("Причина отказа", "Loss reason", "Lost reason")),
         Column("lead_source", ("Источник", "Source", "Lead source")),
         Column("attr:deal_name", ("Название сделки", "Lead title", "Lead name", "Deal name")),

@@ -63,6 +63,7 @@ PRESET = CrmPreset(
         ),
         Column("lead_source", ("Источник", "Source")),
         Column("lost_reason", ("Причина отказа", "Причина провала", "Loss reason", "Lost reason")),
+        Column("modified_at", ("Дата изменения", "Modified", "Modified on", "Date modified")),
         Column("attr:deal_name", ("Название сделки", "Deal name", "Name")),
         Column("attr:city", ("Город", "City")),
         Column("attr:utm_source", ("utm_source", "UTM Source")),

@@ -5,7 +5,9 @@ A preset (`CrmPreset`) says how its vendor spells each column, which stage names
 won/lost (or how else status is written), which columns are phones (all of them are
 joined into one `client_phone` cell, split again by the transform) and which become
 attributes. `closed_at` is kept only for closed deals: several vendors write the
-*expected* close date into the same column while a deal is open.
+*expected* close date into the same column while a deal is open. `stage_dates:` in the
+config adds stage-date columns to any preset (each filled date an exact stage entry, as
+HubSpot's own "Date entered" columns).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pipeline.sources.presets import Column
 from pipeline.sources.raw import RawFile, records_frame
 from pipeline.sources.tabular import header_key, read_table
 from pipeline.transform.deals import ATTRIBUTE_PREFIX, DEAL_COLUMNS
+from pipeline.transform.history import STAGE_DATE_PREFIX
 
 # Preset-internal columns a status rule reads (named in reject messages as "status").
 STATUS_HELPERS = ("_status", "_won_flag", "_lost_flag", "_closed_flag")
@@ -58,6 +61,9 @@ def read_deals(data: bytes, name: str, source: Source, preset: CrmPreset) -> Raw
         preset=preset.name,
     )
     labels = {_canonical_key(key): column for key, column in labels.items()}
+    if preset.stage_dates:
+        labels.update(preset.stage_dates(table.header))
+    labels.update(_configured_stage_dates(table.header, name, source, preset))
     frame = records_frame(table.header, table.rows)
     canonical = frame.select(
         *(pl.col(column).alias(key) for key, column in labels.items()), "_row", "_raw"
@@ -70,14 +76,24 @@ def read_deals(data: bytes, name: str, source: Source, preset: CrmPreset) -> Raw
     canonical = canonical.with_columns(
         frame[column].alias(ATTRIBUTE_PREFIX + column) for column in attributes
     )
-    if preset.stage_dates:
-        dates = preset.stage_dates(table.header)
-        canonical = canonical.with_columns(frame[c].alias(k) for k, c in dates.items())
-        labels.update(dates)
     canonical = _finish(canonical, labels, preset, source)
     raw.frame = canonical.drop([c for c in canonical.columns if _is_helper(c)])
     raw.labels = {key: column for key, column in labels.items() if not _is_helper(key)}
     return raw
+
+
+def _configured_stage_dates(
+    header: list[str], name: str, source: Source, preset: CrmPreset
+) -> dict[str, str]:
+    """`stage_dates: {stage: column}` of the config → {stage_date:<n>:<stage>: column}, numbered
+    after the header's positions (the preset's own stage-date columns use those)."""
+    wanted = tuple(
+        Column(f"{STAGE_DATE_PREFIX}{len(header) + n}:{stage}", (column,), required=True)
+        for n, (stage, column) in enumerate(source.stage_dates.items())
+    )
+    return presets.resolve_columns(
+        header, wanted, {}, file_name=name, source=source, preset=preset.name
+    )
 
 
 def _canonical_key(key: str) -> str:

@@ -1,8 +1,10 @@
 """The `generic` preset: any CSV/XLSX with a header, mapped by `columns:` in voronka.yaml.
 
-kind crm: the mapping's keys are canonical deal columns (deal_id, created_at, stage, …);
-any other key becomes a deal attribute (`attr:<key>`). `stage: {value: …}` supplies a
-constant stage when the file has none.
+kind crm: the mapping's keys are canonical deal columns (deal_id, created_at, stage, …,
+modified_at for the snapshot time); any other key becomes a deal attribute (`attr:<key>`).
+`stage: {value: …}` supplies a constant stage when the file has none. `stage_dates:
+{stage: column}` (an opportunity table with one date column per stage) gives columns
+`stage_date:<n>:<stage>`: each filled date is an exact entry into that stage.
 kind crm_history: long format (deal_id, stage, entered_at[, manager]) or wide format
 (`stage_dates: {stage: column}`, one date column per stage, as `stage_date:<stage>`).
 
@@ -47,10 +49,14 @@ def wanted_columns(source: Source) -> dict[str, str]:
             f"'columns' must map {', '.join(absent)} to a column of the file"
         )
     if source.kind == "crm":
-        return {
+        columns = {
             (key if key in DEAL_COLUMNS else ATTRIBUTE_PREFIX + key): column
             for key, column in source.columns.items()
         }
+        # numbered as the deals transform reads them (a stage name may hold a ':')
+        stage_dates = enumerate(source.stage_dates.items())
+        columns.update({f"{STAGE_DATE_PREFIX}{n}:{stage}": col for n, (stage, col) in stage_dates})
+        return columns
     columns = {k: v for k, v in source.columns.items() if k in HISTORY_COLUMNS}
     columns.update({STAGE_DATE_PREFIX + stage: col for stage, col in source.stage_dates.items()})
     return columns

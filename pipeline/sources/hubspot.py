@@ -67,6 +67,7 @@ PRESET = CrmPreset(
         Column("currency", ("Currency", "Deal currency code")),
         Column("closed_at", ("Close Date",)),
         Column("lost_reason", ("Closed Lost Reason", "Closed lost reason")),
+        Column("modified_at", ("Last Modified Date",)),
         Column(
             "lead_source",
             ("Original Source Type", "Original Traffic Source", "Original Source", "Deal source"),

@@ -65,6 +65,7 @@ PRESET = CrmPreset(
         Column("_won_time", ("Deal - Won time",)),
         Column("_lost_time", ("Deal - Lost time",)),
         Column("lost_reason", ("Deal - Lost reason", "Lost reason")),
+        Column("modified_at", ("Deal - Update time", "Update time")),
         Column(
             "lead_source", ("Deal - Source channel", "Deal - Source origin", "Deal - Lead source")
         ),

@@ -53,6 +53,7 @@ PRESET = CrmPreset(
         Column("closed_at", ("CloseDate", "Close Date")),
         Column("lead_source", ("LeadSource", "Lead Source")),
         Column("lost_reason", ("Loss_Reason__c", "Loss Reason", "Closed Lost Reason")),
+        Column("modified_at", ("LastModifiedDate", "Last Modified Date")),
         Column("attr:deal_name", ("Name", "Opportunity Name")),
         Column("_won_flag", ("IsWon", "Won")),
         Column("_closed_flag", ("IsClosed", "Closed")),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 from pipeline.transform.times import TimeFormat
@@ -16,7 +15,6 @@ class NormalizeContext:
     decimal: str = ","
     manager_aliases: dict[str, str] = field(default_factory=dict)
     phone_hash_key: str = ""
-    snapshot_at: dt.datetime | None = None  # UTC; CRM deals files only
     won: tuple[str, ...] = ()
     lost: tuple[str, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)  # canonical column → file's column name

@@ -2,15 +2,22 @@
 crm_deal_attributes and rejects.
 
 Input columns: deal_id, created_at, stage (required); crm_pipeline, status, manager,
-lead_source, amount, currency, closed_at, lost_reason, client_phone (optional); any
-`attr:<name>` column becomes attribute rows. A phone that is not a phone drops that
-phone only (counted in the notes), never the deal. A deals export that also writes when
-each stage was entered (HubSpot's `Date entered "<stage> (<pipeline>)"`) gives columns
-`stage_date:<n>:<stage>`: one exact crm_stage_events row per filled date (`events`).
+lead_source, amount, currency, closed_at, lost_reason, client_phone, modified_at
+(optional); any `attr:<name>` column becomes attribute rows. A phone that is not a phone
+drops that phone only (counted in the notes), never the deal. A deals export that also
+writes when each stage was entered (HubSpot's `Date entered "<stage> (<pipeline>)"`, the
+generic preset's `stage_dates:`) gives columns `stage_date:<n>:<stage>`: one exact
+crm_stage_events row per filled date (`events`); a blank cell adds nothing, a date that
+does not parse rejects the row.
+
+snapshot_at is a property of the whole file, known only once every row is read (rule:
+`transform.snapshots`): the rows come out with it NULL, the latest times they state in
+`times`, and `with_snapshot` stamps the file's value on them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -23,6 +30,7 @@ from pipeline.transform.numbers import expected_amount, parse_amounts
 from pipeline.transform.people import map_managers
 from pipeline.transform.phones import hash_phone_column, split_phones_column
 from pipeline.transform.rejects import Check, required, split_rejects
+from pipeline.transform.snapshots import RowTimes
 from pipeline.transform.times import parse_times
 
 ATTRIBUTE_PREFIX = "attr:"
@@ -39,8 +47,12 @@ DEAL_COLUMNS = (
     "closed_at",
     "lost_reason",
     "client_phone",
+    "modified_at",  # read for the snapshot time only (transform.snapshots), not landed
 )
+# The landing tables of a deals file whose rows carry the file's snapshot_at.
+SNAPSHOT_TABLES = ("crm_deals", "crm_deal_phones", "crm_deal_attributes")
 REQUIRED_DEAL_COLUMNS = ("deal_id", "created_at", "stage")
+_NO_SNAPSHOT = pl.lit(None, dtype=schemas.UTC_TIME)  # set for the whole file: with_snapshot
 
 
 @dataclass
@@ -51,18 +63,22 @@ class DealsResult:
     rejects: pl.DataFrame
     notes: list[str] = field(default_factory=list)
     events: pl.DataFrame = field(default_factory=lambda: schemas.empty("crm_stage_events"))
+    times: RowTimes = field(default_factory=RowTimes)  # the latest times the rows state
 
 
 def normalize_deals(raw: pl.DataFrame, ctx: NormalizeContext) -> DealsResult:
     frame = _with_optional(raw, DEAL_COLUMNS)
     created, created_problem = parse_times(frame["created_at"], ctx.times)
     closed, closed_problem = parse_times(frame["closed_at"], ctx.times)
+    modified, modified_problem = parse_times(frame["modified_at"], ctx.times)
     amount, amount_problem, marked_currency = parse_amounts(frame["amount"], ctx.decimal)
     frame = frame.with_columns(
         _created=created,
         _created_problem=created_problem,
         _closed=closed,
         _closed_problem=closed_problem,
+        _modified=modified,
+        _modified_problem=modified_problem,
         _amount=amount,
         _amount_problem=amount_problem,
         _marked_currency=marked_currency,
@@ -75,6 +91,7 @@ def normalize_deals(raw: pl.DataFrame, ctx: NormalizeContext) -> DealsResult:
         Check(ctx.label("created_at"), ctx.times.expected(), pl.col("_created_problem")),
         Check(ctx.label("stage"), "a stage name", required("stage", "stage")),
         Check(ctx.label("closed_at"), ctx.times.expected(), pl.col("_closed_problem")),
+        Check(ctx.label("modified_at"), ctx.times.expected(), pl.col("_modified_problem")),
         Check(ctx.label("amount"), expected_amount(ctx.decimal), pl.col("_amount_problem")),
     ]
     frame, date_checks = _parse_stage_dates(frame, ctx)
@@ -96,7 +113,7 @@ def normalize_deals(raw: pl.DataFrame, ctx: NormalizeContext) -> DealsResult:
         amount="_amount",
         currency=pl.coalesce(_trimmed("currency"), pl.col("_marked_currency")),
         lost_reason=_trimmed("lost_reason"),
-        snapshot_at=pl.lit(ctx.snapshot_at, dtype=schemas.UTC_TIME),
+        snapshot_at=_NO_SNAPSHOT,
         file_id=pl.lit(ctx.file_id),
     )
     phones, bad_phones = _phones(accepted, ctx)
@@ -108,7 +125,29 @@ def normalize_deals(raw: pl.DataFrame, ctx: NormalizeContext) -> DealsResult:
         rejects=rejects,
         notes=notes,
         events=_stage_date_events(accepted, deals, ctx),
+        times=_row_times(accepted, deals),
     )
+
+
+def with_snapshot(
+    tables: dict[str, pl.DataFrame], at: dt.datetime | None
+) -> dict[str, pl.DataFrame]:
+    """A deals file's landing tables with its snapshot time on every row that carries one."""
+    stamp = pl.lit(at, dtype=schemas.UTC_TIME).alias("snapshot_at")
+    return {
+        table: rows.with_columns(stamp) if table in SNAPSHOT_TABLES else rows
+        for table, rows in tables.items()
+    }
+
+
+def _row_times(accepted: pl.DataFrame, deals: pl.DataFrame) -> RowTimes:
+    """The latest modified-at value, and the latest of every time the rows state. An open
+    deal's closed_at is left out: vendors write the planned close date there."""
+    closed = deals.filter(pl.col("status") != "open")["closed_at"]
+    stage_dates = [accepted[f"_at:{c}"] for c in _stage_date_columns(accepted)]
+    candidates = [deals["created_at"], closed, accepted["_modified"], *stage_dates]
+    found = [value for series in candidates if (value := series.max()) is not None]
+    return RowTimes(modified=accepted["_modified"].max(), latest=max(found, default=None))
 
 
 def _stage_date_columns(frame: pl.DataFrame) -> list[str]:
@@ -195,7 +234,7 @@ def _phones(frame: pl.DataFrame, ctx: NormalizeContext) -> tuple[pl.DataFrame, i
     phones = phones.with_columns(
         client_phone_hash=hash_phone_column(phones["client_phone"], ctx.phone_hash_key),
         source=pl.lit(ctx.source),
-        snapshot_at=pl.lit(ctx.snapshot_at, dtype=schemas.UTC_TIME),
+        snapshot_at=_NO_SNAPSHOT,
         file_id=pl.lit(ctx.file_id),
     )
     return schemas.conform(phones, "crm_deal_phones"), bad
@@ -216,7 +255,7 @@ def _attributes(frame: pl.DataFrame, ctx: NormalizeContext) -> pl.DataFrame:
     attributes = pl.concat(parts).drop_nulls("value")
     attributes = attributes.with_columns(
         source=pl.lit(ctx.source),
-        snapshot_at=pl.lit(ctx.snapshot_at, dtype=schemas.UTC_TIME),
+        snapshot_at=_NO_SNAPSHOT,
         file_id=pl.lit(ctx.file_id),
     )
     return schemas.conform(attributes, "crm_deal_attributes")

@@ -25,7 +25,10 @@ The rule, per CRM source, over every deals file of it loaded so far:
 
 Exact history always wins: a source that a crm_history source points to gets no
 inferred rows (inferred rows written before the history source existed are removed),
-and a source whose deals file carries exact entries itself (hubspot) is left alone.
+and a source whose deals file carries exact entries itself (hubspot's "Date entered"
+columns, a generic opportunity table's `stage_dates`) is left alone: those entries are
+the deals file's own crm_stage_events parts, which an inferred rewrite would replace, and
+a stage seen at a snapshot would count at its lower bound, before its exact date.
 `refresh_inferred_history` recomputes a source whole after each ingest run, so the
 result depends on the set of snapshots only, never on the order they arrived in.
 """
@@ -42,6 +45,11 @@ from pipeline.config import Config, Source
 # Presets whose deals export holds exact stage entries (written by the deals transform).
 IN_FILE_HISTORY_PRESETS = ("hubspot",)
 DEAL = ("source", "deal_id")
+
+
+def has_in_file_history(source: Source) -> bool:
+    """Whether a CRM source's deals files write their own exact stage entries."""
+    return source.preset in IN_FILE_HISTORY_PRESETS or bool(source.stage_dates)
 
 
 def infer_stage_events(deals: pl.DataFrame) -> pl.DataFrame:
@@ -93,7 +101,7 @@ def refresh_inferred_history(config: Config) -> dict[str, int]:
     exact = sources_with_exact_history(config)
     counts: dict[str, int] = {}
     for source in config.sources:
-        if source.kind != "crm" or source.preset in IN_FILE_HISTORY_PRESETS:
+        if source.kind != "crm" or has_in_file_history(source):
             continue
         file_ids = ledger.filter(pl.col("source") == source.name)["file_id"].unique().to_list()
         if source.name in exact:

@@ -378,12 +378,13 @@ def test_check_file_without_a_matching_source_asks_for_one(tmp_path) -> None:
         check_file(config, path)
 
 
-def test_mtime_is_the_snapshot_when_the_name_has_no_date(tmp_path) -> None:
+def test_latest_row_time_not_mtime_is_the_snapshot_when_the_name_has_no_date(tmp_path) -> None:
     config = make_config(tmp_path)
     path = put(config, "crm/deals_latest.csv", deals_csv(DEAL_2))
     os.utime(path, (1_700_000_000, 1_700_000_000))
     ingest(config)
-    assert deals_rows(config)[0]["snapshot_at"] == dt.datetime.fromtimestamp(1_700_000_000, UTC)
+    # DEAL_2 was created 02.03.2025 11:30 Moscow (UTC+3): the only time the file states
+    assert deals_rows(config)[0]["snapshot_at"] == dt.datetime(2025, 3, 2, 8, 30, tzinfo=UTC)
 
 
 def test_dst_change_in_a_berlin_source(tmp_path) -> None:
