@@ -197,7 +197,12 @@ def _register_landing(con: duckdb.DuckDBPyConnection, config: Config, new_files:
     con.execute("create temp table new_files (file_id varchar)")
     con.executemany("insert into new_files values (?)", [[f] for f in sorted(new_files)])
     for table in LANDING_READ:
-        parts = io.table_parts(config.landing_dir, table)
+        # A table without parts (a CRM mapping no extra columns has no attributes, a
+        # project without telephony no calls) reads its zero-row schema file instead:
+        # DuckDB's read_parquet([]) fails. ensure_landing wrote it before any plan.
+        parts = io.table_parts(config.landing_dir, table) or [
+            io.schema_path(config.landing_dir, table)
+        ]
         listed = ", ".join(f"'{_quoted(path)}'" for path in parts)
         con.execute(
             f"create temp view raw_{table} as select * from "
