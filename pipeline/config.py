@@ -1,11 +1,14 @@
 """voronka.yaml → typed, validated objects. The only place that reads the config file.
 
 Every mistake is reported with the key path and the line it stands on, so an operator
-can fix the file without reading code.
+can fix the file without reading code. The file is capped in size, a key given twice in
+one mapping is an error (YAML would keep the last one silently), and relative paths stay
+inside the config's folder (a folder elsewhere is named by an absolute path, on purpose).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -21,10 +24,33 @@ CRM_PRESETS = ("generic", "amocrm", "bitrix24", "hubspot", "pipedrive", "salesfo
 CALL_PRESETS = ("asterisk", "mango", "sipuni", "twilio", "generic")
 BUILTIN_SEGMENT_TYPES = ("manager", "lead_source")
 SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
+# A real config is a few kilobytes; a huge one would cost every command minutes and GBs.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class ConfigError(Exception):
     """A config mistake: the message names the file, the key and the line."""
+
+
+class _Mistakes(ValueError):
+    """Mistakes a model validator found, each at its own key path (relative to the model).
+    Pydantic places a model validator's error at the model itself, "(top level)"; _describe
+    unpacks these so the operator sees the key that is wrong, and its line."""
+
+    def __init__(self, mistakes: list[tuple[tuple, str]]) -> None:
+        super().__init__("; ".join(message for _, message in mistakes))
+        self.mistakes = mistakes
+
+
+def _inside_config_folder(value: Path) -> Path:
+    """A relative path may not climb out of the config's folder (`../../etc`): an
+    exported config must not read or write elsewhere by accident."""
+    if not value.is_absolute() and Path(os.path.normpath(value)).parts[:1] == ("..",):
+        raise ValueError(
+            f"{value} leads outside the config's folder; a folder outside it must be given "
+            "as an absolute path"
+        )
+    return value
 
 
 class _Strict(BaseModel):
@@ -44,6 +70,8 @@ class Paths(_Strict):
     landing: Path = Path("data/landing")
     warehouse: Path = Path("data/warehouse.duckdb")
     reports: Path = Path("data/reports")
+
+    _inside = field_validator("inbox", "landing", "warehouse", "reports")(_inside_config_folder)
 
 
 class Quality(_Strict):
@@ -261,6 +289,8 @@ class Delivery(_Strict):
     operators: list[str] = []  # who gets failure records
     failures_dir: Path = Path("data/failures")
 
+    _inside = field_validator("failures_dir")(_inside_config_folder)
+
 
 class Schedule(_Strict):
     day: int = Field(2, ge=1, le=28)
@@ -298,40 +328,70 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Config:
-        by_name = {source.name: source for source in self.sources}
-        if len(by_name) != len(self.sources):
-            raise ValueError("source names repeat")
-        for source in self.sources:
+        """Names that refer to other entries; each mistake at the key that refers."""
+        mistakes: list[tuple[tuple, str]] = []
+        by_name: dict[str, Source] = {}
+        for i, source in enumerate(self.sources):
+            if by_name.setdefault(source.name, source) is not source:
+                mistakes.append((("sources", i, "name"), f"source {source.name!r} is named twice"))
             if source.timezone:
-                _check_zone(source.timezone)
-            if source.history_of and by_name.get(source.history_of) is None:
-                raise ValueError(f"source {source.name!r}: history_of names no source")
-        funnel_ids = [funnel.id for funnel in self.funnels]
-        if len(set(funnel_ids)) != len(funnel_ids):
-            raise ValueError(f"funnel ids repeat: {funnel_ids}")
-        for funnel in self.funnels:
-            for crm in funnel.crm:
-                if by_name.get(crm.source) is None or by_name[crm.source].kind != "crm":
-                    raise ValueError(
-                        f"funnel {funnel.id!r}: crm source {crm.source!r} is not a crm source"
+                try:
+                    _check_zone(source.timezone)
+                except ValueError as error:
+                    mistakes.append((("sources", i, "timezone"), str(error)))
+
+        def kinds(kind: str) -> str:
+            names = [s.name for s in self.sources if s.kind == kind]
+            return f"the {kind} sources are: {', '.join(names) or 'none'}"
+
+        for i, source in enumerate(self.sources):
+            if source.history_of and source.history_of not in by_name:
+                mistakes.append(
+                    (
+                        ("sources", i, "history_of"),
+                        f"names no source: {source.history_of!r} ({kinds('crm')})",
                     )
-            if funnel.calls and (
-                by_name.get(funnel.calls.source) is None
-                or by_name[funnel.calls.source].kind != "calls"
-            ):
-                raise ValueError(
-                    f"funnel {funnel.id!r}: calls source {funnel.calls.source!r} "
-                    "is not a calls source"
                 )
-            for recipient in funnel.recipients:
+        seen_ids: set[str] = set()
+        for f, funnel in enumerate(self.funnels):
+            if funnel.id in seen_ids:
+                mistakes.append((("funnels", f, "id"), f"funnel id {funnel.id!r} is used twice"))
+            seen_ids.add(funnel.id)
+            for c, crm in enumerate(funnel.crm):
+                if getattr(by_name.get(crm.source), "kind", None) != "crm":
+                    mistakes.append(
+                        (
+                            ("funnels", f, "crm", c, "source"),
+                            f"{crm.source!r} is not a crm source ({kinds('crm')})",
+                        )
+                    )
+            calls = funnel.calls
+            if calls and getattr(by_name.get(calls.source), "kind", None) != "calls":
+                mistakes.append(
+                    (
+                        ("funnels", f, "calls", "source"),
+                        f"{calls.source!r} is not a calls source ({kinds('calls')})",
+                    )
+                )
+            for r, recipient in enumerate(funnel.recipients):
                 if recipient.locale not in SUPPORTED_LOCALES:
-                    raise ValueError(f"funnel {funnel.id!r}: recipient locale {recipient.locale!r}")
+                    mistakes.append(
+                        (
+                            ("funnels", f, "recipients", r, "locale"),
+                            f"unknown locale {recipient.locale!r}; expected one of "
+                            f"{', '.join(SUPPORTED_LOCALES)}",
+                        )
+                    )
         aliases: dict[str, str] = {}
-        for manager in self.managers:
+        for m, manager in enumerate(self.managers):
             for alias in [manager.name, *manager.aliases]:
                 key = normalize_person_name(alias)
                 if aliases.setdefault(key, manager.name) != manager.name:
-                    raise ValueError(f"manager alias {alias!r} belongs to two managers")
+                    mistakes.append(
+                        (("managers", m), f"manager alias {alias!r} belongs to two managers")
+                    )
+        if mistakes:
+            raise _Mistakes(mistakes)
         return self
 
     def resolve(self, value: Path) -> Path:
@@ -409,18 +469,68 @@ def _check_zone(value: str) -> str:
     return value
 
 
+class _DuplicateKey(yaml.YAMLError):
+    """A key given twice in one mapping."""
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping: YAML keeps the last one
+    silently, and a config that says two things means one of them was a mistake."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        first_line: dict = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *defaults` overrides on purpose
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            with contextlib.suppress(TypeError):  # an unhashable key: SafeLoader says so
+                if key in first_line:
+                    raise _DuplicateKey(
+                        f"line {line}: key {key!r} is given twice in one mapping (first on "
+                        f"line {first_line[key]}); YAML would keep only the last: remove one"
+                    )
+                first_line[key] = line
+        return super().construct_mapping(node, deep)
+
+
+def _read_capped(path: Path) -> str:
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)  # never more, whatever the file is
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the config ({error})") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{path}: the config is {path.stat().st_size:,} bytes, larger than "
+            f"{MAX_CONFIG_BYTES:,} bytes; a config holds settings, not data"
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: config must be UTF-8 ({error})") from None
+
+
+def _parse(text: str) -> tuple[object, yaml.Node | None]:
+    """The data and the node tree (for line numbers), from one parse."""
+    loader = _ConfigLoader(text)
+    try:
+        root = loader.get_single_node()
+        return (loader.construct_document(root) if root is not None else None), root
+    finally:
+        loader.dispose()
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate a config file; raise ConfigError naming key and line."""
     path = Path(path)
+    text = _read_capped(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"{path}: config must be UTF-8 ({error})") from None
-    try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
+        data, root = _parse(text)
+    except _DuplicateKey as error:
+        raise ConfigError(f"{path}: {error}") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(data, dict):
@@ -434,13 +544,19 @@ def load_config(path: str | Path) -> Config:
 
 
 def _describe(path: Path, error: ValidationError, root: yaml.Node | None) -> str:
-    lines = [f"{path}: {error.error_count()} mistake(s) in the config:"]
+    found: list[tuple[list, str]] = []
     for item in error.errors():
         loc = [part for part in item["loc"] if not _is_union_tag(part)]
+        cause = item.get("ctx", {}).get("error")
+        if isinstance(cause, _Mistakes):
+            found += [([*loc, *where], message) for where, message in cause.mistakes]
+        else:
+            found.append((loc, item["msg"].removeprefix("Value error, ")))
+    lines = [f"{path}: {len(found)} mistake(s) in the config:"]
+    for loc, message in found:
         key = ".".join(str(part) for part in loc) or "(top level)"
         line = _line_of(root, loc)
         where = f" (line {line})" if line else ""
-        message = item["msg"].removeprefix("Value error, ")
         lines.append(f"  - {key}{where}: {message}")
     return "\n".join(lines)
 
