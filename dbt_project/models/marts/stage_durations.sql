@@ -1,8 +1,9 @@
 -- How long entities take from each stage to the next, and how long open deals have been
 -- waiting at the stage they got furthest to, per funnel, month of reaching and segment.
--- Durations use exact reach times only (DESIGN.md "Every deal counts"): a stage known
--- only from a snapshot counts as converted but adds no duration; converted_timed and
--- open_deals_timed say how many deals the figures rest on.
+-- Durations use recorded, exact reach times only (DESIGN.md "Every deal counts"): a stage
+-- known only from a snapshot, or reached only by implication (skipped), counts as
+-- converted but adds no duration; converted_timed and open_deals_timed say how many
+-- deals the figures rest on.
 with
 
 reached as (
@@ -35,15 +36,15 @@ reach_with_next as (
         entity_id,
         stage_order,
         reached_at,
-        is_exact,
+        is_exact and not is_implied as is_timed,
         lead(reached_at) over (
             partition by funnel_id, entity_id
             order by stage_order
         ) as next_reached_at,
-        lead(is_exact) over (
+        lead(is_exact and not is_implied) over (
             partition by funnel_id, entity_id
             order by stage_order
-        ) as next_is_exact
+        ) as next_is_timed
     from reached
 ),
 
@@ -56,9 +57,9 @@ transitions as (
         stage_order,
         {{ local_month('reached_at') }} as month,
         case when next_reached_at >= reached_at then 1 else 0 end as is_converted,
-        case when next_reached_at >= reached_at and is_exact and next_is_exact then 1 else 0 end as is_timed,
+        case when next_reached_at >= reached_at and is_timed and next_is_timed then 1 else 0 end as is_timed,
         case
-            when next_reached_at >= reached_at and is_exact and next_is_exact
+            when next_reached_at >= reached_at and is_timed and next_is_timed
                 then {{ days_between('reached_at', 'next_reached_at') }}
         end as days_to_next
     from reach_with_next
