@@ -1,0 +1,542 @@
+"""Counting the acceptance corpus by hand: the funnel rules of DESIGN.md ("Every deal
+counts", "Reaching a stage", "Cohort view", "Cutoff and maturity", "Time zone") as plain
+Python over the same CSV files the pipeline reads. Only the csv module, datetime and
+zoneinfo; nothing from `pipeline`.
+
+What is recorded about a deal, and counts as an entry into a funnel stage:
+  1. its creation: created_at is an entry into the funnel's FIRST stage;
+  2. exact entries: rows of a history file, filled stage-date columns;
+  3. each export (snapshot) that shows it: its stage was entered at some time in
+     (previous sighting of the deal, or created_at for the first sighting; snapshot time].
+     Such an entry counts at its LOWER bound — but only for a funnel stage the deal has
+     no exact entry into (an exact time is better knowledge than a bound);
+  4. won at closed_at (a `crm_status: won` stage).
+A raw CRM stage becomes a funnel stage through the funnel's `crm_stages` names, compared as
+written (after trimming); unmapped names count nowhere.
+
+Cohorts: anchor = the earliest of those entries; cohort month = the anchor's month in the
+business zone. Reach `implied`: the deal reached stage k if it has an entry into stage k or
+any later stage at most window_days after the anchor. Counted per cohort month and stage,
+in total and per manager (the configured name an alias or spelling stands for; no manager:
+"(unknown)"). Only mature months are compared: (first day of the next month, local) +
+window_days <= cutoff, local; cutoff = the latest time any file states (creation, closing,
+history entry, snapshot).
+
+A row with a value that is not a date (31.02.2020) is rejected and counts nowhere; each
+reader says which columns it reads as dates.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from tests.acceptance.shapes import DATA, MANAGERS, SHAPES, Shape
+
+UTC = dt.UTC
+NAIVE_FORMATS = (
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+)
+
+
+class BadRow(Exception):
+    """A value the pipeline must reject (the row goes to rejected_rows)."""
+
+
+# --- reading files --------------------------------------------------------------------
+
+
+def read_csv(path: Path, encoding: str, delimiter: str) -> list[dict[str, str]]:
+    """Records as dicts by header name (a repeated name keeps its first column)."""
+    text = path.read_bytes().decode(encoding)
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    header, records = rows[0], [r for r in rows[1:] if r]
+    out = []
+    for record in records:
+        named: dict[str, str] = {}
+        for name, value in zip(header, record, strict=True):
+            named.setdefault(name, value)
+        out.append(named)
+    return out
+
+
+def parse_time(text: str, zone: str) -> dt.datetime | None:
+    """A time as written → UTC. Empty → None. Naive times are local in `zone`."""
+    text = text.strip()
+    if not text:
+        return None
+    if re.search(r"(Z|[+-]\d\d:\d\d)$", text):  # absolute: ISO with Z or an offset
+        try:
+            return dt.datetime.fromisoformat(text).astimezone(UTC)
+        except ValueError:
+            raise BadRow(text) from None
+    for fmt in NAIVE_FORMATS:
+        try:
+            naive = dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        return naive.replace(tzinfo=ZoneInfo(zone), fold=0).astimezone(UTC)
+    raise BadRow(text)
+
+
+def file_date(name: str, zone: str) -> dt.datetime | None:
+    """A yyyy-mm-dd or yyyymmdd date in a file name: that day's 00:00 local."""
+    match = re.search(r"(?<!\d)(20\d\d)-?(\d\d)-?(\d\d)(?!\d)", name)
+    if not match:
+        return None
+    day = dt.datetime(int(match[1]), int(match[2]), int(match[3]), tzinfo=ZoneInfo(zone))
+    return day.astimezone(UTC)
+
+
+# --- what the files say ---------------------------------------------------------------
+
+
+@dataclass
+class Deal:
+    deal_id: str
+    created_at: dt.datetime
+    pipeline: str | None
+    status: str  # open / won / lost
+    closed_at: dt.datetime | None
+    manager: str | None
+    sightings: list[tuple[dt.datetime, str]] = field(default_factory=list)  # (snapshot, stage)
+
+
+@dataclass
+class FileCount:
+    rows: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class Corpus:
+    """One shape's files, read: deals (their latest row wins), exact entries, row counts."""
+
+    deals: dict[str, Deal] = field(default_factory=dict)
+    exact: list[tuple[str, str, dt.datetime]] = field(default_factory=list)  # deal, stage, at
+    files: dict[str, FileCount] = field(default_factory=dict)
+    times: list[dt.datetime] = field(default_factory=list)  # every time the data states
+
+    def sight(self, deal: Deal, snapshot_at: dt.datetime, stage: str) -> None:
+        previous = self.deals.get(deal.deal_id)
+        deal.sightings = (previous.sightings if previous else []) + [(snapshot_at, stage)]
+        self.deals[deal.deal_id] = deal
+        self.times += [t for t in (deal.created_at, deal.closed_at, snapshot_at) if t]
+
+    def enter(self, deal_id: str, stage: str, at: dt.datetime) -> None:
+        self.exact.append((deal_id, stage, at))
+        self.times.append(at)
+
+
+def zone_of(shape: Shape, source: str, business_zone: str) -> str:
+    return shape.source(source).get("timezone") or business_zone
+
+
+def rows_of(corpus: Corpus, path: Path, encoding: str, delimiter: str):
+    """Each record of a file with its FileCount; a reader raises BadRow to reject one."""
+    count = corpus.files.setdefault(f"{path.parent.name}/{path.name}", FileCount())
+    for record in read_csv(path, encoding, delimiter):
+        count.rows += 1
+        yield record, count
+
+
+def status_by_stage(stage: str, won: tuple[str, ...], lost: tuple[str, ...]) -> str:
+    return "won" if stage in won else "lost" if stage in lost else "open"
+
+
+# amoCRM: cp1251, ';'. Dates: Дата создания сделки, Дата закрытия.
+AMO_WON, AMO_LOST = ("Успешно реализовано",), ("Закрыто и не реализовано",)
+
+
+def read_amo_deals(corpus: Corpus, path: Path, zone: str) -> None:
+    good = []
+    for r, count in rows_of(corpus, path, "cp1251", ";"):
+        try:
+            created = parse_time(r["Дата создания сделки"], zone)
+            status = status_by_stage(r["Этап сделки"], AMO_WON, AMO_LOST)
+            closed = parse_time(r["Дата закрытия"], zone) if status != "open" else None
+        except BadRow:
+            count.rejected += 1
+            continue
+        good.append((r, created, status, closed))
+    # No date in the name: the latest time the rows state (created, edited, closed).
+    snapshot = file_date(path.name, zone) or max(
+        t
+        for r, created, _, closed in good
+        for t in (created, closed, parse_time(r["Дата редактирования"], zone))
+        if t
+    )
+    for r, created, status, closed in good:
+        deal = Deal(r["ID"], created, r["Воронка"], status, closed, r["Ответственный"])
+        corpus.sight(deal, snapshot, r["Этап сделки"].strip())
+
+
+def read_amo_single(shape: Shape, zone: str) -> Corpus:
+    corpus = Corpus()
+    read_amo_deals(
+        corpus, DATA / "amo_single" / "amocrm_export_leads.csv", zone_of(shape, "amo_single", zone)
+    )
+    return corpus
+
+
+def read_amo_weekly(shape: Shape, zone: str) -> Corpus:
+    corpus = Corpus()
+    for path in sorted((DATA / "amo_weekly").glob("*.csv")):  # oldest export first
+        read_amo_deals(corpus, path, zone_of(shape, "amo_weekly", zone))
+    return corpus
+
+
+def read_amo_events(shape: Shape, zone: str) -> Corpus:
+    corpus = Corpus()
+    read_amo_deals(
+        corpus,
+        DATA / "amo_events" / "amocrm_deals_2026-01-12.csv",
+        zone_of(shape, "amo_events", zone),
+    )
+    # Events export: one row per event; "Значение после" is the stage entered at "Дата".
+    log_zone = zone_of(shape, "amo_events_log", zone)
+    for r, count in rows_of(corpus, DATA / "amo_events" / "amocrm_events.csv", "cp1251", ";"):
+        try:
+            at = parse_time(r["Дата"], log_zone)
+        except BadRow:
+            count.rejected += 1
+            continue
+        corpus.enter(r["ID объекта"], r["Значение после"].strip(), at)
+    return corpus
+
+
+# Lead list: UTF-8 with BOM, ';', constant stage "new", no pipeline. Won file: one row per
+# lead that closed, one date column per stage (a bad date rejects the whole row).
+def read_leads(shape: Shape, zone: str) -> Corpus:
+    corpus = Corpus()
+    path = DATA / "leads" / "lead_list.csv"
+    lead_zone = zone_of(shape, "leads", zone)
+    good = []
+    for r, count in rows_of(corpus, path, "utf-8-sig", ";"):
+        try:
+            good.append((r, parse_time(r["Дата обращения"], lead_zone)))
+        except BadRow:
+            count.rejected += 1
+    snapshot = max(created for _, created in good)  # no date in the name, no modified column
+    for r, created in good:
+        corpus.sight(Deal(r["№"], created, None, "open", None, r["Менеджер"]), snapshot, "new")
+    won_zone = zone_of(shape, "lead_outcomes", zone)
+    columns = shape.source("lead_outcomes")["stage_dates"]
+    for r, count in rows_of(corpus, DATA / "leads" / "won_deals.csv", "utf-8-sig", ";"):
+        try:
+            dates = {st: parse_time(r[column], won_zone) for st, column in columns.items()}
+        except BadRow:
+            count.rejected += 1
+            continue
+        for stage_name, at in dates.items():
+            if at:
+                corpus.enter(r["№ лида"], stage_name, at)
+    return corpus
+
+
+# Opportunity table: UTF-8 with BOM, ';', dates only; stage-date columns in the deals file.
+def read_opportunities(shape: Shape, zone: str) -> Corpus:
+    corpus = Corpus()
+    path = DATA / "opportunities" / "opportunities.csv"
+    source = shape.source("opportunities")
+    opp_zone = zone_of(shape, "opportunities", zone)
+    won, lost = tuple(source["status"]["won"]), tuple(source["status"]["lost"])
+    good = []
+    for r, count in rows_of(corpus, path, "utf-8-sig", ";"):
+        try:
+            created = parse_time(r["Создана"], opp_zone)
+            status = status_by_stage(r["Этап"], won, lost)
+            closed = parse_time(r["Закрыта"], opp_zone) if status != "open" else None
+            dates = {st: parse_time(r[c], opp_zone) for st, c in source["stage_dates"].items()}
+        except BadRow:
+            count.rejected += 1
+            continue
+        good.append((r, created, status, closed, dates))
+    snapshot = max(t for g in good for t in (g[1], g[3], *g[4].values()) if t)
+    for r, created, status, closed, dates in good:
+        deal = Deal(r["Сделка"], created, r["Направление"], status, closed, r["Менеджер"])
+        corpus.sight(deal, snapshot, r["Этап"].strip())
+        for stage_name, at in dates.items():
+            if at:
+                corpus.enter(r["Сделка"], stage_name, at)
+    return corpus
+
+
+# HubSpot: UTF-8, ','. Status from Is Closed Won / Is closed lost; every
+# `Date entered "<Stage> (<Pipeline>)"` cell is an exact entry into <Stage>.
+DATE_ENTERED = re.compile(r'^Date entered "(?P<stage>.+) \((?P<pipeline>[^()]*)\)"$')
+
+
+def read_hubspot(shape: Shape, zone: str) -> Corpus:
+    corpus = Corpus()
+    path = DATA / "hubspot" / "hubspot-crm-exports-all-deals-2025-08-04.csv"
+    hub_zone = zone_of(shape, "hubspot", zone)
+    snapshot = file_date(path.name, hub_zone)
+    for r, count in rows_of(corpus, path, "utf-8", ","):
+        entered = {m["stage"]: c for c in r if (m := DATE_ENTERED.match(c))}
+        try:
+            created = parse_time(r["Create Date"], hub_zone)
+            status = (
+                "won"
+                if r["Is Closed Won"] == "true"
+                else "lost"
+                if r["Is closed lost"] == "true"
+                else "open"
+            )
+            closed = parse_time(r["Close Date"], hub_zone) if status != "open" else None
+            dates = {st: parse_time(r[c], hub_zone) for st, c in entered.items()}
+        except BadRow:
+            count.rejected += 1
+            continue
+        deal = Deal(r["Record ID"], created, r["Pipeline"], status, closed, r["Deal owner"])
+        corpus.sight(deal, snapshot, r["Deal Stage"])
+        for stage_name, at in dates.items():
+            if at:
+                corpus.enter(r["Record ID"], stage_name, at)
+    return corpus
+
+
+# Pipedrive: deals (',', Berlin local times; status column; closed on "Deal closed on") and
+# the deal flow (UTC log times): a row with field_key stage_id enters stage new_value (an
+# id); rows of other fields enter nothing. The stage a deal was created in is not in the
+# flow: its creation counts for the first stage.
+def read_pipedrive(shape: Shape, zone: str) -> Corpus:
+    corpus = Corpus()
+    path = DATA / "pipedrive" / "deals-export.csv"
+    deal_zone = zone_of(shape, "pipedrive", zone)
+    good = []
+    for r, count in rows_of(corpus, path, "utf-8", ","):
+        try:
+            created = parse_time(r["Deal - Deal created"], deal_zone)
+            status = r["Deal - Status"].strip().lower()
+            closed = parse_time(r["Deal - Deal closed on"], deal_zone) if status != "open" else None
+        except BadRow:
+            count.rejected += 1
+            continue
+        good.append((r, created, status, closed))
+    snapshot = max(t for g in good for t in (g[1], g[3]) if t)
+    for r, created, status, closed in good:
+        deal = Deal(
+            r["Deal - ID"], created, r["Deal - Pipeline"], status, closed, r["Deal - Owner"]
+        )
+        corpus.sight(deal, snapshot, r["Deal - Stage"])
+    flow_zone = zone_of(shape, "pipedrive_flow", zone)
+    for r, count in rows_of(corpus, DATA / "pipedrive" / "deal-flow.csv", "utf-8", ","):
+        if r["field_key"] != "stage_id":
+            continue  # another field's change: accepted, no entry
+        try:
+            at = parse_time(r["log_time"], flow_zone)
+        except BadRow:
+            count.rejected += 1
+            continue
+        corpus.enter(r["item_id"], r["new_value"], at)
+    return corpus
+
+
+# Bitrix24: deals (UTF-8 with BOM, ';', Yekaterinburg local; stage labels; «Дата
+# завершения» is the planned date while a deal is open) + stage history (',', ISO times
+# with the portal's offset): every row enters STAGE_ID.
+BITRIX_WON, BITRIX_LOST = ("Сделка успешна",), ("Сделка провалена",)
+
+
+def read_bitrix(shape: Shape, zone: str) -> Corpus:
+    corpus = Corpus()
+    path = DATA / "bitrix" / "DEAL_20260305_1f3a9c.csv"
+    deal_zone = zone_of(shape, "bitrix", zone)
+    snapshot = file_date(path.name, deal_zone)
+    for r, count in rows_of(corpus, path, "utf-8-sig", ";"):
+        try:
+            created = parse_time(r["Дата создания"], deal_zone)
+            status = status_by_stage(r["Стадия сделки"], BITRIX_WON, BITRIX_LOST)
+            closed = parse_time(r["Дата завершения"], deal_zone) if status != "open" else None
+        except BadRow:
+            count.rejected += 1
+            continue
+        deal = Deal(r["ID"], created, r["Воронка"], status, closed, r["Ответственный"])
+        corpus.sight(deal, snapshot, r["Стадия сделки"])
+    history_zone = zone_of(shape, "bitrix_history", zone)
+    for r, count in rows_of(corpus, DATA / "bitrix" / "stagehistory.csv", "utf-8", ","):
+        try:
+            at = parse_time(r["CREATED_TIME"], history_zone)
+        except BadRow:
+            count.rejected += 1
+            continue
+        corpus.enter(r["OWNER_ID"], r["STAGE_ID"], at)
+    return corpus
+
+
+# Salesforce: Opportunity (all quoted, ',', CreatedDate in UTC, CloseDate a local date;
+# IsWon / IsClosed) + OpportunityHistory: a row enters StageName at CreatedDate, except a
+# deleted row (IsDeleted) and a row repeating the opportunity's previous stage (an amount
+# or close-date change).
+def read_salesforce(shape: Shape, zone: str) -> Corpus:
+    corpus = Corpus()
+    path = DATA / "salesforce" / "Opportunity.csv"
+    sf_zone = zone_of(shape, "salesforce", zone)
+    good = []
+    for r, count in rows_of(corpus, path, "utf-8", ","):
+        try:
+            created = parse_time(r["CreatedDate"], sf_zone)
+            status = (
+                "won" if r["IsWon"] == "true" else "lost" if r["IsClosed"] == "true" else "open"
+            )
+            closed = parse_time(r["CloseDate"], sf_zone) if status != "open" else None
+        except BadRow:
+            count.rejected += 1
+            continue
+        good.append((r, created, status, closed))
+    snapshot = max(t for g in good for t in (g[1], g[3]) if t)
+    for r, created, status, closed in good:
+        deal = Deal(r["Id"], created, r["RecordType.Name"], status, closed, r["Owner.Name"])
+        corpus.sight(deal, snapshot, r["StageName"])
+    history_zone = zone_of(shape, "salesforce_history", zone)
+    live = []
+    for r, count in rows_of(corpus, DATA / "salesforce" / "OpportunityHistory.csv", "utf-8", ","):
+        if r["IsDeleted"] == "true":
+            continue  # deleted in Salesforce: accepted, no entry
+        live.append((r, count))
+    previous_stage: dict[str, str] = {}
+    for r, count in sorted(live, key=lambda rc: (rc[0]["OpportunityId"], rc[0]["CreatedDate"])):
+        deal_id, stage_name = r["OpportunityId"], r["StageName"]
+        repeat = previous_stage.get(deal_id) == stage_name
+        previous_stage[deal_id] = stage_name
+        if repeat:
+            continue  # the stage did not change: accepted, no entry
+        try:
+            at = parse_time(r["CreatedDate"], history_zone)
+        except BadRow:
+            count.rejected += 1
+            continue
+        corpus.enter(deal_id, stage_name, at)
+    return corpus
+
+
+READERS = {
+    "amo_single": read_amo_single,
+    "amo_events": read_amo_events,
+    "amo_weekly": read_amo_weekly,
+    "leads": read_leads,
+    "opportunities": read_opportunities,
+    "hubspot": read_hubspot,
+    "pipedrive": read_pipedrive,
+    "bitrix": read_bitrix,
+    "salesforce": read_salesforce,
+}
+
+
+def read_shape(name: str, zone: str) -> Corpus:
+    return READERS[name](SHAPES[name], zone)
+
+
+# --- counting ---------------------------------------------------------------------------
+
+
+def _key(name: str) -> str:
+    return " ".join(name.replace("ё", "е").replace("Ё", "Е").split()).casefold()
+
+
+MANAGER_NAMES = {_key(alias): m["name"] for m in MANAGERS for alias in [m["name"], *m["aliases"]]}
+
+
+def manager_segment(written: str | None) -> str:
+    written = " ".join((written or "").split())
+    if not written:
+        return "(unknown)"
+    return MANAGER_NAMES.get(_key(written), written)
+
+
+def stage_index(shape: Shape) -> tuple[dict[str, int], int | None]:
+    """Raw CRM stage name → funnel stage index; the index of the `crm_status: won` stage."""
+    names, won_at = {}, None
+    for index, st in enumerate(shape.funnel["stages"]):
+        for crm in st.get("crm_stages", []):
+            names[crm["name"]] = index
+        if st.get("crm_status") == "won":
+            won_at = index
+    return names, won_at
+
+
+def entries_of(deal: Deal, exact: list[tuple[str, dt.datetime]], shape: Shape):
+    """(funnel stage index, time) for every recorded entry of one deal (rules 1-4 above)."""
+    names, won_at = stage_index(shape)
+    entries = [(0, deal.created_at)]
+    exactly_known = {0}
+    for stage_name, at in exact:
+        if stage_name.strip() in names:
+            entries.append((names[stage_name.strip()], at))
+            exactly_known.add(names[stage_name.strip()])
+    lower, last_stage = deal.created_at, None
+    for snapshot_at, stage_name in deal.sightings:
+        index = names.get(stage_name)
+        if stage_name != last_stage and index is not None and index not in exactly_known:
+            entries.append((index, lower))
+        lower, last_stage = snapshot_at, stage_name
+    if won_at is not None and deal.status == "won" and deal.closed_at:
+        entries.append((won_at, deal.closed_at))
+    return entries
+
+
+def local_month(at: dt.datetime, zone: str) -> str:
+    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
+
+
+Key = tuple[str, str, str, str]  # month, segment_type, segment, stage_key
+
+
+def cohort_counts(name: str, zone: str) -> Counter[Key]:
+    """Cohort entities per (month, segment type, segment, stage) under reach `implied`."""
+    shape, corpus = SHAPES[name], read_shape(name, zone)
+    exact_by_deal = defaultdict(list)
+    for deal_id, stage_name, at in corpus.exact:
+        exact_by_deal[deal_id].append((stage_name, at))
+    keys = shape.stage_keys
+    window = dt.timedelta(days=shape.window_days)
+    counts: Counter[Key] = Counter()
+    for deal in corpus.deals.values():
+        if shape.pipeline is not None and deal.pipeline != shape.pipeline:
+            continue
+        entries = entries_of(deal, exact_by_deal[deal.deal_id], shape)
+        anchor = min(at for _, at in entries)
+        month = local_month(anchor, zone)
+        furthest = max(index for index, at in entries if at <= anchor + window)
+        for key in keys[: furthest + 1]:
+            counts[(month, "total", "all", key)] += 1
+            counts[(month, "manager", manager_segment(deal.manager), key)] += 1
+    return counts
+
+
+def cutoff(zone: str) -> dt.datetime:
+    """The latest time any file of the corpus states (UTC)."""
+    return max(max(read_shape(name, zone).times) for name in SHAPES)
+
+
+def is_mature(month: str, window_days: int, cutoff_at: dt.datetime, zone: str) -> bool:
+    year, number = map(int, month.split("-"))
+    next_month = dt.datetime(year + number // 12, number % 12 + 1, 1)
+    local_cutoff = cutoff_at.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    return next_month + dt.timedelta(days=window_days) <= local_cutoff
+
+
+def mature_counts(name: str, zone: str) -> dict[Key, int]:
+    shape, cut = SHAPES[name], cutoff(zone)
+    return {
+        key: n
+        for key, n in cohort_counts(name, zone).items()
+        if n and is_mature(key[0], shape.window_days, cut, zone)
+    }
+
+
+def file_counts(name: str) -> dict[str, FileCount]:
+    """Records and rejected records per file (zone-independent: no row is bad by zone)."""
+    return read_shape(name, "Europe/Moscow").files

@@ -1,0 +1,163 @@
+"""Acceptance: exports shaped the way CRMs and analysts really have them (tests/acceptance/
+data, written by hand, not by the demo generator) give exactly the cohort counts a
+plain-Python hand count gives (hand_count.py), in more than one time zone, with every row
+of every file accounted for, and a PDF per shape.
+
+Run: .venv/bin/pytest tests/acceptance -q   (two builds, one per zone: a few minutes)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.acceptance import hand_count
+from tests.acceptance.conftest import Project, Projects, selected_shapes
+from tests.acceptance.shapes import DATA, SHAPES, ZONES
+
+SHAPE_NAMES = [shape.name for shape in selected_shapes()]
+
+
+# --- the hand count itself (no pipeline) --------------------------------------------------
+
+
+def test_hand_count_has_teeth() -> None:
+    """Every shape has mature cohorts with later stages reached; a zone-sensitive shape
+    counts differently in the two zones (its edge deals move month), the others do not;
+    the cutoff is the last weekly export (00:00 Moscow, 01.06.2026) in every zone."""
+    last_export = dt.datetime(2026, 5, 31, 21, 0, tzinfo=dt.UTC)
+    for zone in ZONES:
+        assert hand_count.cutoff(zone) == last_export
+    for name, shape in SHAPES.items():
+        by_zone = {zone: hand_count.mature_counts(name, zone) for zone in ZONES}
+        for zone, counts in by_zone.items():
+            months = {key[0] for key in counts}
+            assert len(months) >= 2, (name, zone, months)
+            last_stage = shape.stage_keys[-2]
+            assert any(key[3] == last_stage for key in counts), (name, zone)
+        differ = by_zone[ZONES[0]] != by_zone[ZONES[1]]
+        assert differ == shape.zone_sensitive, name
+
+
+def test_each_file_has_rows_to_reject() -> None:
+    """Reconciliation is exercised: most files carry a row with an impossible date."""
+    dirty = [
+        f for name in SHAPES for f, count in hand_count.file_counts(name).items() if count.rejected
+    ]
+    assert len(dirty) >= 12, dirty
+
+
+# --- the pipeline against it -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_ingest_and_build_succeed(projects: Projects, zone: str) -> None:
+    project = projects.get(zone)
+    assert project.exit_codes.get("ingest") == 0, project.log("ingest")
+    assert project.exit_codes.get("build") == 0, project.log("build")
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_cutoff_comes_from_the_data(projects: Projects, zone: str) -> None:
+    """The latest time in the files (never the clock or a file's mtime)."""
+    project = projects.get(zone)
+    (cutoff_at,) = project.query("select cutoff_at from marts.data_cutoff")[0]
+    if cutoff_at.tzinfo is None:
+        cutoff_at = cutoff_at.replace(tzinfo=dt.UTC)
+    expected = max(max(hand_count.read_shape(s.name, zone).times) for s in project.shapes)
+    assert cutoff_at == expected
+
+
+def mart_counts(project: Project, funnel_id: str) -> dict[hand_count.Key, int]:
+    rows = project.query(
+        """
+        select strftime(month, '%Y-%m'), segment_type, segment, stage_key, entities
+        from marts.funnel_stage_monthly
+        where funnel_id = ? and view = 'cohort' and segment_type in ('total', 'manager')
+          and entities > 0
+        """,
+        [funnel_id],
+    )
+    return {(m, t, s, k): int(n) for m, t, s, k, n in rows}
+
+
+def describe(shape_name: str, expected: dict, got: dict) -> str:
+    keys = SHAPES[shape_name].stage_keys
+    lines = []
+    cells = sorted(set(expected) | set(got), key=lambda k: (k[0], k[1], k[2], keys.index(k[3])))
+    for key in cells:
+        if expected.get(key, 0) != got.get(key, 0):
+            month, segment_type, segment, stage = key
+            lines.append(
+                f"  {month} {segment_type}={segment} {stage}: "
+                f"hand count {expected.get(key, 0)}, pipeline {got.get(key, 0)}"
+            )
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("shape_name", SHAPE_NAMES)
+@pytest.mark.parametrize("zone", ZONES)
+def test_mature_cohorts_equal_the_hand_count(projects: Projects, zone: str, shape_name: str):
+    """marts.funnel_stage_monthly, view cohort, total and per manager, every mature month
+    and stage: entities equal the hand count exactly."""
+    project = projects.get(zone)
+    shape = SHAPES[shape_name]
+    expected = hand_count.mature_counts(shape_name, zone)
+    cutoff_at = hand_count.cutoff(zone)
+    got = {
+        key: n
+        for key, n in mart_counts(project, shape.funnel["id"]).items()
+        if hand_count.is_mature(key[0], shape.window_days, cutoff_at, zone)
+    }
+    assert got == expected, (
+        f"{shape_name} in {zone}: cohort entities differ (month, segment, stage):\n"
+        + describe(shape_name, expected, got)
+    )
+
+
+@pytest.mark.parametrize("shape_name", SHAPE_NAMES)
+@pytest.mark.parametrize("zone", ZONES)
+def test_nothing_lost(projects: Projects, zone: str, shape_name: str) -> None:
+    """Per file: loaded; rows_total = the records plain csv counts; accepted + rejected =
+    total; rejected = the rows the hand count knows are bad, each one in rejected_rows."""
+    project = projects.get(zone)
+    ledger = project.ledger()
+    rejected = project.rejected_rows()
+    for name, count in hand_count.file_counts(shape_name).items():
+        rows = ledger.filter(ledger["path"].str.ends_with(name))
+        assert rows.height == 1, f"{name}: {rows.height} ledger rows\n{ledger}"
+        row = rows.row(0, named=True)
+        assert row["status"] == "loaded", f"{name}: {row['status']}: {row['message']}"
+        assert row["rows_total"] == count.rows, name
+        assert row["rows_accepted"] + row["rows_rejected"] == row["rows_total"], name
+        assert row["rows_rejected"] == count.rejected, (name, row["message"])
+        in_table = rejected.filter(rejected["file_id"] == row["file_id"]).height
+        assert in_table == row["rows_rejected"], name
+
+
+@pytest.mark.parametrize("shape_name", SHAPE_NAMES)
+def test_pdf_renders(projects: Projects, shape_name: str) -> None:
+    """One PDF per shape (English, a month with data), from the first zone's warehouse."""
+    from pipeline.config import load_config
+    from pipeline.reporting import render_reports
+
+    project = projects.get(ZONES[0])
+    shape = SHAPES[shape_name]
+    config = load_config(project.config_path)
+    paths = render_reports(config, shape.report_month, funnels=[shape.funnel["id"]], locales=["en"])
+    expected = (
+        project.root
+        / "reports"
+        / shape.report_month
+        / f"voronka_{shape.funnel['id']}_{shape.report_month}_en.pdf"
+    )
+    assert expected in paths
+    assert expected.read_bytes()[:5] == b"%PDF-"
+
+
+def test_corpus_files_are_all_counted() -> None:
+    """Every committed data file is read by the hand count (nothing silently skipped)."""
+    on_disk = {f"{p.parent.name}/{p.name}" for p in DATA.rglob("*.csv")}
+    counted = {f for name in SHAPES for f in hand_count.file_counts(name)}
+    assert on_disk == counted
