@@ -1,9 +1,9 @@
-"""The acceptance corpus: nine export shapes, each a set of files under data/<shape>/ with
+"""The acceptance corpus: nine export shapes, each a set of files under exports/<shape>/ with
 the voronka.yaml sources and funnel that read them.
 
 This module is configuration only (what a user would write in voronka.yaml). The hand
 counter (hand_count.py) reads the same stage names and windows from here and the same
-files from data/, and counts with plain Python; nothing here imports the pipeline.
+files from exports/, and counts with plain Python; nothing here imports the pipeline.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "exports"
 
 # Every shape runs under each of these business time zones (one project per zone).
 ZONES = ("Europe/Moscow", "America/New_York")

@@ -1,5 +1,5 @@
 """Acceptance: exports shaped the way CRMs and analysts really have them (tests/acceptance/
-data, written by hand, not by the demo generator) give exactly the cohort counts a
+exports, written by hand, not by the demo generator) give exactly the cohort counts a
 plain-Python hand count gives (hand_count.py), in more than one time zone, with every row
 of every file accounted for, and a PDF per shape.
 
