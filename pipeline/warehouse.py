@@ -1,8 +1,10 @@
 """Building the DuckDB warehouse with dbt, safely.
 
 dbt is the only writer of the warehouse file. It builds into a copy next to the
-published file; the copy replaces the published file only when every model and test
+published file; the copy replaces the published file only when every model and data test
 passed, so a failed build leaves the previous warehouse (and reports) as they were.
+dbt unit tests do not run here: they check the models' SQL on fixed rows with their own
+vars, whatever voronka.yaml says, and run in `make test` (tests/e2e/test_dbt_unit_tests.py).
 
 The same models also build on Spark (the profile's `spark` output, docs/scaling.md): the
 target is an argument or VORONKA_DBT_TARGET, DuckDB by default. A local Spark session
@@ -48,6 +50,13 @@ class BuildResult:
 def dbt_vars(config: Config) -> dict[str, str]:
     """The values dbt models take from voronka.yaml (defaults live in dbt_project.yml)."""
     return {"landing_path": config.landing_dir.as_posix(), "timezone": config.timezone}
+
+
+def build_args(plan: RebuildPlan, select: list[str] | None = None) -> list[str]:
+    """`dbt build` as production runs it (the CLI and the Dagster asset): models and data
+    tests, not unit tests, with the rebuild plan's flags."""
+    selection = ["--select", *select] if select else []
+    return ["build", *selection, "--exclude-resource-type", "unit_test", *plan.dbt_args()]
 
 
 def dbt_target(target: str | None = None) -> str:
@@ -183,12 +192,10 @@ def build_warehouse(
     progress: Callable[[str], None] | None = None,
     target: str | None = None,
 ) -> BuildResult:
-    """`dbt build` (models and tests) into a copy, then publish it."""
+    """`dbt build` (models and data tests) into a copy, then publish it."""
     chosen = dbt_target(target)
     prepare_landing(config)
-    args = ["build", *(["--select", *select] if select else [])]
-    if chosen == SPARK:
-        args += spark_artifact_args(config)
+    artifacts = spark_artifact_args(config) if chosen == SPARK else []
     # The target goes on only when the caller chose one (always for Spark): run_dbt falls
     # back to the same default, and wrappers of run_dbt (bench/stage.py) keep their
     # four-argument call.
@@ -199,7 +206,7 @@ def build_warehouse(
             progress(plan.describe())
         lines = run_dbt(
             config,
-            args + plan.dbt_args(),
+            build_args(plan, select) + artifacts,
             location.path,
             progress,
             extra_vars=plan.dbt_vars(),

@@ -1,8 +1,12 @@
-"""Shared fixtures. The demo pipeline runs once per session (each dbt call costs ~9 s)."""
+"""Shared fixtures. The demo pipeline runs once per session and zone (each dbt call costs
+~9 s)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import io
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -17,8 +21,9 @@ class DemoRun:
     config: Config
     expected_dir: Path
     build_log: list[str]
-    report_month: str
+    report_month: str | None
     pdfs: list[Path]
+    exit_codes: dict[str, int] = field(default_factory=dict)  # per CLI command run
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         with duckdb.connect(str(self.config.warehouse_path), read_only=True) as con:
@@ -41,3 +46,34 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     month = default_report_month(config)
     pdfs = render_reports(config, month)
     return DemoRun(config, expected_dir, log, month, pdfs)
+
+
+@pytest.fixture(scope="session")
+def demo_in_zone(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], DemoRun]:
+    """The demo with its exports written in another zone and voronka.yaml set to it,
+    ingested and built as a user does it (`voronka ingest`, `voronka build`), once per
+    zone and session. No reports (demo_run renders the demo's)."""
+    runs: dict[str, DemoRun] = {}
+
+    def run_in(zone: str) -> DemoRun:
+        if zone not in runs:
+            folder = tmp_path_factory.mktemp("demo-" + zone.replace("/", "-"))
+            runs[zone] = _cli_demo_run(folder, zone)
+        return runs[zone]
+
+    return run_in
+
+
+def _cli_demo_run(folder: Path, zone: str) -> DemoRun:
+    from pipeline.cli import main
+    from pipeline.demo import write_demo_exports
+
+    config = copy_demo_config(folder, timezone=zone)
+    expected_dir = config.inbox_dir.parent / "demo_expected"
+    write_demo_exports(config.inbox_dir, expected_dir, timezone=zone)
+    output = io.StringIO()
+    codes = {}
+    with redirect_stdout(output), redirect_stderr(output):
+        for command in ("ingest", "build"):
+            codes[command] = main([command, "--config", str(folder / "voronka.yaml")])
+    return DemoRun(config, expected_dir, output.getvalue().splitlines(), None, [], codes)

@@ -1,5 +1,8 @@
 """dbt assets: one `dbt build` per run, into a copy of the warehouse swapped in on success.
 
+The build's arguments are the CLI's (pipeline.warehouse.build_args): models and data
+tests, not dbt unit tests (they run in `make test`, with their own vars).
+
 The target is chosen as the CLI chooses it (pipeline.warehouse.dbt_target:
 VORONKA_DBT_TARGET, DuckDB by default): DuckDB builds into a copy of the file, Spark into
 a fresh warehouse folder beside it (pipeline.warehouse.build_location, shared with
@@ -28,6 +31,7 @@ from pipeline.defs.partitions import report_window_vars
 from pipeline.defs.resources import VoronkaConfig
 from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.warehouse import (
+    build_args,
     build_location,
     dbt_executable,
     dbt_target,
@@ -102,8 +106,7 @@ def voronka_dbt_assets(partitions: dg.PartitionsDefinition) -> dg.AssetsDefiniti
                 # (dagster-dbt gives each invocation its own target path, so a Spark build's
                 # artifacts never replace the manifest Dagster reads.)
                 args = [
-                    "build",
-                    *plan.dbt_args(),
+                    *build_args(plan),
                     "--target",
                     target,
                     "--vars",

@@ -8,6 +8,10 @@ table and parameters into `expected_dir`. Same seed → byte-identical files.
 files at two snapshots, read by the generic preset, see writers.py) or "amocrm" (a
 weekly amoCRM export of all deals, no history file, see amocrm.py). The Asterisk files
 and the expected truth are the same either way.
+
+`timezone` is the zone the exports' local times are written in (default Europe/Moscow,
+the scenario's own): the same instants on another wall clock, and the expected cohorts
+cut by month in that zone. Read them with `timezone:` set to the same zone.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 
 from pipeline.demo.amocrm import render_amocrm
 from pipeline.demo.expected import cohorts_csv, expected_rows, parameters_json
-from pipeline.demo.scenario import SNAPSHOT_LOCAL, local_to_utc
+from pipeline.demo.scenario import SNAPSHOT_LOCAL, TIMEZONE, local_to_utc
 from pipeline.demo.simulate import build_world
 from pipeline.demo.writers import render_exports, render_pbx, write_atomically, write_files
 
@@ -41,11 +45,15 @@ class DemoSummary:
 
 
 def write_demo_exports(
-    inbox_dir: Path, expected_dir: Path, seed: int = DEFAULT_SEED, crm_format: str = "generic"
+    inbox_dir: Path,
+    expected_dir: Path,
+    seed: int = DEFAULT_SEED,
+    crm_format: str = "generic",
+    timezone: str = TIMEZONE,
 ) -> DemoSummary:
     if crm_format not in CRM_FORMATS:
         raise ValueError(f"crm_format must be one of {CRM_FORMATS}, got {crm_format!r}")
-    world = build_world(seed)
+    world = build_world(seed, timezone)
     if crm_format == "amocrm":
         exports = [*render_pbx(world), *render_amocrm(world)]
     else:
@@ -53,7 +61,7 @@ def write_demo_exports(
     write_files(Path(inbox_dir), exports)
     rows = expected_rows(world)
     write_atomically(Path(expected_dir) / EXPECTED_COHORTS, cohorts_csv(rows))
-    write_atomically(Path(expected_dir) / PARAMETERS, parameters_json(seed, rows))
+    write_atomically(Path(expected_dir) / PARAMETERS, parameters_json(seed, rows, timezone))
     prospects: dict[str, int] = {}
     for prospect in world.prospects:
         prospects[prospect.funnel_id] = prospects.get(prospect.funnel_id, 0) + 1

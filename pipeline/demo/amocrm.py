@@ -38,7 +38,9 @@ from pipeline.demo.scenario import (
     FUNNEL_BY_ID,
     LOST_STATUS,
     SNAPSHOT_LOCAL,
+    TIMEZONE,
     WON_STATUS,
+    wall_time,
 )
 from pipeline.demo.simulate import Prospect, World
 from pipeline.demo.writers import RenderedFile, crm_phone, deal_views, sprinkle, stage_name
@@ -114,17 +116,21 @@ def snapshot_times() -> list[dt.datetime]:
     return [*times, SNAPSHOT_LOCAL]
 
 
-def export_name(at: dt.datetime) -> str:
-    return f"{FOLDER}/amocrm_export_leads_{at:%Y-%m-%d_%H%M}.csv"
+def export_name(at: dt.datetime, zone: str = TIMEZONE) -> str:
+    return f"{FOLDER}/amocrm_export_leads_{wall_time(at, zone):%Y-%m-%d_%H%M}.csv"
 
 
 class DealCard:
     """One deal as amoCRM spells it: what never changes between exports (title, contact,
-    company, phones, tags) and its timeline, so each export only looks up the state."""
+    company, phones, tags) and its timeline, so each export only looks up the state.
+    Times are written on the wall clock of `zone`."""
 
-    def __init__(self, prospect: Prospect, title: str, rng: random.Random) -> None:
+    def __init__(
+        self, prospect: Prospect, title: str, rng: random.Random, zone: str = TIMEZONE
+    ) -> None:
         funnel = FUNNEL_BY_ID[prospect.funnel_id]
         deal = prospect.deal
+        self.zone = zone
         self.funnel = funnel
         self.deal = deal
         female = rng.random() < 0.5
@@ -139,7 +145,7 @@ class DealCard:
         utm_source, utm_medium = UTM.get(prospect.lead_source, ("", ""))
         manager = prospect.manager
         self.head = (str(deal.deal_id), title, str(deal.amount), manager)
-        self.created = deal.created_at.strftime(TIME)
+        self.created = wall_time(deal.created_at, zone).strftime(TIME)
         self.tags = TAGS.get(prospect.lead_source, "")
         self.tail = (
             f"{first} {last}",
@@ -163,7 +169,7 @@ class DealCard:
         self.manager = manager
         self.entries = sorted((when, order) for order, when in deal.entries)
         self.entry_times = [when for when, _ in self.entries]
-        self.closed = deal.closed_at.strftime(TIME)
+        self.closed = wall_time(deal.closed_at, zone).strftime(TIME)
         self._state: tuple[int, bool, str] | None = None
         self._line = ""
 
@@ -176,7 +182,8 @@ class DealCard:
         if closed:
             stage = LOST_STATUS if deal.status == "lost" else WON_STATUS
         else:
-            stage = stage_name(self.funnel, self.entries[seen - 1][1], at.date())
+            on = wall_time(at, self.zone).date()
+            stage = stage_name(self.funnel, self.entries[seen - 1][1], on)
         if (seen, closed, stage) != self._state:
             self._state = (seen, closed, stage)
             self._line = csv_line(self._row(seen, closed, stage))
@@ -187,7 +194,11 @@ class DealCard:
         if closed:
             edited = closed_text = self.closed
         else:
-            edited = self.entries[seen - 1][0].strftime(TIME) if seen else self.created
+            edited = (
+                wall_time(self.entries[seen - 1][0], self.zone).strftime(TIME)
+                if seen
+                else self.created
+            )
             closed_text = ""
         lost = (deal.lost_reason or "") if closed and deal.status == "lost" else ""
         manager = self.manager
@@ -218,7 +229,7 @@ def deal_cards(world: World) -> list[DealCard]:
     with_deals = sorted(
         (p for p in world.prospects if p.deal is not None), key=lambda p: p.deal.deal_id
     )
-    return [DealCard(p, views[p.deal.deal_id].title, rng) for p in with_deals]
+    return [DealCard(p, views[p.deal.deal_id].title, rng, world.timezone) for p in with_deals]
 
 
 def bad_rows(count: int) -> list[list[str]]:
@@ -257,7 +268,7 @@ def render_amocrm(world: World) -> list[RenderedFile]:
         bad = BAD_DEAL_ROWS if at == SNAPSHOT_LOCAL else 0
         lines = sprinkle(lines, [csv_line(row) for row in bad_rows(bad)])
         data = (header + "".join(lines)).encode(ENCODING)
-        files.append(RenderedFile(export_name(at), data, len(lines), bad))
+        files.append(RenderedFile(export_name(at, world.timezone), data, len(lines), bad))
     return files
 
 

@@ -7,6 +7,8 @@ hour grid. Only which funnel, manager and lead source a prospect got enters (doo
 walk-ins, who start at the deal stage with stage 1 implied, are mixed in by their
 share); the process's random draws do not, so the pipeline's counts are one
 realisation of these numbers (compare mature cohorts: the snapshot cuts the rest).
+A prospect's cohort month is the month of its start t0 on the wall clock of the zone the
+exports are written in (World.timezone), as the pipeline configured with that zone cuts it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pipeline.demo.scenario import (
     local_to_utc,
     next_month,
     skip_probability,
+    wall_time,
 )
 from pipeline.demo.simulate import World
 
@@ -120,7 +123,7 @@ def expected_rows(world: World) -> list[ExpectedRow]:
         key = (funnel.funnel_id, prospect.manager, prospect.lead_source)
         if key not in cache:
             cache[key] = reach_probabilities(funnel, prospect.manager, prospect.lead_source)
-        month = prospect.t0.date().replace(day=1)
+        month = world.wall(prospect.t0).date().replace(day=1)
         for segment_type, segment in zip(
             SEGMENT_TYPES, ("all", prospect.manager, prospect.lead_source), strict=True
         ):
@@ -152,22 +155,25 @@ def expected_rows(world: World) -> list[ExpectedRow]:
     return rows
 
 
-def is_mature(funnel: FunnelScenario, month: dt.date) -> bool:
-    """The pipeline's maturity: end of the month + window_days ≤ the final snapshot."""
+def is_mature(funnel: FunnelScenario, month: dt.date, zone: str = TIMEZONE) -> bool:
+    """The pipeline's maturity: end of the month + window_days ≤ the final snapshot,
+    both on the wall clock of `zone`."""
     window_end = dt.datetime.combine(next_month(month), dt.time()) + dt.timedelta(
         days=funnel.window_days
     )
-    return window_end <= SNAPSHOT_LOCAL
+    return window_end <= wall_time(SNAPSHOT_LOCAL, zone)
 
 
-def pooled_conversions(rows: Iterable[ExpectedRow], funnel: FunnelScenario) -> dict[str, float]:
+def pooled_conversions(
+    rows: Iterable[ExpectedRow], funnel: FunnelScenario, zone: str = TIMEZONE
+) -> dict[str, float]:
     """Σ expected(k+1) / Σ expected(k) over the total rows of mature cohorts."""
     sums = [0.0] * len(funnel.stages)
     for row in rows:
         if (
             row.funnel_id == funnel.funnel_id
             and row.segment_type == "total"
-            and is_mature(funnel, row.cohort_month)
+            and is_mature(funnel, row.cohort_month, zone)
         ):
             sums[row.stage_order - 1] += row.expected_entities
     return {
@@ -197,7 +203,9 @@ def cohorts_csv(rows: Iterable[ExpectedRow]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def funnel_parameters(funnel: FunnelScenario, rows: list[ExpectedRow]) -> dict:
+def funnel_parameters(
+    funnel: FunnelScenario, rows: list[ExpectedRow], zone: str = TIMEZONE
+) -> dict:
     stage_count = len(funnel.stages)
     steps = {}
     for order, step in enumerate(funnel.steps, 1):
@@ -209,7 +217,7 @@ def funnel_parameters(funnel: FunnelScenario, rows: list[ExpectedRow]) -> dict:
             "regression_prob": step.regression_prob if can_regress(funnel, order) else 0.0,
             "lost_reasons": list(step.lost_reasons),
         }
-    mature = [month.isoformat() for month in calendar_months() if is_mature(funnel, month)]
+    mature = [month.isoformat() for month in calendar_months() if is_mature(funnel, month, zone)]
     return {
         "pipeline": funnel.pipeline,
         "window_days": funnel.window_days,
@@ -232,24 +240,24 @@ def funnel_parameters(funnel: FunnelScenario, rows: list[ExpectedRow]) -> dict:
         "WEAKEST": {"manager": funnel.weakest[0], "from_stage": funnel.weakest[1]},
         "STRONGEST": {"manager": funnel.strongest[0], "from_stage": funnel.strongest[1]},
         "mature_cohort_months": mature,
-        "pooled_conversion_to_next": pooled_conversions(rows, funnel),
+        "pooled_conversion_to_next": pooled_conversions(rows, funnel, zone),
         "stage_count": stage_count,
     }
 
 
-def parameters_json(seed: int, rows: list[ExpectedRow]) -> bytes:
+def parameters_json(seed: int, rows: list[ExpectedRow], zone: str = TIMEZONE) -> bytes:
     last_month = calendar_months()[-1]
     document = {
         "seed": seed,
         "calendar": {
-            "timezone": TIMEZONE,
+            "timezone": zone,
             "first_cohort_month": FIRST_MONTH.isoformat(),
             "last_cohort_month": last_month.isoformat(),
             "months": MONTHS,
-            "snapshot_local": SNAPSHOT_LOCAL.isoformat(),
+            "snapshot_local": wall_time(SNAPSHOT_LOCAL, zone).isoformat(),
             "snapshot_utc": local_to_utc(SNAPSHOT_LOCAL).isoformat(),
-            "earlier_snapshot_local": EARLIER_SNAPSHOT_LOCAL.isoformat(),
+            "earlier_snapshot_local": wall_time(EARLIER_SNAPSHOT_LOCAL, zone).isoformat(),
         },
-        "funnels": {funnel.funnel_id: funnel_parameters(funnel, rows) for funnel in FUNNELS},
+        "funnels": {funnel.funnel_id: funnel_parameters(funnel, rows, zone) for funnel in FUNNELS},
     }
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

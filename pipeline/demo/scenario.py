@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
+# The scenario's clock: every simulated time is a wall time in Moscow (fixed UTC+3). The
+# exports can be written in another zone (wall_time): the same instants, other wall times.
 TIMEZONE = "Europe/Moscow"
 UTC_OFFSET = dt.timedelta(hours=3)  # Moscow has had no DST since 2014.
 FIRST_MONTH = dt.date(2024, 11, 1)
@@ -508,3 +511,12 @@ def next_month(month: dt.date) -> dt.date:
 
 def local_to_utc(moment: dt.datetime) -> dt.datetime:
     return (moment - UTC_OFFSET).replace(tzinfo=dt.UTC)
+
+
+def wall_time(moment: dt.datetime, zone: str = TIMEZONE) -> dt.datetime:
+    """A scenario time as a wall clock in `zone` shows that instant (naive). Converting
+    instants never yields a wall time a DST change skips; one it repeats is written
+    without its offset, as exports do."""
+    if zone == TIMEZONE:
+        return moment
+    return local_to_utc(moment).astimezone(ZoneInfo(zone)).replace(tzinfo=None)

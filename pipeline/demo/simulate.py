@@ -2,7 +2,8 @@
 
 Timelines are simulated to the end (every deal is eventually won or lost); the
 writers cut them at a snapshot, so "still open" is simply "closes later".
-Times are naive local times (Europe/Moscow, fixed UTC+3).
+Times are naive scenario times (Europe/Moscow wall time, fixed UTC+3); the writers show
+them on the wall clock of the world's `timezone` (scenario.wall_time).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pipeline.demo.scenario import (
     OWN_NUMBER_CALLS,
     OWN_NUMBERS,
     REPEAT_CALL_SHARE,
+    TIMEZONE,
     TWO_PHONES_SHARE,
     UNKNOWN_MISSED_PER_MONTH,
     FunnelScenario,
@@ -34,6 +36,7 @@ from pipeline.demo.scenario import (
     can_regress,
     next_month,
     skip_probability,
+    wall_time,
 )
 
 ANSWERED = "ANSWERED"
@@ -110,6 +113,10 @@ class World:
     seed: int
     prospects: tuple[Prospect, ...]
     noise_calls: tuple[Call, ...]  # calls that belong to no prospect
+    timezone: str = TIMEZONE  # the zone whose wall times the exports are written in
+
+    def wall(self, moment: dt.datetime) -> dt.datetime:
+        return wall_time(moment, self.timezone)
 
 
 class PhoneBook:
@@ -407,7 +414,8 @@ def assign_deal_ids(rng: random.Random, prospects: list[Prospect]) -> list[Prosp
     ]
 
 
-def build_world(seed: int) -> World:
+def build_world(seed: int, timezone: str = TIMEZONE) -> World:
+    """The same prospects and instants in any zone; only the written wall times move."""
     phones = PhoneBook(random.Random(f"{seed}:phones"))
     prospects: list[Prospect] = []
     for funnel in FUNNELS:
@@ -416,4 +424,4 @@ def build_world(seed: int) -> World:
         )
     noise = simulate_noise(random.Random(f"{seed}:noise"), phones)
     prospects = assign_deal_ids(random.Random(f"{seed}:ids"), prospects)
-    return World(seed, tuple(prospects), tuple(noise))
+    return World(seed, tuple(prospects), tuple(noise), timezone)

@@ -3,6 +3,7 @@
 Each file is rendered to bytes first (sorted rows, fixed line endings), so the same
 world gives byte-identical files. Presentation choices (phone spelling, manager
 aliases, deal titles) come from their own seeded streams, never from the process's.
+Times are written as the wall clock of the world's zone shows them (scenario.wall_time).
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ from pipeline.demo.scenario import (
     MASTER_2025_END,
     MASTER_START,
     SNAPSHOT_LOCAL,
+    TIMEZONE,
     WON_STATUS,
     FunnelScenario,
     crm_stage_name,
     local_to_utc,
+    wall_time,
 )
 from pipeline.demo.simulate import Call, Prospect, World
 
@@ -106,12 +109,13 @@ def asterisk_line(fields: Sequence[str | int]) -> str:
     )
 
 
-def call_fields(call: Call, sequence: int, client_style: int) -> list[str | int]:
+def call_fields(
+    call: Call, sequence: int, client_style: int, zone: str = TIMEZONE
+) -> list[str | int]:
     start = call.started_at
-    answer = (
-        (start + dt.timedelta(seconds=call.ring_s)).strftime(ASTERISK_TIME) if call.answered else ""
-    )
-    end = call.ended_at.strftime(ASTERISK_TIME)
+    answered_at = start + dt.timedelta(seconds=call.ring_s)
+    answer = wall_time(answered_at, zone).strftime(ASTERISK_TIME) if call.answered else ""
+    end = wall_time(call.ended_at, zone).strftime(ASTERISK_TIME)
     ours = f"{2 * sequence:08x}"
     theirs = f"{2 * sequence + 1:08x}"
     uniqueid = f"{int(local_to_utc(start).timestamp())}.{sequence}"
@@ -130,7 +134,8 @@ def call_fields(call: Call, sequence: int, client_style: int) -> list[str | int]
         head = ["", ext, other, "from-internal", f'"{ext}" <{ext}>', f"SIP/{ext}-{ours}"]
         head += [f"SIP/{other}-{theirs}", "Dial", f"SIP/{other},30,tT"]
     duration = call.ring_s + call.talk_s
-    tail = [start.strftime(ASTERISK_TIME), answer, end, duration, call.talk_s, call.disposition]
+    started = wall_time(start, zone).strftime(ASTERISK_TIME)
+    tail = [started, answer, end, duration, call.talk_s, call.disposition]
     return [*head, *tail, "DOCUMENTATION", uniqueid]
 
 
@@ -184,7 +189,10 @@ def render_pbx(world: World) -> list[RenderedFile]:
     calls = all_calls(world, SNAPSHOT_LOCAL)
     styles = random.Random(f"{world.seed}:pbx")
     lines = [
-        (call.started_at, asterisk_line(call_fields(call, sequence, styles.randrange(4))))
+        (
+            call.started_at,
+            asterisk_line(call_fields(call, sequence, styles.randrange(4), world.timezone)),
+        )
         for sequence, call in enumerate(calls, 1)
     ]
     early = [line for start, line in lines if start < MASTER_2025_END]
@@ -239,8 +247,10 @@ def format_amount(amount: int) -> str:
     return f"{amount:,}".replace(",", "\u00a0") + ",00"
 
 
-def deal_row(prospect: Prospect, view: DealView, at: dt.datetime, manager: str) -> list[str]:
-    """The deal as an export taken at local time `at` shows it."""
+def deal_row(
+    prospect: Prospect, view: DealView, at: dt.datetime, manager: str, zone: str = TIMEZONE
+) -> list[str]:
+    """The deal as an export taken at scenario time `at` shows it, in `zone`'s wall time."""
     funnel = FUNNEL_BY_ID[prospect.funnel_id]
     deal = prospect.deal
     closed = deal.closed_at <= at
@@ -250,7 +260,7 @@ def deal_row(prospect: Prospect, view: DealView, at: dt.datetime, manager: str) 
         stage = WON_STATUS
     else:
         current = max((when, order) for order, when in deal.entries if when <= at)[1]
-        stage = stage_name(funnel, current, at.date())
+        stage = stage_name(funnel, current, wall_time(at, zone).date())
     city = prospect.attribute if funnel.attribute_column == "Город" else ""
     product = prospect.attribute if funnel.attribute_column == "Товар" else ""
     return [
@@ -261,8 +271,8 @@ def deal_row(prospect: Prospect, view: DealView, at: dt.datetime, manager: str) 
         manager,
         prospect.lead_source,
         format_amount(deal.amount),
-        deal.created_at.strftime(CRM_TIME),
-        deal.closed_at.strftime(CRM_TIME) if closed else "",
+        wall_time(deal.created_at, zone).strftime(CRM_TIME),
+        wall_time(deal.closed_at, zone).strftime(CRM_TIME) if closed else "",
         (deal.lost_reason or "") if closed else "",
         view.phone_cell,
         city or "",
@@ -270,12 +280,15 @@ def deal_row(prospect: Prospect, view: DealView, at: dt.datetime, manager: str) 
     ]
 
 
-def history_rows(prospect: Prospect, at: dt.datetime) -> list[tuple[dt.datetime, int, str]]:
-    """Recorded stage entries up to `at`: (time, deal id, CRM stage name)."""
+def history_rows(
+    prospect: Prospect, at: dt.datetime, zone: str = TIMEZONE
+) -> list[tuple[dt.datetime, int, str]]:
+    """Recorded stage entries up to `at`: (scenario time, deal id, CRM stage name on the
+    entry's date in `zone`)."""
     funnel = FUNNEL_BY_ID[prospect.funnel_id]
     deal = prospect.deal
     rows = [
-        (when, deal.deal_id, stage_name(funnel, order, when.date()))
+        (when, deal.deal_id, stage_name(funnel, order, wall_time(when, zone).date()))
         for order, when in deal.entries
         if when <= at
     ]
@@ -336,10 +349,10 @@ def crm_bytes(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
     return buffer.getvalue().encode(CRM_ENCODING)
 
 
-def snapshot_file_name(kind: str, at: dt.datetime) -> str:
+def snapshot_file_name(kind: str, at: dt.datetime, zone: str = TIMEZONE) -> str:
     """`crm/deals_2026-11-01_0600.csv`: the export's local time in the name, where the
     pipeline reads a snapshot's time from (a bare date would mean 00:00)."""
-    return f"crm/{kind}_{at:%Y-%m-%d_%H%M}.csv"
+    return f"crm/{kind}_{wall_time(at, zone):%Y-%m-%d_%H%M}.csv"
 
 
 def render_deals(
@@ -350,12 +363,14 @@ def render_deals(
         (p for p in world.prospects if p.deal is not None and p.deal.created_at <= at),
         key=lambda p: p.deal.deal_id,
     )
+    zone = world.timezone
     rows = [
-        deal_row(p, views[p.deal.deal_id], at, manager_label(labels, p.manager)) for p in with_deals
+        deal_row(p, views[p.deal.deal_id], at, manager_label(labels, p.manager), zone)
+        for p in with_deals
     ]
     rows = sprinkle(rows, bad_deal_rows(bad))
     return RenderedFile(
-        snapshot_file_name("deals", at), crm_bytes(DEALS_HEADER, rows), len(rows), bad
+        snapshot_file_name("deals", at, zone), crm_bytes(DEALS_HEADER, rows), len(rows), bad
     )
 
 
@@ -366,15 +381,23 @@ def render_history(world: World, at: dt.datetime, bad: int) -> RenderedFile:
         row
         for p in world.prospects
         if p.deal is not None and p.deal.created_at <= at
-        for row in history_rows(p, at)
+        for row in history_rows(p, at, world.timezone)
     )
     rows = [
-        [str(deal_id), stage, when.strftime(CRM_TIME), manager_label(labels, managers[deal_id])]
+        [
+            str(deal_id),
+            stage,
+            world.wall(when).strftime(CRM_TIME),
+            manager_label(labels, managers[deal_id]),
+        ]
         for when, deal_id, stage in entries
     ]
     rows = sprinkle(rows, bad_history_rows(bad))
     return RenderedFile(
-        snapshot_file_name("history", at), crm_bytes(HISTORY_HEADER, rows), len(rows), bad
+        snapshot_file_name("history", at, world.timezone),
+        crm_bytes(HISTORY_HEADER, rows),
+        len(rows),
+        bad,
     )
 
 

@@ -285,3 +285,37 @@ def test_crm_file_names_state_the_local_snapshot_time(demo):
         if name.startswith("crm/")
     }
     assert stamps == {SNAPSHOT_LOCAL, dt.datetime(2026, 6, 30, 23, 59)}
+
+
+def test_in_another_zone_the_same_instants_are_written_on_that_zones_wall_clock(demo, tmp_path):
+    """Vladivostok is UTC+10, Moscow UTC+3: every time 7 h later, the same calls (Asterisk's
+    uniqueid is the UTC start), file names at the local snapshot time, cohorts by local month."""
+    root, _ = demo
+    summary = write_demo_exports(
+        tmp_path / "inbox", tmp_path / "expected", timezone="Asia/Vladivostok"
+    )
+    later = dt.timedelta(hours=7)
+    assert set(summary.files) == {
+        *PBX_FILES,
+        "crm/deals_2026-11-01_1300.csv",
+        "crm/history_2026-11-01_1300.csv",
+        "crm/deals_2026-07-01_0659.csv",
+        "crm/history_2026-07-01_0659.csv",
+    }
+    moscow_calls = pbx_rows(root / "inbox" / "pbx" / "Master.csv")
+    local_calls = pbx_rows(tmp_path / "inbox" / "pbx" / "Master.csv")
+    assert len(local_calls) == len(moscow_calls)
+    for moscow, local in zip(moscow_calls, local_calls, strict=True):
+        if len(moscow) == 17 and parses(moscow[9], PBX_TIME):  # not a planted bad row
+            assert local[16] == moscow[16]
+            shifted = dt.datetime.strptime(moscow[9], PBX_TIME) + later
+            assert local[9] == shifted.strftime(PBX_TIME)
+    moscow_deals = crm_rows(root / "inbox" / DEALS)
+    local_deals = crm_rows(tmp_path / "inbox" / "crm" / "deals_2026-11-01_1300.csv")
+    for moscow, local in zip(moscow_deals[1:], local_deals[1:], strict=True):
+        if parses(moscow[7], CRM_TIME):
+            shifted = dt.datetime.strptime(moscow[7], CRM_TIME) + later
+            assert local[7] == shifted.strftime(CRM_TIME)
+    parameters = json.loads((tmp_path / "expected" / "parameters.json").read_text())
+    assert parameters["calendar"]["timezone"] == "Asia/Vladivostok"
+    assert parameters["calendar"]["snapshot_local"] == "2026-11-01T13:00:00"
