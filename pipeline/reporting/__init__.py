@@ -2,7 +2,9 @@
 
 Public API: `render_reports` and `default_report_month`. The warehouse is read once,
 read-only, and closed before any rendering; each PDF is rendered in a capped child
-process and published atomically (temp file beside it, then os.replace).
+process and published atomically (temp file beside it, then os.replace). Each PDF is
+rendered on its own: one that fails leaves the others rendered, and `ReportsFailed`
+names it. Temp files a killed render left behind are removed at the next render.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import datetime as dt
 import logging
 import os
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pipeline.config import SUPPORTED_LOCALES, Config, ConfigError
+from pipeline.config import SUPPORTED_LOCALES, Config, ConfigError, Funnel
 from pipeline.reporting.charts import funnel_chart, sparkline
 from pipeline.reporting.context import ReportModel, build_report_model, parse_month
 from pipeline.reporting.formatting import Formatter
@@ -39,12 +42,27 @@ from pipeline.reporting.warehouse import (
 __all__ = [
     "RenderError",
     "ReportDataError",
+    "ReportsFailed",
     "default_report_month",
     "render_reports",
     "report_path",
 ]
 
 LOG = logging.getLogger(__name__)
+TEMP_PATTERN = "*/.voronka_*.part"  # _publish's temp files, in the month folders
+
+
+class ReportsFailed(RenderError):
+    """Some of the month's PDFs failed; every other one was rendered and published."""
+
+    def __init__(self, failed: dict[Path, str], written: list[Path]) -> None:
+        self.failed = failed
+        self.written = written
+        total = len(failed) + len(written)
+        lines = [f"{len(failed)} of {total} PDF(s) failed; the other {len(written)} were written."]
+        for path, reason in failed.items():
+            lines.append(f"- {path.name}: " + reason.strip().replace("\n", "\n    "))
+        super().__init__("\n".join(lines))
 
 
 def default_report_month(config: Config, warehouse: Path | None = None) -> str:
@@ -85,36 +103,62 @@ def render_reports(
         Path(warehouse or config.warehouse_path), [f.id for f in selected], month_date
     )
     epoch = _document_epoch(snapshot.cutoff)
+    remove_stale_temp_files(config.reports_dir, older_than_s=timeout_s + 60)
 
-    jobs: list[tuple[str, Path]] = []
-    for funnel in selected:
-        for locale in locales:
-            labels = dict(labels_for(locale))
-            model = build_report_model(
-                funnel,
-                locale,
-                month_date,
-                snapshot.cutoff,
-                snapshot.stage_rows.get(funnel.id, ()),
-                timezone=config.timezone,
-                tables=snapshot.tables,
-                labels=labels,
-                marts=snapshot.funnel_marts.get(funnel.id),
-            )
-            html = render_html(_template_context(model, labels, epoch), locale)
-            jobs.append((html, report_path(config, funnel.id, month, locale)))
-
-    def publish(job: tuple[str, Path]) -> Path:
-        html, target = job
+    def render_one(job: tuple[Funnel, str]) -> Path:
+        funnel, locale = job
+        labels = dict(labels_for(locale))
+        model = build_report_model(
+            funnel,
+            locale,
+            month_date,
+            snapshot.cutoff,
+            snapshot.stage_rows.get(funnel.id, ()),
+            timezone=config.timezone,
+            tables=snapshot.tables,
+            labels=labels,
+            marts=snapshot.funnel_marts.get(funnel.id),
+        )
+        html = render_html(_template_context(model, labels, epoch), locale)
+        target = report_path(config, funnel.id, month, locale)
         _publish(html, target, epoch=epoch, timeout_s=timeout_s, memory_bytes=memory_bytes)
         LOG.info("report written: %s", target)
         return target
 
     # Each PDF renders in its own capped child process; threads only wait on them, so the
-    # month's reports render in parallel, one per core.
+    # month's reports render in parallel, one per core. Every job runs to its end whatever
+    # the others do: one bad PDF must not cost the month's other reports.
+    jobs = [(funnel, locale) for funnel in selected for locale in locales]
     workers = max(1, min(len(jobs), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(publish, jobs))
+        futures = [pool.submit(render_one, job) for job in jobs]
+    written, failed = [], {}
+    for (funnel, locale), future in zip(jobs, futures, strict=True):
+        error = future.exception()
+        if error is None:
+            written.append(future.result())
+            continue
+        target = report_path(config, funnel.id, month, locale)
+        LOG.error("report failed: %s: %s", target, error, exc_info=error)
+        failed[target] = f"{type(error).__name__}: {error}"
+    if failed:
+        raise ReportsFailed(failed, written)
+    return written
+
+
+def remove_stale_temp_files(reports_dir: Path, *, older_than_s: float) -> list[Path]:
+    """Remove the hidden temp files of renders that were killed (kill -9, power loss).
+    Only files older than a render may take: a render running beside this one (another
+    Dagster run) created its temp file within its time cap and still needs it."""
+    limit = time.time() - older_than_s
+    removed = []
+    for path in sorted(reports_dir.glob(TEMP_PATTERN)):
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < limit:
+                path.unlink()
+                removed.append(path)
+                LOG.warning("removed a temp file a killed render left: %s", path)
+    return removed
 
 
 def _document_epoch(cutoff: Cutoff) -> int:

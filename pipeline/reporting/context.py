@@ -4,10 +4,14 @@ Every figure in the model is a mart value; the only arithmetic here is choosing 
 and subtracting two mart values for "change vs" columns. The report is a list of
 sections, each a partial template with its data; the funnel's own sections are built
 here, the others (trends, managers, lost reasons, plan, appendix) in sections.py.
+Every string of the finished model is capped at TEXT_MAX characters (`capped`): text from
+exports (a manager, a lost reason, a stage or file name) may be any length, and one
+10,000-character word costs WeasyPrint minutes and breaks the page.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from collections.abc import Callable, Sequence
@@ -19,9 +23,13 @@ from pipeline.reporting.months import add_months, parse_month
 from pipeline.reporting.sections import Bottleneck, display_value
 from pipeline.reporting.warehouse import Cutoff, FunnelMarts, StageMonthRow
 
-__all__ = ["add_months", "build_report_model", "parse_month"]
+__all__ = ["add_months", "build_report_model", "capped", "parse_month"]
 
 TREND_MONTHS = 12
+# The longest text a report prints as one value: longer values end in an ellipsis. Real
+# names, reasons and file paths fit; a table cell of 120 characters wraps in a few lines.
+TEXT_MAX = 120
+ELLIPSIS = "…"
 SEGMENT_ROWS_MAX = 12
 TOTAL = ("total", "all")
 
@@ -575,25 +583,49 @@ def build_report_model(
             sections.append(Section("partials/quality.html.j2", appendix))
         sections.append(Section("partials/method.html.j2", None))
 
-    return ReportModel(
-        funnel_id=funnel.id,
-        funnel_name=funnel.name.get(locale),
-        locale=locale,
-        month=month,
-        cutoff_local=cutoff.cutoff_local,
-        cutoff_at=cutoff.cutoff_at,
-        timezone=timezone,
-        window_days=funnel.window_days,
-        mature_month=mature,
-        period=period,
-        cohort=cohort,
-        cohort_open=cohort_open,
-        has_data=has_data,
-        sections=tuple(sections),
-        notices=("notice_stage_times_unknown",)
-        if stage_times_mostly_unknown(marts.durations)
-        else (),
+    return capped(
+        ReportModel(
+            funnel_id=funnel.id,
+            funnel_name=funnel.name.get(locale),
+            locale=locale,
+            month=month,
+            cutoff_local=cutoff.cutoff_local,
+            cutoff_at=cutoff.cutoff_at,
+            timezone=timezone,
+            window_days=funnel.window_days,
+            mature_month=mature,
+            period=period,
+            cohort=cohort,
+            cohort_open=cohort_open,
+            has_data=has_data,
+            sections=tuple(sections),
+            notices=("notice_stage_times_unknown",)
+            if stage_times_mostly_unknown(marts.durations)
+            else (),
+        )
     )
+
+
+def cap_text(value: str, limit: int = TEXT_MAX) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + ELLIPSIS
+
+
+def capped(value):
+    """`value` with every string in it, however deep (dataclasses, tuples, lists, dict
+    values), capped by cap_text. Applied once, to the finished model: the model is built
+    on the full values (grouping, sorting), the template sees only capped ones."""
+    if isinstance(value, str):
+        return cap_text(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(
+            value,
+            **{f.name: capped(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init},
+        )
+    if isinstance(value, (tuple, list)):
+        return type(value)(capped(item) for item in value)
+    if isinstance(value, dict):
+        return {key: capped(item) for key, item in value.items()}
+    return value
 
 
 def index_rows(index: _Index) -> list[StageMonthRow]:
