@@ -28,6 +28,7 @@ from pipeline.funnel_tables import write_config_tables
 from pipeline.incremental import RebuildPlan, build_fingerprint, plan_rebuild
 from pipeline.io import ensure_landing
 from pipeline.paths import DBT_PROJECT_DIR
+from pipeline.processes import die_with_parent
 
 DBT_PATH_ENV = "VORONKA_DBT_PATH"
 DBT_TARGET_ENV = "VORONKA_DBT_TARGET"
@@ -173,6 +174,7 @@ def run_dbt(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=die_with_parent(),  # a killed `voronka run` must not leave dbt running
     )
     lines: list[str] = []
     assert process.stdout is not None

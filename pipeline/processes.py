@@ -1,0 +1,38 @@
+"""Child processes that do not outlive Voronka.
+
+`voronka run` starts dbt as a child process. If Voronka is killed (kill -9, OOM killer,
+a closed terminal), nothing in it runs to stop the child, and dbt would go on writing a
+build copy nobody publishes, holding the DuckDB lock against the next run. On Linux the
+kernel can send the child a signal when its parent dies (prctl PR_SET_PDEATHSIG), set in
+the child between fork and exec. Elsewhere there is no such hook; the child may outlive
+a killed parent there.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+from collections.abc import Callable
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` for subprocess.Popen: the child is killed (SIGKILL) when the thread
+    that started it ends, so start the child from the thread that waits for it. None where
+    the kernel has no such hook."""
+    if not sys.platform.startswith("linux"):
+        return None
+    # Looked up here, in the parent: the child between fork and exec should do no more
+    # than one system call.
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def in_child() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the hook was set
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return in_child
