@@ -1,13 +1,17 @@
 """`voronka` command line: thin over the same functions the Dagster assets call.
 
-Exit codes: 0 ok, 1 the run failed, 2 bad usage or config.
+Exit codes: 0 ok, 1 the run failed, 2 bad usage or config. A failed run (demo, run,
+ingest, build, report) leaves a failure record, as a failed Dagster run does
+(pipeline/failures.py): the step it failed in, the error with its causes, what to do.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +21,9 @@ from filelock import FileLock, Timeout
 from pipeline.config import Config, ConfigError, load_config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# The commands that are runs: a failure leaves a record. `check` and `plan` only read.
+RUNS = ("demo", "run", "ingest", "build", "report")
+FAILED_STEP = "voronka_step"  # set on an exception by the step it escaped from
 MONTH_HELP = "month to report, YYYY-MM (default: the last complete month before the data cutoff)"
 
 
@@ -32,7 +39,13 @@ def say(message: str) -> None:
 def step(name: str) -> Iterator[None]:
     say(f"▶ {name} …")
     started = time.monotonic()
-    yield
+    try:
+        yield
+    except Exception as error:
+        if not hasattr(error, FAILED_STEP):  # the innermost step names the failure
+            with contextlib.suppress(AttributeError):
+                setattr(error, FAILED_STEP, name)
+        raise
     say(f"✓ {name} ({time.monotonic() - started:.1f} s)")
 
 
@@ -139,6 +152,12 @@ def cmd_demo(config: Config, args: argparse.Namespace) -> None:
     from pipeline.demo import write_demo_exports
 
     crm_format = demo_crm_format(config)
+    other_zones = [s.name for s in config.sources if s.timezone not in (None, config.timezone)]
+    if other_zones:
+        raise UsageError(
+            f"the demo writes every export in the top-level timezone {config.timezone}; "
+            f"remove `timezone:` from source(s) {', '.join(other_zones)}"
+        )
     with warehouse_lock(config):
         with step(f"demo: write the seeded demo exports (CRM as {crm_format})"):
             summary = write_demo_exports(
@@ -146,6 +165,7 @@ def cmd_demo(config: Config, args: argparse.Namespace) -> None:
                 config.inbox_dir.parent / "demo_expected",
                 seed=args.seed,
                 crm_format=crm_format,
+                timezone=config.timezone,
             )
             say(f"  {len(summary.files)} export file(s) in {config.inbox_dir}")
         do_ingest(config)
@@ -257,9 +277,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def record_run_failure(config: Config, args: argparse.Namespace, error: Exception) -> None:
+    """The failure record of a failed CLI run; a record that cannot be written is said,
+    and does not change the exit code."""
+    from pipeline.failures import FailureRecord, error_text, now_utc, record_failure
+
+    command = f"voronka {args.command}"
+    record = FailureRecord(
+        run_id=uuid.uuid4().hex,
+        job=command,
+        month=getattr(args, "month", None),
+        step=getattr(error, FAILED_STEP, command),
+        error=error_text(error),
+        failed_at=now_utc(),
+    )
+    try:
+        path, _ = record_failure(config, record)
+    except OSError as problem:
+        print(f"voronka: could not write the failure record: {problem}", file=sys.stderr)
+        return
+    print(f"voronka: failure record: {path}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    from pipeline.failures import error_text
+
     args = build_parser().parse_args(argv)
     handler = COMMANDS[args.command][0]
+    config = None
     try:
         config = load_config(args.config)
         handler(config, args)
@@ -270,7 +315,9 @@ def main(argv: list[str] | None = None) -> int:
         print("voronka: interrupted", file=sys.stderr)
         return EXIT_FAILED
     except Exception as error:  # every other failure: the run failed, say why
-        print(f"voronka {args.command} failed: {error}", file=sys.stderr)
+        print(f"voronka {args.command} failed: {error_text(error)}", file=sys.stderr)
+        if args.command in RUNS:
+            record_run_failure(config, args, error)
         return EXIT_FAILED
     return EXIT_OK
 
