@@ -316,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     except Exception as error:  # every other failure: the run failed, say why
         print(f"voronka {args.command} failed: {error_text(error)}", file=sys.stderr)
-        if args.command in RUNS:
+        if args.command in RUNS and config is not None:
             record_run_failure(config, args, error)
         return EXIT_FAILED
     return EXIT_OK

@@ -4,7 +4,9 @@ Each failed run leaves `<failures_dir>/<month>_<run id>.txt` (for people) and `.
 (for tools): the month, the step that failed, the error, and what to do next. If
 `delivery.operators` is set and an SMTP host is configured, the text is mailed to them.
 One record and at most one mail per run, however often the sensor looks at it.
-No Dagster here: pipeline/defs/sensors.py fills a FailureRecord from the run.
+No Dagster here: pipeline/defs/sensors.py fills a FailureRecord from the run, the CLI
+(pipeline/cli.py) from the exception that failed it. The error keeps the messages of the
+whole exception chain: "could not mail" alone does not say "Connection refused".
 """
 
 from __future__ import annotations
@@ -58,8 +60,15 @@ ADVICE = (
     ),
     (
         "monthly_pdf",
-        "Rendering the PDF failed; earlier PDFs are untouched. Read the error, then rerun "
+        "Rendering a PDF failed; the month's other PDFs were rendered, earlier ones are "
+        "untouched. Read the error (it names each PDF that failed), then rerun "
         "reports/monthly_pdf for the month.",
+    ),
+    (
+        "report:",  # the CLI's report step
+        "Rendering a PDF failed; the PDFs that rendered were published, earlier ones are "
+        "untouched. Read the error (it names each PDF that failed), then rerun "
+        "`voronka report --month YYYY-MM`.",
     ),
     (
         "monthly_mail",
@@ -69,6 +78,33 @@ ADVICE = (
     ),
 )
 DEFAULT_ADVICE = "Read the error, fix the cause, then rerun the month (the UI: Re-execute)."
+
+
+CAUSES_MAX = 8  # a chain longer than this is a loop or a bug; its head says enough
+
+
+def error_text(error: object) -> str:
+    """The error's message, then one line per cause not already quoted above it:
+    'could not mail …' / 'caused by ConnectionRefusedError: [Errno 111] Connection refused'.
+    `error` is an exception (its __cause__, or its __context__ unless suppressed) or
+    Dagster's serialized error (its `cause`, else `context`; messages carry the class)."""
+    lines: list[str] = []
+    while error is not None and len(lines) < CAUSES_MAX:
+        if isinstance(error, BaseException):
+            message = str(error).strip()
+            named = f"{type(error).__name__}: {message}" if message else type(error).__name__
+            following = error.__cause__ or (
+                None if error.__suppress_context__ else error.__context__
+            )
+        else:
+            message = named = (getattr(error, "message", "") or "").strip()
+            following = getattr(error, "cause", None) or getattr(error, "context", None)
+        if not lines:
+            lines.append(message or named)
+        elif message and not any(message in line for line in lines):  # wrappers quote causes
+            lines.append(f"caused by {named}")
+        error = following
+    return "\n".join(lines)
 
 
 def what_to_do(step: str) -> str:

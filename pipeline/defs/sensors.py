@@ -22,7 +22,13 @@ import dagster as dg
 from pipeline import io
 from pipeline.config import Config, load_config
 from pipeline.delivery import months_to_amend, printed_digests
-from pipeline.failures import FailureRecord, month_from_tags, now_utc, record_failure
+from pipeline.failures import (
+    FailureRecord,
+    error_text,
+    month_from_tags,
+    now_utc,
+    record_failure,
+)
 from pipeline.warehouse import SPARK, dbt_target
 
 Signature = tuple[int, int]  # size in bytes, mtime in ns
@@ -196,7 +202,7 @@ def failure_record(context: dg.RunFailureSensorContext) -> FailureRecord:
     if steps:
         step = steps[0].step_key or "(run)"
         error_info = steps[0].event_specific_data.error
-        error = error_info.message.strip() if error_info else steps[0].message or ""
+        error = error_text(error_info) if error_info else steps[0].message or ""
     else:
         step, error = "(run)", context.failure_event.message or "the run failed"
     failed_checks = _failed_checks(context.instance, run.run_id)
