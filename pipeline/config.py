@@ -17,11 +17,17 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 SUPPORTED_LOCALES = ("ru", "en")
-CRM_PRESETS = ("generic", "amocrm", "bitrix24", "hubspot", "pipedrive", "salesforce")
-CALL_PRESETS = ("asterisk", "mango", "sipuni", "twilio", "generic")
 BUILTIN_SEGMENT_TYPES = ("manager", "lead_source")
 SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
 # A real config is a few kilobytes; a huge one would cost every command minutes and GBs.
@@ -121,6 +127,7 @@ class Source(_Strict):
     formats: Formats = Formats()
     history_of: str | None = None
     stage_dates: dict[str, str] = {}
+    own_lines: list[str] = []  # generic call logs: the company's numbers (ours, not clients')
 
     @field_validator("name")
     @classmethod
@@ -136,16 +143,47 @@ class Source(_Strict):
             raise ValueError("must be a pattern inside the inbox (no absolute path, no '..')")
         return value
 
+    @field_validator("preset")
+    @classmethod
+    def _preset_of_kind(cls, value: str, info: ValidationInfo) -> str:
+        """Only a preset the registry declares for the source's kind can be configured."""
+        from pipeline.sources import registry  # the readers import this module
+
+        kind = info.data.get("kind")
+        if kind is not None and registry.find(kind, value) is None:
+            raise ValueError(registry.unavailable(kind, value))
+        return value
+
+    @field_validator(
+        "timezone", "columns", "stage", "status", "formats", "history_of", "stage_dates",
+        "own_lines",
+    )  # fmt: skip
+    @classmethod
+    def _has_effect(cls, value: object, info: ValidationInfo) -> object:
+        """No silent keys: a key given for a source must change what its preset reads."""
+        from pipeline.sources import registry
+
+        preset = registry.find(info.data.get("kind", ""), info.data.get("preset", ""))
+        problems = registry.ineffective_keys(preset, info.field_name, value) if preset else []
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
     @model_validator(mode="after")
-    def _preset_fits_kind(self) -> Source:
-        allowed = CALL_PRESETS if self.kind == "calls" else CRM_PRESETS
-        if self.preset not in allowed:
-            raise ValueError(
-                f"unknown preset {self.preset!r} for kind {self.kind!r}; "
-                f"expected one of: {', '.join(allowed)}"
-            )
+    def _consistent_keys(self) -> Source:
         if self.kind == "crm_history" and not self.history_of:
             raise ValueError("a crm_history source needs 'history_of: <crm source name>'")
+        if self.stage and "stage" in self.columns:
+            raise ValueError(
+                "stage has no effect when columns maps a stage column: give one of them"
+            )
+        long = [key for key in ("stage", "entered_at") if key in self.columns]
+        if self.kind == "crm_history" and self.stage_dates and long:
+            raise ValueError(
+                f"columns.{long[0]} has no effect with stage_dates: a history file is long "
+                "(columns: deal_id, stage, entered_at) or wide (stage_dates: a date column "
+                "per stage), not both"
+            )
         return self
 
 

@@ -36,7 +36,7 @@ import polars as pl
 
 from pipeline import io
 from pipeline.config import Config, Source
-from pipeline.sources import RawFile, SourceError, fastcsv, read_file, streamed
+from pipeline.sources import RawFile, SourceError, asterisk, fastcsv, read_file, registry, streamed
 from pipeline.sources.text import sniff_delimiter
 from pipeline.transform import snapshot_history
 from pipeline.transform.calls import normalize_calls
@@ -252,7 +252,7 @@ def plan_ingest(
             plan.items.append(_incomplete(name, source, "still being written"))
             continue
         signature = io.file_signature(path)
-        stream = streamed.can_stream(source, name) and signature[0] >= stream_min_bytes
+        stream = registry.can_stream(source, name) and signature[0] >= stream_min_bytes
         utf8 = None
         if stream:
             file_id, utf8 = fastcsv.fingerprint(path)
@@ -609,6 +609,8 @@ def _stream_file(
     encoding = fastcsv.resolve_encoding(path, source.formats.encoding, utf8)
     if source.preset == "asterisk":
         layout = streamed.asterisk_layout(source)
+        head = fastcsv.first_record(fastcsv.header_text(path, encoding), layout.delimiter)
+        asterisk.refuse_header(head.fields if head else None, name, source)
         header = None
     else:
         head_text = fastcsv.header_text(path, encoding)

@@ -16,6 +16,8 @@ import hashlib
 import polars as pl
 
 from pipeline.config import Source
+from pipeline.sources import presets
+from pipeline.sources.errors import LayoutError
 from pipeline.sources.raw import RawFile, records_frame, rejects_frame
 from pipeline.sources.text import decode, parse_records, split_lines
 from pipeline.transform.phones import normalize_phone_column
@@ -74,11 +76,27 @@ EXPECTED = {
 }
 
 
+def refuse_header(first: list[str] | None, name: str, source: Source) -> None:
+    """Master.csv has no header row: a first line of column names is another call log."""
+    if not presets.looks_like_header(first):
+        return
+    shown = ", ".join(repr(cell) for cell in (first or [])[:4]) + ", …"
+    raise LayoutError(
+        f"{name}: {presets.where(source, 'asterisk')} expects Asterisk's cdr-csv Master.csv, "
+        f"which has no header row ({', '.join(FIELDS[:4])}, … in 16, 17 or 18 fields); this "
+        f"file starts with a header row: {shown}. A call log with a header row reads with "
+        "preset generic and its column names: columns: {started_at: …, caller: …, callee: …, "
+        "talk_s: …}."
+    )
+
+
 def read(data: bytes, name: str, source: Source) -> RawFile:
     text, encoding = decode(data, source.formats.encoding)
     delimiter = "," if source.formats.delimiter == "auto" else source.formats.delimiter
+    records = parse_records(split_lines(text), delimiter)
+    refuse_header(records[0].fields if records else None, name, source)
     good, bad, widths = [], [], set()
-    for record in parse_records(split_lines(text), delimiter):
+    for record in records:
         if record.fields is None:
             bad.append(
                 (record.number, "(record)", "16, 17 or 18 fields", record.raw, record.error or "")

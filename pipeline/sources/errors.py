@@ -9,3 +9,7 @@ class SourceError(Exception):
 
 class MissingColumnsError(SourceError):
     """Columns the preset or the config mapping needs are not in the file's header."""
+
+
+class LayoutError(MissingColumnsError):
+    """A header row where the preset expects none, or data where it expects one."""

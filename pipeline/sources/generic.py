@@ -18,9 +18,11 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.config import Source
+from pipeline.sources import presets
 from pipeline.sources.errors import MissingColumnsError
+from pipeline.sources.presets import Column
 from pipeline.sources.raw import RawFile, records_frame
-from pipeline.sources.tabular import Table, find_column, read_table
+from pipeline.sources.tabular import Table, read_table
 from pipeline.transform.deals import ATTRIBUTE_PREFIX, DEAL_COLUMNS
 from pipeline.transform.history import STAGE_DATE_PREFIX
 
@@ -74,20 +76,10 @@ def resolve_columns(
     table: Table, wanted: dict[str, str], source: Source, name: str
 ) -> dict[str, str]:
     """Match configured header names to the file's header; fail naming every one missing."""
-    found, missing = {}, []
-    for key, column in wanted.items():
-        actual = find_column(table.header, column)
-        if actual is None:
-            missing.append(f"{column!r} ({key.split(':')[-1]})")
-        else:
-            found[key] = actual
-    if missing:
-        raise MissingColumnsError(
-            f"{name}: column {', '.join(missing)} not found for source {source.name!r} "
-            f"(preset {PRESET!r}, kind {source.kind!r}); the file has columns: "
-            + ", ".join(repr(c) for c in table.header)
-        )
-    return found
+    columns = tuple(Column(key, (column,), required=True) for key, column in wanted.items())
+    return presets.resolve_columns(
+        table.header, columns, {}, file_name=name, source=source, preset=PRESET
+    )
 
 
 def _canonical_frame(table: Table, labels: dict[str, str], source: Source) -> pl.DataFrame:

@@ -1,6 +1,7 @@
-"""The `mango` preset: Mango Office VPBX call statistics — `;`-separated, no header, UTF-8,
-times in Unix seconds.
+"""The `mango` preset: Mango Office call statistics, in either of the two layouts Mango
+writes — told apart by the first line.
 
+API layout (VPBX `stats/request`): `;`-separated, no header, UTF-8, times in Unix seconds.
 Field order is the requested field list, by default `records;start;finish;answer;
 from_extension;from_number;to_extension;to_number;disconnect_reason;line_number;
 location;entry_id`; `columns: {order: "start;finish;…"}` in the config gives another.
@@ -10,6 +11,13 @@ extension is a client (inbound); an extension calling an outside number is outbo
 extension to extension is internal. The manager is the employee side's extension
 (`ext:<n>`); the line is `line_number`, else our side's number; talk_s = finish − answer.
 call_id = entry_id with start and both extensions (an entry has one row per leg).
+
+Cabinet layout (the web cabinet's «Статистика вызовов» → download as CSV): a header row
+of Russian names, local times as text. Mango documents no column list for this file: the
+names below are matched tolerantly (case, ё/е, spaces), and `columns:` renames any of
+them (`columns: {caller: "Номер клиента"}`). Rows go through the generic call-log rules
+(`generic_calls.call_rows`): direction from «Тип звонка», client the caller of an
+inbound call or the callee of an outbound one, answered by «Статус» or talk time.
 """
 
 from __future__ import annotations
@@ -20,8 +28,11 @@ import hashlib
 import polars as pl
 
 from pipeline.config import Source
-from pipeline.sources.errors import SourceError
+from pipeline.sources import generic_calls, presets
+from pipeline.sources.errors import LayoutError, MissingColumnsError, SourceError
+from pipeline.sources.presets import Column
 from pipeline.sources.raw import RawFile, records_frame, rejects_frame
+from pipeline.sources.tabular import read_table
 from pipeline.sources.text import decode, parse_records, split_lines
 
 FIELDS = (
@@ -51,6 +62,24 @@ LABELS = {
     "line": "line_number",
 }
 EXPECTED = {"started_at": "Unix seconds (Mango writes times as seconds since 1970, UTC)"}
+CABINET_COLUMNS = (
+    Column("started_at", ("Дата и время", "Дата/время", "Время звонка", "Начало звонка", "Дата"),
+           required=True),
+    Column("direction", ("Тип звонка", "Тип вызова", "Направление", "Тип"), required=True),
+    Column("caller", ("Кто звонил", "Откуда", "Звонящий", "Номер звонящего"), required=True),
+    Column("callee", ("Кому звонили", "Куда", "Вызываемый номер", "Кому"), required=True),
+    Column("line", ("Линия", "Номер линии", "Входящая линия")),
+    Column("manager", ("Сотрудник", "Ответивший сотрудник", "Кто ответил")),
+    Column("talk_s", ("Длительность разговора", "Длительность", "Продолжительность")),
+    Column("disposition", ("Статус", "Статус звонка", "Результат", "Результат звонка")),
+    Column("call_id", ("ID звонка", "Идентификатор звонка", "ID")),
+)  # fmt: skip
+CABINET_HINT = (
+    "Mango Office's cabinet CSV has a header row with names such as "
+    + ", ".join(repr(column.names[0]) for column in CABINET_COLUMNS[:4])
+    + "; name yours with columns: {caller: …}, or read the file with preset generic: "
+    "columns: {started_at: …, caller: …, callee: …, talk_s: …}"
+)
 
 
 def field_order(source: Source) -> tuple[str, ...]:
@@ -74,9 +103,12 @@ def field_order(source: Source) -> tuple[str, ...]:
 def read(data: bytes, name: str, source: Source) -> RawFile:
     text, encoding = decode(data, source.formats.encoding)
     delimiter = ";" if source.formats.delimiter == "auto" else source.formats.delimiter
+    records = parse_records(split_lines(text), delimiter)
+    if records and presets.looks_like_header(records[0].fields):
+        return read_cabinet(data, name, source)
     order = field_order(source)
     good, bad = [], []
-    for record in parse_records(split_lines(text), delimiter):
+    for record in records:
         if record.fields is None or len(record.fields) != len(order):
             reason = record.error or (
                 f"the record has {len(record.fields or [])} fields, the field list {len(order)}"
@@ -95,6 +127,28 @@ def read(data: bytes, name: str, source: Source) -> RawFile:
         labels=LABELS,
         expected=EXPECTED,
     )
+
+
+def read_cabinet(data: bytes, name: str, source: Source) -> RawFile:
+    """The cabinet's CSV: a header row, matched by names, read by the call-log rules."""
+    if source.columns.get("order"):
+        raise LayoutError(
+            f"{name}: {presets.where(source, 'mango')} has columns.order for Mango's API "
+            "layout (no header row), but this file starts with a header row: drop "
+            f"columns.order to read it by its column names. {CABINET_HINT}"
+        )
+    table = read_table(data, name, source.formats)
+    raw = RawFile.from_table(table)
+    if table.rows_total == 0:
+        return raw
+    overrides = {key: column for key, column in source.columns.items() if key != "order"}
+    try:
+        labels = presets.resolve_columns(
+            table.header, CABINET_COLUMNS, overrides, file_name=name, source=source, preset="mango"
+        )
+    except MissingColumnsError as error:
+        raise MissingColumnsError(f"{error}. {CABINET_HINT}") from None
+    return generic_calls.call_rows(raw, table, labels, frozenset())
 
 
 def unix_to_iso(value: str | None) -> str | None:

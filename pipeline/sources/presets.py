@@ -1,12 +1,14 @@
-"""Shared machinery of the vendor presets whose files have a header row (amocrm, bitrix24,
-hubspot, pipedrive, salesforce, sipuni, twilio, and the vendor history files).
+"""Shared machinery of the presets whose files have a header row (the list of presets is
+`sources.registry`).
 
 A preset declares, per canonical column, the header spellings the vendor writes (Russian
 and English where both exist). The file's header is matched tolerantly (case, ё/е,
 spaces: `tabular.header_key`); the first spelling found wins; a repeated name keeps its
 position (`Источник`, `Источник__2`). `columns:` in voronka.yaml overrides a preset's
-spelling or adds a column. A required column that is not found fails the file with
-MissingColumnsError naming the column, the preset and the columns the file has.
+spelling by the column's public key (`from`, not the internal `_from`; `deal_name`, not
+`attr:deal_name`) or, for CRM deals, adds a column. A required column that is not found
+fails the file with MissingColumnsError naming the column, the preset and the columns the
+file has; a first line that is data, not column names, fails it with a LayoutError.
 """
 
 from __future__ import annotations
@@ -17,11 +19,49 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipeline.config import Source, normalize_person_name
-from pipeline.sources.errors import MissingColumnsError
+from pipeline.sources.errors import LayoutError, MissingColumnsError
 from pipeline.sources.tabular import find_column, header_key
 
 TRUE_WORDS = ("true", "yes", "1", "да", "истина", "y", "t")
 _ENGLISH_GROUPED = r"^-?\d{1,3}(,\d{3})+(\.\d+)?$"
+# Dates, times, phones, ids and amounts: a run of 3 digits that column names do not have.
+_DATA_VALUE = re.compile(r"\d{3,}")
+# First matching prefix wins ("internal" before "in"); Russian, English and vendor words.
+DIRECTION_PREFIXES = (
+    ("внутр", "internal"),
+    ("internal", "internal"),
+    ("вход", "inbound"),
+    ("in", "inbound"),
+    ("исход", "outbound"),
+    ("out", "outbound"),
+)
+DISPOSITION_PREFIXES = (
+    ("не отвеч", "no_answer"),
+    ("неотвеч", "no_answer"),
+    ("без ответа", "no_answer"),
+    ("не принят", "no_answer"),
+    ("пропущ", "no_answer"),
+    ("недозвон", "no_answer"),
+    ("отмен", "no_answer"),
+    ("no answer", "no_answer"),
+    ("no-answer", "no_answer"),
+    ("no_answer", "no_answer"),
+    ("noanswer", "no_answer"),
+    ("missed", "no_answer"),
+    ("cancel", "no_answer"),
+    ("отвеч", "answered"),
+    ("принят", "answered"),
+    ("успеш", "answered"),
+    ("answered", "answered"),
+    ("completed", "answered"),
+    ("занят", "busy"),
+    ("busy", "busy"),
+    ("ошибк", "failed"),
+    ("сбой", "failed"),
+    ("неудач", "failed"),
+    ("fail", "failed"),
+    ("congestion", "failed"),
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +75,41 @@ class Column:
 
 def where(source: Source, preset: str) -> str:
     return f"source {source.name!r} (preset {preset!r}, kind {source.kind!r})"
+
+
+def public_key(key: str) -> str:
+    """The name a column has in `columns:` of voronka.yaml (`_from` → `from`,
+    `attr:deal_name` → `deal_name`)."""
+    return key.removeprefix("attr:").lstrip("_")
+
+
+def looks_like_header(fields: list[str] | None) -> bool:
+    """Column names, not data: some text and no value with 3 digits in a row (every data
+    record of an export has a date, a phone, an id or an amount)."""
+    cells = [cell.strip() for cell in fields or [] if cell.strip()]
+    return bool(cells) and not any(_DATA_VALUE.search(cell) for cell in cells)
+
+
+def header_expected(first: list[str], file_name: str, source: Source, preset: str) -> LayoutError:
+    """A header preset given a file whose first line is data: which layout was expected,
+    which was found, and what to do."""
+    shown = ", ".join(repr(cell) for cell in first[:4]) + (", …" if len(first) > 4 else "")
+    return LayoutError(
+        f"{file_name}: {where(source, preset)} expects a header row (column names) as the "
+        f"first line; this file has no header row, its first line is data: {shown}. "
+        + NO_HEADER_HINT[source.kind]
+    )
+
+
+NO_HEADER_HINT = {
+    "crm": "Export the file with its column names (or add the header line), then map them "
+    "with preset generic: columns: {deal_id: …, created_at: …, stage: …}.",
+    "crm_history": "Export the file with its column names (or add the header line), then "
+    "map them with preset generic: columns: {deal_id: …, stage: …, entered_at: …}.",
+    "calls": "Asterisk's Master.csv reads with preset asterisk and Mango Office's API "
+    "statistics with preset mango; any other call log needs its header row, mapped with "
+    "preset generic: columns: {started_at: …, caller: …, callee: …, talk_s: …}.",
+}
 
 
 def resolve_columns(
@@ -51,16 +126,19 @@ def resolve_columns(
     found: dict[str, str] = {}
     missing: list[str] = []
     declared = {column.key: column for column in columns}
-    keys = list(declared) + [key for key in overrides if key not in declared]
+    public = {public_key(key) for key in declared}
+    keys = list(declared) + [key for key in overrides if key not in public]
     for key in keys:
-        configured = overrides.get(key)
+        configured = overrides.get(public_key(key)) if key in declared else overrides[key]
         names = (configured,) if configured else declared[key].names
         actual = next((hit for name in names if (hit := find_column(header, name))), None)
         if actual is not None:
             found[key] = actual
         elif configured or declared[key].required:
             spelled = " or ".join(repr(name) for name in names)
-            missing.append(f"{spelled} ({key.split(':')[-1].lstrip('_')})")
+            missing.append(f"{spelled} ({public_key(key.split(':')[-1])})")
+    if missing and not looks_like_header(header):
+        raise header_expected(header, file_name, source, preset)
     if missing:
         raise MissingColumnsError(
             f"{file_name}: column {', '.join(missing)} not found for {where(source, preset)}; "
@@ -125,6 +203,22 @@ def join_cells(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
     ]
     joined = frame.select(pl.concat_str(cleaned, separator=", ", ignore_nulls=True).alias("c"))
     return joined["c"].replace("", None).alias("client_phone")
+
+
+def call_direction(value: str) -> str:
+    """`Входящий`, `inbound`, `outbound-api`, `in`, … → inbound/outbound/internal; other text
+    as written (the transform rejects it, quoting it)."""
+    key = value.strip().casefold()
+    found = (word for prefix, word in DIRECTION_PREFIXES if key.startswith(prefix))
+    return next(found, value.strip())
+
+
+def call_disposition(value: str) -> str:
+    """`Отвечен`, `Не отвечен`, `Пропущенный`, `Занято`, `completed`, `no-answer`, … →
+    answered/no_answer/busy/failed; other text as written."""
+    key = value.strip().casefold()
+    found = (word for prefix, word in DISPOSITION_PREFIXES if key.startswith(prefix))
+    return "no_answer" if "пропущ" in key else next(found, value.strip())
 
 
 def extension_manager(value: str | None) -> str | None:

@@ -38,7 +38,6 @@ COLUMNS = (
     Column("talk_s", ("Длительность разговора",)),
     Column("_record_id", ("ID записи",)),
 )
-DIRECTIONS = {"входящий": "inbound", "исходящий": "outbound", "внутренний": "internal"}
 NAIVE_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M:%S")
 
 
@@ -74,23 +73,6 @@ def read(data: bytes, name: str, source: Source) -> RawFile:
     return raw
 
 
-def direction(value: str) -> str:
-    return DIRECTIONS.get(value.strip().casefold(), value.strip())
-
-
-def disposition(value: str) -> str:
-    key = value.strip().casefold()
-    if key.startswith("не отвеч") or key.startswith("неотвеч") or "пропущ" in key:
-        return "no_answer"
-    if key.startswith("отвеч"):
-        return "answered"
-    if key.startswith("занят"):
-        return "busy"
-    if key.startswith(("ошибк", "сбой", "неудач")):
-        return "failed"
-    return value.strip()
-
-
 def end_time(start: str, seconds: str | None) -> str | None:
     """Start (local text) + call duration → local ISO text, or None when either is unreadable."""
     if not seconds or not seconds.isdigit():
@@ -106,7 +88,7 @@ def end_time(start: str, seconds: str | None) -> str | None:
 
 def _call(r: dict, raw: str) -> tuple:
     get = lambda key: (r.get(key) or "").strip()  # noqa: E731
-    kind = direction(get("_type"))
+    kind = presets.call_direction(get("_type"))
     source_side, target_side = get("_from"), get("_to")
     client = {"inbound": source_side, "outbound": target_side}.get(kind)
     line = {"inbound": target_side, "outbound": get("_outgoing_line")}.get(kind)
@@ -121,5 +103,5 @@ def _call(r: dict, raw: str) -> tuple:
         end_time(get("started_at"), call_s),
         presets.extension_manager(agent),
         presets.duration_seconds(get("talk_s")) or None,
-        disposition(get("_status")),
+        presets.call_disposition(get("_status")),
     )

@@ -4,7 +4,8 @@ records → the same raw frame and rejects their careful readers give.
 `asterisk.read` and `generic.read` (the csv module, record by record) stay the reference
 and read XLSX; these functions reuse their column rules, so a batch's frame is the frame
 the careful reader gives for those records. A file below the streaming size is read as
-one batch (`read_asterisk`, `read_generic`: the readers registered for these presets).
+one batch (`read_asterisk`, `read_generic`: the readers `registry` declares for these
+presets, which it marks streamable).
 """
 
 from __future__ import annotations
@@ -20,12 +21,6 @@ from pipeline.sources.raw import RawFile, rejects_frame
 from pipeline.sources.tabular import Table, dedupe_header, is_excel
 from pipeline.sources.text import Record, decode, sniff_delimiter
 from pipeline.transform.rejects import RAW, ROW
-
-STREAMED = {("calls", "asterisk"), ("crm", "generic"), ("crm_history", "generic")}
-
-
-def can_stream(source: Source, name: str) -> bool:
-    return (source.kind, source.preset) in STREAMED and not is_excel(b"", name)
 
 
 @dataclass
@@ -115,6 +110,8 @@ def read_asterisk(data: bytes, name: str, source: Source) -> RawFile:
     """`asterisk.read`, the file parsed as one batch (polars for well-formed records)."""
     text, encoding = decode(data, source.formats.encoding)
     layout = asterisk_layout(source)
+    head = fastcsv.first_record(text, layout.delimiter)
+    asterisk.refuse_header(head.fields if head else None, name, source)
     records = fastcsv.parse_batch(text, layout.delimiter, layout.max_width, 1).frame
     frame, rejects = asterisk_batch(records, layout)
     fields = asterisk.FIELDS

@@ -41,15 +41,15 @@ import polars as pl
 
 from pipeline import io, schemas
 from pipeline.config import Config, Source
+from pipeline.sources.registry import preset_of
 
-# Presets whose deals export holds exact stage entries (written by the deals transform).
-IN_FILE_HISTORY_PRESETS = ("hubspot",)
 DEAL = ("source", "deal_id")
 
 
 def has_in_file_history(source: Source) -> bool:
-    """Whether a CRM source's deals files write their own exact stage entries."""
-    return source.preset in IN_FILE_HISTORY_PRESETS or bool(source.stage_dates)
+    """Whether a CRM source's deals files write their own exact stage entries (a preset
+    with in-file history, such as HubSpot's, or `stage_dates:`)."""
+    return preset_of(source).in_file_history or bool(source.stage_dates)
 
 
 def infer_stage_events(deals: pl.DataFrame) -> pl.DataFrame:

@@ -42,8 +42,8 @@ def test_unknown_preset_names_the_key_and_line(tmp_path):
     text = MINIMAL.replace("preset: generic", "preset: nosuchcrm")
     with pytest.raises(ConfigError) as error:
         load_config(write(tmp_path, text))
-    assert "sources.0 (line 2)" in str(error.value)
-    assert "unknown preset 'nosuchcrm'" in str(error.value)
+    assert "sources.0.preset (line 2)" in str(error.value)
+    assert "preset 'nosuchcrm' is not available for kind 'crm'" in str(error.value)
 
 
 def test_stage_with_two_rules_is_refused(tmp_path):

@@ -1,0 +1,153 @@
+"""The `generic` preset for `kind: calls`: any call log with a header row (CSV or XLSX),
+mapped by `columns:` in voronka.yaml — and the call-log rules every header layout without
+vendor codes shares (Mango Office's cabinet CSV reads through `call_rows` too).
+
+Keys of the mapping: `started_at` (required); `direction`, or `caller` and `callee`;
+`call_id`, `client_phone`, `line`, `manager`, `talk_s` (seconds or h:mm:ss),
+`disposition`, `answered_at`, `ended_at`. Words are read in Russian and English
+(`presets.call_direction`, `presets.call_disposition`). Without a direction column the
+side that is ours decides it: an extension (2–5 digits), a name (not a number), or a
+number listed in the source's `own_lines`; caller ours → outbound, callee ours →
+inbound, both → internal. The client is the other side unless `client_phone` is mapped;
+the manager is our side when it is an extension or a name, unless `manager` is mapped.
+Without a disposition column a call with talk time or an answer time is answered, else
+not answered. call_id: the mapped column, else the sha256 of the record's text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import polars as pl
+
+from pipeline.config import Source
+from pipeline.sources import presets
+from pipeline.sources.errors import MissingColumnsError
+from pipeline.sources.presets import Column
+from pipeline.sources.raw import RawFile, records_frame
+from pipeline.sources.tabular import Table, read_table
+from pipeline.transform.phones import is_extension, normalize_phone
+
+PRESET = "generic"
+COLUMN_KEYS = ("call_id", "started_at", "direction", "caller", "callee", "line", "client_phone",
+               "manager", "talk_s", "disposition", "answered_at", "ended_at")  # fmt: skip
+CALL_COLUMNS = ("call_id", "direction", "line", "client_phone", "started_at", "answered_at",
+                "ended_at", "manager", "talk_s", "disposition")  # fmt: skip
+# A hidden or unknown caller is not one of ours, though it is not a number either.
+HIDDEN_CALLER = ("anonymous", "unknown", "private", "restricted", "скрыт", "неизвест", "аноним")
+EXPECTED = {
+    "direction": "inbound/outbound/internal (входящий/исходящий/внутренний), or one side ours: "
+    "an extension, a name or a number in own_lines",
+    "disposition": "answered, no_answer, busy or failed (отвечен, пропущен, занято, ошибка, …)",
+}
+
+
+def read(data: bytes, name: str, source: Source) -> RawFile:
+    table = read_table(data, name, source.formats)
+    raw = RawFile.from_table(table)
+    if table.rows_total == 0:
+        return raw
+    require_mapping(source)
+    wanted = tuple(Column(key, (column,), required=True) for key, column in source.columns.items())
+    labels = presets.resolve_columns(
+        table.header, wanted, {}, file_name=name, source=source, preset=PRESET
+    )
+    return call_rows(raw, table, labels, own_lines(source))
+
+
+def require_mapping(source: Source) -> None:
+    """What a call log must map: a start time, who called whom, and whether it was answered."""
+    keys = source.columns
+    absent = [] if "started_at" in keys else ["started_at"]
+    if "direction" not in keys and not ("caller" in keys and "callee" in keys):
+        absent.append("direction (or caller and callee)")
+    if not {"disposition", "talk_s", "answered_at"} & set(keys):
+        absent.append("disposition (or talk_s or answered_at)")
+    if absent:
+        raise MissingColumnsError(
+            f"{presets.where(source, PRESET)}: voronka.yaml 'columns' must map "
+            f"{', '.join(absent)} to columns of the file"
+        )
+
+
+def own_lines(source: Source) -> frozenset[str]:
+    return frozenset(phone for line in source.own_lines if (phone := normalize_phone(line)))
+
+
+def call_rows(raw: RawFile, table: Table, labels: dict[str, str], ours: frozenset[str]) -> RawFile:
+    """Mapped columns (canonical key → the file's column) → canonical call rows."""
+    frame = records_frame(table.header, table.rows)
+    rows = [
+        _call({key: r[column] for key, column in labels.items()}, r["_raw"], ours)
+        for r in frame.iter_rows(named=True)
+    ]
+    raw.frame = pl.DataFrame(
+        rows, schema=dict.fromkeys(CALL_COLUMNS, pl.String), orient="row"
+    ).with_columns(frame["_row"], frame["_raw"])
+    raw.labels = _shown_labels(labels)
+    raw.expected = dict(EXPECTED)
+    return raw
+
+
+def is_ours(party: str, ours: frozenset[str]) -> bool:
+    """Our side of a call: an extension, a name (not a number at all, not a hidden caller),
+    or an own line."""
+    if not party or party.casefold().startswith(HIDDEN_CALLER):
+        return False
+    phone = normalize_phone(party)
+    return is_extension(party) or phone is None or phone in ours
+
+
+def is_person(party: str) -> bool:
+    """An employee: an extension or a name, not a phone number."""
+    return bool(party) and (is_extension(party) or normalize_phone(party) is None)
+
+
+def direction_of(caller: str, callee: str, ours: frozenset[str]) -> str:
+    by_side = {(False, True): "inbound", (True, False): "outbound", (True, True): "internal"}
+    return by_side.get((is_ours(caller, ours), is_ours(callee, ours)), "")
+
+
+def disposition_of(r: dict, talk: str | None) -> str:
+    """The disposition column's word, else answered when there was talk or an answer time."""
+    if "disposition" in r:
+        return presets.call_disposition(r["disposition"] or "")
+    talked = talk is not None and talk.isdigit() and int(talk) > 0
+    return "answered" if talked or (r.get("answered_at") or "").strip() else "no_answer"
+
+
+def _call(r: dict, raw: str, ours: frozenset[str]) -> tuple:
+    get = lambda key: (r.get(key) or "").strip()  # noqa: E731
+    caller, callee = get("caller"), get("callee")
+    if "direction" in r:
+        direction = presets.call_direction(get("direction"))
+    else:
+        direction = direction_of(caller, callee, ours)
+    client_side = {"inbound": caller, "outbound": callee}.get(direction, "")
+    our_side = {"inbound": callee, "outbound": caller, "internal": caller}.get(direction, "")
+    agent = get("manager") or (our_side if is_person(our_side) else "")
+    line = get("line") or ("" if is_person(our_side) else our_side)
+    talk = presets.duration_seconds(get("talk_s")) or None
+    return (
+        get("call_id") or hashlib.sha256(raw.encode("utf-8")).hexdigest(),
+        direction or None,
+        line or None,
+        get("client_phone") or client_side or None,
+        get("started_at"),
+        get("answered_at") or None,
+        get("ended_at") or None,
+        presets.extension_manager(agent),
+        talk,
+        disposition_of(r, talk),
+    )
+
+
+def _shown_labels(labels: dict[str, str]) -> dict[str, str]:
+    """The mapping as `check` shows it: derived columns say what they come from."""
+    shown = {key: column for key, column in labels.items() if key in CALL_COLUMNS}
+    sides = "/".join(labels[key] for key in ("caller", "callee") if key in labels)
+    if sides:
+        shown.setdefault("direction", f"{sides} (the side that is ours)")
+        shown.setdefault("client_phone", f"{sides} (the side that is not ours)")
+    shown.setdefault("call_id", "(a hash of the record)")
+    return shown
