@@ -30,13 +30,15 @@ funnels as (
     select * from {{ ref('stg_landing__config_funnels') }}
 ),
 
+-- An exact entry into a stage is better knowledge than a snapshot's bounds for it: the
+-- bounds count only for a stage the entity has no exact entry into.
 first_entries as (
     select
         funnel_id,
         entity_id,
         stage_order,
-        min(entered_at) as first_entered_at,
-        min(entered_by) as first_entered_by
+        coalesce(min(case when is_exact then entered_at end), min(entered_at)) as first_entered_at,
+        coalesce(min(case when is_exact then entered_by end), min(entered_by)) as first_entered_by
     from entries
     group by funnel_id, entity_id, stage_order
 ),
