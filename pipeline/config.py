@@ -82,6 +82,9 @@ class Paths(_Strict):
 
 class Quality(_Strict):
     max_reject_ratio: float = Field(0.02, ge=0, le=1)
+    # Plausible years of any date in an export; a date outside is rejected with a reason.
+    min_year: int = Field(2000, ge=1900, le=9999)
+    max_year: int | None = Field(None, ge=1900, le=9999)  # None: the year it is read + 1
 
 
 class CallsSettings(_Strict):

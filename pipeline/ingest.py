@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -44,7 +45,13 @@ from pipeline.transform.context import NormalizeContext
 from pipeline.transform.deals import SNAPSHOT_TABLES, normalize_deals, with_snapshot
 from pipeline.transform.history import STAGE_DATE_PREFIX, normalize_history
 from pipeline.transform.rejects import REJECT_SCHEMA
-from pipeline.transform.snapshots import RowTimes, Snapshot, snapshot_of_file
+from pipeline.transform.snapshots import (
+    FROM_NAME,
+    RowTimes,
+    Snapshot,
+    snapshot_from_name,
+    snapshot_of_file,
+)
 from pipeline.transform.times import TimeFormat
 
 # A file whose size or mtime changes within this many seconds is still being written.
@@ -642,7 +649,7 @@ def _stream_file(
         if ctx is None:
             raw = RawFile(pl.DataFrame(), raw_rejects, 0, encoding, delimiter,
                           layout.columns_found, layout.labels, layout.expected)  # fmt: skip
-            ctx = _context(config, source, raw, file_id)
+            ctx = _context(config, source, raw, name, file_id)
         normalized = _normalize_frame(source, raw_frame, ctx)
         tables, accepted = normalized.tables, normalized.accepted
         times = times.merge(normalized.times)
@@ -763,7 +770,7 @@ def normalize_file(
     raw = read_file(data, name, source)
     if raw.rows_total == 0:
         return Normalized(raw, {}, 0, 0, [])
-    ctx = _context(config, source, raw, file_id)
+    ctx = _context(config, source, raw, name, file_id)
     rows = _normalize_frame(source, raw.frame, ctx)
     tables, accepted, snapshot = rows.tables, rows.accepted, None
     if source.kind == "crm":  # the snapshot needs every row's times: chosen after parsing
@@ -790,6 +797,38 @@ def _snapshot(
     return snapshot_of_file(PurePath(name).name, zone, times, labels.get("modified_at"))
 
 
+# A deals file named with its snapshot date holds no time later than that, give or take a
+# day (a bare date means 00:00, and the rows of that day come after it).
+NAMED_SNAPSHOT_GRACE = dt.timedelta(days=1)
+
+
+def ingest_day(zone: str) -> dt.date:
+    """Today in the source's zone: the day the file is read."""
+    return dt.datetime.now(ZoneInfo(zone)).date()
+
+
+def latest_plausible(config: Config, source: Source, name: str) -> tuple[dt.datetime, str]:
+    """The latest instant a file's rows may state (UTC) and what it is: for a deals file
+    with a date in its name, that snapshot time (plus NAMED_SNAPSHOT_GRACE); otherwise the
+    end of the day it is read, in the source's zone. Raises SourceError when the name's
+    date is itself after that day."""
+    zone = config.source_timezone(source)
+    today = ingest_day(zone)
+    end_of_day = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), ZoneInfo(zone))
+    end_of_day = end_of_day.astimezone(dt.UTC)
+    why = f"the end of the day it was read ({today.isoformat()}, {zone})"
+    named = snapshot_from_name(PurePath(name).name, zone) if source.kind == "crm" else None
+    if named is None:
+        return end_of_day, why
+    if named > end_of_day:
+        raise SourceError(
+            f"the date in the file name ({Snapshot(named, FROM_NAME).describe()}) is after "
+            f"the day it was read ({today.isoformat()}); rename the file with its export date"
+        )
+    snapshot = Snapshot(named, FROM_NAME).describe()
+    return named + NAMED_SNAPSHOT_GRACE, f"the file's snapshot time {snapshot} plus a day"
+
+
 def _normalize_frame(source: Source, frame: pl.DataFrame, ctx: NormalizeContext) -> NormalizedRows:
     """Raw rows of one file (or one batch of it) → landing tables, accepted, rejects, notes
     (CRM deals: with snapshot_at NULL, and the times the rows state to choose it from)."""
@@ -812,14 +851,26 @@ def _normalize_frame(source: Source, frame: pl.DataFrame, ctx: NormalizeContext)
     return NormalizedRows({"calls": calls.calls}, calls.calls.height, calls.rejects, calls.notes)
 
 
-def _context(config: Config, source: Source, raw: RawFile, file_id: str) -> NormalizeContext:
+def _context(
+    config: Config, source: Source, raw: RawFile, name: str, file_id: str
+) -> NormalizeContext:
     zone = config.source_timezone(source)
+    latest, why = latest_plausible(config, source, name)
+    times = TimeFormat(
+        zone,
+        source.formats.date,
+        excel_serial=raw.delimiter is None,
+        min_year=config.quality.min_year,
+        max_year=config.quality.max_year or ingest_day(zone).year + 1,
+        not_after=latest,
+        not_after_reason=why,
+    )
     return NormalizeContext(
         source=source.history_of
         if source.kind == "crm_history" and source.history_of
         else source.name,
         file_id=file_id,
-        times=TimeFormat(zone, source.formats.date, excel_serial=raw.delimiter is None),
+        times=times,
         decimal=source.formats.decimal,
         manager_aliases=config.manager_aliases(),
         phone_hash_key=config.phone_hash_key(),

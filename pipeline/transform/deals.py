@@ -18,7 +18,7 @@ snapshot_at is a property of the whole file, known only once every row is read (
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -31,7 +31,7 @@ from pipeline.transform.people import map_managers
 from pipeline.transform.phones import hash_phone_column, split_phones_column
 from pipeline.transform.rejects import Check, required, split_rejects
 from pipeline.transform.snapshots import RowTimes
-from pipeline.transform.times import parse_times
+from pipeline.transform.times import parse_times, too_late
 
 ATTRIBUTE_PREFIX = "attr:"
 DEAL_COLUMNS = (
@@ -69,7 +69,10 @@ class DealsResult:
 def normalize_deals(raw: pl.DataFrame, ctx: NormalizeContext) -> DealsResult:
     frame = _with_optional(raw, DEAL_COLUMNS)
     created, created_problem = parse_times(frame["created_at"], ctx.times)
-    closed, closed_problem = parse_times(frame["closed_at"], ctx.times)
+    # An open deal's close date is a plan (often years ahead): only a closed deal's close
+    # date must lie before the file's snapshot and within the plausible years.
+    planned = replace(ctx.times, not_after=None, max_year=None)
+    closed, closed_problem = parse_times(frame["closed_at"], planned)
     modified, modified_problem = parse_times(frame["modified_at"], ctx.times)
     amount, amount_problem, marked_currency = parse_amounts(frame["amount"], ctx.decimal)
     frame = frame.with_columns(
@@ -82,7 +85,12 @@ def normalize_deals(raw: pl.DataFrame, ctx: NormalizeContext) -> DealsResult:
         _amount=amount,
         _amount_problem=amount_problem,
         _marked_currency=marked_currency,
+        _status=_status_column(frame, ctx),
     )
+    closed_late = too_late("closed_at", "_closed", ctx.times)
+    if closed_late is not None:
+        closed_late = pl.when(pl.col("_status") != "open").then(closed_late)
+        frame = frame.with_columns(_closed_problem=pl.coalesce("_closed_problem", closed_late))
     checks = [
         Check(ctx.label("deal_id"), "a deal id", required("deal_id", "deal id")),
         Check(
@@ -105,7 +113,7 @@ def normalize_deals(raw: pl.DataFrame, ctx: NormalizeContext) -> DealsResult:
         deal_id="deal_id",
         crm_pipeline=_trimmed("crm_pipeline"),
         stage="stage",
-        status=_status_column(accepted, ctx),
+        status="_status",
         created_at="_created",
         closed_at="_closed",
         manager=map_managers(_trimmed_series(accepted, "manager"), ctx.manager_aliases),

@@ -13,6 +13,11 @@ The rule, the first that applies:
    only: an open deal's close date is a plan, often in the future), modification and
    stage dates.
 
+Rules 2 and 3 read accepted rows only, and a row stating a time after the end of the day
+the file is read (or in an implausible year) is rejected (`transform.times`), so one
+mistyped year never becomes a snapshot. With rule 1, a time more than a day after the
+name's date rejects its row the same way (`ingest.latest_plausible`).
+
 Never the file's modification time or the time it was read: copying resets the one, and
 the other would move the data's cutoff with every rerun (an export of years past would
 get a month spine up to today). A file with no accepted row and no date in its name has

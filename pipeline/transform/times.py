@@ -2,9 +2,16 @@
 
 Order of attempts: the configured `formats.date`, then `dd.mm.yyyy HH:MM[:SS]`,
 `dd.mm.yyyy`, ISO (space or `T`, optional fraction; `Z`/offset makes it absolute), and —
-for XLSX only — Excel serial day numbers. DST: an ambiguous local time (the repeated hour
-in autumn) takes the earlier instant; a non-existent one (the skipped spring hour) is a
-problem reported with the value, never silently shifted.
+for XLSX only — Excel serial day numbers (from 61, 1900-03-01: below it Excel counts a
+29 February 1900 that never was, and 0 or 1 are empty cells' dates). DST: an ambiguous
+local time (the repeated hour in autumn) takes the earlier instant; a non-existent one
+(the skipped spring hour) is a problem reported with the value, never silently shifted.
+
+A value that parses is still refused (a problem, so its row is rejected with the reason)
+when it cannot be true: a two-digit year (`%Y` reads "24" as the year 24), a year
+outside `min_year`…`max_year` (`quality.min_year`/`max_year`), or an instant after
+`not_after` (a file's snapshot time, or the end of the day it was read: one future-dated
+value would otherwise move the data cutoff and the report month).
 """
 
 from __future__ import annotations
@@ -37,7 +44,9 @@ AWARE_FORMATS = (
 )
 EXPECTED_DEFAULT = "a date/time like dd.mm.yyyy HH:MM[:SS], dd.mm.yyyy or ISO yyyy-mm-dd[THH:MM:SS]"
 _EXCEL_SERIAL = r"^\d{1,7}(\.\d+)?$"
+_EXCEL_FIRST_SERIAL = 61  # 1900-03-01, the first day Excel numbers right
 _MICROS_PER_DAY = 86_400_000_000
+DEFAULT_MIN_YEAR = 2000
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,10 @@ class TimeFormat:
     timezone: str
     date_format: str | None = None
     excel_serial: bool = False
+    min_year: int = DEFAULT_MIN_YEAR
+    max_year: int | None = None  # None: no upper bound on the year
+    not_after: dt.datetime | None = None  # UTC: later instants are refused
+    not_after_reason: str = ""  # what not_after is, for the problem text
 
     def expected(self) -> str:
         first = f"{self.date_format} or " if self.date_format else ""
@@ -76,6 +89,7 @@ def parse_times(values: pl.Series, fmt: TimeFormat) -> tuple[pl.Series, pl.Serie
     ]
     if fmt.excel_serial:
         serial = pl.when(txt.str.contains(_EXCEL_SERIAL)).then(txt.cast(pl.Float64, strict=False))
+        serial = pl.when(serial >= _EXCEL_FIRST_SERIAL).then(serial)
         micros = (serial * _MICROS_PER_DAY).round(0).cast(pl.Int64)
         excel = pl.lit(dt.datetime(1899, 12, 30)) + pl.duration(microseconds=micros)
         candidates.append((excel, ()))
@@ -108,8 +122,74 @@ def parse_times(values: pl.Series, fmt: TimeFormat) -> tuple[pl.Series, pl.Serie
         )
         .otherwise(pl.format("'{}' is not a date/time", "text"))
     )
-    out = out.with_columns(problem=problem)
+    if fmt.excel_serial:
+        number = txt.cast(pl.Float64, strict=False)
+        early = txt.str.contains(_EXCEL_SERIAL) & (number < _EXCEL_FIRST_SERIAL)
+        problem = (
+            pl.when(pl.col("utc").is_null() & early.fill_null(False))
+            .then(
+                pl.format(
+                    "'{}' is an Excel serial date before 1900-03-01 (0 is an empty date cell)",
+                    "text",
+                )
+            )
+            .otherwise(problem)
+        )
+    out = out.with_columns(problem=pl.coalesce(problem, _implausible(fmt)))
+    utc = pl.when(pl.col("problem").is_null()).then(pl.col("utc"))
+    out = out.with_columns(utc=utc)
     return out["utc"].alias(values.name), out["problem"].alias(values.name)
+
+
+def _implausible(fmt: TimeFormat) -> pl.Expr:
+    """Why a parsed value cannot be true (null when it can): a year of one or two digits,
+    a year outside the plausible range, an instant after `not_after`."""
+    year = pl.coalesce(pl.col("naive").dt.year(), pl.col("utc").dt.year())
+    problem = (
+        pl.when(pl.col("utc").is_null())
+        .then(None)
+        .when(year < 100)
+        .then(
+            pl.format(
+                "'{}' has a two-digit year; write the year in full (dd.mm.yyyy), or set "
+                "the source's formats.date with %y",
+                "text",
+            )
+        )
+        .when(year < fmt.min_year)
+        .then(_outside("text", year, fmt))
+    )
+    late = too_late("text", "utc", fmt)
+    return problem if late is None else problem.when(late.is_not_null()).then(late)
+
+
+def too_late(text: str, utc: str, fmt: TimeFormat) -> pl.Expr | None:
+    """The problem of a parsed instant (column `utc`, written as column `text`) in a year
+    after fmt.max_year or after fmt.not_after; None when there is no such limit."""
+    if fmt.max_year is None and fmt.not_after is None:
+        return None
+    year = pl.col(utc).dt.year()
+    problem = pl.when(pl.col(utc).is_null()).then(None)
+    if fmt.max_year is not None:
+        problem = problem.when(year > fmt.max_year).then(_outside(text, year, fmt))
+    if fmt.not_after is not None:
+        reason = pl.lit(fmt.not_after_reason or "the latest plausible time")
+        problem = problem.when(pl.col(utc) > fmt.not_after).then(
+            pl.format("'{}' is after {}", text, reason)
+        )
+    return problem
+
+
+def _outside(text: str, year: pl.Expr, fmt: TimeFormat) -> pl.Expr:
+    highest = "" if fmt.max_year is None else str(fmt.max_year)
+    return pl.format(
+        "'{}' is in the year {}, outside the plausible years {}–{} "
+        "(quality.min_year, quality.max_year)",
+        text,
+        year,
+        pl.lit(fmt.min_year),
+        pl.lit(highest),
+    )
 
 
 _SEPARATOR_MARKS = ".:-/"

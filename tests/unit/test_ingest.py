@@ -34,7 +34,7 @@ DEAL_1 = (
     "1;Розница;Замер назначен;Смирнова А.;1\u00a0234\u00a0567,00;01.03.2025 10:00;"
     '"8 (916) 123-45-67, +7 (495) 123-45-67";Москва'
 )
-DEAL_2 = "2;Розница;Успешно реализовано;Петров;12 000 руб.;02.03.2025 11:30;89031234567;Тула"
+DEAL_2 = "2;Розница;Успешно реализовано;Петров;12 000 руб.;01.03.2025 11:30;89031234567;Тула"
 
 
 def deals_rows(config) -> list[dict]:
@@ -170,7 +170,7 @@ def test_truncated_last_line_is_rejected_not_a_crash(tmp_path) -> None:
 
 def test_unparseable_dates_are_rejected_with_column_expected_and_reason(tmp_path) -> None:
     config = make_config(tmp_path)
-    bad = DEAL_2.replace("02.03.2025 11:30", "вчера")
+    bad = DEAL_2.replace("01.03.2025 11:30", "вчера")
     put(config, "crm/deals_2025-03-01.csv", deals_csv(DEAL_1, bad))
     ingest(config)
     [reject] = table(config, "rejected_rows").to_dicts()
@@ -196,7 +196,8 @@ def test_unparseable_phone_drops_the_phone_not_the_deal(tmp_path) -> None:
 
 def test_reject_ratio_above_the_limit_lands_the_rows_then_raises(tmp_path) -> None:
     config = make_config(tmp_path, max_reject_ratio=0.02)
-    put(config, "crm/deals_2025-03-01.csv", deals_csv(DEAL_1, DEAL_2.replace("02.03.2025", "x")))
+    bad = DEAL_2.replace("01.03.2025 11:30", "x")
+    put(config, "crm/deals_2025-03-01.csv", deals_csv(DEAL_1, bad))
     with pytest.raises(
         IngestError, match=r"crm/deals_2025-03-01\.csv: 50\.0% of rows rejected"
     ) as error:
@@ -341,7 +342,7 @@ def test_check_file_reports_without_writing_anything(tmp_path) -> None:
     path = put(
         config,
         "crm/deals_2025-03-01.csv",
-        deals_csv(DEAL_1, DEAL_2.replace("02.03", "99.03")),
+        deals_csv(DEAL_1, DEAL_2.replace("01.03.2025 11:30", "99.03.2025 11:30")),
         "cp1251",
     )
     report = check_file(config, path)
@@ -383,8 +384,8 @@ def test_latest_row_time_not_mtime_is_the_snapshot_when_the_name_has_no_date(tmp
     path = put(config, "crm/deals_latest.csv", deals_csv(DEAL_2))
     os.utime(path, (1_700_000_000, 1_700_000_000))
     ingest(config)
-    # DEAL_2 was created 02.03.2025 11:30 Moscow (UTC+3): the only time the file states
-    assert deals_rows(config)[0]["snapshot_at"] == dt.datetime(2025, 3, 2, 8, 30, tzinfo=UTC)
+    # DEAL_2 was created 01.03.2025 11:30 Moscow (UTC+3): the only time the file states
+    assert deals_rows(config)[0]["snapshot_at"] == dt.datetime(2025, 3, 1, 8, 30, tzinfo=UTC)
 
 
 def test_dst_change_in_a_berlin_source(tmp_path) -> None:

@@ -1,5 +1,7 @@
 -- The data cutoff: the latest event or snapshot time in the landing data (never the
--- clock, so reruns are identical), in UTC and in the business time zone.
+-- clock, so reruns are identical), in UTC and in the business time zone. An open deal's
+-- close date is a plan, not an event: only closed deals' close dates count. (Times after
+-- a file's snapshot, or after the day it was read, never land: ingest rejects them.)
 with
 
 times as (
@@ -12,6 +14,7 @@ times as (
     select max(created_at) from {{ ref('stg_landing__crm_deals') }}
     union all
     select max(closed_at) from {{ ref('stg_landing__crm_deals') }}
+    where status != 'open'
 ),
 
 cutoff as (
