@@ -80,7 +80,8 @@ def refuse_header(first: list[str] | None, name: str, source: Source) -> None:
     """Master.csv has no header row: a first line of column names is another call log."""
     if not presets.looks_like_header(first):
         return
-    shown = ", ".join(repr(cell) for cell in (first or [])[:4]) + ", …"
+    cells = first or []
+    shown = ", ".join(repr(cell) for cell in cells[:4]) + (", …" if len(cells) > 4 else "")
     raise LayoutError(
         f"{name}: {presets.where(source, 'asterisk')} expects Asterisk's cdr-csv Master.csv, "
         f"which has no header row ({', '.join(FIELDS[:4])}, … in 16, 17 or 18 fields); this "
