@@ -202,12 +202,26 @@ def cmd_report(config: Config, args: argparse.Namespace) -> None:
         do_report(config, month, locales)
 
 
+class CheckFailed(Exception):
+    """`voronka check`: ingest would fail on the file (exit 1)."""
+
+
+def export_path(config: Config, given: str) -> Path:
+    """FILE of `voronka check`: relative to the working directory, else to the inbox (as
+    `voronka run` names files)."""
+    for path in (Path(given), config.inbox_dir / given):
+        if path.is_file():
+            return path
+    raise UsageError(
+        f"{given}: no such file (looked in the working directory and in the inbox "
+        f"{config.inbox_dir})"
+    )
+
+
 def cmd_check(config: Config, args: argparse.Namespace) -> None:
     from pipeline.ingest import check_file
 
-    path = Path(args.file)
-    if not path.is_file():
-        raise UsageError(f"{path}: no such file")
+    path = export_path(config, args.file)
     if args.source:
         try:
             config.source(args.source)
@@ -216,7 +230,10 @@ def cmd_check(config: Config, args: argparse.Namespace) -> None:
             raise UsageError(
                 f"unknown source {args.source!r}; configured sources: {known}"
             ) from None
-    say(check_file(config, path, args.source).render())
+    report = check_file(config, path, args.source)
+    say(report.render())
+    if not report.ok:
+        raise CheckFailed(f"{report.path} would fail ingest: {report.problem}")
 
 
 def cmd_plan(config: Config, args: argparse.Namespace) -> None:
@@ -242,7 +259,11 @@ COMMANDS: dict[str, tuple[Callable[[Config, argparse.Namespace], None], str]] = 
     "build": (cmd_build, "build the warehouse with dbt (models and data tests)"),
     "report": (cmd_report, "render the month's PDF reports from the warehouse"),
     "plan": (cmd_plan, "volume needed at every stage for N closed sales, with a range"),
-    "check": (cmd_check, "dry-run one export: preset, encoding, mapping, rejects; writes nothing"),
+    "check": (
+        cmd_check,
+        "dry-run one export: preset, encoding, mapping, rejects; writes nothing; "
+        "exit 1 when ingest would fail on it",
+    ),
 }
 
 
@@ -272,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
             )
             sub.add_argument("--by", help="one plan per segment of this type, e.g. manager")
         if name == "check":
-            sub.add_argument("file", help="the export file to check")
+            sub.add_argument("file", help="the export (a path here, or in the inbox)")
             sub.add_argument("--source", help="the configured source it belongs to")
     return parser
 

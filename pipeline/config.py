@@ -353,6 +353,7 @@ class Config(_Strict):
     delivery: Delivery = Delivery()
     # Where the file was read from; paths in it are relative to this folder.
     base_dir: Path = Path(".")
+    config_file: Path | None = None  # the file itself (None: built in code)
 
     @field_validator("timezone")
     @classmethod
@@ -576,10 +577,11 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    if "base_dir" in data:
-        raise ConfigError(f"{path}: 'base_dir' is not a config key")
+    for internal in ("base_dir", "config_file"):
+        if internal in data:
+            raise ConfigError(f"{path}: {internal!r} is not a config key")
     try:
-        return Config(**data, base_dir=path.resolve().parent)
+        return Config(**data, base_dir=path.resolve().parent, config_file=path.resolve())
     except ValidationError as error:
         raise ConfigError(_describe(path, error, root)) from None
 

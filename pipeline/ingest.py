@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+import shlex
 import shutil
 import time
 from collections import Counter
@@ -117,20 +118,25 @@ class IngestSummary:
     def quality_breaches(self, max_reject_ratio: float) -> list[FileResult]:
         return [f for f in self.by_status("loaded") if f.reject_ratio > max_reject_ratio]
 
-    def problems(self, max_reject_ratio: float) -> list[str]:
-        lines = [f"{f.path}: failed: {f.message}" for f in self.by_status("failed")]
+    def problems(self, config: Config) -> list[str]:
+        """One line per failed or too dirty file, each with the command that shows why."""
+        max_reject_ratio = config.quality.max_reject_ratio
+        lines = [
+            f"{f.path}: failed: {f.message}; run `{check_command(config, f)}`"
+            for f in self.by_status("failed")
+        ]
         lines += [
             f"{f.path}: {f.reject_ratio:.1%} of rows rejected "
             f"({f.rows_rejected} of {f.rows_total}), "
             f"above quality.max_reject_ratio {max_reject_ratio:.1%}; see landing rejected_rows "
-            f"(file_id {f.file_id}) or run `voronka check {f.path}`"
+            f"(file_id {f.file_id}) or run `{check_command(config, f)}`"
             for f in self.quality_breaches(max_reject_ratio)
         ]
         return lines
 
-    def raise_for_quality(self, max_reject_ratio: float) -> None:
+    def raise_for_quality(self, config: Config) -> None:
         """Raise IngestError naming every failed file and every file above the reject ratio."""
-        problems = self.problems(max_reject_ratio)
+        problems = self.problems(config)
         if problems:
             raise IngestError("ingest failed:\n  " + "\n  ".join(problems), self)
 
@@ -371,8 +377,17 @@ def finish_ingest(
         say(_progress_line(result))
     _remove_if_empty(landing / STAGING)
     snapshot_history.refresh_inferred_history(config)
-    summary.raise_for_quality(config.quality.max_reject_ratio)
+    summary.raise_for_quality(config)
     return summary
+
+
+def check_command(config: Config, result: FileResult) -> str:
+    """`voronka check` for an inbox file, to paste from any folder: the path relative to the
+    inbox (check looks there too), the source, and the config file it was read from."""
+    words = ["voronka", "check", result.path, "--source", result.source]
+    if config.config_file is not None:
+        words += ["--config", str(config.config_file)]
+    return shlex.join(words)
 
 
 def staging_dir(landing: Path, file_id: str, attempt: str = LOCAL_ATTEMPT) -> Path:
@@ -903,6 +918,7 @@ class CheckReport:
     stages_seen: dict[str, int] = field(default_factory=dict)
     max_reject_ratio: float = 0.0
     snapshot: str | None = None  # CRM deals files: the time and the rule that gave it
+    stage_times_unknown: bool = False  # a deals source with no history of any kind
 
     @property
     def reject_ratio(self) -> float:
@@ -910,9 +926,19 @@ class CheckReport:
 
     @property
     def ok(self) -> bool:
-        if self.status in ("empty", "duplicate"):
-            return True
-        return self.status == "loaded" and self.reject_ratio <= self.max_reject_ratio
+        return self.problem is None
+
+    @property
+    def problem(self) -> str | None:
+        """Why ingest would fail on the file (None: it would load, or skip it harmlessly)."""
+        if self.status == "failed":
+            return self.message
+        if self.reject_ratio > self.max_reject_ratio:  # loaded, or already loaded before
+            return (
+                f"{self.reject_ratio:.1%} of rows rejected, above quality.max_reject_ratio "
+                f"{self.max_reject_ratio:.1%}"
+            )
+        return None
 
     def render(self) -> str:
         delimiter = {"\t": "tab", None: "(workbook)"}.get(self.delimiter, self.delimiter)
@@ -938,6 +964,8 @@ class CheckReport:
         )
         if self.snapshot:
             lines.append(f"snapshot:   {self.snapshot}")
+        if self.stage_times_unknown:
+            lines.append(f"stage times: {STAGE_TIMES_UNKNOWN}")
         if self.rejected_sample:
             lines.append(f"first rejected rows ({len(self.rejected_sample)} shown):")
             for row in self.rejected_sample:
@@ -949,11 +977,24 @@ class CheckReport:
         if self.stages_seen:
             lines.append("stages seen (deals/events):")
             lines += [f"  {stage}: {n}" for stage, n in self.stages_seen.items()]
-        verdict = {"duplicate": "OK (ingest would record it as a duplicate, loading nothing)"}
-        lines.append(
-            "verdict:    " + verdict.get(self.status, "OK" if self.ok else "would FAIL ingest")
-        )
+        verdict = "OK" if self.ok else "would FAIL ingest"
+        if self.ok and self.status == "duplicate":
+            verdict = "OK (ingest would record it as a duplicate, loading nothing)"
+        lines.append(f"verdict:    {verdict}")
         return "\n".join(lines)
+
+
+STAGE_TIMES_UNKNOWN = (
+    "unknown from one export without history — send weekly exports or a stage-history file"
+)
+
+
+def has_no_history(config: Config, source: Source) -> bool:
+    """A deals source whose stage times one export cannot tell: no history source points at
+    it, and its files write no stage entries (no stage_dates, no in-file history)."""
+    told = [s.history_of for s in config.sources if s.kind == "crm_history"]
+    in_file = snapshot_history.has_in_file_history(source)
+    return source.kind == "crm" and source.name not in told and not in_file
 
 
 def _mapping_key(key: str) -> str:
@@ -998,6 +1039,7 @@ def check_file(
     report.rows_accepted, report.rows_rejected = normalized.rows_accepted, normalized.rows_rejected
     report.rejected_sample = normalized.tables["rejected_rows"].head(sample_size).to_dicts()
     report.stages_seen = _stages(normalized.tables)
+    report.stage_times_unknown = has_no_history(config, source)
     if normalized.snapshot is not None:
         report.snapshot = normalized.snapshot.describe()
     report.message = "; ".join(normalized.notes)
