@@ -27,6 +27,7 @@ from pipeline.sources.errors import SourceError
 from pipeline.sources.text import Record, head_lines, parse_records, split_lines
 
 CHUNK = 8 * 1024 * 1024
+RUNAWAY_BYTES = 1024 * 1024  # at least this much text without a safe cut: a stray quote
 _SENTINEL = "\x01"
 
 
@@ -123,11 +124,18 @@ class _Piece:
 
 
 def _pieces(path: Path, encoding: str, batch_bytes: int) -> Iterator[_Piece]:
+    """The file in pieces of about batch_bytes, each ending at a line end outside quotes.
+    A quoted field longer than a batch and RUNAWAY_BYTES is a quote never closed (no
+    record is that long): the piece is then cut at the chunk's last line end, and the
+    record parser reads the lines after the stray quote as records of their own
+    (text.parse_records), so a stray quote never pulls the rest of the file into memory."""
     carry, quotes = b"", 0  # the bytes after the last cut, and how many quotes they hold
     first = True
     with Path(path).open("rb") as handle:
         while chunk := handle.read(batch_bytes):
             cut = _cut(chunk, quotes)
+            if cut is None and len(carry) >= max(batch_bytes, RUNAWAY_BYTES):  # cut anyway
+                cut = chunk.rfind(b"\n") + 1 or None
             if cut is None:  # no safe cut yet (a quoted field spans the chunk): read on
                 carry += chunk
                 quotes += chunk.count(b'"')

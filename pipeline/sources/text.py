@@ -5,6 +5,11 @@ Encodings come from an allow-list and decode strictly (a cp1251 file is never ha
 read as UTF-8). Records are parsed with Python's csv module, so quoted delimiters and
 embedded newlines work; a malformed record (an unterminated quote at the end of a
 truncated file) becomes a record with an error instead of a crash.
+
+A quote opened and never closed must not swallow the lines after it into one record: a
+malformed record spanning several physical lines, or any record spanning more than
+MAX_RECORD_LINES, becomes an error record of its first line alone, and reading starts
+again on the next line. So every physical line is counted in some record.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from dataclasses import dataclass
 from pipeline.sources.errors import SourceError
 
 DELIMITERS = (",", ";", "\t")
+# A record (a quoted field with line breaks) spanning more lines than this is taken for
+# a quote that was never closed.
+MAX_RECORD_LINES = 50
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _SNIFF_LINES = 200
 
@@ -83,31 +91,61 @@ def sniff_delimiter(text: str, configured: str = "auto") -> str:
 
 
 def parse_records(lines: list[str], delimiter: str) -> list[Record]:
-    """Lines → records. Blank lines are not records. A parse error yields an error record."""
+    """Lines → records. Blank lines are not records. A parse error yields an error record;
+    an error spanning several lines, or a record spanning more than MAX_RECORD_LINES,
+    yields an error record of its first line and the lines after it are read again."""
     records: list[Record] = []
+    start: int | None = 0
+    while start is not None:
+        start = _parse_from(lines, start, delimiter, records)
+    return records
+
+
+def _parse_from(lines: list[str], start: int, delimiter: str, records: list[Record]) -> int | None:
+    """Append the records of lines[start:] to `records`; return the line to read again
+    from after a runaway quote (None at the end)."""
     reader = csv.reader(
-        iter(lines), delimiter=delimiter, quotechar='"', doublequote=True, strict=True
+        itertools.islice(lines, start, None),
+        delimiter=delimiter,
+        quotechar='"',
+        doublequote=True,
+        strict=True,
     )
-    consumed = 0
+    consumed = start
     while True:
-        start = consumed
+        begin = consumed
         try:
             fields = next(reader)
         except StopIteration:
-            break
+            return None
         except csv.Error as error:
-            consumed = reader.line_num
-            raw = _raw(lines, start, consumed)
+            consumed = start + reader.line_num
+            if consumed - begin > 1:
+                why = f"malformed quoting: {error}"
+                records.append(_runaway(len(records) + 1, lines, begin, why))
+                return begin + 1
             reason = f"malformed quoting: {error}"
             if consumed >= len(lines):
                 reason += " (the file may be cut short)"
-            records.append(Record(len(records) + 1, None, raw, reason))
+            records.append(Record(len(records) + 1, None, _raw(lines, begin, consumed), reason))
             continue
-        consumed = reader.line_num
+        consumed = start + reader.line_num
+        if consumed - begin > MAX_RECORD_LINES:
+            why = f"a quoted field runs over {consumed - begin} lines"
+            records.append(_runaway(len(records) + 1, lines, begin, why))
+            return begin + 1
         if not fields or all(not field.strip() for field in fields):
             continue
-        records.append(Record(len(records) + 1, fields, _raw(lines, start, consumed)))
-    return records
+        records.append(Record(len(records) + 1, fields, _raw(lines, begin, consumed)))
+
+
+def _runaway(number: int, lines: list[str], begin: int, why: str) -> Record:
+    """The error record of a line whose quote is never closed on it."""
+    reason = (
+        f"a quote opened in this line is never closed ({why}); the lines after it are read "
+        "as records of their own"
+    )
+    return Record(number, None, _raw(lines, begin, begin + 1), reason)
 
 
 def _raw(lines: list[str], start: int, end: int) -> str:
