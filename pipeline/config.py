@@ -341,6 +341,9 @@ class Schedule(_Strict):
 class Config(_Strict):
     timezone: str = "Europe/Moscow"
     locales: list[str] = ["ru", "en"]
+    # ISO 4217 code of the deal amounts, printed with every sum in the reports (RUB → ₽).
+    # None: the exports' amounts are printed as bare numbers.
+    currency: str | None = None
     paths: Paths = Paths()
     quality: Quality = Quality()
     calls: CallsSettings = CallsSettings()
@@ -359,6 +362,13 @@ class Config(_Strict):
     @classmethod
     def _zone(cls, value: str) -> str:
         return _check_zone(value)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValueError(f"must be an ISO 4217 code such as RUB, USD or EUR, got {value!r}")
+        return value
 
     @field_validator("locales")
     @classmethod
