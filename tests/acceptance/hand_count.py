@@ -470,12 +470,14 @@ def stage_index(shape: Shape) -> tuple[dict[str, int], int | None]:
 def entries_of(deal: Deal, exact: list[tuple[str, dt.datetime]], shape: Shape):
     """(funnel stage index, time) for every recorded entry of one deal (rules 1-4 above)."""
     names, won_at = stage_index(shape)
-    entries = [(0, deal.created_at)]
+    entries = [(0, deal.created_at)]  # 1. creation enters the first stage
     exactly_known = {0}
-    for stage_name, at in exact:
+    for stage_name, at in exact:  # 2. history rows and stage-date cells
         if stage_name.strip() in names:
             entries.append((names[stage_name.strip()], at))
             exactly_known.add(names[stage_name.strip()])
+    # 3. exports: a stage first seen (or seen changed) counts at the previous sighting,
+    #    or at creation for the first one, unless the deal has an exact entry into it.
     lower, last_stage = deal.created_at, None
     for snapshot_at, stage_name in deal.sightings:
         index = names.get(stage_name)
@@ -483,7 +485,7 @@ def entries_of(deal: Deal, exact: list[tuple[str, dt.datetime]], shape: Shape):
             entries.append((index, lower))
         lower, last_stage = snapshot_at, stage_name
     if won_at is not None and deal.status == "won" and deal.closed_at:
-        entries.append((won_at, deal.closed_at))
+        entries.append((won_at, deal.closed_at))  # 4. won at closed_at
     return entries
 
 
