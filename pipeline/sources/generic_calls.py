@@ -146,8 +146,14 @@ def _shown_labels(labels: dict[str, str]) -> dict[str, str]:
     """The mapping as `check` shows it: derived columns say what they come from."""
     shown = {key: column for key, column in labels.items() if key in CALL_COLUMNS}
     sides = "/".join(labels[key] for key in ("caller", "callee") if key in labels)
-    if sides:
+    if sides and "direction" in labels:
+        shown.setdefault("client_phone", f"{sides} (caller inbound, callee outbound)")
+    elif sides:
         shown.setdefault("direction", f"{sides} (the side that is ours)")
-        shown.setdefault("client_phone", f"{sides} (the side that is not ours)")
+        shown.setdefault("client_phone", f"{sides} (the other side)")
+    if "talk_s" in labels:
+        shown.setdefault("disposition", f"{labels['talk_s']} (answered when above 0)")
+    elif "answered_at" in labels:
+        shown.setdefault("disposition", f"{labels['answered_at']} (answered when filled)")
     shown.setdefault("call_id", "(a hash of the record)")
     return shown

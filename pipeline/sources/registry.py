@@ -233,3 +233,28 @@ def _no_effect(preset: Preset, key: str) -> str:
         f"{key} has no effect on a {preset.kind!r} source with preset {preset.name!r}; "
         f"remove it (this preset reads: {', '.join(honoured)})"
     )
+
+
+# --- docs/presets.md reads the registry through these (a test holds the page to them) ---
+
+
+def presets_table() -> str:
+    """Every preset: kind, name, the file it reads, the optional keys it honours."""
+    rows = ["| kind | preset | the file it reads | optional keys it reads |", "|---|---|---|---|"]
+    for preset in PRESETS:
+        keys = ", ".join(f"`{key}`" for key in OPTIONAL_KEYS if key in preset.honours)
+        rows.append(f"| {preset.kind} | `{preset.name}` | {preset.expects} | {keys} |")
+    return "\n".join(rows)
+
+
+def columns_line(preset: Preset) -> str:
+    """The columns a preset maps: `columns:` keys, with the names it looks for."""
+
+    def one(column: Column) -> str:
+        names = " / ".join(column.names[:2]) + (" / …" if len(column.names) > 2 else "")
+        key = f"`{public_key(column.key)}`" + ("*" if column.required else "")
+        return f"{key} ← {names}" if names else key
+
+    extra = [f"`{key}`" for key in preset.extra_column_keys]
+    more = "; any other key adds a column as a deal attribute" if preset.any_column_key else ""
+    return "Columns: " + ", ".join([one(column) for column in preset.columns] + extra) + more

@@ -4,8 +4,9 @@ refuses it (exit 2) naming the key and its line.
 
 Each sample is a tiny export in its vendor's layout with, on purpose: a row whose date is
 written `10/03/2025 …` (read only with `formats.date`), naive local times (moved by
-`timezone`), Cyrillic text (changed by `formats.encoding: cp1251`) and, for deals, an
-amount `1,5` (1.5 with the default decimal comma, 15 with `decimal: "."`).
+`timezone`), Cyrillic text (written in cp1251, it fails with `formats.encoding: utf-8`)
+and, for deals, an amount `1,5` (1.5 with the default decimal comma, 15 with
+`decimal: "."`).
 """
 
 from __future__ import annotations
@@ -285,7 +286,7 @@ def variant(sample: Sample, key: str) -> dict:
         "timezone": {"timezone": "Asia/Vladivostok"},
         "formats.date": {"formats": {"date": "%d/%m/%Y %H:%M:%S"}},
         "formats.decimal": {"formats": {"decimal": "."}},
-        "formats.encoding": {"formats": {"encoding": "cp1251"}},
+        "formats.encoding": {"formats": {"encoding": "utf-8"}},
         "formats.delimiter": {"formats": {"delimiter": sample.other_delimiter}},
         "history_of": {"history_of": "crm2"},
     }
@@ -322,12 +323,12 @@ def write_config(folder: Path, source: dict) -> Config:
     return load_config(path)
 
 
-def what_is_read(folder: Path, sample: Sample, source: dict) -> tuple:
+def what_is_read(folder: Path, sample: Sample, source: dict, encoding: str = "utf-8") -> tuple:
     """Everything a source's keys can change: the raw rows, the landing rows (or the
     error), and the outcome names the warehouse gets from the config."""
     config = write_config(folder, source)
     outcomes = outcome_stage_rows(config)
-    data = sample.text.encode("utf-8")
+    data = sample.text.encode(encoding)
     try:
         normalized = normalize_file(config, config.source("sample"), "sample/x.csv", data, "id")
     except SourceError as error:
@@ -354,9 +355,11 @@ def test_every_preset_has_a_sample() -> None:
 def test_every_optional_key_changes_what_is_read_or_is_refused(tmp_path, kind, preset, key):
     sample = SAMPLES[(kind, preset)]
     if key in registry.find(kind, preset).honours:
-        read = what_is_read(tmp_path / "base", sample, sample.source)
+        written = "cp1251" if key == "formats.encoding" else "utf-8"
+        read = what_is_read(tmp_path / "base", sample, sample.source, written)
         assert read[0] != "failed", read  # the sample itself loads
-        assert what_is_read(tmp_path / "variant", sample, variant(sample, key)) != read
+        changed = what_is_read(tmp_path / "variant", sample, variant(sample, key), written)
+        assert changed != read
         return
     with pytest.raises(ConfigError) as error:
         write_config(tmp_path, {**sample.source, **REFUSED[key]})
