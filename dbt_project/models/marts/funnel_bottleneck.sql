@@ -2,6 +2,9 @@
 -- its rate at this step rose to its best manager's sustained (shrunk) rate, all later
 -- steps unchanged: entities(s) x (best_rate - team_rate) x product of later team rates.
 -- Month M pools cohorts M-(plan.months-1)…M, like manager_scorecard.
+-- The bottleneck is the step that gains the most among the steps whose best manager is
+-- significantly better than the rest of the team (manager_scorecard.gap_significant,
+-- n >= 30): lifting the team to a rate no one reliably beats it by is no plan.
 with
 
 counts as (
@@ -20,6 +23,7 @@ best as (
         stage_order,
         manager as best_manager,
         shrunk_rate as best_rate,
+        coalesce(gap_significant and gap > 0, false) as is_significantly_better,
         row_number() over (
             partition by funnel_id, month, stage_order
             order by shrunk_rate desc, manager asc
@@ -94,7 +98,8 @@ final as (
                 with_later_product.entities_per_month
                 * greatest(best.best_rate - with_later_product.team_rate, 0)
                 * with_later_product.later_rates_product
-        end as extra_closed_sales
+        end as extra_closed_sales,
+        coalesce(best.is_significantly_better, false) as best_is_significantly_better
     from with_later_product
     left join best
         on
@@ -105,12 +110,25 @@ final as (
 )
 
 select
-    *,
+    funnel_id,
+    month,
+    stage_key,
+    stage_order,
+    is_mature,
+    best_manager,
+    best_rate,
+    team_rate,
+    extra_closed_sales,
     coalesce(
         row_number() over (
             partition by funnel_id, month
-            order by case when extra_closed_sales is null then 1 else 0 end, extra_closed_sales desc, stage_order asc
+            order by
+                case when best_is_significantly_better then 0 else 1 end,
+                case when extra_closed_sales is null then 1 else 0 end,
+                extra_closed_sales desc,
+                stage_order asc
         ) = 1
+        and best_is_significantly_better
         and extra_closed_sales > 0,
         false
     ) as is_bottleneck
