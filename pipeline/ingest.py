@@ -645,12 +645,14 @@ def _stream_file(
               "snapshot": None}  # fmt: skip
     notes: list[list[str]] = []
     times = RowTimes()
+    mixed = fastcsv.MixedLines()
     ctx = None
     width = layout.max_width if layout else (len(header.fields) if header and header.fields else 1)
     for number, batch in enumerate(
         fastcsv.record_batches(path, encoding, delimiter, width, batch_bytes)
     ):
         frame = batch.frame
+        mixed.add(batch)
         if header is not None:  # generic: the first record is the header
             frame = frame.filter(pl.col("_row") > 1).with_columns(pl.col("_row") - 1)
             if frame.height and layout is None:
@@ -689,6 +691,8 @@ def _stream_file(
             if rows.height:
                 counts["tables"].add(table)
                 io.write_part(staging, table, file_id, rows, batch=number)
+    if encoding == "cp1251":  # lines in UTF-8 are named, as text.decode names them
+        counts["encoding"] = mixed.describe()
     if layout is not None:
         counts["columns_found"] = layout.columns_found
         if source.kind == "crm":

@@ -18,13 +18,20 @@ import contextlib
 import hashlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from pipeline.sources.errors import SourceError
-from pipeline.sources.text import Record, head_lines, parse_records, split_lines
+from pipeline.sources.text import (
+    Record,
+    decode_lines,
+    describe_mixed,
+    head_lines,
+    parse_records,
+    split_lines,
+)
 
 CHUNK = 8 * 1024 * 1024
 RUNAWAY_BYTES = 1024 * 1024  # at least this much text without a safe cut: a stray quote
@@ -38,6 +45,9 @@ class Batch:
 
     frame: pl.DataFrame  # f0 … f<width-1>, _width, _row, _raw
     fast: bool
+    # A cp1251 file's lines read as UTF-8 and as cp1251 in this batch (text.decode_lines)
+    utf8_lines: list[int] = field(default_factory=list)
+    cp1251_lines: list[int] = field(default_factory=list)
 
 
 def fingerprint(path: Path) -> tuple[str, str | None]:
@@ -73,18 +83,30 @@ def fingerprint(path: Path) -> tuple[str, str | None]:
 
 
 def resolve_encoding(path: Path, configured: str, utf8: str | None) -> str:
-    """The encoding to read with, by text.decode's rules (auto: BOM, utf-8, cp1251)."""
+    """The encoding to read with, by text.decode's rules (auto: BOM, utf-8, cp1251). A
+    cp1251 file is decoded line by line where it holds UTF-8 (text.decode_lines): a line
+    in neither fails the batch it is in, naming it."""
     if configured != "auto":
         return configured
-    if utf8:
-        return utf8
-    with Path(path).open("rb") as handle:  # cp1251 fails strictly only on byte 0x98
-        while chunk := handle.read(CHUNK):
-            if b"\x98" in chunk:
-                raise SourceError(
-                    "encoding is none of utf-8, utf-8 with BOM, cp1251 (strict decoding failed)"
-                )
-    return "cp1251"
+    return utf8 or "cp1251"
+
+
+class MixedLines:
+    """A cp1251 file's lines found to be UTF-8 (and cp1251), over its batches."""
+
+    def __init__(self) -> None:
+        self.utf8: list[int] = []
+        self.cp1251: list[int] = []
+        self.counts = [0, 0]
+
+    def add(self, batch: Batch) -> None:
+        self.counts[0] += len(batch.utf8_lines)
+        self.counts[1] += len(batch.cp1251_lines)
+        self.utf8 += batch.utf8_lines[: 100 - len(self.utf8)]
+        self.cp1251 += batch.cp1251_lines[: 100 - len(self.cp1251)]
+
+    def describe(self) -> str:
+        return describe_mixed(self.utf8, self.cp1251, (self.counts[0], self.counts[1]))
 
 
 def text_batches(path: Path, encoding: str, batch_bytes: int) -> Iterator[str]:
@@ -98,16 +120,20 @@ class _Piece:
     asked for. A UTF-8 piece that is ASCII is valid as it is (no decoding); any other piece
     is decoded at once, so a decoding error is raised for the piece it is in."""
 
-    def __init__(self, raw: bytes, encoding: str, first: bool) -> None:
+    def __init__(self, raw: bytes, encoding: str, first: bool, first_line: int = 1) -> None:
         self._raw, self._encoding, self._first = raw, encoding, first
         self._text: str | None = None
         self._utf8: bytes | None = None
+        self.utf8_lines: list[int] = []
+        self.cp1251_lines: list[int] = []
+        if encoding == "cp1251":
+            self._text, self.utf8_lines, self.cp1251_lines = decode_lines(raw, first_line)
         utf8 = encoding == "utf-8" or (
             encoding == "utf-8-sig" and not (first and raw.startswith(codecs.BOM_UTF8))
         )
         if utf8:
             self._utf8 = raw  # the text's UTF-8 bytes are the file's bytes
-        if not (utf8 and raw.isascii()):
+        if self._text is None and not (utf8 and raw.isascii()):
             self._text = _decode(raw, encoding, first)
 
     @property
@@ -130,7 +156,7 @@ def _pieces(path: Path, encoding: str, batch_bytes: int) -> Iterator[_Piece]:
     record parser reads the lines after the stray quote as records of their own
     (text.parse_records), so a stray quote never pulls the rest of the file into memory."""
     carry, quotes = b"", 0  # the bytes after the last cut, and how many quotes they hold
-    first = True
+    first, line = True, 1  # the first piece; the number of the next piece's first line
     with Path(path).open("rb") as handle:
         while chunk := handle.read(batch_bytes):
             cut = _cut(chunk, quotes)
@@ -143,10 +169,10 @@ def _pieces(path: Path, encoding: str, batch_bytes: int) -> Iterator[_Piece]:
             piece = b"".join((carry, memoryview(chunk)[:cut]))  # one copy
             carry = chunk[cut:]
             quotes = carry.count(b'"')
-            yield _Piece(piece, encoding, first)
-            first = False
+            yield _Piece(piece, encoding, first, line)
+            first, line = False, line + piece.count(b"\n")
         if carry:
-            yield _Piece(carry, encoding, first)
+            yield _Piece(carry, encoding, first, line)
 
 
 def _cut(data: bytes, quotes: int = 0) -> int | None:
@@ -175,6 +201,9 @@ def header_text(path: Path, encoding: str, peek_bytes: int = 1 << 20) -> str:
     """The first ~MB of a file, decoded (for the delimiter sniff and the header)."""
     with Path(path).open("rb") as handle:
         data = handle.read(peek_bytes)
+    if encoding == "cp1251":  # a header line in UTF-8 is read as UTF-8, as in the batches
+        with contextlib.suppress(SourceError):
+            return decode_lines(data[: data.rfind(b"\n") + 1] or data)[0]
     return data.decode(encoding, errors="ignore")
 
 
@@ -338,6 +367,7 @@ def _record_batches(
             batch = Batch(fast, True)
         else:
             batch = Batch(_careful_batch(piece.text, delimiter, max_width, next_row), False)
+        batch.utf8_lines, batch.cp1251_lines = piece.utf8_lines, piece.cp1251_lines
         del piece
         next_row += batch.frame.height
         yield batch

@@ -40,7 +40,13 @@ class Record:
 
 
 def decode(data: bytes, encoding: str = "auto") -> tuple[str, str]:
-    """Bytes → (text, encoding used). `auto` tries utf-8-sig (BOM), utf-8, cp1251."""
+    """Bytes → (text, encoding used). `auto` tries utf-8-sig (BOM), utf-8, cp1251.
+
+    A file that is not UTF-8 as a whole (or is configured as cp1251) is decoded line by
+    line when some of its lines are UTF-8: `encoding used` then names the other lines
+    (`cp1251; utf-8 in lines 4, 8`), never mojibake."""
+    if encoding == "cp1251":
+        return decode_mixed(data)
     if encoding != "auto":
         try:
             return data.decode(encoding), encoding
@@ -51,12 +57,74 @@ def decode(data: bytes, encoding: str = "auto") -> tuple[str, str]:
             return data.decode("utf-8-sig"), "utf-8-sig"
         except UnicodeDecodeError as error:
             raise SourceError(f"starts with a UTF-8 BOM but is not valid UTF-8: {error}") from None
-    for candidate in ("utf-8", "cp1251"):
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return decode_mixed(data)
+
+
+# The start of a UTF-8 sequence: only files holding one are decoded line by line. A line
+# is UTF-8 when all of it is valid UTF-8, which cp1251 text (two letters in a row are two
+# lead bytes) practically never is.
+_UTF8_HINT = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
+_LISTED_LINES = 20
+
+
+def decode_mixed(data: bytes) -> tuple[str, str]:
+    """cp1251 bytes, some of whose lines may be UTF-8 → (text, the encoding used)."""
+    text, utf8_lines, cp1251_lines = decode_lines(data)
+    return text, describe_mixed(utf8_lines, cp1251_lines)
+
+
+def decode_lines(data: bytes, first_line: int = 1) -> tuple[str, list[int], list[int]]:
+    """Each line (numbered from first_line) as UTF-8 when it is valid UTF-8 with a
+    non-ASCII character, else as cp1251 → (text, UTF-8 line numbers, cp1251 line numbers).
+    SourceError names a line that is neither."""
+    if not _UTF8_HINT.search(data):
         try:
-            return data.decode(candidate), candidate
+            return data.decode("cp1251"), [], []
         except UnicodeDecodeError:
+            pass  # a byte cp1251 lacks (0x98): find its line below
+    parts: list[str] = []
+    utf8_lines: list[int] = []
+    cp1251_lines: list[int] = []
+    for number, line in enumerate(data.splitlines(keepends=True), start=first_line):
+        if line.isascii():
+            parts.append(line.decode("ascii"))
             continue
-    raise SourceError("encoding is none of utf-8, utf-8 with BOM, cp1251 (strict decoding failed)")
+        try:
+            parts.append(line.decode("utf-8"))
+            utf8_lines.append(number)
+        except UnicodeDecodeError:
+            try:
+                parts.append(line.decode("cp1251"))
+                cp1251_lines.append(number)
+            except UnicodeDecodeError as error:
+                raise SourceError(
+                    f"line {number}: encoding is none of utf-8, utf-8 with BOM, cp1251 "
+                    f"(strict decoding failed: {error})"
+                ) from None
+    return "".join(parts), utf8_lines, cp1251_lines
+
+
+def describe_mixed(
+    utf8_lines: list[int], cp1251_lines: list[int], counts: tuple[int, int] | None = None
+) -> str:
+    """`cp1251`, or the main encoding and the lines in the other one. `counts`: how many
+    lines of each there were, when the lists hold only the first ones."""
+    utf8_count, cp1251_count = counts or (len(utf8_lines), len(cp1251_lines))
+    if not utf8_count:
+        return "cp1251"
+    if not cp1251_count:
+        return "utf-8"
+    main, other, lines, count = (
+        ("cp1251", "utf-8", utf8_lines, utf8_count)
+        if cp1251_count >= utf8_count
+        else ("utf-8", "cp1251", cp1251_lines, cp1251_count)
+    )
+    listed = ", ".join(str(n) for n in lines[:_LISTED_LINES])
+    more = f" and {count - _LISTED_LINES} more" if count > _LISTED_LINES else ""
+    return f"{main}; {other} in lines {listed}{more}"
 
 
 def split_lines(text: str) -> list[str]:
