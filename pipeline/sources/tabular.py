@@ -5,11 +5,18 @@ name keeps its position as `Name__2`, `Name__3`. A record with another field cou
 truncated last line, an unquoted delimiter) is rejected with the count it has.
 XLSX cells are all read as strings (dates as ISO text or Excel serial numbers) and cast
 later in one place; an XLSX record's `raw` is its cells joined by tabs.
+
+A workbook is read whole into memory, so before reading one (whatever its name: a zip
+named .csv is a workbook) its archive is measured: unpacked size, compression ratio and
+rows per sheet above the caps below fail the file with the figure and the cap — a zip
+bomb (6 MB holding 3 million rows) costs a second, not minutes and gigabytes.
 """
 
 from __future__ import annotations
 
 import io
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -21,6 +28,12 @@ from pipeline.sources.text import Record, decode, parse_records, sniff_delimiter
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 ZIP_MAGIC = b"PK\x03\x04"
+# Caps on a workbook, checked before it is read: bigger exports go as CSV (read in batches).
+MAX_UNPACKED_BYTES = 512 * 1024**2
+MAX_COMPRESSION_RATIO = 100  # unpacked / packed; real workbooks are 5–30
+MAX_SHEET_ROWS = 1_048_576  # Excel's own limit per sheet
+_SHEET = re.compile(r"^(xl/worksheets/[^/]+\.xml|content\.xml)$")  # xlsx/xlsm, ods
+_ROW_TAGS = (b"<row ", b"<row>", b"<table:table-row")
 
 
 @dataclass
@@ -100,7 +113,61 @@ def _split_header(records: list[Record], encoding: str | None, delimiter: str | 
     return Table(header, rows, rejects, encoding, delimiter)
 
 
+def check_workbook(data: bytes) -> None:
+    """Raise SourceError when a zipped workbook exceeds a cap (unpacked size, compression
+    ratio, rows of a sheet), without unpacking more than the caps allow."""
+    if not data.startswith(ZIP_MAGIC):
+        return  # .xls / .xlsb: binary formats, read as they are
+    mb = 1024**2
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise SourceError(f"cannot read the workbook: {error}") from None
+    stated = sum(member.file_size for member in members)
+    if stated > MAX_UNPACKED_BYTES:
+        raise SourceError(
+            f"the workbook unpacks to {stated / mb:,.0f} MB, above the cap of "
+            f"{MAX_UNPACKED_BYTES / mb:,.0f} MB; export CSV instead (read in batches)"
+        )
+    if stated > MAX_COMPRESSION_RATIO * max(len(data), 1):
+        raise SourceError(
+            f"the workbook unpacks to {stated / max(len(data), 1):,.0f} times its size "
+            f"(cap {MAX_COMPRESSION_RATIO}:1): not a real export (a zip bomb?)"
+        )
+    unpacked = 0
+    for member in members:
+        if not _SHEET.match(member.filename):
+            continue
+        rows, tail = 0, b""
+        try:
+            with archive.open(member) as sheet:
+                while chunk := sheet.read(1 << 20):
+                    unpacked += len(chunk)
+                    if unpacked > MAX_UNPACKED_BYTES:  # the sizes the archive states lied
+                        raise SourceError(
+                            f"the workbook unpacks to more than "
+                            f"{MAX_UNPACKED_BYTES / mb:,.0f} MB; export CSV instead"
+                        )
+                    text = tail + chunk  # a tag cut by the chunk's end is whole here
+                    rows += _row_tags(text) - _row_tags(tail)
+                    tail = text[-20:]
+                    if rows > MAX_SHEET_ROWS:
+                        raise SourceError(
+                            f"sheet {member.filename} holds more than {MAX_SHEET_ROWS:,} rows "
+                            "(Excel's own limit): not a real export (a zip bomb?); export "
+                            "CSV instead"
+                        )
+        except (zipfile.BadZipFile, OSError, EOFError) as error:
+            raise SourceError(f"cannot read the workbook: {error}") from None
+
+
+def _row_tags(text: bytes) -> int:
+    return sum(text.count(tag) for tag in _ROW_TAGS)
+
+
 def _excel_records(data: bytes) -> list[Record]:
+    check_workbook(data)
     try:
         frame = pl.read_excel(
             io.BytesIO(data),
