@@ -923,6 +923,7 @@ class CheckReport:
     max_reject_ratio: float = 0.0
     snapshot: str | None = None  # CRM deals files: the time and the rule that gave it
     stage_times_unknown: bool = False  # a deals source with no history of any kind
+    expects: str = ""  # the file the preset reads (registry), said when the file fails
 
     @property
     def reject_ratio(self) -> float:
@@ -953,6 +954,8 @@ class CheckReport:
             f"delimiter:  {delimiter!r}" if self.delimiter else f"delimiter:  {delimiter}",
             f"status:     {self.status}" + (f" — {self.message}" if self.message else ""),
         ]
+        if self.status == "failed" and self.expects:
+            lines.append(f"expects:    {self.expects}")
         if self.columns_found:
             lines.append("columns found: " + ", ".join(self.columns_found))
         if self.column_mapping:
@@ -1024,6 +1027,7 @@ def check_file(
         source.preset,
         "failed",
         max_reject_ratio=config.quality.max_reject_ratio,
+        expects=registry.preset_of(source).expects,
     )
     data = io.read_bytes(path)
     file_id = io.content_id(data)
