@@ -165,4 +165,3 @@ def outcome_stage_rows(config: Config) -> list[dict]:
         {"source": source, "crm_stage": stage, "status": status}
         for (source, stage), status in sorted(names.items())
     ]
-
