@@ -17,7 +17,9 @@ funnels:
     crm: [{source: leads}]
     stages:
       - {key: lead, name: {ru: А, en: A}, crm_stages: ["new"]}
-      - {key: won, name: {ru: Б, en: B}, crm_stages: ["Won", {name: "Signed", valid_to: 2025-06-30}]}
+      - key: won
+        name: {ru: Б, en: B}
+        crm_stages: ["Won", {name: "Signed", valid_to: 2025-06-30}]
 """
 
 
