@@ -15,9 +15,12 @@ the clock (`transform.snapshots`): chosen once every row is parsed, and stamped 
 parts of a streamed file after its last batch.
 
 Failures are loud but never partial: a file that cannot be read (a missing column, an
-unknown encoding) is recorded as `failed` with nothing written; a file whose reject ratio
-is above `quality.max_reject_ratio` is landed (so `voronka check` and the data-quality mart
-can show why) — and after all files, IngestError names every such file.
+unknown encoding), or whose reject ratio is above `quality.max_reject_ratio`, is recorded
+as `failed` with nothing written (its ledger row keeps the counts and the first reject;
+`voronka check` shows every reject). A failed file is read again on every run, so it stays
+failed until a corrected export takes its place under the same name, or it is removed
+from the inbox. After all files, IngestError names every inbox file whose latest ledger
+row is a failure (`held_files`: the one rule of the CLI and the Dagster check).
 """
 
 from __future__ import annotations
@@ -114,31 +117,6 @@ class IngestSummary:
 
     def by_status(self, status: str) -> list[FileResult]:
         return [f for f in self.files if f.status == status]
-
-    def quality_breaches(self, max_reject_ratio: float) -> list[FileResult]:
-        return [f for f in self.by_status("loaded") if f.reject_ratio > max_reject_ratio]
-
-    def problems(self, config: Config) -> list[str]:
-        """One line per failed or too dirty file, each with the command that shows why."""
-        max_reject_ratio = config.quality.max_reject_ratio
-        lines = [
-            f"{f.path}: failed: {f.message}; run `{check_command(config, f)}`"
-            for f in self.by_status("failed")
-        ]
-        lines += [
-            f"{f.path}: {f.reject_ratio:.1%} of rows rejected "
-            f"({f.rows_rejected} of {f.rows_total}), "
-            f"above quality.max_reject_ratio {max_reject_ratio:.1%}; see landing rejected_rows "
-            f"(file_id {f.file_id}) or run `{check_command(config, f)}`"
-            for f in self.quality_breaches(max_reject_ratio)
-        ]
-        return lines
-
-    def raise_for_quality(self, config: Config) -> None:
-        """Raise IngestError naming every failed file and every file above the reject ratio."""
-        problems = self.problems(config)
-        if problems:
-            raise IngestError("ingest failed:\n  " + "\n  ".join(problems), self)
 
     def render(self) -> str:
         counts = Counter(f.status for f in self.files)
@@ -365,6 +343,9 @@ def finish_ingest(
             result = _copy_result(item, outcome.get(file_id))
         else:
             result = own or _failed(item, "its load step left no result; it will be read again")
+            if result.status == "loaded" and result.reject_ratio > config.quality.max_reject_ratio:
+                _discard_staging(landing, result)
+                result = _too_dirty(config, result)
             if result.status == "loaded":
                 result = _publish(landing, result)
             outcome[file_id] = result
@@ -377,8 +358,63 @@ def finish_ingest(
         say(_progress_line(result))
     _remove_if_empty(landing / STAGING)
     snapshot_history.refresh_inferred_history(config)
-    summary.raise_for_quality(config)
+    problems = [_problem_line(config, row) for row in held_files(config)]
+    if problems:
+        raise IngestError("ingest failed:\n  " + "\n  ".join(problems), summary)
     return summary
+
+
+def held_files(config: Config) -> list[dict]:
+    """The quality rule `voronka ingest` and the Dagster check `reject_ratio_within_limit`
+    share: the ledger rows of the inbox files whose latest row is `failed` (unreadable, or
+    above quality.max_reject_ratio), or `loaded` above that ratio (a ledger written before
+    such files failed). A file leaves the list when a corrected export takes its place (the
+    same source and path, new bytes), when it is removed from the inbox, or when the ratio
+    is raised (it is read again: failed is not final)."""
+    ledger = io.read_ledger(config.landing_dir)
+    if ledger.height == 0:
+        return []
+    inbox = config.inbox_dir
+    present = {(s.name, io.relative_name(inbox, path)) for s, path in _candidates(config, inbox)}
+    latest = ledger.sort("received_at").unique(["source", "path"], keep="last", maintain_order=True)
+    limit = config.quality.max_reject_ratio
+    held = []
+    for row in latest.iter_rows(named=True):
+        total = row["rows_total"] or 0
+        dirty = row["status"] == "loaded" and total and (row["rows_rejected"] or 0) / total > limit
+        if (row["source"], row["path"]) in present and (row["status"] == "failed" or dirty):
+            held.append(row)
+    return held
+
+
+def _problem_line(config: Config, row: dict) -> str:
+    """One held file, what is wrong and the command that shows why."""
+    result = FileResult(row["path"], row["source"], row["preset"], row["status"], row["file_id"])
+    command = check_command(config, result)
+    if row["status"] == "failed":
+        return f"{row['path']}: failed: {row['message']}; run `{command}`"
+    return (
+        f"{row['path']}: {row['rows_rejected'] / row['rows_total']:.1%} of rows rejected "
+        f"({row['rows_rejected']} of {row['rows_total']}), above quality.max_reject_ratio "
+        f"{config.quality.max_reject_ratio:.1%}; run `{command}`"
+    )
+
+
+def _too_dirty(config: Config, result: FileResult) -> FileResult:
+    """A loaded result above quality.max_reject_ratio, as the `failed` file it becomes:
+    nothing of it is published; the counts stay in its ledger row."""
+    return replace(
+        result,
+        status="failed",
+        staged=None,
+        tables=(),
+        message=(
+            f"{result.reject_ratio:.1%} of rows rejected ({result.rows_rejected} of "
+            f"{result.rows_total}), above quality.max_reject_ratio "
+            f"{config.quality.max_reject_ratio:.1%}: nothing of it was loaded; put the "
+            f"corrected export in its place (same name) or remove it. {result.message}"
+        ),
+    )
 
 
 def check_command(config: Config, result: FileResult) -> str:

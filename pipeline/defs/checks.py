@@ -15,6 +15,7 @@ import polars as pl
 from pipeline.config import Config
 from pipeline.defs.partitions import monthly_partitions
 from pipeline.defs.resources import VoronkaConfig
+from pipeline.ingest import held_files
 from pipeline.io import read_ledger, table_dir
 
 FILES_KEY = dg.AssetKey(["landing", "files"])
@@ -42,19 +43,18 @@ def every_row_lands_or_is_rejected(voronka: VoronkaConfig) -> dg.AssetCheckResul
 
 @dg.asset_check(asset=dg.AssetKey(["landing", "rejected_rows"]), blocking=True)
 def reject_ratio_within_limit(voronka: VoronkaConfig) -> dg.AssetCheckResult:
-    """No loaded file rejects more than quality.max_reject_ratio of its rows."""
+    """No inbox file is held: none whose latest ledger row is `failed` (unreadable, or
+    above quality.max_reject_ratio) or a load above that ratio — the rule `voronka ingest`
+    fails on (pipeline.ingest.held_files). It clears when a corrected export replaces the
+    file under the same name, or the file is removed from the inbox."""
     config = voronka.load()
-    ledger = read_ledger(config.landing_dir).filter(
-        (pl.col("status") == "loaded") & (pl.col("rows_total") > 0)
-    )
-    ratios = ledger.with_columns((pl.col("rows_rejected") / pl.col("rows_total")).alias("ratio"))
-    over = ratios.filter(pl.col("ratio") > config.quality.max_reject_ratio)
+    held = held_files(config)
     return dg.AssetCheckResult(
-        passed=over.is_empty(),
+        passed=not held,
         metadata={
             "max_reject_ratio": config.quality.max_reject_ratio,
-            "worst_ratio": float(ratios["ratio"].max() or 0.0),
-            "files_over_limit": over["path"].to_list(),
+            "files_over_limit": [row["path"] for row in held],
+            "why": [row["message"] for row in held],
         },
     )
 

@@ -20,7 +20,6 @@ from tests.unit._fixtures_ingest import (
     CRM_SOURCE,
     DEALS_HEADER,
     HISTORY_SOURCE,
-    assert_invariant,
     deals_csv,
     ingest,
     ledger,
@@ -194,18 +193,21 @@ def test_unparseable_phone_drops_the_phone_not_the_deal(tmp_path) -> None:
     assert "1 phone value(s) not understood" in result.message
 
 
-def test_reject_ratio_above_the_limit_lands_the_rows_then_raises(tmp_path) -> None:
+def test_reject_ratio_above_the_limit_fails_the_file_landing_nothing(tmp_path) -> None:
     config = make_config(tmp_path, max_reject_ratio=0.02)
     bad = DEAL_2.replace("01.03.2025 11:30", "x")
     put(config, "crm/deals_2025-03-01.csv", deals_csv(DEAL_1, bad))
     with pytest.raises(
-        IngestError, match=r"crm/deals_2025-03-01\.csv: 50\.0% of rows rejected"
+        IngestError, match=r"crm/deals_2025-03-01\.csv: failed: 50\.0% of rows rejected"
     ) as error:
         ingest_inbox(config, settle_seconds=0)
-    assert_invariant(config)
-    assert table(config, "crm_deals").height == 1
-    assert table(config, "rejected_rows").height == 1
-    assert error.value.summary is not None and error.value.summary.rows_rejected == 1
+    assert table(config, "crm_deals").height == 0
+    assert table(config, "rejected_rows").height == 0
+    [row] = ledger(config).to_dicts()
+    assert (row["status"], row["rows_total"], row["rows_rejected"]) == ("failed", 2, 1)
+    assert "first reject: row 2" in row["message"]
+    assert error.value.summary is not None
+    assert [f.status for f in error.value.summary.files] == ["failed"]
 
 
 # --- columns -------------------------------------------------------------------------
