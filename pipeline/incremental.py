@@ -224,6 +224,18 @@ def _register_landing(con: duckdb.DuckDBPyConnection, config: Config, new_files:
             f"select 1 from {table} o where o.file_id not in (select file_id from new_files) "
             f"and {matches})"
         )
+    # When each loaded file arrived (the ledger): staging ranks same-time exports by it.
+    ledger = io.ledger_path(config.landing_dir)
+    loaded = (
+        f"select * from read_parquet('{_quoted(ledger)}') where status = 'loaded'"
+        if ledger.exists()
+        else "select null::varchar as file_id, null::timestamp as received_at, "
+        "null::varchar as path where false"
+    )
+    con.execute(
+        "create temp view arrivals as select file_id, max(received_at) as received_at, "
+        f"max(path) as path from ({loaded}) group by file_id"
+    )
     con.execute(_DEAL_STATES)
 
 
@@ -250,25 +262,28 @@ select
     d.file_id in (select file_id from new_files) as is_new,
     md5(concat_ws('|', d.crm_pipeline, d.stage, d.status, d.created_at, d.closed_at, d.manager,
                   d.lead_source, d.amount, d.currency, d.lost_reason, p.phones, a.attributes))
-        as state
+        as state,
+    -- the staging model's ranking: the latest snapshot, then the later arrival
+    (d.snapshot_at, f.received_at, f.path, d.file_id) as rank_key
 from crm_deals d
 left join phones p using (source, deal_id, file_id)
 left join attributes a using (source, deal_id, file_id)
+left join arrivals f using (file_id)
 """
 
 _CHANGED_DEALS = """
 with latest_now as (
     select source, deal_id,
-           arg_max(state, (snapshot_at, file_id)) as state,
-           arg_max(created_at, (snapshot_at, file_id)) as created_at,
-           arg_max(crm_pipeline, (snapshot_at, file_id)) as crm_pipeline
+           arg_max(state, rank_key) as state,
+           arg_max(created_at, rank_key) as created_at,
+           arg_max(crm_pipeline, rank_key) as crm_pipeline
     from deal_states group by all
 ),
 latest_before as (
     select source, deal_id,
-           arg_max(state, (snapshot_at, file_id)) as state,
-           arg_max(created_at, (snapshot_at, file_id)) as created_at,
-           arg_max(crm_pipeline, (snapshot_at, file_id)) as crm_pipeline
+           arg_max(state, rank_key) as state,
+           arg_max(created_at, rank_key) as created_at,
+           arg_max(crm_pipeline, rank_key) as crm_pipeline
     from deal_states where not is_new group by all
 ),
 changed as (

@@ -4,8 +4,9 @@ no history (amoCRM; Bitrix24, Pipedrive, Salesforce or generic without a history
 The rule, per CRM source, over every deals file of it loaded so far:
 
 - **Snapshots.** The source's loaded deals files ordered by `snapshot_at`; files with the
-  same snapshot_at form one snapshot (a deal in both: the row of the larger file_id, as
-  staging picks it). A deal's *sightings* are the snapshots that contain it, in order.
+  same snapshot_at form one snapshot (a deal in both: the row of the file that arrived
+  later — received_at, then path, then file_id — as staging picks it: a corrected
+  re-export wins). A deal's *sightings* are the snapshots that contain it, in order.
 - **First sighting** at t: the deal's stage is entered with `entered_at = t` and
   `entered_after = created_at` (no later than t). Absence from an earlier export proves
   nothing (exports are filtered, rows get rejected), so the lower bound is the creation
@@ -52,12 +53,17 @@ def has_in_file_history(source: Source) -> bool:
     return preset_of(source).in_file_history or bool(source.stage_dates)
 
 
-def infer_stage_events(deals: pl.DataFrame) -> pl.DataFrame:
-    """crm_deals rows of one or more snapshots → inferred crm_stage_events (rule above)."""
+def infer_stage_events(deals: pl.DataFrame, arrivals: pl.DataFrame | None = None) -> pl.DataFrame:
+    """crm_deals rows of one or more snapshots → inferred crm_stage_events (rule above).
+    `arrivals`: received_at and path per file_id (the ledger's loaded rows)."""
     if deals.height == 0:
         return schemas.empty("crm_stage_events")
+    order = ["snapshot_at", "file_id"]
+    if arrivals is not None:
+        deals = deals.join(arrivals, on="file_id", how="left")
+        order = ["snapshot_at", "received_at", "path", "file_id"]
     sightings = (
-        deals.sort("snapshot_at", "file_id")
+        deals.sort(order, nulls_last=False)
         .unique([*DEAL, "snapshot_at"], keep="last", maintain_order=True)
         .sort(*DEAL, "snapshot_at")
         .with_columns(
@@ -98,6 +104,7 @@ def refresh_inferred_history(config: Config) -> dict[str, int]:
     deals parts; returns inferred rows per source. Call after a run has landed its files."""
     landing = config.landing_dir
     ledger = io.read_ledger(landing).filter(pl.col("status") == "loaded")
+    arrivals = ledger.group_by("file_id").agg(pl.col("received_at", "path").max())
     exact = sources_with_exact_history(config)
     counts: dict[str, int] = {}
     for source in config.sources:
@@ -107,14 +114,16 @@ def refresh_inferred_history(config: Config) -> dict[str, int]:
         if source.name in exact:
             _write(landing, file_ids, schemas.empty("crm_stage_events"))
             continue
-        counts[source.name] = _refresh_source(landing, source, sorted(file_ids))
+        counts[source.name] = _refresh_source(landing, source, sorted(file_ids), arrivals)
     return counts
 
 
-def _refresh_source(landing: Path, source: Source, file_ids: list[str]) -> int:
+def _refresh_source(
+    landing: Path, source: Source, file_ids: list[str], arrivals: pl.DataFrame
+) -> int:
     parts = [io.read_part(landing, "crm_deals", file_id) for file_id in file_ids]
     deals = pl.concat(parts) if parts else schemas.empty("crm_deals")
-    events = infer_stage_events(deals.filter(pl.col("source") == source.name))
+    events = infer_stage_events(deals.filter(pl.col("source") == source.name), arrivals)
     _write(landing, file_ids, events)
     return events.height
 

@@ -31,7 +31,7 @@ sources:
     history_of: crm
     preset: generic
     files: "crm/history*"
-    columns: {deal_id: "Deal", stage: "Stage", entered_at: "Entered"}
+    columns: {deal_id: "Deal", stage: "Stage", entered_at: "Entered", manager: "Owner"}
     formats: {date: "%d.%m.%Y %H:%M"}
   - name: pbx
     kind: calls
@@ -51,7 +51,7 @@ funnels:
       - {key: won, name: {ru: Оплата, en: Won}, crm_status: won}
 """
 DEALS_HEADER = "Deal;Created;Stage;Owner;Phone;Closed"
-HISTORY_HEADER = "Deal;Stage;Entered"
+HISTORY_HEADER = "Deal;Stage;Entered;Owner"
 
 
 def make_project(folder: Path, quality: str = "{max_reject_ratio: 0.5}") -> Config:

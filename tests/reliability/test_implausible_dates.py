@@ -66,7 +66,7 @@ def test_times_after_the_snapshot_or_the_ingest_day_are_rejected_with_the_reason
     )
     # no date in the name: the snapshot is the latest plausible time of the rows
     put(config, "crm/deals_undated.csv", deals_file(deal(4, "11.02.2025 12:00"), deal(5, later)))
-    history = [HISTORY_HEADER, "D0001;Won;20.02.2025 10:00", f"D0001;Lost;{later}"]
+    history = [HISTORY_HEADER, "D0001;Won;20.02.2025 10:00;", f"D0001;Lost;{later};"]
     put(config, "crm/history.csv", "\n".join(history) + "\n")
     calls = [cdr(1, "2025-02-10 10:00:00"), cdr(2, f"{soon:%Y-%m-%d} 10:00:00")]
     put(config, "pbx/Master.csv", "\n".join(calls) + "\n")

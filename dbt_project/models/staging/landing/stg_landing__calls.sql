@@ -1,4 +1,5 @@
--- Call records, once each: rotated PBX logs overlap. A table, incremental by UTC call
+-- Call records, once each: rotated PBX logs overlap, and of two copies of a call the later
+-- arrival wins (a corrected re-export of the log). A table, incremental by UTC call
 -- month (macros/incremental.sql): every call model reads it, so the dedupe runs once,
 -- and only over the months a run recomputes. A call id repeated in two different months
 -- (never seen in a real log) would be kept in both months until a full refresh.
@@ -13,24 +14,41 @@ source as (
         and {{ from_boundary('started_at', calls_rebuild_from()) }}
 ),
 
+arrivals as (
+    -- When each loaded file arrived: a corrected re-export (the same snapshot, the same
+    -- file name) wins by arriving later (received_at, then path), never by its hash.
+    select
+        file_id,
+        max(received_at) as received_at,
+        max(path) as path
+    from {{ ref('stg_landing__files') }}
+    where status = 'loaded'
+    group by file_id
+),
+
 ranked as (
     select
-        source,
-        call_id,
-        line,
-        {{ as_utc('started_at') }} as started_at,
-        {{ as_utc('answered_at') }} as answered_at,
-        {{ as_utc('ended_at') }} as ended_at,
-        direction,
-        client_phone,
-        client_phone_hash,
-        manager,
-        talk_s,
-        disposition,
-        file_id,
-        cast({{ dbt.date_trunc('month', as_utc('started_at')) }} as date) as call_month,
-        row_number() over (partition by source, call_id order by file_id) as copy_rank
-    from source
+        calls.source,
+        calls.call_id,
+        calls.line,
+        {{ as_utc('calls.started_at') }} as started_at,
+        {{ as_utc('calls.answered_at') }} as answered_at,
+        {{ as_utc('calls.ended_at') }} as ended_at,
+        calls.direction,
+        calls.client_phone,
+        calls.client_phone_hash,
+        calls.manager,
+        calls.talk_s,
+        calls.disposition,
+        calls.file_id,
+        cast({{ dbt.date_trunc('month', as_utc('calls.started_at')) }} as date) as call_month,
+        row_number() over (
+            partition by calls.source, calls.call_id
+            order by arrivals.received_at desc, arrivals.path desc, calls.file_id asc
+        ) as copy_rank
+    from source as calls
+    left join arrivals
+        on calls.file_id = arrivals.file_id
 ),
 
 final as (

@@ -1,5 +1,6 @@
--- Stage entries, once each: overlapping history exports repeat the same entry. A table,
--- not a view: several models read it, and the ranking would otherwise run per reader.
+-- Stage entries, once each: overlapping history exports repeat the same entry (an exact
+-- copy wins over an inferred one, then the later arrival). A table, not a view: several
+-- models read it, and the ranking would otherwise run per reader.
 {{ config(materialized='table') }}
 
 with
@@ -8,21 +9,39 @@ source as (
     select * from {{ source('landing', 'crm_stage_events') }}
 ),
 
+arrivals as (
+    -- When each loaded file arrived: a corrected re-export (the same snapshot, the same
+    -- file name) wins by arriving later (received_at, then path), never by its hash.
+    select
+        file_id,
+        max(received_at) as received_at,
+        max(path) as path
+    from {{ ref('stg_landing__files') }}
+    where status = 'loaded'
+    group by file_id
+),
+
 ranked as (
     select
-        source,
-        deal_id,
-        stage,
-        {{ as_utc('entered_at') }} as entered_at,
-        {{ as_utc('entered_after') }} as entered_after,
-        is_exact,
-        manager,
-        file_id,
+        events.source,
+        events.deal_id,
+        events.stage,
+        {{ as_utc('events.entered_at') }} as entered_at,
+        {{ as_utc('events.entered_after') }} as entered_after,
+        events.is_exact,
+        events.manager,
+        events.file_id,
         row_number() over (
-            partition by source, deal_id, stage, entered_at
-            order by is_exact desc, file_id desc
+            partition by events.source, events.deal_id, events.stage, events.entered_at
+            order by
+                events.is_exact desc,
+                arrivals.received_at desc,
+                arrivals.path desc,
+                events.file_id desc
         ) as copy_rank
-    from source
+    from source as events
+    left join arrivals
+        on events.file_id = arrivals.file_id
 ),
 
 final as (
