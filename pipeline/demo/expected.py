@@ -3,7 +3,8 @@
 P(a prospect reaches stage k within window_days of t0) = Π advance probabilities
 before k × P(D_entry + … + D_{k-1} ≤ window_days × 24 h), each delay D_j being the
 mixture "skipped → 0 h" / uniform whole hours [lo, hi], convolved exactly on the
-hour grid. Only which funnel, manager and lead source a prospect got enters (doors
+hour grid. Only which funnel, manager and lead source a prospect got, and whether it
+started after the planted change (scenario.PLANTED_CHANGE), enters (doors
 walk-ins, who start at the deal stage with stage 1 implied, are mixed in by their
 share); the process's random draws do not, so the pipeline's counts are one
 realisation of these numbers (compare mature cohorts: the snapshot cuts the rest).
@@ -27,6 +28,7 @@ from pipeline.demo.scenario import (
     FUNNEL_BY_ID,
     FUNNELS,
     MONTHS,
+    PLANTED_CHANGE,
     SNAPSHOT_LOCAL,
     TIMEZONE,
     FunnelScenario,
@@ -90,39 +92,52 @@ def within_window(funnel: FunnelScenario, entry_order: int, window_days: int) ->
 
 
 def reach_from(
-    funnel: FunnelScenario, manager: str, source: str, entry_order: int, window_days: int
+    funnel: FunnelScenario,
+    manager: str,
+    source: str,
+    entry_order: int,
+    window_days: int,
+    changed: bool = False,
 ) -> list[float]:
     """P(reach stage k within the window) for a prospect first recorded at `entry_order`."""
     shares = within_window(funnel, entry_order, window_days)
     reach, advanced = [], 1.0
     for order in range(1, len(funnel.stages) + 1):
         if order > entry_order:
-            advanced *= advance_probability(funnel, manager, source, order - 1)
+            advanced *= advance_probability(funnel, manager, source, order - 1, changed)
         reach.append(advanced * shares[order - 1])
     return reach
 
 
 def reach_probabilities(
-    funnel: FunnelScenario, manager: str, source: str, window_days: int | None = None
+    funnel: FunnelScenario,
+    manager: str,
+    source: str,
+    window_days: int | None = None,
+    changed: bool = False,
 ) -> tuple[float, ...]:
-    """Per stage: P(reached within window_days of t0), walk-ins mixed in by their share."""
+    """Per stage: P(reached within window_days of t0), walk-ins mixed in by their share;
+    `changed`: the prospect started after the planted change (PlantedChange.applies)."""
     window = funnel.window_days if window_days is None else window_days
-    callers = reach_from(funnel, manager, source, 1, window)
+    callers = reach_from(funnel, manager, source, 1, window, changed)
     if funnel.walk_in_share == 0:
         return tuple(callers)
-    walk_ins = reach_from(funnel, manager, source, funnel.deal_stage_order, window)
+    walk_ins = reach_from(funnel, manager, source, funnel.deal_stage_order, window, changed)
     share = funnel.walk_in_share
     return tuple(share * w + (1 - share) * c for w, c in zip(walk_ins, callers, strict=True))
 
 
 def expected_rows(world: World) -> list[ExpectedRow]:
-    cache: dict[tuple[str, str, str], tuple[float, ...]] = {}
+    cache: dict[tuple[str, str, str, bool], tuple[float, ...]] = {}
     totals: dict[tuple[str, dt.date, str, str], list] = {}
     for prospect in world.prospects:
         funnel = FUNNEL_BY_ID[prospect.funnel_id]
-        key = (funnel.funnel_id, prospect.manager, prospect.lead_source)
+        changed = PLANTED_CHANGE.applies(funnel.funnel_id, prospect.manager, prospect.t0)
+        key = (funnel.funnel_id, prospect.manager, prospect.lead_source, changed)
         if key not in cache:
-            cache[key] = reach_probabilities(funnel, prospect.manager, prospect.lead_source)
+            cache[key] = reach_probabilities(
+                funnel, prospect.manager, prospect.lead_source, changed=changed
+            )
         month = world.wall(prospect.t0).date().replace(day=1)
         for segment_type, segment in zip(
             SEGMENT_TYPES, ("all", prospect.manager, prospect.lead_source), strict=True
@@ -259,5 +274,12 @@ def parameters_json(seed: int, rows: list[ExpectedRow], zone: str = TIMEZONE) ->
             "earlier_snapshot_local": wall_time(EARLIER_SNAPSHOT_LOCAL, zone).isoformat(),
         },
         "funnels": {funnel.funnel_id: funnel_parameters(funnel, rows, zone) for funnel in FUNNELS},
+        "PLANTED_CHANGE": {
+            "funnel_id": PLANTED_CHANGE.funnel_id,
+            "manager": PLANTED_CHANGE.manager,
+            "from_stage": PLANTED_CHANGE.from_key,
+            "from_month": PLANTED_CHANGE.from_month.isoformat(),
+            "factor": PLANTED_CHANGE.factor,
+        },
     }
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

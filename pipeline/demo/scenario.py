@@ -450,6 +450,31 @@ KEY_ACCOUNTS = FunnelScenario(
     repeat_calls=False,
 )
 
+
+@dataclass(frozen=True)
+class PlantedChange:
+    """The demo's one real change: from `from_month` on (t0 on the scenario's clock),
+    `manager`'s probability of leaving `from_key` for the next stage is multiplied by
+    `factor`. Every other rate stays as declared, so months and steps it does not touch
+    are where a change detector must stay quiet."""
+
+    funnel_id: str
+    manager: str
+    from_key: str
+    from_month: dt.date
+    factor: float
+
+    def applies(self, funnel_id: str, manager: str, t0: dt.datetime) -> bool:
+        return (
+            funnel_id == self.funnel_id and manager == self.manager and t0.date() >= self.from_month
+        )
+
+
+# b2b's busiest cold caller (~45 answered cold calls a month) books meetings at 0.30 × 0.1
+# = 0.03 from May 2026: −27 pp, two mature cohort months (May, June) before the snapshot.
+# Not doors: its plan test pools the last three mature months against the all-months rate.
+PLANTED_CHANGE = PlantedChange("b2b", "Иванов Иван", "cold_call", dt.date(2026, 5, 1), 0.1)
+
 FUNNELS = (DOORS, B2B, KEY_ACCOUNTS)
 FUNNEL_BY_ID = {funnel.funnel_id: funnel for funnel in FUNNELS}
 WEAKEST = {funnel.funnel_id: funnel.weakest for funnel in FUNNELS}
@@ -459,14 +484,19 @@ PROBABILITY_FLOOR = 0.01
 PROBABILITY_CEILING = 0.99
 
 
-def advance_probability(funnel: FunnelScenario, manager: str, source: str, order: int) -> float:
-    """P(advance from stage `order` to the next): base × manager × source, clipped."""
+def advance_probability(
+    funnel: FunnelScenario, manager: str, source: str, order: int, changed: bool = False
+) -> float:
+    """P(advance from stage `order` to the next): base × manager × source, clipped;
+    × the planted change's factor at its step when `changed` (PlantedChange.applies)."""
     key = funnel.stages[order - 1].key
     rate = (
         funnel.steps[order - 1].base_rate
         * funnel.manager_multipliers.get(manager, {}).get(key, 1.0)
         * funnel.source_multipliers.get(source, {}).get(key, 1.0)
     )
+    if changed and key == PLANTED_CHANGE.from_key:
+        rate *= PLANTED_CHANGE.factor
     return min(max(rate, PROBABILITY_FLOOR), PROBABILITY_CEILING)
 
 

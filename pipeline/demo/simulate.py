@@ -26,6 +26,7 @@ from pipeline.demo.scenario import (
     OWN_NUMBER,
     OWN_NUMBER_CALLS,
     OWN_NUMBERS,
+    PLANTED_CHANGE,
     REPEAT_CALL_SHARE,
     TIMEZONE,
     TWO_PHONES_SHARE,
@@ -146,7 +147,12 @@ def weighted(rng: random.Random, options: tuple[tuple[str, float], ...]) -> str:
 
 
 def simulate_path(
-    rng: random.Random, funnel: FunnelScenario, manager: str, source: str, entry_order: int = 1
+    rng: random.Random,
+    funnel: FunnelScenario,
+    manager: str,
+    source: str,
+    entry_order: int = 1,
+    changed: bool = False,
 ) -> ProcessPath:
     """Walk the funnel from `entry_order` at t0 (see DESIGN: the demo's true process)."""
     stage_count = len(funnel.stages)
@@ -156,7 +162,7 @@ def simulate_path(
     lost_minute = lost_reason = None
     while order < stage_count:
         step = funnel.steps[order - 1]
-        if rng.random() >= advance_probability(funnel, manager, source, order):
+        if rng.random() >= advance_probability(funnel, manager, source, order, changed):
             if order >= funnel.deal_stage_order:
                 lost_minute = minute + 60 * rng.randint(*funnel.loss_delay_hours)
                 lost_reason = rng.choice(step.lost_reasons)
@@ -321,7 +327,8 @@ def simulate_prospect(
     else:
         entry = "walk_in" if rng.random() < funnel.walk_in_share else "call"
     entry_order = funnel.deal_stage_order if entry == "walk_in" else 1
-    path = simulate_path(rng, funnel, manager, source, entry_order)
+    changed = PLANTED_CHANGE.applies(funnel.funnel_id, manager, t0)
+    path = simulate_path(rng, funnel, manager, source, entry_order, changed)
     has_deal = path.reached_minutes[funnel.deal_stage_order - 1] is not None
     deal = build_deal(rng, funnel, t0, path) if has_deal else None
     prospect_phones = draw_phones(rng, phones, funnel, has_deal)
