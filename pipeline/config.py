@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from pipeline.names import display_name
+
 SUPPORTED_LOCALES = ("ru", "en")
 BUILTIN_SEGMENT_TYPES = ("manager", "lead_source")
 SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -507,8 +509,9 @@ class Config(_Strict):
 
 
 def normalize_person_name(value: str) -> str:
-    """Case, ё/е and spacing do not make two different people."""
-    return " ".join(value.replace("ё", "е").replace("Ё", "Е").split()).casefold()
+    """Case, ё/е, spacing, compatibility forms (NFKC) and invisible characters (zero-width,
+    bidi marks) do not make two different people."""
+    return display_name(value).replace("ё", "е").replace("Ё", "Е").casefold()
 
 
 def _check_zone(value: str) -> str:

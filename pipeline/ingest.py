@@ -57,6 +57,7 @@ from pipeline.transform.snapshots import (
     snapshot_of_file,
 )
 from pipeline.transform.times import TimeFormat
+from pipeline.transform.values import bounded_raw, clean_values
 
 # A file whose size or mtime changes within this many seconds is still being written.
 SETTLE_SECONDS = 0.5
@@ -710,6 +711,7 @@ def _stream_file(
             pl.concat([raw_rejects.cast(REJECT_SCHEMA), normalized.rejects.cast(REJECT_SCHEMA)])
             .sort("row_number")
             .with_columns(file_id=pl.lit(file_id))
+            .pipe(bounded_raw)
         )
         tables["rejected_rows"] = rejects
         if accepted + rejects.height != frame.height:  # the contract; a miss is a bug here
@@ -835,6 +837,7 @@ def normalize_file(
         pl.concat([raw.rejects.cast(REJECT_SCHEMA), rows.rejects.cast(REJECT_SCHEMA)])
         .sort("row_number")
         .with_columns(file_id=pl.lit(file_id))
+        .pipe(bounded_raw)
     )
     tables["rejected_rows"] = rejects
     if accepted + rejects.height != raw.rows_total:  # the contract; a miss is a bug here
@@ -886,7 +889,17 @@ def latest_plausible(config: Config, source: Source, name: str) -> tuple[dt.date
 
 def _normalize_frame(source: Source, frame: pl.DataFrame, ctx: NormalizeContext) -> NormalizedRows:
     """Raw rows of one file (or one batch of it) → landing tables, accepted, rejects, notes
-    (CRM deals: with snapshot_at NULL, and the times the rows state to choose it from)."""
+    (CRM deals: with snapshot_at NULL, and the times the rows state to choose it from).
+    Values are cleaned and bounded first (transform.values)."""
+    frame, too_long, cleaned = clean_values(frame, ctx)
+    rows = _normalize_kind(source, frame, ctx)
+    if too_long.height:
+        rows.rejects = pl.concat([too_long.cast(REJECT_SCHEMA), rows.rejects.cast(REJECT_SCHEMA)])
+    rows.notes = cleaned + rows.notes
+    return rows
+
+
+def _normalize_kind(source: Source, frame: pl.DataFrame, ctx: NormalizeContext) -> NormalizedRows:
     tables: dict[str, pl.DataFrame]
     if source.kind == "crm":
         deals = normalize_deals(frame, ctx)

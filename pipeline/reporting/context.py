@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from pipeline.config import Funnel
 from pipeline.reporting import sections as extra
+from pipeline.reporting.changes import build_changes
 from pipeline.reporting.months import add_months, parse_month
 from pipeline.reporting.sections import Bottleneck, display_value
 from pipeline.reporting.warehouse import Cutoff, FunnelMarts, StageMonthRow
@@ -543,6 +544,9 @@ def build_report_model(
         bottleneck = extra.build_bottleneck(marts, funnel, names, labels)
         kpis = _kpis(index, month, mature, cohort, stage_names, marts, bottleneck, tables)
         sections.append(Section("partials/kpis.html.j2", kpis))
+        changes = build_changes(marts, funnel, names, locale, labels)
+        if changes is not None:
+            sections.append(Section("partials/changes.html.j2", changes))
         if period is not None:
             sections.append(Section("partials/period.html.j2", period))
         sections.append(Section("partials/cohort.html.j2", {"mature": cohort, "open": cohort_open}))

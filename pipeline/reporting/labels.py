@@ -254,6 +254,16 @@ _RU = {
         "цель по закрытым продажам, делённая назад на конверсии шагов последних зрелых "
         "когорт: столько клиентов нужно на каждом этапе."
     ),
+    "changes_title": "Что изменилось",
+    "changes_lead": (
+        "Конверсия шагов когорты {month} против шести зрелых месяцев до неё ({baseline}), "
+        "всего и по каждому сегменту; значимо при доле ложных открытий 5\u00a0% "
+        "(Бенджамини — Хохберг), от 30 клиентов с каждой стороны."
+    ),
+    "changes_rates": "{recent} против {baseline}",
+    "changes_behind": "больше всего — {segment} ({size})",
+    "changes_more": "и ещё значимых изменений: {count}",
+    "changes_none": "Значимых изменений нет.",
     "points": "п. п.",
     "not_available": "—",
 }
@@ -500,6 +510,16 @@ _EN = {
         "the closed-sales target divided back through the step rates of the latest mature "
         "cohorts: the clients needed at each stage."
     ),
+    "changes_title": "What changed",
+    "changes_lead": (
+        "Step conversions of the {month} cohort against the six mature months before it "
+        "({baseline}), in total and by segment; significant at a 5\u00a0% false discovery "
+        "rate (Benjamini–Hochberg), with at least 30 clients on each side."
+    ),
+    "changes_rates": "{recent} vs {baseline}",
+    "changes_behind": "mostly {segment} ({size})",
+    "changes_more": "and {count} more significant changes",
+    "changes_none": "No significant change.",
     "points": "pp",
     "not_available": "—",
 }

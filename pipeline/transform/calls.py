@@ -70,6 +70,13 @@ def normalize_calls(raw: pl.DataFrame, ctx: NormalizeContext) -> CallsResult:
         Check(ctx.label("answered_at"), expected_time, pl.col("_answered_at_problem")),
         Check(ctx.label("ended_at"), expected_time, pl.col("_ended_at_problem")),
         Check(
+            ctx.label("ended_at"),
+            "an end no earlier than the start",
+            pl.when(pl.col("_ended_at") < pl.col("_started_at")).then(
+                pl.format("the call ends ('{}') before it starts ('{}')", "ended_at", "started_at")
+            ),
+        ),
+        Check(
             ctx.label("disposition"),
             ctx.expects("disposition", ", ".join(DISPOSITIONS)),
             pl.when(

@@ -6,12 +6,13 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.config import normalize_person_name
+from pipeline.names import display_name
 
 
 def canonical_manager(name: str | None, aliases: dict[str, str]) -> str | None:
     if name is None:
         return None
-    trimmed = " ".join(name.split())
+    trimmed = display_name(name)  # NFKC, no zero-width or bidi characters, single spaces
     if not trimmed:
         return None
     return aliases.get(normalize_person_name(trimmed), trimmed)

@@ -58,8 +58,8 @@ def test_asterisk_16_17_and_18_columns_all_load(tmp_path) -> None:
     calls = load(
         tmp_path,
         cdr(extra=()),
-        cdr(start="2025-03-10 11:00:00", extra=("u-17",)),
-        cdr(start="2025-03-10 12:00:00", extra=("u-18", "note")),
+        cdr(start="2025-03-10 11:00:00", end="2025-03-10 11:03:05", extra=("u-17",)),
+        cdr(start="2025-03-10 12:00:00", end="2025-03-10 12:03:05", extra=("u-18", "note")),
     )
     assert calls.height == 3
     assert calls["call_id"].to_list()[1:] == ["u-17", "u-18"]
