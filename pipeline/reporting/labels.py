@@ -256,14 +256,18 @@ _RU = {
     ),
     "changes_title": "Что изменилось",
     "changes_lead": (
-        "Конверсия шагов когорты {month} против шести зрелых месяцев до неё ({baseline}), "
+        "Когорта {month}: конверсия шагов против шести зрелых месяцев до неё ({baseline}), "
         "всего и по каждому сегменту; значимо при доле ложных открытий 5\u00a0% "
         "(Бенджамини — Хохберг), от 30 клиентов с каждой стороны."
     ),
     "changes_rates": "{recent} против {baseline}",
     "changes_behind": "больше всего — {segment} ({size})",
     "changes_more": "и ещё значимых изменений: {count}",
-    "changes_none": "Значимых изменений нет.",
+    "changes_none": (
+        "Значимых изменений нет (проверено шагов и сегментов с достаточным числом "
+        "клиентов: {tested})."
+    ),
+    "changes_too_few": "Слишком мало клиентов, чтобы судить об изменениях.",
     "points": "п. п.",
     "not_available": "—",
 }
@@ -513,13 +517,14 @@ _EN = {
     "changes_title": "What changed",
     "changes_lead": (
         "Step conversions of the {month} cohort against the six mature months before it "
-        "({baseline}), in total and by segment; significant at a 5\u00a0% false discovery "
+        "({baseline}), in total and by segment; significant at a 5% false discovery "
         "rate (Benjamini–Hochberg), with at least 30 clients on each side."
     ),
     "changes_rates": "{recent} vs {baseline}",
     "changes_behind": "mostly {segment} ({size})",
     "changes_more": "and {count} more significant changes",
-    "changes_none": "No significant change.",
+    "changes_none": "No significant change ({tested} steps and segments had enough clients).",
+    "changes_too_few": "Too few clients to judge any change.",
     "points": "pp",
     "not_available": "—",
 }

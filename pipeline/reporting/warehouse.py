@@ -146,6 +146,25 @@ class BottleneckRow:
 
 
 @dataclass(frozen=True)
+class ChangeRow:
+    """marts.funnel_changes, the latest judged month up to the report month."""
+
+    month: dt.date
+    segment_type: str
+    segment: str
+    stage_order: int
+    stage_key: str
+    n_recent: int | None
+    rate_recent: float | None
+    n_baseline: int | None
+    rate_baseline: float | None
+    change_pp: float | None
+    contribution_pp: float | None
+    q_value: float | None
+    is_significant: bool
+
+
+@dataclass(frozen=True)
 class PlanRow:
     """marts.funnel_plan, segment total, the month after the report month."""
 
@@ -228,6 +247,7 @@ class FunnelMarts:
     trends: tuple[StageTrendRow, ...] = ()
     scorecard: tuple[ScorecardRow, ...] = ()
     bottleneck: tuple[BottleneckRow, ...] = ()
+    changes: tuple[ChangeRow, ...] = ()
     plan: tuple[PlanRow, ...] = ()
     lost_reasons: tuple[LostReasonRow, ...] = ()
     call_leaks: tuple[CallLeakRow, ...] = ()
@@ -308,7 +328,8 @@ def read_last_complete_month(path: Path) -> dt.date:
 
 # mart → (FunnelMarts field, row class, filter, parameters from the report month M).
 # The filters pick the months the report shows: M and the two it compares with, the
-# 12 trend months, the plan for M + 1, the latest mature manager window up to M.
+# 12 trend months, the plan for M + 1, the latest mature manager window up to M, the
+# latest month funnel_changes judged up to M.
 _FUNNEL_MARTS: tuple[tuple[str, str, type, str, object], ...] = (
     (
         "revenue_monthly",
@@ -351,6 +372,14 @@ _FUNNEL_MARTS: tuple[tuple[str, str, type, str, object], ...] = (
         "bottleneck",
         BottleneckRow,
         "is_mature and month <= ?",
+        lambda m: [m],
+    ),
+    (
+        "funnel_changes",
+        "changes",
+        ChangeRow,
+        "month = (select max(month) from {schema}.funnel_changes as latest"
+        " where latest.funnel_id = t.funnel_id and latest.month <= ?)",
         lambda m: [m],
     ),
     (
