@@ -24,12 +24,13 @@ The rule, per CRM source, over every deals file of it loaded so far:
   and the later snapshot's file_id (that file's parts of crm_stage_events, one per UTC
   month of entered_at: io.write_file_parts splits them).
 
-Exact history always wins: a source that a crm_history source points to gets no
-inferred rows (inferred rows written before the history source existed are removed),
-and a source whose deals file carries exact entries itself (hubspot's "Date entered"
-columns, a generic opportunity table's `stage_dates`) is left alone: those entries are
-the deals file's own crm_stage_events parts, which an inferred rewrite would replace, and
-a stage seen at a snapshot would count at its lower bound, before its exact date.
+Every CRM source gets these rows, whether or not it also has exact history (a history
+file, or stage-date columns in its deals files): an events export often covers a limited
+range and analysts leave date cells blank, so a deal's stage at a snapshot may be all
+that is recorded of it. Where an exact entry into the same funnel stage exists, it wins
+downstream (int_entity_stages_reached): the bounds count only for stages with none. A
+deals file's own exact rows (stage-date columns) share its crm_stage_events parts and
+are kept when the inferred rows are rewritten.
 `refresh_inferred_history` recomputes a source whole after each ingest run, so the
 result depends on the set of snapshots only, never on the order they arrived in.
 """
@@ -95,25 +96,17 @@ def infer_stage_events(deals: pl.DataFrame, arrivals: pl.DataFrame | None = None
     return schemas.conform(events, "crm_stage_events")
 
 
-def sources_with_exact_history(config: Config) -> set[str]:
-    return {s.history_of for s in config.sources if s.kind == "crm_history" and s.history_of}
-
-
 def refresh_inferred_history(config: Config) -> dict[str, int]:
     """Rewrite the inferred crm_stage_events parts of every CRM source from the landing
     deals parts; returns inferred rows per source. Call after a run has landed its files."""
     landing = config.landing_dir
     ledger = io.read_ledger(landing).filter(pl.col("status") == "loaded")
     arrivals = ledger.group_by("file_id").agg(pl.col("received_at", "path").max())
-    exact = sources_with_exact_history(config)
     counts: dict[str, int] = {}
     for source in config.sources:
-        if source.kind != "crm" or has_in_file_history(source):
+        if source.kind != "crm":
             continue
         file_ids = ledger.filter(pl.col("source") == source.name)["file_id"].unique().to_list()
-        if source.name in exact:
-            _write(landing, file_ids, schemas.empty("crm_stage_events"))
-            continue
         counts[source.name] = _refresh_source(landing, source, sorted(file_ids), arrivals)
     return counts
 
@@ -132,5 +125,7 @@ def _write(landing: Path, file_ids: list[str], events: pl.DataFrame) -> None:
     """Each deals file's inferred rows as its crm_stage_events parts, one per month of
     entered_at (no rows: no part; parts of months it no longer has are removed)."""
     for file_id in file_ids:
-        rows = events.filter(pl.col("file_id") == file_id)
+        exact = io.read_part(landing, "crm_stage_events", file_id).filter(pl.col("is_exact"))
+        inferred = events.filter(pl.col("file_id") == file_id)
+        rows = pl.concat([schemas.conform(exact, "crm_stage_events"), inferred])
         io.write_file_parts(landing, file_id, {"crm_stage_events": rows})

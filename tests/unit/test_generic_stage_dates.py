@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 import pytest
 
 from pipeline.ingest import check_file, ingest_inbox
+from pipeline.transform.snapshot_history import refresh_inferred_history
 from tests.unit._fixtures_ingest import assert_invariant, make_config, put, table
 
 UTC = dt.UTC
@@ -53,13 +55,18 @@ def test_each_filled_stage_date_is_one_exact_entry(tmp_path, stream_min_bytes) -
     [result] = ingest_inbox(config, settle_seconds=0, stream_min_bytes=stream_min_bytes).files
     assert_invariant(config)
     assert (result.rows_total, result.rows_accepted, result.rows_rejected) == (4, 3, 1)
-    events = table(config, "crm_stage_events").sort("deal_id", "entered_at")
+    all_events = table(config, "crm_stage_events")
+    events = all_events.filter(pl.col("is_exact")).sort("deal_id", "entered_at")
     found = events.select("deal_id", "stage", "entered_at", "manager").rows()
     assert found == EXPECTED_ENTRIES
-    assert events["is_exact"].to_list() == [True] * 4
     assert events["entered_after"].null_count() == 4
-    # No entry inferred from the snapshot on top: the exact dates are the history.
     assert table(config, "crm_deals")["deal_id"].sort().to_list() == ["O-1", "O-2", "O-3"]
+    # Beside them, each deal's stage as the export shows it (a blank date cell must not
+    # lose that stage); downstream an exact entry into the same stage wins.
+    refresh_inferred_history(config)
+    assert table(config, "crm_stage_events").filter(pl.col("is_exact")).height == 4
+    seen = table(config, "crm_stage_events").filter(~pl.col("is_exact"))
+    assert seen["deal_id"].sort().to_list() == ["O-1", "O-2", "O-3"]
 
 
 def test_a_bad_stage_date_rejects_the_row_naming_the_column_and_format(tmp_path) -> None:
@@ -116,7 +123,7 @@ def test_stage_dates_on_a_vendor_preset_are_entries_not_attributes(tmp_path) -> 
     put(config, "amo/amocrm_export_leads_2024-04-05.csv", text, "cp1251")
     ingest_inbox(config, settle_seconds=0)
     assert_invariant(config)
-    events = table(config, "crm_stage_events")
+    events = table(config, "crm_stage_events").filter(pl.col("is_exact"))
     # 02.04.2024 15:30 Moscow
     assert events.select("deal_id", "stage", "entered_at", "is_exact").rows() == [
         ("7", "Замер", dt.datetime(2024, 4, 2, 12, 30, tzinfo=UTC), True)

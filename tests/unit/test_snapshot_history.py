@@ -134,7 +134,9 @@ def test_xlsx_and_csv_snapshots_of_one_source_mix(tmp_path) -> None:
     assert inferred(config) == EXPECTED
 
 
-def test_exact_history_wins_no_inferred_entries_and_stale_ones_removed(tmp_path) -> None:
+def test_a_history_file_adds_exact_entries_beside_the_snapshot_ones(tmp_path) -> None:
+    """An events export may cover only part of the deals (its date range): the snapshots'
+    entries stay, and downstream an exact entry into a stage wins over their bounds."""
     config = make_config(tmp_path, AMO)
     for name, rows in SNAPSHOTS.items():
         put(config, name, csv(rows))
@@ -144,9 +146,10 @@ def test_exact_history_wins_no_inferred_entries_and_stale_ones_removed(tmp_path)
     config = make_config(tmp_path, AMO + HISTORY)  # a history file is configured later
     put(config, "amo/history_1.csv", "ID;Этап;Дата\n1;Замер;03.03.2025 10:00\n")
     ingest(config)
-    assert refresh_inferred_history(config) == {}
+    assert refresh_inferred_history(config) == {"crm": 6}
     events = table(config, "crm_stage_events")
-    assert events.select("deal_id", "stage", "is_exact").rows() == [("1", "Замер", True)]
+    assert events.filter(pl.col("is_exact")).select("deal_id", "stage").rows() == [("1", "Замер")]
+    assert events.filter(~pl.col("is_exact")).height == 6
 
 
 def test_inferred_entries_land_in_the_month_folders_of_entered_at(tmp_path) -> None:
@@ -175,12 +178,11 @@ def test_inferred_entries_land_in_the_month_folders_of_entered_at(tmp_path) -> N
     assert months("crm_stage_events", second) == ["month=2025-03", "month=2025-04"]
     assert table(config, "crm_stage_events").height == 4
 
-    config = make_config(tmp_path, AMO + HISTORY)  # exact history wins
-    put(config, "amo/history_1.csv", "ID;Этап;Дата\n1;Замер;03.03.2025 10:00\n")
-    ingest(config)
+    # A later refresh rewrites the same parts: the same months, the same rows.
     refresh_inferred_history(config)
-    assert months("crm_stage_events", first) == months("crm_stage_events", second) == []
-    assert table(config, "crm_stage_events")["is_exact"].to_list() == [True]
+    assert months("crm_stage_events", first) == ["month=2025-02"]
+    assert months("crm_stage_events", second) == ["month=2025-03", "month=2025-04"]
+    assert table(config, "crm_stage_events").height == 4
 
 
 def test_bitrix24_snapshots_infer_entries_too(tmp_path) -> None:
