@@ -1,0 +1,78 @@
+"""Page one's "What changed" from marts.funnel_changes rows (pipeline.reporting.changes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from pipeline.config import load_config
+from pipeline.paths import REPO_ROOT
+from pipeline.reporting.changes import build_changes
+from pipeline.reporting.labels import labels_for
+from pipeline.reporting.warehouse import ChangeRow, FunnelMarts
+
+MONTH = dt.date(2026, 6, 1)
+FUNNEL = next(f for f in load_config(REPO_ROOT / "voronka.yaml").funnels if f.id == "b2b")
+NAMES = {stage.key: stage.name.get("en") for stage in FUNNEL.stages}
+LABELS = labels_for("en")
+
+
+def row(segment_type="total", segment="all", order=1, change=0.0, contribution=None, q=0.5):
+    return ChangeRow(
+        month=MONTH,
+        segment_type=segment_type,
+        segment=segment,
+        stage_order=order,
+        stage_key=FUNNEL.stages[order - 1].key,
+        n_recent=100,
+        rate_recent=0.3,
+        n_baseline=600,
+        rate_baseline=0.3 - change / 100,
+        change_pp=change,
+        contribution_pp=contribution,
+        q_value=q,
+        is_significant=q is not None and q <= 0.05,
+    )
+
+
+def build(rows):
+    return build_changes(FunnelMarts(changes=tuple(rows)), FUNNEL, NAMES, "en", LABELS)
+
+
+def test_no_month_judged_yet_gives_no_block():
+    assert build([]) is None
+
+
+def test_no_significant_change_says_how_many_cells_were_judged():
+    changes = build([row(), row("manager", "A", q=None), row("manager", "B", q=0.9)])
+    assert changes.items == ()
+    assert changes.tested == 2
+    assert (changes.baseline_from, changes.baseline_to) == (
+        dt.date(2025, 12, 1),
+        MONTH.replace(month=5),
+    )
+
+
+def test_a_total_change_names_the_segment_behind_most_of_it_and_does_not_repeat_it():
+    changes = build(
+        [
+            row(change=-8.0, q=0.01),
+            row("manager", "A", change=-25.0, contribution=-6.0, q=0.02),
+            row("manager", "B", change=-2.0, contribution=-1.0, q=0.9),
+            row("product", "X", change=-4.0, contribution=-3.0, q=0.9),
+            row("manager", "C", change=3.0, contribution=0.5, q=0.9),
+        ]
+    )
+    (item,) = changes.items
+    assert item.segment is None and item.direction == "down" and item.change_pp == -8.0
+    assert item.behind == "Manager: A" and item.behind_pp == -6.0
+
+
+def test_at_most_three_changes_ordered_by_q_the_rest_counted():
+    rows = [
+        row("manager", name, order=1 + index % 3, change=-20.0, contribution=-2.0, q=q)
+        for index, (name, q) in enumerate((("A", 0.04), ("B", 0.001), ("C", 0.02), ("D", 0.03)))
+    ]
+    changes = build([*rows, replace(row(), q_value=0.9)])
+    assert [item.segment for item in changes.items] == ["Manager: B", "Manager: C", "Manager: D"]
+    assert changes.more == 1
