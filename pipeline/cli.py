@@ -19,6 +19,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from pipeline.config import Config, ConfigError, load_config
+from pipeline.notices import hash_key_warning, unseen_stage_warnings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # The commands that are runs: a failure leaves a record. `check` and `plan` only read.
@@ -175,15 +176,26 @@ def cmd_demo(config: Config, args: argparse.Namespace) -> None:
 
 def cmd_run(config: Config, args: argparse.Namespace) -> None:
     month = parse_month(args.month)
+    warn_hash_key(config)
     with warehouse_lock(config):
         do_ingest(config)
         do_build(config)
+        for line in unseen_stage_warnings(config.warehouse_path):
+            say(line)
         do_report(config, month, None)
 
 
 def cmd_ingest(config: Config, args: argparse.Namespace) -> None:
+    warn_hash_key(config)
     with warehouse_lock(config):
         do_ingest(config)
+
+
+def warn_hash_key(config: Config) -> None:
+    """Loudly, on stderr: phones hashed with the demo key (or none) can be matched back."""
+    warning = hash_key_warning(config)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
 
 
 def cmd_build(config: Config, args: argparse.Namespace) -> None:
@@ -231,6 +243,7 @@ def cmd_check(config: Config, args: argparse.Namespace) -> None:
                 f"unknown source {args.source!r}; configured sources: {known}"
             ) from None
     report = check_file(config, path, args.source)
+    warn_hash_key(config)
     say(report.render())
     if not report.ok:
         raise CheckFailed(f"{report.path} would fail ingest: {report.problem}")

@@ -48,6 +48,7 @@ from pipeline.transform.calls import normalize_calls
 from pipeline.transform.context import NormalizeContext
 from pipeline.transform.deals import SNAPSHOT_TABLES, normalize_deals, with_snapshot
 from pipeline.transform.history import STAGE_DATE_PREFIX, normalize_history
+from pipeline.transform.phones import mask_phones
 from pipeline.transform.rejects import REJECT_SCHEMA
 from pipeline.transform.snapshots import (
     FROM_NAME,
@@ -627,7 +628,7 @@ def _ingest_streamed(
     first = counts["first_reject"]
     if first:
         where = f"row {first['row_number']}, column {first['column']!r}"
-        parts.append(f"first reject: {where}: {first['reason']}")
+        parts.append(f"first reject: {where}: {mask_phones(first['reason'])}")
     if counts["snapshot"] is not None:
         parts.append(_snapshot_note(counts["snapshot"]))
     rows = (counts["total"], counts["accepted"], counts["rejected"])
@@ -774,7 +775,7 @@ def _load_message(normalized: Normalized) -> str:
         first = rejects.row(0, named=True)
         parts.append(
             f"first reject: row {first['row_number']}, "
-            f"column {first['column']!r}: {first['reason']}"
+            f"column {first['column']!r}: {mask_phones(first['reason'])}"
         )
     if normalized.snapshot is not None:
         parts.append(_snapshot_note(normalized.snapshot))
@@ -1023,13 +1024,13 @@ class CheckReport:
         if self.stage_times_unknown:
             lines.append(f"stage times: {STAGE_TIMES_UNKNOWN}")
         if self.rejected_sample:
-            lines.append(f"first rejected rows ({len(self.rejected_sample)} shown):")
+            lines.append(f"first rejected rows ({len(self.rejected_sample)} shown, phones masked):")
             for row in self.rejected_sample:
                 lines.append(
-                    f"  row {row['row_number']}, column {row['column']!r}: {row['reason']} "
-                    f"(expected {row['expected']})"
+                    f"  row {row['row_number']}, column {row['column']!r}: "
+                    f"{mask_phones(row['reason'])} (expected {row['expected']})"
                 )
-                lines.append(f"      {row['raw'][:160]!r}")
+                lines.append(f"      {mask_phones(row['raw'][:160])!r}")
         if self.stages_seen:
             lines.append("stages seen (deals/events):")
             lines += [f"  {stage}: {n}" for stage, n in self.stages_seen.items()]

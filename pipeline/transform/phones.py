@@ -41,6 +41,33 @@ def normalize_phone(text: str | None) -> str | None:
     return None
 
 
+# In text shown to people (check's rejected rows): a date or time is left alone; a run of
+# digits with phone punctuation holding at least 9 digits is a phone.
+_SHOWN = re.compile(
+    r"(?P<date>\d{4}-\d\d-\d\d(?:[ T]\d\d:\d\d(?::\d\d)?)?"
+    r"|\d\d?\.\d\d?\.\d{2,4}(?: \d\d?:\d\d(?::\d\d)?)?)"
+    r"|(?P<phone>\+?\d[\d\s().\-\u00a0]{5,}\d)"
+)
+
+
+def mask_phones(text: str) -> str:
+    """Phone numbers in printed text with every digit but the last two as `•`: raw phones
+    stay in landing, and what a terminal or a log shows leaks none."""
+
+    def masked(match: re.Match) -> str:
+        found = match.group()
+        digits = sum(c.isdigit() for c in found)
+        if match.group("phone") is None or digits < 9:
+            return found
+        out, seen = [], 0
+        for char in found:
+            seen += char.isdigit()
+            out.append("•" if char.isdigit() and seen <= digits - 2 else char)
+        return "".join(out)
+
+    return _SHOWN.sub(masked, text)
+
+
 def is_extension(text: str | None) -> bool:
     """An internal PBX number: 2–5 digits."""
     return bool(text) and bool(_EXTENSION.match(text.strip()))

@@ -54,16 +54,22 @@ DEALS_HEADER = "Deal;Created;Stage;Owner;Phone;Closed"
 HISTORY_HEADER = "Deal;Stage;Entered;Owner"
 
 
-def make_project(folder: Path, quality: str = "{max_reject_ratio: 0.5}") -> Config:
+def make_project(
+    folder: Path,
+    quality: str = "{max_reject_ratio: 0.5}",
+    *,
+    hash_key: str = "test-key",
+    funnel: str = FUNNEL,
+) -> Config:
     text = (
         "timezone: Europe/Moscow\n"
         "locales: [en]\n"
         "paths: {inbox: inbox, landing: landing, warehouse: warehouse/w.duckdb, "
         "reports: reports}\n"
         f"quality: {quality}\n"
-        "privacy: {phone_hash_key: test-key}\n"
+        f"privacy: {{phone_hash_key: {hash_key}}}\n"
         "managers:\n"
-        '  - {name: "Anna Smirnova", aliases: ["ext:101"]}\n' + SOURCES + FUNNEL
+        '  - {name: "Anna Smirnova", aliases: ["ext:101"]}\n' + SOURCES + funnel
     )
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "voronka.yaml").write_text(text, encoding="utf-8")

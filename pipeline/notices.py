@@ -1,0 +1,71 @@
+"""Warnings the CLI prints in plain words: what runs, but should not go unnoticed.
+
+- the demo's phone hash key (or none) is in use: phone hashes in the marts can then be
+  matched back to numbers by anyone who has the project;
+- a funnel stage is mapped to a CRM stage name that no deal and no history row of the
+  funnel's pipelines ever shows (a typo in voronka.yaml counts nothing, silently).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from pipeline.config import Config
+
+# The key the shipped voronka.yaml and examples carry (privacy.phone_hash_key).
+DEMO_PHONE_HASH_KEY = "demo-only-key-change-me"
+
+
+def hash_key_warning(config: Config) -> str | None:
+    """The warning while phones are hashed with the demo key or with no key, else None."""
+    key = config.phone_hash_key()
+    if key and key != DEMO_PHONE_HASH_KEY:
+        return None
+    which = "the demo key" if key else "no key"
+    return (
+        f"WARNING: phone numbers are hashed with {which} (privacy.phone_hash_key): anyone "
+        "with this project can match the hashes in the marts back to numbers. Before "
+        f"loading real exports, set the environment variable "
+        f"{config.privacy.phone_hash_key_env} to a secret of your own."
+    )
+
+
+# Mapped CRM stage names no deal of the funnel's pipelines (current stage or history
+# entry) ever shows, from the built warehouse.
+_UNSEEN = """
+with seen as (
+    select source, crm_pipeline, stage from staging.stg_landing__crm_deals
+    union
+    select events.source, deals.crm_pipeline, events.stage
+    from staging.stg_landing__crm_stage_events as events
+    inner join staging.stg_landing__crm_deals as deals using (source, deal_id)
+)
+select distinct map.funnel_id, map.stage_order, map.stage_key, map.crm_stage, map.crm_pipeline
+from staging.stg_landing__config_stage_map as map
+where not exists (
+    select 1 from seen
+    where seen.source = map.source
+      and (map.crm_pipeline is null or seen.crm_pipeline = map.crm_pipeline)
+      and seen.stage = map.crm_stage
+)
+order by map.funnel_id, map.stage_order, map.crm_stage
+"""
+
+
+def unseen_stage_warnings(warehouse: Path) -> list[str]:
+    """One line per funnel stage mapped to a CRM stage name the data never shows."""
+    if not warehouse.exists():
+        return []
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            rows = con.execute(_UNSEEN).fetchall()
+    except duckdb.CatalogException:  # not built yet
+        return []
+    return [
+        f"Warning: funnel {funnel_id!r}, stage {stage_key!r}: CRM stage {crm_stage!r}"
+        + (f" (pipeline {pipeline!r})" if pipeline else "")
+        + " never appears in the data; check its spelling in voronka.yaml"
+        for funnel_id, _, stage_key, crm_stage, pipeline in rows
+    ]

@@ -1,0 +1,58 @@
+"""Issue 14, "partly holding": raw phones stay in landing, and what must not go unnoticed
+is said in plain words.
+
+- `voronka check` printed rejected rows with the client's phone in clear: printed rejects
+  now mask every digit of a phone but the last two.
+- The demo's phone hash key lets anyone with the project match the marts' phone hashes
+  back to numbers: `check`, `ingest` and `run` warn loudly while it (or no key) is in use.
+- A funnel stage mapped to a CRM stage name that never appears counted nothing, and only
+  the PDF appendix showed it: `run` names the funnel, the stage and the CRM stage."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+from pipeline.cli import main
+from tests.reliability.inbox_cases import FUNNEL, deal, deals_file, make_project, put
+
+WARNING = "WARNING: phone numbers are hashed with the demo key"
+
+
+def voronka(config, *command: str) -> tuple[int, str]:
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+        code = main([*command, "--config", str(config.config_file)])
+    return code, output.getvalue()
+
+
+def test_check_masks_phones_in_the_rejected_rows_it_prints(tmp_path) -> None:
+    config = make_project(tmp_path)
+    path = put(config, "crm/deals_2025-03-01.csv", deals_file(deal(1), deal(2, "32.02.2025")))
+    code, output = voronka(config, "check", str(path))
+    assert code == 0, output
+    assert "'32.02.2025' is not a date/time" in output
+    assert "+79160000002" not in output and "9160000002" not in output
+    assert "+•••••••••02" in output
+    assert WARNING not in output  # a key of the project's own
+
+
+def test_the_demo_hash_key_is_warned_about_on_check_ingest_and_run(tmp_path) -> None:
+    config = make_project(tmp_path, hash_key="demo-only-key-change-me")
+    path = put(config, "crm/deals_2025-03-01.csv", deals_file(deal(1)))
+    for command in (["check", str(path)], ["ingest"]):
+        code, output = voronka(config, *command)
+        assert code == 0 and WARNING in output, output
+    assert "VORONKA_PHONE_HASH_KEY" in output
+
+
+def test_run_names_a_mapped_crm_stage_the_data_never_shows(tmp_path) -> None:
+    funnel = FUNNEL.replace('crm_stages: [{name: "New"}]', 'crm_stages: [{name: "New"}, "Nwe"]')
+    config = make_project(tmp_path, funnel=funnel)
+    rows = [deal(n, f"{n:02d}.02.2025 10:00") for n in range(1, 21)]
+    put(config, "crm/deals_2025-03-01.csv", deals_file(*rows))
+    code, output = voronka(config, "run", "--month", "2025-02")
+    assert code == 0, output
+    expected = "Warning: funnel 'sales', stage 'lead': CRM stage 'Nwe' never appears in the data"
+    assert expected in output
+    assert "CRM stage 'New'" not in output
