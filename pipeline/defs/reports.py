@@ -31,6 +31,7 @@ REPORT_INPUTS = [
         "stage_durations",
         "manager_scorecard",
         "funnel_bottleneck",
+        "funnel_changes",
         "funnel_plan",
         "lost_reasons",
         "call_leaks",
