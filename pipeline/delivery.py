@@ -2,12 +2,15 @@
 
 Two small ledgers live in the state folder beside the warehouse:
 
-    <state>/reports/<YYYY-MM>.json    per funnel: digest of the printed figures, amended?
+    <state>/reports/<YYYY-MM>.json    per funnel: the printed figures and their digest,
+                                      amended? and what changed
     <state>/delivery/sent.jsonl       one line per mail sent (month, funnel, recipient,
                                       PDF sha256): a rerun never mails the same PDF twice
 
 A report is "amended" when a re-render changed a figure it had printed (a period figure
-or a mature-cohort figure) — not when only the data cutoff (the PDF's date) moved.
+or a mature-cohort figure) — not when only the data cutoff (the PDF's date) moved. The
+renderer reads the ledger before it renders (`pending_amendment`), so an amended PDF says
+so on page 1, with the figures that changed and the data date of the version it amends.
 No Dagster here: the assets and sensors in pipeline/defs call these functions.
 """
 
@@ -32,6 +35,10 @@ LOG = logging.getLogger(__name__)
 
 # The locale the printed-figures digest is computed in (names are left out of it anyway).
 DIGEST_LOCALE = "en"
+# What the digest covers. A record of another version cannot be compared: the next render
+# re-baselines it (stores today's figures) instead of calling the report amended, and the
+# amended-reports sensor leaves it alone. 2: figures only, flags (weakest step) left out.
+DIGEST_VERSION = 2
 
 # Mail wording per locale (the report's own wording lives in pipeline/reporting/labels.py).
 MAIL_TEXT = {
@@ -101,22 +108,92 @@ def figures_digest(figures: dict) -> str:
 
 def printed_digests(config: Config, month: str) -> dict[str, str]:
     """funnel_id → digest of the figures the month's report prints, from the current marts."""
+    return {funnel_id: state.digest for funnel_id, state in printed(config, month).items()}
+
+
+@dataclass(frozen=True)
+class Printed:
+    """What one report prints that can be amended, and the data date it was printed at."""
+
+    figures: dict  # printed_figures(model), plain values: what the digest covers
+    as_of: str | None  # the data cutoff (local, ISO): not in the digest
+
+    @property
+    def digest(self) -> str:
+        return figures_digest(self.figures)
+
+
+def printed_of(model) -> Printed:
+    cutoff = getattr(model, "cutoff_local", None)
+    return Printed(_plain(printed_figures(model)), cutoff.isoformat() if cutoff else None)
+
+
+def printed(config: Config, month: str) -> dict[str, Printed]:
+    """funnel_id → what the month's report prints, from the current marts."""
     return {
-        funnel_id: figures_digest(printed_figures(model))
-        for funnel_id, model in report_models(config, month).items()
+        funnel_id: printed_of(model) for funnel_id, model in report_models(config, month).items()
     }
 
 
+# The figures an amendment lists, per stage of the period and mature-cohort views.
+CHANGE_MEASURES = ("entities", "median_days")
+RATE_MEASURES = ("conversion_to_next",)  # listed only where no count of the view changed
+
+
+def figure_changes(before: dict, after: dict) -> list[dict]:
+    """The printed figures that differ between two `Printed.figures`: a stage's clients
+    and days in stage, in the period view and in the mature cohort (the cohort's figures
+    only when it is still the same cohort month; otherwise the month change itself)."""
+    changes: list[dict] = []
+    same_cohort = before.get("mature_month") == after.get("mature_month")
+    if not same_cohort:
+        changes.append(
+            {
+                "view": "cohort_month",
+                "measure": "cohort_month",
+                "old": before.get("mature_month"),
+                "new": after.get("mature_month"),
+            }
+        )
+    for view in ("period", "cohort"):
+        if view == "cohort" and not same_cohort:
+            continue
+        old_view, new_view = before.get(view) or {}, after.get(view) or {}
+        old_stages = {stage["key"]: stage for stage in old_view.get("stages") or []}
+        found: list[dict] = []
+        rates: list[dict] = []
+        for stage in new_view.get("stages") or []:
+            previous = old_stages.get(stage["key"])
+            if previous is None:
+                continue
+            for measure in (*CHANGE_MEASURES, *RATE_MEASURES):
+                if previous.get(measure) != stage.get(measure):
+                    change = {
+                        "view": view,
+                        "month": new_view.get("month"),
+                        "stage_key": stage["key"],
+                        "measure": measure,
+                        "old": previous.get(measure),
+                        "new": stage.get(measure),
+                    }
+                    (rates if measure in RATE_MEASURES else found).append(change)
+        changes += found or rates
+    return changes
+
+
 _NAME_FIELDS = {"name", "funnel_name", "title", "label"}
+# Marks the report draws from the figures (which step is the weakest, whether a view was
+# judged): a changed rule re-marks a step, it changes no figure.
+_FLAG_FIELDS = {"is_weakest", "judged"}
 
 
 def _plain(value):
-    """Dataclasses → dicts of plain values; names (locale, config wording) left out."""
+    """Dataclasses → dicts of plain values; names (locale, config wording) and flags left out."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
             f.name: _plain(getattr(value, f.name))
             for f in dataclasses.fields(value)
-            if f.name not in _NAME_FIELDS
+            if f.name not in _NAME_FIELDS | _FLAG_FIELDS
         }
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
@@ -151,32 +228,75 @@ def reported_months(config: Config) -> list[str]:
 
 
 def record_render(
-    config: Config, month: str, digests: dict[str, str], pdfs: Iterable[Path]
+    config: Config,
+    month: str,
+    digests: dict[str, str],
+    pdfs: Iterable[Path],
+    printed_now: dict[str, Printed] | None = None,
 ) -> dict[str, bool]:
     """Store what the month's reports printed; return funnel_id → amended by this render.
 
     The first render is never an amendment; a re-render is one when the digest differs.
-    Once amended, a report stays marked amended (with the number of amendments).
+    Once amended, a report stays marked amended (with the number of amendments). With
+    `printed_now` (printed(config, month)) the figures themselves are kept too, so the
+    next amendment can say what changed and since which data date.
     """
     record = read_report_record(config, month)
     funnels = record.setdefault("funnels", {})
     amended_now: dict[str, bool] = {}
     for funnel_id, digest in digests.items():
         entry = funnels.get(funnel_id)
-        changed = entry is not None and entry["printed_digest"] != digest
+        changed = comparable(entry) and entry["printed_digest"] != digest
         amended_now[funnel_id] = changed
         if entry is None:
             entry = {"amended": False, "amendments": 0}
+        entry["digest_version"] = DIGEST_VERSION
+        state = (printed_now or {}).get(funnel_id)
         if changed:
             entry["amended"] = True
             entry["amendments"] += 1
             entry["previous_digest"] = entry["printed_digest"]
+            entry["previous_as_of"] = entry.get("as_of")
+            before = entry.get("printed_figures")
+            entry["changes"] = figure_changes(before, state.figures) if before and state else []
         entry["printed_digest"] = digest
+        if state is not None and state.digest == digest:
+            entry["printed_figures"] = state.figures
+            entry["as_of"] = state.as_of
         funnels[funnel_id] = entry
     record["month"] = month
     record["pdfs"] = {path.name: file_sha256(path) for path in sorted(pdfs)}
     _write_json(report_record_path(config, month), record)
     return amended_now
+
+
+def pending_amendment(config: Config, month: str, funnel_id: str, now: Printed) -> dict | None:
+    """What a render of the report about to be made must say on page 1 about amendments:
+    None for a first render or unchanged figures; else {edition, previous_as_of, changes}
+    (stage keys, plain values) — figures that differ from the last recorded render, or,
+    when they do not, the amendment already recorded (a re-render of an amended report)."""
+    entry = read_report_record(config, month).get("funnels", {}).get(funnel_id)
+    if entry is None:
+        return None
+    if comparable(entry) and entry.get("printed_digest") != now.digest:
+        before = entry.get("printed_figures")
+        return {
+            "edition": entry.get("amendments", 0) + 2,
+            "previous_as_of": entry.get("as_of"),
+            "changes": figure_changes(before, now.figures) if before else [],
+        }
+    if entry.get("amended"):
+        return {
+            "edition": entry.get("amendments", 1) + 1,
+            "previous_as_of": entry.get("previous_as_of"),
+            "changes": entry.get("changes") or [],
+        }
+    return None
+
+
+def comparable(entry: dict | None) -> bool:
+    """A recorded render whose digest covers what today's digest covers."""
+    return entry is not None and entry.get("digest_version", 1) == DIGEST_VERSION
 
 
 def is_amended(config: Config, month: str, funnel_id: str) -> bool:
@@ -195,6 +315,7 @@ def months_to_amend(config: Config, current: Callable[[str], dict[str, str]]) ->
         stored = {
             funnel_id: entry["printed_digest"]
             for funnel_id, entry in read_report_record(config, month).get("funnels", {}).items()
+            if comparable(entry)
         }
         now = current(month)
         if any(now.get(funnel_id) != digest for funnel_id, digest in stored.items()):

@@ -1,7 +1,10 @@
 """`voronka plan`: the volume needed at every stage for N closed sales, from marts.funnel_plan.
 
 The mart holds the volumes for the configured target; volumes scale linearly with the
-target, so another target only rescales them here.
+target, so another target only rescales them here. A volume needed is a number of whole
+prospects, so it is rounded up (`whole_prospects`), and a range too wide to plan on is
+flagged (`range_too_wide`): the PDF's plan table and this command print both with these
+same functions, so their numbers agree.
 """
 
 from __future__ import annotations
@@ -14,6 +17,25 @@ from pathlib import Path
 import duckdb
 
 from pipeline.config import Config, Funnel
+
+# A range whose high end is more than this many times its low end is too wide to act on:
+# planning on either end would be off by more than half (the pooled rates rest on few
+# clients at some step, and the Wilson bounds of every step compound).
+RANGE_RATIO_MAX = 2
+
+
+def whole_prospects(value: float | None) -> int | None:
+    """A volume needed as whole prospects: rounded up (40 closed sales at 91.7 % need 44
+    in negotiation, not 43.6 rounded to 44 by luck or 3.3 rounded down to 3). Float noise
+    of the division (40.000000000001) does not add one."""
+    if value is None or math.isnan(value):
+        return None
+    return math.ceil(round(value, 6))
+
+
+def range_too_wide(low: int | None, high: int | None) -> bool:
+    """The printed range (whole prospects) spans more than RANGE_RATIO_MAX times."""
+    return low is not None and high is not None and high > RANGE_RATIO_MAX * max(low, 1)
 
 
 class PlanError(Exception):
@@ -120,14 +142,23 @@ def render_plan(plan: Plan, funnel: Funnel, locale: str) -> str:
     )
     basis = f"Rates pooled over the mature cohorts {plan.basis_from:%Y-%m} … {plan.basis_to:%Y-%m}."
     table = [("stage", "conversion to next (95 % range)", "needed", "range")]
+    too_wide = False
     for row in plan.rows:
         rate = (
             ""
             if row.rate is None
             else f"{_pct(row.rate)} ({_pct(row.rate_low)}–{_pct(row.rate_high)})"
         )
+        low, high = whole_prospects(row.volume_low), whole_prospects(row.volume_high)
+        wide = row.rate is not None and range_too_wide(low, high)
+        too_wide |= wide
         table.append(
-            (names.get(row.stage_key, row.stage_key), rate, _count(row.volume), _range(row))
+            (
+                names.get(row.stage_key, row.stage_key),
+                rate,
+                _count(row.volume),
+                _range(row) + (" (too wide)" if wide else ""),
+            )
         )
     widths = [max(len(line[i]) for line in table) for i in range(4)]
     aligns = ("<", "<", ">", ">")
@@ -140,20 +171,34 @@ def render_plan(plan: Plan, funnel: Funnel, locale: str) -> str:
     ]
     lines.insert(1, "-" * len(lines[0]))
     note = "Needed volumes are rounded up; the range uses the rates' interval bounds."
+    if too_wide:
+        note += (
+            f"\nA range marked too wide has its high end more than {RANGE_RATIO_MAX} times its"
+            " low end: too uncertain to plan on (few clients behind some rate); plan on the"
+            " needed volume and collect more months of history."
+        )
     return "\n".join([header, basis, "", *lines, "", note])
 
 
+def _numbers():
+    """The report's own number formats (English), so the PDF and this table print the same
+    figures. Imported here: pipeline.reporting imports this module."""
+    from pipeline.reporting.formatting import Formatter
+
+    return Formatter("en")
+
+
 def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+    return _numbers().percent(value)
 
 
 def _count(value: float | None) -> str:
-    return "—" if value is None else f"{math.ceil(round(value, 6)):,}"
+    return _numbers().number(whole_prospects(value))
 
 
 def _range(row: PlanRow) -> str:
-    if row.volume_low is None or row.volume_high is None:
-        return "—"
+    if row.rate is None or row.volume_low is None or row.volume_high is None:
+        return "—"  # the last stage: the target itself, no range (as the PDF prints it)
     return f"{_count(row.volume_low)}–{_count(row.volume_high)}"
 
 

@@ -15,7 +15,7 @@ import dagster as dg
 from pipeline.config import Config
 from pipeline.defs.partitions import month_of
 from pipeline.defs.resources import VoronkaConfig
-from pipeline.delivery import printed_digests, record_render, send_reports
+from pipeline.delivery import printed, record_render, send_reports
 from pipeline.reporting import render_reports
 from pipeline.warehouse import DBT_TARGET_ENV, SPARK, dbt_target, spark_warehouse_dir
 
@@ -85,7 +85,9 @@ def monthly_reports(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         for key in context.partition_keys:
             month = month_of(key)
             paths = render_reports(config, month)
-            changed = record_render(config, month, printed_digests(config, month), paths)
+            now = printed(config, month)
+            digests = {funnel: state.digest for funnel, state in now.items()}
+            changed = record_render(config, month, digests, paths, now)
             amended += [f"{month} {funnel}" for funnel, is_new in changed.items() if is_new]
             files += [str(path) for path in paths]
         if amended:

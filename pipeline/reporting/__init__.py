@@ -4,7 +4,9 @@ Public API: `render_reports` and `default_report_month`. The warehouse is read o
 read-only, and closed before any rendering; each PDF is rendered in a capped child
 process and published atomically (temp file beside it, then os.replace). Each PDF is
 rendered on its own: one that fails leaves the others rendered, and `ReportsFailed`
-names it. Temp files a killed render left behind are removed at the next render.
+names it. Temp files a killed render left behind are removed at the next render. A report
+whose printed figures changed since its recorded render (pipeline.delivery's ledger) says
+on page 1 that it is amended, and what changed.
 """
 
 from __future__ import annotations
@@ -19,8 +21,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pipeline.config import SUPPORTED_LOCALES, Config, ConfigError, Funnel
+from pipeline.delivery import pending_amendment, printed_of
 from pipeline.reporting.charts import funnel_chart, sparkline
-from pipeline.reporting.context import ReportModel, build_report_model, parse_month
+from pipeline.reporting.context import (
+    ReportModel,
+    build_report_model,
+    parse_month,
+    with_amendment,
+)
 from pipeline.reporting.formatting import Formatter
 from pipeline.reporting.labels import labels_for
 from pipeline.reporting.render import (
@@ -105,10 +113,8 @@ def render_reports(
     epoch = _document_epoch(snapshot.cutoff)
     remove_stale_temp_files(config.reports_dir, older_than_s=timeout_s + 60)
 
-    def render_one(job: tuple[Funnel, str]) -> Path:
-        funnel, locale = job
-        labels = dict(labels_for(locale))
-        model = build_report_model(
+    def model_of(funnel: Funnel, locale: str) -> ReportModel:
+        return build_report_model(
             funnel,
             locale,
             month_date,
@@ -116,9 +122,22 @@ def render_reports(
             snapshot.stage_rows.get(funnel.id, ()),
             timezone=config.timezone,
             tables=snapshot.tables,
-            labels=labels,
+            labels=dict(labels_for(locale)),
             marts=snapshot.funnel_marts.get(funnel.id),
+            currency=config.currency,
         )
+
+    # The figures are the same in every locale: one model per funnel tells whether the
+    # ledger has them printed differently before (the report is then amended).
+    amendments = {
+        funnel.id: pending_amendment(config, month, funnel.id, printed_of(model_of(funnel, "en")))
+        for funnel in selected
+    }
+
+    def render_one(job: tuple[Funnel, str]) -> Path:
+        funnel, locale = job
+        labels = dict(labels_for(locale))
+        model = with_amendment(model_of(funnel, locale), amendments[funnel.id], funnel)
         html = render_html(_template_context(model, labels, epoch), locale)
         target = report_path(config, funnel.id, month, locale)
         _publish(html, target, epoch=epoch, timeout_s=timeout_s, memory_bytes=memory_bytes)

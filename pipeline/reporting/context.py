@@ -21,10 +21,10 @@ from pipeline.config import Funnel
 from pipeline.reporting import sections as extra
 from pipeline.reporting.changes import build_changes
 from pipeline.reporting.months import add_months, parse_month
-from pipeline.reporting.sections import Bottleneck, display_value
+from pipeline.reporting.sections import Bottleneck, ManagerWindow, display_value
 from pipeline.reporting.warehouse import Cutoff, FunnelMarts, StageMonthRow
 
-__all__ = ["add_months", "build_report_model", "capped", "parse_month"]
+__all__ = ["add_months", "build_report_model", "capped", "parse_month", "with_amendment"]
 
 TREND_MONTHS = 12
 # The longest text a report prints as one value: longer values end in an ellipsis. Real
@@ -33,6 +33,10 @@ TEXT_MAX = 120
 ELLIPSIS = "…"
 SEGMENT_ROWS_MAX = 12
 TOTAL = ("total", "all")
+# A step is judged only when at least this many clients entered it: the managers' rule
+# (manager_scorecard.too_few is n < 30), so no section flags a step on counts too small.
+MIN_CLIENTS_TO_JUDGE = 30
+AMENDED_CHANGES_MAX = 6
 
 
 # ── the model ────────────────────────────────────────────────────────────────
@@ -51,7 +55,7 @@ class StageFigures:
     ci_low: float | None
     ci_high: float | None
     share_open: float | None
-    is_weakest: bool = False
+    is_weakest: bool = False  # the report's one weakest step (weakest_order)
     median_days: float | None = None  # stage_durations: days to the next stage
 
 
@@ -65,6 +69,7 @@ class FunnelSnapshot:
     share_open: float | None
     stages: tuple[StageFigures, ...]
     durations_month: dt.date | None = None  # set when the stages carry median_days
+    judged: bool = False  # the weakest-step rule was applied to this view (mature cohort)
 
     @property
     def weakest(self) -> StageFigures | None:
@@ -96,6 +101,10 @@ class Kpi:
     vs_year: Comparison | None
     secondary: float | None = None  # avg_deal (won_amount), p80_days (sales_cycle)
     bottleneck: Bottleneck | None = None
+    dropoff: float | None = None  # weakest_step: the step's drop-off, as the mart has it
+    # weakest_step standing in for the bottleneck: the managers' window in which no
+    # manager was significantly better than the rest of the team at any step.
+    no_standout: ManagerWindow | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +153,34 @@ class Section:
 
 
 @dataclass(frozen=True)
+class FigureChange:
+    """One printed figure that changed since the previous version of the report."""
+
+    view: str  # period | cohort | cohort_month
+    month: dt.date | None
+    stage: str | None
+    measure: str  # entities | conversion_to_next | median_days | cohort_month
+    old: object
+    new: object
+
+
+@dataclass(frozen=True)
+class Amendment:
+    edition: int  # 2 for the first amended version
+    previous_as_of: dt.datetime | None  # the data cutoff of the version it amends
+    changes: tuple[FigureChange, ...]
+    more: int  # changes not listed
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A page-one notice: a label key, and for an amended report what changed."""
+
+    key: str
+    amendment: Amendment | None = None
+
+
+@dataclass(frozen=True)
 class ReportModel:
     funnel_id: str
     funnel_name: str
@@ -159,7 +196,12 @@ class ReportModel:
     cohort_open: FunnelSnapshot | None
     has_data: bool
     sections: tuple[Section, ...] = field(default=())
-    notices: tuple[str, ...] = ()  # label keys of what the data cannot support, for page 1
+    notices: tuple[Notice, ...] = ()  # page 1: what the data cannot support, amendments
+    currency: str | None = None  # ISO 4217 of the sums (config `currency`)
+
+    @property
+    def notice_keys(self) -> tuple[str, ...]:
+        return tuple(notice.key for notice in self.notices)
 
 
 # ── building it ──────────────────────────────────────────────────────────────
@@ -211,16 +253,14 @@ def _snapshot(
     month: dt.date,
     names: dict[str, str],
     median_days: dict[int, float | None] | None = None,
+    *,
+    judge: bool = False,
 ) -> FunnelSnapshot | None:
+    """One view of the funnel; `judge` marks the weakest step (the mature cohort only)."""
     if not rows:
         return None
     median_days = median_days or {}
-    rates = [
-        (row.conversion_to_next, row.stage_order)
-        for row in rows
-        if row.conversion_to_next is not None
-    ]
-    weakest_order = min(rates)[1] if rates else None
+    weakest = weakest_order(rows) if judge else None
     stages = tuple(
         StageFigures(
             order=row.stage_order,
@@ -234,7 +274,7 @@ def _snapshot(
             ci_low=row.conversion_ci_low,
             ci_high=row.conversion_ci_high,
             share_open=row.share_open,
-            is_weakest=row.stage_order == weakest_order,
+            is_weakest=row.stage_order == weakest,
             median_days=median_days.get(row.stage_order),
         )
         for row in rows
@@ -247,7 +287,20 @@ def _snapshot(
         share_open=first.share_open,
         stages=stages,
         durations_month=month if median_days else None,
+        judged=judge,
     )
+
+
+def weakest_order(rows: Sequence[StageMonthRow]) -> int | None:
+    """The report's one weakest step: the lowest conversion to the next stage (largest
+    drop-off) among steps that at least MIN_CLIENTS_TO_JUDGE clients entered; ties go to
+    the earlier step. None with fewer than two such steps: nothing to compare."""
+    judged = [
+        (row.conversion_to_next, row.stage_order)
+        for row in rows
+        if row.conversion_to_next is not None and row.entities >= MIN_CLIENTS_TO_JUDGE
+    ]
+    return min(judged)[1] if len(judged) >= 2 else None
 
 
 def _comparison(
@@ -273,6 +326,7 @@ def _kpis(
     marts: FunnelMarts,
     bottleneck: Bottleneck | None,
     tables: frozenset[str],
+    window: ManagerWindow | None = None,
 ) -> tuple[Kpi, ...]:
     def entities(row: StageMonthRow) -> float | None:
         return row.entities
@@ -384,16 +438,18 @@ def _kpis(
         )
         return tuple(kpis)
 
+    # No bottleneck: the tile names the report's weakest step, and says why when the
+    # managers were judged and none was significantly better at any step.
     weakest = cohort.weakest if cohort else None
     if weakest is not None:
         following = next(stage for stage in cohort.stages if stage.order > weakest.order)
         detail = f"{weakest.name} → {following.name}"
         order = weakest.order
-        kpis.append(
-            cohort_kpi("weakest_step", lambda m: index.stage("cohort", m, order), to_next, detail)
-        )
+        kpi = cohort_kpi("weakest_step", lambda m: index.stage("cohort", m, order), to_next, detail)
+        kpi = dataclasses.replace(kpi, dropoff=weakest.dropoff_to_next, no_standout=window)
     else:
-        kpis.append(cohort_kpi("weakest_step", lambda m: None, to_next, None))
+        kpi = cohort_kpi("weakest_step", lambda m: None, to_next, None)
+    kpis.append(kpi)
     return tuple(kpis)
 
 
@@ -516,6 +572,7 @@ def build_report_model(
     tables: frozenset[str] = frozenset({"funnel_stage_monthly"}),
     labels: dict[str, str] | None = None,
     marts: FunnelMarts | None = None,
+    currency: str | None = None,
 ) -> ReportModel:
     """The whole report of one funnel × month × locale, from that funnel's mart rows."""
     labels = labels or {}
@@ -526,7 +583,12 @@ def build_report_model(
     period = _snapshot(index.stages("period", month), "period", month, names)
     cohort = (
         _snapshot(
-            index.stages("cohort", mature), "cohort", mature, names, _median_days(marts, mature)
+            index.stages("cohort", mature),
+            "cohort",
+            mature,
+            names,
+            _median_days(marts, mature),
+            judge=True,
         )
         if mature
         else None
@@ -542,7 +604,10 @@ def build_report_model(
     if has_data and "funnel_stage_monthly" in tables:
         stage_names = [names[stage.key] for stage in funnel.stages]
         bottleneck = extra.build_bottleneck(marts, funnel, names, labels)
-        kpis = _kpis(index, month, mature, cohort, stage_names, marts, bottleneck, tables)
+        # "No manager is significantly better at any step" only when none is, at any step.
+        standout = any(row.gap_significant and (row.gap or 0) > 0 for row in marts.scorecard)
+        window = extra.manager_window(marts, funnel) if marts.scorecard and not standout else None
+        kpis = _kpis(index, month, mature, cohort, stage_names, marts, bottleneck, tables, window)
         sections.append(Section("partials/kpis.html.j2", kpis))
         changes = build_changes(marts, funnel, names, locale, labels)
         if changes is not None:
@@ -563,7 +628,10 @@ def build_report_model(
             )
             if trend.rows:
                 sections.append(Section("partials/trend.html.j2", trend))
-        board = extra.build_manager_board(marts, funnel, names, labels)
+        weakest = cohort.weakest if cohort else None
+        board = extra.build_manager_board(
+            marts, funnel, names, labels, weakest.order if weakest else None
+        )
         if board is not None:
             sections.append(Section("partials/managers.html.j2", board))
         if "lost_reasons" in tables:
@@ -603,11 +671,56 @@ def build_report_model(
             cohort_open=cohort_open,
             has_data=has_data,
             sections=tuple(sections),
-            notices=("notice_stage_times_unknown",)
+            notices=(Notice("notice_stage_times_unknown"),)
             if stage_times_mostly_unknown(marts.durations)
             else (),
+            currency=currency,
         )
     )
+
+
+def with_amendment(model: ReportModel, record: dict | None, funnel: Funnel) -> ReportModel:
+    """The model with a page-one notice that the report was amended, listing the printed
+    figures that changed (`record`: pipeline.delivery.pending_amendment), first."""
+    if not record:
+        return model
+    names = {stage.key: stage.name.get(model.locale) for stage in funnel.stages}
+    order = {stage.key: position for position, stage in enumerate(funnel.stages)}
+    measure_rank = {"cohort_month": 0, "entities": 1, "median_days": 2, "conversion_to_next": 3}
+    ranked = []
+    for change in record.get("changes") or []:
+        measure, stage_key = change.get("measure"), change.get("stage_key")
+        dated = measure == "cohort_month"
+        figure = FigureChange(
+            view=change.get("view", ""),
+            month=_date(change.get("month")),
+            stage=names.get(stage_key, stage_key) if stage_key else None,
+            measure=measure,
+            old=_date(change.get("old")) if dated else change.get("old"),
+            new=_date(change.get("new")) if dated else change.get("new"),
+        )
+        rank = (measure_rank.get(measure, 9), figure.view != "period", order.get(stage_key, 0))
+        ranked.append((rank, figure))
+    changes = [figure for _, figure in sorted(ranked, key=lambda item: item[0])]
+    previous = record.get("previous_as_of")
+    amendment = Amendment(
+        edition=int(record.get("edition") or 2),
+        previous_as_of=dt.datetime.fromisoformat(previous) if previous else None,
+        changes=tuple(changes[:AMENDED_CHANGES_MAX]),
+        more=max(0, len(changes) - AMENDED_CHANGES_MAX),
+    )
+    notice = capped(Notice("notice_amended", amendment))
+    return dataclasses.replace(model, notices=(notice, *model.notices))
+
+
+def _date(value: object) -> object:
+    """An ISO date string of the amendment record back to a date; other values as they are."""
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
 
 
 def cap_text(value: str, limit: int = TEXT_MAX) -> str:

@@ -11,7 +11,7 @@ import re
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_interval
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_currency, format_decimal, format_percent
 
 DASH = "—"
 MINUS = "\u2212"  # a typographic minus sign, as wide as the plus
@@ -32,11 +32,39 @@ class Formatter:
         self._babel = Locale.parse(locale)
         self._percent_pattern = _one_decimal(self._babel.percent_formats[None].pattern)
         self._decimal_one = "#,##0.0"
+        # The locale's currency pattern in whole units: '#,##0.00 ¤' → '#,##0 ¤'.
+        self._money_pattern = re.sub(
+            r"0\.0+", "0", self._babel.currency_formats["standard"].pattern
+        )
 
     def number(self, value: int | float | None) -> str:
         if value is None:
             return DASH
         return format_decimal(value, format="#,##0", locale=self._babel)
+
+    def money(self, value: int | float | None, currency: str | None = None) -> str:
+        """A sum in whole units with its currency as the locale writes it: '4 161 800 ₽' /
+        'RUB 4,161,800'; a bare number when the currency is not configured."""
+        if value is None:
+            return DASH
+        if not currency:
+            return self.number(value)
+        text = format_currency(
+            value,
+            currency,
+            format=self._money_pattern,
+            locale=self._babel,
+            currency_digits=False,
+        )
+        # A currency written in letters gets a space before the digits (CLDR's
+        # currency spacing, which Babel leaves out): 'RUB 4,161,800', not 'RUB4,161,800'.
+        return re.sub(r"^([^\W\d_]+)(?=\d)", "\\1\u00a0", text)
+
+    def signed_money(self, value: int | float | None, currency: str | None = None) -> str:
+        """A change in a sum: '+78 900 ₽', '−RUB 485,300'."""
+        if value is None:
+            return DASH
+        return _with_sign(value, self.money(abs(value), currency))
 
     def percent(self, value: float | None) -> str:
         """A share or rate (0.345) as a percent with one decimal: '34,5 %' / '34.5%'."""
@@ -117,6 +145,8 @@ class Formatter:
     def filters(self) -> dict[str, object]:
         return {
             "num": self.number,
+            "money": self.money,
+            "signed_money": self.signed_money,
             "pct": self.percent,
             "interval": self.interval,
             "signed_num": self.signed_number,

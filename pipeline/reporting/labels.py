@@ -40,11 +40,20 @@ _RU = {
     "kpi_no_mature": "зрелой когорты пока нет",
     "kpi_avg_deal": "средний чек {value}",
     "kpi_cycle_detail": "медиана; 80\u00a0% сделок — не дольше {value} дн.",
+    "kpi_cycle_median": "медиана",
     "kpi_days": "{value}\u00a0дн.",
     "kpi_bottleneck_value": "≈\u00a0+{value}",
     "kpi_bottleneck_sentence": (
         "Поднять «{step}» с {team_rate} до {best_rate} (лучший: {manager}) — "
         "это ≈\u00a0{extra} закрытых продаж в месяц дополнительно."
+    ),
+    "kpi_no_standout": (
+        "Ни один менеджер не лучше остальной команды значимо ни на одном шаге "
+        "(когорты за {months}), поэтому здесь шаг с наибольшим отсевом: {dropoff}."
+    ),
+    "kpi_weakest_sentence": "Шаг с наибольшим отсевом в когорте: {dropoff}.",
+    "kpi_weakest_none": (
+        "Меньше двух шагов, на которые вошло 30 и больше клиентов: сравнивать шаги рано."
     ),
     "vs_prev": "к пред. месяцу",
     "vs_year": "к году ранее",
@@ -62,8 +71,12 @@ _RU = {
     ),
     "cohort_open_title": "Когорта {month} — ещё не зрелая",
     "cohort_open_lead": (
-        "Окно когорты ещё не закрыто: {share_open} клиентов в работе, "
-        "поэтому конверсии пока занижены."
+        "Окно когорты ещё не закрыто: {share_open} её клиентов в работе, "
+        "поэтому конверсии пока занижены, а самый слабый шаг не отмечается."
+    ),
+    "cohort_no_weakest": (
+        "Самый слабый шаг не отмечен: меньше двух шагов, на которые вошло 30 и больше "
+        "клиентов, — для сравнения мало данных."
     ),
     "no_mature_cohort": "В данных пока нет зрелой когорты до этого месяца.",
     "chart_dropoff": "отсев",
@@ -74,7 +87,6 @@ _RU = {
     "col_interval": "95\u00a0% интервал",
     "col_dropoff": "Отсев",
     "col_from_first": "От первого этапа",
-    "col_share_open": "В работе",
     "col_median_days": "Дней на этапе",
     "trend_title": "Конверсия по шагам: когорты за 12 месяцев",
     "trend_lead": (
@@ -100,10 +112,12 @@ _RU = {
         "не меньше 30 клиентов)."
     ),
     "managers_rank": (
-        "Порядок — по сглаженной оценке шага «{step}»{bottleneck}: она не даёт "
-        "3 из 4 обогнать 60 из 100."
+        "«Оценка» — сглаженная конверсия шага «{step}»{bottleneck}: конверсия менеджера, "
+        "подтянутая к командной тем сильнее, чем меньше у него клиентов, чтобы 3 из 4 не "
+        "обгоняли 60 из 100. По ней — порядок строк."
     ),
     "managers_rank_bottleneck": " (узкое место)",
+    "managers_rank_weakest": " (самый слабый шаг)",
     "managers_legend_above": "выше команды",
     "managers_legend_below": "ниже команды",
     "managers_legend_few": "мало данных — меньше 30 клиентов, не оцениваем",
@@ -112,7 +126,7 @@ _RU = {
     "col_rank_rate": "Оценка",
     "team": "Команда",
     "too_few": "мало данных",
-    "n_clients": "n\u00a0{n}",
+    "n_clients": "из\u00a0{n}",
     "lost_title": "Причины потерь по этапам",
     "lost_lead": (
         "Сделки, проигранные за {month}, по последнему этапу, которого они достигли, "
@@ -126,8 +140,15 @@ _RU = {
     "plan_title": "План на {month}",
     "plan_lead": (
         "Сколько клиентов нужно на каждом этапе для {target} закрытых продаж, если "
-        "конверсии будут как у когорт за {basis} (сводно). Диапазон — по границам "
-        "95\u00a0% интервалов конверсий."
+        "конверсии будут как у когорт за {basis} (сводно); округлено вверх до целого "
+        "клиента. Диапазон — по границам 95\u00a0% интервалов конверсий."
+    ),
+    "plan_too_wide_mark": "слишком широк",
+    "plan_too_wide": (
+        "Диапазон «слишком широк», когда его верх больше низа более чем в {ratio} раза: "
+        "по нему нельзя планировать — за какой-то конверсией мало клиентов, а границы "
+        "всех шагов перемножаются. Число «Нужно клиентов» тогда — грубый ориентир, "
+        "пока не накопится история."
     ),
     "col_plan_rate": "Конверсия в след.",
     "col_plan_needed": "Нужно клиентов",
@@ -181,6 +202,9 @@ _RU = {
         "Не перезвонили — пропущенный входящий без ответа клиенту в отведённые часы. "
         "Звонки без сделки — клиенты, звонившие по линиям воронки, которых нет в CRM."
     ),
+    "leaks_lead_no_call_stage": (
+        "Не перезвонили — пропущенный входящий без ответа клиенту в отведённые часы."
+    ),
     "value_unknown": "не указан",
     "reason_not_given": "причина не указана",
     "stage_none": "ни один этап",
@@ -203,6 +227,51 @@ _RU = {
         "длительности этапов не показаны. Присылайте выгрузку еженедельно или файл "
         "истории этапов."
     ),
+    "notice_amended": (
+        "Исправленный отчёт{edition}. После первой рассылки пришли поздние данные, и "
+        "цифры, напечатанные в версии с данными на {as_of}, изменились:"
+    ),
+    "notice_amended_plain": (
+        "Исправленный отчёт{edition}. После первой рассылки пришли поздние данные, и "
+        "напечатанные в нём цифры изменились."
+    ),
+    "amended_edition": " (редакция {count})",
+    "amended_period": "Период, {month}",
+    "amended_cohort": "Когорта {month}",
+    "amended_cohort_month": "Последняя зрелая когорта: {old} → {new}",
+    "amended_entities": "«{stage}»: клиентов {old} → {new}",
+    "amended_conversion_to_next": "«{stage}»: конверсия в след. {old} → {new}",
+    "amended_median_days": "«{stage}»: дней на этапе {old} → {new}",
+    "amended_more": "и ещё изменений: {count}",
+    "reject_not_datetime": "«{value}» — не дата и время",
+    "reject_dst_gap": (
+        "«{value}» не бывает в поясе {zone}: при переводе часов этот час пропускается"
+    ),
+    "reject_excel_early": "«{value}» — дата Excel раньше 1 марта 1900 (0 — пустая ячейка)",
+    "reject_two_digit_year": "«{value}»: год из двух цифр, пишите год полностью",
+    "reject_implausible_year": "«{value}»: {year} год, вне допустимых {low}–{high}",
+    "reject_after_read_day": "«{value}» — позже дня, когда файл прочитан ({day})",
+    "reject_after_snapshot": "«{value}» — позже даты выгрузки в имени файла",
+    "reject_after": "«{value}» — дата из будущего",
+    "reject_not_number": "«{value}» — не число",
+    "reject_not_seconds": "«{value}» — не целое число секунд",
+    "reject_not_phone": "«{value}» — не номер телефона",
+    "reject_unknown_disposition": "неизвестный исход звонка «{value}»",
+    "reject_no_direction": "не понять направление звонка",
+    "reject_empty_call_id": "нет номера звонка",
+    "reject_empty_deal_id": "нет номера сделки",
+    "reject_empty_stage": "нет этапа",
+    "reject_empty_entered_at": "нет даты перехода на этап",
+    "reject_empty_created_at": "нет даты создания",
+    "reject_empty_started_at": "нет времени начала звонка",
+    "reject_fields_vs_header": "в строке полей: {count}, в заголовке: {width}{truncated}",
+    "reject_fields_asterisk": "в строке полей: {count}, у Asterisk их 16, 17 или 18",
+    "reject_fields_vs_list": "в строке полей: {count}, в описании файла: {width}",
+    "reject_truncated": " (строка оборвана?)",
+    "reject_unclosed_quote": "кавычка не закрыта до конца строки",
+    "reject_quoting": "ошибка в кавычках",
+    "reject_none_given": "причина не записана",
+    "reject_other": "другая причина (текст — в витрине data_quality)",
     "method_title": "Как читать отчёт",
     "method_text": (
         "Все числа взяты из витрин хранилища, отчёт их только форматирует. "
@@ -244,15 +313,25 @@ _RU = {
         "конверсия менеджера, подтянутая к командной тем сильнее, чем меньше у него "
         "клиентов, — чтобы случайная удача на малых числах не выводила в лидеры."
     ),
+    "def_weakest": "Самый слабый шаг",
+    "def_weakest_text": (
+        "шаг с наибольшим отсевом в последней зрелой когорте среди шагов, на которые "
+        "вошло не меньше 30 клиентов (то же правило, что у менеджеров); если таких шагов "
+        "меньше двух, он не отмечается. Один на весь отчёт: его отмечают таблица и график "
+        "когорты, плитка на первой странице и порядок менеджеров, если узкого места нет."
+    ),
     "def_bottleneck": "Узкое место",
     "def_bottleneck_text": (
         "шаг, на котором подъём конверсии команды до уровня лучшего менеджера добавил "
-        "бы больше всего закрытых продаж в месяц (с учётом конверсий следующих шагов)."
+        "бы больше всего закрытых продаж в месяц (с учётом конверсий следующих шагов) — "
+        "только среди шагов, где лучший менеджер значимо лучше остальной команды. "
+        "Если такого нет, плитка называет самый слабый шаг."
     ),
     "def_plan": "План",
     "def_plan_text": (
         "цель по закрытым продажам, делённая назад на конверсии шагов последних зрелых "
-        "когорт: столько клиентов нужно на каждом этапе."
+        "когорт и округлённая вверх: столько клиентов нужно на каждом этапе. Диапазон "
+        "слишком широк, если его верх больше низа более чем вдвое."
     ),
     "changes_title": "Что изменилось",
     "changes_lead": (
@@ -303,11 +382,20 @@ _EN = {
     "kpi_no_mature": "no mature cohort yet",
     "kpi_avg_deal": "average deal {value}",
     "kpi_cycle_detail": "median; 80% of deals within {value} days",
+    "kpi_cycle_median": "median",
     "kpi_days": "{value}\u00a0days",
     "kpi_bottleneck_value": "≈\u00a0+{value}",
     "kpi_bottleneck_sentence": (
         "Raising “{step}” from {team_rate} to {best_rate} (best: {manager}) would add "
         "≈\u00a0{extra} closed sales a month."
+    ),
+    "kpi_no_standout": (
+        "No manager is significantly better than the rest of the team at any step "
+        "(cohorts of {months}), so this is the step with the largest drop-off: {dropoff}."
+    ),
+    "kpi_weakest_sentence": "The cohort's largest drop-off: {dropoff}.",
+    "kpi_weakest_none": (
+        "Fewer than two steps with 30 or more clients: too early to compare steps."
     ),
     "vs_prev": "vs previous month",
     "vs_year": "vs a year earlier",
@@ -326,7 +414,11 @@ _EN = {
     "cohort_open_title": "Cohort {month}, not yet mature",
     "cohort_open_lead": (
         "The cohort's window is still open: {share_open} of its clients are in progress, "
-        "so its conversions are understated for now."
+        "so its conversions are understated for now and no weakest step is marked."
+    ),
+    "cohort_no_weakest": (
+        "No weakest step is marked: fewer than two steps had 30 or more clients, too few "
+        "to compare."
     ),
     "no_mature_cohort": "The data has no mature cohort up to this month yet.",
     "chart_dropoff": "drop-off",
@@ -337,7 +429,6 @@ _EN = {
     "col_interval": "95% interval",
     "col_dropoff": "Drop-off",
     "col_from_first": "From first stage",
-    "col_share_open": "In progress",
     "col_median_days": "Days in stage",
     "trend_title": "Step conversion: cohorts of the last 12 months",
     "trend_lead": (
@@ -363,10 +454,12 @@ _EN = {
         "rate, at least 30 clients)."
     ),
     "managers_rank": (
-        "Ranked by the shrunk estimate at “{step}”{bottleneck}, so that 3 of 4 does not "
-        "outrank 60 of 100."
+        "“Estimate”: the shrunk rate at “{step}”{bottleneck} — the manager's rate pulled "
+        "towards the team's, the more so the fewer clients they have, so that 3 of 4 does "
+        "not outrank 60 of 100. Rows are ranked by it."
     ),
     "managers_rank_bottleneck": " (the bottleneck)",
+    "managers_rank_weakest": " (the weakest step)",
     "managers_legend_above": "above the team",
     "managers_legend_below": "below the team",
     "managers_legend_few": "too few to judge: fewer than 30 clients",
@@ -375,7 +468,7 @@ _EN = {
     "col_rank_rate": "Estimate",
     "team": "Team",
     "too_few": "too few to judge",
-    "n_clients": "n\u00a0{n}",
+    "n_clients": "of\u00a0{n}",
     "lost_title": "Lost reasons by stage",
     "lost_lead": (
         "Deals lost in {month}, by the last stage they reached and the reason given in the CRM."
@@ -388,7 +481,15 @@ _EN = {
     "plan_title": "Plan for {month}",
     "plan_lead": (
         "Clients needed at each stage for {target} closed sales if conversions match the "
-        "cohorts of {basis} (pooled). The range follows the 95% intervals of those rates."
+        "cohorts of {basis} (pooled), rounded up to whole clients. The range follows the "
+        "95% intervals of those rates."
+    ),
+    "plan_too_wide_mark": "too wide",
+    "plan_too_wide": (
+        "A range is “too wide” when its high end is more than {ratio} times its low end: "
+        "too uncertain to plan on (few clients behind some rate, and the bounds of every "
+        "step compound). Treat “Clients needed” as a rough guide until more history "
+        "pools."
     ),
     "col_plan_rate": "Conversion to next",
     "col_plan_needed": "Clients needed",
@@ -442,6 +543,10 @@ _EN = {
         "within the callback hours. Callers never in the CRM: clients who called the "
         "funnel's lines and have no deal."
     ),
+    "leaks_lead_no_call_stage": (
+        "Not called back: a missed inbound call with no answered call to that client "
+        "within the callback hours."
+    ),
     "value_unknown": "not specified",
     "reason_not_given": "no reason given",
     "stage_none": "no stage",
@@ -463,6 +568,49 @@ _EN = {
         "only as of the export date. Counts by stage are right; stage durations are not "
         "shown. Send weekly exports or a stage-history file."
     ),
+    "notice_amended": (
+        "Amended report{edition}. Late data arrived after it was first sent, and figures "
+        "printed in the version with data as of {as_of} changed:"
+    ),
+    "notice_amended_plain": (
+        "Amended report{edition}. Late data arrived after it was first sent, and figures "
+        "it printed changed."
+    ),
+    "amended_edition": " (edition {count})",
+    "amended_period": "Period, {month}",
+    "amended_cohort": "Cohort {month}",
+    "amended_cohort_month": "Latest mature cohort: {old} → {new}",
+    "amended_entities": "“{stage}”: clients {old} → {new}",
+    "amended_conversion_to_next": "“{stage}”: conversion to next {old} → {new}",
+    "amended_median_days": "“{stage}”: days in stage {old} → {new}",
+    "amended_more": "and {count} more changes",
+    "reject_not_datetime": "'{value}' is not a date/time",
+    "reject_dst_gap": "'{value}' does not exist in {zone}: the clock skips that hour",
+    "reject_excel_early": "'{value}' is an Excel date before 1 March 1900 (0 is an empty cell)",
+    "reject_two_digit_year": "'{value}' has a two-digit year; write the year in full",
+    "reject_implausible_year": "'{value}': the year {year}, outside {low}–{high}",
+    "reject_after_read_day": "'{value}' is after the day the file was read ({day})",
+    "reject_after_snapshot": "'{value}' is after the export date in the file name",
+    "reject_after": "'{value}' is a date in the future",
+    "reject_not_number": "'{value}' is not a number",
+    "reject_not_seconds": "'{value}' is not a whole number of seconds",
+    "reject_not_phone": "'{value}' is not a phone number",
+    "reject_unknown_disposition": "unknown call outcome '{value}'",
+    "reject_no_direction": "cannot tell the call direction",
+    "reject_empty_call_id": "no call id",
+    "reject_empty_deal_id": "no deal id",
+    "reject_empty_stage": "no stage",
+    "reject_empty_entered_at": "no stage entry date",
+    "reject_empty_created_at": "no creation date",
+    "reject_empty_started_at": "no call start time",
+    "reject_fields_vs_header": "{count} fields, the header has {width}{truncated}",
+    "reject_fields_asterisk": "{count} fields; Asterisk writes 16, 17 or 18",
+    "reject_fields_vs_list": "{count} fields, the file's field list has {width}",
+    "reject_truncated": " (a truncated line?)",
+    "reject_unclosed_quote": "a quote is never closed on its line",
+    "reject_quoting": "malformed quoting",
+    "reject_none_given": "no reason recorded",
+    "reject_other": "another reason (its text is in the data_quality mart)",
     "method_title": "How to read it",
     "method_text": (
         "Every number comes from the warehouse marts; the report only formats them. "
@@ -504,15 +652,25 @@ _EN = {
         "a manager's rate pulled towards the team's, the more so the fewer clients they "
         "have, so that luck on small numbers does not make a leader."
     ),
+    "def_weakest": "Weakest step",
+    "def_weakest_text": (
+        "the step with the largest drop-off in the latest mature cohort, among steps that "
+        "30 or more clients entered (the managers' rule); with fewer than two such steps "
+        "none is marked. One for the whole report: the cohort's table and chart, the "
+        "page-one tile and, with no bottleneck, the managers' ranking all use it."
+    ),
     "def_bottleneck": "Bottleneck",
     "def_bottleneck_text": (
         "the step where lifting the team's rate to its best manager's would add the most "
-        "closed sales a month (weighted by the rates of the steps after it)."
+        "closed sales a month (weighted by the rates of the steps after it), among steps "
+        "whose best manager is significantly better than the rest of the team. With none, "
+        "the tile names the weakest step."
     ),
     "def_plan": "Plan",
     "def_plan_text": (
         "the closed-sales target divided back through the step rates of the latest mature "
-        "cohorts: the clients needed at each stage."
+        "cohorts and rounded up: the clients needed at each stage. A range is too wide "
+        "when its high end is more than twice its low end."
     ),
     "changes_title": "What changed",
     "changes_lead": (

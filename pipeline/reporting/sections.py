@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pipeline.config import Funnel
+from pipeline.planning import RANGE_RATIO_MAX, range_too_wide, whole_prospects
 from pipeline.reporting.months import add_months
+from pipeline.reporting.reasons import reject_reason
 from pipeline.reporting.warehouse import (
     BottleneckRow,
     FunnelMarts,
@@ -186,6 +188,7 @@ class ManagerBoard:
     rank_step: str
     rank_is_bottleneck: bool
     rows: tuple[ManagerRow, ...]
+    rank_is_weakest: bool = False  # no bottleneck: ranked at the report's weakest step
 
 
 def _cell(row: ScorecardRow) -> ManagerCell:
@@ -207,9 +210,11 @@ def build_manager_board(
     funnel: Funnel,
     names: Mapping[str, str],
     labels: Mapping[str, str],
+    weakest_order: int | None = None,
 ) -> ManagerBoard | None:
     """The latest mature manager window up to the report month (the warehouse read only
-    that month), ranked by the shrunk rate of the bottleneck step of the same window."""
+    that month), ranked by the shrunk rate of the bottleneck step of the same window; with
+    no bottleneck, of the report's weakest step; with neither, of the last step."""
     if not marts.scorecard:
         return None
     month = marts.scorecard[0].month
@@ -219,7 +224,12 @@ def build_manager_board(
         row.stage_order: row for row in marts.bottleneck if row.month == month
     }
     bottleneck = next((row for row in team.values() if row.is_bottleneck), None)
-    rank_order = bottleneck.stage_order if bottleneck else step_orders[-1]
+    if bottleneck is not None:
+        rank_order = bottleneck.stage_order
+    elif weakest_order in step_orders:
+        rank_order = weakest_order
+    else:
+        rank_order = step_orders[-1]
 
     by_manager: dict[str, dict[int, ScorecardRow]] = {}
     for row in marts.scorecard:
@@ -254,6 +264,7 @@ def build_manager_board(
         rank_step=step_label(names, keys, keys[rank_order - 1]),
         rank_is_bottleneck=bottleneck is not None,
         rows=tuple(rows),
+        rank_is_weakest=bottleneck is None and rank_order == weakest_order,
     )
 
 
@@ -271,23 +282,46 @@ class Bottleneck:
     extra_closed_sales: float | None
 
 
+@dataclass(frozen=True)
+class ManagerWindow:
+    """The pooled cohort months the managers are judged on (manager_scorecard)."""
+
+    month: dt.date
+    window_from: dt.date
+
+
+def manager_window(marts: FunnelMarts, funnel: Funnel) -> ManagerWindow | None:
+    """The latest mature window of the bottleneck and scorecard marts up to the report
+    month (the one the managers' table shows); None without either mart's rows."""
+    months = [row.month for row in marts.bottleneck] + [row.month for row in marts.scorecard]
+    if not months:
+        return None
+    month = max(months)
+    default = funnel.plan.months if funnel.plan else 1
+    window = next((s.window_months for s in marts.scorecard if s.window_months), default)
+    return ManagerWindow(month=month, window_from=add_months(month, 1 - window))
+
+
 def build_bottleneck(
     marts: FunnelMarts,
     funnel: Funnel,
     names: Mapping[str, str],
     labels: Mapping[str, str],
 ) -> Bottleneck | None:
-    """The bottleneck of the latest mature window up to the report month that has one."""
-    flagged = [row for row in marts.bottleneck if row.is_bottleneck]
-    if not flagged:
+    """The bottleneck of the latest mature manager window, if it has one: the mart flags a
+    step only where its best manager is significantly better than the rest of the team.
+    An older window's bottleneck is not brought forward: it would be stale news."""
+    window = manager_window(marts, funnel)
+    row = next(
+        (r for r in marts.bottleneck if r.is_bottleneck and window and r.month == window.month),
+        None,
+    )
+    if row is None or window is None:
         return None
-    row = max(flagged, key=lambda r: (r.month, r.stage_order))
     keys = [stage.key for stage in funnel.stages]
-    months = funnel.plan.months if funnel.plan else 1
-    window = next((s.window_months for s in marts.scorecard if s.window_months), months)
     return Bottleneck(
         month=row.month,
-        window_from=add_months(row.month, 1 - window),
+        window_from=window.window_from,
         step=step_label(names, keys, row.stage_key),
         team_rate=row.team_rate,
         best_rate=row.best_rate,
@@ -345,9 +379,10 @@ class PlanStep:
     rate: float | None
     rate_low: float | None
     rate_high: float | None
-    volume: float | None
-    volume_low: float | None
-    volume_high: float | None
+    volume: int | None  # whole prospects, rounded up (pipeline.planning.whole_prospects)
+    volume_low: int | None
+    volume_high: int | None
+    range_too_wide: bool = False  # pipeline.planning.range_too_wide
 
 
 @dataclass(frozen=True)
@@ -357,31 +392,42 @@ class PlanTable:
     basis_from: dt.date | None
     basis_to: dt.date | None
     steps: tuple[PlanStep, ...]
+    range_ratio_max: int = RANGE_RATIO_MAX
+
+    @property
+    def any_range_too_wide(self) -> bool:
+        return any(step.range_too_wide for step in self.steps)
 
 
 def build_plan(marts: FunnelMarts, names: Mapping[str, str]) -> PlanTable | None:
+    """funnel_plan for the month after the report month, rounded as `voronka plan` rounds
+    it: the same functions, so the PDF and the command print the same numbers."""
     if not marts.plan:
         return None
     rows = sorted(marts.plan, key=lambda r: r.stage_order)
     first = rows[0]
-    return PlanTable(
-        month=first.month,
-        target=first.target,
-        basis_from=first.basis_from,
-        basis_to=first.basis_to,
-        steps=tuple(
+    steps = []
+    for r in rows:
+        low, high = whole_prospects(r.volume_low), whole_prospects(r.volume_high)
+        steps.append(
             PlanStep(
                 order=r.stage_order,
                 name=names.get(r.stage_key, r.stage_key),
                 rate=r.rate,
                 rate_low=r.rate_low if r.rate is not None else None,
                 rate_high=r.rate_high if r.rate is not None else None,
-                volume=r.volume,
-                volume_low=r.volume_low,
-                volume_high=r.volume_high,
+                volume=whole_prospects(r.volume),
+                volume_low=low,
+                volume_high=high,
+                range_too_wide=r.rate is not None and range_too_wide(low, high),
             )
-            for r in rows
-        ),
+        )
+    return PlanTable(
+        month=first.month,
+        target=first.target,
+        basis_from=first.basis_from,
+        basis_to=first.basis_to,
+        steps=tuple(steps),
     )
 
 
@@ -444,12 +490,27 @@ class Appendix:
     rejected_hidden: int
     unknown_managers: tuple[CountRow, ...]
     calls_not_linked: float | None
-    has_calls: bool
+    has_calls: bool  # the funnel counts a call stage: calls can link to deals or form leads
     unmapped: tuple[UnmappedRow, ...]
     leaks: tuple[LeakRow, ...]
     leaks_hidden: int
     has_quality: bool
     has_unmapped_mart: bool
+    has_inbound: bool = True  # missed inbound calls are this funnel's leaks (not cold calls)
+
+
+def funnel_counts_calls(funnel: Funnel) -> bool:
+    """A stage of the funnel counts calls: only then can its calls form leads or link."""
+    return funnel.calls is not None and any(stage.calls for stage in funnel.stages)
+
+
+def funnel_takes_inbound_calls(funnel: Funnel) -> bool:
+    """Missed inbound calls on the funnel's lines are its leaks, unless the funnel's call
+    stages are all outbound (a cold-call funnel: its line does not take clients' calls)."""
+    if funnel.calls is None:
+        return False
+    directions = {stage.calls.direction for stage in funnel.stages if stage.calls}
+    return directions != {"outbound"}
 
 
 FILE_STATUSES = ("loaded", "duplicate", "incomplete", "empty", "failed")
@@ -478,7 +539,8 @@ def build_appendix(
         elif row.metric == "rows_total":
             ledger.setdefault(key, {"files": {}, "rows": None})["rows"] = row.value
         elif row.metric == "rows_rejected":
-            rejected.append(CountRow(row.month, row.source, mask_phone_like(row.detail), row.value))
+            detail = reject_reason(mask_phone_like(row.detail), labels)
+            rejected.append(CountRow(row.month, row.source, detail, row.value))
         elif row.metric == "unknown_managers" and row.month == month:
             unknown.append(CountRow(row.month, row.source, row.detail, row.value))
         elif row.metric == "calls_not_linked" and row.month == month and row.detail == funnel.id:
@@ -548,12 +610,13 @@ def build_appendix(
         rejected_hidden=max(0, len(rejected) - QUALITY_ROWS_MAX),
         unknown_managers=tuple(unknown[:QUALITY_ROWS_MAX]),
         calls_not_linked=calls_not_linked,
-        has_calls=funnel.calls is not None,
+        has_calls=funnel_counts_calls(funnel),
         unmapped=unmapped,
         leaks=leaks,
         leaks_hidden=len(people) - len(shown),
         has_quality=has_quality,
         has_unmapped_mart=has_unmapped_mart,
+        has_inbound=funnel_takes_inbound_calls(funnel),
     )
 
 

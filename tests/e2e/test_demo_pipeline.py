@@ -355,3 +355,65 @@ def test_appendix_lists_every_export_file_with_its_sha256(demo_run):
     text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
     for path, file_id in files:
         assert path in text and file_id[:12] in text, path
+
+
+# ── issue 16: the demo's reports tell one true story ─────────────────────────
+
+
+@pytest.fixture(scope="module")
+def demo_html(demo_run) -> dict[str, str]:
+    """PDF name → the HTML it was rendered from (the demo's month, rendered again: the
+    same marts give the same bytes)."""
+    from pipeline.reporting import render_reports
+    from tests.unit._report_checks import rendered_html
+
+    with rendered_html() as htmls:
+        paths = render_reports(demo_run.config, demo_run.report_month)
+    assert sorted(paths) == sorted(demo_run.pdfs)
+    return htmls
+
+
+def test_no_table_cell_of_a_demo_report_breaks_a_word(demo_run, demo_html):
+    from tests.unit._report_checks import words_broken_across_lines
+
+    for pdf in demo_run.pdfs:
+        assert words_broken_across_lines(pdf, demo_html[pdf.name]) == [], pdf.name
+
+
+def test_the_russian_demo_reports_have_no_english_words_outside_names(demo_run):
+    from tests.unit._report_checks import english_words, names_in
+
+    config_text = (demo_run.config.base_dir / "voronka.yaml").read_text(encoding="utf-8")
+    names = names_in(demo_run.config.warehouse_path, config_text)
+    for pdf in demo_run.pdfs:
+        if pdf.name.endswith("_ru.pdf"):
+            assert english_words(pdf, names) == set(), pdf.name
+
+
+def test_every_plan_number_of_the_demo_pdfs_equals_voronka_plans(demo_run, capsys):
+    from pipeline.cli import main
+    from tests.unit.test_report_pdf import plan_rows_of_cli, plan_rows_of_pdf
+
+    config = demo_run.config
+    for funnel in config.funnels:
+        code = main(
+            ["plan", "--config", str(config.base_dir / "voronka.yaml"), "--funnel", funnel.id,
+             "--target", str(funnel.plan.target)]
+        )  # fmt: skip
+        output = capsys.readouterr().out
+        assert code == 0, output
+        cli_names = [stage.name.get(config.locales[0]) for stage in funnel.stages]
+        cli = plan_rows_of_cli(output, cli_names)
+        for locale in config.locales:
+            pdf = config.reports_dir / "2026-10" / f"voronka_{funnel.id}_2026-10_{locale}.pdf"
+            names = [stage.name.get(locale) for stage in funnel.stages]
+            assert plan_rows_of_pdf(pdf, names) == cli, (funnel.id, locale)
+
+
+def test_the_glossary_of_every_demo_report_shares_its_page(demo_run):
+    for pdf in demo_run.pdfs:
+        pages = [page.extract_text() or "" for page in PdfReader(pdf).pages]
+        title = "Как читать отчёт" if pdf.name.endswith("_ru.pdf") else "How to read it"
+        [glossary] = [number for number, text in enumerate(pages) if title in text]
+        before = pages[glossary].split(title)[0]
+        assert len(before.strip().splitlines()) > 3, pdf.name  # not a page of its own

@@ -175,6 +175,69 @@ def test_the_printed_figures_digest_ignores_names_and_the_cutoff():
     assert delivery.figures_digest(figures) == delivery.figures_digest(dict(figures))
 
 
+def figures(period_clients, cohort_days=12.5, mature="2026-07-01"):
+    stages = [
+        {"key": key, "entities": entities, "conversion_to_next": None, "median_days": None}
+        for key, entities in zip(("call", "won"), period_clients, strict=True)
+    ]
+    cohort = [
+        {"key": "call", "entities": 50, "conversion_to_next": 0.2, "median_days": cohort_days}
+    ]
+    return {
+        "mature_month": mature,
+        "period": {"month": "2026-10-01", "stages": stages},
+        "cohort": {"month": mature, "stages": cohort},
+    }
+
+
+def test_the_ledger_says_what_changed_and_since_which_data_date(tmp_path):
+    config = make_config(tmp_path, None)
+    first = delivery.Printed(figures((217, 39)), "2026-11-01T06:00:00")
+    assert delivery.pending_amendment(config, MONTH, "doors", first) is None  # never rendered
+    delivery.record_render(config, MONTH, {"doors": first.digest}, [], {"doors": first})
+    assert delivery.pending_amendment(config, MONTH, "doors", first) is None  # unchanged
+    late = delivery.Printed(figures((219, 39), cohort_days=13.0), "2026-11-08T06:00:00")
+    pending = delivery.pending_amendment(config, MONTH, "doors", late)
+    assert pending["edition"] == 2 and pending["previous_as_of"] == "2026-11-01T06:00:00"
+    assert pending["changes"] == [
+        {"view": "period", "month": "2026-10-01", "stage_key": "call", "measure": "entities",
+         "old": 217, "new": 219},
+        {"view": "cohort", "month": "2026-07-01", "stage_key": "call", "measure": "median_days",
+         "old": 12.5, "new": 13.0},
+    ]  # fmt: skip
+    assert delivery.record_render(config, MONTH, {"doors": late.digest}, [], {"doors": late}) == {
+        "doors": True
+    }
+    # Rendered again with the same figures: still amended, with the same changes.
+    assert delivery.pending_amendment(config, MONTH, "doors", late) == pending
+    # A new mature cohort: the month change is listed, not the other cohort's figures.
+    moved = delivery.Printed(figures((219, 39), mature="2026-08-01"), None)
+    changes = delivery.pending_amendment(config, MONTH, "doors", moved)["changes"]
+    assert changes == [
+        {
+            "view": "cohort_month",
+            "measure": "cohort_month",
+            "old": "2026-07-01",
+            "new": "2026-08-01",
+        }
+    ]
+
+
+def test_a_record_of_an_older_digest_is_re_baselined_not_called_amended(tmp_path):
+    config = make_config(tmp_path, None)
+    delivery.record_render(config, MONTH, {"doors": "a"}, [])
+    record = delivery.read_report_record(config, MONTH)
+    record["funnels"]["doors"].pop("digest_version")  # written before DIGEST_VERSION 2
+    delivery._write_json(delivery.report_record_path(config, MONTH), record)
+    now = delivery.Printed(figures((217, 39)), None)
+    assert delivery.pending_amendment(config, MONTH, "doors", now) is None
+    assert delivery.months_to_amend(config, lambda month: {"doors": now.digest}) == {}
+    assert delivery.record_render(config, MONTH, {"doors": now.digest}, [], {"doors": now}) == {
+        "doors": False
+    }
+    assert not delivery.is_amended(config, MONTH, "doors")
+
+
 def test_a_failure_record_is_written_and_mailed_to_the_operators_once(tmp_path, smtp):
     port, collector = smtp
     config = make_config(tmp_path, port)

@@ -153,9 +153,9 @@ def test_kpis_take_mart_values_as_they_are_and_compare_only_where_data_reaches()
     assert kpis["overall_conversion"].month == jan
     assert kpis["overall_conversion"].value == 0.5 / 3
     assert kpis["overall_conversion"].vs_previous is None
-    # Ties go to the earlier step.
-    assert kpis["weakest_step"].value == 0.3333
-    assert kpis["weakest_step"].detail == "Lead → <b>Meet & greet</b>"
+    # 9 and 3 clients are too few to judge a step (n ≥ 30, the managers' rule): no flag.
+    assert kpis["weakest_step"].value is None and kpis["weakest_step"].detail is None
+    assert model.cohort.weakest is None and model.cohort.judged
     assert model.cohort_open is not None and model.cohort_open.month == feb
 
 
@@ -185,14 +185,21 @@ def test_html_escapes_names_from_config_and_data():
 
 
 def test_chart_svg_is_well_formed_and_escapes_stage_names():
-    feb = dt.date(2026, 2, 1)
-    model = model_for(rows_for(feb, "period", (100, 40, 10), (0.4, 0.25)))
-    svg = funnel_chart(model.period, Formatter("en"), dict(labels_for("en")), 'Period "Feb"')
+    jan, feb = dt.date(2026, 1, 1), dt.date(2026, 2, 1)
+    rows = rows_for(feb, "period", (100, 40, 10), (0.4, 0.25)) + rows_for(
+        jan, "cohort", (100, 40, 10), (0.4, 0.25)
+    )
+    model = model_for(rows)
+    labels = dict(labels_for("en"))
+    svg = funnel_chart(model.cohort, Formatter("en"), labels, 'Cohort "Jan"')
     root = ET.fromstring(svg)  # raises on broken XML
     texts = [element.text for element in root.iter("{http://www.w3.org/2000/svg}text")]
     assert "2. <b>Meet & greet</b>" in texts
     assert "↓ 40.0%" in texts
     assert any("weakest step" in (text or "") for text in texts)
+    # The period view flags no step of its own: one weakest step, the cohort's.
+    period = funnel_chart(model.period, Formatter("en"), labels, "Period")
+    assert "weakest step" not in period
 
 
 @pytest.mark.parametrize(
@@ -304,7 +311,7 @@ def test_page_one_says_when_stage_times_are_unknown_and_only_then():
         labels=dict(labels_for("en")),
         marts=FunnelMarts(durations=durations([(20, 4), (10, 0)])),
     )
-    assert untimed.notices == ("notice_stage_times_unknown",)
+    assert untimed.notice_keys == ("notice_stage_times_unknown",)
     assert "Stage times are unknown" in labels_for("en")["notice_stage_times_unknown"]
     assert (
         "Время переходов между этапами неизвестно" in labels_for("ru")["notice_stage_times_unknown"]
@@ -320,5 +327,5 @@ def test_page_one_says_when_stage_times_are_unknown_and_only_then():
         labels=dict(labels_for("en")),
         marts=FunnelMarts(durations=durations([(20, 10), (10, 5)])),
     )
-    assert timed.notices == ()
+    assert timed.notice_keys == ()
     assert model_for(rows).notices == ()  # no durations mart at all

@@ -21,10 +21,19 @@ import duckdb
 import pytest
 from pypdf import PdfReader
 
+from pipeline import delivery
+from pipeline.cli import main as voronka
 from pipeline.config import ConfigError, load_config
 from pipeline.reporting import ReportDataError, default_report_month, render_reports
 from pipeline.reporting import render as render_module
 from pipeline.reporting.render import RenderError, html_to_pdf, templates_only_fetcher
+from tests.unit._report_checks import (
+    english_words,
+    names_in,
+    numbers,
+    rendered_html,
+    words_broken_across_lines,
+)
 
 MONTH = "2026-10"
 STAGES = ("call", "meeting", "proposal", "won")
@@ -53,6 +62,7 @@ CONFIG_YAML = textwrap.dedent(
     """\
     timezone: Europe/Moscow
     locales: [ru, en]
+    currency: RUB
     paths: {inbox: inbox, landing: landing, warehouse: warehouse.duckdb, reports: reports}
     sources:
       - {name: crm, kind: crm, preset: generic, files: "crm/*.csv"}
@@ -212,7 +222,7 @@ SCORECARD = [
         "Смирнова Анна",
         [
             (300, 0.62, 0.615, False, 0.05, True),
-            (186, 0.45, 0.44, False, 0.05, False),
+            (186, 0.45, 0.44, False, 0.05, True),
             (84, 0.55, 0.54, False, 0.05, False),
         ],
     ),
@@ -243,8 +253,8 @@ SCORECARD = [
 ]
 TEAM_RATES = (0.6, 0.4, 0.5)
 PLAN = [  # stage_order: (rate, low, high, volume, volume_low, volume_high)
-    (0.6, 0.57, 0.63, 333.3, 262.4, 433.2),
-    (0.4, 0.36, 0.44, 200.0, 165.3, 246.9),
+    (0.6, 0.57, 0.63, 333.3, 150.2, 433.2),  # 151 – 434: too wide (434 > 2 × 151)
+    (0.4, 0.36, 0.44, 200.0000000001, 165.3, 246.9),  # float noise does not add one
     (0.5, 0.45, 0.55, 80.0, 72.7, 88.9),
     (None, None, None, 40.0, 40.0, 40.0),
 ]
@@ -370,14 +380,16 @@ def build_other_marts(con, stage_rows: list[tuple], managers: int) -> None:
     _table(
         con,
         "funnel_plan",
-        "funnel_id varchar, month date, segment_type varchar, stage_order integer, "
-        "stage_key varchar, basis_from date, basis_to date, rate double, rate_low double, "
-        "rate_high double, target bigint, volume double, volume_low double, volume_high double",
+        "funnel_id varchar, month date, segment_type varchar, segment varchar, "
+        "stage_order integer, stage_key varchar, basis_from date, basis_to date, "
+        "rate double, rate_low double, rate_high double, target bigint, volume double, "
+        "volume_low double, volume_high double",
         [
             (
                 "doors",
                 dt.date(2026, 11, 1),
                 "total",
+                "all",
                 order,
                 STAGES[order - 1],
                 dt.date(2026, 6, 1),
@@ -446,10 +458,17 @@ def project(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def rendered(project):
-    """Both locales of the fixture funnel, rendered once for the whole module."""
-    paths = render_reports(project, MONTH)
-    return {path.stem.rsplit("_", 1)[1]: path for path in paths}
+def render_run(project):
+    """Both locales of the fixture funnel, rendered once for the whole module, with the
+    HTML each PDF was rendered from."""
+    with rendered_html() as htmls:
+        paths = render_reports(project, MONTH)
+    return {path.stem.rsplit("_", 1)[1]: (path, htmls[path.name]) for path in paths}
+
+
+@pytest.fixture(scope="module")
+def rendered(render_run):
+    return {locale: path for locale, (path, _) in render_run.items()}
 
 
 def pdf_text(path: Path) -> str:
@@ -507,11 +526,12 @@ def test_cohort_table_shows_the_wilson_interval_and_marks_the_open_cohort(render
 
 def test_summary_kpis_match_revenue_cycle_and_bottleneck_marts(rendered):
     text = pdf_text(rendered["ru"])
-    # revenue_monthly 2026-10: 16 543 210, vs 15 000 000 and 12 000 000; avg_deal.
-    assert "16 543 210" in text
-    assert "+1 543 210" in text
-    assert "+4 543 210" in text
-    assert "средний чек 102 753" in text
+    # revenue_monthly 2026-10: 16 543 210, vs 15 000 000 and 12 000 000; avg_deal; in the
+    # configured currency.
+    assert "16 543 210 ₽" in text
+    assert "+1 543 210 ₽" in text
+    assert "+4 543 210 ₽" in text
+    assert "средний чек 102 753 ₽" in text
     # sales_cycle_monthly: 41.3 days, +3.3 vs 38.0, −3.7 vs 45.0; p80 63.5.
     assert "41,3 дн." in text
     assert "+3,3 дн." in text
@@ -524,7 +544,7 @@ def test_summary_kpis_match_revenue_cycle_and_bottleneck_marts(rendered):
         "это ≈ 3,5 закрытых продаж в месяц дополнительно." in sentence
     )
     english = re.sub(r"\s+", " ", pdf_text(rendered["en"]))
-    assert "16,543,210" in english
+    assert "RUB 16,543,210" in english
     assert "Raising “Meeting → Proposal” from 40.0% to 44.0% (best: Смирнова Анна)" in english
 
 
@@ -536,22 +556,26 @@ def test_cohort_stage_table_carries_the_median_days_in_stage(rendered):
     assert "Дней на этапе" in text
 
 
-def test_plan_rows_come_from_funnel_plan_for_the_next_month(rendered):
+def test_plan_rows_come_from_funnel_plan_for_the_next_month_rounded_up(rendered):
     text = pdf_text(rendered["ru"])
     assert "План на ноябрь 2026" in text
-    assert "2 Встреча 40,0 % 36,0 % – 44,0 % 200 165 – 247" in text
+    # 200.0000000001 is 200 (float noise), 165.3 and 246.9 are 166 and 247 whole clients.
+    assert "2 Встреча 40,0 % 36,0 % – 44,0 % 200 166 – 247" in text
     english = pdf_text(rendered["en"])
     assert "Plan for November 2026" in english
-    assert "1 Incoming call 60.0% 57.0% – 63.0% 333 262 – 433" in english
+    assert "1 Incoming call 60.0% 57.0% – 63.0% 334 151 – 434" in english
 
 
 def test_manager_heat_map_ranks_by_shrunk_rate_and_marks_gaps(rendered):
     text = pdf_text(rendered["ru"])
     # Ranked by the shrunk rate of the bottleneck step (meeting → proposal).
-    assert "1 Смирнова Анна ▲ 62,0 % n 300 45,0 % n 186 55,0 % n 84 44,0 %" in text
-    assert "2 Петров Пётр 58,0 % n 100 42,0 % n 60 52,0 % n 25 мало данных 41,0 %" in text
-    assert "3 не указан 50,0 % n 20 мало данных" in text  # '(unknown)' localized
-    assert "▼ 33,0 % n 110" in text
+    assert "1 Смирнова Анна ▲ 62,0 % из 300 ▲ 45,0 % из 186 55,0 % из 84 44,0 %" in text
+    assert "2 Петров Пётр 58,0 % из 100 42,0 % из 60 52,0 % из 25 мало данных 41,0 %" in text
+    assert "3 не указан 50,0 % из 20 мало данных" in text  # '(unknown)' localized
+    assert "▼ 33,0 % из 110" in text
+    # The "Estimate" column is explained: the shrunk rate at the ranking step.
+    lead = re.sub(r"\s+", " ", text)
+    assert "«Оценка» — сглаженная конверсия шага «Встреча → Предложение» (узкое место)" in lead
     assert "Команда 60,0 % 40,0 % 50,0 %" in text
     assert "июнь – август 2026" in text  # the pooled window is named
     assert "(unknown)" not in text
@@ -717,17 +741,157 @@ def test_the_report_loads_only_its_own_stylesheet_and_bundled_fonts(project, mon
     ]
 
 
-def test_a_month_with_200_managers_renders_paginated(tmp_path):
+def test_a_month_with_500_managers_paginates_and_breaks_no_word(tmp_path):
     (tmp_path / "voronka.yaml").write_text(CONFIG_YAML, encoding="utf-8")
-    build_warehouse(tmp_path / "warehouse.duckdb", managers=200)
+    build_warehouse(tmp_path / "warehouse.duckdb", managers=500)
     config = load_config(tmp_path / "voronka.yaml")
-    [path] = render_reports(config, MONTH, locales=["en"])
-    reader = PdfReader(path)
+    with rendered_html() as htmls:
+        paths = {path.stem.rsplit("_", 1)[1]: path for path in render_reports(config, MONTH)}
+    reader = PdfReader(paths["en"])
     pages = [re.sub(r"[\u00a0\u202f ]+", " ", page.extract_text() or "") for page in reader.pages]
     heat_map_pages = [number for number, text in enumerate(pages) if "Менеджер " in text]
-    assert len(heat_map_pages) >= 3  # the heat map runs over several pages
+    assert len(heat_map_pages) >= 6  # the heat map runs over several pages
     for number in heat_map_pages[1:]:
         assert "Manager" in pages[number] and "Team" in pages[number]  # thead repeats
     text = "\n".join(pages)
-    assert all(f"Менеджер {number:03d}" in text for number in (1, 100, 196))
+    assert all(f"Менеджер {number:03d}" in text for number in (1, 250, 496))
     assert f"Page {len(pages)} of {len(pages)}" in text
+    for locale, path in paths.items():
+        assert words_broken_across_lines(path, htmls[path.name]) == [], locale
+    names = names_in(config.warehouse_path, CONFIG_YAML)
+    assert english_words(paths["ru"], names) == set()
+
+
+# ── issue 16: one true story ─────────────────────────────────────────────────
+
+
+def test_no_table_cell_breaks_a_word(render_run):
+    for locale, (path, html) in render_run.items():
+        assert words_broken_across_lines(path, html) == [], locale
+
+
+def test_the_word_break_check_sees_a_squeezed_column(tmp_path):
+    """The check itself: a column squeezed below its words (the old overflow-wrap:
+    anywhere in an auto-width table) breaks "загружен" and is caught."""
+    html = (
+        '<html lang="ru"><body style="font: 10pt sans-serif; overflow-wrap: anywhere">'
+        '<table style="width: 60mm"><tr><td>crm/history_2026-11-01_0600.csv-and-more-text</td>'
+        "<td>загружен</td><td>18 105</td></tr></table></body></html>"
+    )
+    path = tmp_path / "squeezed.pdf"
+    path.write_bytes(html_to_pdf(html, templates_only_fetcher()))
+    assert words_broken_across_lines(path, html) != []
+
+
+def test_russian_pdf_has_no_english_words_outside_names(project, rendered):
+    names = names_in(project.warehouse_path, CONFIG_YAML)
+    assert english_words(rendered["ru"], names) == set()
+    # The reject reason is in Russian, its quoted value (masked: a phone) kept.
+    assert "«…» — не дата и время" in pdf_text(rendered["ru"])
+    assert "'…' is not a date/time" in pdf_text(rendered["en"])
+
+
+def plan_rows_of_pdf(path: Path, names: list[str]) -> list[list]:
+    """Each plan-table row of the PDF (found by '<order> <stage name>') as its numbers."""
+    text = "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
+    plan = text[text.index("Plan for") if "Plan for" in text else text.index("План на") :]
+    rows = []
+    for order, name in enumerate(names, start=1):
+        line = next(line for line in plan.split("\n") if line.startswith(f"{order} {name}"))
+        rows.append(numbers(line.removeprefix(f"{order} {name}")))
+    return rows
+
+
+def plan_rows_of_cli(output: str, names: list[str]) -> list[list]:
+    rows = []
+    for name in names:
+        line = next(line for line in output.splitlines() if line.startswith(name + " "))
+        rows.append(numbers(line.removeprefix(name)))
+    return rows
+
+
+def test_every_number_the_pdf_prints_for_the_plan_equals_voronka_plans(project, rendered, capsys):
+    config_file = str(project.config_file)
+    code = voronka(
+        [
+            "plan",
+            "--config",
+            config_file,
+            "--funnel",
+            "doors",
+            "--target",
+            "40",
+            "--month",
+            "2026-11",
+        ]
+    )
+    output = capsys.readouterr().out
+    assert code == 0, output
+    assert "2026-11: 40 closed sales" in output and "2026-06 … 2026-08" in output
+    for locale, path in rendered.items():
+        names = [stage.name.get(locale) for stage in project.funnel("doors").stages]
+        cli_names = [stage.name.get(project.locales[0]) for stage in project.funnel("doors").stages]
+        pdf_rows = plan_rows_of_pdf(path, names)
+        assert pdf_rows == plan_rows_of_cli(output, cli_names), locale
+        assert pdf_rows[0][-2:] == [151, 434] and pdf_rows[1][-3:] == [200, 166, 247]
+        lead = re.sub(r"\s+", " ", pdf_text(path))
+        target = "для 40 закрытых продаж" if locale == "ru" else "for 40 closed sales"
+        basis = "июнь – август 2026" if locale == "ru" else "June – August 2026"
+        assert target in lead and basis in lead
+
+
+def test_a_plan_range_too_wide_to_act_on_is_flagged_with_its_rule(rendered, project, capsys):
+    text = re.sub(r"\s+", " ", pdf_text(rendered["ru"])).lower()
+    assert "151 – 434 слишком широк" in text  # 434 > 2 × 151
+    assert "166 – 247 слишком широк" not in text
+    assert "когда его верх больше низа более чем в 2 раза" in text
+    voronka(["plan", "--config", str(project.config_file), "--funnel", "doors", "--target", "40"])
+    output = capsys.readouterr().out
+    assert "151–434 (too wide)" in output and "166–247 (too wide)" not in output
+    assert "more than 2 times its low end" in output
+
+
+def test_the_immature_cohort_prints_its_share_open_once(rendered):
+    text = pdf_text(rendered["ru"])
+    # Cohort 2026-10 is still open (share_open 0.2 + 0.1 × (13 % 3) = 0.3 of its clients).
+    assert "Окно когорты ещё не закрыто: 30,0 % её клиентов в работе" in re.sub(r"\s+", " ", text)
+    assert text.count("30,0 %") == 1
+    assert "В работе" not in text
+
+
+def test_the_glossary_shares_the_last_page_with_the_appendix(rendered):
+    pages = [page.extract_text() or "" for page in PdfReader(rendered["ru"]).pages]
+    [glossary] = [number for number, text in enumerate(pages) if "Как читать отчёт" in text]
+    assert "Этапы CRM без соответствия" in pages[glossary]
+    assert "Самый слабый шаг" in pages[glossary] or "Самый слабый шаг" in pages[-1]
+
+
+def test_an_amended_report_says_so_on_page_one_with_what_changed(tmp_path):
+    (tmp_path / "voronka.yaml").write_text(CONFIG_YAML, encoding="utf-8")
+    build_warehouse(tmp_path / "warehouse.duckdb")
+    config = load_config(tmp_path / "voronka.yaml")
+    [first] = render_reports(config, MONTH, locales=["ru"])
+    now = delivery.printed(config, MONTH)
+    delivery.record_render(config, MONTH, {f: p.digest for f, p in now.items()}, [first], now)
+    assert "Исправленный" not in pdf_text(first)
+    # Late data: 6 more clients entered the funnel in October, 2 more closed.
+    with duckdb.connect(str(config.warehouse_path)) as con:
+        con.execute(
+            "update marts.funnel_stage_monthly set entities = entities + "
+            "case stage_order when 1 then 6 when 4 then 2 else 0 end "
+            "where view = 'period' and month = '2026-10-01' and segment_type = 'total'"
+        )
+    [amended] = render_reports(config, MONTH, locales=["ru"])
+    page_one = re.sub(r"\s+", " ", PdfReader(amended).pages[0].extract_text())
+    assert "Исправленный отчёт (редакция 2)" in page_one
+    assert "в версии с данными на 3 ноября 2026, 13:00" in page_one
+    assert "Период, октябрь 2026: «Входящий звонок»: клиентов 1 234 → 1 240" in page_one
+    assert "Период, октябрь 2026: «Оплата»: клиентов 161 → 163" in page_one
+    # The ledger records the amendment; a re-render of the same figures still says so.
+    now = delivery.printed(config, MONTH)
+    changed = delivery.record_render(
+        config, MONTH, {f: p.digest for f, p in now.items()}, [amended], now
+    )
+    assert changed == {"doors": True}
+    [again] = render_reports(config, MONTH, locales=["ru"])
+    assert again.read_bytes() == amended.read_bytes()
