@@ -268,6 +268,10 @@ _RU = {
     "reject_fields_asterisk": "в строке полей: {count}, у Asterisk их 16, 17 или 18",
     "reject_fields_vs_list": "в строке полей: {count}, в описании файла: {width}",
     "reject_truncated": " (строка оборвана?)",
+    "reject_call_ends_before_start": (
+        "звонок кончается («{ended}») раньше, чем начинается («{started}»)"
+    ),
+    "reject_value_too_long": "значение в {length} символов: читаем не больше {limit}",
     "reject_unclosed_quote": "кавычка не закрыта до конца строки",
     "reject_quoting": "ошибка в кавычках",
     "reject_none_given": "причина не записана",
@@ -607,6 +611,8 @@ _EN = {
     "reject_fields_asterisk": "{count} fields; Asterisk writes 16, 17 or 18",
     "reject_fields_vs_list": "{count} fields, the file's field list has {width}",
     "reject_truncated": " (a truncated line?)",
+    "reject_call_ends_before_start": "the call ends ('{ended}') before it starts ('{started}')",
+    "reject_value_too_long": "a value of {length} characters; at most {limit} are read",
     "reject_unclosed_quote": "a quote is never closed on its line",
     "reject_quoting": "malformed quoting",
     "reject_none_given": "no reason recorded",

@@ -65,6 +65,14 @@ _SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "reject_fields_vs_list",
             r"the record has (?P<count>\d+) fields, the field list (?P<width>\d+)",
         ),
+        (
+            "reject_call_ends_before_start",
+            r"the call ends \('(?P<ended>.*)'\) before it starts \('(?P<started>.*)'\)",
+        ),
+        (
+            "reject_value_too_long",
+            r"the value is (?P<length>[\d,]+) characters long; at most (?P<limit>[\d,]+) are read",
+        ),
         ("reject_unclosed_quote", r"a quote opened in this line is never closed\b.*"),
         ("reject_quoting", r"malformed quoting\b.*"),
         ("reject_none_given", r"\(no reason\)"),
@@ -79,6 +87,9 @@ def reject_reason(reason: str, labels: Mapping[str, str]) -> str:
         if match is None or key not in labels:
             continue
         parts = {name: value or "" for name, value in match.groupdict().items()}
+        for name in ("length", "limit"):  # '4,096' as ingest writes it: digits only
+            if name in parts:
+                parts[name] = parts[name].replace(",", "")
         if "truncated" in parts:
             parts["truncated"] = labels["reject_truncated"] if parts["truncated"] else ""
         return labels[key].format(**parts)

@@ -204,6 +204,8 @@ REASONS = [
     "a quote opened in this line is never closed (malformed quoting: x); "
     "the lines after it are read as records of their own",
     "malformed quoting: unexpected end of data",
+    "the call ends ('2026-10-01 10:00') before it starts ('2026-10-01 11:00')",
+    "the value is 10,000 characters long; at most 4,096 are read",
     "(no reason)",
 ]
 
