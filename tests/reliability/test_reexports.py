@@ -82,7 +82,8 @@ def test_corrected_reexports_win_over_the_files_they_correct(tmp_path) -> None:
             "select talk_s from staging.stg_landing__calls where call_id = 'call1.1'"
         ).fetchall()
         manager = con.execute(
-            "select manager from staging.stg_landing__crm_stage_events where deal_id = 'D0002'"
+            "select manager from staging.stg_landing__crm_stage_events "
+            "where deal_id = 'D0002' and is_exact"
         ).fetchall()
         reached = con.execute(
             "select stage_key from marts.funnel_entities "
