@@ -15,7 +15,7 @@ import polars as pl
 
 from pipeline.names import INVISIBLE
 from pipeline.transform.context import NormalizeContext
-from pipeline.transform.rejects import RAW, ROW, Check, split_rejects
+from pipeline.transform.rejects import RAW, ROW, Check, no_rejects, split_rejects
 
 MAX_VALUE_CHARS = 4096
 RAW_KEPT_CHARS = 4096
@@ -25,39 +25,56 @@ def clean_values(
     frame: pl.DataFrame, ctx: NormalizeContext
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
     """A raw frame (canonical String columns, _row, _raw) → (the rows whose values are all
-    within MAX_VALUE_CHARS, cleaned; the rows that are not, as rejects; notes)."""
+    within MAX_VALUE_CHARS, cleaned; the rows that are not, as rejects; notes). Cheap
+    byte-length tests skip the character-level work for the usual clean file."""
     columns = [
         name
         for name, dtype in frame.schema.items()
         if dtype == pl.String and name not in (ROW, RAW) and not name.startswith("_")
     ]
     if not columns or frame.height == 0:
-        return frame, split_rejects(frame, [])[1], []
-    checks = [
-        Check(
-            ctx.label(name),
-            f"at most {MAX_VALUE_CHARS:,} characters",
-            pl.when(pl.col(name).str.len_chars() > MAX_VALUE_CHARS).then(
-                pl.format(
-                    "the value is {} characters long; at most {} are read",
-                    pl.col(name).str.len_chars(),
-                    pl.lit(f"{MAX_VALUE_CHARS:,}"),
-                )
-            ),
-        )
-        for name in columns
-    ]
-    accepted, rejects = split_rejects(frame, checks)
+        return frame, no_rejects(), []
+    accepted, rejects = frame, no_rejects()
+    maybe_long = pl.any_horizontal(pl.col(c).str.len_bytes() > MAX_VALUE_CHARS for c in columns)
+    if frame.select(maybe_long.any()).item():  # bytes ≥ characters: else none is too long
+        accepted, rejects = split_rejects(frame, [_length_check(c, ctx) for c in columns])
+    if not _may_hide_characters(accepted):
+        return accepted, rejects, []
     dirty = pl.any_horizontal(pl.col(name).str.contains(INVISIBLE) for name in columns)
     touched = accepted.select(dirty.fill_null(False).sum()).item()
-    if touched:
-        accepted = accepted.with_columns(pl.col(columns).str.replace_all(INVISIBLE, ""))
-    notes = (
-        [f"{touched} row(s) held NUL bytes or invisible/bidi characters (removed)"]
-        if touched
-        else []
+    if not touched:
+        return accepted, rejects, []
+    accepted = accepted.with_columns(pl.col(columns).str.replace_all(INVISIBLE, ""))
+    return (
+        accepted,
+        rejects,
+        [f"{touched} row(s) held NUL bytes or invisible/bidi characters (removed)"],
     )
-    return accepted, rejects, notes
+
+
+def _length_check(name: str, ctx: NormalizeContext) -> Check:
+    length = pl.col(name).str.len_chars()
+    return Check(
+        ctx.label(name),
+        f"at most {MAX_VALUE_CHARS:,} characters",
+        pl.when(length > MAX_VALUE_CHARS).then(
+            pl.format(
+                "the value is {} characters long; at most {} are read",
+                length,
+                pl.lit(f"{MAX_VALUE_CHARS:,}"),
+            )
+        ),
+    )
+
+
+def _may_hide_characters(frame: pl.DataFrame) -> bool:
+    """Whether any record holds a NUL or a non-ASCII character (every invisible character
+    is one of them): ASCII records without NUL hold none."""
+    if RAW not in frame.columns or frame.height == 0:
+        return frame.height > 0
+    raw = pl.col(RAW)
+    maybe = (raw.str.len_bytes() != raw.str.len_chars()) | raw.str.contains("\u0000", literal=True)
+    return bool(frame.select(maybe.fill_null(False).any()).item())
 
 
 def bounded_raw(rejects: pl.DataFrame) -> pl.DataFrame:
