@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import time
 import uuid
@@ -16,10 +17,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from pipeline.config import Config, ConfigError, load_config
+from pipeline.locks import warehouse_lock
 from pipeline.notices import hash_key_warning, unseen_stage_warnings
+from pipeline.paths import CONFIG_ENV, DEFAULT_CONFIG
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # The commands that are runs: a failure leaves a record. `check` and `plan` only read.
@@ -48,22 +49,6 @@ def step(name: str) -> Iterator[None]:
                 setattr(error, FAILED_STEP, name)
         raise
     say(f"✓ {name} ({time.monotonic() - started:.1f} s)")
-
-
-@contextmanager
-def warehouse_lock(config: Config) -> Iterator[None]:
-    """Two runs on one warehouse never interleave: the second waits for the first."""
-    config.state_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(config.state_dir / "voronka.lock")
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        say("… another Voronka run holds the warehouse; waiting for it to finish")
-        lock.acquire()
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def parse_month(value: str | None) -> str | None:
@@ -286,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_, help_text) in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.add_argument(
-            "--config", default="voronka.yaml", help="config file (default ./voronka.yaml)"
+            "--config", help="config file (default: $VORONKA_CONFIG, else ./voronka.yaml)"
         )
         if name == "demo":
             from pipeline.demo import DEFAULT_SEED
@@ -340,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = COMMANDS[args.command][0]
     config = None
     try:
-        config = load_config(args.config)
+        config = load_config(args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
         handler(config, args)
     except (ConfigError, UsageError) as error:
         print(f"voronka: {error}", file=sys.stderr)

@@ -1,6 +1,11 @@
-"""Dagster code location: the project's own voronka.yaml. Loads pipeline/defs; nothing else."""
+"""Dagster code location: loads pipeline/defs; nothing else. The config comes from
+$VORONKA_CONFIG (default ./voronka.yaml), read when Dagster loads the location."""
 
-from pipeline.defs import build_definitions
-from pipeline.paths import REPO_ROOT
+import dagster as dg
 
-defs = build_definitions(REPO_ROOT / "voronka.yaml")
+from pipeline.defs import definitions_from_environment
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return definitions_from_environment()

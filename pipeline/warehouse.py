@@ -53,11 +53,40 @@ def dbt_vars(config: Config) -> dict[str, str]:
     return {"landing_path": config.landing_dir.as_posix(), "timezone": config.timezone}
 
 
-def build_args(plan: RebuildPlan, select: list[str] | None = None) -> list[str]:
-    """`dbt build` as production runs it (the CLI and the Dagster asset): models and data
-    tests, not unit tests, with the rebuild plan's flags."""
+def build_command(plan: RebuildPlan, select: list[str] | None = None) -> list[str]:
+    """`dbt build` as production runs it: models and data tests, not unit tests, with the
+    rebuild plan's flags. Cautious indirect selection: a partial selection (`--select`, a
+    subset in the UI) runs only the tests whose parents are all selected."""
     selection = ["--select", *select] if select else []
-    return ["build", *selection, "--exclude-resource-type", "unit_test", *plan.dbt_args()]
+    return [
+        "build",
+        *selection,
+        "--exclude-resource-type",
+        "unit_test",
+        *plan.dbt_args(),
+        "--indirect-selection",
+        "cautious",
+    ]
+
+
+def build_args(
+    config: Config, plan: RebuildPlan, target: str | None = None, select: list[str] | None = None
+) -> list[str]:
+    """Everything after `dbt` of a production build, except where the project is (the
+    runner adds it): the one argument list of `voronka build`/`run` (build_warehouse) and
+    of the Dagster dbt asset (DbtCliResource)."""
+    return dbt_args(config, build_command(plan, select), target, plan.dbt_vars())
+
+
+def dbt_args(
+    config: Config,
+    args: list[str],
+    target: str | None = None,
+    extra_vars: dict | None = None,
+) -> list[str]:
+    """A dbt command's arguments with the target and the vars from voronka.yaml."""
+    variables = {**dbt_vars(config), **(extra_vars or {})}
+    return [*args, "--target", dbt_target(target), "--vars", json.dumps(variables)]
 
 
 def dbt_target(target: str | None = None) -> str:
@@ -82,19 +111,15 @@ def dbt_command(
     config: Config,
     args: list[str],
     target: str | None = None,
-    extra_vars: dict[str, str] | None = None,
+    extra_vars: dict | None = None,
 ) -> list[str]:
     return [
         dbt_executable(),
-        *args,
-        "--target",
-        dbt_target(target),
+        *dbt_args(config, args, target, extra_vars),
         "--project-dir",
         str(DBT_PROJECT_DIR),
         "--profiles-dir",
         str(DBT_PROJECT_DIR),
-        "--vars",
-        json.dumps({**dbt_vars(config), **(extra_vars or {})}),
     ]
 
 
@@ -158,12 +183,14 @@ def run_dbt(
     target_file: Path,
     progress: Callable[[str], None] | None = None,
     target: str | None = None,
-    extra_vars: dict[str, str] | None = None,
+    extra_vars: dict | None = None,
+    environment: dict[str, str] | None = None,
 ) -> list[str]:
     """Run one dbt command against target_file (the DuckDB file, or the Spark warehouse
     folder); stream its lines; raise BuildError on failure."""
     env = {
         **os.environ,
+        **(environment or {}),
         location_env(dbt_target(target)): str(target_file),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
@@ -194,25 +221,22 @@ def build_warehouse(
     progress: Callable[[str], None] | None = None,
     target: str | None = None,
 ) -> BuildResult:
-    """`dbt build` (models and data tests) into a copy, then publish it."""
+    """`dbt build` (models and data tests) into a copy, then publish it. The arguments are
+    build_args', as the Dagster asset's are."""
     chosen = dbt_target(target)
     prepare_landing(config)
-    artifacts = spark_artifact_args(config) if chosen == SPARK else []
-    # The target goes on only when the caller chose one (always for Spark): run_dbt falls
-    # back to the same default, and wrappers of run_dbt (bench/stage.py) keep their
-    # four-argument call.
-    chosen_explicitly = {"target": chosen} if target or chosen == SPARK else {}
     with build_location(config, chosen) as location:
         plan = rebuild_plan(config, chosen, location.path)
         if progress:
             progress(plan.describe())
         lines = run_dbt(
             config,
-            build_args(plan, select) + artifacts,
+            build_command(plan, select),
             location.path,
             progress,
+            target=chosen,
             extra_vars=plan.dbt_vars(),
-            **chosen_explicitly,
+            environment=spark_artifacts_env(config) if chosen == SPARK else None,
         )
     return BuildResult(warehouse=location.published, log_tail=lines[-5:])
 
@@ -258,11 +282,12 @@ def build_location(config: Config, target: str | None = None) -> Iterator[BuildL
             yield BuildLocation(chosen, file, config.warehouse_path)
 
 
-def spark_artifact_args(config: Config) -> list[str]:
+def spark_artifacts_env(config: Config) -> dict[str, str]:
     """dbt's artifacts of a Spark build stay apart from the DuckDB builds' (and from the
-    manifest Dagster reads in dbt_project/target)."""
+    manifest Dagster reads in dbt_project/target). In the environment, not the arguments,
+    as dagster-dbt sets them for its own invocations: the arguments stay build_args'."""
     artifacts = config.state_dir / "dbt-spark"
-    return ["--target-path", str(artifacts / "target"), "--log-path", str(artifacts / "logs")]
+    return {"DBT_TARGET_PATH": str(artifacts / "target"), "DBT_LOG_PATH": str(artifacts / "logs")}
 
 
 def _is_progress_line(line: str) -> bool:

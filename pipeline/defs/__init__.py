@@ -1,5 +1,6 @@
 """Dagster wiring only: every box of the data flow is an asset built from pure code."""
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -13,9 +14,36 @@ from pipeline.defs.reports import monthly_reports
 from pipeline.defs.resources import VoronkaConfig
 from pipeline.defs.schedules import inbox_job, monthly_job, monthly_schedule, report_job
 from pipeline.defs.sensors import amended_reports_sensor, failure_sensor, inbox_sensor
+from pipeline.paths import CONFIG_ENV, DEFAULT_CONFIG
+
+# The code location's settings, read when the definitions are built (never at import).
+EXECUTOR_ENV = "VORONKA_DAGSTER_EXECUTOR"  # in_process (default) or multiprocess
+# One machine, one DuckDB writer: steps run one after another in the run's process, with
+# no process start per step (per-file ingest steps included). A deployment whose steps
+# should run side by side chooses multiprocess: Dagster's default executor, a process per
+# step (`execution: config: multiprocess: max_concurrent: N` in the run config). Docker
+# or Kubernetes executors are passed to build_definitions by a code location of its own.
+EXECUTORS: dict[str, dg.ExecutorDefinition] = {
+    "in_process": dg.in_process_executor,
+    "multiprocess": dg.multi_or_in_process_executor,
+}
+DEFAULT_EXECUTOR = "in_process"
 
 
-def build_definitions(config_path: Path) -> dg.Definitions:
+def executor_named(name: str | dg.ExecutorDefinition) -> dg.ExecutorDefinition:
+    if isinstance(name, dg.ExecutorDefinition):
+        return name
+    if name not in EXECUTORS:
+        raise ValueError(
+            f"{EXECUTOR_ENV}={name!r}: choose one of {', '.join(EXECUTORS)} "
+            f"(default {DEFAULT_EXECUTOR})"
+        )
+    return EXECUTORS[name]
+
+
+def build_definitions(
+    config_path: Path | str, executor: str | dg.ExecutorDefinition = DEFAULT_EXECUTOR
+) -> dg.Definitions:
     config = load_config(config_path)
     config_file = str(Path(config_path).resolve())
     partitions = monthly_partitions(config)
@@ -23,7 +51,7 @@ def build_definitions(config_path: Path) -> dg.Definitions:
     return dg.Definitions(
         assets=[
             *ingest_assets(partitions),
-            voronka_dbt_assets(partitions),
+            voronka_dbt_assets(),
             *monthly_reports(partitions),
         ],
         asset_checks=landing_checks,
@@ -35,4 +63,15 @@ def build_definitions(config_path: Path) -> dg.Definitions:
             failure_sensor(config_file),
         ],
         resources={"voronka": VoronkaConfig(config_path=config_file), "dbt": dbt_resource()},
+        executor=executor_named(executor),
+    )
+
+
+def definitions_from_environment(environ: dict[str, str] | None = None) -> dg.Definitions:
+    """The code location as deployed: $VORONKA_CONFIG (default ./voronka.yaml, from the
+    working directory) and $VORONKA_DAGSTER_EXECUTOR (default in_process)."""
+    environ = os.environ if environ is None else environ
+    return build_definitions(
+        environ.get(CONFIG_ENV) or DEFAULT_CONFIG,
+        executor=environ.get(EXECUTOR_ENV) or DEFAULT_EXECUTOR,
     )

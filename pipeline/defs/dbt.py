@@ -1,22 +1,22 @@
 """dbt assets: one `dbt build` per run, into a copy of the warehouse swapped in on success.
 
-The build's arguments are the CLI's (pipeline.warehouse.build_args): models and data
-tests, not dbt unit tests (they run in `make test`, with their own vars).
+The build's arguments are the CLI's, from one function (pipeline.warehouse.build_args):
+models and data tests, not dbt unit tests (they run in `make test`, with their own vars).
+DbtCliResource runs them so that dagster-dbt turns dbt's events into asset events.
 
 The target is chosen as the CLI chooses it (pipeline.warehouse.dbt_target:
 VORONKA_DBT_TARGET, DuckDB by default): DuckDB builds into a copy of the file, Spark into
 a fresh warehouse folder beside it (pipeline.warehouse.build_location, shared with
 build_warehouse).
 
-Partitioned by month: the run's window reaches dbt as `--vars` (report_window_vars). What
-the build recomputes does not depend on the partition but on what changed since the
+Not partitioned: no model reads a month window. A build recomputes what changed since the
 previous build (pipeline/incremental.py: the months from a boundary on, or everything),
-so one run of any range (a backfill) is one build.
+whichever month a run reports, so the dbt assets' status is the warehouse's, and a
+backfill of any range is one build. The reports are the monthly assets.
 dbt tests become asset checks (dagster-dbt's default); a failing test fails the build,
 the copy is thrown away, and nothing downstream — the report — runs.
 """
 
-import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -25,17 +25,15 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from pipeline.cli import warehouse_lock
 from pipeline.defs.ingest import WRITER_POOL
-from pipeline.defs.partitions import report_window_vars
 from pipeline.defs.resources import VoronkaConfig
+from pipeline.locks import warehouse_lock
 from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.warehouse import (
     build_args,
     build_location,
     dbt_executable,
     dbt_target,
-    dbt_vars,
     prepare_landing,
     rebuild_plan,
 )
@@ -73,13 +71,11 @@ def _environment(name: str, value: str) -> Iterator[None]:
             os.environ[name] = previous
 
 
-def voronka_dbt_assets(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def voronka_dbt_assets() -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=dbt_project.manifest_path,
         project=dbt_project,
         dagster_dbt_translator=VoronkaDbtTranslator(),
-        partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
         pool=WRITER_POOL,
     )
     def voronka_dbt_assets(
@@ -87,33 +83,18 @@ def voronka_dbt_assets(partitions: dg.PartitionsDefinition) -> dg.AssetsDefiniti
     ):
         config = voronka.load()
         target = dbt_target()
-        window = context.partition_time_window
-        variables = {**dbt_vars(config), **report_window_vars(window.start, window.end)}
-        context.log.info(f"dbt target: {target}; vars: {variables}")
-        with warehouse_lock(config):
+        with warehouse_lock(config, waiting=context.log.info):
             prepare_landing(config)
             with (
                 build_location(config, target) as location,
                 _environment(location.env, str(location.path)),
             ):
                 # Which months to recompute, from what changed since the build the copy
-                # starts from (pipeline/incremental.py): the CLI's plan, the same vars.
-                plan = rebuild_plan(config, target, location.path)
-                context.log.info(plan.describe())
-                variables.update(plan.dbt_vars())
-                # cautious: a partial selection (the UI, a subset job) runs only the tests
-                # whose parents are all selected, not tests of models it does not build.
+                # starts from (pipeline/incremental.py): the CLI's plan, the CLI's arguments.
                 # (dagster-dbt gives each invocation its own target path, so a Spark build's
                 # artifacts never replace the manifest Dagster reads.)
-                args = [
-                    *build_args(plan),
-                    "--target",
-                    target,
-                    "--vars",
-                    json.dumps(variables),
-                    "--indirect-selection",
-                    "cautious",
-                ]
-                yield from dbt.cli(args, context=context).stream()
+                plan = rebuild_plan(config, target, location.path)
+                context.log.info(f"dbt target: {target}; {plan.describe()}")
+                yield from dbt.cli(build_args(config, plan, target), context=context).stream()
 
     return voronka_dbt_assets

@@ -1,8 +1,9 @@
 """Ingest assets: inbox files → landing parquet, and voronka.yaml → config tables.
 
-Partitioned by month like every asset of the monthly job: ingest always reads the whole
-inbox (the ledger makes it idempotent), and a partition's materialization records the
-landing state that month's report was built from.
+The landing tables are partitioned by month, as the reports are: ingest always reads the
+whole inbox (the ledger makes it idempotent), and a month's materialization records the
+landing state that month's report was built from, with that month's source-coverage
+check. The config tables hold no month and are not partitioned.
 
 The landing tables are one graph-backed multi-asset, `ingest_inbox`, of three ops (the
 phases of pipeline.ingest):
@@ -10,18 +11,19 @@ phases of pipeline.ingest):
 - `plan_inbox`: the new files (reads the inbox and the ledger, writes nothing); one
   dynamic output per file to read, keyed by its file id;
 - `load_inbox_file`, mapped over them: one step per file, reading and normalizing it
-  into its own staging folder. No lock and no pool: the run's executor (multiprocess by
-  default, or Docker / Kubernetes) runs them side by side;
+  into its own staging folder. No lock and no pool: under the multiprocess executor
+  (VORONKA_DAGSTER_EXECUTOR, pipeline/defs/__init__.py) they run side by side, under the
+  default in-process executor one after another;
 - `finish_inbox`: publishes the staged parts, writes the ledger, refreshes the inferred
   history and applies the quality check. It is the only step that changes what dbt reads,
-  so it — and not the loads — sits in the one-writer pool and takes the CLI's OS lock.
+  so it — and not the loads — sits in the one-writer pool and takes the OS lock
+  (pipeline/locks.py) the CLI takes.
 
-The config tables are one op in the writer pool too.
+The config tables are one op in the writer pool too (not partitioned).
 """
 
 import dagster as dg
 
-from pipeline.cli import warehouse_lock
 from pipeline.defs.resources import VoronkaConfig
 from pipeline.funnel_tables import CONFIG_SCHEMAS, write_config_tables
 from pipeline.ingest import (
@@ -33,6 +35,7 @@ from pipeline.ingest import (
     load_file,
     plan_ingest,
 )
+from pipeline.locks import warehouse_lock
 from pipeline.schemas import LANDING_TABLES
 
 # The one concurrency pool of every step that writes what dbt or DuckDB reads (limit 1:
@@ -133,8 +136,6 @@ def ingest_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefiniti
         specs=CONFIG_SPECS,
         name="funnel_config_tables",
         pool=WRITER_POOL,
-        partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def funnel_config_tables(context: dg.AssetExecutionContext, voronka: VoronkaConfig):
         """Funnels, stage map, call rules and segments from voronka.yaml, as tables for dbt."""

@@ -1,12 +1,11 @@
 """The one monthly partitions definition, in the business time zone of the config.
 
-Every asset of the monthly job shares it. `report_window_vars` turns a partition window
-into the dbt `--vars` the models receive (pure; unit-tested in tests/unit/test_schedule_*).
+The assets that are about a month share it: the reports (one PDF set per month) and the
+landing tables (a month's materialization carries that month's source-coverage check).
+The config tables and the dbt assets are not partitioned: they hold the whole warehouse.
 """
 
 from __future__ import annotations
-
-import datetime as dt
 
 import dagster as dg
 
@@ -21,26 +20,6 @@ def monthly_partitions(config: Config) -> dg.MonthlyPartitionsDefinition:
     return dg.MonthlyPartitionsDefinition(
         start_date=PARTITIONS_START, timezone=config.timezone, end_offset=0
     )
-
-
-def report_window_vars(start: dt.datetime, end: dt.datetime) -> dict[str, str]:
-    """A run's month window [start, end) (zone-aware, local midnights) as dbt vars.
-
-    Local calendar dates for models that group by local month, and the same instants in
-    UTC for models that compare landing timestamps (stored in UTC). Months that cross a
-    DST change keep their exact length: March in Berlin is 743 hours long.
-    """
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ValueError("the partition window must be time-zone aware")
-    if end <= start:
-        raise ValueError(f"empty partition window: {start.isoformat()} … {end.isoformat()}")
-    utc = dt.UTC
-    return {
-        "report_month_start": start.date().isoformat(),
-        "report_month_end": end.date().isoformat(),
-        "report_window_start_utc": start.astimezone(utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "report_window_end_utc": end.astimezone(utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
 
 
 def month_of(partition_key: str) -> str:

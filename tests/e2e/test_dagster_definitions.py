@@ -1,6 +1,8 @@
-"""The Dagster wiring: definitions load; every asset of every job shares the one monthly
-partitions definition; the schedule ticks in the configured zone (DST months included)
-and reports the month just ended; the inbox sensor skips seen and growing files.
+"""The Dagster wiring: definitions load from $VORONKA_CONFIG with the executor
+$VORONKA_DAGSTER_EXECUTOR chooses; the reports and landing tables share the one monthly
+partitions definition, the dbt assets are not partitioned; the schedule ticks in the
+configured zone (DST months included) and reports the month just ended; the inbox sensor
+skips seen and growing files.
 (The graph materializing a month end to end: test_dagster_monthly.py.)"""
 
 from __future__ import annotations
@@ -71,7 +73,12 @@ def test_definitions_load_with_groups_by_layer(demo_defs):
         assert demo_defs.resolve_sensor_def(sensor) is not None
 
 
-def test_every_asset_of_the_monthly_job_shares_the_one_partitions_definition(demo_defs):
+def test_the_monthly_assets_share_the_one_partitions_and_the_warehouse_is_not_partitioned(
+    demo_defs,
+):
+    """Per-month status means something: the reports (and the landing tables, with their
+    month's coverage check) are monthly; dbt and the config tables build the whole
+    warehouse whatever the month, so they are not partitioned."""
     from pipeline.config import load_config
     from pipeline.defs.partitions import monthly_partitions
 
@@ -79,17 +86,46 @@ def test_every_asset_of_the_monthly_job_shares_the_one_partitions_definition(dem
     graph = demo_defs.resolve_asset_graph()
     monthly = demo_defs.resolve_job_def("monthly_funnel_report")
     keys = monthly.asset_layer.selected_asset_keys
-    assert {
-        ("reports", "monthly_pdf"),
-        ("marts", "funnel_stage_monthly"),
-        ("landing", "calls"),
-    } <= {tuple(key.path) for key in keys}
-    assert {graph.get(key).partitions_def for key in keys} == {the_one}
+    by_layer: dict[str, set] = {}
+    for key in keys:
+        by_layer.setdefault(graph.get(key).group_name, set()).add(graph.get(key).partitions_def)
+    assert by_layer["reports"] == {the_one}
+    assert by_layer["ingest"] == {the_one}
+    for layer in ("config", "staging", "intermediate", "marts"):
+        assert by_layer[layer] == {None}, layer
     for job in JOBS:
         assert demo_defs.resolve_job_def(job).partitions_def == the_one
-        for key in demo_defs.resolve_job_def(job).asset_layer.selected_asset_keys:
-            assert graph.get(key).partitions_def == the_one, key
     assert the_one.timezone == "Europe/Moscow"
+
+
+def test_no_dbt_model_reads_a_month_window():
+    # A partitioned dbt asset would need its models to read the window; none does.
+    from pipeline.paths import DBT_PROJECT_DIR
+
+    sql = [p.read_text(encoding="utf-8") for p in (DBT_PROJECT_DIR / "models").rglob("*.sql")]
+    assert not [text for text in sql if "report_month" in text or "report_window" in text]
+
+
+def test_the_executor_is_in_process_by_default_and_multiprocess_when_set(definitions_module):
+    default = definitions_module.definitions_from_environment({})
+    chosen = definitions_module.definitions_from_environment(
+        {"VORONKA_DAGSTER_EXECUTOR": "multiprocess"}
+    )
+    for job in JOBS:
+        assert default.resolve_job_def(job).executor_def.name == "in_process"
+        # Dagster's default executor: a process per step
+        assert chosen.resolve_job_def(job).executor_def.name == "multi_or_in_process_executor"
+    with pytest.raises(ValueError, match="in_process, multiprocess"):
+        definitions_module.definitions_from_environment({"VORONKA_DAGSTER_EXECUTOR": "k8s"})
+
+
+def test_the_config_comes_from_voronka_config(definitions_module, tmp_path, monkeypatch):
+    path = config_file(tmp_path, timezone="Europe/Berlin")
+    chosen = definitions_module.definitions_from_environment({"VORONKA_CONFIG": str(path)})
+    assert chosen.resolve_job_def(JOBS[0]).partitions_def.timezone == "Europe/Berlin"
+    monkeypatch.chdir(REPO_ROOT)  # the default: ./voronka.yaml (the demo, as `make ui` opens)
+    default = definitions_module.definitions_from_environment({})
+    assert default.resolve_job_def(JOBS[0]).partitions_def.timezone == "Europe/Moscow"
 
 
 def test_every_writer_asset_is_in_the_one_writer_pool(demo_defs):

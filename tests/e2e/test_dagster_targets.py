@@ -1,5 +1,6 @@
 """The Dagster dbt asset builds the target the CLI would (VORONKA_DBT_TARGET, DuckDB by
-default) into that target's build copy, published on success; on Spark the report step
+default) into that target's build copy, published on success, with the CLI's dbt
+arguments for the same rebuild plan (pipeline.warehouse.build_args); on Spark the report step
 fails naming where the marts are, instead of reading a DuckDB file Spark never updated.
 
 dbt itself is replaced by a stand-in that records what it was asked and writes a marker
@@ -139,3 +140,50 @@ def test_the_report_step_fails_clearly_on_spark(defs_module, tmp_path, instance,
     assert "built on Spark" in message and str(config.warehouse_path) in message
     assert f"{spark_warehouse_dir(config) / 'marts.db'}/<mart>/" in message
     assert not config.reports_dir.exists()  # nothing rendered
+
+
+def test_the_cli_and_the_dagster_asset_give_dbt_the_same_arguments_for_one_plan(
+    defs_module, tmp_path, instance, monkeypatch
+):
+    import datetime as dt
+    import subprocess
+
+    from pipeline import warehouse
+    from pipeline.defs import dbt as dbt_defs
+    from pipeline.incremental import RebuildPlan
+
+    monkeypatch.delenv(DBT_TARGET_ENV, raising=False)
+    plan = RebuildPlan(
+        full=False,
+        reason="one new call month",
+        fingerprint="f" * 16,
+        rebuild_from={"doors": dt.date(2026, 9, 1)},
+        links_rebuild_from={"doors": dt.date(2026, 8, 1)},
+        calls_rebuild_from=dt.date(2026, 9, 1),
+    )
+    monkeypatch.setattr(warehouse, "rebuild_plan", lambda *args: plan)
+    monkeypatch.setattr(dbt_defs, "rebuild_plan", lambda *args: plan)
+
+    config, result = run(defs_module, tmp_path, instance, "marts")
+    assert result.success
+    [dagster_call] = CALLS
+
+    commands = []
+
+    class StandInProcess:
+        def __init__(self, command, env, **kwargs):
+            commands.append(command)
+            Path(env[DBT_PATH_ENV]).write_text("cli")
+            self.stdout = iter(["Done. PASS=1"])
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", StandInProcess)
+    warehouse.build_warehouse(config)
+    [command] = commands
+    project = str(warehouse.DBT_PROJECT_DIR)
+    assert command[-4:] == ["--project-dir", project, "--profiles-dir", project]
+    cli_args = command[1:-4]  # without the executable and where the project is
+    assert dagster_call["args"] == cli_args == warehouse.build_args(config, plan, "duckdb")
+    assert "--indirect-selection" in cli_args and "unit_test" in cli_args

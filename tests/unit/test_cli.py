@@ -39,3 +39,13 @@ def test_plan_with_unknown_funnel_exits_2(capsys):
         "unknown funnel 'nope'; configured funnels: doors, b2b, key_accounts"
         in capsys.readouterr().err
     )
+
+
+def test_the_config_defaults_to_voronka_config(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VORONKA_CONFIG", str(tmp_path / "from-env.yaml"))
+    assert main(["run"]) == EXIT_USAGE
+    assert "from-env.yaml: config file not found" in capsys.readouterr().err
+    monkeypatch.delenv("VORONKA_CONFIG")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run"]) == EXIT_USAGE
+    assert "voronka.yaml: config file not found" in capsys.readouterr().err
