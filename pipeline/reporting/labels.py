@@ -277,10 +277,11 @@ _RU = {
     "reject_none_given": "причина не записана",
     "reject_other": "другая причина (текст — в витрине data_quality)",
     "method_title": "Как читать отчёт",
-    "method_text": (
-        "Все числа взяты из витрин хранилища, отчёт их только форматирует. "
-        "Изменения — разность со значением прошлого месяца или того же месяца годом ранее "
-        "(для конверсий — в процентных пунктах, п. п.)."
+    "def_changes": "Изменения",
+    "def_changes_text": (
+        "разность со значением прошлого месяца или того же месяца годом ранее (для "
+        "конверсий — в процентных пунктах, п. п.). Все числа отчёта — из витрин "
+        "хранилища, отчёт их только форматирует."
     ),
     "def_clients": "Клиенты",
     "def_clients_text": (
@@ -320,22 +321,20 @@ _RU = {
     "def_weakest": "Самый слабый шаг",
     "def_weakest_text": (
         "шаг с наибольшим отсевом в последней зрелой когорте среди шагов, на которые "
-        "вошло не меньше 30 клиентов (то же правило, что у менеджеров); если таких шагов "
-        "меньше двух, он не отмечается. Один на весь отчёт: его отмечают таблица и график "
-        "когорты, плитка на первой странице и порядок менеджеров, если узкого места нет."
+        "вошло 30 и больше клиентов (правило менеджеров); таких шагов меньше двух — не "
+        "отмечается. Один на весь отчёт."
     ),
     "def_bottleneck": "Узкое место",
     "def_bottleneck_text": (
-        "шаг, на котором подъём конверсии команды до уровня лучшего менеджера добавил "
-        "бы больше всего закрытых продаж в месяц (с учётом конверсий следующих шагов) — "
-        "только среди шагов, где лучший менеджер значимо лучше остальной команды. "
-        "Если такого нет, плитка называет самый слабый шаг."
+        "шаг, где подъём конверсии команды до уровня лучшего менеджера добавил бы больше "
+        "всего закрытых продаж в месяц, — если этот менеджер значимо лучше остальной "
+        "команды. Нет такого — плитка называет самый слабый шаг."
     ),
     "def_plan": "План",
     "def_plan_text": (
         "цель по закрытым продажам, делённая назад на конверсии шагов последних зрелых "
-        "когорт и округлённая вверх: столько клиентов нужно на каждом этапе. Диапазон "
-        "слишком широк, если его верх больше низа более чем вдвое."
+        "когорт, с округлением вверх. Диапазон слишком широк, если верх больше низа "
+        "более чем вдвое."
     ),
     "changes_title": "Что изменилось",
     "changes_lead": (
@@ -618,10 +617,11 @@ _EN = {
     "reject_none_given": "no reason recorded",
     "reject_other": "another reason (its text is in the data_quality mart)",
     "method_title": "How to read it",
-    "method_text": (
-        "Every number comes from the warehouse marts; the report only formats them. "
-        "Changes are differences from the previous month or the same month a year earlier "
-        "(percentage points, pp, for conversions)."
+    "def_changes": "Changes",
+    "def_changes_text": (
+        "differences from the previous month or the same month a year earlier (percentage "
+        "points, pp, for conversions). Every number comes from the warehouse marts; the "
+        "report only formats them."
     ),
     "def_clients": "Clients",
     "def_clients_text": (
@@ -661,22 +661,20 @@ _EN = {
     "def_weakest": "Weakest step",
     "def_weakest_text": (
         "the step with the largest drop-off in the latest mature cohort, among steps that "
-        "30 or more clients entered (the managers' rule); with fewer than two such steps "
-        "none is marked. One for the whole report: the cohort's table and chart, the "
-        "page-one tile and, with no bottleneck, the managers' ranking all use it."
+        "30 or more clients entered (the managers' rule); none with fewer than two such "
+        "steps. One for the whole report."
     ),
     "def_bottleneck": "Bottleneck",
     "def_bottleneck_text": (
         "the step where lifting the team's rate to its best manager's would add the most "
-        "closed sales a month (weighted by the rates of the steps after it), among steps "
-        "whose best manager is significantly better than the rest of the team. With none, "
-        "the tile names the weakest step."
+        "closed sales a month, if that manager is significantly better than the rest of "
+        "the team. With none, the tile names the weakest step."
     ),
     "def_plan": "Plan",
     "def_plan_text": (
         "the closed-sales target divided back through the step rates of the latest mature "
-        "cohorts and rounded up: the clients needed at each stage. A range is too wide "
-        "when its high end is more than twice its low end."
+        "cohorts, rounded up. A range is too wide when its high end is more than twice "
+        "its low end."
     ),
     "changes_title": "What changed",
     "changes_lead": (
