@@ -449,6 +449,7 @@ def _kpis(
         kpi = dataclasses.replace(kpi, dropoff=weakest.dropoff_to_next, no_standout=window)
     else:
         kpi = cohort_kpi("weakest_step", lambda m: None, to_next, None)
+        kpi = dataclasses.replace(kpi, no_standout=window)
     kpis.append(kpi)
     return tuple(kpis)
 

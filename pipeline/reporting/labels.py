@@ -51,6 +51,10 @@ _RU = {
         "Ни один менеджер не лучше остальной команды значимо ни на одном шаге "
         "(когорты за {months}), поэтому здесь шаг с наибольшим отсевом: {dropoff}."
     ),
+    "kpi_no_standout_plain": (
+        "Ни один менеджер не лучше остальной команды значимо ни на одном шаге "
+        "(когорты за {months})."
+    ),
     "kpi_weakest_sentence": "Шаг с наибольшим отсевом в когорте: {dropoff}.",
     "kpi_weakest_none": (
         "Меньше двух шагов, на которые вошло 30 и больше клиентов: сравнивать шаги рано."
@@ -395,6 +399,10 @@ _EN = {
     "kpi_no_standout": (
         "No manager is significantly better than the rest of the team at any step "
         "(cohorts of {months}), so this is the step with the largest drop-off: {dropoff}."
+    ),
+    "kpi_no_standout_plain": (
+        "No manager is significantly better than the rest of the team at any step "
+        "(cohorts of {months})."
     ),
     "kpi_weakest_sentence": "The cohort's largest drop-off: {dropoff}.",
     "kpi_weakest_none": (

@@ -159,6 +159,11 @@ def test_no_significantly_better_manager_means_no_bottleneck_and_a_plain_sentenc
     assert "“Estimate”: the shrunk rate at “Offer → Won” (the weakest step)" in html
     ru = html_of(model(ROWS, FunnelMarts(scorecard=scorecard, bottleneck=bottleneck), "ru"), "ru")
     assert "Ни один менеджер не лучше остальной команды значимо ни на одном шаге" in ru
+    # Too few clients to name a weakest step: the tile still says it plainly.
+    few = stage_rows(JAN, "cohort", (40, 20, 2, 0))
+    html = html_of(model(few, FunnelMarts(scorecard=scorecard, bottleneck=bottleneck), month=JAN))
+    assert "No manager is significantly better than the rest of the team at any step" in html
+    assert "Fewer than two steps with 30 or more clients" in html
 
 
 def test_an_older_windows_bottleneck_is_not_brought_forward():
