@@ -187,3 +187,15 @@ def test_the_cli_and_the_dagster_asset_give_dbt_the_same_arguments_for_one_plan(
     cli_args = command[1:-4]  # without the executable and where the project is
     assert dagster_call["args"] == cli_args == warehouse.build_args(config, plan, "duckdb")
     assert "--indirect-selection" in cli_args and "unit_test" in cli_args
+
+
+def test_the_dbt_runner_skips_only_dagster_dbts_in_process_adapter():
+    from dagster_dbt import DbtCliResource
+
+    from pipeline.defs.dbt import VoronkaDbtCli, dbt_resource
+
+    # The method it replaces must exist in the installed dagster-dbt, or the skip is a no-op.
+    assert callable(getattr(DbtCliResource, "_initialize_dbt_core_adapter", None))
+    resource = dbt_resource()
+    assert isinstance(resource, VoronkaDbtCli)
+    assert resource._initialize_dbt_core_adapter(["build"]) is None

@@ -1,0 +1,100 @@
+"""`python -m bench.dagster_vs_cli`: one demo month through `voronka run` and through
+Dagster's monthly job, wall times printed.
+
+Each run starts from its own fresh copy of the demo exports (written before the clock
+starts) and runs in its own process, one after the other: `voronka run --month M`, then
+`dagster job execute` of `monthly_funnel_report` for the partition M with the executor of
+each `--executors` value (VORONKA_DAGSTER_EXECUTOR). Dagster runs in a fresh instance with
+the project's instance settings. Data lives under --workdir, never under data/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pipeline.paths import REPO_ROOT
+
+
+def fresh_site(workdir: Path, name: str) -> Path:
+    """The demo config in workdir/name (its data folder beside it), with the demo exports."""
+    from pipeline.config import load_config
+    from pipeline.demo import write_demo_exports
+
+    site = workdir / name
+    shutil.rmtree(site, ignore_errors=True)
+    site.mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "voronka.yaml", site / "voronka.yaml")
+    config = load_config(site / "voronka.yaml")
+    write_demo_exports(config.inbox_dir, site / "expected")
+    return site / "voronka.yaml"
+
+
+def timed(command: list[str], env: dict[str, str], log: Path) -> float:
+    started = time.monotonic()
+    with log.open("w", encoding="utf-8") as out:
+        code = subprocess.run(
+            command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        ).returncode
+    wall = time.monotonic() - started
+    if code != 0:
+        sys.exit(f"{' '.join(command[:4])} … exited {code}; see {log}")
+    return wall
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.dagster_vs_cli")
+    parser.add_argument("--month", default="2026-10", help="the month to report, YYYY-MM")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/voronka-bench/dagster"))
+    parser.add_argument("--executors", default="in_process,multiprocess")
+    args = parser.parse_args(argv)
+
+    from pipeline.defs.instance import write_instance_settings
+    from pipeline.prepare import prepare_dbt_manifest
+
+    prepare_dbt_manifest()
+    bin_dir = Path(sys.executable).parent
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    walls: dict[str, float] = {}
+
+    config = fresh_site(args.workdir, "cli")
+    command = [sys.executable, "-m", "pipeline.cli", "run", "--config", str(config)]
+    walls["voronka run"] = timed([*command, "--month", args.month], env, args.workdir / "cli.log")
+
+    for executor in args.executors.split(","):
+        config = fresh_site(args.workdir, f"dagster-{executor}")
+        home = config.parent / "dagster_home"
+        write_instance_settings(home)
+        run_env = {
+            **env,
+            "DAGSTER_HOME": str(home),
+            "VORONKA_CONFIG": str(config),
+            "VORONKA_DAGSTER_EXECUTOR": executor,
+        }
+        command = [str(bin_dir / "dagster"), "job", "execute", "-m", "pipeline.definitions"]
+        command += ["-j", "monthly_funnel_report"]
+        command += ["--tags", json.dumps({"dagster/partition": f"{args.month}-01"})]
+        walls[f"dagster monthly_funnel_report ({executor})"] = timed(
+            command, run_env, args.workdir / f"dagster-{executor}.log"
+        )
+
+    cli = walls["voronka run"]
+    print(f"month {args.month}, demo data")
+    for name, wall in walls.items():
+        print(f"{name:<50} {wall:7.1f} s  {wall / cli:5.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
