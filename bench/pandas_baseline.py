@@ -1,9 +1,9 @@
 """What an analyst would write instead of Voronka: one pandas script, raw exports in,
 the cohort stage-conversion table (total segment) out.
 
-It follows DESIGN.md's funnel semantics for the exports this bench writes (Asterisk
-Master*.csv, CRM deals/history snapshots in cp1251 with `;`), reading funnels, stages,
-lines and excluded phones from voronka.yaml:
+It follows the funnel semantics (docs/contracts.md) for the exports this bench writes
+(Asterisk Master*.csv, CRM deals/history snapshots in cp1251 with `;`), reading funnels,
+stages, lines and excluded phones from voronka.yaml:
 
 - deals: the latest snapshot of each deal; rows whose dates do not parse are dropped;
 - calls: once per uniqueid; a call stage counts answered calls of the funnel's line in

@@ -45,7 +45,8 @@ CONFIG_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     },
     "config_funnel_crm": {"funnel_id": pl.String, "source": pl.String, "crm_pipeline": pl.String},
     # CRM stage names that are outcomes (won/lost), per deals source, lowercased: a history
-    # row entering one closes the deal (a lead list's won file), DESIGN.md "Every deal counts".
+    # row entering one closes the deal (a lead list's won file): docs/contracts.md
+    # "Every deal counts".
     "config_outcome_stages": {"source": pl.String, "crm_stage": pl.String, "status": pl.String},
     "config_funnel_lines": {"funnel_id": pl.String, "source": pl.String, "line": pl.String},
     "config_segments": {"funnel_id": pl.String, "segment_type": pl.String, "attribute": pl.String},

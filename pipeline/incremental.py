@@ -5,7 +5,7 @@ recomputes every month from a boundary on and keeps the older months of the prev
 build. This module picks the boundaries so that the result equals a full rebuild. It
 compares the landing data with the previous build (the warehouse copy the build starts
 from): the files and the fingerprint of models and config it was built from
-(`intermediate.int_build_state`), its cutoff, its entities and call-lead episodes.
+(`state.build_state`), its cutoff, its entities and call-lead episodes.
 
 A full rebuild when there is no previous build, the fingerprint differs (a model, a macro
 or voronka.yaml changed), a file it was built from is gone, or a new CRM export is older
@@ -42,7 +42,7 @@ from pipeline import io
 from pipeline.config import Config
 from pipeline.paths import DBT_PROJECT_DIR
 
-STATE_TABLE = "intermediate.int_build_state"
+STATE_TABLE = "state.build_state"
 PREVIOUS_TABLES = (
     STATE_TABLE,
     "intermediate.int_entities_described",

@@ -1,4 +1,4 @@
-"""The landing tables' schemas (DESIGN.md "Landing tables"): declared once, used by
+"""The landing tables' schemas (docs/contracts.md "Landing tables"): declared once, used by
 normalize to cast and validate, by io to write empty tables, and by tests.
 
 Times are UTC instants (tz-aware "UTC" datetimes); phones are E.164 strings.

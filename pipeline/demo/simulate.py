@@ -154,7 +154,7 @@ def simulate_path(
     entry_order: int = 1,
     changed: bool = False,
 ) -> ProcessPath:
-    """Walk the funnel from `entry_order` at t0 (see DESIGN: the demo's true process)."""
+    """Walk the funnel from `entry_order` at t0 (scenario.py: the demo's true process)."""
     stage_count = len(funnel.stages)
     reached: list[int | None] = [0] * entry_order + [None] * (stage_count - entry_order)
     entries = [StageEntry(entry_order, 0)]

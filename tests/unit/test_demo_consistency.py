@@ -1,5 +1,6 @@
-"""Counting the written demo files by DESIGN.md's funnel semantics gives back exactly the
-simulated prospects: one entity each, reaching the stages their timelines reached.
+"""Counting the written demo files by the funnel semantics (docs/contracts.md) gives back
+exactly the simulated prospects: one entity each, reaching the stages their timelines
+reached.
 
 A deliberately naive re-implementation of the counting rules (calls link to deals,
 call leads by episode, implied reach, cohort window) on the files themselves, so the

@@ -1,5 +1,5 @@
 -- Each qualifying call, linked to a deal of the same funnel and phone where the rule
--- says so (DESIGN.md "Entities"): a call while a deal is open belongs to that deal;
+-- says so (docs/contracts.md "Entities"): a call while a deal is open belongs to that deal;
 -- otherwise to the deal created earliest in [call, call + link_days]. NULL: unlinked.
 -- Incremental by UTC call month (macros/incremental.sql): deals are read whole, so a
 -- recomputed month sees every deal a call of it can link to.

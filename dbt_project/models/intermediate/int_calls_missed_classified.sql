@@ -1,10 +1,10 @@
--- Missed inbound calls on each funnel's lines (a known, not excluded client phone), and
--- whether the client got through or was called back: an answered call in either
--- direction with the same phone on the same calls source, at most callback_hours after.
--- int_calls_qualified keeps only calls matching a call stage's rule, so missed calls are
--- matched to the lines here. A call whose callback window runs past the cutoff is still
--- pending: not yet a leak. Incremental by UTC call month (macros/incremental.sql): a
--- callback comes after the missed call, so the months from the boundary on see theirs.
+-- Missed inbound calls on each funnel's lines (a known, not excluded client phone:
+-- int_calls_on_funnel_lines), and whether the client got through or was called back: an
+-- answered call in either direction with the same phone on the same calls source (any
+-- line), at most callback_hours after. A call whose callback window runs past the cutoff
+-- is still pending: not yet a leak. Incremental by UTC call month
+-- (macros/incremental.sql): a callback comes after the missed call, so the months from
+-- the boundary on see theirs.
 {{ incremental_months('call_month', calls_rebuild_from()) }}
 
 with
@@ -14,12 +14,9 @@ calls as (
     where {{ from_boundary('call_month', calls_rebuild_from()) }}
 ),
 
-lines as (
-    select * from {{ ref('stg_landing__config_funnel_lines') }}
-),
-
-excluded as (
-    select * from {{ ref('stg_landing__config_exclude_phones') }}
+on_funnel_lines as (
+    select * from {{ ref('int_calls_on_funnel_lines') }}
+    where {{ from_boundary('call_month', calls_rebuild_from()) }}
 ),
 
 settings as (
@@ -31,27 +28,19 @@ cutoff as (
 ),
 
 missed as (
-    select distinct
-        lines.funnel_id,
-        calls.source,
-        calls.call_id,
-        calls.started_at,
-        calls.client_phone,
-        calls.client_phone_hash,
-        calls.manager,
-        calls.call_month
-    from calls
-    inner join lines
-        on
-            calls.source = lines.source
-            and (lines.line is null or calls.line = lines.line)
-    left join excluded
-        on calls.client_phone = excluded.client_phone
+    select
+        funnel_id,
+        source,
+        call_id,
+        started_at,
+        client_phone,
+        client_phone_hash,
+        manager,
+        call_month
+    from on_funnel_lines
     where
-        calls.direction = 'inbound'
-        and coalesce(calls.disposition, 'unknown') != 'answered'
-        and calls.client_phone is not null
-        and excluded.client_phone is null
+        direction = 'inbound'
+        and coalesce(disposition, 'unknown') != 'answered'
 ),
 
 answered as (

@@ -1,51 +1,18 @@
--- Calls that count for a funnel's call stage: the funnel's lines, the stage's rule,
--- a known client phone that is not excluded. One row per funnel, call and call stage.
--- Incremental by UTC call month (macros/incremental.sql).
+-- Calls that count for a funnel's call stage: the funnel's lines, a known client phone
+-- that is not excluded (int_calls_on_funnel_lines), and the stage's rule. One row per
+-- funnel, call and call stage. Incremental by UTC call month (macros/incremental.sql).
 {{ incremental_months('call_month', calls_rebuild_from()) }}
 
 with
 
-calls as (
-    select * from {{ ref('stg_landing__calls') }}
+on_funnel_lines as (
+    select * from {{ ref('int_calls_on_funnel_lines') }}
     where {{ from_boundary('call_month', calls_rebuild_from()) }}
-),
-
-lines as (
-    select * from {{ ref('stg_landing__config_funnel_lines') }}
 ),
 
 stages as (
     select * from {{ ref('stg_landing__config_stages') }}
     where stage_rule = 'calls'
-),
-
-excluded as (
-    select * from {{ ref('stg_landing__config_exclude_phones') }}
-),
-
-on_funnel_lines as (
-    select distinct
-        lines.funnel_id,
-        calls.source,
-        calls.call_id,
-        calls.started_at,
-        calls.direction,
-        calls.disposition,
-        calls.talk_s,
-        calls.client_phone,
-        calls.client_phone_hash,
-        calls.manager,
-        calls.call_month
-    from calls
-    inner join lines
-        on
-            calls.source = lines.source
-            and (lines.line is null or calls.line = lines.line)
-    left join excluded
-        on calls.client_phone = excluded.client_phone
-    where
-        calls.client_phone is not null
-        and excluded.client_phone is null
 ),
 
 final as (

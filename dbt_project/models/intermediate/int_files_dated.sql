@@ -1,46 +1,11 @@
 -- The latest event or snapshot time among each file's landed rows: the month a file's
--- data belongs to (received_at is only the ingest clock). Reads the landing sources, not
--- staging: staging keeps one copy of each deal and call, so an older snapshot file would
--- lose its rows there.
+-- data belongs to (received_at is only the ingest clock). Reads every copy of every row
+-- (stg_landing__file_event_times), not the de-duplicated staging tables: those keep one
+-- copy of each deal and call, so an older snapshot file would lose its rows there.
 with
 
-deals as (
-    select * from {{ source('landing', 'crm_deals') }}
-),
-
-events as (
-    select * from {{ source('landing', 'crm_stage_events') }}
-),
-
-calls as (
-    select * from {{ source('landing', 'calls') }}
-),
-
 row_times as (
-    select
-        file_id,
-        {{ as_utc('snapshot_at') }} as event_at
-    from deals
-    union all
-    select
-        file_id,
-        {{ as_utc('created_at') }} as event_at
-    from deals
-    union all
-    select
-        file_id,
-        {{ as_utc('closed_at') }} as event_at
-    from deals
-    union all
-    select
-        file_id,
-        {{ as_utc('entered_at') }} as event_at
-    from events
-    union all
-    select
-        file_id,
-        {{ as_utc('started_at') }} as event_at
-    from calls
+    select * from {{ ref('stg_landing__file_event_times') }}
 ),
 
 final as (

@@ -1,4 +1,4 @@
--- Every recorded entry of an entity into a funnel stage (DESIGN.md "Every deal counts"):
+-- Every recorded entry of an entity into a funnel stage (docs/contracts.md "Every deal counts"):
 -- each deal's creation (an exact entry into the funnel's first stage), mapped CRM stage
 -- events, won deals (at closed_at), and qualifying calls (of linked deals and of call
 -- leads), with the entity's anchor (its earliest entry) and cohort month.

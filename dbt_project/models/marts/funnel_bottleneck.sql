@@ -8,7 +8,7 @@
 with
 
 counts as (
-    select * from {{ ref('int_cohort_counts_windowed') }}
+    select * from {{ ref('cohort_counts_windowed') }}
     where segment_type = 'total'
 ),
 

@@ -1,9 +1,9 @@
--- Stage conversions per funnel, month, view and segment (DESIGN.md "Funnel semantics").
+-- Stage conversions per funnel, month, view and segment (docs/contracts.md "Funnel semantics").
 --   cohort: entities whose anchor fell in the month, stages reached within the window;
 --           entities_next counts entities that reached this stage and the next.
 --   period: entries into each stage during the month; the ratio may exceed 1. A stage
 --           known only from a snapshot counts in the month of its upper bound (reached_by:
---           when the export first showed it), DESIGN.md "Every deal counts".
+--           when the export first showed it), docs/contracts.md "Every deal counts".
 -- Incremental by month (macros/incremental.sql): a recomputed month counts its cohorts'
 -- entities and every entity's entries in it, whatever the entity's cohort.
 {{ incremental_months('month', rebuild_from('funnel_id')) }}

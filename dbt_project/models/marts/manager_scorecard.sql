@@ -4,7 +4,7 @@
 with
 
 counts as (
-    select * from {{ ref('int_cohort_counts_windowed') }}
+    select * from {{ ref('cohort_counts_windowed') }}
 ),
 
 managers as (

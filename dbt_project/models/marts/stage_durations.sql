@@ -1,6 +1,6 @@
 -- How long entities take from each stage to the next, and how long open deals have been
 -- waiting at the stage they got furthest to, per funnel, month of reaching and segment.
--- Durations use recorded, exact reach times only (DESIGN.md "Every deal counts"): a stage
+-- Durations use recorded, exact reach times only (docs/contracts.md "Every deal counts"): a stage
 -- known only from a snapshot, or reached only by implication (skipped), counts as
 -- converted but adds no duration; converted_timed and open_deals_timed say how many
 -- deals the figures rest on.

@@ -1,5 +1,5 @@
 -- CRM stage names of the funnels' pipelines that map to no funnel stage: reported, never
--- guessed and never dropped (DESIGN.md "Bad input"). A name is checked against
+-- guessed and never dropped (docs/contracts.md "Bad input"). A name is checked against
 -- config_stage_map at the local date it was seen, as int_stage_entries_unioned maps it;
 -- the names the CRM uses for won and lost deals are outcomes, not stages.
 with

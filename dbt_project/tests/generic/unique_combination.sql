@@ -1,7 +1,17 @@
-{# The listed columns together identify a row (the model's grain). #}
-{% test unique_combination(model, columns) %}
+{# The listed columns together identify a row (the model's grain).
+
+   `recomputed` narrows the check of an incremental model to the months this build wrote
+   (macros/incremental.sql): {column: <its month column>, boundary: rebuild_from |
+   calls_rebuild_from | links_rebuild_from, funnel_column: <optional, for per-funnel
+   boundaries>}. Older months were checked by the build that wrote them, and a grain
+   check over every call of two years costs seconds at 10 M calls; a build without the
+   boundary vars (the first, a full rebuild, `dbt build` by hand) checks every row. #}
+{% test unique_combination(model, columns, recomputed=none) %}
 select {{ columns | join(', ') }}, count(*) as copies
 from {{ model }}
+{%- if recomputed %}
+where {{ recomputed.column }} >= {{ month_boundary(var(recomputed.boundary, none), recomputed.get('funnel_column')) }}
+{%- endif %}
 group by {{ columns | join(', ') }}
 having count(*) > 1
 {% endtest %}

@@ -1,8 +1,13 @@
 -- What this build was made from: the pipeline's fingerprint of the models, macros and
 -- config tables, and the loaded files, one row per file (pipeline/incremental.py). The
 -- next build compares them with its own to choose between an incremental run and a full
--- rebuild. It depends on every incremental model, so a partial build (`--select`) that
--- skips one of them leaves the state as it was and the next build catches up.
+-- rebuild. Pipeline bookkeeping, not funnel data: its own layer, after the marts.
+--
+-- It must be written only by a build that also wrote every incremental model, so that a
+-- partial build (`--select`) that skips one of them leaves the state as it was and the
+-- next build catches up. It reads none of them, so it names them below: `depends_on` is
+-- dbt's way to declare a dependency the SQL does not show. The list is every model that
+-- calls incremental_months (tests/unit/test_dbt_layers.py checks it).
 -- depends_on: {{ ref('stg_landing__calls') }}
 -- depends_on: {{ ref('int_calls_qualified') }}
 -- depends_on: {{ ref('int_calls_missed_classified') }}

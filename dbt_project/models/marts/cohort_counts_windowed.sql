@@ -1,6 +1,8 @@
 -- Cohort counts per funnel, month, segment and step, summed over a trailing window of
 -- `plan.months` cohort months ending at the month (one month is too few deals to judge
--- a manager). Only steps that have a next stage.
+-- a manager). Only steps that have a next stage. A building block of manager_scorecard
+-- and funnel_bottleneck, in the mart layer because it pools funnel_stage_monthly's own
+-- cohort counts: the scorecard's team numbers are the monthly mart's, summed.
 with
 
 monthly as (
