@@ -167,7 +167,9 @@ def test_the_plan_falls_back_to_a_full_rebuild_when_it_cannot_be_exact(deliverie
     moved = config.model_copy(update={"timezone": "Europe/Berlin"})
     assert plan_rebuild(moved, config.warehouse_path).reason == "models, macros or config changed"
 
-    backdated = config.inbox_dir / "crm/deals_2026-06-15_0600.csv"
+    # A re-export of the June deals, taken a minute before the first: older than the
+    # November export already built (its rows are plausible for its time).
+    backdated = config.inbox_dir / "crm/deals_2026-06-30_2358.csv"
     backdated.write_bytes((exports / FIRST_DELIVERY[2]).read_bytes().replace(b"\r\n1", b"\r\n9", 1))
     ingest_inbox(config, settle_seconds=0)
     plan = plan_rebuild(config, config.warehouse_path)
