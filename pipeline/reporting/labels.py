@@ -328,6 +328,12 @@ _RU = {
         "вошло 30 и больше клиентов (правило менеджеров); таких шагов меньше двух — не "
         "отмечается. Один на весь отчёт."
     ),
+    "def_what_changed": "Что изменилось",
+    "def_what_changed_text": (
+        "конверсия каждого шага последней зрелой когорты против шести зрелых месяцев до "
+        "неё, всего и по каждому сегменту: z-тест двух долей, значимо при доле ложных "
+        "открытий 5\u00a0% (Бенджамини — Хохберг), от 30 клиентов с каждой стороны."
+    ),
     "def_bottleneck": "Узкое место",
     "def_bottleneck_text": (
         "шаг, где подъём конверсии команды до уровня лучшего менеджера добавил бы больше "
@@ -341,17 +347,12 @@ _RU = {
         "более чем вдвое."
     ),
     "changes_title": "Что изменилось",
-    "changes_lead": (
-        "Когорта {month}: конверсия шагов против шести зрелых месяцев до неё ({baseline}), "
-        "всего и по каждому сегменту; значимо при доле ложных открытий 5\u00a0% "
-        "(Бенджамини — Хохберг), от 30 клиентов с каждой стороны."
-    ),
+    "changes_lead": "Когорта {month} против шести зрелых месяцев до неё ({baseline}).",
     "changes_rates": "{recent} против {baseline}",
     "changes_behind": "больше всего — {segment} ({size})",
     "changes_more": "и ещё значимых изменений: {count}",
     "changes_none": (
-        "Значимых изменений нет (проверено шагов и сегментов с достаточным числом "
-        "клиентов: {tested})."
+        "Значимых изменений нет. Шагов и сегментов с достаточным числом клиентов: {tested}."
     ),
     "changes_too_few": "Слишком мало клиентов, чтобы судить об изменениях.",
     "points": "п. п.",
@@ -672,6 +673,12 @@ _EN = {
         "30 or more clients entered (the managers' rule); none with fewer than two such "
         "steps. One for the whole report."
     ),
+    "def_what_changed": "What changed",
+    "def_what_changed_text": (
+        "each step's conversion in the latest mature cohort against the six mature months "
+        "before it, in total and by segment: a two-proportion z-test, significant at a 5% "
+        "false discovery rate (Benjamini–Hochberg), with at least 30 clients on each side."
+    ),
     "def_bottleneck": "Bottleneck",
     "def_bottleneck_text": (
         "the step where lifting the team's rate to its best manager's would add the most "
@@ -685,15 +692,11 @@ _EN = {
         "its low end."
     ),
     "changes_title": "What changed",
-    "changes_lead": (
-        "Step conversions of the {month} cohort against the six mature months before it "
-        "({baseline}), in total and by segment; significant at a 5% false discovery "
-        "rate (Benjamini–Hochberg), with at least 30 clients on each side."
-    ),
+    "changes_lead": "The {month} cohort against the six mature months before it ({baseline}).",
     "changes_rates": "{recent} vs {baseline}",
     "changes_behind": "mostly {segment} ({size})",
     "changes_more": "and {count} more significant changes",
-    "changes_none": "No significant change ({tested} steps and segments had enough clients).",
+    "changes_none": "No significant change. Steps and segments with enough clients: {tested}.",
     "changes_too_few": "Too few clients to judge any change.",
     "points": "pp",
     "not_available": "—",
