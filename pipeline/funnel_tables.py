@@ -10,7 +10,7 @@ import polars as pl
 
 from pipeline.config import Config
 from pipeline.io import write_parquet_atomic
-from pipeline.transform.phones import normalize_phone
+from pipeline.transform.phones import normalize_phone, phone_hash
 
 CONFIG_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "config_funnels": {
@@ -50,7 +50,8 @@ CONFIG_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "config_outcome_stages": {"source": pl.String, "crm_stage": pl.String, "status": pl.String},
     "config_funnel_lines": {"funnel_id": pl.String, "source": pl.String, "line": pl.String},
     "config_segments": {"funnel_id": pl.String, "segment_type": pl.String, "attribute": pl.String},
-    "config_exclude_phones": {"client_phone": pl.String},
+    # the keyed hash is what models join on: raw phones stay in landing
+    "config_exclude_phones": {"client_phone": pl.String, "client_phone_hash": pl.String},
     "config_managers": {"manager": pl.String},
     "config_settings": {
         "timezone": pl.String,
@@ -127,7 +128,7 @@ def config_tables(config: Config) -> dict[str, pl.DataFrame]:
             )
     rows["config_outcome_stages"] = outcome_stage_rows(config)
     rows["config_exclude_phones"] = [
-        {"client_phone": phone}
+        {"client_phone": phone, "client_phone_hash": phone_hash(phone, config.phone_hash_key())}
         for phone in sorted({normalize_phone(p) for p in config.exclude_phones} - {None})
     ]
     rows["config_managers"] = [{"manager": manager.name} for manager in config.managers]

@@ -13,7 +13,6 @@ calls as (
         source,
         call_id,
         started_at,
-        client_phone,
         client_phone_hash,
         manager,
         call_month
@@ -45,7 +44,7 @@ candidates as (
     inner join funnels
         on calls.funnel_id = funnels.funnel_id
     inner join phones
-        on calls.client_phone = phones.client_phone
+        on calls.client_phone_hash = phones.client_phone_hash
     inner join deals
         on
             phones.source = deals.source

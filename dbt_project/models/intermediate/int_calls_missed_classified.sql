@@ -33,7 +33,6 @@ missed as (
         source,
         call_id,
         started_at,
-        client_phone,
         client_phone_hash,
         manager,
         call_month
@@ -46,10 +45,10 @@ missed as (
 answered as (
     select
         source,
-        client_phone,
+        client_phone_hash,
         started_at
     from calls
-    where disposition = 'answered' and client_phone is not null
+    where disposition = 'answered' and client_phone_hash is not null
 ),
 
 windows as (
@@ -70,7 +69,7 @@ callbacks as (
     inner join answered
         on
             windows.source = answered.source
-            and windows.client_phone = answered.client_phone
+            and windows.client_phone_hash = answered.client_phone_hash
             and windows.started_at < answered.started_at
             and windows.callback_due_at >= answered.started_at
     group by windows.funnel_id, windows.source, windows.call_id

@@ -27,7 +27,6 @@ final as (
         calls.direction,
         calls.disposition,
         calls.talk_s,
-        calls.client_phone,
         calls.client_phone_hash,
         calls.manager,
         calls.call_month
@@ -37,10 +36,10 @@ final as (
             calls.source = lines.source
             and (lines.line is null or calls.line = lines.line)
     left join excluded
-        on calls.client_phone = excluded.client_phone
+        on calls.client_phone_hash = excluded.client_phone_hash
     where
-        calls.client_phone is not null
-        and excluded.client_phone is null
+        calls.client_phone_hash is not null
+        and excluded.client_phone_hash is null
 )
 
 select * from final

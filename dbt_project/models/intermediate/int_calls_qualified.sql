@@ -21,7 +21,6 @@ final as (
         on_funnel_lines.source,
         on_funnel_lines.call_id,
         on_funnel_lines.started_at,
-        on_funnel_lines.client_phone,
         on_funnel_lines.client_phone_hash,
         on_funnel_lines.manager,
         stages.stage_key,

@@ -1,5 +1,6 @@
 -- Call records, once each: rotated PBX logs overlap, and of two copies of a call the later
--- arrival wins (a corrected re-export of the log). A table, incremental by UTC call
+-- arrival wins (a corrected re-export of the log). The client's phone only as its keyed
+-- hash: raw phones stay in landing. A table, incremental by UTC call
 -- month (macros/incremental.sql): every call model reads it, so the dedupe runs once,
 -- and only over the months a run recomputes. A call id repeated in two different months
 -- (never seen in a real log) would be kept in both months until a full refresh.
@@ -35,7 +36,6 @@ ranked as (
         {{ as_utc('calls.answered_at') }} as answered_at,
         {{ as_utc('calls.ended_at') }} as ended_at,
         calls.direction,
-        calls.client_phone,
         calls.client_phone_hash,
         calls.manager,
         calls.talk_s,
@@ -60,7 +60,6 @@ final as (
         answered_at,
         ended_at,
         direction,
-        client_phone,
         client_phone_hash,
         manager,
         talk_s,

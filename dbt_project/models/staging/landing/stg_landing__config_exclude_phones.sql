@@ -1,1 +1,2 @@
-select * from {{ source('landing', 'config_exclude_phones') }}
+-- Excluded numbers by their keyed hash only: raw phones stay in landing.
+select client_phone_hash from {{ source('landing', 'config_exclude_phones') }}

@@ -1,4 +1,4 @@
--- A deal's phones as of its latest snapshot.
+-- A deal's phones as of its latest snapshot, by their keyed hash: raw phones stay in landing.
 with
 
 phones as (
@@ -13,7 +13,6 @@ final as (
     select distinct
         phones.source,
         phones.deal_id,
-        phones.client_phone,
         phones.client_phone_hash
     from phones
     inner join deals

@@ -1,3 +1,5 @@
+-- Rejected records without their raw text (names, phones): that stays in landing, and
+-- `voronka check` shows it with phones masked.
 with
 
 source as (
@@ -10,7 +12,6 @@ final as (
         row_number,
         {{ adapter.quote('column') }} as column_name,
         expected,
-        raw,
         reason
     from source
 )
