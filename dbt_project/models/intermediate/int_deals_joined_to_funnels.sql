@@ -30,7 +30,7 @@ history_outcomes as (
         events.entered_at,
         row_number() over (
             partition by events.source, events.deal_id
-            order by events.entered_at, outcome_stages.status desc
+            order by events.entered_at asc, outcome_stages.status desc
         ) as outcome_rank
     from events
     inner join outcome_stages
