@@ -10,12 +10,13 @@ export DAGSTER_HOME ?= $(CURDIR)/data/state/dagster
 # dbt and dagster from the project's environment (dagster-dbt looks for `dbt` on PATH).
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test test-slow test-spark bench lint format dbt-docs ui validate system-deps clean help
+.PHONY: demo test test-fast test-slow test-spark bench lint format dbt-docs ui validate system-deps clean help
 SCALE ?= small
 
 help:
 	@echo "make demo   - generate the demo exports, run the whole pipeline, print the PDF paths"
-	@echo "make test   - run the test suite (unit, dbt, end-to-end)"
+	@echo "make test   - run the test suite (unit, dbt, end-to-end): the CI gate"
+	@echo "make test-fast - the quick loop: unit tests, dbt unit tests, the Dagster wiring"
 	@echo "make lint   - ruff and sqlfluff"
 	@echo "make ui     - open the Dagster UI on the project (http://127.0.0.1:3000)"
 
@@ -40,6 +41,16 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -m "not slow and not spark"
+
+# The quick loop while changing code (under 2 minutes here): the unit tests, the dbt unit
+# tests (on one demo build) and the Dagster wiring end to end with a stand-in dbt; without
+# the small bench (three builds) and the 500-manager PDF (~45 s). `make test` stays the
+# gate CI runs.
+FAST_TESTS := tests/unit tests/e2e/test_dbt_unit_tests.py tests/e2e/test_dagster_targets.py
+FAST_LEAVE_OUT := --ignore=tests/unit/test_bench_small.py \
+  --deselect=tests/unit/test_report_pdf.py::test_a_month_with_500_managers_paginates_and_breaks_no_word
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not slow and not spark" $(FAST_LEAVE_OUT) $(FAST_TESTS)
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow
