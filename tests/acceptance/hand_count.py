@@ -1,4 +1,4 @@
-"""Counting the acceptance corpus by hand: the funnel rules of DESIGN.md ("Every deal
+"""Counting the acceptance corpus by hand: the funnel rules of docs/contracts.md ("Every deal
 counts", "Reaching a stage", "Cohort view", "Cutoff and maturity", "Time zone") as plain
 Python over the same CSV files the pipeline reads. Only the csv module, datetime and
 zoneinfo; nothing from `pipeline`.
