@@ -24,8 +24,8 @@ windowed as (
         ending.stage_key,
         ending.is_mature,
         funnels.plan_months as window_months,
-        sum(covered.entities) as entities,
-        sum(covered.entities_next) as entities_next
+        cast(sum(covered.entities) as {{ dbt.type_bigint() }}) as entities,
+        cast(sum(covered.entities_next) as {{ dbt.type_bigint() }}) as entities_next
     from monthly as ending
     inner join funnels
         on ending.funnel_id = funnels.funnel_id
