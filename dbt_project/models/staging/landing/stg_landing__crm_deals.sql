@@ -11,15 +11,7 @@ source as (
 ),
 
 arrivals as (
-    -- When each loaded file arrived: a corrected re-export (the same snapshot, the same
-    -- file name) wins by arriving later (received_at, then path), never by its hash.
-    select
-        file_id,
-        max(received_at) as received_at,
-        max(path) as path
-    from {{ ref('stg_landing__files') }}
-    where status = 'loaded'
-    group by file_id
+    select * from {{ ref('stg_landing__file_arrivals') }}
 ),
 
 ranked as (
