@@ -68,28 +68,16 @@ MAIL_TEXT = {
 
 def report_models(config: Config, month: str, locale: str = DIGEST_LOCALE) -> dict[str, object]:
     """funnel_id → the report model of `month` ('YYYY-MM'), built as the renderer builds it."""
-    from pipeline.reporting.context import build_report_model, parse_month
-    from pipeline.reporting.labels import labels_for
+    from pipeline.reporting import funnel_report_model
+    from pipeline.reporting.context import parse_month
     from pipeline.reporting.warehouse import read_marts
 
     month_date = parse_month(month)
     snapshot = read_marts(config.warehouse_path, [f.id for f in config.funnels], month_date)
-    extra = getattr(snapshot, "funnel_marts", {})
-    models = {}
-    for funnel in config.funnels:
-        kwargs = {"marts": extra[funnel.id]} if funnel.id in extra else {}
-        models[funnel.id] = build_report_model(
-            funnel,
-            locale,
-            month_date,
-            snapshot.cutoff,
-            snapshot.stage_rows.get(funnel.id, ()),
-            timezone=config.timezone,
-            tables=snapshot.tables,
-            labels=dict(labels_for(locale)),
-            **kwargs,
-        )
-    return models
+    return {
+        funnel.id: funnel_report_model(config, snapshot, funnel, locale, month_date)
+        for funnel in config.funnels
+    }
 
 
 def printed_figures(model) -> dict:

@@ -83,6 +83,25 @@ def report_path(config: Config, funnel_id: str, month: str, locale: str) -> Path
     return config.reports_dir / month / f"voronka_{funnel_id}_{month}_{locale}.pdf"
 
 
+def funnel_report_model(
+    config: Config, snapshot, funnel: Funnel, locale: str, month: dt.date
+) -> ReportModel:
+    """The report model of one funnel, locale and month from the marts read once
+    (read_marts): the one way the renderer and the mail digests build it."""
+    return build_report_model(
+        funnel,
+        locale,
+        month,
+        snapshot.cutoff,
+        snapshot.stage_rows.get(funnel.id, ()),
+        timezone=config.timezone,
+        tables=snapshot.tables,
+        labels=dict(labels_for(locale)),
+        marts=snapshot.funnel_marts.get(funnel.id),
+        currency=config.currency,
+    )
+
+
 def render_reports(
     config: Config,
     month: str,
@@ -114,18 +133,7 @@ def render_reports(
     remove_stale_temp_files(config.reports_dir, older_than_s=timeout_s + 60)
 
     def model_of(funnel: Funnel, locale: str) -> ReportModel:
-        return build_report_model(
-            funnel,
-            locale,
-            month_date,
-            snapshot.cutoff,
-            snapshot.stage_rows.get(funnel.id, ()),
-            timezone=config.timezone,
-            tables=snapshot.tables,
-            labels=dict(labels_for(locale)),
-            marts=snapshot.funnel_marts.get(funnel.id),
-            currency=config.currency,
-        )
+        return funnel_report_model(config, snapshot, funnel, locale, month_date)
 
     # The figures are the same in every locale: one model per funnel tells whether the
     # ledger has them printed differently before (the report is then amended).
