@@ -15,6 +15,8 @@ from filelock import FileLock, Timeout
 from pipeline.config import Config
 
 WAITING = "… another Voronka run holds the warehouse; waiting for it to finish"
+HOLDING = "holds the warehouse lock"
+RELEASING = "lets go of the warehouse lock"
 
 
 def lock_path(config: Config) -> Path:
@@ -40,3 +42,16 @@ def warehouse_lock(config: Config, waiting: Callable[[str], None] = _print) -> I
         yield
     finally:
         lock.release()
+
+
+@contextmanager
+def logged_warehouse_lock(config: Config, log: Callable[[str], None]) -> Iterator[None]:
+    """The lock of a Dagster writer step. The run's log says when the step waits, when
+    it holds the lock, and (just before it lets go) when it is done, so the log shows
+    the writers' turns; the step's own start and end are not the lock's."""
+    with warehouse_lock(config, waiting=log):
+        log(HOLDING)
+        try:
+            yield
+        finally:
+            log(RELEASING)

@@ -27,7 +27,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from pipeline.defs.ingest import WRITER_POOL
 from pipeline.defs.resources import VoronkaConfig
-from pipeline.locks import warehouse_lock
+from pipeline.locks import logged_warehouse_lock
 from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.warehouse import (
     build_args,
@@ -94,7 +94,7 @@ def voronka_dbt_assets() -> dg.AssetsDefinition:
     ):
         config = voronka.load()
         target = dbt_target()
-        with warehouse_lock(config, waiting=context.log.info):
+        with logged_warehouse_lock(config, context.log.info):
             prepare_landing(config)
             with (
                 build_location(config, target) as location,

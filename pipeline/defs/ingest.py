@@ -35,7 +35,7 @@ from pipeline.ingest import (
     load_file,
     plan_ingest,
 )
-from pipeline.locks import warehouse_lock
+from pipeline.locks import logged_warehouse_lock
 from pipeline.schemas import LANDING_TABLES
 
 # The one concurrency pool of every step that writes what dbt or DuckDB reads (limit 1:
@@ -102,7 +102,7 @@ def finish_inbox(
     results: list[FileResult],
 ):
     config = voronka.load()
-    with warehouse_lock(config):
+    with logged_warehouse_lock(config, context.log.info):
         summary = finish_ingest(config, plan, results, progress=context.log.info)
     metadata = {
         "files": len(summary.files),
@@ -140,7 +140,7 @@ def ingest_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefiniti
     def funnel_config_tables(context: dg.AssetExecutionContext, voronka: VoronkaConfig):
         """Funnels, stage map, call rules and segments from voronka.yaml, as tables for dbt."""
         config = voronka.load()
-        with warehouse_lock(config):
+        with logged_warehouse_lock(config, context.log.info):
             write_config_tables(config)
         for spec in CONFIG_SPECS:
             yield dg.MaterializeResult(asset_key=spec.key)

@@ -1,7 +1,10 @@
 """One writer: two runs started together on one warehouse both succeed, one after the
-other — Dagster runs through the `voronka_writer` pool (limit 1), CLI runs through the
-OS file lock. Each run builds only the staging layer to keep the test short; what
-matters is that both write the same DuckDB file (through the same build copy)."""
+other. The OS file lock is the guarantee for Dagster and CLI runs alike; the
+`voronka_writer` pool (limit 1) only keeps a waiting step from taking an executor slot
+(its claims race on the default SQLite instance storage, so two steps of the pool can
+start together — their lock holds still never overlap). Each run builds only the
+staging layer to keep the test short; what matters is that both write the same DuckDB
+file (through the same build copy)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.locks import HOLDING, RELEASING
 from pipeline.paths import REPO_ROOT
 from pipeline.prepare import prepare_dbt_manifest
 from tests.helpers import copy_demo_config
@@ -69,34 +73,26 @@ def finish(process: subprocess.Popen) -> tuple[int, str]:
     return process.returncode, output
 
 
-# The steps in the `voronka_writer` pool (ingest's per-file load steps are not: they
-# write only their own staging folders).
-WRITER_STEPS = ("ingest_inbox.finish_inbox", "funnel_config_tables", "voronka_dbt_assets")
+# The writer steps: ingest's finish step, the config tables, dbt (ingest's per-file load
+# steps write only their own staging folders and take no lock).
+WRITER_STEPS = 3
 
 
-def writer_step_windows(instance, run_ids: list[str]) -> list[tuple[float, float, str]]:
-    """(start, end, run) of every writer step (ingest, config tables, dbt) of the runs."""
-    import dagster as dg
-
-    windows = []
+def lock_holds(instance, run_ids: list[str]) -> list[tuple[float, float, str]]:
+    """(from, to, run) of every hold of the warehouse lock by the runs' writer steps, from
+    the messages each step logs just after taking the lock and just before letting go
+    (so each window lies inside the step's true hold)."""
+    holds = []
     for run_id in run_ids:
-        started: dict[str, float] = {}
+        taken: dict[str, float] = {}
         for entry in instance.all_logs(run_id):
-            event = entry.dagster_event
-            if event is None or event.step_key is None:
+            if entry.dagster_event is not None or entry.step_key is None:
                 continue
-            if event.event_type == dg.DagsterEventType.STEP_START:
-                started[event.step_key] = entry.timestamp
-            elif (
-                event.event_type
-                in (
-                    dg.DagsterEventType.STEP_SUCCESS,
-                    dg.DagsterEventType.STEP_FAILURE,
-                )
-                and event.step_key in WRITER_STEPS
-            ):
-                windows.append((started[event.step_key], entry.timestamp, run_id))
-    return sorted(windows)
+            if entry.user_message == HOLDING:
+                taken[entry.step_key] = entry.timestamp
+            elif entry.user_message == RELEASING:
+                holds.append((taken.pop(entry.step_key), entry.timestamp, run_id))
+    return sorted(holds)
 
 
 def test_two_dagster_runs_started_together_both_succeed_in_turn(site):
@@ -126,10 +122,10 @@ def test_two_dagster_runs_started_together_both_succeed_in_turn(site):
         if line.startswith("RUN_ID")
     ]
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        windows = writer_step_windows(instance, run_ids)
-    assert len(windows) == 6
-    for (_, end, _), (next_start, _, _) in itertools.pairwise(windows):
-        assert end <= next_start, f"writer steps overlapped: {windows}"
+        holds = lock_holds(instance, run_ids)
+    assert len(holds) == 2 * WRITER_STEPS
+    for (_, end, _), (next_start, _, _) in itertools.pairwise(holds):
+        assert end <= next_start, f"writer steps held the warehouse together: {holds}"
     assert config.warehouse_path.exists()
 
 
