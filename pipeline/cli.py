@@ -98,7 +98,7 @@ def do_report(config: Config, month: str | None, locales: list[str] | None) -> l
 
 def stage_time_notes(config: Config) -> list[str]:
     """What the data cannot support, in plain words (the PDFs say it on page 1 too)."""
-    from pipeline.reporting.context import stage_times_unknown
+    from pipeline.reporting.stages import stage_times_unknown
     from pipeline.reporting.warehouse import read_stage_time_coverage
 
     return [

@@ -69,7 +69,7 @@ MAIL_TEXT = {
 def report_models(config: Config, month: str, locale: str = DIGEST_LOCALE) -> dict[str, object]:
     """funnel_id → the report model of `month` ('YYYY-MM'), built as the renderer builds it."""
     from pipeline.reporting import funnel_report_model
-    from pipeline.reporting.context import parse_month
+    from pipeline.reporting.months import parse_month
     from pipeline.reporting.warehouse import read_marts
 
     month_date = parse_month(month)

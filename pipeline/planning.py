@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import duckdb
@@ -44,13 +44,41 @@ class PlanError(Exception):
 
 @dataclass(frozen=True)
 class PlanRow:
+    """One row of marts.funnel_plan (one segment), as stored or rescaled to a target."""
+
+    month: dt.date
+    stage_order: int
     stage_key: str
+    basis_from: dt.date | None
+    basis_to: dt.date | None
     rate: float | None
     rate_low: float | None
     rate_high: float | None
+    target: int | None
     volume: float | None
     volume_low: float | None
     volume_high: float | None
+
+    @property
+    def needed(self) -> int | None:
+        """The volume needed, in whole prospects (rounded up)."""
+        return whole_prospects(self.volume)
+
+    @property
+    def needed_low(self) -> int | None:
+        return whole_prospects(self.volume_low)
+
+    @property
+    def needed_high(self) -> int | None:
+        return whole_prospects(self.volume_high)
+
+    @property
+    def range_too_wide(self) -> bool:
+        """A step's printed range too wide to plan on (the last stage has no range)."""
+        return self.rate is not None and range_too_wide(self.needed_low, self.needed_high)
+
+
+PLAN_COLUMNS = tuple(field.name for field in fields(PlanRow))
 
 
 @dataclass(frozen=True)
@@ -90,9 +118,8 @@ def read_plan(
     first_day = dt.date.fromisoformat(f"{month}-01")
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute(
-            """
-            select stage_key, rate, rate_low, rate_high, volume, volume_low, volume_high,
-                   target, basis_from, basis_to
+            f"""
+            select {", ".join(PLAN_COLUMNS)}
             from marts.funnel_plan
             where funnel_id = ? and month = ? and segment_type = ? and segment = ?
             order by stage_order
@@ -104,7 +131,8 @@ def read_plan(
             f"no plan for funnel {funnel_id!r}, {month}, {segment_type}={segment!r}: "
             "the warehouse has no mature cohort before that month for it"
         )
-    configured_target = rows[0][7]
+    stored = [PlanRow(*row) for row in rows]
+    configured_target = stored[0].target
     scale = target / configured_target if configured_target else math.nan
     return Plan(
         funnel_id=funnel_id,
@@ -112,19 +140,16 @@ def read_plan(
         segment_type=segment_type,
         segment=segment,
         target=target,
-        basis_from=rows[0][8],
-        basis_to=rows[0][9],
+        basis_from=stored[0].basis_from,
+        basis_to=stored[0].basis_to,
         rows=[
-            PlanRow(
-                stage_key=row[0],
-                rate=row[1],
-                rate_low=row[2],
-                rate_high=row[3],
-                volume=_scaled(row[4], scale),
-                volume_low=_scaled(row[5], scale),
-                volume_high=_scaled(row[6], scale),
+            replace(
+                row,
+                volume=_scaled(row.volume, scale),
+                volume_low=_scaled(row.volume_low, scale),
+                volume_high=_scaled(row.volume_high, scale),
             )
-            for row in rows
+            for row in stored
         ],
     )
 
@@ -149,14 +174,13 @@ def render_plan(plan: Plan, funnel: Funnel, locale: str) -> str:
             if row.rate is None
             else f"{_pct(row.rate)} ({_pct(row.rate_low)}–{_pct(row.rate_high)})"
         )
-        low, high = whole_prospects(row.volume_low), whole_prospects(row.volume_high)
-        wide = row.rate is not None and range_too_wide(low, high)
+        wide = row.range_too_wide
         too_wide |= wide
         table.append(
             (
                 names.get(row.stage_key, row.stage_key),
                 rate,
-                _count(row.volume),
+                _count(row.needed),
                 _range(row) + (" (too wide)" if wide else ""),
             )
         )
@@ -192,14 +216,14 @@ def _pct(value: float | None) -> str:
     return _numbers().percent(value)
 
 
-def _count(value: float | None) -> str:
-    return _numbers().number(whole_prospects(value))
+def _count(value: int | None) -> str:
+    return _numbers().number(value)
 
 
 def _range(row: PlanRow) -> str:
     if row.rate is None or row.volume_low is None or row.volume_high is None:
         return "—"  # the last stage: the target itself, no range (as the PDF prints it)
-    return f"{_count(row.volume_low)}–{_count(row.volume_high)}"
+    return f"{_count(row.needed_low)}–{_count(row.needed_high)}"
 
 
 def plan_for(config: Config, funnel_id: str, target: int, month: str | None, by: str | None) -> str:

@@ -17,29 +17,11 @@ from pipeline.defs.partitions import month_of
 from pipeline.defs.resources import VoronkaConfig
 from pipeline.delivery import printed, record_render, send_reports
 from pipeline.reporting import render_reports
+from pipeline.reporting.registry import REPORT_MARTS
 from pipeline.warehouse import DBT_TARGET_ENV, SPARK, dbt_target, spark_warehouse_dir
 
-# Every mart the report reads (pipeline/reporting/warehouse.py).
-REPORT_INPUTS = [
-    dg.AssetKey(["marts", name])
-    for name in (
-        "data_cutoff",
-        "funnel_stage_monthly",
-        "funnel_stage_trends",
-        "revenue_monthly",
-        "sales_cycle_monthly",
-        "stage_durations",
-        "manager_scorecard",
-        "funnel_bottleneck",
-        "funnel_changes",
-        "funnel_plan",
-        "lost_reasons",
-        "call_leaks",
-        "data_quality",
-        "data_files",
-        "unmapped_stages",
-    )
-]
+# Every mart the report reads: the section registry's (pipeline/reporting/registry.py).
+REPORT_INPUTS = [dg.AssetKey(["marts", name]) for name in REPORT_MARTS]
 PDF_KEY = dg.AssetKey(["reports", "monthly_pdf"])
 MAIL_KEY = dg.AssetKey(["reports", "monthly_mail"])
 

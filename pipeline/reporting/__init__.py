@@ -22,15 +22,12 @@ from pathlib import Path
 
 from pipeline.config import SUPPORTED_LOCALES, Config, ConfigError, Funnel
 from pipeline.delivery import pending_amendment, printed_of
+from pipeline.reporting.build import build_report_model, with_amendment
 from pipeline.reporting.charts import funnel_chart, sparkline
-from pipeline.reporting.context import (
-    ReportModel,
-    build_report_model,
-    parse_month,
-    with_amendment,
-)
 from pipeline.reporting.formatting import Formatter
 from pipeline.reporting.labels import labels_for
+from pipeline.reporting.model import ReportModel
+from pipeline.reporting.months import parse_month
 from pipeline.reporting.render import (
     DEFAULT_MEMORY_BYTES,
     DEFAULT_TIMEOUT_S,
@@ -39,13 +36,14 @@ from pipeline.reporting.render import (
     render_html,
     write_pdf,
 )
-from pipeline.reporting.sections import Trends
+from pipeline.reporting.sections.trends import Trends
 from pipeline.reporting.warehouse import (
     Cutoff,
     ReportDataError,
     read_last_complete_month,
     read_marts,
 )
+from pipeline.reporting.words import Words
 
 __all__ = [
     "RenderError",
@@ -54,6 +52,7 @@ __all__ = [
     "default_report_month",
     "render_reports",
     "report_path",
+    "template_context",
 ]
 
 LOG = logging.getLogger(__name__)
@@ -144,9 +143,8 @@ def render_reports(
 
     def render_one(job: tuple[Funnel, str]) -> Path:
         funnel, locale = job
-        labels = dict(labels_for(locale))
         model = with_amendment(model_of(funnel, locale), amendments[funnel.id], funnel)
-        html = render_html(_template_context(model, labels, epoch), locale)
+        html = render_html(template_context(model, funnel, locale, epoch), locale)
         target = report_path(config, funnel.id, month, locale)
         _publish(html, target, epoch=epoch, timeout_s=timeout_s, memory_bytes=memory_bytes)
         LOG.info("report written: %s", target)
@@ -196,8 +194,12 @@ def _document_epoch(cutoff: Cutoff) -> int:
     return int(moment.timestamp())
 
 
-def _template_context(model: ReportModel, labels: dict[str, str], epoch: int) -> dict:
-    fmt = Formatter(model.locale)
+def template_context(model: ReportModel, funnel: Funnel, locale: str, epoch: int = 0) -> dict:
+    """What report.html.j2 draws: the model, the locale's labels (`t`) and names (`w`),
+    the charts, and the document date (`epoch`, seconds: the PDF's creation date)."""
+    labels = dict(labels_for(locale))
+    words = Words(funnel, locale, labels)
+    fmt = Formatter(locale)
     charts = {}
     if model.period is not None and model.period.has_entities:
         title = labels["period_title"].format(month=fmt.month(model.period.month))
@@ -212,6 +214,7 @@ def _template_context(model: ReportModel, labels: dict[str, str], epoch: int) ->
     return {
         "report": model,
         "t": labels,
+        "w": words,
         "charts": charts,
         "document_date": document_date,
     }

@@ -13,9 +13,9 @@ from __future__ import annotations
 import itertools
 from xml.sax.saxutils import escape, quoteattr
 
-from pipeline.reporting.context import FunnelSnapshot
 from pipeline.reporting.formatting import Formatter
-from pipeline.reporting.sections import TrendPanel
+from pipeline.reporting.sections.trends import TrendPanel
+from pipeline.reporting.stages import FunnelSnapshot
 
 WIDTH = 680
 BAR_MAX = 455

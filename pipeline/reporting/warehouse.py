@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.planning import PlanRow  # marts.funnel_plan, shared with `voronka plan`
 from pipeline.reporting.months import add_months
 
 SCHEMA = "marts"
@@ -162,24 +163,6 @@ class ChangeRow:
     contribution_pp: float | None
     q_value: float | None
     is_significant: bool
-
-
-@dataclass(frozen=True)
-class PlanRow:
-    """marts.funnel_plan, segment total, the month after the report month."""
-
-    month: dt.date
-    stage_order: int
-    stage_key: str
-    basis_from: dt.date | None
-    basis_to: dt.date | None
-    rate: float | None
-    rate_low: float | None
-    rate_high: float | None
-    target: int | None
-    volume: float | None
-    volume_low: float | None
-    volume_high: float | None
 
 
 @dataclass(frozen=True)
@@ -400,6 +383,21 @@ _FUNNEL_MARTS: tuple[tuple[str, str, type, str, object], ...] = (
 )
 
 
+# Marts read whole, the same for every funnel: (mart, row class).
+_GLOBAL_MARTS = (
+    ("data_quality", QualityRow),
+    ("unmapped_stages", UnmappedStageRow),
+    ("data_files", DataFileRow),
+)
+# Every mart read_marts reads (the section registry must name no other).
+MARTS_READ = (
+    "data_cutoff",
+    "funnel_stage_monthly",
+    *(table for table, *_ in _FUNNEL_MARTS),
+    *(table for table, _ in _GLOBAL_MARTS),
+)
+
+
 def _columns(row_class: type) -> list[str]:
     return [item.name for item in fields(row_class)]
 
@@ -429,9 +427,9 @@ def _read_funnel_marts(
         ).fetchall()
         for funnel_id, *values in rows:
             found[funnel_id].setdefault(attribute, []).append(row_class(*values))
-    quality = _read_global(con, tables, "data_quality", QualityRow)
-    unmapped = _read_global(con, tables, "unmapped_stages", UnmappedStageRow)
-    files = _read_global(con, tables, "data_files", DataFileRow)
+    quality, unmapped, files = (
+        _read_global(con, tables, table, row_class) for table, row_class in _GLOBAL_MARTS
+    )
     return {
         funnel_id: FunnelMarts(
             **{name: tuple(rows) for name, rows in by_attribute.items()},

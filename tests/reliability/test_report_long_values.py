@@ -24,8 +24,9 @@ from pypdf import PdfReader
 
 from pipeline.config import load_config
 from pipeline.reporting import ReportsFailed, render_reports
-from pipeline.reporting.context import TEXT_MAX, build_report_model
+from pipeline.reporting.build import build_report_model
 from pipeline.reporting.labels import labels_for
+from pipeline.reporting.model import TEXT_MAX
 from pipeline.reporting.render import RenderError
 from pipeline.reporting.warehouse import read_marts
 from tests.unit.test_report_pdf import CONFIG_YAML, MONTH, build_warehouse

@@ -1,4 +1,4 @@
-"""Page one's "What changed" from marts.funnel_changes rows (pipeline.reporting.changes)."""
+"""Page one's "What changed" from marts.funnel_changes rows (reporting.sections.changes)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import replace
 
 from pipeline.config import load_config
 from pipeline.paths import REPO_ROOT
-from pipeline.reporting.changes import build_changes
 from pipeline.reporting.labels import labels_for
+from pipeline.reporting.sections.changes import build_changes
 from pipeline.reporting.warehouse import ChangeRow, FunnelMarts
 
 MONTH = dt.date(2026, 6, 1)

@@ -8,12 +8,15 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from pipeline.config import CustomSegment, Funnel
+from pipeline.reporting import template_context
+from pipeline.reporting.build import build_report_model
 from pipeline.reporting.charts import funnel_chart
-from pipeline.reporting.context import add_months, build_report_model, parse_month
 from pipeline.reporting.formatting import Formatter
 from pipeline.reporting.labels import LABELS, labels_for
+from pipeline.reporting.months import add_months, parse_month
 from pipeline.reporting.render import render_html
-from pipeline.reporting.sections import build_manager_board, display_value, mask_phone_like
+from pipeline.reporting.sections.appendix import mask_phone_like
+from pipeline.reporting.sections.managers import build_manager_board
 from pipeline.reporting.warehouse import (
     BottleneckRow,
     Cutoff,
@@ -22,6 +25,7 @@ from pipeline.reporting.warehouse import (
     StageDurationRow,
     StageMonthRow,
 )
+from pipeline.reporting.words import display_value
 
 
 def plain(text: str) -> str:
@@ -175,10 +179,7 @@ def test_html_escapes_names_from_config_and_data():
         feb, "period", (4, 2, 1), (0.5, 0.5), segment=("manager", '<img src="file:///etc/passwd">')
     )
     model = model_for(rows)
-    labels = dict(labels_for("en"))
-    html = render_html(
-        {"report": model, "t": labels, "charts": {}, "document_date": "2026-03-02T09:00:00Z"}, "en"
-    )
+    html = render_html(template_context(model, FUNNEL, "en"), "en")
     assert "<img src=" not in html
     assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html
     assert "&lt;b&gt;Meet &amp; greet&lt;/b&gt;" in html

@@ -13,12 +13,13 @@ import pytest
 
 from pipeline.config import Funnel
 from pipeline.planning import range_too_wide, whole_prospects
-from pipeline.reporting.context import build_report_model, with_amendment
+from pipeline.reporting import template_context
+from pipeline.reporting.build import build_report_model, with_amendment
 from pipeline.reporting.formatting import Formatter
 from pipeline.reporting.labels import labels_for
 from pipeline.reporting.reasons import known_reason, reject_reason
 from pipeline.reporting.render import render_html
-from pipeline.reporting.sections import build_appendix
+from pipeline.reporting.sections.appendix import build_appendix
 from pipeline.reporting.warehouse import (
     BottleneckRow,
     CallLeakRow,
@@ -84,8 +85,7 @@ def model(rows, marts=None, locale="en", month=MAR, funnel=FUNNEL):
 
 
 def html_of(report, locale="en") -> str:
-    labels = dict(labels_for(locale))
-    html = render_html({"report": report, "t": labels, "charts": {}, "document_date": "x"}, locale)
+    html = render_html(template_context(report, FUNNEL, locale), locale)
     return re.sub(r"\s+", " ", html)
 
 

@@ -11,9 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pipeline.config import Funnel
+from pipeline.reporting.model import ReportInputs
 from pipeline.reporting.months import add_months
-from pipeline.reporting.sections import display_value, step_label
 from pipeline.reporting.warehouse import ChangeRow, FunnelMarts
+from pipeline.reporting.words import display_value, segment_type_title, step_label
 
 CHANGES_SHOWN_MAX = 3
 BASELINE_MONTHS = 6  # as in marts.funnel_changes
@@ -40,16 +41,6 @@ class Changes:
     items: tuple[ChangeItem, ...]
     more: int  # significant changes beyond the ones shown
     tested: int  # cells with enough clients to judge (the Benjamini-Hochberg family)
-
-
-def segment_type_title(
-    funnel: Funnel, segment_type: str, locale: str, labels: Mapping[str, str]
-) -> str:
-    """The config's localized name for a custom segment type, else the label's."""
-    for segment in funnel.segments:
-        if not isinstance(segment, str) and segment.type == segment_type and segment.name:
-            return segment.name.get(locale)
-    return labels.get(f"segment_type_{segment_type}", segment_type)
 
 
 def _behind(row: ChangeRow, rows: Sequence[ChangeRow]) -> ChangeRow | None:
@@ -123,3 +114,7 @@ def build_changes(
         more=max(0, len(items) - CHANGES_SHOWN_MAX),
         tested=sum(1 for row in rows if row.q_value is not None),
     )
+
+
+def build(inputs: ReportInputs) -> Changes | None:
+    return build_changes(inputs.marts, inputs.funnel, inputs.names, inputs.locale, inputs.labels)

@@ -1,0 +1,172 @@
+"""Mart rows → the report model of one funnel and month: the funnel's views, then every
+section of the registry (pipeline/reporting/registry.py) in page order. Pure: no I/O."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+
+from pipeline.config import Funnel
+from pipeline.reporting.model import (
+    Amendment,
+    FigureChange,
+    Notice,
+    ReportInputs,
+    ReportModel,
+    Section,
+    capped,
+)
+from pipeline.reporting.registry import SECTIONS
+from pipeline.reporting.stages import (
+    StageIndex,
+    latest_mature_month,
+    median_days,
+    snapshot,
+    stage_times_mostly_unknown,
+)
+from pipeline.reporting.warehouse import Cutoff, FunnelMarts, StageMonthRow
+
+AMENDED_CHANGES_MAX = 6
+
+
+def report_inputs(
+    funnel: Funnel,
+    locale: str,
+    month: dt.date,
+    rows: Sequence[StageMonthRow],
+    tables: frozenset[str],
+    labels: dict[str, str],
+    marts: FunnelMarts,
+) -> ReportInputs:
+    """The funnel's views of `month` every section shares, beside the marts read for it."""
+    names = {stage.key: stage.name.get(locale) for stage in funnel.stages}
+    index = StageIndex([row for row in rows if row.funnel_id == funnel.id and row.month <= month])
+    mature = latest_mature_month(index, month)
+    cohort = (
+        snapshot(
+            index.stages("cohort", mature),
+            "cohort",
+            mature,
+            names,
+            median_days(marts, mature),
+            judge=True,
+        )
+        if mature
+        else None
+    )
+    cohort_open = None
+    if mature != month:
+        candidate = snapshot(index.stages("cohort", month), "cohort", month, names)
+        if candidate is not None and candidate.has_entities and not candidate.is_mature:
+            cohort_open = candidate
+    return ReportInputs(
+        funnel=funnel,
+        month=month,
+        tables=tables,
+        stages=index,
+        marts=marts,
+        mature=mature,
+        period=snapshot(index.stages("period", month), "period", month, names),
+        cohort=cohort,
+        cohort_open=cohort_open,
+        locale=locale,
+        labels=labels,
+        names=names,
+    )
+
+
+def build_sections(inputs: ReportInputs) -> tuple[Section, ...]:
+    """Every section of the registry whose builder has something to show, in page order."""
+    sections = []
+    for spec in SECTIONS:
+        data = spec.build(inputs)
+        if data is not None:
+            sections.append(Section(spec.template, data))
+    return tuple(sections)
+
+
+def build_report_model(
+    funnel: Funnel,
+    locale: str,
+    month: dt.date,
+    cutoff: Cutoff,
+    rows: Sequence[StageMonthRow],
+    *,
+    timezone: str,
+    tables: frozenset[str] = frozenset({"funnel_stage_monthly"}),
+    labels: dict[str, str] | None = None,
+    marts: FunnelMarts | None = None,
+    currency: str | None = None,
+) -> ReportModel:
+    """The whole report of one funnel × month × locale, from that funnel's mart rows."""
+    marts = marts or FunnelMarts()
+    inputs = report_inputs(funnel, locale, month, rows, tables, labels or {}, marts)
+    has_data = inputs.period is not None or inputs.cohort is not None
+    sections = build_sections(inputs) if has_data and "funnel_stage_monthly" in tables else ()
+    return capped(
+        ReportModel(
+            funnel_id=funnel.id,
+            funnel_name=funnel.name.get(locale),
+            locale=locale,
+            month=month,
+            cutoff_local=cutoff.cutoff_local,
+            cutoff_at=cutoff.cutoff_at,
+            timezone=timezone,
+            window_days=funnel.window_days,
+            mature_month=inputs.mature,
+            period=inputs.period,
+            cohort=inputs.cohort,
+            cohort_open=inputs.cohort_open,
+            has_data=has_data,
+            sections=sections,
+            notices=(Notice("notice_stage_times_unknown"),)
+            if stage_times_mostly_unknown(marts.durations)
+            else (),
+            currency=currency,
+        )
+    )
+
+
+def with_amendment(model: ReportModel, record: dict | None, funnel: Funnel) -> ReportModel:
+    """The model with a page-one notice that the report was amended, listing the printed
+    figures that changed (`record`: pipeline.delivery.pending_amendment), first."""
+    if not record:
+        return model
+    names = {stage.key: stage.name.get(model.locale) for stage in funnel.stages}
+    order = {stage.key: position for position, stage in enumerate(funnel.stages)}
+    measure_rank = {"cohort_month": 0, "entities": 1, "median_days": 2, "conversion_to_next": 3}
+    ranked = []
+    for change in record.get("changes") or []:
+        measure, stage_key = change.get("measure"), change.get("stage_key")
+        dated = measure == "cohort_month"
+        figure = FigureChange(
+            view=change.get("view", ""),
+            month=_date(change.get("month")),
+            stage=names.get(stage_key, stage_key) if stage_key else None,
+            measure=measure,
+            old=_date(change.get("old")) if dated else change.get("old"),
+            new=_date(change.get("new")) if dated else change.get("new"),
+        )
+        rank = (measure_rank.get(measure, 9), figure.view != "period", order.get(stage_key, 0))
+        ranked.append((rank, figure))
+    changes = [figure for _, figure in sorted(ranked, key=lambda item: item[0])]
+    previous = record.get("previous_as_of")
+    amendment = Amendment(
+        edition=int(record.get("edition") or 2),
+        previous_as_of=dt.datetime.fromisoformat(previous) if previous else None,
+        changes=tuple(changes[:AMENDED_CHANGES_MAX]),
+        more=max(0, len(changes) - AMENDED_CHANGES_MAX),
+    )
+    notice = capped(Notice("notice_amended", amendment))
+    return dataclasses.replace(model, notices=(notice, *model.notices))
+
+
+def _date(value: object) -> object:
+    """An ISO date string of the amendment record back to a date; other values as they are."""
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
