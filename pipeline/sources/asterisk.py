@@ -12,16 +12,16 @@ the record's text. A record with another field count is rejected here.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 
 import polars as pl
 
 from pipeline.config import Source
-from pipeline.sources import presets
+from pipeline.sources import fastcsv, presets
 from pipeline.sources.errors import LayoutError
-from pipeline.sources.raw import RawFile, records_frame, rejects_frame
-from pipeline.sources.text import decode, parse_records, split_lines
+from pipeline.sources.raw import Export, RawFile, rejects_frame
 from pipeline.transform.phones import normalize_phone_column
-from pipeline.transform.rejects import RAW
+from pipeline.transform.rejects import RAW, ROW
 
 FIELDS = (
     "accountcode",
@@ -91,37 +91,50 @@ def refuse_header(first: list[str] | None, name: str, source: Source) -> None:
     )
 
 
-def read(data: bytes, name: str, source: Source) -> RawFile:
-    text, encoding = decode(data, source.formats.encoding)
+def read(export: Export, source: Source) -> Iterator[RawFile]:
+    """Master.csv, batch by batch: polars parses the well-formed records (fastcsv), the
+    csv module the rest; a record of another width is rejected with the count it has."""
+    records = fastcsv.Records(export, source.formats.encoding)
     delimiter = "," if source.formats.delimiter == "auto" else source.formats.delimiter
-    records = parse_records(split_lines(text), delimiter)
-    refuse_header(records[0].fields if records else None, name, source)
-    good, bad, widths = [], [], set()
-    for record in records:
-        if record.fields is None:
-            bad.append(
-                (record.number, "(record)", "16, 17 or 18 fields", record.raw, record.error or "")
-            )
-        elif len(record.fields) not in WIDTHS:
-            reason = (
-                f"the record has {len(record.fields)} fields; Asterisk cdr-csv writes 16, 17 or 18"
-            )
-            bad.append((record.number, "(record)", "16, 17 or 18 fields", record.raw, reason))
-        else:
-            widths.add(len(record.fields))
-            record.fields.extend([""] * (len(FIELDS) - len(record.fields)))
-            good.append(record)
-    frame = records_frame(list(FIELDS), good)
-    return RawFile(
-        frame=canonical_calls(frame),
-        rejects=rejects_frame(bad),
-        rows_total=len(good) + len(bad),
-        encoding=encoding,
-        delimiter=delimiter,
-        columns_found=[f"{w} fields: {', '.join(FIELDS[:w])}" for w in sorted(widths)],
-        labels=LABELS,
-        expected=EXPECTED,
+    head = fastcsv.first_record(records.head_text, delimiter)
+    refuse_header(head.fields if head else None, export.name, source)
+    widths: set[int] = set()  # the record widths seen, for `check`
+    for batch in records.batches(delimiter, len(FIELDS)):
+        frame, rejects = _read_batch(batch.frame, widths)
+        yield RawFile(
+            frame=frame,
+            rejects=rejects,
+            rows_total=batch.frame.height,
+            encoding=records.encoding,
+            delimiter=delimiter,
+            columns_found=[f"{w} fields: {', '.join(FIELDS[:w])}" for w in sorted(widths)],
+            labels=LABELS,
+            expected=EXPECTED,
+        )
+
+
+def _read_batch(records: pl.DataFrame, widths: set[int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Records (f0…, _width, _row, _raw, _error) → canonical call columns + rejects."""
+    ok = pl.col("_error").is_null() & pl.col("_width").is_in(WIDTHS)
+    bad = records.filter(~ok)
+    good = records.filter(ok)
+    widths.update(good["_width"].unique().to_list())
+    good = good.select(
+        *[pl.col(f"f{i}").fill_null("").alias(name) for i, name in enumerate(FIELDS)],
+        pl.col("_row").alias(ROW),
+        pl.col("_raw").alias(RAW),
     )
+    rejects = [
+        (
+            row,
+            "(record)",
+            "16, 17 or 18 fields",
+            raw,
+            error or f"the record has {width} fields; Asterisk cdr-csv writes 16, 17 or 18",
+        )
+        for row, raw, error, width in bad.select("_row", "_raw", "_error", "_width").iter_rows()
+    ]
+    return canonical_calls(good), rejects_frame(rejects)
 
 
 def canonical_calls(frame: pl.DataFrame) -> pl.DataFrame:

@@ -24,8 +24,10 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.sources.errors import SourceError
+from pipeline.sources.raw import Export
 from pipeline.sources.text import (
     Record,
+    decode,
     decode_lines,
     describe_mixed,
     head_lines,
@@ -107,6 +109,41 @@ class MixedLines:
 
     def describe(self) -> str:
         return describe_mixed(self.utf8, self.cp1251, (self.counts[0], self.counts[1]))
+
+
+class Records:
+    """One export's records, batch by batch (at least one), and its encoding. A whole
+    export is decoded as text.decode does and parsed as one batch; a batched one is read
+    in pieces of export.batch_bytes (record_batches), its encoding by resolve_encoding, a
+    cp1251 file's UTF-8 lines named as they are met. `head_text` holds the header lines."""
+
+    def __init__(self, export: Export, configured: str) -> None:
+        self._export = export
+        self._text: str | None = None
+        if export.batched:
+            assert export.path is not None, "a batched export is read from its file"
+            self.encoding = resolve_encoding(export.path, configured, export.utf8)
+            self.head_text = header_text(export.path, self.encoding)
+        else:
+            self._text, self.encoding = decode(export.read_bytes(), configured)
+            self.head_text = self._text
+
+    def batches(self, delimiter: str, max_width: int) -> Iterator[Batch]:
+        if self._text is not None:
+            yield parse_batch(self._text, delimiter, max_width, 1)
+            return
+        path, batch_bytes = self._export.path, self._export.batch_bytes
+        assert path is not None and batch_bytes is not None
+        mixed = MixedLines() if self.encoding == "cp1251" else None
+        empty = True
+        for batch in record_batches(path, self.encoding, delimiter, max_width, batch_bytes):
+            if mixed is not None:
+                mixed.add(batch)
+                self.encoding = mixed.describe()
+            empty = False
+            yield batch
+        if empty:
+            yield Batch(records_batch([], 1, max_width), False)
 
 
 def text_batches(path: Path, encoding: str, batch_bytes: int) -> Iterator[str]:

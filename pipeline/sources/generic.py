@@ -15,22 +15,100 @@ quietly empty a report).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import polars as pl
 
 from pipeline.config import Source
-from pipeline.sources import presets
+from pipeline.sources import fastcsv, presets
 from pipeline.sources.errors import MissingColumnsError
 from pipeline.sources.presets import Column
-from pipeline.sources.raw import RawFile, records_frame
-from pipeline.sources.tabular import Table, read_table
+from pipeline.sources.raw import Export, RawFile, records_frame, rejects_frame
+from pipeline.sources.tabular import Table, dedupe_header, is_excel, read_table
+from pipeline.sources.text import sniff_delimiter
 from pipeline.transform.deals import ATTRIBUTE_PREFIX, DEAL_COLUMNS
 from pipeline.transform.history import STAGE_DATE_PREFIX
+from pipeline.transform.rejects import RAW, ROW
 
 PRESET = "generic"
 HISTORY_COLUMNS = ("deal_id", "stage", "entered_at", "manager")
 
 
-def read(data: bytes, name: str, source: Source) -> RawFile:
+def read(export: Export, source: Source) -> Iterator[RawFile]:
+    """A CSV batch by batch: polars parses the well-formed records (fastcsv), the csv
+    module the rest; the first record is the header. A workbook (whatever its name), a
+    file with no record, and a header the batch parser does not read back exactly are read
+    whole by the table reader (`read_whole`), as one batch."""
+    if is_excel(export.peek(4), export.name):
+        yield read_whole(export.read_bytes(), export.name, source)
+        return
+    records = fastcsv.Records(export, source.formats.encoding)
+    delimiter = sniff_delimiter(records.head_text, source.formats.delimiter)
+    head = fastcsv.first_record(records.head_text, delimiter)
+    if head is None or head.fields is None:
+        yield read_whole(export.read_bytes(), export.name, source)
+        return
+    header = dedupe_header(head.fields)
+    labels: dict[str, str] = {}  # resolved at the first data record
+    for number, batch in enumerate(records.batches(delimiter, len(head.fields))):
+        rows = batch.frame
+        if number == 0:
+            if not _reads_back(rows, head.fields):
+                yield read_whole(export.read_bytes(), export.name, source)
+                return
+            rows = rows.filter(pl.col("_row") > 1)
+        rows = rows.with_columns(pl.col("_row") - 1)
+        raw = RawFile(pl.DataFrame(), rejects_frame([]), rows.height, records.encoding,
+                      delimiter, header)  # fmt: skip
+        if rows.height:
+            table = Table(header, [], [], None, delimiter)
+            labels = labels or resolve_columns(table, wanted_columns(source), source, export.name)
+            raw.frame, raw.rejects = _read_batch(rows, header, labels, source)
+        raw.labels = labels
+        yield raw
+
+
+def _reads_back(records: pl.DataFrame, header: list[str]) -> bool:
+    """The batch's first record is the header record as the careful parser reads it."""
+    if records.height == 0:
+        return False
+    first = records.row(0, named=True)
+    return (
+        first["_row"] == 1
+        and first["_error"] is None
+        and first["_width"] == len(header)
+        and [first[f"f{i}"] for i in range(len(header))] == header
+    )
+
+
+def _read_batch(
+    records: pl.DataFrame, header: list[str], labels: dict[str, str], source: Source
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Data records (f0…, _width, _row counted from the first data record, _raw, _error)
+    → the mapped columns + the records of another width."""
+    width = len(header)
+    ok = pl.col("_error").is_null() & (pl.col("_width") == width)
+    rejects = []
+    for row, raw, error, count in (
+        records.filter(~ok).select("_row", "_raw", "_error", "_width").iter_rows()
+    ):
+        reason = error
+        if reason is None:
+            reason = f"the record has {count} fields, the header {width}"
+            reason += " (a truncated line?)" if count < width else ""
+        rejects.append((row, "(record)", f"{width} fields", raw, reason))
+    by_name = {name: f"f{i}" for i, name in enumerate(header)}
+    frame = records.filter(ok).select(
+        *[pl.col(by_name[actual]).alias(key) for key, actual in labels.items()],
+        pl.col("_row").alias(ROW),
+        pl.col("_raw").alias(RAW),
+    )
+    return _with_constant_stage(frame, labels, source), rejects_frame(rejects)
+
+
+def read_whole(data: bytes, name: str, source: Source) -> RawFile:
+    """The table reader (tabular: the csv module record by record, or a workbook): the
+    file as one batch."""
     table = read_table(data, name, source.formats)
     base = RawFile.from_table(table)
     if table.rows_total == 0:
@@ -85,7 +163,14 @@ def resolve_columns(
 def _canonical_frame(table: Table, labels: dict[str, str], source: Source) -> pl.DataFrame:
     frame = records_frame(table.header, table.rows)
     columns = [pl.col(actual).alias(key) for key, actual in labels.items()]
-    columns += [pl.col("_row"), pl.col("_raw")]
+    frame = frame.select(*columns, pl.col(ROW), pl.col(RAW))
+    return _with_constant_stage(frame, labels, source)
+
+
+def _with_constant_stage(
+    frame: pl.DataFrame, labels: dict[str, str], source: Source
+) -> pl.DataFrame:
+    """`stage: {value: …}`: the one stage of a deals file that has no stage column."""
     if source.kind == "crm" and source.stage and "stage" not in labels:
-        columns.append(pl.lit(source.stage.value, dtype=pl.String).alias("stage"))
-    return frame.select(columns)
+        return frame.with_columns(pl.lit(source.stage.value, dtype=pl.String).alias("stage"))
+    return frame

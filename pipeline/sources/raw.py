@@ -1,8 +1,10 @@
-"""The value every preset returns: raw all-string rows plus file-level rejects."""
+"""What a preset reads (`Export`: one file, whole or in batches) and what it yields for
+each batch (`RawFile`: raw all-string rows plus the records it could not read)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -14,11 +16,46 @@ if TYPE_CHECKING:
     from pipeline.sources.tabular import Table
 
 
+@dataclass(frozen=True)
+class Export:
+    """One export to read: its name (relative to the inbox) and its bytes, in memory or in
+    a file. With `batch_bytes`, a reader that can yields batches of about that much text
+    (a batch reader needs `path`); without, the whole file is its one batch."""
+
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+    batch_bytes: int | None = None
+    utf8: str | None = None  # batched: the UTF-8 flavour the fingerprint pass found, if any
+
+    @property
+    def batched(self) -> bool:
+        return self.batch_bytes is not None
+
+    def read_bytes(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.path is not None, "an Export holds its bytes or their path"
+        return self.path.read_bytes()
+
+    def peek(self, size: int) -> bytes:
+        """The first `size` bytes (a workbook's magic number)."""
+        if self.data is not None:
+            return self.data[:size]
+        assert self.path is not None, "an Export holds its bytes or their path"
+        with self.path.open("rb") as handle:
+            return handle.read(size)
+
+
 @dataclass
 class RawFile:
+    """One batch of a file (a whole file read at once is one batch). rows_total counts the
+    batch's records; the file-level facts (encoding, columns found, labels) are those of
+    the file so far, so the last batch's are the whole file's."""
+
     frame: pl.DataFrame  # canonical column names, all String, plus _row (record number) and _raw
     rejects: pl.DataFrame  # records unreadable as rows: row_number, column, expected, raw, reason
-    rows_total: int  # records in the file, header excluded
+    rows_total: int  # records in the batch, header excluded
     encoding: str | None = None
     delimiter: str | None = None
     columns_found: list[str] = field(default_factory=list)  # header as read (deduplicated)

@@ -10,7 +10,7 @@ this table; no other module lists presets. Adding a preset = a reader module and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from pipeline.config import Source
@@ -25,15 +25,16 @@ from pipeline.sources import (
     pipedrive,
     salesforce,
     sipuni,
-    streamed,
     twilio,
 )
 from pipeline.sources.presets import Column, public_key
-from pipeline.sources.raw import RawFile
+from pipeline.sources.raw import Export, RawFile
 from pipeline.sources.tabular import is_excel
 from pipeline.transform.deals import DEAL_COLUMNS
 
-Reader = Callable[[bytes, str, Source], RawFile]
+# A reader yields a file's batches (at least one; a file read whole is one batch).
+Reader = Callable[[Export, Source], Iterator[RawFile]]
+WholeReader = Callable[[bytes, str, Source], RawFile]
 
 # The source keys beyond name, kind, preset and files; `formats.*` one by one.
 OPTIONAL_KEYS = (
@@ -68,13 +69,22 @@ class Preset:
     honours: frozenset[str] = frozenset()  # OPTIONAL_KEYS that change what is read
     any_column_key: bool = False  # `columns:` may name any column (a deal attribute)
     extra_column_keys: tuple[str, ...] = ()  # `columns:` keys beyond `columns` (mango order)
-    streamable: bool = False  # a large CSV is read in bounded batches
+    streamable: bool = False  # its reader reads a large CSV in bounded batches
     in_file_history: bool = False  # its deals files write exact stage entries
 
     @property
     def column_keys(self) -> tuple[str, ...]:
         """The keys `columns:` accepts (with any_column_key: these and any other)."""
         return tuple(public_key(column.key) for column in self.columns) + self.extra_column_keys
+
+
+def _whole(read: WholeReader) -> Reader:
+    """A reader of whole files (the bytes in memory): the file is its one batch."""
+
+    def batches(export: Export, source: Source) -> Iterator[RawFile]:
+        yield read(export.read_bytes(), export.name, source)
+
+    return batches
 
 
 def _named(keys: tuple[str, ...]) -> tuple[Column, ...]:
@@ -89,80 +99,80 @@ def _fields(labels: dict[str, str]) -> tuple[Column, ...]:
 
 PRESETS: tuple[Preset, ...] = (
     Preset(
-        "crm", "generic", streamed.read_generic,
+        "crm", "generic", generic.read,
         "any deals or leads table with a header row (CSV or XLSX), mapped by `columns:`",
         _named(tuple(c for c in DEAL_COLUMNS if c != "status")),
         CRM | {"stage"}, any_column_key=True, streamable=True,
     ),
     Preset(
-        "crm", "amocrm", amocrm.read,
+        "crm", "amocrm", _whole(amocrm.read),
         "the amoCRM (Kommo) deals export, CSV or XLSX, Russian or English headers",
         amocrm.PRESET.columns, CRM, any_column_key=True,
     ),
     Preset(
-        "crm", "bitrix24", bitrix24.read,
+        "crm", "bitrix24", _whole(bitrix24.read),
         "the Bitrix24 deals export, CSV or XLSX, label headers",
         bitrix24.PRESET.columns, CRM, any_column_key=True,
     ),
     Preset(
-        "crm", "hubspot", hubspot.read,
+        "crm", "hubspot", _whole(hubspot.read),
         'the HubSpot deals export with its `Date entered "<stage> (<pipeline>)"` columns',
         hubspot.PRESET.columns, CRM, any_column_key=True, in_file_history=True,
     ),
     Preset(
-        "crm", "pipedrive", pipedrive.read,
+        "crm", "pipedrive", _whole(pipedrive.read),
         "the Pipedrive deals export (`Deal - …` headers)",
         pipedrive.PRESET.columns, CRM, any_column_key=True,
     ),
     Preset(
-        "crm", "salesforce", salesforce.read,
+        "crm", "salesforce", _whole(salesforce.read),
         "the Salesforce Opportunity export (API names or report labels)",
         salesforce.PRESET.columns, CRM, any_column_key=True,
     ),
     Preset(
-        "crm_history", "generic", streamed.read_generic,
+        "crm_history", "generic", generic.read,
         "any stage-history table with a header row: deal id, stage, entered at (long), or a "
         "date column per stage (`stage_dates:`, wide)",
         _named(generic.HISTORY_COLUMNS), HISTORY | {"stage_dates"}, streamable=True,
     ),
     Preset(
-        "crm_history", "bitrix24", bitrix24.read_stage_history,
+        "crm_history", "bitrix24", _whole(bitrix24.read_stage_history),
         "Bitrix24 stage history (`crm.stagehistory.list`: OWNER_ID, CREATED_TIME, STAGE_ID)",
         bitrix24.HISTORY.columns, HISTORY,
     ),
     Preset(
-        "crm_history", "pipedrive", pipedrive.read_flow,
+        "crm_history", "pipedrive", _whole(pipedrive.read_flow),
         "the Pipedrive deal flow (item_id, field_key, new_value, log_time)",
         pipedrive.FLOW.columns, HISTORY,
     ),
     Preset(
-        "crm_history", "salesforce", salesforce.read_opportunity_history,
+        "crm_history", "salesforce", _whole(salesforce.read_opportunity_history),
         "Salesforce OpportunityHistory (OpportunityId, StageName, CreatedDate)",
         salesforce.HISTORY.columns, HISTORY,
     ),
     Preset(
-        "calls", "asterisk", streamed.read_asterisk,
+        "calls", "asterisk", asterisk.read,
         "Asterisk cdr-csv `Master.csv`: no header row, 16, 17 or 18 quoted fields",
         _fields(asterisk.LABELS), CALLS - {"columns"}, streamable=True,
     ),
     Preset(
-        "calls", "mango", mango.read,
+        "calls", "mango", _whole(mango.read),
         "Mango Office call statistics: the API layout (no header row, `;`, Unix times) or "
         "the web cabinet's CSV (a header row of Russian names)",
         mango.CABINET_COLUMNS, CALLS, extra_column_keys=("order",),
     ),
     Preset(
-        "calls", "sipuni", sipuni.read,
+        "calls", "sipuni", _whole(sipuni.read),
         "Sipuni call statistics: `;`-separated with a Russian header row",
         sipuni.COLUMNS, CALLS,
     ),
     Preset(
-        "calls", "twilio", twilio.read,
+        "calls", "twilio", _whole(twilio.read),
         "Twilio call records CSV (sid, start_time, from, to, direction, status, …)",
         twilio.COLUMNS, CALLS,
     ),
     Preset(
-        "calls", "generic", generic_calls.read,
+        "calls", "generic", _whole(generic_calls.read),
         "any call log with a header row (CSV or XLSX), mapped by `columns:`",
         _named(generic_calls.COLUMN_KEYS), CALLS | {"own_lines"},
     ),

@@ -296,20 +296,20 @@ def test_identical_new_files_get_one_load_step(tmp_path, instance):
 def test_a_failing_file_does_not_stop_the_others_and_the_finish_records_all_then_fails(
     tmp_path, instance, monkeypatch
 ):
-    import pipeline.ingest
+    import pipeline.ingest.read
 
     config = make_config(tmp_path)
     put(config, "crm/deals_a.csv", deals_csv(DEAL_1_ROW, header=DEALS_HEADER.replace("Этап", "X")))
     put(config, "crm/deals_b.csv", deals_csv(DEAL_1_ROW))
     put(config, "crm/deals_c.csv", deals_csv(DEAL_1_ROW.replace("1;", "3;", 1)))
-    normalize = pipeline.ingest.normalize_file
+    read_batches = pipeline.ingest.read.read_batches
 
-    def crash_on_c(config, source, name, *args):  # an unexpected error, not a SourceError
-        if name.endswith("deals_c.csv"):
+    def crash_on_c(export, source):  # an unexpected error, not a SourceError
+        if export.name.endswith("deals_c.csv"):
             raise RuntimeError("boom")
-        return normalize(config, source, name, *args)
+        return read_batches(export, source)
 
-    monkeypatch.setattr(pipeline.ingest, "normalize_file", crash_on_c)  # in process
+    monkeypatch.setattr(pipeline.ingest.read, "read_batches", crash_on_c)  # in process
     result = run_landing(config, instance, raise_on_error=False)
 
     assert not result.success
@@ -319,7 +319,7 @@ def test_a_failing_file_does_not_stop_the_others_and_the_finish_records_all_then
     [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     error = failure.event_specific_data.error
     message = error.cause.message if error.cause else error.message  # the IngestError
-    assert message.startswith("pipeline.ingest.IngestError: ingest failed")
+    assert message.startswith("pipeline.ingest.results.IngestError: ingest failed")
     assert "crm/deals_a.csv: failed" in message and "'Этап' (stage) not found" in message
     assert "crm/deals_c.csv: failed" in message and "RuntimeError: boom" in message
     statuses = dict(zip(*io.read_ledger(config.landing_dir)[["path", "status"]], strict=True))

@@ -1,6 +1,7 @@
-"""The fast readers (polars for well-formed records, the csv module for the rest) read
-every file exactly as the careful readers do: asterisk.read and generic.read, record by
-record with the csv module, are the reference."""
+"""The presets' batch readers (polars for well-formed records, the csv module for the
+rest) read every file exactly as the careful readers do, whole or in batches: the careful
+Asterisk reader below and generic.read_whole (the table reader), record by record with
+the csv module, are the reference."""
 
 from __future__ import annotations
 
@@ -9,12 +10,20 @@ import codecs
 import polars as pl
 import pytest
 
-from pipeline.config import load_config
+from pipeline.config import Source, load_config
 from pipeline.demo import write_demo_exports
 from pipeline.paths import REPO_ROOT
-from pipeline.sources import SourceError, asterisk, fastcsv, generic, read_file, streamed
-from pipeline.sources.raw import RawFile
-from pipeline.sources.text import parse_records, split_lines
+from pipeline.sources import (
+    Export,
+    SourceError,
+    asterisk,
+    fastcsv,
+    generic,
+    read_batches,
+    read_file,
+)
+from pipeline.sources.raw import RawFile, records_frame, rejects_frame
+from pipeline.sources.text import decode, parse_records, split_lines
 from tests.unit._fixtures_ingest import CRM_SOURCE, HISTORY_SOURCE, PBX_SOURCE, make_config
 
 
@@ -30,6 +39,60 @@ def assert_same_raw(fast: RawFile, careful: RawFile) -> None:
     )
     assert fast.columns_found == careful.columns_found
     assert (fast.labels, fast.expected) == (careful.labels, careful.expected)
+
+
+def careful_asterisk(data: bytes, name: str, source: Source) -> RawFile:
+    """Master.csv record by record with the csv module (text.parse_records): the reference."""
+    text, encoding = decode(data, source.formats.encoding)
+    delimiter = "," if source.formats.delimiter == "auto" else source.formats.delimiter
+    records = parse_records(split_lines(text), delimiter)
+    asterisk.refuse_header(records[0].fields if records else None, name, source)
+    good, bad, widths = [], [], set()
+    expected = "16, 17 or 18 fields"
+    for record in records:
+        if record.fields is None:
+            bad.append((record.number, "(record)", expected, record.raw, record.error or ""))
+        elif len(record.fields) not in asterisk.WIDTHS:
+            reason = (
+                f"the record has {len(record.fields)} fields; Asterisk cdr-csv writes 16, 17 or 18"
+            )
+            bad.append((record.number, "(record)", expected, record.raw, reason))
+        else:
+            widths.add(len(record.fields))
+            record.fields.extend([""] * (len(asterisk.FIELDS) - len(record.fields)))
+            good.append(record)
+    fields = asterisk.FIELDS
+    return RawFile(
+        frame=asterisk.canonical_calls(records_frame(list(fields), good)),
+        rejects=rejects_frame(bad),
+        rows_total=len(good) + len(bad),
+        encoding=encoding,
+        delimiter=delimiter,
+        columns_found=[f"{w} fields: {', '.join(fields[:w])}" for w in sorted(widths)],
+        labels=asterisk.LABELS,
+        expected=asterisk.EXPECTED,
+    )
+
+
+def read_in_batches(tmp_path, data: bytes, name: str, source: Source, batch_bytes: int) -> RawFile:
+    """The preset's reader on the file in batches of ~batch_bytes, its batches as one
+    RawFile (rows and rejects together, the last batch's file-level facts)."""
+    path = tmp_path / "export"
+    path.write_bytes(data)
+    _, utf8 = fastcsv.fingerprint(path)
+    batches = list(read_batches(Export(name, path, batch_bytes=batch_bytes, utf8=utf8), source))
+    last = batches[-1]
+    frames = [b.frame for b in batches if b.frame.width]
+    return RawFile(
+        frame=pl.concat(frames) if frames else last.frame,
+        rejects=pl.concat([b.rejects for b in batches]),
+        rows_total=sum(b.rows_total for b in batches),
+        encoding=last.encoding,
+        delimiter=last.delimiter,
+        columns_found=last.columns_found,
+        labels=last.labels,
+        expected=last.expected,
+    )
 
 
 def cdr(uniqueid: str = "1710054000.1", src: str = "89161234567", width: int = 17) -> str:
@@ -74,8 +137,15 @@ def sources(tmp_path_factory):
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
 def test_asterisk_file_read_fast_equals_the_careful_reader(sources, case, encoding):
     data = ASTERISK_TEXTS[case].encode(encoding)
-    fast = streamed.read_asterisk(data, "pbx/Master.csv", sources["calls"])
-    assert_same_raw(fast, asterisk.read(data, "pbx/Master.csv", sources["calls"]))
+    fast = read_file(data, "pbx/Master.csv", sources["calls"])
+    assert_same_raw(fast, careful_asterisk(data, "pbx/Master.csv", sources["calls"]))
+
+
+@pytest.mark.parametrize("case", sorted(ASTERISK_TEXTS))
+def test_asterisk_file_read_in_batches_equals_the_careful_reader(tmp_path, sources, case):
+    data = ASTERISK_TEXTS[case].encode("utf-8")
+    batched = read_in_batches(tmp_path, data, "pbx/Master.csv", sources["calls"], 700)
+    assert_same_raw(batched, careful_asterisk(data, "pbx/Master.csv", sources["calls"]))
 
 
 DEALS = [
@@ -104,28 +174,37 @@ def test_generic_file_read_fast_equals_the_careful_reader(sources, case, encodin
     data = DEALS_TEXTS[case].encode(encoding)
     name = "crm/deals_2025-03-05.csv"
     try:
-        careful = generic.read(data, name, sources["crm"])
+        careful = generic.read_whole(data, name, sources["crm"])
     except SourceError as error:
         with pytest.raises(type(error)) as raised:
-            streamed.read_generic(data, name, sources["crm"])
+            read_file(data, name, sources["crm"])
         assert str(raised.value) == str(error)
         return
-    assert_same_raw(streamed.read_generic(data, name, sources["crm"]), careful)
+    assert_same_raw(read_file(data, name, sources["crm"]), careful)
+
+
+@pytest.mark.parametrize("case", sorted(DEALS_TEXTS))
+@pytest.mark.parametrize("encoding", ["cp1251", "utf-8-sig"])
+def test_generic_file_read_in_batches_equals_the_careful_reader(tmp_path, sources, case, encoding):
+    data = DEALS_TEXTS[case].encode(encoding)
+    name = "crm/deals_2025-03-05.csv"
+    careful = generic.read_whole(data, name, sources["crm"])
+    assert_same_raw(read_in_batches(tmp_path, data, name, sources["crm"], 64), careful)
 
 
 def test_generic_file_with_a_column_missing_fails_like_the_careful_reader(sources):
     data = "\n".join(["ID сделки;Этап", "1;A"]).encode()
     with pytest.raises(SourceError) as careful:
-        generic.read(data, "crm/deals.csv", sources["crm"])
+        generic.read_whole(data, "crm/deals.csv", sources["crm"])
     with pytest.raises(SourceError) as fast:
-        streamed.read_generic(data, "crm/deals.csv", sources["crm"])
+        read_file(data, "crm/deals.csv", sources["crm"])
     assert str(fast.value) == str(careful.value)
 
 
 def test_the_demo_exports_read_fast_equal_the_careful_readers(tmp_path):
     write_demo_exports(tmp_path / "inbox", tmp_path / "expected")
     config = load_config(REPO_ROOT / "voronka.yaml")
-    careful = {"asterisk": asterisk.read, "generic": generic.read}
+    careful = {"asterisk": careful_asterisk, "generic": generic.read_whole}
     seen = 0
     for source in config.sources:
         if source.preset not in careful:

@@ -1,0 +1,102 @@
+"""Load: one planned file → its normalized parts in its own staging folder. No ledger row,
+no lock: loads of different files, or of one file by two runs, may run side by side;
+finish publishes what they staged."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from pipeline import io
+from pipeline.config import Config
+from pipeline.ingest.plan import PlannedFile, safe_key
+from pipeline.ingest.read import Reading
+from pipeline.ingest.results import FileResult, incomplete
+from pipeline.sources import Export, SourceError
+from pipeline.transform.deals import SNAPSHOT_TABLES
+
+# A streamed file's batches are sized from this budget; a batch of raw text grows ~10×
+# into frames.
+MEMORY_BUDGET_MB = 1024
+BATCH_GROWTH = 10
+STAGING = ".staging"
+LOCAL_ATTEMPT = "local"  # the staging sub-folder of in-process runs (the CLI holds the lock)
+
+
+def staging_dir(landing: Path, file_id: str, attempt: str = LOCAL_ATTEMPT) -> Path:
+    """Where one load of one file stages its parts before finish_ingest publishes them."""
+    return landing / STAGING / safe_key(file_id) / safe_key(attempt)
+
+
+def load_file(
+    config: Config,
+    planned: PlannedFile,
+    *,
+    memory_budget_mb: int = MEMORY_BUDGET_MB,
+    attempt: str = LOCAL_ATTEMPT,
+) -> FileResult:
+    """Read and normalize one planned file into its staging folder
+    (`<landing>/.staging/<file_id>/<attempt>`). `loaded` results carry the staged folder
+    for finish_ingest; any other status left nothing behind. A streamed file is read in
+    batches, each written as its own parts; the parts are published (finish_ingest) only
+    when the whole file went through. Raises only on unexpected errors (a SourceError is a
+    `failed` result)."""
+    source = config.source(planned.source)
+    name, file_id = planned.path, planned.file_id
+    path = config.inbox_dir / name
+    if not path.is_file():
+        return incomplete(name, source, "gone from the inbox before it was read", file_id)
+    if planned.streamed:
+        if io.file_signature(path) != planned.signature:
+            return incomplete(name, source, "changed since it was planned", file_id)
+        batch_bytes = max(1 << 16, memory_budget_mb * 1024**2 // BATCH_GROWTH)
+        export = Export(name, path=path, batch_bytes=batch_bytes, utf8=planned.utf8)
+    else:
+        data = io.read_bytes(path)
+        if io.content_id(data) != file_id:
+            return incomplete(name, source, "changed since it was planned", file_id)
+        export = Export(name, data=data)
+    result = FileResult(name, source.name, source.preset, "failed", file_id)
+    staging = staging_dir(config.landing_dir, file_id, attempt)
+    reading = Reading(config, source, export, file_id)
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        tables = _stage(reading, staging)
+    except SourceError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        result.message = str(error) if str(error).startswith(name) else f"{name}: {error}"
+        return result
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if reading.raw is not None:
+        result.encoding, result.delimiter = reading.raw.encoding, reading.raw.delimiter
+    if reading.rows_total == 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        result.status, result.message = "empty", "no records (empty or header only)"
+        return result
+    staging.mkdir(parents=True, exist_ok=True)  # (history records may add no rows at all)
+    result.status, result.message = "loaded", reading.message()
+    result.rows_total, result.rows_accepted = reading.rows_total, reading.rows_accepted
+    result.rows_rejected = reading.rows_rejected
+    result.staged = staging.relative_to(config.landing_dir).as_posix()
+    result.tables = tuple(sorted(tables))
+    return result
+
+
+def _stage(reading: Reading, staging: Path) -> set[str]:
+    """Write each batch's rows as parts under `staging` (a file read whole: one part per
+    table and month; a batched one: one per batch); stamp a deals file's snapshot time on
+    them once it is known. Returns the tables written."""
+    tables: set[str] = set()
+    file_id = reading.file_id
+    for number, batch in enumerate(reading.batches()):
+        part = number if reading.export.batched else None
+        for table, rows in batch.items():
+            if rows.height:
+                tables.add(table)
+                io.write_part(staging, table, file_id, rows, batch=part)
+    if reading.snapshot is not None:
+        for table in SNAPSHOT_TABLES:
+            io.set_file_column(staging, table, file_id, "snapshot_at", reading.snapshot.at)
+    return tables
