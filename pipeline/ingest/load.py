@@ -7,13 +7,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import polars as pl
+
 from pipeline import io
 from pipeline.config import Config
 from pipeline.ingest.plan import PlannedFile, safe_key
 from pipeline.ingest.read import Reading
 from pipeline.ingest.results import FileResult, incomplete
 from pipeline.sources import Export, SourceError
-from pipeline.transform.deals import SNAPSHOT_TABLES
+from pipeline.transform.deals import SNAPSHOT_TABLES, with_snapshot
 
 # A streamed file's batches are sized from this budget; a batch of raw text grows ~10×
 # into frames.
@@ -85,18 +87,32 @@ def load_file(
 
 
 def _stage(reading: Reading, staging: Path) -> set[str]:
-    """Write each batch's rows as parts under `staging` (a file read whole: one part per
-    table and month; a batched one: one per batch); stamp a deals file's snapshot time on
-    them once it is known. Returns the tables written."""
+    """Write the file's rows as parts under `staging`; returns the tables written. A batched
+    file is written batch by batch (one part per batch), a deals file's snapshot time
+    stamped on its parts after the last; a file read whole (one batch) is written once,
+    its snapshot time already on its rows."""
     tables: set[str] = set()
-    file_id = reading.file_id
+    whole: list[dict[str, pl.DataFrame]] = []  # a file read whole: its one batch
     for number, batch in enumerate(reading.batches()):
-        part = number if reading.export.batched else None
-        for table, rows in batch.items():
-            if rows.height:
-                tables.add(table)
-                io.write_part(staging, table, file_id, rows, batch=part)
-    if reading.snapshot is not None:
+        if reading.export.batched:
+            tables |= _write(staging, reading.file_id, batch, number)
+        else:
+            whole.append(batch)
+    snapshot = reading.snapshot
+    for batch in whole:
+        stamped = with_snapshot(batch, snapshot.at) if snapshot is not None else batch
+        tables |= _write(staging, reading.file_id, stamped, None)
+    if snapshot is not None and reading.export.batched:
         for table in SNAPSHOT_TABLES:
-            io.set_file_column(staging, table, file_id, "snapshot_at", reading.snapshot.at)
+            io.set_file_column(staging, table, reading.file_id, "snapshot_at", snapshot.at)
     return tables
+
+
+def _write(
+    staging: Path, file_id: str, batch: dict[str, pl.DataFrame], number: int | None
+) -> set[str]:
+    """One batch's non-empty tables as parts (`number`: the batch's, None for a whole file)."""
+    written = {table for table, rows in batch.items() if rows.height}
+    for table in sorted(written):
+        io.write_part(staging, table, file_id, batch[table], batch=number)
+    return written
