@@ -2,10 +2,10 @@
 
 The heavy dbt models are incremental by month (dbt_project/macros/incremental.sql): a run
 recomputes every month from a boundary on and keeps the older months of the previous
-build. This module picks the boundaries so that the result equals a full rebuild. It
-compares the landing data with the previous build (the warehouse copy the build starts
-from): the files and the fingerprint of models and config it was built from
-(`state.build_state`), its cutoff, its entities and call-lead episodes.
+build. This module picks the boundaries so that every mart equals a full rebuild. It
+compares the landing data with the previous build (the warehouse the build starts from):
+the files and the fingerprint of models and config it was built from
+(`state.build_state`), its cutoff, its entities, stage entries and call-lead episodes.
 
 A full rebuild when there is no previous build, the fingerprint differs (a model, a macro
 or voronka.yaml changed), a file it was built from is gone, or a new CRM export is older
@@ -13,20 +13,37 @@ than one it was built from (it would change the history inferred after it).
 
 Otherwise "new" rows are rows of new files that no old file holds, and a deal "changed"
 when its latest state (row, phones, attributes) differs from its latest among the old
-files, or it has a new history entry. Per funnel, the first cohort month to recompute is
-the earliest of:
-- maturity: the month of the previous cutoff less the window and a month (maturity and
-  share-open flags of those cohorts move with the cutoff);
-- new entities: the month of the first new call and of the first new history entry, and
-  of every changed deal's creation less the link days (its calls before it);
-- reached entities' cohort months in the previous build: changed deals, deals sharing a
-  phone with a changed deal or a new call, call-lead episodes of a changed deal's phone
-  (their calls may now link to it), and episodes of a new call's phone active within a
-  window before the first new call (a new call may extend them).
-The call months of links and episodes start a window (and two days) before that, so a
-recomputed episode sees the call before its first one; the per-call models (dedupe,
-rules, callbacks) recompute from the month of the first new call, or of the previous
-cutoff less the callback window if earlier.
+files, or it has a new history entry. Three boundaries, per the models' semantics
+(docs/contracts.md "Funnel semantics"):
+
+- Per-call models (dedupe, rules, callbacks; UTC call months): from the month of the
+  first new call, or of the previous cutoff less the callback window if earlier (a
+  missed call's callback may come in the new calls; its leak flag moves with the cutoff).
+- Call → deal links and call-lead episodes (UTC call months), per funnel: from a day
+  before the first new call, the first new history entry (it may close a deal) and every
+  changed deal's creation less the link days (the calls it may take). A link depends
+  only on its call and the deals; an episode carries on from the phone's last call
+  before the boundary (int_call_leads_sessionized), so older call months stay as built.
+- Entities and monthly marts (local cohort months), per funnel: the earliest of
+  - maturity: the month of the previous cutoff less the window and a month (maturity
+    and share-open flags of those cohorts move with the cutoff);
+  - new entities: a day before the first new call and the first new history entry (a
+    new call opens an episode, or anchors a deal created after it, in its own month at
+    the earliest), and every changed deal's creation less the link days;
+  - reached entities' cohort months in the previous build: changed deals, deals sharing
+    a phone with a changed deal, call-lead episodes of a changed deal's phone (their
+    calls may now link to it); and the entities a new call can add a call entry to
+    (deals of its phone open at or after the phone's first new call; episodes of its
+    phone with a call at or after a window before it, which it may join or merge),
+    unless the entity already has an exact entry, at or before that first new call,
+    into every call stage of the funnel. A later entry into a stage already entered
+    changes none of the entity's stage rows (first entries, anchor, window, period
+    month): the stage entries of such an old cohort keep only the calls it was built
+    with (int_stage_entries_unioned), and every mart row equals a full rebuild's.
+
+In a call centre where the same numbers call every month, their deals and episodes have
+long entered the call stages: a new month recomputes from its own month, or from the
+maturity window if earlier, and from older cohorts only for deals the CRM changed.
 """
 
 from __future__ import annotations
@@ -46,6 +63,7 @@ STATE_TABLE = "state.build_state"
 PREVIOUS_TABLES = (
     STATE_TABLE,
     "intermediate.int_entities_described",
+    "intermediate.int_stage_entries_unioned",
     "intermediate.int_call_leads_sessionized",
     "marts.data_cutoff",
 )
@@ -144,13 +162,7 @@ def plan_rebuild(config: Config, previous: Path) -> RebuildPlan:
             return RebuildPlan(True, "a CRM export older than one already built", fingerprint)
         changes = _changes(con)
         rebuild_from = {funnel.id: _first_cohort(con, funnel, changes) for funnel in config.funnels}
-    links_from = {
-        funnel.id: _month_start(
-            dt.datetime.combine(rebuild_from[funnel.id], dt.time())
-            - dt.timedelta(days=funnel.window_days + 2)
-        )
-        for funnel in config.funnels
-    }
+    links_from = {funnel.id: _first_link_month(funnel, changes) for funnel in config.funnels}
     callbacks_from = changes.cutoff - dt.timedelta(hours=config.calls.callback_hours, days=1)
     calls_from = _month_start(min(filter(None, [changes.first_call, callbacks_from])))
     return RebuildPlan(
@@ -168,7 +180,6 @@ class _Changes:
 
 def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: _Changes) -> dt.date:
     """The first cohort month of `funnel` that the changes can reach."""
-    link = dt.timedelta(days=funnel.link_days)
     candidates = [
         _add_months(
             _month_start(changes.cutoff - dt.timedelta(days=funnel.window_days, hours=24)), -1
@@ -178,16 +189,57 @@ def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: _Changes) -> 
             for t in (changes.first_call, changes.first_entry)
             if t
         ),
+        *(
+            _month_start(at - dt.timedelta(days=funnel.link_days + 1))
+            for at in _changed_deals_created(funnel, changes)
+        ),
     ]
-    created = [
+    reached = [
+        con.execute(_REACHED_COHORT, [funnel.id, funnel.id]).fetchone()[0],
+        _reached_by_new_calls(con, funnel),
+    ]
+    return min([*candidates, *filter(None, reached)])
+
+
+def _first_link_month(funnel, changes: _Changes) -> dt.date:
+    """The first UTC call month of `funnel` whose links or episodes the changes can reach:
+    a day before the first new call and history entry, and the changed deals' creation
+    less the link days."""
+    moments = [
+        *(t for t in (changes.first_call, changes.first_entry) if t),
+        *(
+            at - dt.timedelta(days=funnel.link_days)
+            for at in _changed_deals_created(funnel, changes)
+        ),
+    ]
+    if not moments:
+        return NOTHING_TO_RECOMPUTE
+    return _month_start(min(moments) - dt.timedelta(days=1))
+
+
+def _changed_deals_created(funnel, changes: _Changes) -> list[dt.datetime]:
+    """The earliest creation of a changed deal of each CRM pipeline in `funnel`."""
+    return [
         at
         for (source, pipeline), at in changes.first_created.items()
-        if any(crm.covers(source, pipeline) for crm in funnel.crm)
+        if at and any(crm.covers(source, pipeline) for crm in funnel.crm)
     ]
-    candidates += [_month_start(at - link - dt.timedelta(days=1)) for at in created if at]
-    extends_since = (changes.first_call or changes.cutoff) - dt.timedelta(days=funnel.window_days)
-    reached = con.execute(_REACHED_COHORT, [funnel.id, funnel.id, extends_since]).fetchone()[0]
-    return min([*candidates, *([reached] if reached else [])])
+
+
+def _reached_by_new_calls(con: duckdb.DuckDBPyConnection, funnel) -> dt.date | None:
+    """The earliest previous cohort month of an entity whose stage rows a new call can
+    change (see the module's docstring); None if there is none."""
+    call_stages = [order for order, stage in enumerate(funnel.stages, start=1) if stage.calls]
+    if not call_stages:
+        return None  # no call enters a stage: no call entries at all
+    return con.execute(
+        _REACHED_BY_NEW_CALLS,
+        {
+            "funnel_id": funnel.id,
+            "window": dt.timedelta(days=funnel.window_days),
+            "call_stages": call_stages,
+        },
+    ).fetchone()[0]
 
 
 def _register_landing(con: duckdb.DuckDBPyConnection, config: Config, new_files: set[str]) -> None:
@@ -318,11 +370,10 @@ select distinct 'deal:' || source || ':' || deal_id as entity_id from changed_de
 union
 select distinct 'deal:' || p.source || ':' || p.deal_id
 from crm_deal_phones p
-where p.client_phone_hash in (select client_phone_hash from changed_phones)
-   or p.client_phone_hash in (select client_phone_hash from new_call_phones);
+where p.client_phone_hash in (select client_phone_hash from changed_phones);
 """
 
-# The earliest previous cohort month, in one funnel, of an entity the changes reach.
+# The earliest previous cohort month, in one funnel, of an entity a changed deal reaches.
 _REACHED_COHORT = """
 select min(cohort_month) from (
     select e.cohort_month
@@ -332,13 +383,58 @@ select min(cohort_month) from (
     union all
     select s.cohort_month
     from previous.intermediate.int_call_leads_sessionized s
-    inner join previous.intermediate.int_entities_described e using (funnel_id, entity_id)
-    where s.funnel_id = ? and (
-        s.client_phone_hash in (select client_phone_hash from changed_phones)
-        or (s.client_phone_hash in (select client_phone_hash from new_call_phones)
-            and e.last_entry_at >= ?)
-    )
+    where s.funnel_id = ?
+      and s.client_phone_hash in (select client_phone_hash from changed_phones)
 )
+"""
+
+# The earliest previous cohort month, in one funnel, of an entity a new call can add a
+# call entry to that is not its first into that stage: deals of the call's phone open at
+# or after the phone's first new call; episodes of the phone with a call from a window
+# before it on. Left out: entities with an exact entry, at or before the phone's first new
+# call, into every call stage (a later entry changes none of their stage rows).
+_REACHED_BY_NEW_CALLS = """
+with deal_phones as (
+    select distinct 'deal:' || source || ':' || deal_id as entity_id, client_phone_hash
+    from crm_deal_phones
+    where client_phone_hash is not null
+),
+deals as (
+    select e.entity_id, e.cohort_month, min(n.first_call_at) as first_call_at
+    from previous.intermediate.int_entities_described e
+    inner join deal_phones p using (entity_id)
+    inner join new_call_phones n using (client_phone_hash)
+    where e.funnel_id = $funnel_id
+      and e.entity_kind = 'deal'
+      and (e.closed_at is null or e.closed_at >= n.first_call_at)
+    group by all
+),
+episodes as (
+    select s.entity_id, min(s.cohort_month) as cohort_month, min(n.first_call_at) as first_call_at
+    from previous.intermediate.int_call_leads_sessionized s
+    inner join new_call_phones n using (client_phone_hash)
+    where s.funnel_id = $funnel_id
+    group by s.entity_id
+    having max(s.started_at) >= min(n.first_call_at) - $window
+),
+touched as (
+    select * from deals
+    union all
+    select * from episodes
+),
+entered as (
+    select t.entity_id
+    from touched t
+    inner join previous.intermediate.int_stage_entries_unioned x
+        on x.funnel_id = $funnel_id and x.entity_id = t.entity_id
+    where x.is_exact
+      and x.entered_at <= t.first_call_at
+      and list_contains($call_stages, x.stage_order)
+    group by t.entity_id, t.first_call_at
+    having count(distinct x.stage_order) = len($call_stages)
+)
+select min(cohort_month) from touched t
+where not exists (select 1 from entered x where x.entity_id = t.entity_id)
 """
 
 

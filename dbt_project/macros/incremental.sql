@@ -9,8 +9,9 @@
                          missed-call callbacks): the month of the earliest new call, or
                          of the previous cutoff less the callback window if earlier
      links_rebuild_from  first call month (UTC) of call → deal links and call-lead
-                         episodes, per funnel: a conversion window before rebuild_from,
-                         so a recomputed episode sees the call before its first one
+                         episodes, per funnel: the month of the first new call or history
+                         entry, or of a changed deal's creation less the link days; an
+                         episode carries on from the phone's last call before it
    Without the vars (a hand-run `dbt build`) every month is recomputed: slow, never wrong.
    On a first build or with --full-refresh the models are built whole.
 

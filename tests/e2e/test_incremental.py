@@ -3,9 +3,17 @@
 The demo's exports are fed in two deliveries: first the calls up to June 2026 and the CRM
 export of 30 June, then the rest of the calls and the final export. The second build
 recomputes only the months from its boundary on (pipeline/incremental.py); every mart and
-every incremental table must equal a full rebuild on the same landing, row for row. A
-third delivery re-exports one old deal with another manager: the boundary moves back to
-that deal's cohort, and the result again equals a full rebuild.
+every incremental table must equal a full rebuild on the same landing, row for row, but
+for the stage entries of older cohorts: they keep the calls they were built with, and
+each call entry they lack follows an exact entry of the same entity into the same stage
+(a later entry changes no stage row). A third delivery re-exports one old deal with
+another manager: the boundary moves back to that deal's cohort, and the result again
+equals a full rebuild.
+
+A call centre's month: regular numbers (some of the first month's deals, some numbers
+with no deal) call in every month of the demo; the history is built, then October 2026's
+calls arrive alone. The plan recomputes from that month less the funnels' windows, not
+from the first month those numbers called in, and the result equals a full rebuild.
 """
 
 from __future__ import annotations
@@ -22,6 +30,9 @@ import pytest
 
 from pipeline import io
 from pipeline.demo import write_demo_exports
+from pipeline.demo.scenario import calendar_months
+from pipeline.demo.simulate import Call, build_world
+from pipeline.demo.writers import asterisk_line, call_fields
 from pipeline.incremental import NOTHING_TO_RECOMPUTE, plan_rebuild
 from pipeline.ingest import ingest_inbox
 from pipeline.warehouse import build_warehouse
@@ -37,15 +48,17 @@ FIRST_DELIVERY = [
 SECOND_DELIVERY = ["crm/deals_2026-11-01_0600.csv", "crm/history_2026-11-01_0600.csv"]
 # Tables compared: every mart, and the incremental intermediate tables.
 SCHEMAS = ("marts", "intermediate", "staging")
+# Its older cohorts keep the call entries they were built with (pipeline/incremental.py).
+STAGE_ENTRIES = "intermediate.int_stage_entries_unioned"
 
 
-def split_calls(master: Path) -> tuple[bytes, bytes]:
-    """Master.csv's records before SPLIT_AT, and the others (later ones, broken rows)."""
+def split_calls(master: Path, at: str = SPLIT_AT) -> tuple[bytes, bytes]:
+    """Master.csv's records before `at`, and the others (later ones, broken rows)."""
     early, late = [], []
     for line in master.read_text(encoding="utf-8").splitlines(keepends=True):
         fields = next(csv.reader(text_io.StringIO(line)), [])
         started = fields[9] if len(fields) > 9 else ""
-        (early if "2026-01-01" <= started < SPLIT_AT else late).append(line)
+        (early if "2026-01-01" <= started < at else late).append(line)
     return "".join(early).encode(), "".join(late).encode()
 
 
@@ -85,9 +98,31 @@ def assert_equals_full_rebuild(config, tmp_path: Path, label: str) -> None:
     full = table_rows(config.warehouse_path)
     built = table_rows(incremental)
     assert built.keys() == full.keys()
-    differing = [name for name in full if built[name] != full[name]]
+    assert any(name.startswith("marts.") for name in full)
+    differing = [name for name in full if name != STAGE_ENTRIES and built[name] != full[name]]
     assert not differing, f"{label}: incremental differs from a full rebuild in {differing}"
     assert sum(len(rows) for rows in full.values()) > 10_000
+    assert_later_call_entries_only_missing(built[STAGE_ENTRIES], full[STAGE_ENTRIES], label)
+
+
+def assert_later_call_entries_only_missing(built: list[tuple], full: list[tuple], label) -> None:
+    """The incremental build's stage entries are the full build's, less call entries that
+    follow an exact entry of the same entity into the same stage (columns: funnel_id,
+    entity_id, stage_key, stage_order, entered_at, entered_by, is_exact, entry_kind, ...)."""
+    extra = set(built) - set(full)
+    assert not extra, f"{label}: stage entries a full rebuild does not have: {sorted(extra)[:3]}"
+    first_exact: dict[tuple, dt.datetime] = {}
+    for funnel_id, entity_id, _, order, entered_at, _, is_exact, *_ in built:
+        key = (funnel_id, entity_id, order)
+        if is_exact and (key not in first_exact or entered_at < first_exact[key]):
+            first_exact[key] = entered_at
+    for row in set(full) - set(built):
+        funnel_id, entity_id, _, order, entered_at, _, is_exact, kind, *_ = row
+        earlier = first_exact.get((funnel_id, entity_id, order))
+        assert kind == "call" and is_exact, f"{label}: a missing entry not a call's: {row}"
+        assert earlier is not None and earlier <= entered_at, (
+            f"{label}: a first entry missing: {row}"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +153,9 @@ def test_second_delivery_recomputes_from_a_boundary_and_equals_a_full_rebuild(de
     # recomputes fewer than the key accounts' 180 days.
     assert min(plan.rebuild_from.values()) > dt.date(2024, 11, 1), plan.describe()
     assert plan.rebuild_from["doors"] > plan.rebuild_from["key_accounts"], plan.describe()
-    for funnel_id, month in plan.rebuild_from.items():
-        assert plan.links_rebuild_from[funnel_id] < month
+    # Links and episodes from a day before the first new call (1 July) at the latest, and
+    # earlier where a changed deal's creation less the link days is.
+    assert max(plan.links_rebuild_from.values()) <= dt.date(2026, 6, 1), plan.describe()
     log: list[str] = []
     build_warehouse(config, progress=log.append)
     assert any(line.startswith("incremental: cohort months") for line in log), log[:3]
@@ -183,3 +219,88 @@ def test_the_plan_falls_back_to_a_full_rebuild_when_it_cannot_be_exact(deliverie
     assert built.height == 1
     plan = plan_rebuild(config, config.warehouse_path)
     assert plan.full and plan.reason == "1 file(s) removed", plan.reason
+
+
+REGULAR_MONTHS = calendar_months()  # November 2024 to October 2026
+NEW_MONTH = REGULAR_MONTHS[-1]
+REGULARS = 12  # per funnel, with a deal of the first month; as many with no deal
+
+
+def regular_calls() -> list[Call]:
+    """Calls of regular numbers, one or two in every month of the demo: the phones of the
+    first doors and b2b deals (inbound to doors, outbound from b2b, as their funnels'
+    call stages count them) and numbers with no deal (their calls are call leads: one
+    episode each, from the first month on, as a month is shorter than any window)."""
+    world = build_world(20261101, "Europe/Moscow")
+    calls = []
+    for funnel_id, line_direction, extension in (("doors", "inbound", "101"),
+                                                 ("b2b", "outbound", "201")):  # fmt: skip
+        dealt = [p.phones[0] for p in world.prospects if p.funnel_id == funnel_id and p.deal]
+        unknown = [f"+7999{funnel_id == 'b2b':d}{n:06d}" for n in range(REGULARS)]
+        for n, phone in enumerate([*dealt[:REGULARS], *unknown]):
+            for month in REGULAR_MONTHS:
+                at = dt.datetime.combine(month, dt.time(10)) + dt.timedelta(days=n % 25, minutes=n)
+                calls.append(Call(at, line_direction, extension, phone, "ANSWERED", 5, 90 + n))
+                if n % 3 == 0:  # a missed one too
+                    at += dt.timedelta(days=2)
+                    calls.append(Call(at, line_direction, extension, phone, "NO ANSWER", 20, 0))
+    return sorted(calls, key=lambda call: call.started_at)
+
+
+def write_regulars(exports: Path) -> tuple[str, str]:
+    """pbx/ files of the regular calls before the new month, and of the new month."""
+    new_month = dt.datetime.combine(NEW_MONTH, dt.time())
+    names = ("pbx/Master-regulars.csv", f"pbx/Master-regulars-{NEW_MONTH:%Y-%m}.csv")
+    before, during = [], []
+    for sequence, call in enumerate(regular_calls(), start=9_000_000):
+        line = asterisk_line(call_fields(call, sequence, sequence % 4))
+        (during if call.started_at >= new_month else before).append(line)
+    for name, lines in zip(names, (before, during), strict=True):
+        (exports / name).write_text("".join(lines), encoding="utf-8")
+    assert before and during
+    return names
+
+
+def test_a_new_month_of_recurring_numbers_recomputes_from_that_month(tmp_path):
+    config = copy_demo_config(tmp_path)
+    exports = tmp_path / "exports"
+    write_demo_exports(exports, tmp_path / "expected")
+    history_calls, month_calls = split_calls(exports / "pbx/Master.csv", f"{NEW_MONTH}")
+    (exports / "pbx/Master-2026-1.csv").write_bytes(history_calls)
+    (exports / "pbx/Master-2026-2.csv").write_bytes(month_calls)
+    regulars, regulars_new = write_regulars(exports)
+    history = [*FIRST_DELIVERY, *SECOND_DELIVERY, "pbx/Master-2026-1.csv", regulars]
+    deliver(exports, config.inbox_dir, history)
+    ingest_inbox(config, settle_seconds=0)
+    build_warehouse(config)
+    with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
+        (cutoff,) = con.execute("select cutoff_at from marts.data_cutoff").fetchone()
+        # The regulars' deals and episodes start in the first month.
+        (first_cohort,) = con.execute(
+            "select min(cohort_month) from intermediate.int_call_leads_sessionized "
+            "where entity_id like 'call:%'"
+        ).fetchone()
+    assert first_cohort == REGULAR_MONTHS[0]
+
+    deliver(exports, config.inbox_dir, ["pbx/Master-2026-2.csv", regulars_new])
+    ingest_inbox(config, settle_seconds=0)
+    plan = plan_rebuild(config, config.warehouse_path)
+    assert not plan.full, plan.describe()
+    first_call = dt.datetime.combine(NEW_MONTH, dt.time()) - dt.timedelta(days=1)  # UTC
+    for funnel in config.funnels:
+        # The maturity window: the previous cutoff less the window and a day, a month more.
+        matured = (cutoff - dt.timedelta(days=funnel.window_days + 1)).date().replace(day=1)
+        matured = (matured - dt.timedelta(days=1)).replace(day=1)
+        expected = min(matured, first_call.date().replace(day=1))
+        assert plan.rebuild_from[funnel.id] == expected, plan.describe()
+        assert plan.links_rebuild_from[funnel.id] == first_call.date().replace(day=1)
+    assert min(plan.rebuild_from.values()) > REGULAR_MONTHS[0]
+    build_warehouse(config)
+    with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
+        (joined,) = con.execute(
+            "select count(*) from intermediate.int_call_leads_sessionized "
+            "where call_month = ? and cohort_month = ?",
+            [NEW_MONTH, REGULAR_MONTHS[0]],
+        ).fetchone()
+    assert joined >= REGULARS  # the new month's calls of numbers with no deal
+    assert_equals_full_rebuild(config, tmp_path, "recurring")

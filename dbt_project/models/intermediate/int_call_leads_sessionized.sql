@@ -1,21 +1,80 @@
 -- Unlinked qualifying calls grouped into call leads: per funnel and phone, a call more
 -- than window_days after the phone's previous unlinked call opens a new episode.
--- Incremental by the episode's cohort month (macros/incremental.sql): the call months
--- read start a window (and more) before the boundary, so every episode opening from the
--- boundary on sees the call before its first one; episodes opening earlier are kept.
-{{ incremental_months('cohort_month', rebuild_from('funnel_id')) }}
+-- Incremental by UTC call month (macros/incremental.sql), like the links it reads: a call
+-- joins an older episode without changing that episode's cohort, so the months from the
+-- boundary on carry on each phone's episode from its last call before the boundary (as
+-- the previous build placed it: its episode start and manager).
+{{ incremental_months('call_month', links_rebuild_from('funnel_id')) }}
 
 with
 
-unlinked as (
-    select * from {{ ref('int_calls_linked_to_deals') }}
+funnels as (
+    select * from {{ ref('stg_landing__config_funnels') }}
+),
+
+recomputed as (
+    select
+        funnel_id,
+        source,
+        call_id,
+        started_at,
+        client_phone_hash,
+        manager,
+        started_at as known_episode_start,
+        call_month,
+        false as is_carried
+    from {{ ref('int_calls_linked_to_deals') }}
     where
         deal_entity_id is null
         and {{ from_boundary('call_month', links_rebuild_from('funnel_id')) }}
 ),
 
-funnels as (
-    select * from {{ ref('stg_landing__config_funnels') }}
+-- Each phone's last call before the boundary, if within a window of it (an older one
+-- cannot reach a recomputed call): a recomputed call within a window after it joins its
+-- episode. Its manager is the episode's (the first call's).
+{% if is_incremental() %}
+earlier as (
+    select
+        kept.funnel_id,
+        kept.source,
+        kept.call_id,
+        kept.started_at,
+        kept.client_phone_hash,
+        kept.manager,
+        kept.episode_started_at,
+        kept.call_month,
+        row_number() over (
+            partition by kept.funnel_id, kept.client_phone_hash
+            order by kept.started_at desc, kept.call_id desc
+        ) as recency
+    from {{ this }} as kept
+    inner join funnels
+        on kept.funnel_id = funnels.funnel_id
+    where
+        kept.call_month < {{ links_rebuild_from('kept.funnel_id') }}
+        and kept.started_at >= {{ dbt.dateadd(
+            'day', '-funnels.window_days', links_rebuild_from('kept.funnel_id')
+        ) }}
+),
+{% endif %}
+
+unlinked as (
+    select * from recomputed
+    {% if is_incremental() %}
+        union all
+        select
+            funnel_id,
+            source,
+            call_id,
+            started_at,
+            client_phone_hash,
+            manager,
+            episode_started_at as known_episode_start,
+            call_month,
+            true as is_carried
+        from earlier
+        where recency = 1
+    {% endif %}
 ),
 
 flagged as (
@@ -26,6 +85,9 @@ flagged as (
         unlinked.started_at,
         unlinked.client_phone_hash,
         unlinked.manager,
+        unlinked.known_episode_start,
+        unlinked.call_month,
+        unlinked.is_carried,
         case
             when
                 lag(unlinked.started_at) over (
@@ -61,7 +123,7 @@ numbered as (
 episodes as (
     select
         *,
-        min(started_at) over (
+        min(known_episode_start) over (
             partition by funnel_id, client_phone_hash, episode_number
         ) as episode_started_at,
         first_value(manager) over (
@@ -85,9 +147,11 @@ final as (
         started_at,
         episode_manager as manager,
         client_phone_hash,
-        {{ local_month('episode_started_at') }} as cohort_month
+        episode_started_at,
+        {{ local_month('episode_started_at') }} as cohort_month,
+        call_month
     from episodes
-    where {{ from_boundary(local_month('episode_started_at'), rebuild_from('funnel_id')) }}
+    where not is_carried
 )
 
 select * from final

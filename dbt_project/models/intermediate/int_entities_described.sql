@@ -1,6 +1,5 @@
 -- One row per funnel entity (deal or call lead) with what segments and cohorts need:
--- its anchor (earliest recorded stage entry), cohort month, owner, source and outcome,
--- and its latest entry (what the pipeline's incremental planning asks of a previous build).
+-- its anchor (earliest recorded stage entry), cohort month, owner, source and outcome.
 -- Incremental by cohort month (macros/incremental.sql).
 {{ incremental_months('cohort_month', rebuild_from('funnel_id')) }}
 
@@ -25,8 +24,7 @@ anchors as (
         funnel_id,
         entity_id,
         cohort_month,
-        min(anchor_at) as anchor_at,
-        max(entered_at) as last_entry_at
+        min(anchor_at) as anchor_at
     from entries
     group by funnel_id, entity_id, cohort_month
 ),
@@ -77,8 +75,7 @@ final as (
         described.amount,
         described.lost_reason,
         anchors.anchor_at,
-        anchors.cohort_month,
-        anchors.last_entry_at
+        anchors.cohort_month
     from described
     inner join anchors
         on
