@@ -33,14 +33,12 @@ from pipeline.config import Config, Funnel, Recipient
 
 LOG = logging.getLogger(__name__)
 
-# The locale the printed-figures digest is computed in (names are left out of it anyway).
-DIGEST_LOCALE = "en"
 # What the digest covers. A record of another version cannot be compared: the next render
 # re-baselines it (stores today's figures) instead of calling the report amended, and the
 # amended-reports sensor leaves it alone. 2: figures only, flags (weakest step) left out.
 DIGEST_VERSION = 2
 
-# Mail wording per locale (the report's own wording lives in pipeline/reporting/labels.py).
+# Mail wording per locale (the report's own wording lives in reports/labels/<locale>.toml).
 MAIL_TEXT = {
     "ru": {
         "subject": "Воронка «{funnel}»: отчёт за {month}",
@@ -66,8 +64,9 @@ MAIL_TEXT = {
 # --- what a report printed -----------------------------------------------------------
 
 
-def report_models(config: Config, month: str, locale: str = DIGEST_LOCALE) -> dict[str, object]:
-    """funnel_id → the report model of `month` ('YYYY-MM'), built as the renderer builds it."""
+def report_models(config: Config, month: str) -> dict[str, object]:
+    """funnel_id → the report model of `month` ('YYYY-MM'), built as the renderer builds it
+    (the same in every locale)."""
     from pipeline.reporting import funnel_report_model
     from pipeline.reporting.months import parse_month
     from pipeline.reporting.warehouse import read_marts
@@ -75,7 +74,7 @@ def report_models(config: Config, month: str, locale: str = DIGEST_LOCALE) -> di
     month_date = parse_month(month)
     snapshot = read_marts(config.warehouse_path, [f.id for f in config.funnels], month_date)
     return {
-        funnel.id: funnel_report_model(config, snapshot, funnel, locale, month_date)
+        funnel.id: funnel_report_model(config, snapshot, funnel, month_date)
         for funnel in config.funnels
     }
 
@@ -169,19 +168,19 @@ def figure_changes(before: dict, after: dict) -> list[dict]:
     return changes
 
 
-_NAME_FIELDS = {"name", "funnel_name", "title", "label"}
 # Marks the report draws from the figures (which step is the weakest, whether a view was
 # judged): a changed rule re-marks a step, it changes no figure.
 _FLAG_FIELDS = {"is_weakest", "judged"}
 
 
 def _plain(value):
-    """Dataclasses → dicts of plain values; names (locale, config wording) and flags left out."""
+    """Dataclasses → dicts of plain values, flags left out (the model holds no names: it is
+    the same in every locale)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
             f.name: _plain(getattr(value, f.name))
             for f in dataclasses.fields(value)
-            if f.name not in _NAME_FIELDS | _FLAG_FIELDS
+            if f.name not in _FLAG_FIELDS
         }
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
@@ -353,7 +352,7 @@ def send_reports(
         say(result.skipped_reason)
         return result
     done = set() if force else sent_keys(config)
-    models: dict[str, dict[str, object]] = {}
+    models: dict[str, object] | None = None  # built on the first mail to send
     for funnel in config.funnels:
         for recipient in funnel.recipients:
             pdf = _pdf_for(config, funnel, recipient, month, report_path)
@@ -368,12 +367,10 @@ def send_reports(
                 result.already_sent.append(label)
                 say(f"{label}: this PDF was already sent; not sending again")
                 continue
-            locale = recipient.locale
-            if locale not in models:
-                models[locale] = report_models(config, month, locale)
+            models = models or report_models(config, month)
             amended = is_amended(config, month, funnel.id)
             message = report_message(
-                config, funnel, recipient, month, models[locale][funnel.id], pdf, amended
+                config, funnel, recipient, month, models[funnel.id], pdf, amended
             )
             smtp_send(config, message)
             _append_sent(config, key, month, funnel.id, recipient.email, digest, amended)
@@ -392,19 +389,22 @@ def _pdf_for(config, funnel: Funnel, recipient: Recipient, month: str, report_pa
     return None
 
 
-def summary_lines(model, locale: str) -> tuple[str, str]:
+def summary_lines(model, funnel: Funnel, locale: str) -> tuple[str, str]:
     """Two lines for the mail body, every number from the report model (i.e. the marts)."""
     from pipeline.reporting.formatting import Formatter
+    from pipeline.reporting.labels import labels_for
+    from pipeline.reporting.words import Words
 
     fmt, text = Formatter(locale), MAIL_TEXT[locale]
+    words = Words(funnel, locale, labels_for(locale))
     period = model.period
     if period is not None and period.stages:
         first, last = period.stages[0], period.stages[-1]
         line1 = text["period"].format(
             month=fmt.month(period.month),
-            first_stage=first.name,
+            first_stage=words.stage(first.key),
             first=fmt.number(first.entities),
-            last_stage=last.name,
+            last_stage=words.stage(last.key),
             last=fmt.number(last.entities),
         )
     else:
@@ -439,7 +439,7 @@ def report_message(
     message["Subject"] = text["subject"].format(
         funnel=funnel.name.get(locale), month=month_label
     ) + (text["amended"] if amended else "")
-    line1, line2 = summary_lines(model, locale)
+    line1, line2 = summary_lines(model, funnel, locale)
     message.set_content(f"{line1}\n{line2}\n\n{text['attached']}\n")
     message.add_attachment(
         pdf.read_bytes(), maintype="application", subtype="pdf", filename=pdf.name

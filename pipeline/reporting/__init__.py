@@ -82,20 +82,16 @@ def report_path(config: Config, funnel_id: str, month: str, locale: str) -> Path
     return config.reports_dir / month / f"voronka_{funnel_id}_{month}_{locale}.pdf"
 
 
-def funnel_report_model(
-    config: Config, snapshot, funnel: Funnel, locale: str, month: dt.date
-) -> ReportModel:
-    """The report model of one funnel, locale and month from the marts read once
+def funnel_report_model(config: Config, snapshot, funnel: Funnel, month: dt.date) -> ReportModel:
+    """The report model of one funnel and month, for every locale, from the marts read once
     (read_marts): the one way the renderer and the mail digests build it."""
     return build_report_model(
         funnel,
-        locale,
         month,
         snapshot.cutoff,
         snapshot.stage_rows.get(funnel.id, ()),
         timezone=config.timezone,
         tables=snapshot.tables,
-        labels=dict(labels_for(locale)),
         marts=snapshot.funnel_marts.get(funnel.id),
         currency=config.currency,
     )
@@ -131,19 +127,17 @@ def render_reports(
     epoch = _document_epoch(snapshot.cutoff)
     remove_stale_temp_files(config.reports_dir, older_than_s=timeout_s + 60)
 
-    def model_of(funnel: Funnel, locale: str) -> ReportModel:
-        return funnel_report_model(config, snapshot, funnel, locale, month_date)
-
-    # The figures are the same in every locale: one model per funnel tells whether the
-    # ledger has them printed differently before (the report is then amended).
-    amendments = {
-        funnel.id: pending_amendment(config, month, funnel.id, printed_of(model_of(funnel, "en")))
-        for funnel in selected
-    }
+    # One model per funnel, in no language: every locale's PDF draws it, and it tells
+    # whether the ledger has its figures printed differently before (then it is amended).
+    models = {}
+    for funnel in selected:
+        model = funnel_report_model(config, snapshot, funnel, month_date)
+        amendment = pending_amendment(config, month, funnel.id, printed_of(model))
+        models[funnel.id] = with_amendment(model, amendment, funnel)
 
     def render_one(job: tuple[Funnel, str]) -> Path:
         funnel, locale = job
-        model = with_amendment(model_of(funnel, locale), amendments[funnel.id], funnel)
+        model = models[funnel.id]
         html = render_html(template_context(model, funnel, locale, epoch), locale)
         target = report_path(config, funnel.id, month, locale)
         _publish(html, target, epoch=epoch, timeout_s=timeout_s, memory_bytes=memory_bytes)
@@ -203,13 +197,14 @@ def template_context(model: ReportModel, funnel: Funnel, locale: str, epoch: int
     charts = {}
     if model.period is not None and model.period.has_entities:
         title = labels["period_title"].format(month=fmt.month(model.period.month))
-        charts["period"] = funnel_chart(model.period, fmt, labels, title)
+        charts["period"] = funnel_chart(model.period, fmt, words, title)
     if model.cohort is not None:
         title = labels["cohort_title"].format(month=fmt.month(model.cohort.month))
-        charts["cohort"] = funnel_chart(model.cohort, fmt, labels, title)
+        charts["cohort"] = funnel_chart(model.cohort, fmt, words, title)
     for section in model.sections:
         if isinstance(section.data, Trends):
-            charts["trends"] = [sparkline(panel, fmt, panel.label) for panel in section.data.panels]
+            panels = section.data.panels
+            charts["trends"] = [sparkline(panel, fmt, words.panel(panel)) for panel in panels]
     document_date = dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "report": model,

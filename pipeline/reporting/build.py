@@ -32,15 +32,12 @@ AMENDED_CHANGES_MAX = 6
 
 def report_inputs(
     funnel: Funnel,
-    locale: str,
     month: dt.date,
     rows: Sequence[StageMonthRow],
     tables: frozenset[str],
-    labels: dict[str, str],
     marts: FunnelMarts,
 ) -> ReportInputs:
     """The funnel's views of `month` every section shares, beside the marts read for it."""
-    names = {stage.key: stage.name.get(locale) for stage in funnel.stages}
     index = StageIndex([row for row in rows if row.funnel_id == funnel.id and row.month <= month])
     mature = latest_mature_month(index, month)
     cohort = (
@@ -48,7 +45,6 @@ def report_inputs(
             index.stages("cohort", mature),
             "cohort",
             mature,
-            names,
             median_days(marts, mature),
             judge=True,
         )
@@ -57,7 +53,7 @@ def report_inputs(
     )
     cohort_open = None
     if mature != month:
-        candidate = snapshot(index.stages("cohort", month), "cohort", month, names)
+        candidate = snapshot(index.stages("cohort", month), "cohort", month)
         if candidate is not None and candidate.has_entities and not candidate.is_mature:
             cohort_open = candidate
     return ReportInputs(
@@ -67,12 +63,9 @@ def report_inputs(
         stages=index,
         marts=marts,
         mature=mature,
-        period=snapshot(index.stages("period", month), "period", month, names),
+        period=snapshot(index.stages("period", month), "period", month),
         cohort=cohort,
         cohort_open=cohort_open,
-        locale=locale,
-        labels=labels,
-        names=names,
     )
 
 
@@ -88,27 +81,23 @@ def build_sections(inputs: ReportInputs) -> tuple[Section, ...]:
 
 def build_report_model(
     funnel: Funnel,
-    locale: str,
     month: dt.date,
     cutoff: Cutoff,
     rows: Sequence[StageMonthRow],
     *,
     timezone: str,
     tables: frozenset[str] = frozenset({"funnel_stage_monthly"}),
-    labels: dict[str, str] | None = None,
     marts: FunnelMarts | None = None,
     currency: str | None = None,
 ) -> ReportModel:
-    """The whole report of one funnel × month × locale, from that funnel's mart rows."""
+    """The whole report of one funnel × month, in no language, from that funnel's mart rows."""
     marts = marts or FunnelMarts()
-    inputs = report_inputs(funnel, locale, month, rows, tables, labels or {}, marts)
+    inputs = report_inputs(funnel, month, rows, tables, marts)
     has_data = inputs.period is not None or inputs.cohort is not None
     sections = build_sections(inputs) if has_data and "funnel_stage_monthly" in tables else ()
     return capped(
         ReportModel(
             funnel_id=funnel.id,
-            funnel_name=funnel.name.get(locale),
-            locale=locale,
             month=month,
             cutoff_local=cutoff.cutoff_local,
             cutoff_at=cutoff.cutoff_at,
@@ -133,7 +122,6 @@ def with_amendment(model: ReportModel, record: dict | None, funnel: Funnel) -> R
     figures that changed (`record`: pipeline.delivery.pending_amendment), first."""
     if not record:
         return model
-    names = {stage.key: stage.name.get(model.locale) for stage in funnel.stages}
     order = {stage.key: position for position, stage in enumerate(funnel.stages)}
     measure_rank = {"cohort_month": 0, "entities": 1, "median_days": 2, "conversion_to_next": 3}
     ranked = []
@@ -143,7 +131,7 @@ def with_amendment(model: ReportModel, record: dict | None, funnel: Funnel) -> R
         figure = FigureChange(
             view=change.get("view", ""),
             month=_date(change.get("month")),
-            stage=names.get(stage_key, stage_key) if stage_key else None,
+            stage=stage_key,
             measure=measure,
             old=_date(change.get("old")) if dated else change.get("old"),
             new=_date(change.get("new")) if dated else change.get("new"),

@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape, quoteattr
 from pipeline.reporting.formatting import Formatter
 from pipeline.reporting.sections.trends import TrendPanel
 from pipeline.reporting.stages import FunnelSnapshot
+from pipeline.reporting.words import Words
 
 WIDTH = 680
 BAR_MAX = 455
@@ -63,9 +64,7 @@ def _rect(
     )
 
 
-def funnel_chart(
-    snapshot: FunnelSnapshot, fmt: Formatter, labels: dict[str, str], title: str
-) -> str:
+def funnel_chart(snapshot: FunnelSnapshot, fmt: Formatter, words: Words, title: str) -> str:
     """SVG markup for one view of the funnel; `title` is the accessible name."""
     stages = snapshot.stages
     height = PAD_TOP + ROW * len(stages) + PAD_BOTTOM
@@ -86,7 +85,13 @@ def funnel_chart(
         previous = stages[position - 1] if position else None
         step_is_weak = previous is not None and previous.is_weakest
         parts.append(
-            _text(0, top + LABEL_DY, f"{stage.order}. {stage.name}", size=11, weight="bold")
+            _text(
+                0,
+                top + LABEL_DY,
+                f"{stage.order}. {words.stage(stage.key)}",
+                size=11,
+                weight="bold",
+            )
         )
         if previous is not None and previous.entities > stage.entities:
             ghost = bar_width(previous.entities)
@@ -123,9 +128,9 @@ def funnel_chart(
         )
         conversion = f"↓ {fmt.percent(stage.conversion_to_next)}"
         parts.append(_text(NOTE_X, note_y, conversion, size=12, fill=colour, weight="bold"))
-        dropoff = f"{labels['chart_dropoff']} {fmt.percent(stage.dropoff_to_next)}"
+        dropoff = f"{words.labels['chart_dropoff']} {fmt.percent(stage.dropoff_to_next)}"
         if stage.is_weakest:
-            dropoff = f"▼ {dropoff} · {labels['chart_weakest']}"
+            dropoff = f"▼ {dropoff} · {words.labels['chart_weakest']}"
         parts.append(
             _text(
                 NOTE_X,

@@ -1,5 +1,8 @@
 """The report model of one funnel and month: plain frozen values, no I/O, no wording.
 
+The model is the same in every locale: it holds stage keys and values as the marts have
+them; the templates word them (`t`: labels, `w`: pipeline/reporting/words.Words).
+
 `ReportModel` is what the renderer and the mail digests read. Its sections are built by
 the section registry (pipeline/reporting/registry.py) from `ReportInputs`: the marts
 read once (pipeline/reporting/warehouse.py) and the funnel's views every section shares.
@@ -38,9 +41,6 @@ class ReportInputs:
     period: FunnelSnapshot | None
     cohort: FunnelSnapshot | None  # the mature cohort, its weakest step judged
     cohort_open: FunnelSnapshot | None  # the report month's cohort, still open
-    locale: str
-    labels: dict[str, str]
-    names: dict[str, str]  # stage key → stage name
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class FigureChange:
 
     view: str  # period | cohort | cohort_month
     month: dt.date | None
-    stage: str | None
+    stage: str | None  # the stage key
     measure: str  # entities | conversion_to_next | median_days | cohort_month
     old: object
     new: object
@@ -82,8 +82,6 @@ class Notice:
 @dataclass(frozen=True)
 class ReportModel:
     funnel_id: str
-    funnel_name: str
-    locale: str
     month: dt.date
     cutoff_local: dt.datetime
     cutoff_at: dt.datetime

@@ -2,16 +2,19 @@
 
 Ingest writes each rejected row's reason in English (`rejected_rows.reason`, quoted by
 `data_quality.detail`): the operator's language, with the raw value quoted. The report
-prints them in its own language by matching the reason's shape here and filling the
-locale's wording (labels.py, keys `reject_*`) with the parts it quotes. A reason of a
-shape not listed prints as "another reason" in words of the report's language (the text
-itself is in `data_quality` and `rejected_rows`): add its shape here when ingest gains one.
+prints them in its own language: the model holds the reason's shape (`reason_shape`: a
+label key and the parts it quotes, the same in every locale), the template fills the
+locale's wording (reports/labels/<locale>.toml, keys `reject_*`) with those parts. A
+reason of a shape not listed prints as "another reason" in words of the report's language
+(the text itself is in `data_quality` and `rejected_rows`): add its shape here when ingest
+gains one.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 # (label key, pattern): the first pattern that matches the whole reason wins. Quoted raw
 # values are matched greedily up to the quote that the fixed wording follows.
@@ -80,20 +83,40 @@ _SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
-def reject_reason(reason: str, labels: Mapping[str, str]) -> str:
-    """`reason` (ingest's English) in the labels' language; the raw value it quotes kept."""
+@dataclass(frozen=True)
+class RejectReason:
+    """A reject reason by its shape: the label key that words it and the values it quotes
+    (`reject_other`, nothing quoted, for a reason of a shape not listed)."""
+
+    key: str
+    parts: tuple[tuple[str, str], ...] = ()
+
+
+def reason_shape(reason: str) -> RejectReason:
+    """`reason` (ingest's English) as its shape and quoted parts: no language yet."""
     for key, pattern in _SHAPES:
         match = pattern.fullmatch(reason)
-        if match is None or key not in labels:
+        if match is None:
             continue
         parts = {name: value or "" for name, value in match.groupdict().items()}
         for name in ("length", "limit"):  # '4,096' as ingest writes it: digits only
             if name in parts:
                 parts[name] = parts[name].replace(",", "")
-        if "truncated" in parts:
-            parts["truncated"] = labels["reject_truncated"] if parts["truncated"] else ""
-        return labels[key].format(**parts)
-    return labels.get("reject_other", reason)
+        return RejectReason(key, tuple(parts.items()))
+    return RejectReason("reject_other")
+
+
+def reason_text(reason: RejectReason, labels: Mapping[str, str]) -> str:
+    """A reason's shape in the labels' language."""
+    parts = dict(reason.parts)
+    if "truncated" in parts:
+        parts["truncated"] = labels["reject_truncated"] if parts["truncated"] else ""
+    return labels[reason.key].format(**parts)
+
+
+def reject_reason(reason: str, labels: Mapping[str, str]) -> str:
+    """`reason` (ingest's English) in the labels' language; the raw value it quotes kept."""
+    return reason_text(reason_shape(reason), labels)
 
 
 def known_reason(reason: str) -> bool:

@@ -19,7 +19,6 @@ MIN_CLIENTS_TO_JUDGE = 30
 class StageFigures:
     order: int
     key: str
-    name: str
     entities: int
     entities_next: int | None
     conversion_to_next: float | None
@@ -101,7 +100,6 @@ def snapshot(
     rows: Sequence[StageMonthRow],
     view: str,
     month: dt.date,
-    names: dict[str, str],
     median_days: dict[int, float | None] | None = None,
     *,
     judge: bool = False,
@@ -115,7 +113,6 @@ def snapshot(
         StageFigures(
             order=row.stage_order,
             key=row.stage_key,
-            name=names.get(row.stage_key, row.stage_key),
             entities=row.entities,
             entities_next=row.entities_next,
             conversion_to_next=row.conversion_to_next,

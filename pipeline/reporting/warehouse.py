@@ -183,6 +183,10 @@ class CallLeakRow:
     not_called_back: int
     call_leads_never_in_crm: int
 
+    @property
+    def is_team(self) -> bool:
+        return self.manager == "all"
+
 
 @dataclass(frozen=True)
 class QualityRow:

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from pipeline.config import Funnel
 from pipeline.reporting.model import cap_text
+from pipeline.reporting.reasons import RejectReason, reason_text
 
 # Placeholder values the marts write where the export had nothing.
 UNKNOWN = "(unknown)"
@@ -54,6 +55,40 @@ class Words:
         self.locale = locale
         self.labels = labels
         self.names = {stage.key: stage.name.get(locale) for stage in funnel.stages}
+        self.keys = [stage.key for stage in funnel.stages]
+
+    @property
+    def funnel_name(self) -> str:
+        return cap_text(self.funnel.name.get(self.locale))
 
     def stage(self, key: str) -> str:
-        return cap_text(self.names.get(key, key))
+        """A stage of the funnel by its key; another CRM stage as the mart wrote it."""
+        return cap_text(self.names[key] if key in self.names else display_value(key, self.labels))
+
+    def step(self, key: str) -> str:
+        """'Встреча → КП': the step that starts at stage `key`."""
+        return cap_text(step_label(self.names, self.keys, key))
+
+    def path(self, keys: Sequence[str]) -> str:
+        """Stages in a row: 'Звонок → Договор'."""
+        return cap_text(" → ".join(self.names.get(key, key) for key in keys))
+
+    def value(self, value: str | None) -> str:
+        """A manager, segment or reason from the data (placeholders in words)."""
+        return cap_text(display_value(value, self.labels))
+
+    def segment_type(self, segment_type: str) -> str:
+        return cap_text(segment_type_title(self.funnel, segment_type, self.locale, self.labels))
+
+    def segment(self, segment_type: str, segment: str | None) -> str:
+        """'Менеджер: Иванов Иван'."""
+        title = segment_type_title(self.funnel, segment_type, self.locale, self.labels)
+        return cap_text(f"{title}: {display_value(segment, self.labels)}")
+
+    def reason(self, reason: RejectReason) -> str:
+        """A rejected row's reason in the report's language, the raw value it quotes kept."""
+        return cap_text(reason_text(reason, self.labels))
+
+    def panel(self, panel) -> str:
+        """A trends panel's title: its step, or its label (cohort size, overall)."""
+        return self.step(panel.step) if panel.step else cap_text(self.labels[panel.label])

@@ -25,7 +25,6 @@ from pypdf import PdfReader
 from pipeline.config import load_config
 from pipeline.reporting import ReportsFailed, render_reports
 from pipeline.reporting.build import build_report_model
-from pipeline.reporting.labels import labels_for
 from pipeline.reporting.model import TEXT_MAX
 from pipeline.reporting.render import RenderError
 from pipeline.reporting.warehouse import read_marts
@@ -96,13 +95,11 @@ def test_every_string_of_the_report_model_is_capped_with_an_ellipsis(project) ->
     snapshot = read_marts(project.warehouse_path, ["doors"], month)
     model = build_report_model(
         project.funnel("doors"),
-        "ru",
         month,
         snapshot.cutoff,
         snapshot.stage_rows["doors"],
         timezone=project.timezone,
         tables=snapshot.tables,
-        labels=dict(labels_for("ru")),
         marts=snapshot.funnel_marts["doors"],
     )
     found = strings(model)

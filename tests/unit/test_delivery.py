@@ -57,22 +57,26 @@ def make_config(tmp_path, smtp_port: int | None, operators=("ops@example.com",))
     return load_config(path)
 
 
-def fake_model(*_args, **_kwargs):
+def fake_model(config, *_args, **_kwargs):
+    """The report models, in no language: stage keys, the names are the locale's."""
     month = dt.date(2026, 10, 1)
     stage = SimpleNamespace
     return {
-        funnel: SimpleNamespace(
+        funnel.id: SimpleNamespace(
             month=month,
             period=SimpleNamespace(
                 month=month,
-                stages=[stage(name="Call", entities=1200), stage(name="Paid", entities=48)],
+                stages=[
+                    stage(key=funnel.stages[0].key, entities=1200),
+                    stage(key=funnel.stages[-1].key, entities=48),
+                ],
             ),
             cohort=SimpleNamespace(
                 month=dt.date(2026, 7, 1),
                 stages=[stage(conversion_from_first=1.0), stage(conversion_from_first=0.0425)],
             ),
         )
-        for funnel in ("doors", "b2b", "key_accounts")
+        for funnel in config.funnels
     }
 
 
@@ -104,11 +108,14 @@ def test_each_recipient_gets_the_pdf_in_their_locale_with_a_two_line_summary(mai
     assert next(director.iter_attachments()).get_filename() == "voronka_doors_2026-10_ru.pdf"
     lines = director.get_body(("plain",)).get_content().splitlines()
     assert "1\u00a0200" in lines[0] or "1 200" in lines[0]  # ru number format
+    assert lines[0].startswith("октябрь 2026: Входящий звонок")  # the stage named in ru
     assert "4,2" in lines[1]  # ru percent
     ceo = next(m for m in collector.messages if m["To"] == "ceo@example.com")
     assert next(ceo.iter_attachments()).get_filename() == "voronka_key_accounts_2026-10_en.pdf"
     assert ceo["Subject"].startswith("Funnel ")
     assert "1,200" in ceo.get_body(("plain",)).get_content()
+    first_stage = config.funnel("key_accounts").stages[0].name.get("en")
+    assert f": {first_stage} 1,200" in ceo.get_body(("plain",)).get_content()
 
 
 def test_a_rerun_does_not_mail_the_same_pdf_twice_unless_forced(mailed):

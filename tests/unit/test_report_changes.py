@@ -10,11 +10,11 @@ from pipeline.paths import REPO_ROOT
 from pipeline.reporting.labels import labels_for
 from pipeline.reporting.sections.changes import build_changes
 from pipeline.reporting.warehouse import ChangeRow, FunnelMarts
+from pipeline.reporting.words import Words
 
 MONTH = dt.date(2026, 6, 1)
 FUNNEL = next(f for f in load_config(REPO_ROOT / "voronka.yaml").funnels if f.id == "b2b")
-NAMES = {stage.key: stage.name.get("en") for stage in FUNNEL.stages}
-LABELS = labels_for("en")
+WORDS = Words(FUNNEL, "en", labels_for("en"))
 
 
 def row(segment_type="total", segment="all", order=1, change=0.0, contribution=None, q=0.5):
@@ -36,7 +36,7 @@ def row(segment_type="total", segment="all", order=1, change=0.0, contribution=N
 
 
 def build(rows):
-    return build_changes(FunnelMarts(changes=tuple(rows)), FUNNEL, NAMES, "en", LABELS)
+    return build_changes(FunnelMarts(changes=tuple(rows)))
 
 
 def test_no_month_judged_yet_gives_no_block():
@@ -65,7 +65,8 @@ def test_a_total_change_names_the_segment_behind_most_of_it_and_does_not_repeat_
     )
     (item,) = changes.items
     assert item.segment is None and item.direction == "down" and item.change_pp == -8.0
-    assert item.behind == "Manager: A" and item.behind_pp == -6.0
+    assert WORDS.segment(item.behind_type, item.behind) == "Manager: A"
+    assert item.behind_pp == -6.0
 
 
 def test_at_most_three_changes_ordered_by_q_the_rest_counted():
@@ -74,5 +75,6 @@ def test_at_most_three_changes_ordered_by_q_the_rest_counted():
         for index, (name, q) in enumerate((("A", 0.04), ("B", 0.001), ("C", 0.02), ("D", 0.03)))
     ]
     changes = build([*rows, replace(row(), q_value=0.9)])
-    assert [item.segment for item in changes.items] == ["Manager: B", "Manager: C", "Manager: D"]
+    segments = [WORDS.segment(item.segment_type, item.segment) for item in changes.items]
+    assert segments == ["Manager: B", "Manager: C", "Manager: D"]
     assert changes.more == 1

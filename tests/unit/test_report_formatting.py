@@ -25,7 +25,7 @@ from pipeline.reporting.warehouse import (
     StageDurationRow,
     StageMonthRow,
 )
-from pipeline.reporting.words import display_value
+from pipeline.reporting.words import Words, display_value
 
 
 def plain(text: str) -> str:
@@ -132,10 +132,8 @@ def rows_for(month, view, counts, rates, *, mature=True, segment=("total", "all"
     return out
 
 
-def model_for(rows, locale="en", month=dt.date(2026, 2, 1)):
-    return build_report_model(
-        FUNNEL, locale, month, CUTOFF, rows, timezone="UTC", labels=dict(labels_for(locale))
-    )
+def model_for(rows, month=dt.date(2026, 2, 1)):
+    return build_report_model(FUNNEL, month, CUTOFF, rows, timezone="UTC")
 
 
 def test_kpis_take_mart_values_as_they_are_and_compare_only_where_data_reaches():
@@ -158,7 +156,7 @@ def test_kpis_take_mart_values_as_they_are_and_compare_only_where_data_reaches()
     assert kpis["overall_conversion"].value == 0.5 / 3
     assert kpis["overall_conversion"].vs_previous is None
     # 9 and 3 clients are too few to judge a step (n ≥ 30, the managers' rule): no flag.
-    assert kpis["weakest_step"].value is None and kpis["weakest_step"].detail is None
+    assert kpis["weakest_step"].value is None and kpis["weakest_step"].stages == ()
     assert model.cohort.weakest is None and model.cohort.judged
     assert model.cohort_open is not None and model.cohort_open.month == feb
 
@@ -191,15 +189,15 @@ def test_chart_svg_is_well_formed_and_escapes_stage_names():
         jan, "cohort", (100, 40, 10), (0.4, 0.25)
     )
     model = model_for(rows)
-    labels = dict(labels_for("en"))
-    svg = funnel_chart(model.cohort, Formatter("en"), labels, 'Cohort "Jan"')
+    words = Words(FUNNEL, "en", labels_for("en"))
+    svg = funnel_chart(model.cohort, Formatter("en"), words, 'Cohort "Jan"')
     root = ET.fromstring(svg)  # raises on broken XML
     texts = [element.text for element in root.iter("{http://www.w3.org/2000/svg}text")]
     assert "2. <b>Meet & greet</b>" in texts
     assert "↓ 40.0%" in texts
     assert any("weakest step" in (text or "") for text in texts)
     # The period view flags no step of its own: one weakest step, the cohort's.
-    period = funnel_chart(model.period, Formatter("en"), labels, "Period")
+    period = funnel_chart(model.period, Formatter("en"), words, "Period")
     assert "weakest step" not in period
 
 
@@ -253,12 +251,12 @@ def test_manager_board_ranks_by_the_shrunk_rate_of_the_bottleneck_step():
             BottleneckRow(feb, 2, "meet", "B", 0.6, 0.55, 2.0, True),
         ),
     )
-    labels = dict(labels_for("en"))
-    names = {"lead": "Lead", "meet": "Meet", "won": "Won"}
-    board = build_manager_board(marts, FUNNEL, names, labels)
+    words = Words(FUNNEL, "en", labels_for("en"))
+    board = build_manager_board(marts, FUNNEL)
     # 3 of 4 (A) does not outrank 60 of 100 (B): the shrunk rate ranks.
-    assert [row.manager for row in board.rows] == ["B", "A", "not specified"]
-    assert board.rank_step == "Meet → Won" and board.rank_is_bottleneck
+    assert [words.value(row.manager) for row in board.rows] == ["B", "A", "not specified"]
+    assert board.rank_step == "meet" and board.rank_is_bottleneck
+    assert words.step(board.rank_step) == "<b>Meet & greet</b> → Won"
     assert board.team_rates == (0.6, 0.55)
     assert board.window_from == dt.date(2025, 12, 1)
     a_cells = board.rows[1].cells
@@ -280,13 +278,12 @@ def test_custom_segment_tables_are_headed_by_their_configured_name():
     rows = rows_for(feb, "period", (4, 2, 1), (0.5, 0.5)) + rows_for(
         feb, "period", (4, 2, 1), (0.5, 0.5), segment=("city", "(unknown)")
     )
-    model = build_report_model(
-        funnel, "ru", feb, CUTOFF, rows, timezone="UTC", labels=dict(labels_for("ru"))
-    )
+    model = build_report_model(funnel, feb, CUTOFF, rows, timezone="UTC")
     [segments] = [s.data for s in model.sections if s.template.endswith("segments.html.j2")]
     [table] = segments
-    assert table.title == "Город"
-    assert [row.segment for row in table.rows] == ["не указан"]
+    words = Words(funnel, "ru", labels_for("ru"))
+    assert words.segment_type(table.segment_type) == "Город"
+    assert [words.value(row.segment) for row in table.rows] == ["не указан"]
 
 
 def durations(converted_and_timed):
@@ -304,12 +301,10 @@ def test_page_one_says_when_stage_times_are_unknown_and_only_then():
     # One export without history: 30 transitions, 4 of them with exact times.
     untimed = build_report_model(
         FUNNEL,
-        "en",
         dt.date(2026, 2, 1),
         CUTOFF,
         rows,
         timezone="UTC",
-        labels=dict(labels_for("en")),
         marts=FunnelMarts(durations=durations([(20, 4), (10, 0)])),
     )
     assert untimed.notice_keys == ("notice_stage_times_unknown",)
@@ -320,12 +315,10 @@ def test_page_one_says_when_stage_times_are_unknown_and_only_then():
     # Half of them timed: durations rest on enough deals, nothing to say.
     timed = build_report_model(
         FUNNEL,
-        "en",
         dt.date(2026, 2, 1),
         CUTOFF,
         rows,
         timezone="UTC",
-        labels=dict(labels_for("en")),
         marts=FunnelMarts(durations=durations([(20, 10), (10, 5)])),
     )
     assert timed.notice_keys == ()

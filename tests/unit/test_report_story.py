@@ -69,16 +69,14 @@ def card(month, manager, order, n, rate, shrunk, *, significant=False, gap=0.05)
     )
 
 
-def model(rows, marts=None, locale="en", month=MAR, funnel=FUNNEL):
+def model(rows, marts=None, month=MAR, funnel=FUNNEL):
     return build_report_model(
         funnel,
-        locale,
         month,
         CUTOFF,
         rows,
         timezone="UTC",
         tables=frozenset({"funnel_stage_monthly", "call_leaks", "data_quality"}),
-        labels=dict(labels_for(locale)),
         marts=marts,
         currency="RUB",
     )
@@ -109,7 +107,8 @@ def test_one_weakest_step_marks_the_mature_cohort_only_and_is_the_tiles():
     assert not any(s.is_weakest for s in report.period.stages)  # no flag of its own
     assert not any(s.is_weakest for s in report.cohort_open.stages)  # immature: none
     kpis = {kpi.key: kpi for kpi in section(report, "kpis.html.j2")}
-    assert kpis["weakest_step"].detail == "Offer → Won"
+    assert kpis["weakest_step"].stages == ("offer", "won")
+    assert "Offer → Won" in html_of(report)
     assert kpis["weakest_step"].value == pytest.approx(20 / 60)
     assert kpis["weakest_step"].dropoff == pytest.approx(1 - 20 / 60)
 
@@ -155,9 +154,9 @@ def test_no_significantly_better_manager_means_no_bottleneck_and_a_plain_sentenc
     )
     assert "Raising" not in html  # never "from 33.3% to 33.3%"
     board = section(report, "managers.html.j2")
-    assert board.rank_step == "Offer → Won" and board.rank_is_weakest
+    assert board.rank_step == "offer" and board.rank_is_weakest
     assert "“Estimate”: the shrunk rate at “Offer → Won” (the weakest step)" in html
-    ru = html_of(model(ROWS, FunnelMarts(scorecard=scorecard, bottleneck=bottleneck), "ru"), "ru")
+    ru = html_of(model(ROWS, FunnelMarts(scorecard=scorecard, bottleneck=bottleneck)), "ru")
     assert "Ни один менеджер не лучше остальной команды значимо ни на одном шаге" in ru
     # Too few clients to name a weakest step: the tile still says it plainly.
     few = stage_rows(JAN, "cohort", (40, 20, 2, 0))
@@ -177,7 +176,8 @@ def test_an_older_windows_bottleneck_is_not_brought_forward():
     flagged = (BottleneckRow(JAN, 1, "call", "A", 0.68, 0.6, 8.0, True),)
     report = model(ROWS, FunnelMarts(scorecard=scorecard, bottleneck=flagged))
     kpis = {kpi.key: kpi for kpi in section(report, "kpis.html.j2")}
-    assert kpis["bottleneck"].bottleneck.step == "Call → Meet"
+    assert kpis["bottleneck"].bottleneck.stage_key == "call"
+    assert "Raising “Call → Meet”" in html_of(report)
 
 
 REASONS = [
@@ -250,9 +250,8 @@ def test_sections_that_do_not_apply_are_left_out():
             ]
         }
     )
-    labels = dict(labels_for("en"))
     appendix = build_appendix(
-        FunnelMarts(call_leaks=leaks), cold, MAR, labels, has_quality=False, has_unmapped_mart=False
+        FunnelMarts(call_leaks=leaks), cold, MAR, has_quality=False, has_unmapped_mart=False
     )
     assert not appendix.has_inbound and appendix.has_calls  # cold calls: no missed inbound
     html = html_of(model(ROWS, FunnelMarts(call_leaks=leaks), funnel=cold))
@@ -263,7 +262,7 @@ def test_sections_that_do_not_apply_are_left_out():
     )
     leaks = (CallLeakRow("Анна", 3, 1, 0), CallLeakRow("all", 3, 1, 0))
     appendix = build_appendix(
-        FunnelMarts(call_leaks=leaks), no_call_stage, MAR, labels, has_quality=False,
+        FunnelMarts(call_leaks=leaks), no_call_stage, MAR, has_quality=False,
         has_unmapped_mart=False,
     )  # fmt: skip
     assert appendix.has_inbound and not appendix.has_calls
@@ -282,9 +281,9 @@ def test_money_carries_the_currency_and_an_empty_sales_cycle_prints_no_dash_days
     cycle = (SalesCycleRow(MAR, 0, None, None), SalesCycleRow(FEB, 3, 12.0, None))
     html = html_of(
         build_report_model(
-            FUNNEL, "ru", MAR, CUTOFF, list(ROWS), timezone="UTC",
+            FUNNEL, MAR, CUTOFF, list(ROWS), timezone="UTC",
             tables=frozenset({"funnel_stage_monthly", "sales_cycle_monthly"}),
-            labels=dict(labels_for("ru")), marts=FunnelMarts(sales_cycle=cycle),
+            marts=FunnelMarts(sales_cycle=cycle),
         ),
         "ru",
     )  # fmt: skip
@@ -310,7 +309,7 @@ def test_an_amended_report_lists_what_changed_first_on_page_one():
              "measure": "entities", "old": 300, "new": 306},
         ],
     }  # fmt: skip
-    report = with_amendment(model(ROWS, locale="ru"), record, FUNNEL)
+    report = with_amendment(model(ROWS), record, FUNNEL)
     assert report.notice_keys[0] == "notice_amended"
     html = html_of(report, "ru")
     assert "Исправленный отчёт (редакция 2)" in html
@@ -319,3 +318,12 @@ def test_an_amended_report_lists_what_changed_first_on_page_one():
     cohort = html.index("Когорта январь 2026: «Оплата»: клиентов 20 → 21")
     assert period < cohort
     assert with_amendment(model(ROWS), None, FUNNEL).notices == ()
+
+
+def test_one_model_serves_every_locale_and_the_templates_name_its_stages():
+    report = model(ROWS, FunnelMarts(scorecard=(card(JAN, None, 1, 120, 0.7, 0.68),)))
+    assert "КП" not in repr(report) and "Offer" not in repr(report)  # keys only
+    ru, en = html_of(report, "ru"), html_of(report, "en")
+    assert "КП → Оплата" in ru and "Offer → Won" not in ru
+    assert "Offer → Won" in en and "КП" not in en
+    assert "не указан" in ru and "not specified" in en  # the unknown manager

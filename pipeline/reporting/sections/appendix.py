@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pipeline.config import Funnel
 from pipeline.reporting.model import ReportInputs
-from pipeline.reporting.reasons import reject_reason
-from pipeline.reporting.warehouse import FunnelMarts, UnmappedStageRow
-from pipeline.reporting.words import display_value
+from pipeline.reporting.reasons import RejectReason, reason_shape
+from pipeline.reporting.warehouse import CallLeakRow, FunnelMarts, UnmappedStageRow
 
 CALL_LEAK_ROWS_MAX = 15
 QUALITY_ROWS_MAX = 40
@@ -65,12 +63,11 @@ class CountRow:
 
 
 @dataclass(frozen=True)
-class LeakRow:
-    manager: str
-    missed_inbound: int
-    not_called_back: int
-    call_leads_never_in_crm: int
-    is_team: bool
+class RejectedRow:
+    month: dt.date | None
+    source: str
+    reason: RejectReason  # worded in the report's language when drawn
+    value: float
 
 
 @dataclass(frozen=True)
@@ -79,13 +76,13 @@ class Appendix:
     ledger: tuple[LedgerRow, ...]
     files: tuple[FileRow, ...]  # marts.data_files; shown instead of ledger when present
     files_hidden: int
-    rejected: tuple[CountRow, ...]
+    rejected: tuple[RejectedRow, ...]
     rejected_hidden: int
     unknown_managers: tuple[CountRow, ...]
     calls_not_linked: float | None
     has_calls: bool  # the funnel counts a call stage: calls can link to deals or form leads
     unmapped: tuple[UnmappedStageRow, ...]  # this funnel's CRM pipelines only
-    leaks: tuple[LeakRow, ...]
+    leaks: tuple[CallLeakRow, ...]  # the managers with leaks, then the team
     leaks_hidden: int
     has_quality: bool
     has_unmapped_mart: bool
@@ -113,7 +110,6 @@ def build_appendix(
     marts: FunnelMarts,
     funnel: Funnel,
     month: dt.date,
-    labels: Mapping[str, str],
     *,
     has_quality: bool,
     has_unmapped_mart: bool,
@@ -132,8 +128,7 @@ def build_appendix(
         elif row.metric == "rows_total":
             ledger.setdefault(key, {"files": {}, "rows": None})["rows"] = row.value
         elif row.metric == "rows_rejected":
-            detail = reject_reason(mask_phone_like(row.detail), labels)
-            rejected.append(CountRow(row.month, row.source, detail, row.value))
+            rejected.append(CountRow(row.month, row.source, mask_phone_like(row.detail), row.value))
         elif row.metric == "unknown_managers" and row.month == month:
             unknown.append(CountRow(row.month, row.source, row.detail, row.value))
         elif row.metric == "calls_not_linked" and row.month == month and row.detail == funnel.id:
@@ -160,6 +155,9 @@ def build_appendix(
         )
     )
     rejected.sort(key=lambda r: (*month_key(r.month), r.source, -r.value, r.detail))
+    rejected_rows = [
+        RejectedRow(r.month, r.source, reason_shape(r.detail), r.value) for r in rejected
+    ]
     unknown.sort(key=lambda r: (-r.value, r.source, r.detail))
 
     unmapped = tuple(
@@ -182,24 +180,14 @@ def build_appendix(
         r for r in people if r.missed_inbound or r.not_called_back or r.call_leads_never_in_crm
     ]
     shown = people[:CALL_LEAK_ROWS_MAX]
-    team_name = labels.get("team", "team")
-    leaks = tuple(
-        LeakRow(
-            manager=team_name if r.manager == "all" else display_value(r.manager, labels),
-            missed_inbound=r.missed_inbound,
-            not_called_back=r.not_called_back,
-            call_leads_never_in_crm=r.call_leads_never_in_crm,
-            is_team=r.manager == "all",
-        )
-        for r in [*shown, *team]
-    )
+    leaks = (*shown, *team)
     files = _report_files(marts, month)
     return Appendix(
         month=month,
         ledger=ledger_rows[:QUALITY_ROWS_MAX],
         files=files[:FILE_ROWS_MAX],
         files_hidden=max(0, len(files) - FILE_ROWS_MAX),
-        rejected=tuple(rejected[:QUALITY_ROWS_MAX]),
+        rejected=tuple(rejected_rows[:QUALITY_ROWS_MAX]),
         rejected_hidden=max(0, len(rejected) - QUALITY_ROWS_MAX),
         unknown_managers=tuple(unknown[:QUALITY_ROWS_MAX]),
         calls_not_linked=calls_not_linked,
@@ -249,7 +237,6 @@ def build(inputs: ReportInputs) -> Appendix | None:
         inputs.marts,
         inputs.funnel,
         inputs.month,
-        inputs.labels,
         has_quality="data_quality" in inputs.tables,
         has_unmapped_mart="unmapped_stages" in inputs.tables,
     )

@@ -1,20 +1,18 @@
 """Page one's "What changed": the significant step changes of the latest judged month.
 
 Pure: marts.funnel_changes rows in (one funnel, one month), a plain frozen model out.
-The figures are the mart's; this only picks, orders and labels them.
+The figures are the mart's; this only picks and orders them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.config import Funnel
 from pipeline.reporting.model import ReportInputs
 from pipeline.reporting.months import add_months
 from pipeline.reporting.warehouse import ChangeRow, FunnelMarts
-from pipeline.reporting.words import display_value, segment_type_title, step_label
 
 CHANGES_SHOWN_MAX = 3
 BASELINE_MONTHS = 6  # as in marts.funnel_changes
@@ -23,13 +21,15 @@ TOTAL = "total"
 
 @dataclass(frozen=True)
 class ChangeItem:
-    step: str  # 'Звонок → Замер'
-    segment: str | None  # 'Менеджер: Иванов Иван'; None for the whole funnel
+    stage_key: str  # the step that starts at this stage
+    segment_type: str | None  # with segment: the segment changed; None for the whole funnel
+    segment: str | None
     direction: str  # up | down
     change_pp: float
     rate_recent: float | None
     rate_baseline: float | None
-    behind: str | None  # the segment with the largest share of a total's change
+    behind_type: str | None  # with behind: the segment with the largest share of a
+    behind: str | None  # total's change
     behind_pp: float | None  # that share, in percentage points
 
 
@@ -65,22 +65,12 @@ def _behind(row: ChangeRow, rows: Sequence[ChangeRow]) -> ChangeRow | None:
 
 def build_changes(
     marts: FunnelMarts,
-    funnel: Funnel,
-    names: Mapping[str, str],
-    locale: str,
-    labels: Mapping[str, str],
 ) -> Changes | None:
     """None when no month could be judged yet (fewer than seven mature cohort months)."""
     rows = marts.changes
     if not rows:
         return None
     month = rows[0].month
-    keys = [stage.key for stage in funnel.stages]
-
-    def segment_name(row: ChangeRow) -> str:
-        title = segment_type_title(funnel, row.segment_type, locale, labels)
-        return f"{title}: {display_value(row.segment, labels)}"
-
     significant = sorted(
         (row for row in rows if row.is_significant and row.change_pp),
         key=lambda row: (row.q_value, row.segment_type != TOTAL, row.stage_order, row.segment),
@@ -96,13 +86,15 @@ def build_changes(
         behind = _behind(row, rows) if row.segment_type == TOTAL else None
         items.append(
             ChangeItem(
-                step=step_label(names, keys, row.stage_key),
-                segment=None if row.segment_type == TOTAL else segment_name(row),
+                stage_key=row.stage_key,
+                segment_type=None if row.segment_type == TOTAL else row.segment_type,
+                segment=None if row.segment_type == TOTAL else row.segment,
                 direction="up" if row.change_pp > 0 else "down",
                 change_pp=row.change_pp,
                 rate_recent=row.rate_recent,
                 rate_baseline=row.rate_baseline,
-                behind=segment_name(behind) if behind else None,
+                behind_type=behind.segment_type if behind else None,
+                behind=behind.segment if behind else None,
                 behind_pp=behind.contribution_pp if behind else None,
             )
         )
@@ -117,4 +109,4 @@ def build_changes(
 
 
 def build(inputs: ReportInputs) -> Changes | None:
-    return build_changes(inputs.marts, inputs.funnel, inputs.names, inputs.locale, inputs.labels)
+    return build_changes(inputs.marts)

@@ -36,7 +36,7 @@ class Kpi:
     value: float | None
     view: str  # period | cohort | closed | window
     month: dt.date | None
-    detail: str | None
+    stages: tuple[str, ...]  # the stage keys the tile names ('first → last'), in order
     vs_previous: Comparison | None
     vs_year: Comparison | None
     secondary: float | None = None  # avg_deal (won_amount), p80_days (sales_cycle)
@@ -66,7 +66,7 @@ def _kpis(
     month: dt.date,
     mature: dt.date | None,
     cohort: FunnelSnapshot | None,
-    stage_names: Sequence[str],
+    stage_keys: Sequence[str],
     marts: FunnelMarts,
     bottleneck: Bottleneck | None,
     tables: frozenset[str],
@@ -81,7 +81,7 @@ def _kpis(
     def to_next(row: StageMonthRow) -> float | None:
         return row.conversion_to_next
 
-    def period_kpi(key: str, pick: Callable[[dt.date], StageMonthRow | None], detail: str) -> Kpi:
+    def period_kpi(key: str, pick: Callable[[dt.date], StageMonthRow | None], stage: str) -> Kpi:
         row = pick(month)
         value = row.entities if row else None
         return Kpi(
@@ -90,15 +90,15 @@ def _kpis(
             value=value,
             view="period",
             month=month,
-            detail=detail,
+            stages=(stage,),
             vs_previous=_comparison(value, add_months(month, -1), pick, entities),
             vs_year=_comparison(value, add_months(month, -12), pick, entities),
         )
 
-    first_name, last_name = stage_names[0], stage_names[-1]
+    first, last = stage_keys[0], stage_keys[-1]
     kpis = [
-        period_kpi("top_volume", lambda m: index.stage("period", m, 1), first_name),
-        period_kpi("closed", lambda m: index.last_stage("period", m), last_name),
+        period_kpi("top_volume", lambda m: index.stage("period", m, 1), first),
+        period_kpi("closed", lambda m: index.last_stage("period", m), last),
     ]
 
     def closed_kpi(key: str, kind: str, rows, value_of, secondary_of) -> Kpi:
@@ -112,7 +112,7 @@ def _kpis(
             value=value,
             view="closed",
             month=month,
-            detail=None,
+            stages=(),
             vs_previous=_comparison(value, add_months(month, -1), by_month.get, value_of),
             vs_year=_comparison(value, add_months(month, -12), by_month.get, value_of),
             secondary=secondary_of(row) if row else None,
@@ -129,7 +129,7 @@ def _kpis(
         key: str,
         pick: Callable[[dt.date], StageMonthRow | None],
         value_of: Callable[[StageMonthRow], float | None],
-        detail: str | None,
+        stages: tuple[str, ...],
     ) -> Kpi:
         row = pick(mature) if mature else None
         value = value_of(row) if row else None
@@ -139,7 +139,7 @@ def _kpis(
             value=value,
             view="cohort",
             month=mature,
-            detail=detail,
+            stages=stages,
             vs_previous=_comparison(value, add_months(mature, -1), pick, value_of)
             if mature
             else None,
@@ -151,7 +151,7 @@ def _kpis(
             "overall_conversion",
             lambda m: index.last_stage("cohort", m),
             from_first,
-            f"{first_name} → {last_name}",
+            (first, last),
         )
     )
 
@@ -174,7 +174,7 @@ def _kpis(
                 value=bottleneck.extra_closed_sales,
                 view="window",
                 month=bottleneck.month,
-                detail=bottleneck.step,
+                stages=(),
                 vs_previous=None,
                 vs_year=None,
                 bottleneck=bottleneck,
@@ -187,21 +187,20 @@ def _kpis(
     weakest = cohort.weakest if cohort else None
     if weakest is not None:
         following = next(stage for stage in cohort.stages if stage.order > weakest.order)
-        detail = f"{weakest.name} → {following.name}"
+        stages = (weakest.key, following.key)
         order = weakest.order
-        kpi = cohort_kpi("weakest_step", lambda m: index.stage("cohort", m, order), to_next, detail)
+        kpi = cohort_kpi("weakest_step", lambda m: index.stage("cohort", m, order), to_next, stages)
         kpi = dataclasses.replace(kpi, dropoff=weakest.dropoff_to_next, no_standout=window)
     else:
-        kpi = cohort_kpi("weakest_step", lambda m: None, to_next, None)
+        kpi = cohort_kpi("weakest_step", lambda m: None, to_next, ())
         kpi = dataclasses.replace(kpi, no_standout=window)
     kpis.append(kpi)
     return tuple(kpis)
 
 
 def build(inputs: ReportInputs) -> tuple[Kpi, ...]:
-    funnel, marts, names = inputs.funnel, inputs.marts, inputs.names
-    stage_names = [names[stage.key] for stage in funnel.stages]
-    bottleneck = build_bottleneck(marts, funnel, names, inputs.labels)
+    funnel, marts = inputs.funnel, inputs.marts
+    bottleneck = build_bottleneck(marts, funnel)
     # "No manager is significantly better at any step" only when none is, at any step.
     standout = any(row.gap_significant and (row.gap or 0) > 0 for row in marts.scorecard)
     window = manager_window(marts, funnel) if marts.scorecard and not standout else None
@@ -210,7 +209,7 @@ def build(inputs: ReportInputs) -> tuple[Kpi, ...]:
         inputs.month,
         inputs.mature,
         inputs.cohort,
-        stage_names,
+        [stage.key for stage in funnel.stages],
         marts,
         bottleneck,
         inputs.tables,

@@ -2,33 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pipeline.config import Funnel
 from pipeline.reporting.model import ReportInputs
-from pipeline.reporting.warehouse import FunnelMarts
-from pipeline.reporting.words import display_value
+from pipeline.reporting.warehouse import FunnelMarts, LostReasonRow
 
 LOST_REASONS_PER_STAGE = 6
 
 
 @dataclass(frozen=True)
-class LostReason:
-    reason: str
-    deals: int
-
-
-@dataclass(frozen=True)
 class LostStage:
-    stage: str
-    reasons: tuple[LostReason, ...]
+    stage_key: str  # the last stage the deals reached, as the mart has it
+    reasons: tuple[LostReasonRow, ...]  # the most frequent first
     hidden: int
 
 
-def build_lost_reasons(
-    marts: FunnelMarts, funnel: Funnel, names: Mapping[str, str], labels: Mapping[str, str]
-) -> tuple[LostStage, ...]:
+def build_lost_reasons(marts: FunnelMarts, funnel: Funnel) -> tuple[LostStage, ...]:
     """Month M, all deals: per last reached stage (funnel order), reasons by count."""
     order = {stage.key: position for position, stage in enumerate(funnel.stages)}
     by_stage: dict[str, list] = {}
@@ -38,14 +28,7 @@ def build_lost_reasons(
     for stage_key in sorted(by_stage, key=lambda key: (order.get(key, -1), key)):
         rows = sorted(by_stage[stage_key], key=lambda r: (-r.deals, r.reason))
         shown = rows[:LOST_REASONS_PER_STAGE]
-        stage_name = names[stage_key] if stage_key in names else display_value(stage_key, labels)
-        stages.append(
-            LostStage(
-                stage=stage_name,
-                reasons=tuple(LostReason(display_value(r.reason, labels), r.deals) for r in shown),
-                hidden=len(rows) - len(shown),
-            )
-        )
+        stages.append(LostStage(stage_key, tuple(shown), hidden=len(rows) - len(shown)))
     return tuple(stages)
 
 
@@ -53,4 +36,4 @@ def build(inputs: ReportInputs) -> tuple[LostStage, ...] | None:
     """Shown whenever the mart exists: a month without lost deals says so."""
     if "lost_reasons" not in inputs.tables:
         return None
-    return build_lost_reasons(inputs.marts, inputs.funnel, inputs.names, inputs.labels)
+    return build_lost_reasons(inputs.marts, inputs.funnel)

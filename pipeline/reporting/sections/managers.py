@@ -4,14 +4,13 @@ bottleneck of the latest mature window and that window itself."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pipeline.config import Funnel
 from pipeline.reporting.model import ReportInputs
 from pipeline.reporting.months import add_months
 from pipeline.reporting.warehouse import BottleneckRow, FunnelMarts, ScorecardRow
-from pipeline.reporting.words import display_value, step_label
+from pipeline.reporting.words import UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class ManagerCell:
 @dataclass(frozen=True)
 class ManagerRow:
     rank: int
-    manager: str
+    manager: str  # as the mart has it ((unknown) where the export had none)
     rank_rate: float | None  # shrunk_rate at the ranking step
     cells: tuple[ManagerCell | None, ...]
 
@@ -37,10 +36,10 @@ class ManagerBoard:
     month: dt.date
     window_from: dt.date
     window_months: int
-    steps: tuple[str, ...]  # step labels, in funnel order
+    steps: tuple[str, ...]  # the stage key each step starts at, in funnel order
     step_orders: tuple[int, ...]
     team_rates: tuple[float | None, ...]  # funnel_bottleneck.team_rate, same window
-    rank_step: str
+    rank_step: str  # the stage key the ranking step starts at
     rank_is_bottleneck: bool
     rows: tuple[ManagerRow, ...]
     rank_is_weakest: bool = False  # no bottleneck: ranked at the report's weakest step
@@ -63,8 +62,6 @@ def _cell(row: ScorecardRow) -> ManagerCell:
 def build_manager_board(
     marts: FunnelMarts,
     funnel: Funnel,
-    names: Mapping[str, str],
-    labels: Mapping[str, str],
     weakest_order: int | None = None,
 ) -> ManagerBoard | None:
     """The latest mature manager window up to the report month (the warehouse read only
@@ -88,7 +85,8 @@ def build_manager_board(
 
     by_manager: dict[str, dict[int, ScorecardRow]] = {}
     for row in marts.scorecard:
-        by_manager.setdefault(display_value(row.manager, labels), {})[row.stage_order] = row
+        manager = UNKNOWN if row.manager is None else row.manager
+        by_manager.setdefault(manager, {})[row.stage_order] = row
 
     def rank_key(item: tuple[str, dict[int, ScorecardRow]]) -> tuple:
         manager, cells = item
@@ -113,10 +111,10 @@ def build_manager_board(
         month=month,
         window_from=add_months(month, 1 - window_months),
         window_months=window_months,
-        steps=tuple(step_label(names, keys, keys[order - 1]) for order in step_orders),
+        steps=tuple(keys[order - 1] for order in step_orders),
         step_orders=step_orders,
         team_rates=tuple(team[order].team_rate if order in team else None for order in step_orders),
-        rank_step=step_label(names, keys, keys[rank_order - 1]),
+        rank_step=keys[rank_order - 1],
         rank_is_bottleneck=bottleneck is not None,
         rows=tuple(rows),
         rank_is_weakest=bottleneck is None and rank_order == weakest_order,
@@ -127,10 +125,10 @@ def build_manager_board(
 class Bottleneck:
     month: dt.date
     window_from: dt.date
-    step: str
+    stage_key: str  # the step starting at this stage
     team_rate: float | None
     best_rate: float | None
-    best_manager: str
+    best_manager: str | None
     extra_closed_sales: float | None
 
 
@@ -157,8 +155,6 @@ def manager_window(marts: FunnelMarts, funnel: Funnel) -> ManagerWindow | None:
 def build_bottleneck(
     marts: FunnelMarts,
     funnel: Funnel,
-    names: Mapping[str, str],
-    labels: Mapping[str, str],
 ) -> Bottleneck | None:
     """The bottleneck of the latest mature manager window, if it has one: the mart flags a
     step only where its best manager is significantly better than the rest of the team.
@@ -170,20 +166,17 @@ def build_bottleneck(
     )
     if row is None or window is None:
         return None
-    keys = [stage.key for stage in funnel.stages]
     return Bottleneck(
         month=row.month,
         window_from=window.window_from,
-        step=step_label(names, keys, row.stage_key),
+        stage_key=row.stage_key,
         team_rate=row.team_rate,
         best_rate=row.best_rate,
-        best_manager=display_value(row.best_manager, labels),
+        best_manager=row.best_manager,
         extra_closed_sales=row.extra_closed_sales,
     )
 
 
 def build(inputs: ReportInputs) -> ManagerBoard | None:
     weakest = inputs.cohort.weakest if inputs.cohort else None
-    return build_manager_board(
-        inputs.marts, inputs.funnel, inputs.names, inputs.labels, weakest.order if weakest else None
-    )
+    return build_manager_board(inputs.marts, inputs.funnel, weakest.order if weakest else None)

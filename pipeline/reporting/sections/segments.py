@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from pipeline.config import Funnel
 from pipeline.reporting.model import ReportInputs
 from pipeline.reporting.stages import StageIndex
-from pipeline.reporting.words import display_value, segment_type_title
 
 SEGMENT_ROWS_MAX = 12
 
 
 @dataclass(frozen=True)
 class SegmentRow:
-    segment: str
+    segment: str  # as the mart has it
     top_volume: int | None
     closed: int | None
     cohort_entities: int | None
@@ -26,7 +25,6 @@ class SegmentRow:
 @dataclass(frozen=True)
 class SegmentTable:
     segment_type: str
-    title: str
     rows: tuple[SegmentRow, ...]
     hidden: int
 
@@ -36,8 +34,6 @@ def _segments(
     funnel: Funnel,
     month: dt.date,
     mature: dt.date | None,
-    locale: str,
-    labels: dict[str, str],
 ) -> tuple[SegmentTable, ...]:
     tables = []
     for segment_type in funnel.segment_types:
@@ -50,7 +46,7 @@ def _segments(
             cohort_rows = cohort.get(name, [])
             rows.append(
                 SegmentRow(
-                    segment=display_value(name, labels),
+                    segment=name,
                     top_volume=period_rows[0].entities if period_rows else None,
                     closed=period_rows[-1].entities if period_rows else None,
                     cohort_entities=cohort_rows[0].entities if cohort_rows else None,
@@ -66,19 +62,10 @@ def _segments(
             key=lambda row: (-(row.top_volume or 0), -(row.cohort_entities or 0), row.segment)
         )
         shown = rows[:SEGMENT_ROWS_MAX]
-        tables.append(
-            SegmentTable(
-                segment_type,
-                segment_type_title(funnel, segment_type, locale, labels),
-                tuple(shown),
-                hidden=len(rows) - len(shown),
-            )
-        )
+        tables.append(SegmentTable(segment_type, tuple(shown), hidden=len(rows) - len(shown)))
     return tuple(tables)
 
 
 def build(inputs: ReportInputs) -> tuple[SegmentTable, ...] | None:
-    tables = _segments(
-        inputs.stages, inputs.funnel, inputs.month, inputs.mature, inputs.locale, inputs.labels
-    )
+    tables = _segments(inputs.stages, inputs.funnel, inputs.month, inputs.mature)
     return tables or None

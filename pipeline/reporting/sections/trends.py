@@ -11,7 +11,6 @@ from pipeline.config import Funnel
 from pipeline.reporting.model import ReportInputs
 from pipeline.reporting.months import add_months
 from pipeline.reporting.warehouse import FunnelMarts, StageMonthRow, StageTrendRow
-from pipeline.reporting.words import step_label
 
 TREND_MONTHS = 12
 
@@ -25,7 +24,8 @@ class TrendPoint:
 
 @dataclass(frozen=True)
 class TrendPanel:
-    label: str
+    label: str | None  # the label key of a panel that is not a step's
+    step: str | None  # the stage key a step's panel starts at
     kind: str  # rate | count
     points: tuple[TrendPoint, ...]
     latest: TrendPoint | None  # the latest mature point with a value
@@ -43,8 +43,6 @@ def build_trends(
     stage_rows: Sequence[StageMonthRow],
     funnel: Funnel,
     month: dt.date,
-    names: Mapping[str, str],
-    labels: Mapping[str, str],
 ) -> Trends | None:
     """One panel per step conversion (funnel_stage_trends, cohort view), plus the cohort
     size and the overall conversion (funnel_stage_monthly), over the last 12 months. A
@@ -63,20 +61,22 @@ def build_trends(
     if not by_step:
         return None
 
-    def panel(label: str, kind: str, series: Mapping[dt.date, tuple]) -> TrendPanel:
+    def panel(
+        title: tuple[str | None, str | None], kind: str, series: Mapping[dt.date, tuple]
+    ) -> TrendPanel:
         points = tuple(TrendPoint(m, *(series.get(m) or (None, False))[:2]) for m in months)
         latest_month = max(
             (p.month for p in points if p.is_mature and p.value is not None), default=None
         )
         latest = next((p for p in points if p.month == latest_month), None)
         change = series[latest_month][2] if latest_month and len(series[latest_month]) > 2 else None
-        return TrendPanel(label, kind, points, latest, change)
+        return TrendPanel(*title, kind, points, latest, change)
 
     panels = []
     first = by_step.get(1, {})
     panels.append(
         panel(
-            labels.get("trend_cohort_size", "cohort size"),
+            ("trend_cohort_size", None),
             "count",
             {m: (row.entities, bool(row.is_mature)) for m, row in first.items()},
         )
@@ -88,14 +88,14 @@ def build_trends(
             m: (row.conversion_to_next, bool(row.is_mature), change_vs_last_year(row))
             for m, row in by_step[order].items()
         }
-        panels.append(panel(step_label(names, keys, keys[order - 1]), "rate", series))
+        panels.append(panel((None, keys[order - 1]), "rate", series))
     overall: dict[dt.date, tuple] = {}
     last_order = len(keys)
     for row in cohort_totals:
         if row.stage_order == last_order and row.month in months:
             overall[row.month] = (row.conversion_from_first, bool(row.is_mature))
     if overall:
-        panels.append(panel(labels.get("trend_overall", "overall"), "rate", overall))
+        panels.append(panel(("trend_overall", None), "rate", overall))
     return Trends(months=months, panels=tuple(panels))
 
 
@@ -111,6 +111,4 @@ def build(inputs: ReportInputs) -> Trends | None:
         inputs.stages.total_rows(),
         inputs.funnel,
         inputs.month,
-        inputs.names,
-        inputs.labels,
     )
