@@ -21,11 +21,11 @@ import polars as pl
 
 from pipeline.config import Source
 from pipeline.sources import fastcsv, presets
-from pipeline.sources.errors import MissingColumnsError
+from pipeline.sources.errors import MissingColumnsError, SourceError
 from pipeline.sources.presets import Column
 from pipeline.sources.raw import Export, RawFile, records_frame, rejects_frame
 from pipeline.sources.tabular import Table, dedupe_header, is_excel, read_table
-from pipeline.sources.text import sniff_delimiter
+from pipeline.sources.text import Record, sniff_delimiter
 from pipeline.transform.deals import ATTRIBUTE_PREFIX, DEAL_COLUMNS
 from pipeline.transform.history import STAGE_DATE_PREFIX
 from pipeline.transform.rejects import RAW, ROW
@@ -36,9 +36,9 @@ HISTORY_COLUMNS = ("deal_id", "stage", "entered_at", "manager")
 
 def read(export: Export, source: Source) -> Iterator[RawFile]:
     """A CSV batch by batch: polars parses the well-formed records (fastcsv), the csv
-    module the rest; the first record is the header. A workbook (whatever its name), a
-    file with no record, and a header the batch parser does not read back exactly are read
-    whole by the table reader (`read_whole`), as one batch."""
+    module the rest; the first record is the header. A workbook (whatever its name) is read
+    whole by the table reader (`read_whole`), as one batch; so is a file with no header
+    record, or one whose header the batch parser does not read back exactly (`_careful`)."""
     if is_excel(export.peek(4), export.name):
         yield read_whole(export.read_bytes(), export.name, source)
         return
@@ -46,17 +46,18 @@ def read(export: Export, source: Source) -> Iterator[RawFile]:
     delimiter = sniff_delimiter(records.head_text, source.formats.delimiter)
     head = fastcsv.first_record(records.head_text, delimiter)
     if head is None or head.fields is None:
-        yield read_whole(export.read_bytes(), export.name, source)
+        yield _careful(export, source, head)
         return
     header = dedupe_header(head.fields)
     labels: dict[str, str] = {}  # resolved at the first data record
-    for number, batch in enumerate(records.batches(delimiter, len(head.fields))):
+    header_read = False
+    for batch in records.batches(delimiter, len(head.fields)):
         rows = batch.frame
-        if number == 0:
+        if not header_read and rows.height:  # the batch that holds the header record
             if not _reads_back(rows, head.fields):
-                yield read_whole(export.read_bytes(), export.name, source)
+                yield _careful(export, source, head)
                 return
-            rows = rows.filter(pl.col("_row") > 1)
+            rows, header_read = rows.filter(pl.col("_row") > 1), True
         rows = rows.with_columns(pl.col("_row") - 1)
         raw = RawFile(pl.DataFrame(), rejects_frame([]), rows.height, records.encoding,
                       delimiter, header)  # fmt: skip
@@ -68,10 +69,19 @@ def read(export: Export, source: Source) -> Iterator[RawFile]:
         yield raw
 
 
+def _careful(export: Export, source: Source, head: Record | None) -> RawFile:
+    """A file the batch parser cannot take as it is — no record in its first lines (empty,
+    or blank), a header it cannot parse or does not read back exactly — read whole by the
+    table reader; a batched (large) file with such a header is refused rather than read
+    whole into memory."""
+    if export.batched and head is not None:
+        why = head.error or "its batches read it differently from the careful parser"
+        raise SourceError(f"the header line cannot be parsed: {why}")  # as read_table says
+    return read_whole(export.read_bytes(), export.name, source)
+
+
 def _reads_back(records: pl.DataFrame, header: list[str]) -> bool:
-    """The batch's first record is the header record as the careful parser reads it."""
-    if records.height == 0:
-        return False
+    """The file's first record is the header record as the careful parser reads it."""
     first = records.row(0, named=True)
     return (
         first["_row"] == 1

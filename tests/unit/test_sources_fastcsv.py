@@ -192,6 +192,17 @@ def test_generic_file_read_in_batches_equals_the_careful_reader(tmp_path, source
     assert_same_raw(read_in_batches(tmp_path, data, name, sources["crm"], 64), careful)
 
 
+def test_a_header_that_cannot_be_parsed_fails_the_same_in_batches(tmp_path, sources):
+    data = '"ID сделки;Этап\n1;A\n2;B\n'.encode()
+    name = "crm/deals.csv"
+    with pytest.raises(SourceError) as careful:
+        generic.read_whole(data, name, sources["crm"])
+    with pytest.raises(SourceError) as batched:
+        read_in_batches(tmp_path, data, name, sources["crm"], 64)
+    assert str(batched.value) == str(careful.value)
+    assert str(careful.value).startswith("the header line cannot be parsed: a quote opened")
+
+
 def test_generic_file_with_a_column_missing_fails_like_the_careful_reader(sources):
     data = "\n".join(["ID сделки;Этап", "1;A"]).encode()
     with pytest.raises(SourceError) as careful:
