@@ -17,14 +17,13 @@ not answered. call_id: the mapped column, else the sha256 of the record's text.
 from __future__ import annotations
 
 import hashlib
-
-import polars as pl
+from functools import partial
 
 from pipeline.config import Source
 from pipeline.sources import presets
 from pipeline.sources.errors import MissingColumnsError
 from pipeline.sources.presets import Column
-from pipeline.sources.raw import RawFile, records_frame
+from pipeline.sources.raw import RawFile
 from pipeline.sources.tabular import Table, read_table
 from pipeline.transform.phones import is_extension, normalize_phone
 
@@ -76,14 +75,7 @@ def own_lines(source: Source) -> frozenset[str]:
 
 def call_rows(raw: RawFile, table: Table, labels: dict[str, str], ours: frozenset[str]) -> RawFile:
     """Mapped columns (canonical key → the file's column) → canonical call rows."""
-    frame = records_frame(table.header, table.rows)
-    rows = [
-        _call({key: r[column] for key, column in labels.items()}, r["_raw"], ours)
-        for r in frame.iter_rows(named=True)
-    ]
-    raw.frame = pl.DataFrame(
-        rows, schema=dict.fromkeys(CALL_COLUMNS, pl.String), orient="row"
-    ).with_columns(frame["_row"], frame["_raw"])
+    raw.frame = presets.call_frame(table, labels, partial(_call, ours=ours), CALL_COLUMNS)
     raw.labels = _shown_labels(labels)
     raw.expected = dict(EXPECTED)
     return raw

@@ -14,13 +14,15 @@ file has; a first line that is data, not column names, fails it with a LayoutErr
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
 
 from pipeline.config import Source, normalize_person_name
 from pipeline.sources.errors import LayoutError, MissingColumnsError
-from pipeline.sources.tabular import find_column, header_key
+from pipeline.sources.raw import records_frame
+from pipeline.sources.tabular import Table, find_column, header_key
 
 TRUE_WORDS = ("true", "yes", "1", "да", "истина", "y", "t")
 _ENGLISH_GROUPED = r"^-?\d{1,3}(,\d{3})+(\.\d+)?$"
@@ -240,3 +242,22 @@ def duration_seconds(value: str | None) -> str | None:
             seconds = seconds * 60 + int(part)
         return str(seconds)
     return text
+
+
+def call_frame(
+    table: Table,
+    labels: dict[str, str],
+    to_call: Callable[[dict[str, str], str], tuple],
+    names: tuple[str, ...],
+) -> pl.DataFrame:
+    """A call log's records → one call per record: `to_call(values, raw)` gets the mapped
+    values (canonical key → the record's value) and the record's text, returns the values
+    of `names`. An all-string frame with _row and _raw."""
+    frame = records_frame(table.header, table.rows)
+    calls = [
+        to_call({key: r[column] for key, column in labels.items()}, r["_raw"])
+        for r in frame.iter_rows(named=True)
+    ]
+    return pl.DataFrame(calls, schema=dict.fromkeys(names, pl.String), orient="row").with_columns(
+        frame["_row"], frame["_raw"]
+    )

@@ -17,12 +17,10 @@ import datetime as dt
 import email.utils
 import re
 
-import polars as pl
-
 from pipeline.config import Source
 from pipeline.sources import presets
 from pipeline.sources.presets import Column
-from pipeline.sources.raw import RawFile, records_frame
+from pipeline.sources.raw import RawFile
 from pipeline.sources.tabular import read_table
 
 COLUMNS = (
@@ -77,13 +75,9 @@ def read(data: bytes, name: str, source: Source) -> RawFile:
     labels = presets.resolve_columns(
         table.header, COLUMNS, dict(source.columns), file_name=name, source=source, preset="twilio"
     )
-    frame = records_frame(table.header, table.rows)
-    rows = [_call({k: r[c] for k, c in labels.items()}) for r in frame.iter_rows(named=True)]
     names = ("call_id", "direction", "line", "client_phone", "started_at", "answered_at")
     names += ("ended_at", "manager", "talk_s", "disposition")
-    raw.frame = pl.DataFrame(
-        rows, schema=dict.fromkeys(names, pl.String), orient="row"
-    ).with_columns(frame["_row"], frame["_raw"])
+    raw.frame = presets.call_frame(table, labels, lambda values, _raw: _call(values), names)
     raw.labels = {
         "call_id": labels["call_id"],
         "direction": labels["_direction"],
