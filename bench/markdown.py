@@ -6,13 +6,13 @@ import json
 import sys
 from pathlib import Path
 
-from bench.run import BUILD, BUILD_NEW, stage_label
+from bench.run import BUILD, BUILD_NEW, spill_mb, stage_label
 
 
 def stage_table(result: dict) -> str:
     lines = [
-        "| stage | rows | seconds | rows/s | peak RSS (MB) |",
-        "|---|---:|---:|---:|---:|",
+        "| stage | rows | seconds | rows/s | peak RSS (MB) | spill folder peak (MB) |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for row in result["stages"]:
         rows = f"{row['rows']:,}" if row["rows"] is not None else "–"
@@ -24,17 +24,17 @@ def stage_table(result: dict) -> str:
         )
         lines.append(
             f"| {stage_label(row)}{note} | {rows} | {row['seconds']:,.1f} | {rate} | "
-            f"{row['peak_rss_mb']:,} |"
+            f"{row['peak_rss_mb']:,} | {spill_mb(row)} |"
         )
-    lines.append(f"| **ingest → marts** | | **{result['ingest_to_marts_seconds']:,.1f}** | | |")
+    lines.append(f"| **ingest → marts** | | **{result['ingest_to_marts_seconds']:,.1f}** | | | |")
     end_to_end = result["end_to_end_seconds"]
-    lines.append(f"| **end to end (ingest → marts → PDFs)** | | **{end_to_end:,.1f}** | | |")
+    lines.append(f"| **end to end (ingest → marts → PDFs)** | | **{end_to_end:,.1f}** | | | |")
     new = result.get("incremental")
     if new:
         month = new["ingest_seconds"] + new["build_seconds"]
         lines.append(
             f"| **new month {new['new_month']} on top of {new['history_months']} (ingest + "
-            f"incremental build)** | | **{month:,.1f}** | | |"
+            f"incremental build)** | | **{month:,.1f}** | | | |"
         )
     extra = []
     if result.get("floor_seconds"):

@@ -2,7 +2,8 @@
 
 Peak RSS is the larger of (a) the highest sum of RSS over the child and its descendants,
 sampled every 50 ms with psutil, and (b) the kernel's ru_maxrss of the child and its
-reaped descendants (os.wait4), which catches a peak between two samples.
+reaped descendants (os.wait4), which catches a peak between two samples. With `watch`, the
+peak size of that folder too, sampled alike (DuckDB's spill folder during a build).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psutil
 
@@ -29,6 +31,17 @@ class Measured:
     output: dict = field(default_factory=dict)  # the child's last stdout line, if JSON
     log: str = ""
     killed_at_limit: bool = False
+    peak_watched_bytes: int | None = None  # of the folder run_child watched
+
+
+def folder_bytes(folder: Path) -> int:
+    """The size of the files under `folder` (0 if it does not exist)."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.stat(os.path.join(root, name)).st_size
+    return total
 
 
 def _tree_rss(process: psutil.Process) -> int:
@@ -43,7 +56,9 @@ def _tree_rss(process: psutil.Process) -> int:
     return total
 
 
-def run_child(args: list[str], *, limit_bytes: int | None = None, env=None) -> Measured:
+def run_child(
+    args: list[str], *, limit_bytes: int | None = None, env=None, watch: Path | None = None
+) -> Measured:
     """Run `python -m <args>`; kill the tree if its RSS passes limit_bytes."""
     started = time.perf_counter()
     child = subprocess.Popen(
@@ -55,6 +70,7 @@ def run_child(args: list[str], *, limit_bytes: int | None = None, env=None) -> M
     )
     process = psutil.Process(child.pid)
     peak = 0
+    watched = 0
     killed = False
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(child.stdout), daemon=True)
@@ -65,6 +81,8 @@ def run_child(args: list[str], *, limit_bytes: int | None = None, env=None) -> M
             break
         rss = _tree_rss(process)
         peak = max(peak, rss)
+        if watch is not None:
+            watched = max(watched, folder_bytes(watch))
         if limit_bytes and rss > limit_bytes and not killed:
             killed = True
             for member in [*process.children(recursive=True), process]:
@@ -81,4 +99,12 @@ def run_child(args: list[str], *, limit_bytes: int | None = None, env=None) -> M
             with contextlib.suppress(ValueError):
                 output = json.loads(line)
             break
-    return Measured(seconds, peak, child.returncode, output, "".join(lines[-40:]), killed)
+    return Measured(
+        seconds,
+        peak,
+        child.returncode,
+        output,
+        "".join(lines[-40:]),
+        killed,
+        watched if watch is not None else None,
+    )

@@ -42,6 +42,7 @@ from bench.generate import MANIFEST, generate
 from bench.measure import Measured, run_child
 from bench.scales import SCALES
 from pipeline.paths import REPO_ROOT
+from pipeline.warehouse import TEMP_DIR_ENV, duckdb_resources, spill_dir
 
 RESULTS_DIR = Path(__file__).parent / "results"
 GB = 1024**3
@@ -219,6 +220,12 @@ def machine() -> dict:
         "cpu": _cpu_model(),
         "polars": pl.__version__,
         "duckdb": duckdb.__version__,
+        # The DuckDB settings a build takes from this machine (pipeline/warehouse.py).
+        "duckdb_settings": {
+            name: value
+            for name, value in duckdb_resources(Path("warehouse.duckdb")).items()
+            if name != TEMP_DIR_ENV
+        },
     }
 
 
@@ -240,6 +247,11 @@ def stage_row(name: str, measured: Measured, rows: int | None) -> dict:
         "seconds": seconds,
         "rows_per_s": round(rows / measured.seconds) if rows and measured.seconds else None,
         "peak_rss_mb": round(measured.peak_rss_bytes / 1024**2),
+        "peak_spill_mb": (
+            round(measured.peak_watched_bytes / 1024**2)
+            if measured.peak_watched_bytes is not None
+            else None
+        ),
         "ok": measured.returncode == 0,
         "killed_at_memory_limit": measured.killed_at_limit,
     }
@@ -255,6 +267,7 @@ def sum_row(name: str, parts: list[dict]) -> dict:
         "seconds": seconds,
         "rows_per_s": round(rows / seconds) if rows and seconds else None,
         "peak_rss_mb": max(row["peak_rss_mb"] for row in parts),
+        "peak_spill_mb": None,
         "ok": all(row["ok"] for row in parts),
         "killed_at_memory_limit": any(row["killed_at_memory_limit"] for row in parts),
         "sum_of": [row["stage"] for row in parts],
@@ -272,7 +285,9 @@ def stage_label(row: dict) -> str:
 
 
 def render_table(rows: list[dict]) -> str:
-    head = f"{'stage':<58}{'rows':>13}{'seconds':>10}{'rows/s':>13}{'peak RSS MB':>13}"
+    head = (
+        f"{'stage':<58}{'rows':>13}{'seconds':>10}{'rows/s':>13}{'peak RSS MB':>13}{'spill MB':>10}"
+    )
     lines = [head, "-" * len(head)]
     for row in rows:
         rate = f"{row['rows_per_s']:,}" if row["rows_per_s"] else "-"
@@ -284,9 +299,15 @@ def render_table(rows: list[dict]) -> str:
         )
         lines.append(
             f"{stage_label(row):<58}{count:>13}{row['seconds']:>10.2f}{rate:>13}"
-            f"{row['peak_rss_mb']:>13,}{flag}"
+            f"{row['peak_rss_mb']:>13,}{spill_mb(row):>10}{flag}"
         )
     return "\n".join(lines)
+
+
+def spill_mb(row: dict) -> str:
+    """The peak size of DuckDB's spill folder during a build stage ("-" for other stages)."""
+    spilled = row.get("peak_spill_mb")
+    return f"{spilled:,}" if spilled is not None else "-"
 
 
 def evaluate(result: dict) -> list[dict]:
@@ -401,15 +422,25 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT),
            "DBT_TARGET_PATH": str(workdir / "dbt-target")}  # fmt: skip
     rows, outputs = [], {}
+    spill = spill_dir(workdir / "warehouse.duckdb")
 
     def stage(name: str, args_: list[str], rows_key: str = "rows", **kw) -> Measured:
         say(f"… {name}")
+        if args_[:2] == ["bench.stage", "build"]:
+            kw["watch"] = spill  # DuckDB's spill folder during the build
         measured = run_child(args_, env=env, limit_bytes=STAGE_LIMIT_BYTES, **kw)
         if measured.returncode != 0 and not measured.killed_at_limit:
             say(measured.log)
         outputs[name] = measured.output
         rows.append(stage_row(name, measured, measured.output.get(rows_key)))
-        say(f"  {rows[-1]['seconds']:.2f} s, peak {rows[-1]['peak_rss_mb']:,} MB")
+        if "prepare_seconds" in measured.output:
+            out = measured.output
+            say(f"  working copy of the warehouse ({out['prepared_mb']:,} MB): "
+                f"{out['prepare_seconds']:.2f} s; "
+                f"publishing it: {out['publish_seconds']:.2f} s")  # fmt: skip
+        spilled = rows[-1]["peak_spill_mb"]
+        say(f"  {rows[-1]['seconds']:.2f} s, peak {rows[-1]['peak_rss_mb']:,} MB"
+            + (f", spill folder peak {spilled:,} MB" if spilled is not None else ""))  # fmt: skip
         return measured
 
     floors = {}

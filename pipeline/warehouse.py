@@ -6,6 +6,9 @@ passed, so a failed build leaves the previous warehouse (and reports) as they we
 dbt unit tests do not run here: they check the models' SQL on fixed rows with their own
 vars, whatever voronka.yaml says, and run in `make test` (tests/e2e/test_dbt_unit_tests.py).
 
+DuckDB's memory_limit, threads and spill folder come from the machine (duckdb_resources,
+docs/performance.md "Memory and threads"), through environment variables the profile reads.
+
 The same models also build on Spark (the profile's `spark` output, docs/scaling.md): the
 target is an argument or VORONKA_DBT_TARGET, DuckDB by default. A local Spark session
 keeps its tables as parquet in a folder beside the DuckDB file, published the same way.
@@ -13,7 +16,9 @@ keeps its tables as parquet in a folder beside the DuckDB file, published the sa
 
 from __future__ import annotations
 
+import fcntl
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -36,6 +41,12 @@ SPARK_WAREHOUSE_ENV = "VORONKA_SPARK_WAREHOUSE"
 DUCKDB = "duckdb"
 SPARK = "spark"
 TARGETS = (DUCKDB, SPARK)
+# DuckDB's settings in dbt_project/profiles.yml; a value set in the environment wins.
+MEMORY_LIMIT_ENV = "VORONKA_DUCKDB_MEMORY_LIMIT"
+THREADS_ENV = "VORONKA_DUCKDB_THREADS"
+TEMP_DIR_ENV = "VORONKA_DUCKDB_TEMP_DIR"
+MEMORY_SHARE = 0.25  # of the memory the build may use
+MEMORY_FLOOR_MB, MEMORY_CEILING_MB = 1024, 4096
 
 
 class BuildError(Exception):
@@ -125,15 +136,16 @@ def dbt_command(
 
 @contextmanager
 def build_copy(warehouse: Path) -> Iterator[Path]:
-    """Yield a working copy of the warehouse; publish it only if the block succeeds."""
+    """Yield a working copy of the warehouse (a copy-on-write clone where the file system
+    makes them: clone_or_copy); publish it only if the block succeeds."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     build = warehouse.with_name(f"{warehouse.stem}.build{warehouse.suffix}")
     for leftover in (build, _wal(build)):
         leftover.unlink(missing_ok=True)
     if warehouse.exists():
-        shutil.copy2(warehouse, build)
+        clone_or_copy(warehouse, build)
         if _wal(warehouse).exists():
-            shutil.copy2(_wal(warehouse), _wal(build))
+            clone_or_copy(_wal(warehouse), _wal(build))
     try:
         yield build
     except BaseException:
@@ -167,6 +179,23 @@ def build_copy_dir(published: Path) -> Iterator[Path]:
     shutil.rmtree(retired, ignore_errors=True)
 
 
+# Linux's FICLONE ioctl: the copy shares the file's blocks until either is written
+# (copy-on-write: btrfs, XFS with reflink, bcachefs, ZFS 2.2+), so it costs no time or space.
+_FICLONE = 0x40049409
+
+
+def clone_or_copy(source: Path, target: Path) -> None:
+    """`target` as a copy of `source`: a copy-on-write clone where the file system makes
+    them (free at any size), else a byte copy (shutil.copy2)."""
+    try:
+        with source.open("rb") as src, target.open("wb") as dst:
+            fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
+    except OSError:  # ext4, tmpfs, another file system, another OS: copy the bytes
+        shutil.copy2(source, target)
+        return
+    shutil.copystat(source, target)
+
+
 def _wal(path: Path) -> Path:
     return path.with_name(path.name + ".wal")
 
@@ -175,6 +204,57 @@ def prepare_landing(config: Config) -> None:
     """Everything dbt reads must exist: landing tables (possibly empty) and config tables."""
     ensure_landing(config.landing_dir)
     write_config_tables(config)
+
+
+def duckdb_resources(warehouse: Path) -> dict[str, str]:
+    """DuckDB's settings for a build of the file `warehouse`, as the profile's environment:
+    memory_limit a quarter of the memory this process may use (the cgroup's limit, else the
+    machine's), within 1–4 GB; threads the CPUs it may run on (affinity, the cgroup's
+    quota); the folder it spills to beside the file (spill_dir). A variable already set in
+    the environment wins."""
+    chosen = duckdb_settings(available_memory_mb(), available_cpus(), warehouse)
+    return {name: os.environ.get(name, value) for name, value in chosen.items()}
+
+
+def duckdb_settings(memory_mb: int, cpus: int, warehouse: Path) -> dict[str, str]:
+    limit = min(max(int(memory_mb * MEMORY_SHARE), MEMORY_FLOOR_MB), MEMORY_CEILING_MB)
+    return {
+        MEMORY_LIMIT_ENV: f"{limit}MB",
+        THREADS_ENV: str(max(cpus, 1)),
+        TEMP_DIR_ENV: str(spill_dir(warehouse)),
+    }
+
+
+def spill_dir(warehouse: Path) -> Path:
+    """Where DuckDB spills what exceeds its memory_limit during a build (emptied by DuckDB
+    when the build's connection closes)."""
+    return warehouse.with_name("duckdb-spill")
+
+
+def available_memory_mb() -> int:
+    """The memory this process may use, in MB: the machine's, or its cgroup's limit if lower."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        text = _read_text(limit_file)
+        if text and text.isdigit():
+            total = min(total, int(text))
+    return total // 2**20
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on: its affinity, or its cgroup's CPU quota if lower."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    quota, _, period = (_read_text("/sys/fs/cgroup/cpu.max") or "max").partition(" ")
+    if quota.isdigit() and period.isdigit() and int(period) > 0:
+        cpus = min(cpus or 1, math.ceil(int(quota) / int(period)))
+    return cpus or 1
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
 
 
 def run_dbt(
@@ -191,7 +271,7 @@ def run_dbt(
     env = {
         **os.environ,
         **(environment or {}),
-        location_env(dbt_target(target)): str(target_file),
+        **location_environment(dbt_target(target), target_file),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     process = subprocess.Popen(
@@ -252,7 +332,8 @@ def rebuild_plan(config: Config, target: str, build_path: Path) -> RebuildPlan:
 @dataclass(frozen=True)
 class BuildLocation:
     """Where one build writes: `path` (a DuckDB file, or a Spark warehouse folder) replaces
-    `published` when the build succeeds. dbt finds `path` in the environment variable `env`."""
+    `published` when the build succeeds. dbt finds `path` in the environment variable `env`
+    (`environment`: that and DuckDB's resources)."""
 
     target: str
     path: Path
@@ -262,10 +343,21 @@ class BuildLocation:
     def env(self) -> str:
         return location_env(self.target)
 
+    @property
+    def environment(self) -> dict[str, str]:
+        return location_environment(self.target, self.path)
+
 
 def location_env(target: str) -> str:
     """The environment variable the profile reads the build location from."""
     return SPARK_WAREHOUSE_ENV if target == SPARK else DBT_PATH_ENV
+
+
+def location_environment(target: str, path: Path) -> dict[str, str]:
+    """What the profile reads for a build at `path`: the location, and for DuckDB its
+    memory, threads and spill folder (duckdb_resources)."""
+    resources = duckdb_resources(path) if target != SPARK else {}
+    return {location_env(target): str(path), **resources}
 
 
 @contextmanager

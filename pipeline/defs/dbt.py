@@ -70,16 +70,17 @@ def dbt_resource() -> DbtCliResource:
 
 
 @contextmanager
-def _environment(name: str, value: str) -> Iterator[None]:
-    previous = os.environ.get(name)
-    os.environ[name] = value
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def voronka_dbt_assets() -> dg.AssetsDefinition:
@@ -98,7 +99,7 @@ def voronka_dbt_assets() -> dg.AssetsDefinition:
             prepare_landing(config)
             with (
                 build_location(config, target) as location,
-                _environment(location.env, str(location.path)),
+                _environment(location.environment),
             ):
                 # Which months to recompute, from what changed since the build the copy
                 # starts from (pipeline/incremental.py): the CLI's plan, the CLI's arguments.

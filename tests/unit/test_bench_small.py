@@ -62,6 +62,12 @@ def test_results_carry_rows_time_and_peak_memory_per_stage(small_bench):
     assert {"voronka: ingest", "voronka: dbt build", "pandas baseline"} <= set(stages)
     for row in stages.values():
         assert row["ok"] and row["seconds"] > 0 and row["peak_rss_mb"] > 0
+        # DuckDB's spill folder is watched during the builds, and only then.
+        is_build = row["stage"] in (run.BUILD_HISTORY, run.BUILD_NEW, run.BUILD)
+        assert (row["peak_spill_mb"] is not None) == is_build, row
+    settings = result["machine"]["duckdb_settings"]
+    assert settings["VORONKA_DUCKDB_MEMORY_LIMIT"].endswith("MB")
+    assert int(settings["VORONKA_DUCKDB_THREADS"]) >= 1
     steps = [stages[run.INGEST_HISTORY], stages[run.INGEST_NEW]]
     assert stages[run.INGEST]["seconds"] == pytest.approx(sum(s["seconds"] for s in steps))
     assert stages[run.INGEST]["rows"] == sum(s["rows"] for s in steps)
