@@ -37,3 +37,18 @@
 {% macro local_date(column) -%}
     cast({{ to_local(column) }} as date)
 {%- endmacro %}
+
+
+{# The UTC instant of a wall time in the business time zone (naive in, naive UTC out):
+   the inverse of to_local, e.g. the instant a local month starts. #}
+{% macro from_local(column, zone=none) -%}
+    {{ return(adapter.dispatch('from_local', 'voronka')(column, zone or var('timezone'))) }}
+{%- endmacro %}
+
+{% macro default__from_local(column, zone) -%}
+    to_utc_timestamp({{ column }}, '{{ zone }}')
+{%- endmacro %}
+
+{% macro duckdb__from_local(column, zone) -%}
+    timezone('UTC', timezone('{{ zone }}', {{ column }}))
+{%- endmacro %}

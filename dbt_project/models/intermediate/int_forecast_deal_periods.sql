@@ -1,0 +1,299 @@
+-- What the forecast learns from and applies to (docs/contracts.md "Forecast"): for each
+-- funnel, moment kind and month, the funnel's deals as they stood at the month's landmark
+-- moment, with what each did by the month's end.
+-- Two moment kinds: `month_start` (the landmark is the local month's first instant: the
+-- backtest) and `cutoff` (the month start shifted by as much as the cutoff is after the
+-- start of its own month: the cutoff month's landmark is the cutoff itself, and the
+-- history months are cut at the same point of the month). The window is (landmark, end
+-- of the local month].
+-- "As of" a moment, only what was known by then counts: an entry from its upper bound
+-- (entered_by: an exact time when it happened, a snapshot's stage when that export was
+-- made), a deal from its first entry known, an outcome from its time, an amount from the
+-- latest export at or before the moment. A deal's later entries and later exports never
+-- reach an earlier landmark.
+-- Rows (period_kind):
+--   open        the deal was known and neither won nor lost at the landmark: its
+--               furthest stage then, the exact time it first reached it (NULL when that
+--               stage is known only from a snapshot's bounds: age unknown) and age bucket
+--   new         first known after the landmark, within the window
+--   won_already won between the month's start and the landmark (cutoff kind only)
+-- is_won_in_window: won after the landmark, by the window's end.
+
+with
+
+deals as (
+    select * from {{ ref('int_deals_joined_to_funnels') }}
+),
+
+entries as (
+    select * from {{ ref('int_stage_entries_unioned') }}
+),
+
+stages as (
+    select * from {{ ref('stg_landing__config_stages') }}
+),
+
+snapshots as (
+    select * from {{ ref('stg_landing__crm_deal_snapshots') }}
+),
+
+months as (
+    select * from {{ ref('int_months_spined') }}
+),
+
+cutoff as (
+    select * from {{ ref('int_data_cutoff') }}
+),
+
+won_stages as (
+    select
+        funnel_id,
+        min(stage_order) as won_stage_order
+    from stages
+    where crm_status = 'won'
+    group by funnel_id
+),
+
+deal_entries as (
+    select
+        entries.funnel_id,
+        entries.entity_id,
+        entries.stage_order,
+        entries.entered_at,
+        entries.entered_by,
+        entries.is_exact
+    from entries
+    inner join deals
+        on
+            entries.funnel_id = deals.funnel_id
+            and entries.entity_id = deals.entity_id
+),
+
+-- When each deal became known, was won (its won-stage entry: exact at closed_at, or a
+-- snapshot's upper bound) and was lost (closed_at of a lost deal).
+deal_times as (
+    select
+        deals.funnel_id,
+        deals.entity_id,
+        deals.source,
+        deals.deal_id,
+        coalesce(deals.manager, '(unknown)') as manager,
+        deals.amount as latest_amount,
+        won_stages.won_stage_order,
+        min(deal_entries.entered_by) as first_known_at,
+        min(
+            case when deal_entries.stage_order = won_stages.won_stage_order then deal_entries.entered_by end
+        ) as won_at,
+        max(case when deals.status = 'lost' then deals.closed_at end) as lost_at
+    from deals
+    inner join won_stages
+        on deals.funnel_id = won_stages.funnel_id
+    inner join deal_entries
+        on
+            deals.funnel_id = deal_entries.funnel_id
+            and deals.entity_id = deal_entries.entity_id
+    group by
+        deals.funnel_id,
+        deals.entity_id,
+        deals.source,
+        deals.deal_id,
+        deals.manager,
+        deals.amount,
+        won_stages.won_stage_order
+),
+
+forecast_months as (
+    select
+        cutoff_at,
+        cast({{ dbt.date_trunc('month', 'cutoff_local') }} as date) as forecast_month,
+        {{ from_local(dbt.date_trunc('month', 'cutoff_local')) }} as forecast_month_start_at
+    from cutoff
+),
+
+moment_kinds as (
+    select
+        'month_start' as moment_kind,
+        cast(0 as {{ dbt.type_bigint() }}) as offset_seconds
+    from forecast_months
+    union all
+    select
+        'cutoff' as moment_kind,
+        cast(
+            {{ dbt.datediff('forecast_month_start_at', 'cutoff_at', 'second') }}
+            as {{ dbt.type_bigint() }}
+        ) as offset_seconds
+    from forecast_months
+),
+
+month_bounds as (
+    select
+        months.funnel_id,
+        months.month,
+        {{ from_local('cast(months.month as ' ~ dbt.type_timestamp() ~ ')') }} as month_start_at,
+        {{ from_local(dbt.dateadd('month', '1', 'cast(months.month as ' ~ dbt.type_timestamp() ~ ')')) }}
+            as window_end_at
+    from months
+    cross join forecast_months
+    where months.month <= forecast_months.forecast_month
+),
+
+landmarks as (
+    select
+        month_bounds.funnel_id,
+        moment_kinds.moment_kind,
+        month_bounds.month,
+        month_bounds.month_start_at,
+        {{ dbt.dateadd('second', 'moment_kinds.offset_seconds', 'month_bounds.month_start_at') }} as landmark_at,
+        month_bounds.window_end_at
+    from month_bounds
+    cross join moment_kinds
+),
+
+deal_landmarks as (
+    select
+        landmarks.funnel_id,
+        landmarks.moment_kind,
+        landmarks.month,
+        landmarks.landmark_at,
+        landmarks.window_end_at,
+        deal_times.entity_id,
+        deal_times.source,
+        deal_times.deal_id,
+        deal_times.manager,
+        deal_times.latest_amount,
+        deal_times.won_stage_order,
+        case
+            when deal_times.won_at <= landmarks.landmark_at then 'won_already'
+            when deal_times.first_known_at <= landmarks.landmark_at then 'open'
+            else 'new'
+        end as period_kind,
+        coalesce(
+            deal_times.won_at > landmarks.landmark_at and deal_times.won_at <= landmarks.window_end_at, false
+        ) as is_won_in_window
+    from landmarks
+    inner join deal_times
+        on landmarks.funnel_id = deal_times.funnel_id
+    where
+        deal_times.first_known_at <= landmarks.window_end_at
+        and (deal_times.won_at is null or deal_times.won_at > landmarks.month_start_at)
+        and (deal_times.lost_at is null or deal_times.lost_at > landmarks.landmark_at)
+),
+
+-- The open deals' entries known at the landmark, short of winning: the first entry into
+-- each stage, exact when there is an exact one (an exact entry beats bounds).
+open_stage_entries as (
+    select
+        deal_landmarks.funnel_id,
+        deal_landmarks.moment_kind,
+        deal_landmarks.month,
+        deal_landmarks.entity_id,
+        deal_entries.stage_order,
+        min(case when deal_entries.is_exact then deal_entries.entered_at end) as exact_reached_at
+    from deal_landmarks
+    inner join deal_entries
+        on
+            deal_landmarks.funnel_id = deal_entries.funnel_id
+            and deal_landmarks.entity_id = deal_entries.entity_id
+            and deal_landmarks.landmark_at >= deal_entries.entered_by
+            and deal_landmarks.won_stage_order > deal_entries.stage_order
+    where deal_landmarks.period_kind = 'open'
+    group by
+        deal_landmarks.funnel_id,
+        deal_landmarks.moment_kind,
+        deal_landmarks.month,
+        deal_landmarks.entity_id,
+        deal_entries.stage_order
+),
+
+furthest_stages as (
+    select
+        *,
+        row_number() over (
+            partition by funnel_id, moment_kind, month, entity_id
+            order by stage_order desc
+        ) as stage_rank
+    from open_stage_entries
+),
+
+-- Amounts as the latest export at or before the landmark showed them.
+snapshot_ranks as (
+    select
+        deal_landmarks.funnel_id,
+        deal_landmarks.moment_kind,
+        deal_landmarks.month,
+        deal_landmarks.entity_id,
+        snapshots.amount,
+        row_number() over (
+            partition by
+                deal_landmarks.funnel_id,
+                deal_landmarks.moment_kind,
+                deal_landmarks.month,
+                deal_landmarks.entity_id
+            order by snapshots.snapshot_at desc
+        ) as snapshot_rank
+    from deal_landmarks
+    inner join snapshots
+        on
+            deal_landmarks.source = snapshots.source
+            and deal_landmarks.deal_id = snapshots.deal_id
+            and deal_landmarks.landmark_at >= snapshots.snapshot_at
+),
+
+known_amounts as (
+    select * from snapshot_ranks
+    where snapshot_rank = 1
+),
+
+described as (
+    select
+        deal_landmarks.funnel_id,
+        deal_landmarks.moment_kind,
+        deal_landmarks.month,
+        deal_landmarks.landmark_at,
+        deal_landmarks.window_end_at,
+        deal_landmarks.entity_id,
+        deal_landmarks.source,
+        deal_landmarks.deal_id,
+        deal_landmarks.manager,
+        deal_landmarks.period_kind,
+        cast(furthest_stages.stage_order as {{ dbt.type_int() }}) as stage_order,
+        furthest_stages.exact_reached_at as stage_reached_at,
+        {{ days_between('furthest_stages.exact_reached_at', 'deal_landmarks.landmark_at') }} as age_days,
+        deal_landmarks.is_won_in_window,
+        known_amounts.amount as amount_at_landmark,
+        deal_landmarks.latest_amount
+    from deal_landmarks
+    left join furthest_stages
+        on
+            deal_landmarks.funnel_id = furthest_stages.funnel_id
+            and deal_landmarks.moment_kind = furthest_stages.moment_kind
+            and deal_landmarks.month = furthest_stages.month
+            and deal_landmarks.entity_id = furthest_stages.entity_id
+            and furthest_stages.stage_rank = 1
+    left join known_amounts
+        on
+            deal_landmarks.funnel_id = known_amounts.funnel_id
+            and deal_landmarks.moment_kind = known_amounts.moment_kind
+            and deal_landmarks.month = known_amounts.month
+            and deal_landmarks.entity_id = known_amounts.entity_id
+),
+
+-- Age buckets in days since the stage was reached; `unknown` when only a snapshot's
+-- bounds say when (such deals are estimated among themselves, never given an age).
+final as (
+    select
+        *,
+        case
+            when period_kind <> 'open' then null
+            when stage_reached_at is null then 'unknown'
+            when age_days < 7 then '0-6'
+            when age_days < 14 then '7-13'
+            when age_days < 30 then '14-29'
+            when age_days < 60 then '30-59'
+            when age_days < 120 then '60-119'
+            else '120+'
+        end as age_bucket
+    from described
+)
+
+select * from final

@@ -1,0 +1,451 @@
+-- The forecast of deals won in a month, made at a moment from what was known then
+-- (docs/contracts.md "Forecast"), for the months funnel_forecast (the cutoff month,
+-- moment kind `cutoff`) and funnel_forecast_backtest (the twelve months before it, made
+-- at each month's start) print. Grain: funnel × moment kind × month × segment_type
+-- (total, manager) × segment.
+-- Open deals: each wins in the window with the discrete-time hazard of its furthest
+-- stage × age bucket: wins / periods over the history months (the
+-- var('forecast_history_months') months before), a period being one deal open at a
+-- month's landmark (a deal still open at the window's end counts as a period without a
+-- win: censored after it, never dropped); a cell with fewer than
+-- var('forecast_min_cell_periods') periods takes its stage's pooled hazard, a stage
+-- without history 0. Deals not yet known: expected new deals (the mean over the funnel's
+-- plan months before) × the share of the new deals of those months won in their own
+-- window. Won count: a normal approximation to Poisson-binomial (open deals, variance
+-- Σ p(1 − p)) plus Poisson new wins (variance λ·p), the 80 % interval at ±1.2816 SD.
+{% set z_80 = double_literal(1.2815515655446004) %}
+
+with
+
+periods as (
+    select * from {{ ref('int_forecast_deal_periods') }}
+),
+
+snapshots as (
+    select * from {{ ref('stg_landing__crm_deal_snapshots') }}
+),
+
+funnels as (
+    select * from {{ ref('stg_landing__config_funnels') }}
+),
+
+cutoff as (
+    select * from {{ ref('int_data_cutoff') }}
+),
+
+forecast_months as (
+    select cast({{ dbt.date_trunc('month', 'cutoff_local') }} as date) as forecast_month
+    from cutoff
+),
+
+first_months as (
+    select
+        funnel_id,
+        moment_kind,
+        min(month) as first_month
+    from periods
+    group by funnel_id, moment_kind
+),
+
+-- The moments forecast from: the cutoff (for its own month), and each of the twelve
+-- month starts before the cutoff month (the backtest).
+as_of_months as (
+    select distinct
+        periods.funnel_id,
+        periods.moment_kind,
+        periods.month,
+        periods.landmark_at,
+        funnels.plan_months,
+        least(
+            funnels.plan_months,
+            {{ dbt.datediff('first_months.first_month', 'periods.month', 'month') }}
+        ) as new_deal_months
+    from periods
+    inner join funnels
+        on periods.funnel_id = funnels.funnel_id
+    inner join first_months
+        on
+            periods.funnel_id = first_months.funnel_id
+            and periods.moment_kind = first_months.moment_kind
+    cross join forecast_months
+    where
+        (periods.moment_kind = 'cutoff' and periods.month = forecast_months.forecast_month)
+        or (
+            periods.moment_kind = 'month_start'
+            and periods.month < forecast_months.forecast_month
+            and periods.month >= {{ dbt.dateadd('month', '-12', 'forecast_months.forecast_month') }}
+        )
+),
+
+-- New deals are counted over the plan months before (fewer at the start of the data).
+as_of as (
+    select
+        *,
+        {{ dbt.dateadd('month', '-new_deal_months', 'month') }} as first_new_deal_month
+    from as_of_months
+),
+
+history as (
+    select
+        as_of.funnel_id,
+        as_of.moment_kind,
+        as_of.month as as_of_month,
+        periods.entity_id,
+        periods.source,
+        periods.deal_id,
+        periods.manager,
+        periods.period_kind,
+        periods.stage_order,
+        periods.age_bucket,
+        periods.is_won_in_window,
+        periods.month >= as_of.first_new_deal_month as is_in_new_deal_months
+    from as_of
+    inner join periods
+        on
+            as_of.funnel_id = periods.funnel_id
+            and as_of.moment_kind = periods.moment_kind
+            and as_of.month > periods.month
+            and periods.month >= {{ dbt.dateadd('month', -var('forecast_history_months'), 'as_of.month') }}
+),
+
+cell_hazards as (
+    select
+        funnel_id,
+        moment_kind,
+        as_of_month,
+        stage_order,
+        age_bucket,
+        count(*) as periods,
+        sum(case when is_won_in_window then 1 else 0 end) as won
+    from history
+    where period_kind = 'open'
+    group by funnel_id, moment_kind, as_of_month, stage_order, age_bucket
+),
+
+stage_hazards as (
+    select
+        funnel_id,
+        moment_kind,
+        as_of_month,
+        stage_order,
+        sum(periods) as periods,
+        sum(won) as won
+    from cell_hazards
+    group by funnel_id, moment_kind, as_of_month, stage_order
+),
+
+history_sizes as (
+    select
+        funnel_id,
+        moment_kind,
+        as_of_month,
+        count(distinct entity_id) as history_deals,
+        count(*) as history_periods
+    from history
+    where period_kind = 'open'
+    group by funnel_id, moment_kind, as_of_month
+),
+
+-- New deals of the plan months before: how many, and how many won in their own window.
+new_rates as (
+    select
+        history.funnel_id,
+        history.moment_kind,
+        history.as_of_month,
+        {{ ratio('sum(case when history.is_won_in_window then 1 else 0 end)', 'count(*)') }}
+            as new_deal_win_rate
+    from history
+    where history.period_kind = 'new' and history.is_in_new_deal_months
+    group by history.funnel_id, history.moment_kind, history.as_of_month
+),
+
+-- Won deals' amounts as the exports known at the moment showed them: the amount an open
+-- deal without a known amount is expected to bring.
+won_history_amounts as (
+    select
+        history.funnel_id,
+        history.moment_kind,
+        history.as_of_month,
+        history.entity_id,
+        snapshots.amount,
+        row_number() over (
+            partition by history.funnel_id, history.moment_kind, history.as_of_month, history.entity_id
+            order by snapshots.snapshot_at desc
+        ) as snapshot_rank
+    from history
+    inner join as_of
+        on
+            history.funnel_id = as_of.funnel_id
+            and history.moment_kind = as_of.moment_kind
+            and history.as_of_month = as_of.month
+    inner join snapshots
+        on
+            history.source = snapshots.source
+            and history.deal_id = snapshots.deal_id
+            and as_of.landmark_at >= snapshots.snapshot_at
+    where history.is_won_in_window
+),
+
+amount_stats as (
+    select
+        funnel_id,
+        moment_kind,
+        as_of_month,
+        avg(amount) as mean_won_amount,
+        avg(amount * amount) as mean_square_won_amount
+    from won_history_amounts
+    where snapshot_rank = 1 and amount is not null
+    group by funnel_id, moment_kind, as_of_month
+),
+
+-- Every forecast has a total and a row per manager.
+segment_types as (
+    select 'total' as segment_type
+    union all
+    select 'manager' as segment_type
+),
+
+-- The deals at the moment, each in its segments.
+current_deals as (
+    select
+        as_of.funnel_id,
+        as_of.moment_kind,
+        as_of.month,
+        periods.period_kind,
+        periods.stage_order,
+        periods.age_bucket,
+        periods.amount_at_landmark,
+        periods.latest_amount,
+        periods.is_won_in_window,
+        segment_types.segment_type,
+        case when segment_types.segment_type = 'total' then 'all' else periods.manager end as segment
+    from as_of
+    inner join periods
+        on
+            as_of.funnel_id = periods.funnel_id
+            and as_of.moment_kind = periods.moment_kind
+            and as_of.month = periods.month
+    cross join segment_types
+),
+
+open_probabilities as (
+    select
+        current_deals.funnel_id,
+        current_deals.moment_kind,
+        current_deals.month,
+        current_deals.segment_type,
+        current_deals.segment,
+        coalesce(
+            case
+                when cell_hazards.periods >= {{ var('forecast_min_cell_periods') }}
+                    then {{ ratio('cell_hazards.won', 'cell_hazards.periods') }}
+            end,
+            {{ ratio('stage_hazards.won', 'stage_hazards.periods') }},
+            {{ double_literal(0) }}
+        ) as win_probability,
+        coalesce(current_deals.amount_at_landmark, amount_stats.mean_won_amount) as amount
+    from current_deals
+    left join cell_hazards
+        on
+            current_deals.funnel_id = cell_hazards.funnel_id
+            and current_deals.moment_kind = cell_hazards.moment_kind
+            and current_deals.month = cell_hazards.as_of_month
+            and current_deals.stage_order = cell_hazards.stage_order
+            and current_deals.age_bucket = cell_hazards.age_bucket
+    left join stage_hazards
+        on
+            current_deals.funnel_id = stage_hazards.funnel_id
+            and current_deals.moment_kind = stage_hazards.moment_kind
+            and current_deals.month = stage_hazards.as_of_month
+            and current_deals.stage_order = stage_hazards.stage_order
+    left join amount_stats
+        on
+            current_deals.funnel_id = amount_stats.funnel_id
+            and current_deals.moment_kind = amount_stats.moment_kind
+            and current_deals.month = amount_stats.as_of_month
+    where current_deals.period_kind = 'open'
+),
+
+open_sums as (
+    select
+        funnel_id,
+        moment_kind,
+        month,
+        segment_type,
+        segment,
+        count(*) as open_deals,
+        sum(win_probability) as expected_won_open,
+        sum(win_probability * (1 - win_probability)) as variance_open,
+        sum(win_probability * amount) as expected_amount_open,
+        sum(win_probability * (1 - win_probability) * amount * amount) as amount_variance_open,
+        sum(case when amount is null then 1 else 0 end) as unpriced_open_deals
+    from open_probabilities
+    group by funnel_id, moment_kind, month, segment_type, segment
+),
+
+-- Won between the month's start and the moment (the cutoff kind only): already known.
+-- Won in the window: what happened (the backtest's actual).
+outcome_sums as (
+    select
+        funnel_id,
+        moment_kind,
+        month,
+        segment_type,
+        segment,
+        sum(case when period_kind = 'won_already' then 1 else 0 end) as won_already,
+        sum(case when period_kind = 'won_already' then latest_amount end) as won_already_amount,
+        sum(case when is_won_in_window then 1 else 0 end) as won_in_window,
+        sum(case when is_won_in_window then latest_amount end) as won_in_window_amount
+    from current_deals
+    group by funnel_id, moment_kind, month, segment_type, segment
+),
+
+new_history as (
+    select
+        history.funnel_id,
+        history.moment_kind,
+        history.as_of_month as month,
+        segment_types.segment_type,
+        case when segment_types.segment_type = 'total' then 'all' else history.manager end as segment
+    from history
+    cross join segment_types
+    where history.period_kind = 'new' and history.is_in_new_deal_months
+),
+
+new_counts as (
+    select
+        funnel_id,
+        moment_kind,
+        month,
+        segment_type,
+        segment,
+        count(*) as new_deals_before
+    from new_history
+    group by funnel_id, moment_kind, month, segment_type, segment
+),
+
+segments as (
+    select
+        funnel_id,
+        moment_kind,
+        month,
+        segment_type,
+        segment
+    from current_deals
+    union
+    select
+        funnel_id,
+        moment_kind,
+        month,
+        segment_type,
+        segment
+    from new_counts
+),
+
+estimates as (
+    select
+        segments.funnel_id,
+        segments.moment_kind,
+        segments.month,
+        as_of.landmark_at as as_of_at,
+        segments.segment_type,
+        segments.segment,
+        cast(coalesce(open_sums.open_deals, 0) as {{ dbt.type_bigint() }}) as open_deals,
+        coalesce(open_sums.expected_won_open, 0) as expected_won_open,
+        coalesce(open_sums.variance_open, 0) as variance_open,
+        {{ ratio('coalesce(new_counts.new_deals_before, 0)', 'as_of.new_deal_months') }} as expected_new_deals,
+        coalesce(new_rates.new_deal_win_rate, 0) as new_deal_win_rate,
+        cast(coalesce(outcome_sums.won_already, 0) as {{ dbt.type_bigint() }}) as won_already,
+        outcome_sums.won_already_amount,
+        coalesce(open_sums.expected_amount_open, 0) as expected_amount_open,
+        coalesce(open_sums.amount_variance_open, 0) as amount_variance_open,
+        cast(coalesce(open_sums.unpriced_open_deals, 0) as {{ dbt.type_bigint() }}) as unpriced_open_deals,
+        amount_stats.mean_won_amount,
+        amount_stats.mean_square_won_amount,
+        cast(coalesce(outcome_sums.won_in_window, 0) as {{ dbt.type_bigint() }}) as won_in_window,
+        outcome_sums.won_in_window_amount,
+        cast(coalesce(history_sizes.history_deals, 0) as {{ dbt.type_bigint() }}) as history_deals,
+        cast(coalesce(history_sizes.history_periods, 0) as {{ dbt.type_bigint() }}) as history_periods
+    from segments
+    inner join as_of
+        on
+            segments.funnel_id = as_of.funnel_id
+            and segments.moment_kind = as_of.moment_kind
+            and segments.month = as_of.month
+    left join open_sums
+        on
+            segments.funnel_id = open_sums.funnel_id
+            and segments.moment_kind = open_sums.moment_kind
+            and segments.month = open_sums.month
+            and segments.segment_type = open_sums.segment_type
+            and segments.segment = open_sums.segment
+    left join outcome_sums
+        on
+            segments.funnel_id = outcome_sums.funnel_id
+            and segments.moment_kind = outcome_sums.moment_kind
+            and segments.month = outcome_sums.month
+            and segments.segment_type = outcome_sums.segment_type
+            and segments.segment = outcome_sums.segment
+    left join new_counts
+        on
+            segments.funnel_id = new_counts.funnel_id
+            and segments.moment_kind = new_counts.moment_kind
+            and segments.month = new_counts.month
+            and segments.segment_type = new_counts.segment_type
+            and segments.segment = new_counts.segment
+    left join new_rates
+        on
+            segments.funnel_id = new_rates.funnel_id
+            and segments.moment_kind = new_rates.moment_kind
+            and segments.month = new_rates.as_of_month
+    left join amount_stats
+        on
+            segments.funnel_id = amount_stats.funnel_id
+            and segments.moment_kind = amount_stats.moment_kind
+            and segments.month = amount_stats.as_of_month
+    left join history_sizes
+        on
+            segments.funnel_id = history_sizes.funnel_id
+            and segments.moment_kind = history_sizes.moment_kind
+            and segments.month = history_sizes.as_of_month
+),
+
+-- Expected wins and their spread: known wins + open deals' Poisson-binomial (normal
+-- approximation) + Poisson new wins; amounts alike, each win weighted by its amount
+-- (a deal without a known amount, and a new deal, by the mean won amount).
+totals as (
+    select
+        *,
+        expected_new_deals * new_deal_win_rate as expected_won_new,
+        won_already + expected_won_open + expected_new_deals * new_deal_win_rate as expected_won,
+        sqrt(variance_open + expected_new_deals * new_deal_win_rate) as won_sd,
+        case
+            when
+                unpriced_open_deals = 0
+                and (expected_new_deals * new_deal_win_rate = 0 or mean_won_amount is not null)
+                then
+                    coalesce(won_already_amount, 0) + expected_amount_open
+                    + coalesce(expected_new_deals * new_deal_win_rate * mean_won_amount, 0)
+        end as expected_amount,
+        sqrt(
+            amount_variance_open + coalesce(expected_new_deals * new_deal_win_rate * mean_square_won_amount, 0)
+        ) as amount_sd
+    from estimates
+),
+
+final as (
+    select
+        *,
+        greatest(
+            cast(won_already as {{ type_double() }}), expected_won - {{ z_80 }} * won_sd
+        ) as won_low,
+        expected_won + {{ z_80 }} * won_sd as won_high,
+        greatest(
+            coalesce(won_already_amount, 0), expected_amount - {{ z_80 }} * amount_sd
+        ) as amount_low,
+        expected_amount + {{ z_80 }} * amount_sd as amount_high,
+        history_deals < {{ var('forecast_min_history_deals') }} as too_few_to_forecast
+    from totals
+)
+
+select * from final
