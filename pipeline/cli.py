@@ -23,7 +23,7 @@ from pipeline.notices import hash_key_warning, unseen_stage_warnings
 from pipeline.paths import CONFIG_ENV, DEFAULT_CONFIG
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-# The commands that are runs: a failure leaves a record. `check` and `plan` only read.
+# The commands that are runs: a failure leaves a record. `check`, `plan`, `forecast` only read.
 RUNS = ("demo", "run", "ingest", "build", "report")
 FAILED_STEP = "voronka_step"  # set on an exception by the step it escaped from
 MONTH_HELP = "month to report, YYYY-MM (default: the last complete month before the data cutoff)"
@@ -250,6 +250,19 @@ def cmd_plan(config: Config, args: argparse.Namespace) -> None:
         say(plan_for(config, args.funnel, args.target, month, by))
 
 
+def cmd_forecast(config: Config, args: argparse.Namespace) -> None:
+    from pipeline.forecast import ForecastMonthError, forecast_for
+
+    month = parse_month(args.month)
+    if args.by and args.by != "manager":
+        raise UsageError(f"--by {args.by!r}: the forecast is by manager only")
+    with warehouse_lock(config):
+        try:
+            say(forecast_for(config, args.funnel, month, args.by))
+        except ForecastMonthError as error:
+            raise UsageError(str(error)) from None
+
+
 COMMANDS: dict[str, tuple[Callable[[Config, argparse.Namespace], None], str]] = {
     "demo": (cmd_demo, "write the demo exports, run the whole pipeline, print where the PDFs are"),
     "run": (cmd_run, "ingest the inbox, build the warehouse, render the month's reports"),
@@ -257,6 +270,7 @@ COMMANDS: dict[str, tuple[Callable[[Config, argparse.Namespace], None], str]] = 
     "build": (cmd_build, "build the warehouse with dbt (models and data tests)"),
     "report": (cmd_report, "render the month's PDF reports from the warehouse"),
     "plan": (cmd_plan, "volume needed at every stage for N closed sales, with a range"),
+    "forecast": (cmd_forecast, "deals to be won in the cutoff's month, 80 % range, backtest"),
     "check": (
         cmd_check,
         "dry-run one export: preset, encoding, mapping, rejects; writes nothing; "
@@ -290,6 +304,12 @@ def build_parser() -> argparse.ArgumentParser:
                 "--month", help="planned month, YYYY-MM (default: the current data month)"
             )
             sub.add_argument("--by", help="one plan per segment of this type, e.g. manager")
+        if name == "forecast":
+            sub.add_argument("--funnel", required=True, help="funnel id from the config")
+            sub.add_argument(
+                "--month", help="YYYY-MM: the forecast month (default) or a backtest month"
+            )
+            sub.add_argument("--by", help="manager: one forecast per manager")
         if name == "check":
             sub.add_argument("file", help="the export (a path here, or in the inbox)")
             sub.add_argument("--source", help="the configured source it belongs to")

@@ -8,7 +8,7 @@
 -- of the local month].
 -- "As of" a moment, only what was known by then counts: an entry from its upper bound
 -- (entered_by: an exact time when it happened, a snapshot's stage when that export was
--- made), a deal from its first entry known, an outcome from its time, an amount from the
+-- made), a deal from its creation or first CRM entry, an outcome from its time, an amount from the
 -- latest export at or before the moment. A deal's later entries and later exports never
 -- reach an earlier landmark.
 -- Rows (period_kind):
@@ -61,7 +61,8 @@ deal_entries as (
         entries.stage_order,
         entries.entered_at,
         entries.entered_by,
-        entries.is_exact
+        entries.is_exact,
+        entries.entry_kind
     from entries
     inner join deals
         on
@@ -69,8 +70,10 @@ deal_entries as (
             and entries.entity_id = deals.entity_id
 ),
 
--- When each deal became known, was won (its won-stage entry: exact at closed_at, or a
--- snapshot's upper bound) and was lost (closed_at of a lost deal).
+-- When each deal became known (its first entry but a linked call: a call made before the
+-- deal existed belongs to it only once the deal is created), was won (its won-stage
+-- entry: exact at closed_at, or a snapshot's upper bound) and was lost (closed_at of a
+-- lost deal).
 deal_times as (
     select
         deals.funnel_id,
@@ -80,7 +83,7 @@ deal_times as (
         coalesce(deals.manager, '(unknown)') as manager,
         deals.amount as latest_amount,
         won_stages.won_stage_order,
-        min(deal_entries.entered_by) as first_known_at,
+        min(case when deal_entries.entry_kind <> 'call' then deal_entries.entered_by end) as first_known_at,
         min(
             case when deal_entries.stage_order = won_stages.won_stage_order then deal_entries.entered_by end
         ) as won_at,
