@@ -65,18 +65,10 @@ MAIL_TEXT = {
 
 
 def report_models(config: Config, month: str) -> dict[str, object]:
-    """funnel_id → the report model of `month` ('YYYY-MM'), built as the renderer builds it
-    (the same in every locale)."""
-    from pipeline.reporting import funnel_report_model
-    from pipeline.reporting.months import parse_month
-    from pipeline.reporting.warehouse import read_marts
+    """funnel_id → the report model of `month` ('YYYY-MM'), as the renderer draws it."""
+    from pipeline.reporting import report_models as build_models
 
-    month_date = parse_month(month)
-    snapshot = read_marts(config.warehouse_path, [f.id for f in config.funnels], month_date)
-    return {
-        funnel.id: funnel_report_model(config, snapshot, funnel, month_date)
-        for funnel in config.funnels
-    }
+    return build_models(config, month)
 
 
 def printed_figures(model) -> dict:
@@ -115,11 +107,11 @@ def printed_of(model) -> Printed:
     return Printed(_plain(printed_figures(model)), cutoff.isoformat() if cutoff else None)
 
 
-def printed(config: Config, month: str) -> dict[str, Printed]:
-    """funnel_id → what the month's report prints, from the current marts."""
-    return {
-        funnel_id: printed_of(model) for funnel_id, model in report_models(config, month).items()
-    }
+def printed(config: Config, month: str, models: dict | None = None) -> dict[str, Printed]:
+    """funnel_id → what the month's report prints: of `models` (the ones rendered), else
+    of the current marts."""
+    models = models if models is not None else report_models(config, month)
+    return {funnel_id: printed_of(model) for funnel_id, model in models.items()}
 
 
 # The figures an amendment lists, per stage of the period and mature-cohort views.

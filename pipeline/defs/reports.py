@@ -16,7 +16,7 @@ from pipeline.config import Config
 from pipeline.defs.partitions import month_of
 from pipeline.defs.resources import VoronkaConfig
 from pipeline.delivery import printed, record_render, send_reports
-from pipeline.reporting import render_reports
+from pipeline.reporting import render_reports, report_models
 from pipeline.reporting.registry import REPORT_MARTS
 from pipeline.warehouse import DBT_TARGET_ENV, SPARK, dbt_target, spark_warehouse_dir
 
@@ -66,8 +66,9 @@ def monthly_reports(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         files, amended = [], []
         for key in context.partition_keys:
             month = month_of(key)
-            paths = render_reports(config, month)
-            now = printed(config, month)
+            models = report_models(config, month)  # the marts read once for both
+            paths = render_reports(config, month, models=models)
+            now = printed(config, month, models)
             digests = {funnel: state.digest for funnel, state in now.items()}
             changed = record_render(config, month, digests, paths, now)
             amended += [f"{month} {funnel}" for funnel, is_new in changed.items() if is_new]

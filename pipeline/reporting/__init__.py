@@ -1,7 +1,10 @@
 """The monthly PDF funnel report: marts → report model → HTML → PDF, one per funnel × locale.
 
-Public API: `render_reports` and `default_report_month`. The warehouse is read once,
-read-only, and closed before any rendering; each PDF is rendered in a capped child
+Public API: `report_models`, `render_reports` and `default_report_month`. The warehouse
+is read once, read-only, and closed before any rendering; one model per funnel, the same
+in every locale (pipeline/reporting/build.py, sections from registry.py), is drawn by
+every locale's template and read by the ledger and the mail digests (pipeline.delivery).
+Each PDF is rendered in a capped child
 process and published atomically (temp file beside it, then os.replace). Each PDF is
 rendered on its own: one that fails leaves the others rendered, and `ReportsFailed`
 names it. Temp files a killed render left behind are removed at the next render. A report
@@ -38,7 +41,6 @@ from pipeline.reporting.render import (
 )
 from pipeline.reporting.sections.trends import Trends
 from pipeline.reporting.warehouse import (
-    Cutoff,
     ReportDataError,
     read_last_complete_month,
     read_marts,
@@ -51,6 +53,7 @@ __all__ = [
     "ReportsFailed",
     "default_report_month",
     "render_reports",
+    "report_models",
     "report_path",
     "template_context",
 ]
@@ -82,19 +85,38 @@ def report_path(config: Config, funnel_id: str, month: str, locale: str) -> Path
     return config.reports_dir / month / f"voronka_{funnel_id}_{month}_{locale}.pdf"
 
 
-def funnel_report_model(config: Config, snapshot, funnel: Funnel, month: dt.date) -> ReportModel:
-    """The report model of one funnel and month, for every locale, from the marts read once
-    (read_marts): the one way the renderer and the mail digests build it."""
-    return build_report_model(
-        funnel,
-        month,
-        snapshot.cutoff,
-        snapshot.stage_rows.get(funnel.id, ()),
-        timezone=config.timezone,
-        tables=snapshot.tables,
-        marts=snapshot.funnel_marts.get(funnel.id),
-        currency=config.currency,
+def selected_funnels(config: Config, funnel_ids: list[str] | None) -> list[Funnel]:
+    """The funnels of `funnel_ids` (ConfigError for an unknown one); every funnel if None."""
+    return [config.funnel(funnel_id) for funnel_id in funnel_ids] if funnel_ids else config.funnels
+
+
+def report_models(
+    config: Config,
+    month: str,
+    funnels: list[str] | None = None,
+    warehouse: Path | None = None,
+) -> dict[str, ReportModel]:
+    """funnel_id → the report model of `month` ('YYYY-MM'), the same in every locale, from
+    the marts read once: the one way the renderer, the report ledger and the mail digests
+    get it."""
+    month_date = parse_month(month)
+    selected = selected_funnels(config, funnels)
+    snapshot = read_marts(
+        Path(warehouse or config.warehouse_path), [f.id for f in selected], month_date
     )
+    return {
+        funnel.id: build_report_model(
+            funnel,
+            month_date,
+            snapshot.cutoff,
+            snapshot.stage_rows.get(funnel.id, ()),
+            timezone=config.timezone,
+            tables=snapshot.tables,
+            marts=snapshot.funnel_marts.get(funnel.id),
+            currency=config.currency,
+        )
+        for funnel in selected
+    }
 
 
 def render_reports(
@@ -106,13 +128,12 @@ def render_reports(
     warehouse: Path | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     memory_bytes: int = DEFAULT_MEMORY_BYTES,
+    models: dict[str, ReportModel] | None = None,
 ) -> list[Path]:
-    """Render and publish one PDF per funnel × locale for `month` ('YYYY-MM')."""
-    month_date = parse_month(month)
-    month = f"{month_date:%Y-%m}"
-    selected = [
-        config.funnel(funnel_id) for funnel_id in (funnels or [f.id for f in config.funnels])
-    ]
+    """Render and publish one PDF per funnel × locale for `month` ('YYYY-MM'); from
+    `models` (report_models) when the caller has them, else from the marts."""
+    month = f"{parse_month(month):%Y-%m}"
+    selected = selected_funnels(config, funnels)
     locales = list(locales or config.locales)
     unknown = [locale for locale in locales if locale not in SUPPORTED_LOCALES]
     if unknown:
@@ -121,23 +142,22 @@ def render_reports(
         )
     check_fonts()
 
-    snapshot = read_marts(
-        Path(warehouse or config.warehouse_path), [f.id for f in selected], month_date
-    )
-    epoch = _document_epoch(snapshot.cutoff)
+    if models is None:
+        models = report_models(config, month, [f.id for f in selected], warehouse)
     remove_stale_temp_files(config.reports_dir, older_than_s=timeout_s + 60)
 
     # One model per funnel, in no language: every locale's PDF draws it, and it tells
     # whether the ledger has its figures printed differently before (then it is amended).
-    models = {}
+    drawn = {}
     for funnel in selected:
-        model = funnel_report_model(config, snapshot, funnel, month_date)
+        model = models[funnel.id]
         amendment = pending_amendment(config, month, funnel.id, printed_of(model))
-        models[funnel.id] = with_amendment(model, amendment, funnel)
+        drawn[funnel.id] = with_amendment(model, amendment, funnel)
 
     def render_one(job: tuple[Funnel, str]) -> Path:
         funnel, locale = job
-        model = models[funnel.id]
+        model = drawn[funnel.id]
+        epoch = document_epoch(model.cutoff_at)
         html = render_html(template_context(model, funnel, locale, epoch), locale)
         target = report_path(config, funnel.id, month, locale)
         _publish(html, target, epoch=epoch, timeout_s=timeout_s, memory_bytes=memory_bytes)
@@ -180,9 +200,8 @@ def remove_stale_temp_files(reports_dir: Path, *, older_than_s: float) -> list[P
     return removed
 
 
-def _document_epoch(cutoff: Cutoff) -> int:
+def document_epoch(moment: dt.datetime) -> int:
     """The PDF's creation date: the data cutoff (UTC), so the same marts give the same bytes."""
-    moment = cutoff.cutoff_at
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return int(moment.timestamp())

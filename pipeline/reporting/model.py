@@ -100,10 +100,6 @@ class ReportModel:
     def notice_keys(self) -> tuple[str, ...]:
         return tuple(notice.key for notice in self.notices)
 
-    def section(self, template: str) -> object | None:
-        """The data of the section drawn by `template`; None when the report has none."""
-        return next((s.data for s in self.sections if s.template == template), None)
-
 
 def cap_text(value: str, limit: int = TEXT_MAX) -> str:
     return value if len(value) <= limit else value[: limit - 1] + ELLIPSIS

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from pipeline.config import Funnel
 from pipeline.reporting.model import cap_text
 from pipeline.reporting.reasons import RejectReason, reason_text
+from pipeline.reporting.sections.trends import TrendPanel
 
 # Placeholder values the marts write where the export had nothing.
 UNKNOWN = "(unknown)"
@@ -89,6 +90,6 @@ class Words:
         """A rejected row's reason in the report's language, the raw value it quotes kept."""
         return cap_text(reason_text(reason, self.labels))
 
-    def panel(self, panel) -> str:
+    def panel(self, panel: TrendPanel) -> str:
         """A trends panel's title: its step, or its label (cohort size, overall)."""
         return self.step(panel.step) if panel.step else cap_text(self.labels[panel.label])
