@@ -28,6 +28,7 @@ from pipeline.reporting.warehouse import (
     SalesCycleRow,
     ScorecardRow,
     StageMonthRow,
+    StageTrendRow,
 )
 
 JAN, FEB, MAR = dt.date(2026, 1, 1), dt.date(2026, 2, 1), dt.date(2026, 3, 1)
@@ -327,3 +328,22 @@ def test_one_model_serves_every_locale_and_the_templates_name_its_stages():
     assert "КП → Оплата" in ru and "Offer → Won" not in ru
     assert "Offer → Won" in en and "КП" not in en
     assert "не указан" in ru and "not specified" in en  # the unknown manager
+
+
+def test_one_trend_model_with_or_without_the_trends_mart():
+    # funnel_stage_trends rows: the steps' panels carry the mart's change vs a year ago.
+    trend = StageTrendRow(JAN, 1, "call", True, 200, 0.6, 0.05)
+    with_mart = section(model(ROWS, FunnelMarts(trends=(trend,))), "trends.html.j2")
+    assert [(p.label, p.step) for p in with_mart.panels][:2] == [
+        ("trend_cohort_size", None),
+        (None, "call"),
+    ]
+    assert with_mart.panels[1].change_vs_year == 0.05
+    # None (a warehouse built before that mart): the same panels from funnel_stage_monthly.
+    without = section(model(ROWS), "trends.html.j2")
+    steps = [p for p in without.panels if p.step]
+    assert [p.step for p in steps] == ["call", "meet", "offer"]
+    assert steps[0].latest.month == JAN and steps[0].latest.value == pytest.approx(0.6)
+    assert all(p.change_vs_year is None for p in steps)
+    assert without.panels[-1].label == "trend_overall"
+    assert "Call → Meet" in html_of(model(ROWS))
