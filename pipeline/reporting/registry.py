@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pipeline.reporting.sections import (
     appendix,
     changes,
+    forecast,
     kpis,
     lost_reasons,
     managers,
@@ -68,6 +69,12 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "lost_reasons", ("lost_reasons",), lost_reasons.build, "partials/lost_reasons.html.j2"
     ),
     SectionSpec("plan", ("funnel_plan",), plan.build, "partials/plan.html.j2"),
+    SectionSpec(
+        "forecast",
+        ("funnel_forecast", "funnel_forecast_backtest"),
+        forecast.build,
+        "partials/forecast.html.j2",
+    ),
     SectionSpec("segments", ("funnel_stage_monthly",), segments.build, "partials/segments.html.j2"),
     SectionSpec(
         "appendix",

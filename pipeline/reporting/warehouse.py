@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.forecast import BacktestRow, ForecastRow  # shared with `voronka forecast`
 from pipeline.planning import PlanRow  # marts.funnel_plan, shared with `voronka plan`
 from pipeline.reporting.months import add_months
 
@@ -236,6 +237,8 @@ class FunnelMarts:
     bottleneck: tuple[BottleneckRow, ...] = ()
     changes: tuple[ChangeRow, ...] = ()
     plan: tuple[PlanRow, ...] = ()
+    forecast: tuple[ForecastRow, ...] = ()
+    forecast_backtest: tuple[BacktestRow, ...] = ()
     lost_reasons: tuple[LostReasonRow, ...] = ()
     call_leaks: tuple[CallLeakRow, ...] = ()
     quality: tuple[QualityRow, ...] = ()
@@ -315,8 +318,8 @@ def read_last_complete_month(path: Path) -> dt.date:
 
 # mart → (FunnelMarts field, row class, filter, parameters from the report month M).
 # The filters pick the months the report shows: M and the two it compares with, the
-# 12 trend months, the plan for M + 1, the latest mature manager window up to M, the
-# latest month funnel_changes judged up to M.
+# 12 trend months, the plan and the forecast for M + 1 (and the forecast's backtest), the
+# latest mature manager window up to M, the latest month funnel_changes judged up to M.
 _FUNNEL_MARTS: tuple[tuple[str, str, type, str, object], ...] = (
     (
         "revenue_monthly",
@@ -376,6 +379,14 @@ _FUNNEL_MARTS: tuple[tuple[str, str, type, str, object], ...] = (
         "segment_type = 'total' and month = ?",
         lambda m: [add_months(m, 1)],
     ),
+    (
+        "funnel_forecast",
+        "forecast",
+        ForecastRow,
+        "segment_type = 'total' and forecast_month = ?",
+        lambda m: [add_months(m, 1)],
+    ),
+    ("funnel_forecast_backtest", "forecast_backtest", BacktestRow, "true", lambda m: []),
     (
         "lost_reasons",
         "lost_reasons",
