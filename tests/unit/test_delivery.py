@@ -4,6 +4,7 @@ written and mailed once per run; a re-render is "amended" only if a printed figu
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email
 import socket
@@ -175,11 +176,27 @@ def test_only_reported_months_whose_figures_changed_are_re_rendered(tmp_path):
     assert list(changed) == ["2026-10"]
 
 
-def test_the_printed_figures_digest_ignores_names_and_the_cutoff():
-    figures = {"period": {"entities": 3, "name": "Call"}}
-    model = SimpleNamespace(mature_month=dt.date(2026, 7, 1), period=None, cohort=None)
-    assert delivery.printed_figures(model)["mature_month"] == dt.date(2026, 7, 1)
-    assert delivery.figures_digest(figures) == delivery.figures_digest(dict(figures))
+def test_the_printed_figures_digest_ignores_the_cutoff_and_flags_but_not_a_figure():
+    @dataclasses.dataclass(frozen=True)
+    class Stage:
+        key: str
+        entities: int
+        is_weakest: bool
+
+    def printed(cutoff_day: int, entities: int, is_weakest: bool = False) -> delivery.Printed:
+        model = SimpleNamespace(
+            mature_month=dt.date(2026, 7, 1),
+            period=[Stage("call", entities, is_weakest)],
+            cohort=None,
+            cutoff_local=dt.datetime(2026, 11, cutoff_day, 6),
+        )
+        return delivery.printed_of(model)
+
+    first = printed(1, 217)
+    assert printed(8, 217).digest == first.digest  # a later data date alone
+    assert printed(8, 217).as_of != first.as_of
+    assert printed(1, 217, is_weakest=True).digest == first.digest  # a flag is not a figure
+    assert printed(1, 219).digest != first.digest
 
 
 def figures(period_clients, cohort_days=12.5, mature="2026-07-01"):
