@@ -1,0 +1,252 @@
+"""The whole of voronka.yaml: its top-level sections and the Config that holds them, with
+the checks between entries (names that refer to other entries, aliases, ids) and the
+look-ups the pipeline asks of it."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from pipeline.config.base import (
+    STRICT,
+    SUPPORTED_LOCALES,
+    ConfigError,
+    Mistakes,
+    check_zone,
+    inside_config_folder,
+)
+from pipeline.config.funnels import Funnel
+from pipeline.config.sources import Source
+from pipeline.names import display_name
+
+
+class _Strict(BaseModel):
+    model_config = STRICT
+
+
+class Paths(_Strict):
+    inbox: Path = Path("data/inbox")
+    landing: Path = Path("data/landing")
+    warehouse: Path = Path("data/warehouse.duckdb")
+    reports: Path = Path("data/reports")
+
+    _inside = field_validator("inbox", "landing", "warehouse", "reports")(inside_config_folder)
+
+
+class Quality(_Strict):
+    max_reject_ratio: float = Field(0.02, ge=0, le=1)
+    # Plausible years of any date in an export; a date outside is rejected with a reason.
+    min_year: int = Field(2000, ge=1900, le=9999)
+    max_year: int | None = Field(None, ge=1900, le=9999)  # None: the year it is read + 1
+
+
+class CallsSettings(_Strict):
+    conversation_min_s: int = Field(30, ge=0)
+    callback_hours: int = Field(24, gt=0)
+
+
+class Privacy(_Strict):
+    phone_hash_key_env: str = "VORONKA_PHONE_HASH_KEY"
+    phone_hash_key: str | None = None
+
+
+class Manager(_Strict):
+    name: str
+    aliases: list[str] = []
+
+
+class Delivery(_Strict):
+    """Mailing the reports and failure records (SMTP); credentials come from the environment."""
+
+    smtp_host: str | None = None
+    smtp_port: int = Field(25, gt=0, lt=65536)
+    sender: str = "voronka@localhost"
+    use_starttls: bool = False
+    username_env: str = "VORONKA_SMTP_USER"
+    password_env: str = "VORONKA_SMTP_PASSWORD"
+    operators: list[str] = []  # who gets failure records
+    failures_dir: Path = Path("data/failures")
+
+    _inside = field_validator("failures_dir")(inside_config_folder)
+
+
+class Schedule(_Strict):
+    day: int = Field(2, ge=1, le=28)
+    hour: int = Field(6, ge=0, le=23)
+
+
+class Config(_Strict):
+    timezone: str = "Europe/Moscow"
+    locales: list[str] = ["ru", "en"]
+    # ISO 4217 code of the deal amounts, printed with every sum in the reports (RUB → ₽).
+    # None: the exports' amounts are printed as bare numbers.
+    currency: str | None = None
+    paths: Paths = Paths()
+    quality: Quality = Quality()
+    calls: CallsSettings = CallsSettings()
+    privacy: Privacy = Privacy()
+    exclude_phones: list[str] = []
+    managers: list[Manager] = []
+    sources: list[Source] = Field(min_length=1)
+    funnels: list[Funnel] = Field(min_length=1)
+    schedule: Schedule = Schedule()
+    delivery: Delivery = Delivery()
+    # Where the file was read from; paths in it are relative to this folder.
+    base_dir: Path = Path(".")
+    config_file: Path | None = None  # the file itself (None: built in code)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return check_zone(value)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValueError(f"must be an ISO 4217 code such as RUB, USD or EUR, got {value!r}")
+        return value
+
+    @field_validator("locales")
+    @classmethod
+    def _locales(cls, value: list[str]) -> list[str]:
+        unknown = [loc for loc in value if loc not in SUPPORTED_LOCALES]
+        if unknown or not value:
+            raise ValueError(f"locales must be among {SUPPORTED_LOCALES}, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        """Names that refer to other entries; each mistake at the key that refers."""
+        mistakes: list[tuple[tuple, str]] = []
+        by_name: dict[str, Source] = {}
+        for i, source in enumerate(self.sources):
+            if by_name.setdefault(source.name, source) is not source:
+                mistakes.append((("sources", i, "name"), f"source {source.name!r} is named twice"))
+            if source.timezone:
+                try:
+                    check_zone(source.timezone)
+                except ValueError as error:
+                    mistakes.append((("sources", i, "timezone"), str(error)))
+
+        def kinds(kind: str) -> str:
+            names = [s.name for s in self.sources if s.kind == kind]
+            return f"the {kind} sources are: {', '.join(names) or 'none'}"
+
+        for i, source in enumerate(self.sources):
+            if source.history_of and source.history_of not in by_name:
+                mistakes.append(
+                    (
+                        ("sources", i, "history_of"),
+                        f"names no source: {source.history_of!r} ({kinds('crm')})",
+                    )
+                )
+        seen_ids: set[str] = set()
+        for f, funnel in enumerate(self.funnels):
+            if funnel.id in seen_ids:
+                mistakes.append((("funnels", f, "id"), f"funnel id {funnel.id!r} is used twice"))
+            seen_ids.add(funnel.id)
+            for c, crm in enumerate(funnel.crm):
+                if getattr(by_name.get(crm.source), "kind", None) != "crm":
+                    mistakes.append(
+                        (
+                            ("funnels", f, "crm", c, "source"),
+                            f"{crm.source!r} is not a crm source ({kinds('crm')})",
+                        )
+                    )
+            calls = funnel.calls
+            if calls and getattr(by_name.get(calls.source), "kind", None) != "calls":
+                mistakes.append(
+                    (
+                        ("funnels", f, "calls", "source"),
+                        f"{calls.source!r} is not a calls source ({kinds('calls')})",
+                    )
+                )
+            for r, recipient in enumerate(funnel.recipients):
+                if recipient.locale not in SUPPORTED_LOCALES:
+                    mistakes.append(
+                        (
+                            ("funnels", f, "recipients", r, "locale"),
+                            f"unknown locale {recipient.locale!r}; expected one of "
+                            f"{', '.join(SUPPORTED_LOCALES)}",
+                        )
+                    )
+        aliases: dict[str, str] = {}
+        for m, manager in enumerate(self.managers):
+            for alias in [manager.name, *manager.aliases]:
+                key = normalize_person_name(alias)
+                if aliases.setdefault(key, manager.name) != manager.name:
+                    mistakes.append(
+                        (("managers", m), f"manager alias {alias!r} belongs to two managers")
+                    )
+        if mistakes:
+            raise Mistakes(mistakes)
+        return self
+
+    def resolve(self, value: Path) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        return value if value.is_absolute() else (self.base_dir / value).resolve()
+
+    def path(self, which: str) -> Path:
+        return self.resolve(getattr(self.paths, which))
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.path("inbox")
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.path("landing")
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.path("warehouse")
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.path("reports")
+
+    @property
+    def failures_dir(self) -> Path:
+        return self.resolve(self.delivery.failures_dir)
+
+    @property
+    def state_dir(self) -> Path:
+        """Locks, run records and the Dagster home live beside the warehouse."""
+        return self.warehouse_path.parent / "state"
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+    def funnel(self, funnel_id: str) -> Funnel:
+        for funnel in self.funnels:
+            if funnel.id == funnel_id:
+                return funnel
+        known = ", ".join(f.id for f in self.funnels)
+        raise ConfigError(f"unknown funnel {funnel_id!r}; configured funnels: {known}")
+
+    def source_timezone(self, source: Source) -> str:
+        return source.timezone or self.timezone
+
+    def manager_aliases(self) -> dict[str, str]:
+        """Normalized alias (and name) → canonical manager name."""
+        table: dict[str, str] = {}
+        for manager in self.managers:
+            for alias in [manager.name, *manager.aliases]:
+                table[normalize_person_name(alias)] = manager.name
+        return table
+
+    def phone_hash_key(self) -> str:
+        return os.environ.get(self.privacy.phone_hash_key_env) or self.privacy.phone_hash_key or ""
+
+
+def normalize_person_name(value: str) -> str:
+    """Case, ё/е, spacing, compatibility forms (NFKC) and invisible characters (zero-width,
+    bidi marks) do not make two different people."""
+    return display_name(value).replace("ё", "е").replace("Ё", "Е").casefold()
