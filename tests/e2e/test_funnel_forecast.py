@@ -219,3 +219,16 @@ def test_cli_prints_the_marts_forecast_and_backtest(demo_run):
     assert f"mean absolute error {mean_error:.1f} deals" in printed
     assert f"({coverage * 100:.1f}%)" in printed
     assert "Смирнова Анна" in printed, "--by manager: a row per manager"
+
+
+def test_cli_names_the_months_it_can_forecast(demo_run):
+    from pipeline.forecast import ForecastMonthError, forecast_for
+
+    with pytest.raises(ForecastMonthError, match="the forecast month is 2026-11"):
+        forecast_for(demo_run.config, "doors", "2027-01", None)
+    backtest_month = forecast_for(demo_run.config, "doors", "2026-06", None)
+    ((actual,),) = demo_run.query(
+        "select actual_won from marts.funnel_forecast_backtest "
+        "where funnel_id = 'doors' and month = date '2026-06-01'"
+    )
+    assert f"actually won {actual} " in backtest_month
