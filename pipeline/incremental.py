@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,11 @@ PREVIOUS_TABLES = (
 # project file, and the tables generated from voronka.yaml.
 FINGERPRINT_SOURCES = ("models", "macros", "dbt_project.yml")
 NOTHING_TO_RECOMPUTE = dt.date(9999, 1, 1)
+# Each boundary's environment variable (macros/incremental.sql `boundaries`).
+BOUNDARY_ENV = {
+    name: f"VORONKA_{name.upper()}"
+    for name in ("rebuild_from", "links_rebuild_from", "calls_rebuild_from")
+}
 
 
 @dataclass(frozen=True)
@@ -88,12 +94,19 @@ class RebuildPlan:
         return ["--full-refresh"] if self.full else []
 
     def dbt_vars(self) -> dict:
-        variables: dict = {"build_fingerprint": self.fingerprint}
+        return {"build_fingerprint": self.fingerprint}
+
+    def dbt_env(self) -> dict[str, str]:
+        """The boundaries, as the environment variables dbt_project/macros/incremental.sql
+        reads (JSON; null: every month). Not --vars: dbt re-parses the whole project when a
+        var changes, and only the dozen files that read an environment variable when it
+        changes."""
+        boundaries: dict = {name: None for name in BOUNDARY_ENV.values()}
         if not self.full:
-            variables["rebuild_from"] = _iso(self.rebuild_from)
-            variables["links_rebuild_from"] = _iso(self.links_rebuild_from)
-            variables["calls_rebuild_from"] = self.calls_rebuild_from.isoformat()
-        return variables
+            boundaries[BOUNDARY_ENV["rebuild_from"]] = _iso(self.rebuild_from)
+            boundaries[BOUNDARY_ENV["links_rebuild_from"]] = _iso(self.links_rebuild_from)
+            boundaries[BOUNDARY_ENV["calls_rebuild_from"]] = self.calls_rebuild_from.isoformat()
+        return {name: json.dumps(value, sort_keys=True) for name, value in boundaries.items()}
 
     def describe(self) -> str:
         if self.full:

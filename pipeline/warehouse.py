@@ -316,7 +316,10 @@ def build_warehouse(
             progress,
             target=chosen,
             extra_vars=plan.dbt_vars(),
-            environment=spark_artifacts_env(config) if chosen == SPARK else None,
+            environment={
+                **plan.dbt_env(),
+                **(spark_artifacts_env(config) if chosen == SPARK else {}),
+            },
         )
     return BuildResult(warehouse=location.published, log_tail=lines[-5:])
 

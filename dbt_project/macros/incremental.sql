@@ -12,7 +12,12 @@
                          episodes, per funnel: the month of the first new call or history
                          entry, or of a changed deal's creation less the link days; an
                          episode carries on from the phone's last call before it
-   Without the vars (a hand-run `dbt build`) every month is recomputed: slow, never wrong.
+   The pipeline passes them as environment variables (VORONKA_REBUILD_FROM,
+   VORONKA_CALLS_REBUILD_FROM, VORONKA_LINKS_REBUILD_FROM; JSON), not --vars: dbt re-parses
+   the whole project when a var changes, and only the files that read an environment
+   variable when it changes (`boundaries`, below). A var of the same name wins (unit tests,
+   a hand-run `dbt build --vars`). Without either every month is recomputed: slow, never
+   wrong.
    On a first build or with --full-refresh the models are built whole.
 
    The strategy is chosen by adapter: DuckDB deletes the months from the boundary on and
@@ -44,22 +49,33 @@
 {%- endmacro %}
 
 
+{# The boundaries of one kind (rebuild_from, calls_rebuild_from, links_rebuild_from): the
+   var of that name if given, else the environment variable VORONKA_<NAME> (JSON; unset or
+   null: none, every month). #}
+{% macro boundaries(name) -%}
+    {%- set given = var(name, none) -%}
+    {%- if given is none -%}
+        {%- set given = fromjson(env_var('VORONKA_' ~ name | upper, 'null')) -%}
+    {%- endif -%}
+    {{ return(given) }}
+{%- endmacro %}
+
 {# The boundary of the entity models: the first cohort month a run recomputes, per funnel.
-   var('rebuild_from') is {funnel_id: 'YYYY-MM-DD'} (or one date for every funnel). Given
-   the column holding the funnel id, the boundary of the row's funnel (a funnel the var
-   does not name: all months); without a column, the earliest boundary of all funnels. #}
+   rebuild_from is {funnel_id: 'YYYY-MM-DD'} (or one date for every funnel). Given the
+   column holding the funnel id, the boundary of the row's funnel (a funnel it does not
+   name: all months); without a column, the earliest boundary of all funnels. #}
 {% macro rebuild_from(funnel_column=none) -%}
-    {{ month_boundary(var('rebuild_from', none), funnel_column) }}
+    {{ month_boundary(boundaries('rebuild_from'), funnel_column) }}
 {%- endmacro %}
 
 {# The boundary of the per-call models: the first UTC call month a run recomputes. #}
 {% macro calls_rebuild_from() -%}
-    {{ month_boundary(var('calls_rebuild_from', none), none) }}
+    {{ month_boundary(boundaries('calls_rebuild_from'), none) }}
 {%- endmacro %}
 
 {# The boundary of call → deal links and call-lead episodes: per funnel, a UTC call month. #}
 {% macro links_rebuild_from(funnel_column=none) -%}
-    {{ month_boundary(var('links_rebuild_from', none), funnel_column) }}
+    {{ month_boundary(boundaries('links_rebuild_from'), funnel_column) }}
 {%- endmacro %}
 
 {% macro month_boundary(boundaries, funnel_column) -%}

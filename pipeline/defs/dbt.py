@@ -107,6 +107,7 @@ def voronka_dbt_assets() -> dg.AssetsDefinition:
                 # artifacts never replace the manifest Dagster reads.)
                 plan = rebuild_plan(config, target, location.path)
                 context.log.info(f"dbt target: {target}; {plan.describe()}")
-                yield from dbt.cli(build_args(config, plan, target), context=context).stream()
+                with _environment(plan.dbt_env()):  # the boundaries, as the CLI passes them
+                    yield from dbt.cli(build_args(config, plan, target), context=context).stream()
 
     return voronka_dbt_assets

@@ -1,6 +1,7 @@
 """The Dagster dbt asset builds the target the CLI would (VORONKA_DBT_TARGET, DuckDB by
 default) into that target's build copy, published on success, with the CLI's dbt
-arguments for the same rebuild plan (pipeline.warehouse.build_args); on Spark the report step
+arguments and boundary variables for the same rebuild plan (pipeline.warehouse.build_args,
+RebuildPlan.dbt_env); on Spark the report step
 fails naming where the marts are, instead of reading a DuckDB file Spark never updated.
 
 dbt itself is replaced by a stand-in that records what it was asked and writes a marker
@@ -8,11 +9,13 @@ where the build would go: what is tested is the wiring, not dbt (see tests/spark
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
+from pipeline.incremental import BOUNDARY_ENV
 from pipeline.prepare import prepare_dbt_manifest
 from pipeline.warehouse import (
     DBT_PATH_ENV,
@@ -54,7 +57,11 @@ def stand_in_dbt():
         def cli(self, args, **kwargs):
             duckdb_file = os.environ.get(DBT_PATH_ENV)
             spark_folder = os.environ.get(SPARK_WAREHOUSE_ENV)
-            CALLS.append({"args": list(args), "duckdb": duckdb_file, "spark": spark_folder})
+            boundaries = {name: os.environ.get(name) for name in BOUNDARY_ENV.values()}
+            CALLS.append(
+                {"args": list(args), "duckdb": duckdb_file, "spark": spark_folder,
+                 "boundaries": boundaries}
+            )  # fmt: skip
             if args[args.index("--target") + 1] == "spark":
                 (Path(spark_folder) / "marts.db").mkdir(parents=True)
                 (Path(spark_folder) / "marts.db" / "built").write_text("spark")
@@ -168,11 +175,12 @@ def test_the_cli_and_the_dagster_asset_give_dbt_the_same_arguments_for_one_plan(
     assert result.success
     [dagster_call] = CALLS
 
-    commands = []
+    commands, environments = [], []
 
     class StandInProcess:
         def __init__(self, command, env, **kwargs):
             commands.append(command)
+            environments.append({name: env.get(name) for name in BOUNDARY_ENV.values()})
             Path(env[DBT_PATH_ENV]).write_text("cli")
             self.stdout = iter(["Done. PASS=1"])
 
@@ -186,6 +194,9 @@ def test_the_cli_and_the_dagster_asset_give_dbt_the_same_arguments_for_one_plan(
     assert command[-4:] == ["--project-dir", project, "--profiles-dir", project]
     cli_args = command[1:-4]  # without the executable and where the project is
     assert dagster_call["args"] == cli_args == warehouse.build_args(config, plan, "duckdb")
+    # The boundaries, in the environment (not --vars, so dbt can parse partially).
+    assert dagster_call["boundaries"] == environments[0] == plan.dbt_env()
+    assert json.loads(plan.dbt_env()["VORONKA_LINKS_REBUILD_FROM"]) == {"doors": "2026-08-01"}
     assert "--indirect-selection" in cli_args and "unit_test" in cli_args
 
 

@@ -10,7 +10,7 @@
 select {{ columns | join(', ') }}, count(*) as copies
 from {{ model }}
 {%- if recomputed %}
-where {{ recomputed.column }} >= {{ month_boundary(var(recomputed.boundary, none), recomputed.get('funnel_column')) }}
+where {{ recomputed.column }} >= {{ month_boundary(boundaries(recomputed.boundary), recomputed.get('funnel_column')) }}
 {%- endif %}
 group by {{ columns | join(', ') }}
 having count(*) > 1

@@ -11,7 +11,7 @@ with
 source as (
     select * from {{ source('landing', 'calls') }}
     where
-        {{ landing_months_from(var('calls_rebuild_from', none)) }}
+        {{ landing_months_from(boundaries('calls_rebuild_from')) }}
         and {{ from_boundary('started_at', calls_rebuild_from()) }}
 ),
 
