@@ -228,13 +228,16 @@ current_deals as (
     cross join segment_types
 ),
 
-open_probabilities as (
+-- Every row that adds to a segment's figures: the deals at the moment (an open deal with
+-- its win probability and amount) and the new deals of the plan months before.
+contributions as (
     select
         current_deals.funnel_id,
         current_deals.moment_kind,
         current_deals.month,
         current_deals.segment_type,
         current_deals.segment,
+        current_deals.period_kind,
         coalesce(
             case
                 when cell_hazards.periods >= {{ var('forecast_min_cell_periods') }}
@@ -243,7 +246,9 @@ open_probabilities as (
             {{ ratio('stage_hazards.won', 'stage_hazards.periods') }},
             {{ double_literal(0) }}
         ) as win_probability,
-        coalesce(current_deals.amount_at_landmark, amount_stats.mean_won_amount) as amount
+        coalesce(current_deals.amount_at_landmark, amount_stats.mean_won_amount) as amount,
+        current_deals.latest_amount,
+        current_deals.is_won_in_window
     from current_deals
     left join cell_hazards
         on
@@ -263,151 +268,97 @@ open_probabilities as (
             current_deals.funnel_id = amount_stats.funnel_id
             and current_deals.moment_kind = amount_stats.moment_kind
             and current_deals.month = amount_stats.as_of_month
-    where current_deals.period_kind = 'open'
-),
-
-open_sums as (
-    select
-        funnel_id,
-        moment_kind,
-        month,
-        segment_type,
-        segment,
-        count(*) as open_deals,
-        sum(win_probability) as expected_won_open,
-        sum(win_probability * (1 - win_probability)) as variance_open,
-        sum(win_probability * amount) as expected_amount_open,
-        sum(win_probability * (1 - win_probability) * amount * amount) as amount_variance_open,
-        sum(case when amount is null then 1 else 0 end) as unpriced_open_deals
-    from open_probabilities
-    group by funnel_id, moment_kind, month, segment_type, segment
-),
-
--- Won between the month's start and the moment (the cutoff kind only): already known.
--- Won in the window: what happened (the backtest's actual).
-outcome_sums as (
-    select
-        funnel_id,
-        moment_kind,
-        month,
-        segment_type,
-        segment,
-        sum(case when period_kind = 'won_already' then 1 else 0 end) as won_already,
-        sum(case when period_kind = 'won_already' then latest_amount end) as won_already_amount,
-        sum(case when is_won_in_window then 1 else 0 end) as won_in_window,
-        sum(case when is_won_in_window then latest_amount end) as won_in_window_amount
-    from current_deals
-    group by funnel_id, moment_kind, month, segment_type, segment
-),
-
-new_history as (
+    union all
     select
         history.funnel_id,
         history.moment_kind,
         history.as_of_month as month,
         segment_types.segment_type,
-        case when segment_types.segment_type = 'total' then 'all' else history.manager end as segment
+        case when segment_types.segment_type = 'total' then 'all' else history.manager end as segment,
+        'new_before' as period_kind,
+        {{ double_literal(0) }} as win_probability,
+        cast(null as {{ type_double() }}) as amount,
+        cast(null as {{ type_double() }}) as latest_amount,
+        false as is_won_in_window
     from history
     cross join segment_types
     where history.period_kind = 'new' and history.is_in_new_deal_months
 ),
 
-new_counts as (
+-- Per segment: the open deals' sums (Poisson-binomial), the deals won already (between
+-- the month's start and the moment: the cutoff kind only) and in the window (what
+-- happened: the backtest's actual), the new deals of the plan months before.
+segment_sums as (
     select
         funnel_id,
         moment_kind,
         month,
         segment_type,
         segment,
-        count(*) as new_deals_before
-    from new_history
+        sum(case when period_kind = 'open' then 1 else 0 end) as open_deals,
+        sum(case when period_kind = 'open' then win_probability else 0 end) as expected_won_open,
+        sum(
+            case when period_kind = 'open' then win_probability * (1 - win_probability) else 0 end
+        ) as variance_open,
+        sum(case when period_kind = 'open' then win_probability * amount end) as expected_amount_open,
+        sum(
+            case when period_kind = 'open' then win_probability * (1 - win_probability) * amount * amount end
+        ) as amount_variance_open,
+        sum(case when period_kind = 'open' and amount is null then 1 else 0 end) as unpriced_open_deals,
+        sum(case when period_kind = 'won_already' then 1 else 0 end) as won_already,
+        sum(case when period_kind = 'won_already' then latest_amount end) as won_already_amount,
+        sum(case when is_won_in_window then 1 else 0 end) as won_in_window,
+        sum(case when is_won_in_window then latest_amount end) as won_in_window_amount,
+        sum(case when period_kind = 'new_before' then 1 else 0 end) as new_deals_before
+    from contributions
     group by funnel_id, moment_kind, month, segment_type, segment
-),
-
-segments as (
-    select
-        funnel_id,
-        moment_kind,
-        month,
-        segment_type,
-        segment
-    from current_deals
-    union
-    select
-        funnel_id,
-        moment_kind,
-        month,
-        segment_type,
-        segment
-    from new_counts
 ),
 
 estimates as (
     select
-        segments.funnel_id,
-        segments.moment_kind,
-        segments.month,
+        segment_sums.funnel_id,
+        segment_sums.moment_kind,
+        segment_sums.month,
         as_of.landmark_at as as_of_at,
-        segments.segment_type,
-        segments.segment,
-        cast(coalesce(open_sums.open_deals, 0) as {{ dbt.type_bigint() }}) as open_deals,
-        coalesce(open_sums.expected_won_open, 0) as expected_won_open,
-        coalesce(open_sums.variance_open, 0) as variance_open,
-        {{ ratio('coalesce(new_counts.new_deals_before, 0)', 'as_of.new_deal_months') }} as expected_new_deals,
+        segment_sums.segment_type,
+        segment_sums.segment,
+        cast(segment_sums.open_deals as {{ dbt.type_bigint() }}) as open_deals,
+        segment_sums.expected_won_open,
+        segment_sums.variance_open,
+        {{ ratio('segment_sums.new_deals_before', 'as_of.new_deal_months') }} as expected_new_deals,
         coalesce(new_rates.new_deal_win_rate, 0) as new_deal_win_rate,
-        cast(coalesce(outcome_sums.won_already, 0) as {{ dbt.type_bigint() }}) as won_already,
-        outcome_sums.won_already_amount,
-        coalesce(open_sums.expected_amount_open, 0) as expected_amount_open,
-        coalesce(open_sums.amount_variance_open, 0) as amount_variance_open,
-        cast(coalesce(open_sums.unpriced_open_deals, 0) as {{ dbt.type_bigint() }}) as unpriced_open_deals,
+        cast(segment_sums.won_already as {{ dbt.type_bigint() }}) as won_already,
+        segment_sums.won_already_amount,
+        coalesce(segment_sums.expected_amount_open, 0) as expected_amount_open,
+        coalesce(segment_sums.amount_variance_open, 0) as amount_variance_open,
+        cast(segment_sums.unpriced_open_deals as {{ dbt.type_bigint() }}) as unpriced_open_deals,
         amount_stats.mean_won_amount,
         amount_stats.mean_square_won_amount,
-        cast(coalesce(outcome_sums.won_in_window, 0) as {{ dbt.type_bigint() }}) as won_in_window,
-        outcome_sums.won_in_window_amount,
+        cast(segment_sums.won_in_window as {{ dbt.type_bigint() }}) as won_in_window,
+        segment_sums.won_in_window_amount,
         cast(coalesce(history_sizes.history_deals, 0) as {{ dbt.type_bigint() }}) as history_deals,
         cast(coalesce(history_sizes.history_periods, 0) as {{ dbt.type_bigint() }}) as history_periods
-    from segments
+    from segment_sums
     inner join as_of
         on
-            segments.funnel_id = as_of.funnel_id
-            and segments.moment_kind = as_of.moment_kind
-            and segments.month = as_of.month
-    left join open_sums
-        on
-            segments.funnel_id = open_sums.funnel_id
-            and segments.moment_kind = open_sums.moment_kind
-            and segments.month = open_sums.month
-            and segments.segment_type = open_sums.segment_type
-            and segments.segment = open_sums.segment
-    left join outcome_sums
-        on
-            segments.funnel_id = outcome_sums.funnel_id
-            and segments.moment_kind = outcome_sums.moment_kind
-            and segments.month = outcome_sums.month
-            and segments.segment_type = outcome_sums.segment_type
-            and segments.segment = outcome_sums.segment
-    left join new_counts
-        on
-            segments.funnel_id = new_counts.funnel_id
-            and segments.moment_kind = new_counts.moment_kind
-            and segments.month = new_counts.month
-            and segments.segment_type = new_counts.segment_type
-            and segments.segment = new_counts.segment
+            segment_sums.funnel_id = as_of.funnel_id
+            and segment_sums.moment_kind = as_of.moment_kind
+            and segment_sums.month = as_of.month
     left join new_rates
         on
-            segments.funnel_id = new_rates.funnel_id
-            and segments.moment_kind = new_rates.moment_kind
-            and segments.month = new_rates.as_of_month
+            segment_sums.funnel_id = new_rates.funnel_id
+            and segment_sums.moment_kind = new_rates.moment_kind
+            and segment_sums.month = new_rates.as_of_month
     left join amount_stats
         on
-            segments.funnel_id = amount_stats.funnel_id
-            and segments.moment_kind = amount_stats.moment_kind
-            and segments.month = amount_stats.as_of_month
+            segment_sums.funnel_id = amount_stats.funnel_id
+            and segment_sums.moment_kind = amount_stats.moment_kind
+            and segment_sums.month = amount_stats.as_of_month
     left join history_sizes
         on
-            segments.funnel_id = history_sizes.funnel_id
-            and segments.moment_kind = history_sizes.moment_kind
-            and segments.month = history_sizes.as_of_month
+            segment_sums.funnel_id = history_sizes.funnel_id
+            and segment_sums.moment_kind = history_sizes.moment_kind
+            and segment_sums.month = history_sizes.as_of_month
 ),
 
 -- Expected wins and their spread: known wins + open deals' Poisson-binomial (normal
