@@ -8,9 +8,16 @@ import datetime as dt
 
 import pytest
 
-from pipeline.forecast import Backtest, BacktestRow, ForecastRow, deals_inside, render_backtest
+from pipeline.forecast import (
+    Backtest,
+    BacktestRow,
+    ForecastRow,
+    deals_inside,
+    render_backtest,
+    render_forecast,
+)
 from pipeline.reporting.warehouse import FunnelMarts
-from tests.unit.test_report_story import MAR, ROWS, html_of, model, section
+from tests.unit.test_report_story import FUNNEL, MAR, ROWS, html_of, model, section
 
 APR = dt.date(2026, 4, 1)
 
@@ -73,3 +80,11 @@ def test_too_few_deals_print_no_figures():
 def test_no_forecast_for_the_month_after_leaves_the_tile_out():
     report = model(ROWS, FunnelMarts())
     assert not any(s.template.endswith("forecast.html.j2") for s in report.sections)
+
+
+def test_the_cli_table_prints_the_same_figures_and_too_few_in_words():
+    backtest = Backtest(list(backtest_rows()))
+    printed = render_forecast(FUNNEL, [forecast_row()], backtest, "RUB", "UTC", "en")
+    assert "39.8" in printed and "35–45" in printed and "RUB\u00a03,800,000" in printed
+    too_few = render_forecast(FUNNEL, [forecast_row(too_few=True)], backtest, "RUB", "UTC", "en")
+    assert "too few to forecast" in too_few and "39.8" not in too_few
