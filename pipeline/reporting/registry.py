@@ -51,6 +51,12 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "partials/kpis.html.j2",
     ),
     SectionSpec("changes", ("funnel_changes",), changes.build, "partials/changes.html.j2"),
+    SectionSpec(
+        "forecast",
+        ("funnel_forecast", "funnel_forecast_backtest"),
+        forecast.build,
+        "partials/forecast.html.j2",
+    ),
     SectionSpec("period", ("funnel_stage_monthly",), views.build_period, "partials/period.html.j2"),
     SectionSpec("cohort", ("funnel_stage_monthly",), views.build_cohort, "partials/cohort.html.j2"),
     SectionSpec(
@@ -69,12 +75,6 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "lost_reasons", ("lost_reasons",), lost_reasons.build, "partials/lost_reasons.html.j2"
     ),
     SectionSpec("plan", ("funnel_plan",), plan.build, "partials/plan.html.j2"),
-    SectionSpec(
-        "forecast",
-        ("funnel_forecast", "funnel_forecast_backtest"),
-        forecast.build,
-        "partials/forecast.html.j2",
-    ),
     SectionSpec("segments", ("funnel_stage_monthly",), segments.build, "partials/segments.html.j2"),
     SectionSpec(
         "appendix",

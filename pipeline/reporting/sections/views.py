@@ -20,6 +20,7 @@ GLOSSARY = (
     "bottleneck",
     "what_changed",
     "plan",
+    "forecast",
     "changes",
 )
 
