@@ -111,17 +111,23 @@ class RebuildPlan:
     def describe(self) -> str:
         if self.full:
             return f"full rebuild: {self.reason}"
-        months = ", ".join(
-            f"{funnel_id} from {month:%Y-%m}"
-            for funnel_id, month in sorted(self.rebuild_from.items())
-            if month != NOTHING_TO_RECOMPUTE
-        )
+        months = _from_months(self.rebuild_from)
+        links = _from_months(self.links_rebuild_from)
         calls = (
             f"; calls from {self.calls_rebuild_from:%Y-%m}"
             if self.calls_rebuild_from != NOTHING_TO_RECOMPUTE
             else ""
         )
-        return f"incremental: cohort months {months or 'none'}{calls} ({self.reason})"
+        links = f"; links {links}" if links else ""
+        return f"incremental: cohort months {months or 'none'}{links}{calls} ({self.reason})"
+
+
+def _from_months(months: dict[str, dt.date]) -> str:
+    return ", ".join(
+        f"{funnel_id} from {month:%Y-%m}"
+        for funnel_id, month in sorted(months.items())
+        if month != NOTHING_TO_RECOMPUTE
+    )
 
 
 def _iso(months: dict[str, dt.date]) -> dict[str, str]:
