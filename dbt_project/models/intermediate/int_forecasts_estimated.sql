@@ -191,8 +191,8 @@ amount_stats as (
         funnel_id,
         moment_kind,
         as_of_month,
-        avg(amount) as mean_won_amount,
-        avg(amount * amount) as mean_square_won_amount
+        {{ exact_sum('amount') }} / count(*) as mean_won_amount,
+        {{ exact_sum('amount * amount') }} / count(*) as mean_square_won_amount
     from won_history_amounts
     where snapshot_rank = 1 and amount is not null
     group by funnel_id, moment_kind, as_of_month
@@ -296,19 +296,22 @@ segment_sums as (
         segment_type,
         segment,
         sum(case when period_kind = 'open' then 1 else 0 end) as open_deals,
-        sum(case when period_kind = 'open' then win_probability else 0 end) as expected_won_open,
-        sum(
-            case when period_kind = 'open' then win_probability * (1 - win_probability) else 0 end
-        ) as variance_open,
-        sum(case when period_kind = 'open' then win_probability * amount end) as expected_amount_open,
-        sum(
-            case when period_kind = 'open' then win_probability * (1 - win_probability) * amount * amount end
-        ) as amount_variance_open,
+        {{ exact_sum("case when period_kind = 'open' then win_probability else 0 end") }}
+            as expected_won_open,
+        {{ exact_sum(
+            "case when period_kind = 'open' then win_probability * (1 - win_probability) else 0 end"
+        ) }} as variance_open,
+        {{ exact_sum("case when period_kind = 'open' then win_probability * amount end") }}
+            as expected_amount_open,
+        {{ exact_sum(
+            "case when period_kind = 'open' then win_probability * (1 - win_probability) * amount * amount end"
+        ) }} as amount_variance_open,
         sum(case when period_kind = 'open' and amount is null then 1 else 0 end) as unpriced_open_deals,
         sum(case when period_kind = 'won_already' then 1 else 0 end) as won_already,
-        sum(case when period_kind = 'won_already' then latest_amount end) as won_already_amount,
+        {{ exact_sum("case when period_kind = 'won_already' then latest_amount end") }}
+            as won_already_amount,
         sum(case when is_won_in_window then 1 else 0 end) as won_in_window,
-        sum(case when is_won_in_window then latest_amount end) as won_in_window_amount,
+        {{ exact_sum('case when is_won_in_window then latest_amount end') }} as won_in_window_amount,
         sum(case when period_kind = 'new_before' then 1 else 0 end) as new_deals_before
     from contributions
     group by funnel_id, moment_kind, month, segment_type, segment

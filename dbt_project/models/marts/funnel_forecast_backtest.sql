@@ -37,8 +37,12 @@ final as (
             sum(case when not too_few_to_forecast then 1 else 0 end) over (partition by funnel_id)
             as {{ dbt.type_bigint() }}
         ) as months_backtested,
-        avg(case when not too_few_to_forecast then absolute_error end) over (partition by funnel_id)
-            as mean_absolute_error,
+        {{ exact_sum(
+            'case when not too_few_to_forecast then absolute_error end', 'over (partition by funnel_id)'
+        ) }}
+        / nullif(
+            count(case when not too_few_to_forecast then absolute_error end) over (partition by funnel_id), 0
+        ) as mean_absolute_error,
         avg(
             case
                 when not too_few_to_forecast and is_covered then {{ double_literal(1) }}
