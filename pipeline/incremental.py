@@ -58,6 +58,7 @@ import duckdb
 
 from pipeline import io
 from pipeline.config import Config
+from pipeline.months import add_months, month_start
 from pipeline.paths import DBT_PROJECT_DIR
 
 STATE_TABLE = "state.build_state"
@@ -183,7 +184,7 @@ def plan_rebuild(config: Config, previous: Path) -> RebuildPlan:
         rebuild_from = {funnel.id: _first_cohort(con, funnel, changes) for funnel in config.funnels}
     links_from = {funnel.id: _first_link_month(funnel, changes) for funnel in config.funnels}
     callbacks_from = changes.cutoff - dt.timedelta(hours=config.calls.callback_hours, days=1)
-    calls_from = _month_start(min(filter(None, [changes.first_call, callbacks_from])))
+    calls_from = month_start(min(filter(None, [changes.first_call, callbacks_from])))
     return RebuildPlan(
         False, f"{len(new_files)} new file(s)", fingerprint, rebuild_from, links_from, calls_from
     )
@@ -200,16 +201,16 @@ class _Changes:
 def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: _Changes) -> dt.date:
     """The first cohort month of `funnel` that the changes can reach."""
     candidates = [
-        _add_months(
-            _month_start(changes.cutoff - dt.timedelta(days=funnel.window_days, hours=24)), -1
+        add_months(
+            month_start(changes.cutoff - dt.timedelta(days=funnel.window_days, hours=24)), -1
         ),
         *(
-            _month_start(t - dt.timedelta(days=1))
+            month_start(t - dt.timedelta(days=1))
             for t in (changes.first_call, changes.first_entry)
             if t
         ),
         *(
-            _month_start(at - dt.timedelta(days=funnel.link_days + 1))
+            month_start(at - dt.timedelta(days=funnel.link_days + 1))
             for at in _changed_deals_created(funnel, changes)
         ),
     ]
@@ -233,7 +234,7 @@ def _first_link_month(funnel, changes: _Changes) -> dt.date:
     ]
     if not moments:
         return NOTHING_TO_RECOMPUTE
-    return _month_start(min(moments) - dt.timedelta(days=1))
+    return month_start(min(moments) - dt.timedelta(days=1))
 
 
 def _changed_deals_created(funnel, changes: _Changes) -> list[dt.datetime]:
@@ -499,15 +500,6 @@ def _has_tables(con: duckdb.DuckDBPyConnection, names: list[str]) -> bool:
         ).fetchall()
     }
     return all(name in present for name in names)
-
-
-def _month_start(moment: dt.datetime | dt.date) -> dt.date:
-    return dt.date(moment.year, moment.month, 1)
-
-
-def _add_months(month: dt.date, count: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + count
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def _quoted(path: Path) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.config import Config, Funnel
+from pipeline.months import add_months
 
 # A range whose high end is more than this many times its low end is too wide to act on:
 # planning on either end would be off by more than half (the pooled rates rest on few
@@ -99,7 +100,7 @@ def default_plan_month(warehouse: Path) -> str:
         (last_complete,) = con.execute(
             "select last_complete_month from marts.data_cutoff"
         ).fetchone()
-    following = (last_complete.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    following = add_months(last_complete, 1)
     return following.strftime("%Y-%m")
 
 

@@ -25,12 +25,12 @@ from pathlib import Path
 
 from pipeline.config import SUPPORTED_LOCALES, Config, ConfigError, Funnel
 from pipeline.delivery import pending_amendment, printed_of
+from pipeline.months import parse_month
 from pipeline.reporting.build import build_report_model, with_amendment
 from pipeline.reporting.charts import funnel_chart, sparkline
 from pipeline.reporting.formatting import Formatter
 from pipeline.reporting.labels import labels_for
 from pipeline.reporting.model import ReportModel
-from pipeline.reporting.months import parse_month
 from pipeline.reporting.render import (
     DEFAULT_MEMORY_BYTES,
     DEFAULT_TIMEOUT_S,

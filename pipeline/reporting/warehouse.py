@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 
 from pipeline.forecast import BacktestRow, ForecastRow  # shared with `voronka forecast`
+from pipeline.months import add_months
 from pipeline.planning import PlanRow  # marts.funnel_plan, shared with `voronka plan`
-from pipeline.reporting.months import add_months
 
 SCHEMA = "marts"
 

@@ -8,12 +8,12 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from pipeline.config import CustomSegment, Funnel
+from pipeline.months import add_months, parse_month
 from pipeline.reporting import template_context
 from pipeline.reporting.build import build_report_model
 from pipeline.reporting.charts import funnel_chart
 from pipeline.reporting.formatting import Formatter
 from pipeline.reporting.labels import LABELS, labels_for
-from pipeline.reporting.months import add_months, parse_month
 from pipeline.reporting.render import render_html
 from pipeline.reporting.sections.appendix import mask_phone_like
 from pipeline.reporting.sections.managers import build_manager_board

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from pipeline.config import Funnel
+from pipeline.months import add_months
 from pipeline.reporting.model import ReportInputs
 from pipeline.reporting.reasons import RejectReason, reason_shape
 from pipeline.reporting.warehouse import CallLeakRow, FunnelMarts, UnmappedStageRow
@@ -205,7 +206,7 @@ def _report_files(marts: FunnelMarts, month: dt.date) -> tuple[FileRow, ...]:
     """The files behind the report month: data up to the month after it (exports taken at
     the start of the next month hold the month's data), latest first; files that landed
     nothing (duplicates, empty, failed) last."""
-    next_month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    next_month = add_months(month, 1)
     chosen = [row for row in marts.files if row.data_month is None or row.data_month <= next_month]
     chosen.sort(
         key=lambda row: (

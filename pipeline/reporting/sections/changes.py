@@ -10,8 +10,8 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pipeline.months import add_months
 from pipeline.reporting.model import ReportInputs
-from pipeline.reporting.months import add_months
 from pipeline.reporting.warehouse import ChangeRow, FunnelMarts
 
 CHANGES_SHOWN_MAX = 3

@@ -8,8 +8,8 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from pipeline.months import add_months
 from pipeline.reporting.model import ReportInputs
-from pipeline.reporting.months import add_months
 from pipeline.reporting.sections.managers import (
     Bottleneck,
     ManagerWindow,

@@ -7,8 +7,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from pipeline.config import Funnel
+from pipeline.months import add_months
 from pipeline.reporting.model import ReportInputs
-from pipeline.reporting.months import add_months
 from pipeline.reporting.warehouse import BottleneckRow, FunnelMarts, ScorecardRow
 from pipeline.reporting.words import UNKNOWN
 

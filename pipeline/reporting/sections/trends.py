@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pipeline.config import Funnel
+from pipeline.months import add_months
 from pipeline.reporting.model import ReportInputs
-from pipeline.reporting.months import add_months
 from pipeline.reporting.warehouse import FunnelMarts, StageMonthRow, StageTrendRow
 
 TREND_MONTHS = 12

@@ -5,7 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 
+def month_start(moment: dt.datetime | dt.date) -> dt.date:
+    return dt.date(moment.year, moment.month, 1)
+
+
 def add_months(month: dt.date, count: int) -> dt.date:
+    """The first of the month `count` months after `month`'s (before, when negative)."""
     index = month.year * 12 + month.month - 1 + count
     return dt.date(index // 12, index % 12 + 1, 1)
 
