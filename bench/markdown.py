@@ -6,7 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from bench.run import BUILD, BUILD_NEW, spill_mb, stage_label
+from bench.results import BUILD, BUILD_NEW
+from bench.summary import spill_mb, stage_label
 
 
 def stage_table(result: dict) -> str:

@@ -14,6 +14,7 @@ import json
 import pytest
 
 from bench import run
+from bench.results import BUILD, BUILD_HISTORY, BUILD_NEW, INGEST, INGEST_HISTORY, INGEST_NEW
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +64,14 @@ def test_results_carry_rows_time_and_peak_memory_per_stage(small_bench):
     for row in stages.values():
         assert row["ok"] and row["seconds"] > 0 and row["peak_rss_mb"] > 0
         # DuckDB's spill folder is watched during the builds, and only then.
-        is_build = row["stage"] in (run.BUILD_HISTORY, run.BUILD_NEW, run.BUILD)
+        is_build = row["stage"] in (BUILD_HISTORY, BUILD_NEW, BUILD)
         assert (row["peak_spill_mb"] is not None) == is_build, row
     settings = result["machine"]["duckdb_settings"]
     assert settings["VORONKA_DUCKDB_MEMORY_LIMIT"].endswith("MB")
     assert int(settings["VORONKA_DUCKDB_THREADS"]) >= 1
-    steps = [stages[run.INGEST_HISTORY], stages[run.INGEST_NEW]]
-    assert stages[run.INGEST]["seconds"] == pytest.approx(sum(s["seconds"] for s in steps))
-    assert stages[run.INGEST]["rows"] == sum(s["rows"] for s in steps)
+    steps = [stages[INGEST_HISTORY], stages[INGEST_NEW]]
+    assert stages[INGEST]["seconds"] == pytest.approx(sum(s["seconds"] for s in steps))
+    assert stages[INGEST]["rows"] == sum(s["rows"] for s in steps)
 
 
 def test_the_new_month_is_built_incrementally_and_equals_the_full_rebuild(small_bench):

@@ -1,0 +1,107 @@
+"""The measured steps (bench.run): each stage in its own process (bench.stage), timed, with
+the peak RSS of its process tree; and Voronka's steps — the history ingested and built
+(a full build), the new month ingested and built on top (incremental), then a full rebuild
+of all months on the same landing in a fresh warehouse.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bench.measure import Measured, run_child
+from bench.results import (
+    BUILD,
+    BUILD_HISTORY,
+    BUILD_NEW,
+    GB,
+    INGEST,
+    INGEST_HISTORY,
+    INGEST_NEW,
+    stage_row,
+    sum_row,
+)
+from bench.workdir import DELIVERY, INCREMENTAL_WAREHOUSE, deliver, set_aside
+from pipeline.paths import REPO_ROOT
+from pipeline.warehouse import spill_dir
+
+STAGE_LIMIT_BYTES = 11 * GB  # the machine has 24 GB; no stage may pass ~12 (killed, reported)
+
+
+class Stages:
+    """Runs stages one after another, printing each, and keeps their rows (the results'
+    `stages`) and the JSON line each printed last (its output)."""
+
+    def __init__(self, workdir: Path, say) -> None:
+        self.say = say
+        # dbt's artifacts in the workdir: each build's run_results.json (per-model times) is
+        # read by its stage, and the project's own target/ (Dagster's manifest) is left alone.
+        self.env = {**os.environ, "PYTHONPATH": str(REPO_ROOT),
+                    "DBT_TARGET_PATH": str(workdir / "dbt-target")}  # fmt: skip
+        self.rows: list[dict] = []
+        self.outputs: dict[str, dict] = {}
+        self.spill = spill_dir(workdir / "warehouse.duckdb")
+
+    def run(self, name: str, args_: list[str], rows_key: str = "rows", **kw) -> Measured:
+        say, rows = self.say, self.rows
+        say(f"… {name}")
+        if args_[:2] == ["bench.stage", "build"]:
+            kw["watch"] = self.spill  # DuckDB's spill folder during the build
+        measured = run_child(args_, env=self.env, limit_bytes=STAGE_LIMIT_BYTES, **kw)
+        if measured.returncode != 0 and not measured.killed_at_limit:
+            say(measured.log)
+        self.outputs[name] = measured.output
+        rows.append(stage_row(name, measured, measured.output.get(rows_key)))
+        if "prepare_seconds" in measured.output:
+            out = measured.output
+            say(f"  working copy of the warehouse ({out['prepared_mb']:,} MB): "
+                f"{out['prepare_seconds']:.2f} s; "
+                f"publishing it: {out['publish_seconds']:.2f} s")  # fmt: skip
+        spilled = rows[-1]["peak_spill_mb"]
+        say(f"  {rows[-1]['seconds']:.2f} s, peak {rows[-1]['peak_rss_mb']:,} MB"
+            + (f", spill folder peak {spilled:,} MB" if spilled is not None else ""))  # fmt: skip
+        return measured
+
+
+def run_voronka(
+    stages: Stages,
+    workdir: Path,
+    config: Path,
+    files: tuple[list[str], list[str]],
+    budget_mb: int | None,
+) -> dict[str, Measured] | None:
+    """The history and the new month delivered, ingested and built one after the other,
+    the incremental warehouse set aside, and the full rebuild: each step measured (None if
+    Voronka failed)."""
+    say = stages.say
+    budget = ["--budget-mb", str(budget_mb)] if budget_mb else []
+    ingest_args = ["bench.stage", "ingest", "--config", str(config), *budget]
+    build_args = ["bench.stage", "build", "--config", str(config)]
+    history_files, new_files = files
+    delivery = workdir / DELIVERY
+    steps = [
+        (history_files, INGEST_HISTORY, BUILD_HISTORY),
+        (new_files, INGEST_NEW, BUILD_NEW),
+    ]
+    measured = {}
+    for names, ingest_name, build_name in steps:
+        deliver(workdir / "inbox", delivery, names)
+        for name, args_ in ((ingest_name, ingest_args), (build_name, build_args)):
+            measured[name] = stages.run(name, args_)
+            if measured[name].returncode:
+                say("Voronka failed; see the log above")
+                return None
+    new_build = stages.outputs[BUILD_NEW]
+    say(f"  plan of the new month's build: {new_build.get('plan')}")
+    if not new_build.get("incremental"):
+        say("  the new month's build was NOT incremental")
+    set_aside(workdir / "warehouse.duckdb", workdir / INCREMENTAL_WAREHOUSE)
+    rows = stages.rows
+    rows.append(
+        sum_row(INGEST, [row for row in rows if row["stage"] in (INGEST_HISTORY, INGEST_NEW)])
+    )
+    measured[BUILD] = stages.run(BUILD, build_args)
+    if measured[BUILD].returncode:
+        say("Voronka failed; see the log above")
+        return None
+    return measured
