@@ -8,13 +8,14 @@ the files and the fingerprint of models and config it was built from
 (`state.build_state`), its cutoff, its entities, stage entries and call-lead episodes.
 
 A full rebuild when there is no previous build, the fingerprint differs (a model, a macro
-or voronka.yaml changed), a file it was built from is gone, or a new CRM export is older
-than one it was built from (it would change the history inferred after it).
+or voronka.yaml changed), or a file it was built from is gone.
 
 Otherwise "new" rows are rows of new files that no old file holds, and a deal "changed"
 when its latest state (row, phones, attributes) differs from its latest among the old
-files, or it has a new history entry. Three boundaries, per the models' semantics
-(docs/contracts.md "Funnel semantics"):
+files, a new file holds a row of it that is not its latest (a backdated export: it
+changes the stage entries inferred from the deal's snapshots, and only that deal's), or
+it has a new history entry (pipeline/incremental_changes.py). Three boundaries, per the
+models' semantics (docs/contracts.md "Funnel semantics"):
 
 - Per-call models (dedupe, rules, callbacks; UTC call months): from the month of the
   first new call, or of the previous cutoff less the callback window if earlier (a
@@ -58,6 +59,7 @@ import duckdb
 
 from pipeline import io
 from pipeline.config import Config
+from pipeline.incremental_changes import Changes, quoted, read_changes, register_landing
 from pipeline.months import add_months, month_start
 from pipeline.paths import DBT_PROJECT_DIR
 
@@ -158,7 +160,7 @@ def plan_rebuild(config: Config, previous: Path) -> RebuildPlan:
     if not previous.exists():
         return RebuildPlan(True, "no previous build", fingerprint)
     with duckdb.connect() as con:
-        con.execute(f"attach '{_quoted(previous)}' as previous (read_only)")
+        con.execute(f"attach '{quoted(previous)}' as previous (read_only)")
         if not _has_tables(con, PREVIOUS_TABLES):
             return RebuildPlan(True, "the previous build has no incremental state", fingerprint)
         state = con.execute(f"select build_fingerprint, file_id from previous.{STATE_TABLE}")
@@ -177,10 +179,8 @@ def plan_rebuild(config: Config, previous: Path) -> RebuildPlan:
             return RebuildPlan(
                 False, "no new files", fingerprint, untouched, untouched, NOTHING_TO_RECOMPUTE
             )
-        _register_landing(con, config, new_files)
-        if _backdated_exports(con):
-            return RebuildPlan(True, "a CRM export older than one already built", fingerprint)
-        changes = _changes(con)
+        register_landing(con, config, new_files)
+        changes = read_changes(con)
         rebuild_from = {funnel.id: _first_cohort(con, funnel, changes) for funnel in config.funnels}
     links_from = {funnel.id: _first_link_month(funnel, changes) for funnel in config.funnels}
     callbacks_from = changes.cutoff - dt.timedelta(hours=config.calls.callback_hours, days=1)
@@ -190,15 +190,7 @@ def plan_rebuild(config: Config, previous: Path) -> RebuildPlan:
     )
 
 
-@dataclass(frozen=True)
-class _Changes:
-    cutoff: dt.datetime  # the previous build's
-    first_call: dt.datetime | None  # the earliest new call
-    first_entry: dt.datetime | None  # the earliest new history entry
-    first_created: dict[tuple[str, str], dt.datetime]  # per (source, pipeline): changed deals
-
-
-def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: _Changes) -> dt.date:
+def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: Changes) -> dt.date:
     """The first cohort month of `funnel` that the changes can reach."""
     candidates = [
         add_months(
@@ -221,7 +213,7 @@ def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: _Changes) -> 
     return min([*candidates, *filter(None, reached)])
 
 
-def _first_link_month(funnel, changes: _Changes) -> dt.date:
+def _first_link_month(funnel, changes: Changes) -> dt.date:
     """The first UTC call month of `funnel` whose links or episodes the changes can reach:
     a day before the first new call and history entry, and the changed deals' creation
     less the link days."""
@@ -237,7 +229,7 @@ def _first_link_month(funnel, changes: _Changes) -> dt.date:
     return month_start(min(moments) - dt.timedelta(days=1))
 
 
-def _changed_deals_created(funnel, changes: _Changes) -> list[dt.datetime]:
+def _changed_deals_created(funnel, changes: Changes) -> list[dt.datetime]:
     """The earliest creation of a changed deal of each CRM pipeline in `funnel`."""
     return [
         at
@@ -261,137 +253,6 @@ def _reached_by_new_calls(con: duckdb.DuckDBPyConnection, funnel) -> dt.date | N
         },
     ).fetchone()[0]
 
-
-def _register_landing(con: duckdb.DuckDBPyConnection, config: Config, new_files: set[str]) -> None:
-    """Views over landing (times as naive UTC, like the warehouse's): every table, and
-    `new_<table>` (NEW_ROWS_READ) with the rows of new files that no old file holds."""
-    con.execute("set TimeZone = 'UTC'")
-    con.execute("create temp table new_files (file_id varchar)")
-    con.executemany("insert into new_files values (?)", [[f] for f in sorted(new_files)])
-    for table in LANDING_READ:
-        # A table without parts (a CRM mapping no extra columns has no attributes, a
-        # project without telephony no calls) reads its zero-row schema file instead:
-        # DuckDB's read_parquet([]) fails. ensure_landing wrote it before any plan.
-        parts = io.table_parts(config.landing_dir, table) or [
-            io.schema_path(config.landing_dir, table)
-        ]
-        listed = ", ".join(f"'{_quoted(path)}'" for path in parts)
-        con.execute(
-            f"create temp view raw_{table} as select * from "
-            f"read_parquet([{listed}], union_by_name = true, hive_partitioning = false)"
-        )
-        columns = con.execute(f"select * from raw_{table} limit 0").description
-        select = ", ".join(
-            f"cast({name} as timestamp) as {name}" if name.endswith("_at") else name
-            for name, *_ in columns
-        )
-        con.execute(f"create temp view {table} as select {select} from raw_{table}")
-        if table not in NEW_ROWS_READ:
-            continue
-        content = [name for name, *_ in columns if name != "file_id"]
-        matches = " and ".join(f"n.{name} is not distinct from o.{name}" for name in content)
-        con.execute(
-            f"create temp table new_{table} as select n.* from {table} n "
-            "where n.file_id in (select file_id from new_files) and not exists ("
-            f"select 1 from {table} o where o.file_id not in (select file_id from new_files) "
-            f"and {matches})"
-        )
-    # When each loaded file arrived (the ledger): staging ranks same-time exports by it.
-    ledger = io.ledger_path(config.landing_dir)
-    loaded = (
-        f"select * from read_parquet('{_quoted(ledger)}') where status = 'loaded'"
-        if ledger.exists()
-        else "select null::varchar as file_id, null::timestamp as received_at, "
-        "null::varchar as path where false"
-    )
-    con.execute(
-        "create temp view arrivals as select file_id, max(received_at) as received_at, "
-        f"max(path) as path from ({loaded}) group by file_id"
-    )
-    con.execute(_DEAL_STATES)
-
-
-LANDING_READ = ("calls", "crm_stage_events", "crm_deals", "crm_deal_phones", "crm_deal_attributes")
-# The tables whose new rows the plan reads (phones and attributes count through deal states).
-NEW_ROWS_READ = ("calls", "crm_stage_events", "crm_deals")
-
-# Each deal's state in one export: the deal row and its phones and attributes, as a hash.
-# A deal changed when its latest state differs from its latest state among the old files.
-_DEAL_STATES = """
-create temp table deal_states as
-with phones as (
-    select source, deal_id, file_id,
-           string_agg(client_phone, ',' order by client_phone) as phones
-    from crm_deal_phones group by all
-),
-attributes as (
-    select source, deal_id, file_id,
-           string_agg(name || '=' || coalesce(value, ''), ',' order by name, value) as attributes
-    from crm_deal_attributes group by all
-)
-select
-    d.source, d.deal_id, d.file_id, d.snapshot_at, d.created_at, d.closed_at, d.crm_pipeline,
-    d.file_id in (select file_id from new_files) as is_new,
-    md5(concat_ws('|', d.crm_pipeline, d.stage, d.status, d.created_at, d.closed_at, d.manager,
-                  d.lead_source, d.amount, d.currency, d.lost_reason, p.phones, a.attributes))
-        as state,
-    -- the staging model's ranking: the latest snapshot, then the later arrival
-    (d.snapshot_at, f.received_at, f.path, d.file_id) as rank_key
-from crm_deals d
-left join phones p using (source, deal_id, file_id)
-left join attributes a using (source, deal_id, file_id)
-left join arrivals f using (file_id)
-"""
-
-_CHANGED_DEALS = """
-with latest_now as (
-    select source, deal_id,
-           arg_max(state, rank_key) as state,
-           arg_max(created_at, rank_key) as created_at,
-           arg_max(crm_pipeline, rank_key) as crm_pipeline
-    from deal_states group by all
-),
-latest_before as (
-    select source, deal_id,
-           arg_max(state, rank_key) as state,
-           arg_max(created_at, rank_key) as created_at,
-           arg_max(crm_pipeline, rank_key) as crm_pipeline
-    from deal_states where not is_new group by all
-),
-changed as (
-    select n.source, n.deal_id, n.created_at, n.crm_pipeline,
-           b.created_at as created_before, b.crm_pipeline as pipeline_before
-    from latest_now n
-    left join latest_before b using (source, deal_id)
-    where b.state is distinct from n.state
-)
-select source, deal_id, least(created_at, coalesce(created_before, created_at)) as created_at,
-       crm_pipeline
-from changed
-union all
-select source, deal_id, least(created_at, created_before), pipeline_before
-from changed where pipeline_before is not null and pipeline_before != crm_pipeline
-union all
-select distinct source, deal_id, null, null from new_crm_stage_events
-"""
-
-
-# Phones whose calls may link differently: a changed deal's; and phones of new calls.
-_PHONES = """
-create temp table changed_phones as
-select distinct p.client_phone_hash
-from crm_deal_phones p semi join changed_deals using (source, deal_id)
-where p.client_phone_hash is not null;
-create temp table new_call_phones as
-select client_phone_hash, min(started_at) as first_call_at
-from new_calls where client_phone_hash is not null group by all;
-create temp table reached_deals as
-select distinct 'deal:' || source || ':' || deal_id as entity_id from changed_deals
-union
-select distinct 'deal:' || p.source || ':' || p.deal_id
-from crm_deal_phones p
-where p.client_phone_hash in (select client_phone_hash from changed_phones);
-"""
 
 # The earliest previous cohort month, in one funnel, of an entity a changed deal reaches.
 _REACHED_COHORT = """
@@ -458,40 +319,6 @@ where not exists (select 1 from entered x where x.entity_id = t.entity_id)
 """
 
 
-def _backdated_exports(con: duckdb.DuckDBPyConnection) -> int:
-    """New CRM exports older than the latest old export of their source: they change the
-    history inferred from the exports after them, which no new row shows."""
-    return con.execute(
-        """
-        select count(*)
-        from (select source, min(snapshot_at) as taken_at from new_crm_deals group by source) n
-        inner join (
-            select source, max(snapshot_at) as latest_at
-            from crm_deals where file_id not in (select file_id from new_files) group by source
-        ) o using (source)
-        where n.taken_at < o.latest_at
-        """
-    ).fetchone()[0]
-
-
-def _changes(con: duckdb.DuckDBPyConnection) -> _Changes:
-    con.execute(f"create temp table changed_deals as {_CHANGED_DEALS}")
-    con.execute(_PHONES)
-    row = con.execute(
-        """
-        select
-            (select cutoff_at from previous.marts.data_cutoff),
-            (select min(started_at) from new_calls),
-            (select min(entered_at) from new_crm_stage_events)
-        """
-    ).fetchone()
-    created = con.execute(
-        "select source, crm_pipeline, min(created_at) from changed_deals "
-        "where created_at is not null group by all"
-    ).fetchall()
-    return _Changes(*row, {(source, pipeline): at for source, pipeline, at in created})
-
-
 def _has_tables(con: duckdb.DuckDBPyConnection, names: list[str]) -> bool:
     present = {
         f"{schema}.{table}"
@@ -500,7 +327,3 @@ def _has_tables(con: duckdb.DuckDBPyConnection, names: list[str]) -> bool:
         ).fetchall()
     }
     return all(name in present for name in names)
-
-
-def _quoted(path: Path) -> str:
-    return path.as_posix().replace("'", "''")

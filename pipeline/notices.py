@@ -39,7 +39,7 @@ with seen as (
     select source, crm_pipeline, stage from staging.stg_landing__crm_deals
     union
     select events.source, deals.crm_pipeline, events.stage
-    from staging.stg_landing__crm_stage_events as events
+    from intermediate.int_stage_events_merged as events
     inner join staging.stg_landing__crm_deals as deals using (source, deal_id)
 )
 select distinct map.funnel_id, map.stage_order, map.stage_key, map.crm_stage, map.crm_pipeline

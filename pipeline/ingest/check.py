@@ -14,7 +14,6 @@ from pipeline.config import Config, Source
 from pipeline.ingest.read import normalize_file
 from pipeline.ingest.results import IngestError
 from pipeline.sources import SourceError, registry
-from pipeline.transform import snapshot_history
 from pipeline.transform.history import STAGE_DATE_PREFIX
 from pipeline.transform.phones import mask_phones
 
@@ -112,11 +111,17 @@ STAGE_TIMES_UNKNOWN = (
 )
 
 
+def has_in_file_history(source: Source) -> bool:
+    """Whether a CRM source's deals files write their own exact stage entries (a preset
+    with in-file history, such as HubSpot's, or `stage_dates:`)."""
+    return registry.preset_of(source).in_file_history or bool(source.stage_dates)
+
+
 def has_no_history(config: Config, source: Source) -> bool:
     """A deals source whose stage times one export cannot tell: no history source points at
     it, and its files write no stage entries (no stage_dates, no in-file history)."""
     told = [s.history_of for s in config.sources if s.kind == "crm_history"]
-    in_file = snapshot_history.has_in_file_history(source)
+    in_file = has_in_file_history(source)
     return source.kind == "crm" and source.name not in told and not in_file
 
 

@@ -1,6 +1,7 @@
 """Finish: under the writer lock, publish what the loads staged and write the ledger, in
-plan order; refresh the inferred snapshot history; apply the quality rule (`held_files`,
-shared with the Dagster check)."""
+plan order; apply the quality rule (`held_files`, shared with the Dagster check). Landing
+is append-only: stage entries inferred from snapshots are a dbt model
+(int_stage_entries_inferred), never written here."""
 
 from __future__ import annotations
 
@@ -25,7 +26,6 @@ from pipeline.ingest.results import (
     progress_line,
     too_dirty,
 )
-from pipeline.transform import snapshot_history
 
 STALE_STAGING_S = 24 * 3600  # a staging folder untouched this long is a crashed run's
 
@@ -37,8 +37,8 @@ def finish_ingest(
     *,
     progress: Callable[[str], None] | None = None,
 ) -> IngestSummary:
-    """Publish what the loads staged and write the ledger, in plan order; then refresh the
-    inferred snapshot history and apply the quality check (IngestError, as ingest_inbox).
+    """Publish what the loads staged and write the ledger, in plan order; then apply the
+    quality check (IngestError, as ingest_inbox).
 
     Call under the writer lock. `results` are load_file's for plan.to_load (any order).
     The ledger is read again here: a file another run recorded since the plan is left
@@ -84,7 +84,6 @@ def finish_ingest(
         summary.files.append(result)
         say(progress_line(result))
     _remove_if_empty(landing / STAGING)
-    snapshot_history.refresh_inferred_history(config)
     problems = [_problem_line(config, row) for row in held_files(config)]
     if problems:
         raise IngestError("ingest failed:\n  " + "\n  ".join(problems), summary)

@@ -9,8 +9,8 @@ Tags, utm_*, city and every custom field become deal attributes, named by the he
 (repeated names keep their position: `Товар`, `Товар__2`); notes, e-mails, contact
 names and who-edited stamps are left out; «Дата редактирования» (the last edit) is read
 for the file's snapshot time when its name has no date (`transform.snapshots`). amoCRM
-exports carry no history: stage entries are inferred from consecutive snapshots
-(`transform.snapshot_history`).
+exports carry no history: stage entries are inferred from consecutive snapshots (the dbt
+model int_stage_entries_inferred).
 The English (Kommo) spellings are the ones the UI shows; `columns:` overrides any of them.
 """
 

@@ -3,18 +3,17 @@
 A deals re-export with the same snapshot time (the same file name) and a PBX log
 re-exported with a corrected talk time both lost to the old rows: ties were broken by the
 files' sha256. Now the later arrival wins (the ledger's received_at, then the path) for
-deals, calls and history, in staging, in the incremental build's plan and in the history
-inferred from snapshots. The corrected files here are padded (blank lines, which are no
-records) until their hash sorts on the side where the old tie-break let the old rows win."""
+deals, calls and history, in staging (so in the history inferred from snapshots:
+stg_landing__crm_deal_snapshots' unit test) and in the incremental build's plan. The
+corrected files here are padded (blank lines, which are no records) until their hash
+sorts on the side where the old tie-break let the old rows win."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 
 import duckdb
 
-from pipeline.transform.snapshot_history import infer_stage_events
 from pipeline.warehouse import build_warehouse
 from tests.reliability.inbox_cases import (
     HISTORY_HEADER,
@@ -93,25 +92,3 @@ def test_corrected_reexports_win_over_the_files_they_correct(tmp_path) -> None:
     assert talk == [(90,)]
     assert manager == [("Anna Smirnova",)]
     assert ("won",) in reached  # the incremental build recomputed the deal's cohort
-
-
-def test_history_inferred_from_snapshots_takes_the_later_arrival() -> None:
-    import polars as pl
-
-    from pipeline import schemas
-
-    at = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
-    rows = [
-        {"source": "crm", "deal_id": "1", "stage": stage, "status": "open", "file_id": file_id,
-         "created_at": at - dt.timedelta(days=5), "snapshot_at": at}
-        for stage, file_id in (("Old", "ffff"), ("Corrected", "0000"))
-    ]  # fmt: skip
-    deals = schemas.conform(pl.DataFrame(rows), "crm_deals")
-    arrivals = pl.DataFrame(
-        {
-            "file_id": ["ffff", "0000"],
-            "received_at": [at, at + dt.timedelta(hours=1)],
-            "path": ["crm/deals.csv", "crm/deals.csv"],
-        }
-    )
-    assert infer_stage_events(deals, arrivals)["stage"].to_list() == ["Corrected"]

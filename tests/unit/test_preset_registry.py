@@ -8,8 +8,8 @@ import pytest
 
 from pipeline.cli import EXIT_USAGE, main
 from pipeline.config import ConfigError
+from pipeline.ingest.check import has_in_file_history
 from pipeline.sources import registry
-from pipeline.transform.snapshot_history import has_in_file_history
 from tests.unit.test_config_keys import SAMPLES, write_config
 
 NAMES = sorted({preset.name for preset in registry.PRESETS} | {"nosuch"})

@@ -19,7 +19,7 @@ deals as (
 ),
 
 events as (
-    select * from {{ ref('stg_landing__crm_stage_events') }}
+    select * from {{ ref('int_stage_events_merged') }}
     where {{ from_boundary('entered_at', dbt.dateadd('day', '-1', rebuild_from())) }}
 ),
 

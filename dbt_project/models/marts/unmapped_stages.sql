@@ -9,7 +9,7 @@ deals as (
 ),
 
 events as (
-    select * from {{ ref('stg_landing__crm_stage_events') }}
+    select * from {{ ref('int_stage_events_merged') }}
 ),
 
 funnel_crm as (

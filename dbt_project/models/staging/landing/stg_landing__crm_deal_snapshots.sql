@@ -1,6 +1,7 @@
--- Every export snapshot of every deal's amount: what an "as of" cut may know of a deal
+-- Every export snapshot of every deal: what an "as of" cut may know of a deal's amount
 -- (funnel_forecast's backtest takes the latest snapshot at or before its moment, never a
--- later one). Of two exports with the same snapshot time, the later arrival wins (as in
+-- later one), and the sightings stage entries are inferred from (int_stage_entries_inferred).
+-- Of two exports with the same snapshot time, the later arrival wins (as in
 -- stg_landing__crm_deals).
 with
 
@@ -16,8 +17,15 @@ ranked as (
     select
         deals.source,
         deals.deal_id,
+        deals.crm_pipeline,
+        deals.stage,
+        deals.status,
+        {{ as_utc('deals.created_at') }} as created_at,
+        {{ as_utc('deals.closed_at') }} as closed_at,
+        deals.manager,
         deals.amount,
         {{ as_utc('deals.snapshot_at') }} as snapshot_at,
+        deals.file_id,
         row_number() over (
             partition by deals.source, deals.deal_id, deals.snapshot_at
             order by
@@ -34,8 +42,15 @@ final as (
     select
         source,
         deal_id,
+        crm_pipeline,
+        stage,
+        status,
+        created_at,
+        closed_at,
+        manager,
         amount,
-        snapshot_at
+        snapshot_at,
+        file_id
     from ranked
     where arrival_rank = 1
 )

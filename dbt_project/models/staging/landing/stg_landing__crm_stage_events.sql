@@ -1,6 +1,9 @@
--- Stage entries, once each: overlapping history exports repeat the same entry (an exact
--- copy wins over an inferred one, then the later arrival). A table, not a view: several
--- models read it, and the ranking would otherwise run per reader.
+-- The exact stage entries read from files (history files, stage-date columns), once each:
+-- overlapping history exports repeat the same entry (the later arrival wins). Entries
+-- inferred from snapshots are a model (int_stage_entries_inferred); landing rows with
+-- is_exact false are what ingest wrote before it moved there (it rewrote landing after
+-- each run), left out: the model recomputes them. A table, not a view: several models
+-- read it, and the ranking would otherwise run per reader.
 {{ config(materialized='table') }}
 
 with
@@ -26,7 +29,6 @@ ranked as (
         row_number() over (
             partition by events.source, events.deal_id, events.stage, events.entered_at
             order by
-                events.is_exact desc,
                 arrivals.received_at desc,
                 arrivals.path desc,
                 events.file_id desc
@@ -34,6 +36,7 @@ ranked as (
     from source as events
     left join arrivals
         on events.file_id = arrivals.file_id
+    where events.is_exact
 ),
 
 final as (

@@ -1,0 +1,70 @@
+-- Stage entries inferred from consecutive export snapshots (docs/contracts.md "Every deal
+-- counts"), for every CRM source: its exports may carry no history (amoCRM; Bitrix24,
+-- Pipedrive, Salesforce or generic without a history file), and an events export often
+-- covers a limited range. The rule, over every deals file of a source loaded so far:
+-- - Snapshots: files with the same snapshot_at form one snapshot; of a deal in both, the
+--   later arrival's row (stg_landing__crm_deal_snapshots). A deal's sightings are the
+--   snapshots that contain it, in order.
+-- - First sighting at t: the deal's stage is entered with entered_at = t and
+--   entered_after = created_at (no later than t). Absence from an earlier export proves
+--   nothing (exports are filtered, rows get rejected), so the lower bound is the creation
+--   time, not the previous snapshot.
+-- - Later sightings at t, previous sighting at t_prev: if (crm_pipeline, stage) changed,
+--   the new stage is entered with entered_at = t, entered_after = t_prev; unchanged adds
+--   nothing. A stage entered and left between two exports is never seen (the reach
+--   policy fills it); moving back enters the earlier stage again (a regression).
+-- - Closing: when the deal is closed (won/lost) in that sighting and its closed_at lies in
+--   [entered_after, t], the CRM recorded the moment: entered_at = closed_at.
+-- Every row is_exact false, with the deal's manager and the file of that sighting. The
+-- result depends on the set of snapshots only, never on the order they arrived in.
+-- Grain: one row per deal and sighting that enters a stage (source, deal_id, file_id).
+with
+
+snapshots as (
+    select * from {{ ref('stg_landing__crm_deal_snapshots') }}
+),
+
+sightings as (
+    select
+        *,
+        lag(snapshot_at) over (partition by source, deal_id order by snapshot_at) as previous_at,
+        lag(stage) over (partition by source, deal_id order by snapshot_at) as previous_stage,
+        lag(crm_pipeline) over (partition by source, deal_id order by snapshot_at) as previous_pipeline
+    from snapshots
+),
+
+entries as (
+    select
+        *,
+        case
+            when previous_at is not null then previous_at
+            when created_at < snapshot_at then created_at
+            else snapshot_at
+        end as entered_after
+    from sightings
+    where
+        previous_at is null
+        or stage != previous_stage
+        or crm_pipeline != previous_pipeline
+        or (crm_pipeline is null and previous_pipeline is not null)
+        or (crm_pipeline is not null and previous_pipeline is null)
+),
+
+final as (
+    select
+        source,
+        deal_id,
+        stage,
+        case
+            when status != 'open' and closed_at >= entered_after and closed_at <= snapshot_at
+                then closed_at
+            else snapshot_at
+        end as entered_at,
+        entered_after,
+        false as is_exact,
+        manager,
+        file_id
+    from entries
+)
+
+select * from final

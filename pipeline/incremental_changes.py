@@ -1,0 +1,204 @@
+"""What changed since the previous build, for the incremental plan (pipeline/incremental.py):
+views over landing, the rows of new files no old file holds, and the deals that changed.
+
+Landing is append-only (stage entries inferred from snapshots are the dbt model
+int_stage_entries_inferred, never landing rows), so new files are the only change. A deal
+"changed" when its stage rows may differ from the previous build's:
+
+- its latest state (row, phones, attributes: the staging model's ranking, the latest
+  snapshot then the later arrival) differs from its latest among the old files, a new
+  deal included; a new latest row with the same state adds no inferred entry (an
+  unchanged stage enters nothing) and changes no other row;
+- or a new file holds a row of it that is not its latest: a backdated export (older than
+  an export already built) or a re-export of an older snapshot. It changes the deal's
+  sightings and so the entries inferred from them (the next sighting's lower bound, a
+  stage entered earlier), and only this deal's: inference is per deal. Its creation
+  (the earlier of the row's and the latest's) bounds every entry it can add;
+- or it has a new exact history entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipeline import io
+from pipeline.config import Config
+
+
+@dataclass(frozen=True)
+class Changes:
+    cutoff: dt.datetime  # the previous build's
+    first_call: dt.datetime | None  # the earliest new call
+    first_entry: dt.datetime | None  # the earliest new history entry
+    first_created: dict[tuple[str, str], dt.datetime]  # per (source, pipeline): changed deals
+
+
+def register_landing(con: duckdb.DuckDBPyConnection, config: Config, new_files: set[str]) -> None:
+    """Views over landing (times as naive UTC, like the warehouse's): every table, and
+    `new_<table>` (NEW_ROWS_READ) with the rows of new files that no old file holds."""
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("create temp table new_files (file_id varchar)")
+    con.executemany("insert into new_files values (?)", [[f] for f in sorted(new_files)])
+    for table in LANDING_READ:
+        # A table without parts (a CRM mapping no extra columns has no attributes, a
+        # project without telephony no calls) reads its zero-row schema file instead:
+        # DuckDB's read_parquet([]) fails. ensure_landing wrote it before any plan.
+        parts = io.table_parts(config.landing_dir, table) or [
+            io.schema_path(config.landing_dir, table)
+        ]
+        listed = ", ".join(f"'{quoted(path)}'" for path in parts)
+        con.execute(
+            f"create temp view raw_{table} as select * from "
+            f"read_parquet([{listed}], union_by_name = true, hive_partitioning = false)"
+        )
+        columns = con.execute(f"select * from raw_{table} limit 0").description
+        select = ", ".join(
+            f"cast({name} as timestamp) as {name}" if name.endswith("_at") else name
+            for name, *_ in columns
+        )
+        con.execute(f"create temp view {table} as select {select} from raw_{table}")
+        if table not in NEW_ROWS_READ:
+            continue
+        content = [name for name, *_ in columns if name != "file_id"]
+        matches = " and ".join(f"n.{name} is not distinct from o.{name}" for name in content)
+        con.execute(
+            f"create temp table new_{table} as select n.* from {table} n "
+            "where n.file_id in (select file_id from new_files) and not exists ("
+            f"select 1 from {table} o where o.file_id not in (select file_id from new_files) "
+            f"and {matches})"
+        )
+    # When each loaded file arrived (the ledger): staging ranks same-time exports by it.
+    ledger = io.ledger_path(config.landing_dir)
+    loaded = (
+        f"select * from read_parquet('{quoted(ledger)}') where status = 'loaded'"
+        if ledger.exists()
+        else "select null::varchar as file_id, null::timestamp as received_at, "
+        "null::varchar as path where false"
+    )
+    con.execute(
+        "create temp view arrivals as select file_id, max(received_at) as received_at, "
+        f"max(path) as path from ({loaded}) group by file_id"
+    )
+    con.execute(_DEAL_STATES)
+
+
+LANDING_READ = ("calls", "crm_stage_events", "crm_deals", "crm_deal_phones", "crm_deal_attributes")
+# The tables whose new rows the plan reads (phones and attributes count through deal states).
+NEW_ROWS_READ = ("calls", "crm_stage_events", "crm_deals")
+
+# Each deal's state in one export: the deal row and its phones and attributes, as a hash.
+# A deal changed when its latest state differs from its latest state among the old files.
+_DEAL_STATES = """
+create temp table deal_states as
+with phones as (
+    select source, deal_id, file_id,
+           string_agg(client_phone, ',' order by client_phone) as phones
+    from crm_deal_phones group by all
+),
+attributes as (
+    select source, deal_id, file_id,
+           string_agg(name || '=' || coalesce(value, ''), ',' order by name, value) as attributes
+    from crm_deal_attributes group by all
+)
+select
+    d.source, d.deal_id, d.file_id, d.snapshot_at, d.created_at, d.closed_at, d.crm_pipeline,
+    d.file_id in (select file_id from new_files) as is_new,
+    md5(concat_ws('|', d.crm_pipeline, d.stage, d.status, d.created_at, d.closed_at, d.manager,
+                  d.lead_source, d.amount, d.currency, d.lost_reason, p.phones, a.attributes))
+        as state,
+    -- the staging model's ranking: the latest snapshot, then the later arrival
+    (d.snapshot_at, f.received_at, f.path, d.file_id) as rank_key
+from crm_deals d
+left join phones p using (source, deal_id, file_id)
+left join attributes a using (source, deal_id, file_id)
+left join arrivals f using (file_id)
+"""
+
+# Deals whose stage rows may differ from the previous build's: their latest state changed
+# (a new deal, or its latest row differs from its latest among the old files), or a new
+# row of theirs is not their latest (a backdated export), or they have a new exact entry.
+_CHANGED_DEALS = """
+with latest_now as (
+    select source, deal_id,
+           arg_max(state, rank_key) as state,
+           arg_max(created_at, rank_key) as created_at,
+           arg_max(crm_pipeline, rank_key) as crm_pipeline,
+           max(rank_key) as rank_key
+    from deal_states group by all
+),
+latest_before as (
+    select source, deal_id,
+           arg_max(state, rank_key) as state,
+           arg_max(created_at, rank_key) as created_at,
+           arg_max(crm_pipeline, rank_key) as crm_pipeline
+    from deal_states where not is_new group by all
+),
+changed as (
+    select n.source, n.deal_id, n.created_at, n.crm_pipeline,
+           b.created_at as created_before, b.crm_pipeline as pipeline_before
+    from latest_now n
+    left join latest_before b using (source, deal_id)
+    where b.state is distinct from n.state
+)
+select source, deal_id, least(created_at, coalesce(created_before, created_at)) as created_at,
+       crm_pipeline
+from changed
+union all
+select source, deal_id, least(created_at, created_before), pipeline_before
+from changed where pipeline_before is not null and pipeline_before != crm_pipeline
+union all
+-- a new row that is not the deal's latest (an older snapshot, or an older file of the
+-- latest one's run): it changes the deal's sightings, so the entries inferred from them
+select s.source, s.deal_id, least(s.created_at, n.created_at), n.crm_pipeline
+from deal_states s
+inner join latest_now n using (source, deal_id)
+where s.is_new and s.rank_key < n.rank_key
+union all
+select distinct source, deal_id, null, null from new_crm_stage_events
+"""
+
+
+# Phones whose calls may link differently: a changed deal's; and phones of new calls.
+_PHONES = """
+create temp table changed_phones as
+select distinct p.client_phone_hash
+from crm_deal_phones p semi join changed_deals using (source, deal_id)
+where p.client_phone_hash is not null;
+create temp table new_call_phones as
+select client_phone_hash, min(started_at) as first_call_at
+from new_calls where client_phone_hash is not null group by all;
+create temp table reached_deals as
+select distinct 'deal:' || source || ':' || deal_id as entity_id from changed_deals
+union
+select distinct 'deal:' || p.source || ':' || p.deal_id
+from crm_deal_phones p
+where p.client_phone_hash in (select client_phone_hash from changed_phones);
+"""
+
+
+def read_changes(con: duckdb.DuckDBPyConnection) -> Changes:
+    """The changed deals (temp table changed_deals), their phones and the new calls' (temp
+    tables: changed_phones, new_call_phones, reached_deals), and the earliest changes."""
+    con.execute(f"create temp table changed_deals as {_CHANGED_DEALS}")
+    con.execute(_PHONES)
+    row = con.execute(
+        """
+        select
+            (select cutoff_at from previous.marts.data_cutoff),
+            (select min(started_at) from new_calls),
+            (select min(entered_at) from new_crm_stage_events)
+        """
+    ).fetchone()
+    created = con.execute(
+        "select source, crm_pipeline, min(created_at) from changed_deals "
+        "where created_at is not null group by all"
+    ).fetchall()
+    return Changes(*row, {(source, pipeline): at for source, pipeline, at in created})
+
+
+def quoted(path: Path) -> str:
+    return path.as_posix().replace("'", "''")
