@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 
 from bench.baselines import run_floors, run_pandas
-from bench.checks import close_rows, compare_marts, significant
+from bench.checks import compare_marts
 from bench.results import BUILD, REPORTS, assemble, ingest_to_marts
 from bench.scales import SCALES
 from bench.steps import Stages, run_voronka
@@ -38,8 +38,6 @@ from bench.summary import print_summary
 from bench.workdir import INCREMENTAL_WAREHOUSE, bench_config, clean_outputs, deliveries, prepare
 
 RESULTS_DIR = Path(__file__).parent / "results"
-# tests/e2e/test_incremental.py compares marts as the bench does; it imports these from here.
-__all__ = ["RESULTS_DIR", "close_rows", "main", "significant"]
 
 
 def main(argv: list[str] | None = None) -> int:

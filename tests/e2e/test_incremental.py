@@ -28,7 +28,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from bench.run import close_rows, significant
+from bench.checks import close_rows, significant
 from pipeline import io, warehouse
 from pipeline.demo import write_demo_exports
 from pipeline.demo.scenario import calendar_months
