@@ -197,10 +197,11 @@ def test_a_changed_old_deal_moves_the_boundary_back(deliveries):
 
 def test_a_backdated_export_recomputes_its_deals_cohorts_and_equals_a_full_rebuild(deliveries):
     """An export taken between two already built (15 September, between the June and
-    November exports) with two open June deals in another open stage: it changes only the
-    entries inferred from those deals' snapshots (a new entry on 15 September, and the
-    November sighting's lower bound), so the plan recomputes from their cohorts, not
-    everything, and the result equals a full rebuild."""
+    November exports) with the two oldest deals open in June in another open stage: it
+    changes only the entries inferred from those deals' snapshots (a new entry on 15
+    September, and the November sighting's lower bound), so the plan recomputes from their
+    cohorts (older than the maturity window: only the deals reach them), not everything,
+    and the result equals a full rebuild."""
     config, exports, root = deliveries
     if not config.warehouse_path.exists():
         pytest.skip("needs the previous tests' warehouse")
@@ -208,10 +209,17 @@ def test_a_backdated_export_recomputes_its_deals_cohorts_and_equals_a_full_rebui
     header, *records = june.splitlines(keepends=True)
     names = next(csv.reader([header], delimiter=";"))
     stage, closed = names.index("Этап"), ("Успешно реализовано", "Закрыто и не реализовано")
+    created, pipeline = names.index("Дата создания"), names.index("Воронка")
     november = (exports / SECOND_DELIVERY[0]).read_bytes().decode("cp1251")
     still_listed = {row[0] for row in csv.reader(november.splitlines()[1:], delimiter=";")}
-    rows = [row for row in csv.reader(records, delimiter=";") if row[stage] not in closed]
-    moved = [row for row in rows if row[0] in still_listed][-2:]
+    rows = [
+        row
+        for row in csv.reader(records, delimiter=";")
+        if row[stage] not in closed and row[pipeline] == "Розница"
+    ]
+    listed = [row for row in rows if row[0] in still_listed]
+    moved = sorted(listed, key=lambda row: dt.datetime.strptime(row[created], "%d.%m.%Y %H:%M"))
+    moved = moved[:2]
     assert len(moved) == 2
     for row in moved:
         row[stage] = next(r[stage] for r in rows if r[stage] != row[stage])
@@ -224,14 +232,15 @@ def test_a_backdated_export_recomputes_its_deals_cohorts_and_equals_a_full_rebui
     plan = plan_rebuild(config, config.warehouse_path)
     assert not plan.full, plan.describe()
     with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
-        first, cohort = con.execute(
-            "select min(cohort_month), min(cohort_month) filter "
-            "(where entity_id like 'deal:%' and split_part(entity_id, ':', 3) in ?) "
-            "from marts.funnel_entities",
+        (first,) = con.execute("select min(cohort_month) from marts.funnel_entities").fetchone()
+        cohorts = con.execute(
+            "select funnel_id, min(cohort_month) from marts.funnel_entities "
+            "where entity_id like 'deal:%' and split_part(entity_id, ':', 3) in ? group by all",
             [[row[0] for row in moved]],
-        ).fetchone()
-    assert cohort is not None
-    assert first < min(plan.rebuild_from.values()) <= cohort, plan.describe()
+        ).fetchall()
+    assert cohorts and first < min(plan.rebuild_from.values()), plan.describe()
+    for funnel_id, cohort in cohorts:
+        assert plan.rebuild_from[funnel_id] <= cohort, (funnel_id, cohort, plan.describe())
     build_warehouse(config)
     assert_equals_full_rebuild(config, root, "backdated")
 
