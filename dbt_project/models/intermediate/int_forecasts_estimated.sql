@@ -191,8 +191,8 @@ amount_stats as (
         funnel_id,
         moment_kind,
         as_of_month,
-        {{ exact_sum('amount') }} / count(*) as mean_won_amount,
-        {{ exact_sum('amount * amount') }} / count(*) as mean_square_won_amount
+        {{ exact_sum('amount', scale=6) }} / count(*) as mean_won_amount,
+        {{ exact_sum('amount * amount', scale=6) }} / count(*) as mean_square_won_amount
     from won_history_amounts
     where snapshot_rank = 1 and amount is not null
     group by funnel_id, moment_kind, as_of_month
@@ -301,17 +301,18 @@ segment_sums as (
         {{ exact_sum(
             "case when period_kind = 'open' then win_probability * (1 - win_probability) else 0 end"
         ) }} as variance_open,
-        {{ exact_sum("case when period_kind = 'open' then win_probability * amount end") }}
+        {{ exact_sum("case when period_kind = 'open' then win_probability * amount end", scale=6) }}
             as expected_amount_open,
         {{ exact_sum(
-            "case when period_kind = 'open' then win_probability * (1 - win_probability) * amount * amount end"
+            "case when period_kind = 'open' then win_probability * (1 - win_probability) * amount * amount end",
+            scale=6
         ) }} as amount_variance_open,
         sum(case when period_kind = 'open' and amount is null then 1 else 0 end) as unpriced_open_deals,
         sum(case when period_kind = 'won_already' then 1 else 0 end) as won_already,
-        {{ exact_sum("case when period_kind = 'won_already' then latest_amount end") }}
+        {{ exact_sum("case when period_kind = 'won_already' then latest_amount end", scale=6) }}
             as won_already_amount,
         sum(case when is_won_in_window then 1 else 0 end) as won_in_window,
-        {{ exact_sum('case when is_won_in_window then latest_amount end') }} as won_in_window_amount,
+        {{ exact_sum('case when is_won_in_window then latest_amount end', scale=6) }} as won_in_window_amount,
         sum(case when period_kind = 'new_before' then 1 else 0 end) as new_deals_before
     from contributions
     group by funnel_id, moment_kind, month, segment_type, segment
