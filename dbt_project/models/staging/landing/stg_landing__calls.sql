@@ -19,7 +19,7 @@ arrivals as (
     select * from {{ ref('stg_landing__file_arrivals') }}
 ),
 
-ranked as (
+calls as (
     select
         calls.source,
         calls.call_id,
@@ -33,14 +33,53 @@ ranked as (
         calls.talk_s,
         calls.disposition,
         calls.file_id,
-        cast({{ dbt.date_trunc('month', as_utc('calls.started_at')) }} as date) as call_month,
+        cast({{ dbt.date_trunc('month', as_utc('calls.started_at')) }} as date) as call_month
+    from source as calls
+),
+
+-- Almost every call has one copy: only the ids seen more than once are ranked (a window
+-- over all the calls would sort them all).
+copied_ids as (
+    select
+        source,
+        call_id
+    from source
+    group by source, call_id
+    having count(*) > 1
+),
+
+single_copies as (
+    select
+        calls.*,
+        1 as copy_rank
+    from calls
+    left join copied_ids
+        on
+            calls.source = copied_ids.source
+            and calls.call_id = copied_ids.call_id
+    where copied_ids.call_id is null
+),
+
+ranked_copies as (
+    select
+        calls.*,
         row_number() over (
             partition by calls.source, calls.call_id
             order by arrivals.received_at desc, arrivals.path desc, calls.file_id asc
         ) as copy_rank
-    from source as calls
+    from calls
+    inner join copied_ids
+        on
+            calls.source = copied_ids.source
+            and calls.call_id = copied_ids.call_id
     left join arrivals
         on calls.file_id = arrivals.file_id
+),
+
+ranked as (
+    select * from single_copies
+    union all
+    select * from ranked_copies
 ),
 
 final as (
