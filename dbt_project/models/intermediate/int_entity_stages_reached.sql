@@ -17,8 +17,13 @@ entries as (
     where {{ from_boundary('cohort_month', rebuild_from('funnel_id')) }}
 ),
 
+-- entity_key: an integer for the pair (funnel, entity), so the windows below partition
+-- and sort on one number rather than on the long entity ids.
 entities as (
-    select * from {{ ref('int_entities_described') }}
+    select
+        *,
+        row_number() over (order by funnel_id, entity_id) as entity_key
+    from {{ ref('int_entities_described') }}
     where {{ from_boundary('cohort_month', rebuild_from('funnel_id')) }}
 ),
 
@@ -68,21 +73,15 @@ regressions as (
     where later_min_stage_order < stage_order
 ),
 
+-- Only the key, the stage and the first entries go through the windows (narrow rows to
+-- sort); the entity's and the funnel's columns join back afterwards.
 grid as (
     select
-        entities.funnel_id,
-        entities.entity_id,
-        entities.anchor_at,
-        entities.cohort_month,
+        entities.entity_key,
         stages.stage_order,
-        stages.stage_key,
-        funnels.reach_policy,
-        funnels.window_days,
         first_entries.first_entered_at,
         first_entries.first_entered_by
     from entities
-    inner join funnels
-        on entities.funnel_id = funnels.funnel_id
     inner join stages
         on entities.funnel_id = stages.funnel_id
     left join first_entries
@@ -92,26 +91,27 @@ grid as (
             and stages.stage_order = first_entries.stage_order
 ),
 
+-- One ordering for all four running figures ("from here on" is the frame after the row).
 with_running as (
     select
         *,
         min(first_entered_at) over (
-            partition by funnel_id, entity_id
-            order by stage_order desc
-            rows between unbounded preceding and current row
+            partition by entity_key
+            order by stage_order
+            rows between current row and unbounded following
         ) as earliest_entry_from_here_on,
         min(first_entered_by) over (
-            partition by funnel_id, entity_id
-            order by stage_order desc
-            rows between unbounded preceding and current row
+            partition by entity_key
+            order by stage_order
+            rows between current row and unbounded following
         ) as earliest_entry_by_from_here_on,
         sum(case when first_entered_at is null then 1 else 0 end) over (
-            partition by funnel_id, entity_id
+            partition by entity_key
             order by stage_order
             rows between unbounded preceding and current row
         ) as missing_up_to_here,
         max(first_entered_at) over (
-            partition by funnel_id, entity_id
+            partition by entity_key
             order by stage_order
             rows between unbounded preceding and current row
         ) as latest_entry_up_to_here
@@ -127,7 +127,7 @@ with_order_breaks as (
                 else 0
             end
         ) over (
-            partition by funnel_id, entity_id
+            partition by entity_key
             order by stage_order
             rows between unbounded preceding and current row
         ) as order_breaks_up_to_here
@@ -136,33 +136,47 @@ with_order_breaks as (
 
 reached as (
     select
-        funnel_id,
-        entity_id,
-        anchor_at,
-        cohort_month,
-        stage_order,
-        stage_key,
-        window_days,
-        first_entered_at,
-        case reach_policy
-            when 'implied' then earliest_entry_from_here_on
+        entities.funnel_id,
+        entities.entity_id,
+        entities.anchor_at,
+        entities.cohort_month,
+        with_order_breaks.stage_order,
+        stages.stage_key,
+        funnels.window_days,
+        with_order_breaks.first_entered_at,
+        case funnels.reach_policy
+            when 'implied' then with_order_breaks.earliest_entry_from_here_on
             when 'strict'
                 then
                     case
-                        when missing_up_to_here = 0 and order_breaks_up_to_here = 0 then first_entered_at
+                        when
+                            with_order_breaks.missing_up_to_here = 0
+                            and with_order_breaks.order_breaks_up_to_here = 0
+                            then with_order_breaks.first_entered_at
                     end
-            else first_entered_at
+            else with_order_breaks.first_entered_at
         end as reached_at,
-        case reach_policy
-            when 'implied' then earliest_entry_by_from_here_on
+        case funnels.reach_policy
+            when 'implied' then with_order_breaks.earliest_entry_by_from_here_on
             when 'strict'
                 then
                     case
-                        when missing_up_to_here = 0 and order_breaks_up_to_here = 0 then first_entered_by
+                        when
+                            with_order_breaks.missing_up_to_here = 0
+                            and with_order_breaks.order_breaks_up_to_here = 0
+                            then with_order_breaks.first_entered_by
                     end
-            else first_entered_by
+            else with_order_breaks.first_entered_by
         end as reached_by
     from with_order_breaks
+    inner join entities
+        on with_order_breaks.entity_key = entities.entity_key
+    inner join funnels
+        on entities.funnel_id = funnels.funnel_id
+    inner join stages
+        on
+            entities.funnel_id = stages.funnel_id
+            and with_order_breaks.stage_order = stages.stage_order
 ),
 
 final as (
