@@ -45,7 +45,6 @@ reach_with_next as (
         reached.funnel_id,
         reached.entity_id,
         reached.stage_order,
-        reached.reached_at,
         reached.is_implied,
         reached.is_regressed,
         reached.is_within_window,
@@ -83,6 +82,9 @@ cohort_counts as (
         on
             reach_with_next.funnel_id = segments.funnel_id
             and reach_with_next.entity_id = segments.entity_id
+    -- a stage outside the window adds to none of the sums: dropped before the segments
+    -- multiply the rows
+    where reach_with_next.is_within_window
     group by 1, 2, 3, 4, 5
 ),
 
@@ -113,24 +115,36 @@ cohort_open as (
     group by 1, 2, 3, 4
 ),
 
+-- The local month once per reach, before the segments multiply the rows.
+period_reached as (
+    select
+        funnel_id,
+        entity_id,
+        {{ local_month('reached_by') }} as month,
+        stage_order,
+        is_implied,
+        is_regressed
+    from reached
+    where
+        reached_by is not null
+        and {{ from_boundary(local_month('reached_by'), rebuild_from('funnel_id')) }}
+),
+
 period_counts as (
     select
-        reached.funnel_id,
-        {{ local_month('reached.reached_by') }} as month,
+        period_reached.funnel_id,
+        period_reached.month,
         segments.segment_type,
         segments.segment,
-        reached.stage_order,
+        period_reached.stage_order,
         count(*) as entities,
-        sum(case when reached.is_implied then 1 else 0 end) as entities_implied,
-        sum(case when reached.is_regressed then 1 else 0 end) as entities_regressed
-    from reached
+        sum(case when period_reached.is_implied then 1 else 0 end) as entities_implied,
+        sum(case when period_reached.is_regressed then 1 else 0 end) as entities_regressed
+    from period_reached
     inner join segments
         on
-            reached.funnel_id = segments.funnel_id
-            and reached.entity_id = segments.entity_id
-    where
-        reached.reached_by is not null
-        and {{ from_boundary(local_month('reached.reached_by'), rebuild_from('reached.funnel_id')) }}
+            period_reached.funnel_id = segments.funnel_id
+            and period_reached.entity_id = segments.entity_id
     group by 1, 2, 3, 4, 5
 ),
 
