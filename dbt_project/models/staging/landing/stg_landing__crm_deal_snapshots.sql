@@ -1,6 +1,7 @@
 -- Every export snapshot of every deal: what an "as of" cut may know of a deal's amount
 -- (funnel_forecast's backtest takes the latest snapshot at or before its moment, never a
--- later one), and the sightings stage entries are inferred from (int_stage_entries_inferred).
+-- later one), the sightings stage entries are inferred from (int_stage_entries_inferred),
+-- and the latest snapshot of each deal (stg_landing__crm_deals).
 -- Of two exports with the same snapshot time, the later arrival wins (as in
 -- stg_landing__crm_deals).
 with
@@ -23,7 +24,10 @@ ranked as (
         {{ as_utc('deals.created_at') }} as created_at,
         {{ as_utc('deals.closed_at') }} as closed_at,
         deals.manager,
+        deals.lead_source,
         deals.amount,
+        deals.currency,
+        deals.lost_reason,
         {{ as_utc('deals.snapshot_at') }} as snapshot_at,
         deals.file_id,
         row_number() over (
@@ -48,7 +52,10 @@ final as (
         created_at,
         closed_at,
         manager,
+        lead_source,
         amount,
+        currency,
+        lost_reason,
         snapshot_at,
         file_id
     from ranked
