@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.config import Config, Funnel
+from pipeline.text_tables import english_numbers, text_table
 
 
 class ForecastError(Exception):
@@ -131,14 +132,6 @@ def read_backtest(con: duckdb.DuckDBPyConnection, funnel_id: str) -> Backtest:
     return Backtest([BacktestRow(*row) for row in rows])
 
 
-def _numbers():
-    """The report's own number formats (English), as `voronka plan` uses them. Imported
-    here: the report's sections import this module."""
-    from pipeline.reporting.formatting import Formatter
-
-    return Formatter("en")
-
-
 def _deals(value: tuple[int, int] | None) -> str:
     if value is None:
         return "none"
@@ -154,7 +147,7 @@ def render_forecast(
     zone: str,
     locale: str,
 ) -> str:
-    numbers = _numbers()
+    numbers = english_numbers()
     first = rows[0]
     header = (
         f"Forecast for {funnel.name.get(locale)} ({funnel.id}), {first.forecast_month:%Y-%m}: "
@@ -188,15 +181,8 @@ def render_forecast(
                 numbers.number(row.history_deals),
             )
         )
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-    lines = [
-        "  ".join(
-            f"{cell:{'<' if i == 0 else '>'}{width}}"
-            for i, (cell, width) in enumerate(zip(line, widths, strict=True))
-        ).rstrip()
-        for line in table
-    ]
-    lines.insert(1, "-" * len(lines[0]))
+    aligns = ("<", *(">" for _ in table[0][1:]))
+    lines = [line.rstrip() for line in text_table(table, aligns)]
     return "\n".join(
         [
             header,
@@ -216,7 +202,7 @@ def render_forecast(
 def render_backtest(backtest: Backtest) -> str:
     if not backtest.months:
         return "Backtest: no month with enough history to judge the method."
-    numbers = _numbers()
+    numbers = english_numbers()
     first, last = backtest.rows[0].month, backtest.rows[-1].month
     return (
         f"Backtest ({backtest.months} months {first:%Y-%m} … {last:%Y-%m}, each forecast made "
@@ -228,7 +214,7 @@ def render_backtest(backtest: Backtest) -> str:
 
 
 def render_backtest_month(funnel: Funnel, row: BacktestRow, locale: str) -> str:
-    numbers = _numbers()
+    numbers = english_numbers()
     verdict = "inside" if row.is_covered else "outside"
     return (
         f"Backtest forecast for {funnel.name.get(locale)} ({funnel.id}), {row.month:%Y-%m}, "

@@ -18,6 +18,7 @@ import duckdb
 
 from pipeline.config import Config, Funnel
 from pipeline.months import add_months
+from pipeline.text_tables import english_numbers, text_table
 
 # A range whose high end is more than this many times its low end is too wide to act on:
 # planning on either end would be off by more than half (the pooled rates rest on few
@@ -185,16 +186,7 @@ def render_plan(plan: Plan, funnel: Funnel, locale: str) -> str:
                 _range(row) + (" (too wide)" if wide else ""),
             )
         )
-    widths = [max(len(line[i]) for line in table) for i in range(4)]
-    aligns = ("<", "<", ">", ">")
-    lines = [
-        "  ".join(
-            f"{cell:{align}{width}}"
-            for cell, align, width in zip(line, aligns, widths, strict=True)
-        )
-        for line in table
-    ]
-    lines.insert(1, "-" * len(lines[0]))
+    lines = text_table(table, ("<", "<", ">", ">"))
     note = "Needed volumes are rounded up; the range uses the rates' interval bounds."
     if too_wide:
         note += (
@@ -205,20 +197,12 @@ def render_plan(plan: Plan, funnel: Funnel, locale: str) -> str:
     return "\n".join([header, basis, "", *lines, "", note])
 
 
-def _numbers():
-    """The report's own number formats (English), so the PDF and this table print the same
-    figures. Imported here: pipeline.reporting imports this module."""
-    from pipeline.reporting.formatting import Formatter
-
-    return Formatter("en")
-
-
 def _pct(value: float | None) -> str:
-    return _numbers().percent(value)
+    return english_numbers().percent(value)
 
 
 def _count(value: int | None) -> str:
-    return _numbers().number(value)
+    return english_numbers().number(value)
 
 
 def _range(row: PlanRow) -> str:

@@ -15,7 +15,8 @@ own step, in parallel processes or machines sharing the landing folder:
   load    load_file: one file → normalized parts in its own staging folder (no ledger, no
           lock), read through `read` (the one read path, shared with `check`);
   finish  finish_ingest, under the writer lock: publish the staged parts, ledger rows in
-          plan order, inferred snapshot history, quality check.
+          plan order, quality check (stage entries inferred from snapshots are a dbt
+          model, int_stage_entries_inferred).
 `ingest_inbox` runs the three in one process; `check` is the dry run of one file. A crash
 anywhere before a file's ledger row is written leaves the file new for the next run, whose
 parts (named by file_id) replace whatever was published.
