@@ -1,8 +1,9 @@
 """Building the DuckDB warehouse with dbt, safely.
 
-dbt is the only writer of the warehouse file. It builds into a copy next to the
-published file; the copy replaces the published file only when every model and data test
-passed, so a failed build leaves the previous warehouse (and reports) as they were.
+dbt is the only writer of the warehouse file. It builds into a second file next to the
+published one (the generation before it, kept by the last build: no copy per build); that
+file replaces the published one only when every model and data test passed, so a failed
+build leaves the previous warehouse (and reports) as they were.
 dbt unit tests do not run here: they check the models' SQL on fixed rows with their own
 vars, whatever voronka.yaml says, and run in `make test` (tests/e2e/test_dbt_unit_tests.py).
 
@@ -136,13 +137,27 @@ def dbt_command(
 
 @contextmanager
 def build_copy(warehouse: Path) -> Iterator[Path]:
-    """Yield a working copy of the warehouse (a copy-on-write clone where the file system
-    makes them: clone_or_copy); publish it only if the block succeeds."""
+    """Yield the file to build in; it replaces the published warehouse only if the block
+    succeeds, so a failed build leaves the published file as it was.
+
+    No copy per build: the file built in is the generation before the published one,
+    kept beside it by the last successful build (`previous_generation`). The rebuild plan
+    reads the state that file records (pipeline/incremental.py), so the build recomputes
+    what every delivery since changed, and ends equal to a full rebuild like any
+    incremental build. The published file is copied (clone_or_copy) only when there is no
+    usable previous generation: the first build on an existing warehouse, after a failed
+    build (its half-built file is deleted), or while another process still has the
+    previous generation open (a reader of the warehouse before the last swap)."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     build = warehouse.with_name(f"{warehouse.stem}.build{warehouse.suffix}")
+    previous = previous_generation(warehouse)
     for leftover in (build, _wal(build)):
         leftover.unlink(missing_ok=True)
-    if warehouse.exists():
+    if _reusable(previous) and warehouse.exists():
+        os.replace(previous, build)
+        if _wal(previous).exists():
+            os.replace(_wal(previous), _wal(build))
+    elif warehouse.exists():
         clone_or_copy(warehouse, build)
         if _wal(warehouse).exists():
             clone_or_copy(_wal(warehouse), _wal(build))
@@ -152,10 +167,67 @@ def build_copy(warehouse: Path) -> Iterator[Path]:
         for leftover in (build, _wal(build)):
             leftover.unlink(missing_ok=True)
         raise
+    _publish(build, warehouse, previous)
+
+
+def previous_generation(warehouse: Path) -> Path:
+    """The warehouse as the build before the last one left it: the next build's file."""
+    return warehouse.with_name(f"{warehouse.stem}.previous{warehouse.suffix}")
+
+
+def _reusable(previous: Path) -> bool:
+    """The previous generation exists and no process has it open: a reader that opened the
+    warehouse before the last swap may still hold this file, and a build must not write
+    under it. DuckDB locks a database file while it is open (fcntl; shared for readers),
+    which shows other processes; this process's own handles show in /proc (its fcntl
+    locks never conflict with each other, and closing a probe would drop them)."""
+    if not previous.exists() or _open_here(previous):
+        return False
+    try:
+        with previous.open("rb+") as handle:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(handle, fcntl.LOCK_UN)
+    except OSError:
+        return False
+    return True
+
+
+def _open_here(path: Path) -> bool:
+    """Whether this process has `path` open (Linux's /proc; elsewhere: assume it has)."""
+    handles = Path("/proc/self/fd")
+    if not handles.is_dir():
+        return True
+    target = path.stat()
+    for handle in handles.iterdir():
+        try:
+            opened = handle.stat()
+        except OSError:
+            continue
+        if (opened.st_dev, opened.st_ino) == (target.st_dev, target.st_ino):
+            return True
+    return False
+
+
+def _publish(build: Path, warehouse: Path, previous: Path) -> None:
+    """Swap the build in (one rename: readers see the old file or the new, never neither)
+    and keep the file it replaces as the previous generation (a second name made before
+    the swap, so the published name never goes missing)."""
+    keep = warehouse.exists() and not _wal(warehouse).exists()
+    kept = previous.with_name(previous.name + ".tmp")
+    kept.unlink(missing_ok=True)
+    if keep:
+        try:
+            os.link(warehouse, kept)
+        except OSError:  # a file system without hard links: the next build copies
+            keep = False
     _wal(warehouse).unlink(missing_ok=True)
     os.replace(build, warehouse)
     if _wal(build).exists():
         os.replace(_wal(build), _wal(warehouse))
+    for stale in (previous, _wal(previous)):
+        stale.unlink(missing_ok=True)
+    if keep:
+        os.replace(kept, previous)
 
 
 @contextmanager
@@ -301,8 +373,8 @@ def build_warehouse(
     progress: Callable[[str], None] | None = None,
     target: str | None = None,
 ) -> BuildResult:
-    """`dbt build` (models and data tests) into a copy, then publish it. The arguments are
-    build_args', as the Dagster asset's are."""
+    """`dbt build` (models and data tests) into the build file (build_copy), then publish
+    it. The arguments are build_args', as the Dagster asset's are."""
     chosen = dbt_target(target)
     prepare_landing(config)
     with build_location(config, chosen) as location:

@@ -1,11 +1,12 @@
-"""dbt assets: one `dbt build` per run, into a copy of the warehouse swapped in on success.
+"""dbt assets: one `dbt build` per run, into a second warehouse file swapped in on success.
 
 The build's arguments are the CLI's, from one function (pipeline.warehouse.build_args):
 models and data tests, not dbt unit tests (they run in `make test`, with their own vars).
 DbtCliResource runs them so that dagster-dbt turns dbt's events into asset events.
 
 The target is chosen as the CLI chooses it (pipeline.warehouse.dbt_target:
-VORONKA_DBT_TARGET, DuckDB by default): DuckDB builds into a copy of the file, Spark into
+VORONKA_DBT_TARGET, DuckDB by default): DuckDB builds into the generation before the
+published file (pipeline.warehouse.build_copy), Spark into
 a fresh warehouse folder beside it (pipeline.warehouse.build_location, shared with
 build_warehouse).
 

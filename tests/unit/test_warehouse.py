@@ -1,5 +1,12 @@
-"""The warehouse is published only when a build succeeds."""
+"""The warehouse is published only when a build succeeds; builds write the generation
+before the published one, not a copy."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
 import pytest
 import yaml
 
@@ -13,7 +20,16 @@ from pipeline.warehouse import (
     dbt_vars,
     duckdb_resources,
     duckdb_settings,
+    previous_generation,
 )
+
+
+def build(published: Path, content: bytes) -> bytes:
+    """One successful build writing `content`; what the build file held when it started."""
+    with build_copy(published) as build_file:
+        started_with = build_file.read_bytes() if build_file.exists() else b""
+        build_file.write_bytes(content)
+    return started_with
 
 
 def test_failed_build_leaves_the_published_warehouse_untouched(tmp_path):
@@ -29,11 +45,82 @@ def test_failed_build_leaves_the_published_warehouse_untouched(tmp_path):
 def test_successful_build_replaces_the_published_warehouse(tmp_path):
     published = tmp_path / "warehouse.duckdb"
     published.write_bytes(b"old")
-    with build_copy(published) as build_file:
-        assert build_file.read_bytes() == b"old", "the build starts from the published copy"
-        build_file.write_bytes(b"new")
+    assert build(published, b"new") == b"old", "the first build starts from a copy"
     assert published.read_bytes() == b"new"
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["warehouse.duckdb"]
+    assert previous_generation(published).read_bytes() == b"old"
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "warehouse.duckdb",
+        "warehouse.previous.duckdb",
+    ]
+
+
+def test_later_builds_write_the_previous_generation_not_a_copy(tmp_path):
+    """Generations 1, 2, 3: the third build writes generation 1's file (its inode), not a
+    copy of the published generation 2; generation 2 is kept as the next build's."""
+    published = tmp_path / "warehouse.duckdb"
+    assert build(published, b"gen 1") == b""
+    assert not previous_generation(published).exists()  # nothing was published before
+    assert build(published, b"gen 2") == b"gen 1"
+    first_inode = previous_generation(published).stat().st_ino
+    second_inode = published.stat().st_ino
+    assert build(published, b"gen 3") == b"gen 1", "built on the generation before, no copy"
+    assert published.stat().st_ino == first_inode
+    assert previous_generation(published).stat().st_ino == second_inode
+    assert previous_generation(published).read_bytes() == b"gen 2"
+
+
+def test_a_failed_build_on_the_previous_generation_leaves_a_copy_for_the_next(tmp_path):
+    published = tmp_path / "warehouse.duckdb"
+    for content in (b"gen 1", b"gen 2"):
+        build(published, content)
+    with pytest.raises(RuntimeError), build_copy(published) as build_file:
+        build_file.write_bytes(b"half-built")
+        raise RuntimeError("dbt test failed")
+    assert published.read_bytes() == b"gen 2"
+    assert not previous_generation(published).exists(), "the half-built file is gone"
+    assert build(published, b"gen 3") == b"gen 2", "the next build copies the published file"
+
+
+def test_a_previous_generation_open_elsewhere_is_not_written(tmp_path):
+    """A reader that opened the warehouse before the last swap still holds the previous
+    generation (DuckDB locks it): the build copies the published file instead, and the
+    reader's file is not touched."""
+    published = tmp_path / "warehouse.duckdb"
+    for number in (1, 2):
+        build_file_path = published.with_name("generation.duckdb")
+        with duckdb.connect(str(build_file_path)) as con:
+            con.execute(f"create table t as select {number} as generation")
+        with build_copy(published) as build_file:
+            build_file.unlink(missing_ok=True)
+            os.replace(build_file_path, build_file)
+    previous = previous_generation(published)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(previous)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert reader.stdout.readline().strip() == "1"
+        with build_copy(published) as build_file, duckdb.connect(str(build_file)) as con:
+            assert con.execute("select generation from t").fetchone() == (2,)
+        assert published.stat().st_ino != previous.stat().st_ino
+    finally:
+        reader.kill()
+        reader.wait()
+
+
+READER = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print(con.execute("select generation from t").fetchone()[0], flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_previous_generation_open_in_this_process_is_not_written(tmp_path):
+    published = tmp_path / "warehouse.duckdb"
+    for content in (b"gen 1", b"gen 2"):
+        build(published, content)
+    with previous_generation(published).open("rb"):
+        assert build(published, b"gen 3") == b"gen 2"
 
 
 def test_dbt_vars_come_from_the_config():
