@@ -4,10 +4,12 @@ validation mistake reported with its key path and the line it stands on."""
 from __future__ import annotations
 
 import contextlib
+import difflib
+import typing
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from pipeline.config.base import ConfigError, Mistakes
 from pipeline.config.settings import Config
@@ -98,6 +100,8 @@ def _describe(path: Path, error: ValidationError, root: yaml.Node | None) -> str
         cause = item.get("ctx", {}).get("error")
         if isinstance(cause, Mistakes):
             found += [([*loc, *where], message) for where, message in cause.mistakes]
+        elif item["type"] == "extra_forbidden":
+            found.append((loc, _unknown_key(loc)))
         else:
             found.append((loc, item["msg"].removeprefix("Value error, ")))
     lines = [f"{path}: {len(found)} mistake(s) in the config:"]
@@ -109,22 +113,50 @@ def _describe(path: Path, error: ValidationError, root: yaml.Node | None) -> str
     return "\n".join(lines)
 
 
+def _unknown_key(loc: list) -> str:
+    """A key no setting has at its place (misspelled, or under another parent): the keys
+    that place takes, and the nearest one."""
+    models: list[type[BaseModel]] = [Config]
+    for part in loc[:-1]:
+        if isinstance(part, str):
+            fields = [m.model_fields[part] for m in models if part in m.model_fields]
+            models = [m for f in fields for m in _models_in(f.annotation)]
+    keys = [k for m in models for k in m.model_fields if k not in ("base_dir", "config_file")]
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        return "unknown key"
+    near = difflib.get_close_matches(str(loc[-1]), keys, n=1)
+    return (
+        "unknown key"
+        + (f" (did you mean {near[0]!r}?)" if near else "")
+        + f"; the keys here: {', '.join(keys)}"
+    )
+
+
+def _models_in(annotation: object) -> list[type[BaseModel]]:
+    """The config models a field holds (`Source` of `list[Source]`, of `X | None`, …)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+
+
 def _is_union_tag(part: object) -> bool:
     return isinstance(part, str) and (part.startswith("literal[") or part in ("CustomSegment",))
 
 
 def _line_of(node: yaml.Node | None, loc: list) -> int | None:
-    """The 1-based line of the deepest YAML node the error location reaches."""
+    """The 1-based line of the deepest YAML node the error location reaches (of its key,
+    in a mapping: a block of values starts on the line after it)."""
     best = node.start_mark.line + 1 if node is not None else None
     for part in loc:
-        child = None
+        found = None
         if isinstance(node, yaml.MappingNode):
-            child = next((v for k, v in node.value if k.value == str(part)), None)
+            found = next(((k, v) for k, v in node.value if k.value == str(part)), None)
         elif (
             isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
         ):
-            child = node.value[part]
-        if child is None:
+            found = (node.value[part], node.value[part])
+        if found is None:
             break
-        node, best = child, child.start_mark.line + 1
+        node, best = found[1], found[0].start_mark.line + 1
     return best
