@@ -65,10 +65,13 @@ class CheckReport:
         lines = [
             f"file:       {self.path}",
             f"source:     {self.source} (kind {self.kind}, preset {self.preset})",
-            f"encoding:   {self.encoding or '(workbook)'}",
-            f"delimiter:  {delimiter!r}" if self.delimiter else f"delimiter:  {delimiter}",
-            f"status:     {self.status}" + (f" — {self.message}" if self.message else ""),
         ]
+        if self.status != "failed" or self.encoding or self.delimiter:  # a failed read found none
+            lines += [
+                f"encoding:   {self.encoding or '(workbook)'}",
+                f"delimiter:  {delimiter!r}" if self.delimiter else f"delimiter:  {delimiter}",
+            ]
+        lines.append(f"status:     {self.status}" + (f" — {self.message}" if self.message else ""))
         if self.status == "failed" and self.expects:
             lines.append(f"expects:    {self.expects}")
         if self.columns_found:

@@ -45,6 +45,7 @@ def test_a_file_that_would_fail_exits_1_after_the_report(tmp_path, capsys) -> No
     assert code == EXIT_FAILED
     assert "verdict:    would FAIL ingest" in out
     assert "expects:    any deals or leads table with a header row" in out
+    assert "workbook" not in out  # a CSV whose read failed: no encoding or delimiter found
     assert "crm/deals_2025-03-01.csv would fail ingest:" in err
     assert "column 'Этап' (stage) not found" in err
 
