@@ -30,22 +30,71 @@ cutoff as (
     select * from {{ ref('int_data_cutoff') }}
 ),
 
-reach_with_next as (
+-- The next stage of each funnel stage. The reach rows are entities × stages (the grain of
+-- int_entity_stages_reached), so the row after a stage is its next stage: a reached row
+-- whose next reached row is not the next stage had the next stage unreached, and the
+-- window goes over the reached rows only.
+next_stages as (
+    select
+        funnel_id,
+        stage_order,
+        lead(stage_order) over (partition by funnel_id order by stage_order) as next_stage_order
+    from stages
+),
+
+reached_rows as (
     select
         funnel_id,
         entity_id,
         stage_order,
         reached_at,
-        is_exact and not is_implied as is_timed,
+        is_exact and not is_implied as is_timed
+    from reached
+    where reached_at is not null
+),
+
+reached_with_next as (
+    select
+        funnel_id,
+        entity_id,
+        stage_order,
+        reached_at,
+        is_timed,
+        lead(stage_order) over (
+            partition by funnel_id, entity_id
+            order by stage_order
+        ) as next_reached_order,
         lead(reached_at) over (
             partition by funnel_id, entity_id
             order by stage_order
         ) as next_reached_at,
-        lead(is_exact and not is_implied) over (
+        lead(is_timed) over (
             partition by funnel_id, entity_id
             order by stage_order
         ) as next_is_timed
-    from reached
+    from reached_rows
+),
+
+reach_with_next as (
+    select
+        reached_with_next.funnel_id,
+        reached_with_next.entity_id,
+        reached_with_next.stage_order,
+        reached_with_next.reached_at,
+        reached_with_next.is_timed,
+        case
+            when reached_with_next.next_reached_order = next_stages.next_stage_order
+                then reached_with_next.next_reached_at
+        end as next_reached_at,
+        case
+            when reached_with_next.next_reached_order = next_stages.next_stage_order
+                then reached_with_next.next_is_timed
+        end as next_is_timed
+    from reached_with_next
+    inner join next_stages
+        on
+            reached_with_next.funnel_id = next_stages.funnel_id
+            and reached_with_next.stage_order = next_stages.stage_order
 ),
 
 -- A converter reached the next stage at or after this one (always so under `implied`
@@ -63,7 +112,6 @@ transitions as (
                 then {{ days_between('reached_at', 'next_reached_at') }}
         end as days_to_next
     from reach_with_next
-    where reached_at is not null
 ),
 
 transition_stats as (
