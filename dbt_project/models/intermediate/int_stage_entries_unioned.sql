@@ -168,11 +168,26 @@ unioned as (
     select * from call_lead_entries
 ),
 
+-- Each entity's anchor: one row per entity, joined back, instead of a window that would
+-- sort every entry with all its columns.
+anchors as (
+    select
+        funnel_id,
+        entity_id,
+        min(entered_at) as anchor_at
+    from unioned
+    group by funnel_id, entity_id
+),
+
 anchored as (
     select
-        *,
-        min(entered_at) over (partition by funnel_id, entity_id) as anchor_at
+        unioned.*,
+        anchors.anchor_at
     from unioned
+    inner join anchors
+        on
+            unioned.funnel_id = anchors.funnel_id
+            and unioned.entity_id = anchors.entity_id
 ),
 
 {% if is_incremental() %}
