@@ -54,7 +54,8 @@ class Stages:
         rows.append(stage_row(name, measured, measured.output.get(rows_key)))
         if "prepare_seconds" in measured.output:
             out = measured.output
-            say(f"  working copy of the warehouse ({out['prepared_mb']:,} MB): "
+            say(f"  build file: {out['prepared_mb']:,} MB copied from the published warehouse "
+                "(0: the previous generation, or a first build): "
                 f"{out['prepare_seconds']:.2f} s; "
                 f"publishing it: {out['publish_seconds']:.2f} s")  # fmt: skip
         spilled = rows[-1]["peak_spill_mb"]
