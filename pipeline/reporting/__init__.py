@@ -26,6 +26,7 @@ from pathlib import Path
 from pipeline.config import SUPPORTED_LOCALES, Config, ConfigError, Funnel
 from pipeline.delivery import pending_amendment, printed_of
 from pipeline.months import parse_month
+from pipeline.notices import hash_key_warning
 from pipeline.reporting.build import build_report_model, with_amendment
 from pipeline.reporting.charts import funnel_chart, sparkline
 from pipeline.reporting.formatting import Formatter
@@ -104,6 +105,7 @@ def report_models(
     snapshot = read_marts(
         Path(warehouse or config.warehouse_path), [f.id for f in selected], month_date
     )
+    demo_key = hash_key_warning(config) is not None  # the CLI's warning, in the appendix too
     return {
         funnel.id: build_report_model(
             funnel,
@@ -114,6 +116,7 @@ def report_models(
             tables=snapshot.tables,
             marts=snapshot.funnel_marts.get(funnel.id),
             currency=config.currency,
+            demo_phone_key=demo_key,
         )
         for funnel in selected
     }

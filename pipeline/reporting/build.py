@@ -89,6 +89,7 @@ def build_report_model(
     tables: frozenset[str] = frozenset({"funnel_stage_monthly"}),
     marts: FunnelMarts | None = None,
     currency: str | None = None,
+    demo_phone_key: bool = False,
 ) -> ReportModel:
     """The whole report of one funnel × month, in no language, from that funnel's mart rows."""
     marts = marts or FunnelMarts()
@@ -113,6 +114,7 @@ def build_report_model(
             if stage_times_mostly_unknown(marts.durations)
             else (),
             currency=currency,
+            demo_phone_key=demo_phone_key,
         )
     )
 

@@ -95,6 +95,7 @@ class ReportModel:
     sections: tuple[Section, ...] = field(default=())
     notices: tuple[Notice, ...] = ()  # page 1: what the data cannot support, amendments
     currency: str | None = None  # ISO 4217 of the sums (config `currency`)
+    demo_phone_key: bool = False  # phones hashed with the demo key or none: the appendix warns
 
     @property
     def notice_keys(self) -> tuple[str, ...]:

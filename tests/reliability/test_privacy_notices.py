@@ -4,7 +4,8 @@ is said in plain words.
 - `voronka check` printed rejected rows with the client's phone in clear: printed rejects
   now mask every digit of a phone but the last two.
 - The demo's phone hash key lets anyone with the project match the marts' phone hashes
-  back to numbers: `check`, `ingest` and `run` warn loudly while it (or no key) is in use.
+  back to numbers: `check`, `ingest` and `run` warn loudly while it (or no key) is in use,
+  and so does the PDF's appendix (the only place a Dagster run shows it).
 - A funnel stage mapped to a CRM stage name that never appears counted nothing, and only
   the PDF appendix showed it: `run` names the funnel, the stage and the CRM stage."""
 
@@ -12,9 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
+
+import pytest
 
 from pipeline.cli import main
+from pipeline.config import load_config
+from pipeline.reporting import report_models, template_context
+from pipeline.reporting.render import render_html
 from tests.reliability.inbox_cases import FUNNEL, deal, deals_file, make_project, put
+from tests.unit.test_report_pdf import CONFIG_YAML, MONTH, build_warehouse
 
 WARNING = "WARNING: phone numbers are hashed with the demo key"
 
@@ -40,7 +48,7 @@ def test_check_masks_phones_in_the_rejected_rows_it_prints(tmp_path) -> None:
 def test_the_demo_hash_key_is_warned_about_on_check_ingest_and_run(tmp_path) -> None:
     config = make_project(tmp_path, hash_key="demo-only-key-change-me")
     path = put(config, "crm/deals_2025-03-01.csv", deals_file(deal(1)))
-    for command in (["check", str(path)], ["ingest"]):
+    for command in (["check", str(path)], ["ingest"], ["run", "--month", "2025-02"]):
         code, output = voronka(config, *command)
         assert code == 0 and WARNING in output, output
     assert "VORONKA_PHONE_HASH_KEY" in output
@@ -56,3 +64,35 @@ def test_run_names_a_mapped_crm_stage_the_data_never_shows(tmp_path) -> None:
     expected = "Warning: funnel 'sales', stage 'lead': CRM stage 'Nwe' never appears in the data"
     assert expected in output
     assert "CRM stage 'New'" not in output
+
+
+APPENDIX_WARNING = {
+    "en": "phone numbers are hashed with the demo key",
+    "ru": "номера телефонов хешируются демонстрационным ключом",
+}
+
+
+@pytest.mark.parametrize(
+    ("privacy", "warned"),
+    [
+        ("{phone_hash_key: demo-only-key-change-me}", True),
+        ("{}", True),
+        ("{phone_hash_key: own}", False),
+    ],
+    ids=["demo key", "no key", "own key"],
+)
+def test_the_pdf_appendix_warns_while_the_demo_hash_key_is_in_use(
+    tmp_path, monkeypatch, privacy, warned
+) -> None:
+    monkeypatch.delenv("VORONKA_PHONE_HASH_KEY", raising=False)
+    text = re.sub(r"(?m)^privacy:.*\n", "", CONFIG_YAML) + f"privacy: {privacy}\n"
+    (tmp_path / "voronka.yaml").write_text(text, encoding="utf-8")
+    config = load_config(tmp_path / "voronka.yaml")
+    build_warehouse(config.warehouse_path)
+    models = report_models(config, MONTH)
+    for funnel in config.funnels:
+        for locale in config.locales:
+            html = render_html(template_context(models[funnel.id], funnel, locale), locale)
+            appendix = html.split('<section class="appendix">', 1)[1]
+            text = re.sub(r"\s+", " ", appendix)
+            assert (APPENDIX_WARNING[locale] in text) is warned, (funnel.id, locale)
