@@ -6,7 +6,8 @@ The PDF's forecast tile prints the same figures with the same functions: the exp
 wins with one decimal, the 80 % interval as the whole numbers of deals inside it
 (`deals_inside`: an actual count is inside the interval exactly when it is in this
 range, so the backtest's coverage is the share of months whose actual was printed
-inside it), amounts in whole units.
+inside it), amounts to three significant figures (`Formatter.estimated_money`: an
+estimate printed to the ruble would claim a precision it does not have).
 """
 
 from __future__ import annotations
@@ -174,9 +175,9 @@ def render_forecast(
                 label,
                 numbers.decimal(row.expected_won),
                 _deals(row.won_range),
-                numbers.money(row.expected_amount, currency),
-                f"{numbers.money(row.amount_low, currency)} – "
-                f"{numbers.money(row.amount_high, currency)}",
+                numbers.estimated_money(row.expected_amount, currency),
+                f"{numbers.estimated_money(row.amount_low, currency)} – "
+                f"{numbers.estimated_money(row.amount_high, currency)}",
                 numbers.number(row.open_deals),
                 numbers.number(row.history_deals),
             )
@@ -192,8 +193,8 @@ def render_forecast(
             "",
             "expected won: deals won already this month + each open deal's chance to be won by "
             "the month's end + expected new deals × their chance; 80 % range: the whole deals "
-            "inside the interval; open: deals open at the cutoff; history: deals the chances "
-            "are learned from.",
+            "inside the interval; amounts to 3 significant figures; open: deals open at the "
+            "cutoff; history: deals the chances are learned from.",
             render_backtest(backtest),
         ]
     )

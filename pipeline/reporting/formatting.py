@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_interval
@@ -15,6 +16,8 @@ from babel.numbers import format_currency, format_decimal, format_percent
 
 DASH = "—"
 MINUS = "\u2212"  # a typographic minus sign, as wide as the plus
+
+ESTIMATE_FIGURES = 3  # significant figures of an estimated sum
 
 _DATETIME_PATTERNS = {"ru": "d MMMM y, HH:mm", "en": "MMMM d, y, HH:mm"}
 
@@ -59,6 +62,12 @@ class Formatter:
         # A currency written in letters gets a space before the digits (CLDR's
         # currency spacing, which Babel leaves out): 'RUB 4,161,800', not 'RUB4,161,800'.
         return re.sub(r"^([^\W\d_]+)(?=\d)", "\\1\u00a0", text)
+
+    def estimated_money(self, value: int | float | None, currency: str | None = None) -> str:
+        """An estimate's sum (the forecast's amount and its range) to three significant
+        figures, as `money` writes it: '3 090 000 ₽' / 'RUB 3,090,000' for 3 091 958.4,
+        no false precision to the ruble."""
+        return self.money(significant(value, ESTIMATE_FIGURES), currency)
 
     def signed_money(self, value: int | float | None, currency: str | None = None) -> str:
         """A change in a sum: '+78 900 ₽', '−RUB 485,300'."""
@@ -146,6 +155,7 @@ class Formatter:
         return {
             "num": self.number,
             "money": self.money,
+            "estimated_money": self.estimated_money,
             "signed_money": self.signed_money,
             "pct": self.percent,
             "interval": self.interval,
@@ -160,6 +170,19 @@ class Formatter:
             "year": self.year,
             "datetime": self.datetime,
         }
+
+
+def significant(value: int | float | None, figures: int) -> int | None:
+    """`value` rounded to `figures` significant figures, half away from zero, as a whole
+    number (never finer than a unit): 3 091 958.4 → 3 090 000, 6 690 014 → 6 690 000,
+    845.5 → 846; None stays None."""
+    if value is None:
+        return None
+    exact = Decimal(repr(float(value)))
+    if exact == 0:
+        return 0
+    step = Decimal(1).scaleb(max(exact.adjusted() + 1 - figures, 0))
+    return int((exact / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step)
 
 
 def _with_sign(value: float, text: str) -> str:

@@ -4,7 +4,9 @@ backtest's coverage and mean error; "too few to forecast" instead of figures."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 
 import pytest
 
@@ -88,3 +90,21 @@ def test_the_cli_table_prints_the_same_figures_and_too_few_in_words():
     assert "39.8" in printed and "35–45" in printed and "RUB\u00a03,800,000" in printed
     too_few = render_forecast(FUNNEL, [forecast_row(too_few=True)], backtest, "RUB", "UTC", "en")
     assert "too few to forecast" in too_few and "39.8" not in too_few
+
+
+def test_amounts_print_to_three_significant_figures_in_the_tile_and_the_cli():
+    """An estimate to the ruble claims a precision it has not: 3 091 958.4 prints as
+    3 090 000 (3 significant figures, half up: 6 695 014 → 6 700 000, 845.5 → 846)."""
+    row = dataclasses.replace(
+        forecast_row(), expected_amount=3_091_958.4, amount_low=845.5, amount_high=6_695_014.0
+    )
+    report = model(ROWS, FunnelMarts(forecast=(row,), forecast_backtest=backtest_rows()))
+    en = re.sub(r"\s+", " ", html_of(report)).replace("\u00a0", " ")
+    ru = re.sub(r"\s+", " ", html_of(report, "ru")).replace("\u00a0", " ")
+    assert "RUB 3,090,000" in en and "RUB 846 – RUB 6,700,000" in en
+    assert "3 090 000 ₽" in ru and "846 ₽ – 6 700 000 ₽" in ru
+    for digits in ("3,091,958", "3 091 958", "6,695,014", "6 695 014"):
+        assert digits not in en and digits not in ru
+    printed = render_forecast(FUNNEL, [row], Backtest(list(backtest_rows())), "RUB", "UTC", "en")
+    assert "RUB\u00a03,090,000" in printed
+    assert "RUB\u00a0846 – RUB\u00a06,700,000" in printed and "3,091,958" not in printed

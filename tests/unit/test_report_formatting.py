@@ -12,7 +12,7 @@ from pipeline.months import add_months, parse_month
 from pipeline.reporting import template_context
 from pipeline.reporting.build import build_report_model
 from pipeline.reporting.charts import funnel_chart
-from pipeline.reporting.formatting import Formatter
+from pipeline.reporting.formatting import Formatter, significant
 from pipeline.reporting.labels import LABELS, labels_for
 from pipeline.reporting.render import render_html
 from pipeline.reporting.sections.appendix import mask_phone_like
@@ -323,3 +323,23 @@ def test_page_one_says_when_stage_times_are_unknown_and_only_then():
     )
     assert timed.notice_keys == ()
     assert model_for(rows).notices == ()  # no durations mart at all
+
+
+@pytest.mark.parametrize(
+    ("value", "rounded"),
+    [
+        (3_091_958.4, 3_090_000),
+        (999_500.0, 1_000_000),  # half up carries into a new figure
+        (999_499.9, 999_000),
+        (12_345, 12_300),
+        (-12_355, -12_400),  # half away from zero
+        (845.5, 846),
+        (84.4, 84),  # never finer than a whole unit
+        (0.0, 0),
+        (None, None),
+    ],
+)
+def test_an_estimated_sum_keeps_three_significant_figures(value, rounded):
+    assert significant(value, 3) == rounded
+    if value is not None:
+        assert Formatter("en").estimated_money(value, "RUB").endswith(f"{abs(rounded):,}")
