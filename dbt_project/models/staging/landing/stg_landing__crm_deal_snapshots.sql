@@ -4,6 +4,10 @@
 -- and the latest snapshot of each deal (stg_landing__crm_deals).
 -- Of two exports with the same snapshot time, the later arrival wins (as in
 -- stg_landing__crm_deals).
+-- A table, not a view: four models read it (stg_landing__crm_deals,
+-- int_stage_entries_inferred, int_forecast_deal_periods, int_forecasts_estimated), and a
+-- view would read the landing parquet and rank the exports once for each.
+{{ config(materialized='table') }}
 with
 
 source as (
