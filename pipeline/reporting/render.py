@@ -140,14 +140,49 @@ def templates_only_fetcher(root: Path = TEMPLATES_DIR):
     return _url_fetcher_class()(root)
 
 
-def html_to_pdf(html: str, fetcher=None) -> bytes:
-    """Render in this process. The child calls it; tests call it for the fetcher rules."""
+# A last page filled less than this (a share of the page's body) is nearly empty: the
+# report is laid out again, fitted (report.css: `html.fit`, the appendix's tables and the
+# glossary set tighter; then `html.fit.tight`, every table's rows), and the first fitted
+# layout that needs a page fewer is printed. Not for a report of more pages than
+# FIT_PAGES_AT_MOST (a 500-manager heat map): there one page is a small share, and each
+# layout costs the most.
+SPARSE_LAST_PAGE = 0.4
+FIT_PAGES_AT_MOST = 12
+FITTED_CLASSES = ("fit", "fit tight")
+
+
+def html_to_pdf(html: str, fetcher=None, *, fit: bool = True) -> bytes:
+    """Render in this process. The child calls it; tests call it for the fetcher rules
+    (and with fit=False for the layout before fitting)."""
     from weasyprint import HTML
 
     fetcher = fetcher or templates_only_fetcher()
     base_url = TEMPLATES_DIR.resolve().as_uri() + "/"
-    document = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
+
+    def layout(text: str):
+        return HTML(string=text, base_url=base_url, url_fetcher=fetcher).render()
+
+    document = layout(html)
+    pages = len(document.pages)
+    if fit and 1 < pages <= FIT_PAGES_AT_MOST and last_page_fill(document) < SPARSE_LAST_PAGE:
+        for classes in FITTED_CLASSES:
+            fitted = layout(html.replace("<html ", f'<html class="{classes}" ', 1))
+            if len(fitted.pages) < pages:
+                document = fitted
+                break
     return document.write_pdf(pdf_identifier=False, uncompressed_pdf=False)
+
+
+def last_page_fill(document) -> float:
+    """How far down the last page's body its text reaches, as a share of the body's
+    height (0: nothing printed below the running header, 1: down to the footer)."""
+    page = document.pages[-1]._page_box
+    top, height = page.content_box_y(), page.height
+    bottom = top
+    for box in page.children[0].descendants():  # the page's flow; margin boxes after it
+        if getattr(box, "text", None) and box.height is not None:
+            bottom = max(bottom, box.position_y + box.height)
+    return (bottom - top) / height
 
 
 # ── the child process ────────────────────────────────────────────────────────

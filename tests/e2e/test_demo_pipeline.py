@@ -417,3 +417,13 @@ def test_the_glossary_of_every_demo_report_shares_its_page(demo_run):
         [glossary] = [number for number, text in enumerate(pages) if title in text]
         before = pages[glossary].split(title)[0]
         assert len(before.strip().splitlines()) > 3, pdf.name  # not a page of its own
+
+
+def test_no_demo_report_ends_on_a_nearly_empty_page(demo_run):
+    """Issue 16 item 9: the last page of every demo report (each funnel, ru and en) is at
+    least a third full, measured from the PDF's text positions."""
+    from tests.unit._report_checks import page_fills
+
+    for pdf in demo_run.pdfs:
+        fills = page_fills(pdf)
+        assert len(fills) > 1 and fills[-1] >= 1 / 3, (pdf.name, [round(f, 2) for f in fills])

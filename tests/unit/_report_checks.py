@@ -143,3 +143,27 @@ def numbers(text: str) -> list[Decimal]:
             number = number.replace(",", "")
         out.append(Decimal(number.replace(",", ".")))
     return out
+
+
+MM = 72 / 25.4  # PDF points per millimetre
+PAGE_MARGIN_TOP_MM, PAGE_MARGIN_BOTTOM_MM = 20, 18  # report.css, @page
+
+
+def page_fills(path: Path) -> list[float]:
+    """Per page, how far down the body (inside the @page margins, below the running
+    header and above the page number) its printed text reaches, as a share of the
+    body's height: from the PDF's text positions (pypdf), not the layout that made it."""
+    fills = []
+    for page in PdfReader(path).pages:
+        height = float(page.mediabox.height)
+        top, bottom = height - PAGE_MARGIN_TOP_MM * MM, PAGE_MARGIN_BOTTOM_MM * MM
+        baselines: list[float] = []
+
+        def visit(text, cm, tm, font, size, baselines=baselines, top=top, bottom=bottom):
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            if text.strip() and bottom < y < top:
+                baselines.append(y)
+
+        page.extract_text(visitor_text=visit)
+        fills.append((top - min(baselines)) / (top - bottom) if baselines else 0.0)
+    return fills

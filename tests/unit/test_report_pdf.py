@@ -31,6 +31,7 @@ from tests.unit._report_checks import (
     english_words,
     names_in,
     numbers,
+    page_fills,
     rendered_html,
     words_broken_across_lines,
 )
@@ -731,7 +732,8 @@ def test_the_report_loads_only_its_own_stylesheet_and_bundled_fonts(project, mon
     render_reports(project, MONTH, locales=["ru"])
     [fetcher] = fetchers
     assert fetcher.refused == []
-    served = sorted(url.rsplit("/static/", 1)[1] for url in fetcher.served)
+    # Each layout (a fitted one too, html_to_pdf) loads these again: the set is the rule.
+    served = sorted({url.rsplit("/static/", 1)[1] for url in fetcher.served})
     assert served == [
         "fonts/DejaVuSans-Bold.ttf",
         "fonts/DejaVuSans.ttf",
@@ -895,3 +897,36 @@ def test_an_amended_report_says_so_on_page_one_with_what_changed(tmp_path):
     assert changed == {"doors": True}
     [again] = render_reports(config, MONTH, locales=["ru"])
     assert again.read_bytes() == amended.read_bytes()
+
+
+def glossary_after(spacer_mm: int) -> str:
+    """A page of the report's stylesheet: a block `spacer_mm` tall, then a glossary of
+    twelve definitions (the report's two-column glossary, three columns fitted)."""
+    definitions = "".join(
+        f'<div class="definition"><dt>Term {n}</dt><dd>{"a definition of some words " * 9}</dd>'
+        "</div>"
+        for n in range(12)
+    )
+    return (
+        '<html lang="en"><head><link rel="stylesheet" href="static/report.css"></head><body>'
+        f'<div style="height: {spacer_mm}mm">Above</div>'
+        f'<section class="method"><h2>How to read it</h2><dl class="definitions">{definitions}'
+        "</dl></section></body></html>"
+    )
+
+
+def test_a_glossary_spilling_a_few_lines_over_is_fitted_onto_the_page(tmp_path):
+    """A report whose glossary would end a few lines into a new page is laid out fitted
+    (html_to_pdf) and printed on one page; one that needs the page keeps it, filled."""
+    path = tmp_path / "fitted.pdf"
+
+    def fills(spacer_mm: int, *, fit: bool) -> list[float]:
+        path.write_bytes(html_to_pdf(glossary_after(spacer_mm), fit=fit))
+        return page_fills(path)
+
+    # The first spacer whose plain layout spills the glossary onto a nearly empty page.
+    spacer = next(mm for mm in range(160, 260, 4) if len(fills(mm, fit=False)) == 2)
+    assert fills(spacer, fit=False)[-1] < 1 / 3
+    assert len(fills(spacer, fit=True)) == 1
+    # Twelve definitions after a full page of spacer cannot fit: two pages either way.
+    assert len(fills(255, fit=True)) == 2
