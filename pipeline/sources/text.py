@@ -8,8 +8,10 @@ truncated file) becomes a record with an error instead of a crash.
 
 A quote opened and never closed must not swallow the lines after it into one record: a
 malformed record spanning several physical lines, or any record spanning more than
-MAX_RECORD_LINES, becomes an error record of its first line alone, and reading starts
-again on the next line. So every physical line is counted in some record.
+MAX_RECORD_LINES, or whose field with line breaks holds as many delimiters as a whole
+record (a second stray quote a few lines on "closed" it), becomes an error record of its
+first line alone, and reading starts again on the next line. So every physical line is
+counted in some record.
 """
 
 from __future__ import annotations
@@ -202,9 +204,25 @@ def _parse_from(lines: list[str], start: int, delimiter: str, records: list[Reco
             why = f"a quoted field runs over {consumed - begin} lines"
             records.append(_runaway(len(records) + 1, lines, begin, why))
             return begin + 1
+        if consumed - begin > 1 and _holds_records(fields, delimiter, records):
+            why = f"a quoted field over {consumed - begin} lines holds whole records"
+            records.append(_runaway(len(records) + 1, lines, begin, why))
+            return begin + 1
         if not fields or all(not field.strip() for field in fields):
             continue
         records.append(Record(len(records) + 1, fields, _raw(lines, begin, consumed)))
+
+
+def _holds_records(fields: list[str], delimiter: str, records: list[Record]) -> bool:
+    """Whether a field with line breaks holds as many delimiters as a whole record has (the
+    width of the first record read): a stray quote closed by another a few lines on, not
+    a note typed over several lines, which would swallow the records between them."""
+    width = next((len(record.fields) for record in records if record.fields), 0)
+    if width < 3:
+        return False
+    return any(
+        ("\n" in field or "\r" in field) and field.count(delimiter) >= width - 1 for field in fields
+    )
 
 
 def _runaway(number: int, lines: list[str], begin: int, why: str) -> Record:

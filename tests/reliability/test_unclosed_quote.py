@@ -68,6 +68,33 @@ def test_a_quote_closed_many_lines_later_does_not_merge_them(tmp_path) -> None:
     assert table(config, "crm_deals").filter(deal_id="D0180")["stage"].item() == 'New"'
 
 
+@pytest.mark.parametrize("apart", [1, 5, 49])
+def test_a_quote_closed_a_few_lines_later_does_not_merge_them(tmp_path, apart) -> None:
+    """Two stray quotes in one column a few lines apart read as one legitimate field with
+    line breaks and the same number of fields: the lines between would vanish silently."""
+    config = make_project(tmp_path, quality="{max_reject_ratio: 0.02}")
+    rows = [deal(n) for n in range(1, 201)]
+    rows[99] = rows[99].replace(";New;", ';"New;')
+    rows[99 + apart] = rows[99 + apart].replace(";New;", ';New";')
+    put(config, "crm/deals_2025-03-01.csv", deals_file(*rows))
+    [result] = ingest(config).files
+    assert (result.rows_total, result.rows_accepted) == (200, 199)
+    assert rejects(config)["row_number"].to_list() == [100]
+    assert table(config, "crm_deals").height == 199
+
+
+def test_a_note_over_several_lines_is_one_record(tmp_path) -> None:
+    """A quoted field with line breaks but few delimiters is a note typed over lines."""
+    config = make_project(tmp_path, quality="{max_reject_ratio: 0.02}")
+    rows = [deal(n) for n in range(1, 11)]
+    rows[4] = rows[4].replace(";New;", ';"New\nsee the call; tomorrow\nagain";')
+    put(config, "crm/deals_2025-03-01.csv", deals_file(*rows))
+    [result] = ingest(config).files
+    assert (result.rows_total, result.rows_accepted) == (10, 10)
+    stage = table(config, "crm_deals").filter(deal_id="D0005")["stage"].item()
+    assert stage == "New\nsee the call; tomorrow\nagain"
+
+
 def test_a_call_log_recovers_after_a_stray_quote(tmp_path) -> None:
     config = make_project(tmp_path, quality="{max_reject_ratio: 0.02}")
     calls = [cdr(n, f"2025-02-{1 + n % 27:02d} 10:00:00") for n in range(1, 301)]
