@@ -154,12 +154,17 @@ def build_fingerprint(config: Config) -> str:
     return digest.hexdigest()
 
 
-def plan_rebuild(config: Config, previous: Path) -> RebuildPlan:
-    """The plan for building on top of the warehouse file `previous` (may not exist)."""
+def plan_rebuild(
+    config: Config, previous: Path, duckdb_config: dict[str, str] | None = None
+) -> RebuildPlan:
+    """The plan for building on top of the warehouse file `previous` (may not exist).
+    `duckdb_config`: the planning connection's settings (memory_limit, threads,
+    temp_directory: the build's, pipeline.warehouse.plan_settings); DuckDB's defaults
+    (80 % of the machine's memory) without."""
     fingerprint = build_fingerprint(config)
     if not previous.exists():
         return RebuildPlan(True, "no previous build", fingerprint)
-    with duckdb.connect() as con:
+    with duckdb.connect(config=duckdb_config or {}) as con:
         con.execute(f"attach '{quoted(previous)}' as previous (read_only)")
         if not _has_tables(con, PREVIOUS_TABLES):
             return RebuildPlan(True, "the previous build has no incremental state", fingerprint)

@@ -65,11 +65,17 @@ def register_landing(con: duckdb.DuckDBPyConnection, config: Config, new_files: 
             continue
         content = [name for name, *_ in columns if name != "file_id"]
         matches = " and ".join(f"n.{name} is not distinct from o.{name}" for name in content)
+        # The new files' rows, less those an old file holds too: the old rows matching a
+        # new one are found by a semi join whose hash table holds the new rows (few),
+        # not the old (the whole history of calls).
         con.execute(
-            f"create temp table new_{table} as select n.* from {table} n "
-            "where n.file_id in (select file_id from new_files) and not exists ("
-            f"select 1 from {table} o where o.file_id not in (select file_id from new_files) "
-            f"and {matches})"
+            f"create temp table new_rows_{table} as select * from {table} "
+            "where file_id in (select file_id from new_files)"
+        )
+        con.execute(
+            f"create temp table new_{table} as select n.* from new_rows_{table} n "
+            f"anti join (select * from {table} o semi join new_rows_{table} n on {matches} "
+            f"where o.file_id not in (select file_id from new_files)) o on {matches}"
         )
     # When each loaded file arrived (the ledger): staging ranks same-time exports by it.
     ledger = io.ledger_path(config.landing_dir)
@@ -87,35 +93,40 @@ def register_landing(con: duckdb.DuckDBPyConnection, config: Config, new_files: 
 
 
 LANDING_READ = ("calls", "crm_stage_events", "crm_deals", "crm_deal_phones", "crm_deal_attributes")
-# The tables whose new rows the plan reads (phones and attributes count through deal states).
-NEW_ROWS_READ = ("calls", "crm_stage_events", "crm_deals")
+# The tables whose new rows the plan reads (deals, their phones and attributes count
+# through deal states).
+NEW_ROWS_READ = ("calls", "crm_stage_events")
 
-# Each deal's state in one export: the deal row and its phones and attributes, as a hash.
-# A deal changed when its latest state differs from its latest state among the old files.
+# Each deal's state in one export: the deal row and its phones and attributes, as a hash
+# (DuckDB's 64-bit hash; the phones and attributes as the sum of their hashes, a set's
+# hash that needs no ordering). A deal changed when its latest state differs from its
+# latest state among the old files.
 _DEAL_STATES = """
 create temp table deal_states as
 with phones as (
-    select source, deal_id, file_id,
-           string_agg(client_phone, ',' order by client_phone) as phones
+    select source, deal_id, file_id, sum(hash(client_phone)) as phones
     from crm_deal_phones group by all
 ),
 attributes as (
-    select source, deal_id, file_id,
-           string_agg(name || '=' || coalesce(value, ''), ',' order by name, value) as attributes
+    select source, deal_id, file_id, sum(hash(name, value)) as attributes
     from crm_deal_attributes group by all
+),
+files as (
+    -- the staging model's ranking of one snapshot time's exports: the later arrival
+    select file_id, row_number() over (order by received_at, path, file_id) as file_rank
+    from (select distinct file_id from crm_deals) left join arrivals using (file_id)
 )
 select
-    d.source, d.deal_id, d.file_id, d.snapshot_at, d.created_at, d.closed_at, d.crm_pipeline,
+    d.source, d.deal_id, d.created_at, d.crm_pipeline,
     d.file_id in (select file_id from new_files) as is_new,
-    md5(concat_ws('|', d.crm_pipeline, d.stage, d.status, d.created_at, d.closed_at, d.manager,
-                  d.lead_source, d.amount, d.currency, d.lost_reason, p.phones, a.attributes))
-        as state,
+    hash(d.crm_pipeline, d.stage, d.status, d.created_at, d.closed_at, d.manager,
+         d.lead_source, d.amount, d.currency, d.lost_reason, p.phones, a.attributes) as state,
     -- the staging model's ranking: the latest snapshot, then the later arrival
-    (d.snapshot_at, f.received_at, f.path, d.file_id) as rank_key
+    (d.snapshot_at, f.file_rank) as rank_key
 from crm_deals d
 left join phones p using (source, deal_id, file_id)
 left join attributes a using (source, deal_id, file_id)
-left join arrivals f using (file_id)
+inner join files f using (file_id)
 """
 
 # Deals whose stage rows may differ from the previous build's: their latest state changed

@@ -47,7 +47,9 @@ MEMORY_LIMIT_ENV = "VORONKA_DUCKDB_MEMORY_LIMIT"
 THREADS_ENV = "VORONKA_DUCKDB_THREADS"
 TEMP_DIR_ENV = "VORONKA_DUCKDB_TEMP_DIR"
 MEMORY_SHARE = 0.25  # of the memory the build may use
-MEMORY_FLOOR_MB, MEMORY_CEILING_MB = 1024, 4096
+# At most 3 GB: a build's peak RSS (DuckDB's buffers, what it allocates outside them, dbt)
+# stays under 4 GB (docs/performance.md).
+MEMORY_FLOOR_MB, MEMORY_CEILING_MB = 1024, 3072
 
 
 class BuildError(Exception):
@@ -281,11 +283,22 @@ def prepare_landing(config: Config) -> None:
 def duckdb_resources(warehouse: Path) -> dict[str, str]:
     """DuckDB's settings for a build of the file `warehouse`, as the profile's environment:
     memory_limit a quarter of the memory this process may use (the cgroup's limit, else the
-    machine's), within 1–4 GB; threads the CPUs it may run on (affinity, the cgroup's
+    machine's), within 1–3 GB; threads the CPUs it may run on (affinity, the cgroup's
     quota); the folder it spills to beside the file (spill_dir). A variable already set in
     the environment wins."""
     chosen = duckdb_settings(available_memory_mb(), available_cpus(), warehouse)
     return {name: os.environ.get(name, value) for name, value in chosen.items()}
+
+
+def plan_settings(warehouse: Path) -> dict[str, str]:
+    """The rebuild plan's DuckDB settings: the build's memory_limit, threads and spill
+    folder (duckdb_resources), so planning never takes more memory than the build."""
+    chosen = duckdb_resources(warehouse)
+    return {
+        "memory_limit": chosen[MEMORY_LIMIT_ENV],
+        "threads": chosen[THREADS_ENV],
+        "temp_directory": chosen[TEMP_DIR_ENV],
+    }
 
 
 def duckdb_settings(memory_mb: int, cpus: int, warehouse: Path) -> dict[str, str]:
@@ -401,7 +414,7 @@ def rebuild_plan(config: Config, target: str, build_path: Path) -> RebuildPlan:
     from an empty folder, so it is always whole."""
     if target == SPARK:
         return RebuildPlan(True, "a Spark build starts empty", build_fingerprint(config))
-    return plan_rebuild(config, build_path)
+    return plan_rebuild(config, build_path, plan_settings(build_path))
 
 
 @dataclass(frozen=True)

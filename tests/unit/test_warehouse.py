@@ -133,7 +133,7 @@ def test_dbt_vars_come_from_the_config():
 
 @pytest.mark.parametrize(
     ("memory_mb", "limit"),
-    [(24_000, "4096MB"), (8_000, "2000MB"), (2_000, "1024MB")],
+    [(24_000, "3072MB"), (8_000, "2000MB"), (2_000, "1024MB")],
 )
 def test_duckdb_takes_a_quarter_of_the_memory_within_one_to_four_gb(tmp_path, memory_mb, limit):
     settings = duckdb_settings(memory_mb, 2, tmp_path / "warehouse.build.duckdb")
