@@ -153,8 +153,28 @@ def test_a_setting_in_the_environment_wins_over_the_machine(tmp_path, monkeypatc
 
 
 def test_the_profile_reads_the_three_settings():
+    """memory_limit and threads per cursor (dbt-duckdb's `settings`); the spill folder once,
+    when the database opens (`config_options`): DuckDB refuses to switch the temporary
+    directory once it has spilled, so setting it again on the next cursor failed every
+    build that spilled."""
     profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8"))
-    settings = profile["voronka"]["outputs"]["duckdb"]["settings"]
-    for key, name in (("memory_limit", MEMORY_LIMIT_ENV), ("threads", THREADS_ENV),
-                      ("temp_directory", TEMP_DIR_ENV)):  # fmt: skip
-        assert f"env_var('{name}'" in settings[key]
+    duckdb_output = profile["voronka"]["outputs"]["duckdb"]
+    settings, opened_with = duckdb_output["settings"], duckdb_output["config_options"]
+    assert f"env_var('{MEMORY_LIMIT_ENV}'" in settings["memory_limit"]
+    assert f"env_var('{THREADS_ENV}'" in settings["threads"]
+    assert f"env_var('{TEMP_DIR_ENV}'" in opened_with["temp_directory"]
+    assert "temp_directory" not in settings
+
+
+def test_duckdb_refuses_to_switch_its_spill_folder_once_used(tmp_path):
+    """Why the spill folder is not a per-cursor setting (the profile test above)."""
+    spill = tmp_path / "spill"
+    options = {"temp_directory": str(spill), "memory_limit": "100MB", "threads": "1"}
+    with duckdb.connect(config=options) as con:
+        con.execute(
+            "create table t as select range as k, repeat('x', 40) || range::varchar as s "
+            "from range(4000000)"
+        )
+        assert any(spill.iterdir()), "the table spilled"
+        with pytest.raises(duckdb.Error, match="temporary directory"):
+            con.execute(f"set temp_directory = '{spill}'")
