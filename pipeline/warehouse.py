@@ -155,7 +155,7 @@ def build_copy(warehouse: Path) -> Iterator[Path]:
     previous = previous_generation(warehouse)
     for leftover in (build, _wal(build)):
         leftover.unlink(missing_ok=True)
-    if _reusable(previous) and warehouse.exists():
+    if warehouse.exists() and _reusable(previous):
         os.replace(previous, build)
         if _wal(previous).exists():
             os.replace(_wal(previous), _wal(build))
