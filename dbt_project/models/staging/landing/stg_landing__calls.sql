@@ -6,83 +6,87 @@
 -- (never seen in a real log) would be kept in both months until a full refresh.
 {{ incremental_months('call_month', calls_rebuild_from()) }}
 
-with
+{#- The landing rows of the months this run recomputes. The three readers below each name
+    the source themselves: a CTE read twice is materialized whole (all ten million calls)
+    before either reader starts. -#}
+{%- set landing_calls_in_scope -%}
+    {{ landing_months_from(boundaries('calls_rebuild_from')) }}
+    and {{ from_boundary('calls.started_at', calls_rebuild_from()) }}
+{%- endset %}
 
-source as (
-    select * from {{ source('landing', 'calls') }}
-    where
-        {{ landing_months_from(boundaries('calls_rebuild_from')) }}
-        and {{ from_boundary('started_at', calls_rebuild_from()) }}
-),
+with
 
 arrivals as (
     select * from {{ ref('stg_landing__file_arrivals') }}
 ),
 
-calls as (
+-- Almost every call has one copy: only the ids seen more than once are ranked (a window
+-- over all the calls would sort them all). Two columns read for the count.
+copied_ids as (
+    select
+        calls.source,
+        calls.call_id
+    from {{ source('landing', 'calls') }} as calls
+    where {{ landing_calls_in_scope }}
+    group by calls.source, calls.call_id
+    having count(*) > 1
+),
+
+single_copies as (
     select
         calls.source,
         calls.call_id,
         calls.line,
-        {{ as_utc('calls.started_at') }} as started_at,
-        {{ as_utc('calls.answered_at') }} as answered_at,
-        {{ as_utc('calls.ended_at') }} as ended_at,
+        calls.started_at,
+        calls.answered_at,
+        calls.ended_at,
+        calls.direction,
+        calls.client_phone_hash,
+        calls.manager,
+        calls.talk_s,
+        calls.disposition,
+        calls.file_id
+    from {{ source('landing', 'calls') }} as calls
+    left join copied_ids
+        on
+            calls.source = copied_ids.source
+            and calls.call_id = copied_ids.call_id
+    where
+        copied_ids.call_id is null
+        and {{ landing_calls_in_scope }}
+),
+
+ranked_copies as (
+    select
+        calls.source,
+        calls.call_id,
+        calls.line,
+        calls.started_at,
+        calls.answered_at,
+        calls.ended_at,
         calls.direction,
         calls.client_phone_hash,
         calls.manager,
         calls.talk_s,
         calls.disposition,
         calls.file_id,
-        cast({{ dbt.date_trunc('month', as_utc('calls.started_at')) }} as date) as call_month
-    from source as calls
-),
-
--- Almost every call has one copy: only the ids seen more than once are ranked (a window
--- over all the calls would sort them all).
-copied_ids as (
-    select
-        source,
-        call_id
-    from source
-    group by source, call_id
-    having count(*) > 1
-),
-
-single_copies as (
-    select
-        calls.*,
-        1 as copy_rank
-    from calls
-    left join copied_ids
-        on
-            calls.source = copied_ids.source
-            and calls.call_id = copied_ids.call_id
-    where copied_ids.call_id is null
-),
-
-ranked_copies as (
-    select
-        calls.*,
         row_number() over (
             partition by calls.source, calls.call_id
             order by arrivals.received_at desc, arrivals.path desc, calls.file_id asc
         ) as copy_rank
-    from calls
+    from {{ source('landing', 'calls') }} as calls
     inner join copied_ids
         on
             calls.source = copied_ids.source
             and calls.call_id = copied_ids.call_id
     left join arrivals
         on calls.file_id = arrivals.file_id
+    where {{ landing_calls_in_scope }}
 ),
 
-ranked as (
+deduped as (
     select * from single_copies
     union all
-    select * from ranked_copies
-),
-
-final as (
     select
         source,
         call_id,
@@ -95,10 +99,27 @@ final as (
         manager,
         talk_s,
         disposition,
-        file_id,
-        call_month
-    from ranked
+        file_id
+    from ranked_copies
     where copy_rank = 1
+),
+
+final as (
+    select
+        source,
+        call_id,
+        line,
+        {{ as_utc('started_at') }} as started_at,
+        {{ as_utc('answered_at') }} as answered_at,
+        {{ as_utc('ended_at') }} as ended_at,
+        direction,
+        client_phone_hash,
+        manager,
+        talk_s,
+        disposition,
+        file_id,
+        cast({{ dbt.date_trunc('month', as_utc('started_at')) }} as date) as call_month
+    from deduped
 )
 
 select * from final
