@@ -17,8 +17,9 @@ entries as (
     where {{ from_boundary('cohort_month', rebuild_from('funnel_id')) }}
 ),
 
--- entity_key: an integer for the pair (funnel, entity), so the windows below partition
--- and sort on one number rather than on the long entity ids.
+-- entity_key: an integer for the pair (funnel, entity), so the group-by, the windows and
+-- the joins below work on one number rather than on the long entity ids; the ids join
+-- back once, at the end.
 entities as (
     select
         *,
@@ -35,63 +36,101 @@ funnels as (
     select * from {{ ref('stg_landing__config_funnels') }}
 ),
 
+-- Each stage with the funnel's stage before it (none for the first).
+stages_with_previous as (
+    select
+        funnel_id,
+        stage_order,
+        stage_key,
+        lag(stage_order) over (partition by funnel_id order by stage_order) as previous_stage_order
+    from stages
+),
+
+-- An entry of an entity that has no row in entities would reach no stage: dropped here.
+keyed_entries as (
+    select
+        entities.entity_key,
+        entries.stage_order,
+        entries.entered_at,
+        entries.entered_by,
+        entries.is_exact,
+        entries.entry_kind
+    from entries
+    inner join entities
+        on
+            entries.funnel_id = entities.funnel_id
+            and entries.entity_id = entities.entity_id
+),
+
 -- An exact entry into a stage is better knowledge than a snapshot's bounds for it: the
 -- bounds count only for a stage the entity has no exact entry into.
 first_entries as (
     select
-        funnel_id,
-        entity_id,
+        entity_key,
         stage_order,
         coalesce(min(case when is_exact then entered_at end), min(entered_at)) as first_entered_at,
         coalesce(min(case when is_exact then entered_by end), min(entered_by)) as first_entered_by
-    from entries
-    group by funnel_id, entity_id, stage_order
+    from keyed_entries
+    group by entity_key, stage_order
 ),
 
 -- A CRM entry followed later by an entry into an earlier stage: a move back (ordered by
 -- the upper bound: the order the CRM's snapshots saw them in).
 crm_entries_with_later_minimum as (
     select
-        funnel_id,
-        entity_id,
+        entity_key,
         stage_order,
         min(stage_order) over (
-            partition by funnel_id, entity_id
+            partition by entity_key
             order by entered_by, stage_order
             rows between 1 following and unbounded following
         ) as later_min_stage_order
-    from entries
+    from keyed_entries
     where entry_kind = 'crm'
 ),
 
 regressions as (
     select distinct
-        funnel_id,
-        entity_id,
+        entity_key,
         stage_order
     from crm_entries_with_later_minimum
     where later_min_stage_order < stage_order
 ),
 
--- Only the key, the stage and the first entries go through the windows (narrow rows to
--- sort); the entity's and the funnel's columns join back afterwards.
+-- Entities x stages, narrow (the entity's ids join back afterwards), with the first
+-- entry into the stage and into the stage before it. is_before_previous: the stage was
+-- entered earlier than the stage before it.
 grid as (
     select
         entities.entity_key,
-        stages.stage_order,
+        stages_with_previous.stage_order,
+        stages_with_previous.stage_key,
+        funnels.reach_policy,
+        funnels.window_days,
         first_entries.first_entered_at,
-        first_entries.first_entered_by
+        first_entries.first_entered_by,
+        case
+            when first_entries.first_entered_at < previous_entries.first_entered_at then 1
+            else 0
+        end as is_before_previous
     from entities
-    inner join stages
-        on entities.funnel_id = stages.funnel_id
+    inner join stages_with_previous
+        on entities.funnel_id = stages_with_previous.funnel_id
+    inner join funnels
+        on entities.funnel_id = funnels.funnel_id
     left join first_entries
         on
-            entities.funnel_id = first_entries.funnel_id
-            and entities.entity_id = first_entries.entity_id
-            and stages.stage_order = first_entries.stage_order
+            entities.entity_key = first_entries.entity_key
+            and stages_with_previous.stage_order = first_entries.stage_order
+    left join first_entries as previous_entries
+        on
+            entities.entity_key = previous_entries.entity_key
+            and stages_with_previous.previous_stage_order = previous_entries.stage_order
 ),
 
 -- One ordering for all four running figures ("from here on" is the frame after the row).
+-- strict needs every stage up to here entered and in order: with none missing, the
+-- entries are in order exactly when no stage was entered before the stage before it.
 with_running as (
     select
         *,
@@ -110,79 +149,52 @@ with_running as (
             order by stage_order
             rows between unbounded preceding and current row
         ) as missing_up_to_here,
-        max(first_entered_at) over (
-            partition by entity_key
-            order by stage_order
-            rows between unbounded preceding and current row
-        ) as latest_entry_up_to_here
-    from grid
-),
-
-with_order_breaks as (
-    select
-        *,
-        sum(
-            case
-                when first_entered_at is not null and first_entered_at < latest_entry_up_to_here then 1
-                else 0
-            end
-        ) over (
+        sum(is_before_previous) over (
             partition by entity_key
             order by stage_order
             rows between unbounded preceding and current row
         ) as order_breaks_up_to_here
-    from with_running
+    from grid
 ),
 
 reached as (
     select
-        entities.funnel_id,
-        entities.entity_id,
-        entities.anchor_at,
-        entities.cohort_month,
-        with_order_breaks.stage_order,
-        stages.stage_key,
-        funnels.window_days,
-        with_order_breaks.first_entered_at,
-        case funnels.reach_policy
-            when 'implied' then with_order_breaks.earliest_entry_from_here_on
+        entity_key,
+        stage_order,
+        stage_key,
+        window_days,
+        first_entered_at,
+        case reach_policy
+            when 'implied' then earliest_entry_from_here_on
             when 'strict'
                 then
                     case
                         when
-                            with_order_breaks.missing_up_to_here = 0
-                            and with_order_breaks.order_breaks_up_to_here = 0
-                            then with_order_breaks.first_entered_at
+                            missing_up_to_here = 0
+                            and order_breaks_up_to_here = 0
+                            then first_entered_at
                     end
-            else with_order_breaks.first_entered_at
+            else first_entered_at
         end as reached_at,
-        case funnels.reach_policy
-            when 'implied' then with_order_breaks.earliest_entry_by_from_here_on
+        case reach_policy
+            when 'implied' then earliest_entry_by_from_here_on
             when 'strict'
                 then
                     case
                         when
-                            with_order_breaks.missing_up_to_here = 0
-                            and with_order_breaks.order_breaks_up_to_here = 0
-                            then with_order_breaks.first_entered_by
+                            missing_up_to_here = 0
+                            and order_breaks_up_to_here = 0
+                            then first_entered_by
                     end
-            else with_order_breaks.first_entered_by
+            else first_entered_by
         end as reached_by
-    from with_order_breaks
-    inner join entities
-        on with_order_breaks.entity_key = entities.entity_key
-    inner join funnels
-        on entities.funnel_id = funnels.funnel_id
-    inner join stages
-        on
-            entities.funnel_id = stages.funnel_id
-            and with_order_breaks.stage_order = stages.stage_order
+    from with_running
 ),
 
 final as (
     select
-        reached.funnel_id,
-        reached.entity_id,
+        entities.funnel_id,
+        entities.entity_id,
         reached.stage_order,
         reached.stage_key,
         reached.first_entered_at,
@@ -190,16 +202,17 @@ final as (
         reached.reached_by,
         reached.reached_at is not null and reached.reached_at = reached.reached_by as is_exact,
         reached.reached_at is not null and reached.first_entered_at is null as is_implied,
-        regressions.entity_id is not null as is_regressed,
+        regressions.entity_key is not null as is_regressed,
         reached.reached_at is not null
         and reached.reached_at
-        <= {{ dbt.dateadd('day', 'reached.window_days', 'reached.anchor_at') }} as is_within_window,
-        reached.cohort_month
+        <= {{ dbt.dateadd('day', 'reached.window_days', 'entities.anchor_at') }} as is_within_window,
+        entities.cohort_month
     from reached
+    inner join entities
+        on reached.entity_key = entities.entity_key
     left join regressions
         on
-            reached.funnel_id = regressions.funnel_id
-            and reached.entity_id = regressions.entity_id
+            reached.entity_key = regressions.entity_key
             and reached.stage_order = regressions.stage_order
 )
 
