@@ -10,10 +10,6 @@
 
 with
 
-reached as (
-    select * from {{ ref('int_entity_stages_reached') }}
-),
-
 entities as (
     select * from {{ ref('int_entities_described') }}
     where {{ from_boundary('cohort_month', rebuild_from('funnel_id')) }}
@@ -40,20 +36,52 @@ cutoff as (
     select * from {{ ref('int_data_cutoff') }}
 ),
 
-reach_with_next as (
+-- Each stage with the funnel's next stage (none for the last).
+stages_with_next as (
+    select
+        funnel_id,
+        stage_order,
+        lead(stage_order) over (partition by funnel_id order by stage_order) as next_stage_order
+    from stages
+),
+
+-- Only the reaches within the window add to the cohort sums, so only they are ranked: an
+-- entity has a row for every stage of its funnel, so its next stage is within the window
+-- exactly when its next row within the window is that stage (a window over these rows,
+-- not over every entity x stage). Both readers of the reaches scan the table themselves
+-- (a CTE read twice is materialized whole).
+reach_within_window as (
     select
         reached.funnel_id,
         reached.entity_id,
         reached.stage_order,
         reached.is_implied,
         reached.is_regressed,
-        reached.is_within_window,
-        lead(reached.is_within_window) over (
+        lead(reached.stage_order) over (
             partition by reached.funnel_id, reached.entity_id
             order by reached.stage_order
+        ) as next_stage_order_within_window
+    from {{ ref('int_entity_stages_reached') }} as reached
+    where
+        reached.is_within_window
+        and {{ from_boundary('reached.cohort_month', rebuild_from('reached.funnel_id')) }}
+),
+
+reach_with_next as (
+    select
+        reach_within_window.funnel_id,
+        reach_within_window.entity_id,
+        reach_within_window.stage_order,
+        reach_within_window.is_implied,
+        reach_within_window.is_regressed,
+        coalesce(
+            reach_within_window.next_stage_order_within_window = stages_with_next.next_stage_order, false
         ) as next_is_within_window
-    from reached
-    where {{ from_boundary('reached.cohort_month', rebuild_from('reached.funnel_id')) }}
+    from reach_within_window
+    inner join stages_with_next
+        on
+            reach_within_window.funnel_id = stages_with_next.funnel_id
+            and reach_within_window.stage_order = stages_with_next.stage_order
 ),
 
 cohort_counts as (
@@ -63,16 +91,10 @@ cohort_counts as (
         segments.segment_type,
         segments.segment,
         reach_with_next.stage_order,
-        sum(case when reach_with_next.is_within_window then 1 else 0 end) as entities,
-        sum(
-            case when reach_with_next.is_within_window and reach_with_next.next_is_within_window then 1 else 0 end
-        ) as entities_next,
-        sum(
-            case when reach_with_next.is_within_window and reach_with_next.is_implied then 1 else 0 end
-        ) as entities_implied,
-        sum(
-            case when reach_with_next.is_within_window and reach_with_next.is_regressed then 1 else 0 end
-        ) as entities_regressed
+        count(*) as entities,
+        sum(case when reach_with_next.next_is_within_window then 1 else 0 end) as entities_next,
+        sum(case when reach_with_next.is_implied then 1 else 0 end) as entities_implied,
+        sum(case when reach_with_next.is_regressed then 1 else 0 end) as entities_regressed
     from reach_with_next
     inner join entities
         on
@@ -82,9 +104,8 @@ cohort_counts as (
         on
             reach_with_next.funnel_id = segments.funnel_id
             and reach_with_next.entity_id = segments.entity_id
-    -- a stage outside the window adds to none of the sums: dropped before the segments
-    -- multiply the rows
-    where reach_with_next.is_within_window
+    -- a stage outside the window adds to none of the sums: dropped (reach_within_window)
+    -- before the segments multiply the rows
     group by 1, 2, 3, 4, 5
 ),
 
@@ -124,7 +145,7 @@ period_reached as (
         stage_order,
         is_implied,
         is_regressed
-    from reached
+    from {{ ref('int_entity_stages_reached') }}
     where
         reached_by is not null
         and {{ from_boundary(local_month('reached_by'), rebuild_from('funnel_id')) }}
