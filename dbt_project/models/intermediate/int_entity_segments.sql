@@ -22,6 +22,16 @@ segment_types as (
     select * from {{ ref('stg_landing__config_segments') }}
 ),
 
+-- The attributes a funnel's segment types read, once each: only those are looked up (a
+-- deal's other attributes, such as its name, would be grouped for nothing).
+segment_attributes as (
+    select distinct
+        funnel_id,
+        attribute
+    from segment_types
+    where attribute is not null
+),
+
 entity_attributes as (
     select
         deals.funnel_id,
@@ -33,6 +43,10 @@ entity_attributes as (
         on
             deals.source = attributes.source
             and deals.deal_id = attributes.deal_id
+    inner join segment_attributes
+        on
+            deals.funnel_id = segment_attributes.funnel_id
+            and attributes.name = segment_attributes.attribute
     group by deals.funnel_id, deals.entity_id, attributes.name
 ),
 
