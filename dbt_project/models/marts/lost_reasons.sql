@@ -12,6 +12,21 @@ reached as (
     where reached_at is not null
 ),
 
+-- The reaches of the lost deals only: their furthest stage is all this model needs (the
+-- other entities' reaches would be grouped for nothing).
+lost_reached as (
+    select
+        reached.funnel_id,
+        reached.entity_id,
+        reached.stage_order,
+        reached.stage_key
+    from reached
+    inner join entities
+        on
+            reached.funnel_id = entities.funnel_id
+            and reached.entity_id = entities.entity_id
+),
+
 segments as (
     select * from {{ ref('int_entity_segments') }}
 ),
@@ -21,7 +36,7 @@ furthest_orders as (
         funnel_id,
         entity_id,
         max(stage_order) as stage_order
-    from reached
+    from lost_reached
     group by funnel_id, entity_id
 ),
 
@@ -29,13 +44,13 @@ last_stages as (
     select
         furthest_orders.funnel_id,
         furthest_orders.entity_id,
-        reached.stage_key
+        lost_reached.stage_key
     from furthest_orders
-    inner join reached
+    inner join lost_reached
         on
-            furthest_orders.funnel_id = reached.funnel_id
-            and furthest_orders.entity_id = reached.entity_id
-            and furthest_orders.stage_order = reached.stage_order
+            furthest_orders.funnel_id = lost_reached.funnel_id
+            and furthest_orders.entity_id = lost_reached.entity_id
+            and furthest_orders.stage_order = lost_reached.stage_order
 ),
 
 lost_deals as (
