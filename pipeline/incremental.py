@@ -52,9 +52,6 @@ models' semantics (docs/contracts.md "Funnel semantics"):
   before: the same latest row, the same CRM entries (no new history entry; a new latest
   snapshot with an unchanged state enters nothing and shows the same amount, only
   later), and no changed call entry by the month's end.
-- int_entities_described is built whole (a table): its inputs keep their older cohorts
-  as built, so its older cohorts come out as before, and replacing the recomputed months
-  cost more than building it.
 
 In a call centre where the same numbers call every month, their deals and episodes have
 long entered the call stages: a new month recomputes from its own month, or from the

@@ -1,16 +1,13 @@
 -- One row per funnel entity (deal or call lead) with what segments and cohorts need:
 -- its anchor (earliest recorded stage entry), cohort month, owner, source and outcome.
--- A table built whole on every run, not incremental by cohort month: replacing the
--- recomputed months (a third of the rows in a new month's build) cost more than building
--- it whole (docs/performance.md "Incremental months"), and its inputs keep their older months as built
--- (int_stage_entries_unioned, int_call_leads_sessionized), so its older cohorts come out
--- as the previous build's: their deals are unchanged (pipeline/incremental.py: a changed
--- deal's cohorts are recomputed).
+-- Incremental by cohort month (macros/incremental.sql).
+{{ incremental_months('cohort_month', rebuild_from('funnel_id')) }}
 
 with
 
 entries as (
     select * from {{ ref('int_stage_entries_unioned') }}
+    where {{ from_boundary('cohort_month', rebuild_from('funnel_id')) }}
 ),
 
 deals as (
@@ -19,6 +16,7 @@ deals as (
 
 call_leads as (
     select * from {{ ref('int_call_leads_sessionized') }}
+    where {{ from_boundary('cohort_month', rebuild_from('funnel_id')) }}
 ),
 
 anchors as (
