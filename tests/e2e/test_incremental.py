@@ -7,8 +7,9 @@ every incremental table must equal a full rebuild on the same landing, row for r
 for the stage entries of older cohorts: they keep the calls they were built with, and
 each call entry they lack follows an exact entry of the same entity into the same stage
 (a later entry changes no stage row). A third delivery re-exports one old deal with
-another manager: the boundary moves back to that deal's cohort, and the result again
-equals a full rebuild.
+another manager: the boundary moves back to that deal's cohort, its forecast periods of
+months before the periods' boundary are recomputed (the plan's deals table), and the
+result again equals a full rebuild.
 
 A call centre's month: regular numbers (some of the first month's deals, some numbers
 with no deal) call in every month of the demo; the history is built, then October 2026's
@@ -190,7 +191,23 @@ def test_a_changed_old_deal_moves_the_boundary_back(deliveries):
             "select min(cohort_month) from marts.funnel_entities where entity_id like ?",
             [f"deal:%:{fields[0]}"],
         ).fetchone()
+        # Its forecast periods (manager: every row) reach months before the periods'
+        # boundary: only the plan's deals table recomputes them.
+        periods = con.execute(
+            "select funnel_id, min(month) from intermediate.int_forecast_deal_periods "
+            "where entity_id like ? group by all",
+            [f"deal:%:{fields[0]}"],
+        ).fetchall()
+        rebuilt = con.execute(
+            "select count(*) from state.rebuild_deals where entity_id like ?",
+            [f"deal:%:{fields[0]}"],
+        ).fetchone()[0]
     assert min(plan.rebuild_from.values()) <= cohort, plan.describe()
+    assert rebuilt == 1
+    assert any(month < plan.periods_rebuild_from[funnel_id] for funnel_id, month in periods), (
+        periods,
+        plan.periods_rebuild_from,
+    )
     build_warehouse(config)
     assert_equals_full_rebuild(config, root, "third")
 

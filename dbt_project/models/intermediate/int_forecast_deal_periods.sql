@@ -18,6 +18,30 @@
 --   new         first known after the landmark, within the window
 --   won_already won between the month's start and the landmark (cutoff kind only)
 -- is_won_in_window: won after the landmark, by the window's end.
+-- Incremental (macros/incremental.sql, pipeline/incremental.py): a run replaces every
+-- `cutoff` row (their landmarks move with the cutoff), every row of the deals the new data
+-- reached (state.rebuild_deals: the changed deals and the deals sharing a phone with one),
+-- and the `month_start` rows of the months from periods_rebuild_from (the month before the
+-- per-call boundary) on, or before the first month built (the spine reaches back). The
+-- other rows stay as built: a `month_start` row of deal d and month m reads d's latest row,
+-- d's entries known by m's window end, d's snapshots at or before m's start, and the
+-- spine. A deal not reached has the same latest row (its state is unchanged), the same CRM
+-- entries (no new history entry; a new latest snapshot with an unchanged state enters
+-- nothing and shows the same amount, only later) and the same calls: the calls that may
+-- link or enter differently are from the per-call boundary on, after m's window end.
+{%- set recomputed -%}
+    moment_kind = 'cutoff' or {{ rebuilt_deal('entity_id') }}
+{%- endset %}
+{{ incremental_months('month', periods_rebuild_from('funnel_id'), also=recomputed) }}
+{%- set recomputed_landmarks -%}
+    landmarks.month >= {{ periods_rebuild_from('landmarks.funnel_id') }}
+    or landmarks.moment_kind = 'cutoff'
+    or {{ rebuilt_deal('deal_times.entity_id') }}
+    or landmarks.month < (
+        select min(built.month) from {{ this }} as built
+        where built.funnel_id = landmarks.funnel_id
+    )
+{%- endset %}
 
 with
 
@@ -180,6 +204,7 @@ deal_landmarks as (
         deal_times.first_known_at <= landmarks.window_end_at
         and (deal_times.won_at is null or deal_times.won_at > landmarks.month_start_at)
         and (deal_times.lost_at is null or deal_times.lost_at > landmarks.landmark_at)
+        and ({{ when_incremental(recomputed_landmarks) }})
 ),
 
 -- The open deals' entries known at the landmark, short of winning: the first entry into
