@@ -6,6 +6,10 @@ starts) and runs in its own process, one after the other: `voronka run --month M
 `dagster job execute` of `monthly_funnel_report` for the partition M with the executor of
 each `--executors` value (VORONKA_DAGSTER_EXECUTOR). Dagster runs in a fresh instance with
 the project's instance settings. Data lives under --workdir, never under data/.
+
+Besides the wall time, each run's CPU time (user + system, the process and every child it
+waited for: dbt, the report renderers) is printed: on a machine shared with other work the
+wall times stretch with the load, the CPU times much less.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -36,16 +41,22 @@ def fresh_site(workdir: Path, name: str) -> Path:
     return site / "voronka.yaml"
 
 
-def timed(command: list[str], env: dict[str, str], log: Path) -> float:
-    started = time.monotonic()
+def children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def timed(command: list[str], env: dict[str, str], log: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one command (CPU: its own and its waited-for children's)."""
+    started, cpu = time.monotonic(), children_cpu()
     with log.open("w", encoding="utf-8") as out:
         code = subprocess.run(
             command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         ).returncode
-    wall = time.monotonic() - started
+    wall, cpu = time.monotonic() - started, children_cpu() - cpu
     if code != 0:
         sys.exit(f"{' '.join(command[:4])} … exited {code}; see {log}")
-    return wall
+    return wall, cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     args.workdir.mkdir(parents=True, exist_ok=True)
-    walls: dict[str, float] = {}
+    load_before = " ".join(f"{load:.2f}" for load in os.getloadavg())
+    walls: dict[str, tuple[float, float]] = {}
 
     config = fresh_site(args.workdir, "cli")
     command = [sys.executable, "-m", "pipeline.cli", "run", "--config", str(config)]
@@ -89,10 +101,12 @@ def main(argv: list[str] | None = None) -> int:
             command, run_env, args.workdir / f"dagster-{executor}.log"
         )
 
-    cli = walls["voronka run"]
-    print(f"month {args.month}, demo data")
-    for name, wall in walls.items():
-        print(f"{name:<50} {wall:7.1f} s  {wall / cli:5.2f}x")
+    cli_wall, cli_cpu = walls["voronka run"]
+    print(f"month {args.month}, demo data; load average before: {load_before}")
+    print(f"{'':<50} {'wall':>9}  {'×':>5}  {'CPU':>9}  {'×':>5}")
+    for name, (wall, cpu) in walls.items():
+        ratios = f"{wall / cli_wall:5.2f}  {cpu:7.1f} s  {cpu / cli_cpu:5.2f}"
+        print(f"{name:<50} {wall:7.1f} s  {ratios}")
     return 0
 
 

@@ -16,16 +16,29 @@ whichever month a run reports, so the dbt assets' status is the warehouse's, and
 backfill of any range is one build. The reports are the monthly assets.
 dbt tests become asset checks (dagster-dbt's default); a failing test fails the build,
 the copy is thrown away, and nothing downstream — the report — runs.
+
+What the Dagster build costs beyond the CLI's (docs/performance.md, "Dagster monthly job
+vs voronka run"): dagster-dbt's runner is kept, without the work Voronka does not use —
+see VoronkaDbtCli — and each site's Dagster builds keep one dbt target folder
+(dbt_target_path), so dbt parses partially from one build to the next as the CLI's do.
 """
 
 import os
+import queue
+import sys
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from functools import cached_property
+from importlib import metadata
+from pathlib import Path
+from typing import IO, Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from packaging import version
 
+from pipeline.config import Config
 from pipeline.defs.ingest import WRITER_POOL
 from pipeline.defs.resources import VoronkaConfig
 from pipeline.locks import logged_warehouse_lock
@@ -56,14 +69,92 @@ class VoronkaDbtTranslator(DagsterDbtTranslator):
 
 
 class VoronkaDbtCli(DbtCliResource):
-    """dagster-dbt's runner (dbt's events become asset events) without the dbt adapter it
-    opens in Dagster's own process before each invocation: ~12 s here, used only to fetch
-    row counts and column metadata, which Voronka does not ask for. dbt itself runs as a
-    child process either way. (A private method of the pinned dagster-dbt: when it
-    changes, tests/e2e/test_dagster_targets.py fails.)"""
+    """dagster-dbt's runner (dbt's events become asset events), without what Voronka does
+    not use. dbt itself runs as a child process, with the arguments it is given, either way.
+    (Private methods of the pinned dagster-dbt: when they change,
+    tests/e2e/test_dagster_targets.py fails.)
+
+    - No dbt adapter opened in Dagster's own process before each invocation (~12 s here):
+      it serves only to fetch row counts and column metadata, which Voronka does not ask for.
+    - No `dbt --version` child (a second dbt start, ~3 s of CPU) to tell dbt Core from dbt
+      Fusion: the dbt beside this Python is this environment's dbt-core, whose version the
+      package metadata holds. Any other executable is still asked.
+    - dbt's output is read by a thread of its own as fast as dbt writes it (DrainedPipe):
+      dagster-dbt reads a line, stores its Dagster events, then reads the next, so dbt
+      waited on a full pipe whenever the event log was slower than the build.
+    """
 
     def _initialize_dbt_core_adapter(self, args):
         return None
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        if Path(self.dbt_executable) == Path(sys.executable).parent / "dbt":
+            return version.parse(metadata.version("dbt-core"))
+        return super()._cli_version
+
+    def cli(self, args, **kwargs):
+        invocation = super().cli(args, **kwargs)
+        invocation.process.stdout = DrainedPipe(invocation.process.stdout)
+        return invocation
+
+
+class DrainedPipe:
+    """A child's stdout, read to its end by a thread as fast as the child writes, for one
+    reader that iterates over it (lines as bytes, as the pipe gives them). The thread
+    closes the pipe at its end; close() before that leaves it to the thread (a stopped
+    run signals dbt, which then ends its output)."""
+
+    def __init__(self, pipe: IO[bytes]):
+        self._pipe = pipe
+        self._lines: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._done = threading.Event()
+        self._read_to_end = False
+        threading.Thread(target=self._drain, name="dbt-stdout", daemon=True).start()
+
+    def _drain(self) -> None:
+        try:
+            for line in self._pipe:
+                self._lines.put(line)
+        except (OSError, ValueError):
+            pass  # closed under us: nothing more to read
+        finally:
+            self._lines.put(None)
+            self._pipe.close()
+            self._done.set()
+
+    @property
+    def closed(self) -> bool:
+        """True once every line was read (not merely once the thread has them all)."""
+        return self._read_to_end
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._read_to_end:
+            return
+        while (line := self._lines.get()) is not None:
+            yield line
+        self._read_to_end = True
+
+    def __enter__(self) -> "DrainedPipe":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._done.is_set():
+            self._pipe.close()
+
+
+def dbt_target_path(config: Config, target: str) -> Path:
+    """Where the Dagster builds of this site keep dbt's artifacts and logs for `target`
+    (DBT_TARGET_PATH): one folder, not one per invocation (dagster-dbt's default), so that
+    dbt's partial_parse.msgpack of the previous build is there and dbt does not parse the
+    whole project again when nothing it parses changed. For Spark it is the CLI's folder
+    (pipeline.warehouse.spark_artifacts_env); DuckDB builds of the CLI keep dbt's default,
+    dbt_project/target, whose manifest the code location reads. One build at a time: the
+    asset runs dbt under the warehouse lock."""
+    return config.state_dir / f"dbt-{target}" / "target"
 
 
 def dbt_resource() -> DbtCliResource:
@@ -109,6 +200,10 @@ def voronka_dbt_assets() -> dg.AssetsDefinition:
                 plan = rebuild_plan(config, target, location.path)
                 context.log.info(f"dbt target: {target}; {plan.describe()}")
                 with _environment(plan.dbt_env()):  # the boundaries, as the CLI passes them
-                    yield from dbt.cli(build_args(config, plan, target), context=context).stream()
+                    yield from dbt.cli(
+                        build_args(config, plan, target),
+                        context=context,
+                        target_path=dbt_target_path(config, target),
+                    ).stream()
 
     return voronka_dbt_assets

@@ -60,7 +60,7 @@ def stand_in_dbt():
             boundaries = {name: os.environ.get(name) for name in BOUNDARY_ENV.values()}
             CALLS.append(
                 {"args": list(args), "duckdb": duckdb_file, "spark": spark_folder,
-                 "boundaries": boundaries}
+                 "boundaries": boundaries, "target_path": kwargs.get("target_path")}
             )  # fmt: skip
             if args[args.index("--target") + 1] == "spark":
                 (Path(spark_folder) / "marts.db").mkdir(parents=True)
@@ -121,6 +121,8 @@ def test_the_dbt_asset_builds_duckdb_by_default(defs_module, tmp_path, instance,
     [call] = CALLS
     assert call["args"][call["args"].index("--target") + 1] == "duckdb"
     assert call["duckdb"].endswith(".build.duckdb") and call["spark"] is None
+    # One artifacts folder for the site's builds (dbt parses partially from one to the next).
+    assert call["target_path"] == config.state_dir / "dbt-duckdb" / "target"
     assert config.warehouse_path.read_text() == "duckdb"  # the copy was published
     assert not spark_warehouse_dir(config).exists()
 
@@ -135,6 +137,8 @@ def test_the_dbt_asset_builds_spark_when_chosen(defs_module, tmp_path, instance,
     assert (spark_warehouse_dir(config) / "marts.db" / "built").read_text() == "spark"
     assert not config.warehouse_path.exists()  # the DuckDB file is not touched
     assert os.environ.get(SPARK_WAREHOUSE_ENV) is None  # set only for the build
+    # The CLI's Spark artifacts folder (pipeline.warehouse.spark_artifacts_env).
+    assert str(call["target_path"]) == str(config.state_dir / "dbt-spark" / "target")
 
 
 def test_the_report_step_fails_clearly_on_spark(defs_module, tmp_path, instance, monkeypatch):
@@ -210,3 +214,45 @@ def test_the_dbt_runner_skips_only_dagster_dbts_in_process_adapter():
     resource = dbt_resource()
     assert isinstance(resource, VoronkaDbtCli)
     assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_the_dbt_runner_knows_dbts_version_without_starting_dbt(monkeypatch):
+    import re
+    import subprocess
+
+    from dagster_dbt.core import resource as dagster_dbt_resource
+
+    from pipeline.defs.dbt import dbt_resource
+
+    # What `dbt --version` says, asked the way dagster-dbt asks it (a separate count).
+    said = subprocess.check_output([dbt_resource().dbt_executable, "--version"]).decode()
+    expected = re.search(r"(\d+\.\d+\.\d+)", said).group(1)
+
+    def no_child(*args, **kwargs):
+        raise AssertionError(f"a child process was started: {args}")
+
+    monkeypatch.setattr(dagster_dbt_resource, "check_output", no_child)
+    # The property it replaces must exist in the installed dagster-dbt.
+    assert "_cli_version" in vars(dagster_dbt_resource.DbtCliResource)
+    assert str(dbt_resource()._cli_version) == expected
+
+
+def test_dbts_output_is_read_while_dbt_writes_it():
+    import subprocess
+    import sys
+
+    from pipeline.defs.dbt import DrainedPipe
+
+    # Four times what a pipe holds (64 KiB on Linux): a child writing it blocks until read.
+    lines, width = 4096, 63
+    child = subprocess.Popen(
+        [sys.executable, "-c", f"import sys\nfor i in range({lines}): print('x' * {width})"],
+        stdout=subprocess.PIPE,
+    )
+    pipe = DrainedPipe(child.stdout)
+    assert child.wait(timeout=60) == 0  # ended before anyone read a line
+    assert not pipe.closed
+    with pipe:
+        read = list(pipe)
+    assert len(read) == lines and {len(line) for line in read} == {width + 1}
+    assert pipe.closed and list(pipe) == []
