@@ -89,8 +89,9 @@ def load_file(
 def _stage(reading: Reading, staging: Path) -> set[str]:
     """Write the file's rows as parts under `staging`; returns the tables written. A batched
     file is written batch by batch (one part per batch), a deals file's snapshot time
-    stamped on its parts after the last; a file read whole (one batch) is written once,
-    its snapshot time already on its rows."""
+    stamped on its parts after the last (unless its name states it: then its batches carry
+    it already); a file read whole (one batch) is written once, its snapshot time already
+    on its rows."""
     tables: set[str] = set()
     whole: list[dict[str, pl.DataFrame]] = []  # a file read whole: its one batch
     for number, batch in enumerate(reading.batches()):
@@ -102,7 +103,8 @@ def _stage(reading: Reading, staging: Path) -> set[str]:
     for batch in whole:
         stamped = with_snapshot(batch, snapshot.at) if snapshot is not None else batch
         tables |= _write(staging, reading.file_id, stamped, None)
-    if snapshot is not None and reading.export.batched:
+    stamped = reading.named_snapshot is not None  # every batch carries it already
+    if snapshot is not None and reading.export.batched and not stamped:
         for table in SNAPSHOT_TABLES:
             io.set_file_column(staging, table, reading.file_id, "snapshot_at", snapshot.at)
     return tables
