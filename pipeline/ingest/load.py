@@ -4,7 +4,9 @@ finish publishes what they staged."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -88,21 +90,40 @@ def load_file(
 
 def _stage(reading: Reading, staging: Path) -> set[str]:
     """Write the file's rows as parts under `staging`; returns the tables written. A batched
-    file is written batch by batch (one part per batch), a deals file's snapshot time
-    stamped on its parts after the last; a file read whole (one batch) is written once,
-    its snapshot time already on its rows."""
+    file is written batch by batch (one part per batch, written while the next batch is
+    normalized), a deals file's snapshot time
+    stamped on its parts after the last (unless its name states it: then its batches carry
+    it already); a file read whole (one batch) is written once, its snapshot time already
+    on its rows."""
     tables: set[str] = set()
     whole: list[dict[str, pl.DataFrame]] = []  # a file read whole: its one batch
-    for number, batch in enumerate(reading.batches()):
-        if reading.export.batched:
-            tables |= _write(staging, reading.file_id, batch, number)
-        else:
-            whole.append(batch)
+    # A batch's parts are written in a second thread while this one normalizes the next
+    # batch (polars releases the GIL): one write at a time, each waited for before the
+    # next is handed over and before returning (or raising: nothing is written after).
+    with ThreadPoolExecutor(1) as writer:
+        pending: Future[set[str]] | None = None
+        try:
+            for number, batch in enumerate(reading.batches()):
+                if not reading.export.batched:
+                    whole.append(batch)
+                    continue
+                if pending is not None:
+                    tables |= pending.result()
+                pending = writer.submit(_write, staging, reading.file_id, batch, number)
+                del batch
+            if pending is not None:
+                tables |= pending.result()
+                pending = None
+        finally:
+            if pending is not None:
+                with contextlib.suppress(Exception):
+                    pending.result()  # a failed read: its last write finishes first
     snapshot = reading.snapshot
     for batch in whole:
         stamped = with_snapshot(batch, snapshot.at) if snapshot is not None else batch
         tables |= _write(staging, reading.file_id, stamped, None)
-    if snapshot is not None and reading.export.batched:
+    stamped = reading.named_snapshot is not None  # every batch carries it already
+    if snapshot is not None and reading.export.batched and not stamped:
         for table in SNAPSHOT_TABLES:
             io.set_file_column(staging, table, reading.file_id, "snapshot_at", snapshot.at)
     return tables

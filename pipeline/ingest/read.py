@@ -46,7 +46,8 @@ NAMED_SNAPSHOT_GRACE = dt.timedelta(days=1)
 @dataclass
 class Reading:
     """One export read batch by batch: `batches()` yields each batch's landing tables
-    (rejected_rows included; a CRM deals file's snapshot_at NULL); once they are all
+    (rejected_rows included; a CRM deals file's snapshot_at NULL, unless its name states it:
+    `named_snapshot`); once they are all
     through, the file's counts, notes, snapshot and its last batch (`raw`: the file-level
     facts — encoding, delimiter, columns found, labels)."""
 
@@ -62,6 +63,14 @@ class Reading:
     notes: list[list[str]] = field(default_factory=list)  # per batch
     times: RowTimes = field(default_factory=RowTimes)  # CRM deals: for the snapshot time
     snapshot: Snapshot | None = None  # CRM deals files: when the export was taken
+    # A CRM deals file whose name states its snapshot time (rule 1): known before its rows
+    # are read, so every batch comes out stamped with it (None: chosen after the last).
+    named_snapshot: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.source.kind == "crm":
+            zone = self.config.source_timezone(self.source)
+            self.named_snapshot = snapshot_from_name(PurePath(self.export.name).name, zone)
 
     def batches(self) -> Iterator[dict[str, pl.DataFrame]]:
         """Raises SourceError (the file cannot be read as its preset's)."""
@@ -97,7 +106,8 @@ class Reading:
             self.first_reject = rejects.row(0, named=True)
         self.notes.append(rows.notes)
         self.times = self.times.merge(rows.times)
-        return {**rows.tables, "rejected_rows": rejects}
+        tables = {**rows.tables, "rejected_rows": rejects}
+        return tables if self.named_snapshot is None else with_snapshot(tables, self.named_snapshot)
 
     def message(self) -> str:
         """The ledger's message for a read file: counts, first reject, snapshot, notes."""

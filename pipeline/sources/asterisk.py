@@ -20,7 +20,7 @@ from pipeline.config import Source
 from pipeline.sources import fastcsv, presets
 from pipeline.sources.errors import LayoutError
 from pipeline.sources.raw import Export, RawFile, rejects_frame
-from pipeline.transform.phones import normalize_phone_column
+from pipeline.transform.phones import E164_PREFIX, normalize_phone_column, normalize_phone_few
 from pipeline.transform.rejects import RAW, ROW
 
 FIELDS = (
@@ -169,6 +169,16 @@ def canonical_calls(frame: pl.DataFrame) -> pl.DataFrame:
         direction="direction",
         line=pl.when(inbound).then("dst").when(outbound).then("accountcode"),
         client_phone=pl.when(inbound).then("src").when(outbound).then("dst"),
+        **{  # the phones normalised above, for normalize_calls
+            E164_PREFIX + "line": pl.when(inbound)
+            .then("_dst_phone")
+            .when(outbound)
+            .then(normalize_phone_few(frame["accountcode"])),
+            E164_PREFIX + "client_phone": pl.when(inbound)
+            .then("_src_phone")
+            .when(outbound)
+            .then("_dst_phone"),
+        },
         started_at="start",
         answered_at="answer",
         ended_at="end",

@@ -4,8 +4,8 @@ record parser (text.parse_records) reads only the batches that need it.
 A file is read in byte batches cut at a line end outside quotes (quote parity), so no
 record spans two batches and memory is set by the batch size, not the file size. A
 batch takes the fast path when every line is one complete, well-formed record
-(RFC 4180 quoting, checked by a regex per line), no line is blank, and line ends are
-`\\n` or `\\r\\n`; then polars' CSV reader gives the fields (identical to the csv
+(RFC 4180 quoting, checked by a regex on each line holding a quote), no line is blank,
+and line ends are `\\n` or `\\r\\n`; then polars' CSV reader gives the fields (identical to the csv
 module's for such lines) and the line itself is the record's `raw`. Any other batch
 (a truncated last line, an unterminated quote, a lone `\\r`, blank lines, fields quoted
 oddly) is read by `parse_records`, exactly as before. Record numbers run over the file.
@@ -303,7 +303,10 @@ def _fast_batch(data: bytes, delimiter: str, max_width: int, first_row: int) -> 
     cr = b"\r" in data
     if cr and (data.endswith(b"\r") or lines.str.contains("\r", literal=True).any()):
         return None
-    if not lines.str.contains(_record_pattern(delimiter)).all():
+    # A line without a quote is well-formed as it is (fields of anything but quotes and
+    # line ends): the quoting regex runs on the lines that hold one.
+    quoted = lines.filter(lines.str.contains('"', literal=True))
+    if not quoted.str.contains(_record_pattern(delimiter)).all():
         return None
     # Field counts: a sentinel field after each line; its column is the count.
     width = max_width + 2
@@ -353,8 +356,14 @@ def _fast_batch(data: bytes, delimiter: str, max_width: int, first_row: int) -> 
         if wide:  # the columns read hold only part of a wide line: the count above tells
             blank = pl.when(pl.col("_wide")).then(pl.col("_width") == 0).otherwise(blank)
         frame = frame.filter(~blank)
+    # Fields past a record's own count are null (the sentinel and what follows it): only
+    # the positions at or past the narrowest record's count can hold any.
+    narrowest = frame["_width"].min() if frame["_width"].null_count() == 0 else 0
     frame = frame.with_columns(
-        [pl.when(pl.col("_width") > i).then(pl.col(f"f{i}")).alias(f"f{i}") for i in range(width)]
+        [
+            pl.when(pl.col("_width") > i).then(pl.col(f"f{i}")).alias(f"f{i}")
+            for i in range(int(narrowest or 0), width)
+        ]
     )
     return frame.select(
         *names[:max_width],

@@ -16,7 +16,7 @@ import polars as pl
 from pipeline import schemas
 from pipeline.transform.context import NormalizeContext
 from pipeline.transform.people import map_managers
-from pipeline.transform.phones import hash_phone_column, normalize_phone_column
+from pipeline.transform.phones import E164_PREFIX, hash_phone_column, normalize_phone_column
 from pipeline.transform.rejects import Check, required, split_rejects
 from pipeline.transform.times import parse_times
 
@@ -92,7 +92,7 @@ def normalize_calls(raw: pl.DataFrame, ctx: NormalizeContext) -> CallsResult:
         ),
     ]
     accepted, rejects = split_rejects(frame, checks)
-    client = normalize_phone_column(accepted["client_phone"].str.strip_chars())
+    client = _phones(accepted, "client_phone")
     unparsed = int(
         (accepted["client_phone"].str.strip_chars().fill_null("") != "").sum()
         - client.is_not_null().sum()
@@ -100,7 +100,7 @@ def normalize_calls(raw: pl.DataFrame, ctx: NormalizeContext) -> CallsResult:
     calls = accepted.select(
         source=pl.lit(ctx.source),
         call_id=pl.col("call_id").str.strip_chars(),
-        line=normalize_phone_column(accepted["line"].str.strip_chars()),
+        line=_phones(accepted, "line"),
         started_at="_started_at",
         answered_at=pl.when(pl.col("disposition") == "answered").then(pl.col("_answered_at")),
         ended_at="_ended_at",
@@ -118,3 +118,11 @@ def normalize_calls(raw: pl.DataFrame, ctx: NormalizeContext) -> CallsResult:
         else []
     )
     return CallsResult(schemas.conform(calls, "calls"), rejects, notes)
+
+
+def _phones(frame: pl.DataFrame, column: str) -> pl.Series:
+    """A column's phones as E.164: as the preset normalised them when it passed them on."""
+    given = E164_PREFIX + column
+    if given in frame.columns:
+        return frame[given].alias(column)
+    return normalize_phone_column(frame[column].str.strip_chars())

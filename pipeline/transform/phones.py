@@ -17,6 +17,11 @@ _NON_DIGIT = re.compile(r"\D")
 _CELL_SEPARATORS = re.compile(r"[,;/\n\r]+")
 _EXTENSION = re.compile(r"^\d{2,5}$")
 
+# A preset that has normalised a canonical column's phones already passes them on as
+# `_e164_<column>` (the E.164 of the column's stripped text, null when not a phone): the
+# kind's transform then takes them instead of normalising the same values again.
+E164_PREFIX = "_e164_"
+
 
 def normalize_phone(text: str | None) -> str | None:
     """One phone in any local spelling → `+<digits>`; None when it is not a phone."""
@@ -220,6 +225,15 @@ def normalize_phone_column(values: pl.Series) -> pl.Series:
     slow = pl.Series([normalize_phone(value) for value in others.to_list()], dtype=pl.String)
     looked_up = text.replace_strict(others, slow, default=None, return_dtype=pl.String)
     return e164.zip_with(spelled, looked_up).alias(values.name)
+
+
+def normalize_phone_few(values: pl.Series) -> pl.Series:
+    """`normalize_phone_column` of a column of few distinct values (a line, an account
+    code): each distinct value once, mapped back."""
+    text = values.cast(pl.String)
+    distinct = text.drop_nulls().unique()
+    e164 = normalize_phone_column(distinct)
+    return text.replace_strict(distinct, e164, default=None, return_dtype=pl.String)
 
 
 def split_phones_column(cells: pl.Series) -> tuple[pl.Series, int]:

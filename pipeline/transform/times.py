@@ -135,10 +135,26 @@ def parse_times(values: pl.Series, fmt: TimeFormat) -> tuple[pl.Series, pl.Serie
             )
             .otherwise(problem)
         )
-    out = out.with_columns(problem=pl.coalesce(problem, _implausible(fmt)))
+    # The problem text is made only on the rows that may have one (unparsed, or a year or
+    # instant out of bounds): a clean column formats no message.
+    out = out.with_columns(
+        problem=_where(out, _suspect(fmt), pl.coalesce(problem, _implausible(fmt)), pl.String)
+    )
     utc = pl.when(pl.col("problem").is_null()).then(pl.col("utc"))
     out = out.with_columns(utc=utc)
     return out["utc"].alias(values.name), out["problem"].alias(values.name)
+
+
+def _suspect(fmt: TimeFormat) -> pl.Expr:
+    """True on every row whose problem (parse_times) is not null: a value that did not
+    parse, or whose year or instant _implausible may refuse (a superset of those rows)."""
+    year = pl.coalesce(pl.col("naive").dt.year(), pl.col("utc").dt.year())
+    suspect = pl.col("utc").is_null() | (year < max(100, fmt.min_year))
+    if fmt.max_year is not None:
+        suspect = suspect | (pl.col("utc").dt.year() > fmt.max_year)
+    if fmt.not_after is not None:
+        suspect = suspect | (pl.col("utc") > fmt.not_after)
+    return pl.col("text").is_not_null() & suspect.fill_null(True)
 
 
 def _implausible(fmt: TimeFormat) -> pl.Expr:

@@ -6,6 +6,8 @@
   How many values lost one is counted in the file's notes.
 - A value longer than MAX_VALUE_CHARS rejects its row, naming the column and the length
   (a 10 MB "name" is no name, and it would reach every table and report).
+- Phones a preset normalised from the values before cleaning (`_e164_<column>`) are
+  dropped when any value is cleaned: the transform normalises the cleaned values.
 - The `raw` text kept of a rejected record is bounded too (RAW_KEPT_CHARS).
 """
 
@@ -15,6 +17,7 @@ import polars as pl
 
 from pipeline.names import INVISIBLE
 from pipeline.transform.context import NormalizeContext
+from pipeline.transform.phones import E164_PREFIX
 from pipeline.transform.rejects import RAW, ROW, Check, no_rejects, split_rejects
 
 MAX_VALUE_CHARS = 4096
@@ -44,7 +47,9 @@ def clean_values(
     touched = accepted.select(dirty.fill_null(False).sum()).item()
     if not touched:
         return accepted, rejects, []
-    accepted = accepted.with_columns(pl.col(columns).str.replace_all(INVISIBLE, ""))
+    accepted = accepted.with_columns(pl.col(columns).str.replace_all(INVISIBLE, "")).drop(
+        pl.selectors.starts_with(E164_PREFIX)  # normalised from the values before cleaning
+    )
     return (
         accepted,
         rejects,

@@ -84,3 +84,17 @@ def test_a_call_ending_before_it_starts_is_rejected(tmp_path) -> None:
     [reject] = rejects(config).to_dicts()
     assert (reject["row_number"], reject["column"]) == (2, "end")
     assert "ends ('2025-02-10 10:59:00') before it starts" in reject["reason"]
+
+
+def test_a_client_number_holding_an_invisible_character_lands_as_its_phone(tmp_path) -> None:
+    """The PBX preset normalises phones before values are cleaned: a number holding a
+    zero-width space is still read from its cleaned text (as a number without one)."""
+    config = make_project(tmp_path)
+    calls = [
+        cdr(1, "2025-02-10 10:00:00", src="8916\u200b1234567"),
+        cdr(2, "2025-02-10 11:00:00", src="89167654321"),
+    ]
+    put(config, "pbx/Master.csv", "\n".join(calls) + "\n")
+    ingest(config)
+    phones = table(config, "calls").sort("call_id")["client_phone"].to_list()
+    assert phones == ["+79161234567", "+79167654321"]

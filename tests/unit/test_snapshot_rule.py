@@ -185,6 +185,34 @@ def test_a_streamed_file_gets_the_latest_time_of_the_whole_file(tmp_path) -> Non
     assert "snapshot 2019-09-30 20:30 UTC (from column 'Updated')" in messages[0]
 
 
+def test_a_streamed_file_named_with_its_date_is_stamped_as_read(tmp_path, monkeypatch) -> None:
+    """Rule 1 needs no row: every batch of a dated file comes out with the name's time, so
+    its parts are written once, in the month of that time (no rewrite after the last)."""
+    rows = [
+        f"{n};P;A;{1 + n % 28:02d}.0{1 + n % 6}.2019 10:00;;Петров;+7916{n:07d};Тула"
+        for n in range(1, 4001)
+    ]
+    text = csv_text(GENERIC_HEADER, *rows)
+    assert len(text.encode()) > 3 * 64 * 1024  # several batches
+    # 2019-07-01 00:00 Moscow is 2019-06-30 21:00 UTC: June's folder
+    named = dt.datetime(2019, 6, 30, 21, 0, tzinfo=UTC)
+    config = make_config(tmp_path, GENERIC_SOURCE)
+    put(config, "crm/deals_2019-07-01.csv", text)
+
+    def no_rewrite(*args, **kwargs):
+        raise AssertionError("a dated file's parts are not rewritten")
+
+    monkeypatch.setattr(io, "set_file_column", no_rewrite)
+    [result] = ingest(config, stream_min_bytes=0, memory_budget_mb=0).files
+    assert result.status == "loaded"
+    assert snapshot_values(config) == {name: {named} for name in SNAPSHOT_TABLES}
+    parts = io.table_parts(config.landing_dir, "crm_deals")
+    assert {part.parent.name for part in parts} == {"month=2019-06"}
+    assert any(part.name.endswith("-00002.parquet") for part in parts)
+    assert table(config, "crm_deals").height == 4000
+    assert "snapshot 2019-06-30 21:00 UTC (from the file name)" in result.message
+
+
 def test_check_prints_the_snapshot_and_its_rule(tmp_path) -> None:
     config = make_config(tmp_path, AMOCRM_SOURCE)
     path = put(

@@ -7,7 +7,7 @@ import codecs
 import pytest
 
 from pipeline.sources.errors import SourceError
-from pipeline.sources.text import decode, parse_records, sniff_delimiter, split_lines
+from pipeline.sources.text import decode, decode_lines, parse_records, sniff_delimiter, split_lines
 
 TEXT = "Имя;Сумма\nЁлка;1 234,56\n"
 
@@ -50,3 +50,29 @@ def test_unterminated_quote_at_the_end_is_an_error_record() -> None:
 def test_blank_lines_are_not_records() -> None:
     records = parse_records(split_lines("a;b\n\n1;2\n;\n"), ";")
     assert [r.fields for r in records] == [["a", "b"], ["1", "2"]]
+
+
+def test_decode_lines_reads_each_line_as_utf8_or_cp1251_by_itself() -> None:
+    """Lines in either encoding, several hint-like pairs on a line (cp1251 `лё` is the
+    UTF-8 lead/continuation pair EB B8), \\r, \\r\\n and \\n breaks, a last line without
+    one: each line is decoded by itself, and the numbers name the lines."""
+    pieces = [
+        ("id;name\n", "ascii"),
+        ("1;Ёлка «Бёрн» лёд лён\r\n", "cp1251"),
+        ("2;Ёлка «Бёрн»\r", "utf-8"),
+        ("3;plain\n", "ascii"),
+        ("4;Привет, лёд\n", "cp1251"),
+        ("5;Привет, лёд\n", "utf-8"),
+        ("6;€ №5", "cp1251"),
+    ]
+    data = b"".join(text.encode("utf-8" if enc == "ascii" else enc) for text, enc in pieces)
+    text, utf8, cp1251 = decode_lines(data, first_line=10)
+    assert text == "".join(line for line, _ in pieces)
+    assert utf8 == [10 + i for i, (_, enc) in enumerate(pieces) if enc == "utf-8"]
+    assert cp1251 == [10 + i for i, (_, enc) in enumerate(pieces) if enc == "cp1251"]
+
+
+def test_decode_lines_names_a_line_in_neither_encoding() -> None:
+    data = "1;лёд\n".encode("cp1251") + b"2;\x98\n" + "3;лёд\n".encode()
+    with pytest.raises(SourceError, match="line 2: encoding is none of"):
+        decode_lines(data)
