@@ -319,15 +319,10 @@ select min(cohort_month) from (
 # before it on. Left out: entities with an exact entry, at or before the phone's first new
 # call, into every call stage (a later entry changes none of their stage rows).
 _REACHED_BY_NEW_CALLS = """
-with deal_phones as (
-    select distinct 'deal:' || source || ':' || deal_id as entity_id, client_phone_hash
-    from crm_deal_phones
-    where client_phone_hash is not null
-),
-deals as (
+with deals as (
     select e.entity_id, e.cohort_month, min(n.first_call_at) as first_call_at
     from previous.intermediate.int_entities_described e
-    inner join deal_phones p using (entity_id)
+    inner join new_call_deal_phones p using (entity_id)
     inner join new_call_phones n using (client_phone_hash)
     where e.funnel_id = $funnel_id
       and e.entity_kind = 'deal'

@@ -132,28 +132,24 @@ inner join files f using (file_id)
 # Deals whose stage rows may differ from the previous build's: their latest state changed
 # (a new deal, or its latest row differs from its latest among the old files), or a new
 # row of theirs is not their latest (a backdated export), or they have a new exact entry.
+# One pass over the deal rows: per deal its latest row now and among the old files, and
+# whether a new row ranks below the latest (its creation counts with the latest's; the
+# latest's own, when new, is no earlier than that).
 _CHANGED_DEALS = """
-with latest_now as (
+with deals as (
     select source, deal_id,
            arg_max(state, rank_key) as state,
            arg_max(created_at, rank_key) as created_at,
            arg_max(crm_pipeline, rank_key) as crm_pipeline,
-           max(rank_key) as rank_key
+           arg_max(state, rank_key) filter (where not is_new) as state_before,
+           arg_max(created_at, rank_key) filter (where not is_new) as created_before,
+           arg_max(crm_pipeline, rank_key) filter (where not is_new) as pipeline_before,
+           coalesce(min(rank_key) filter (where is_new) < max(rank_key), false) as backdated,
+           min(created_at) filter (where is_new) as new_created
     from deal_states group by all
 ),
-latest_before as (
-    select source, deal_id,
-           arg_max(state, rank_key) as state,
-           arg_max(created_at, rank_key) as created_at,
-           arg_max(crm_pipeline, rank_key) as crm_pipeline
-    from deal_states where not is_new group by all
-),
 changed as (
-    select n.source, n.deal_id, n.created_at, n.crm_pipeline,
-           b.created_at as created_before, b.crm_pipeline as pipeline_before
-    from latest_now n
-    left join latest_before b using (source, deal_id)
-    where b.state is distinct from n.state
+    select * from deals where state_before is distinct from state
 )
 select source, deal_id, least(created_at, coalesce(created_before, created_at)) as created_at,
        crm_pipeline
@@ -164,16 +160,15 @@ from changed where pipeline_before is not null and pipeline_before != crm_pipeli
 union all
 -- a new row that is not the deal's latest (an older snapshot, or an older file of the
 -- latest one's run): it changes the deal's sightings, so the entries inferred from them
-select s.source, s.deal_id, least(s.created_at, n.created_at), n.crm_pipeline
-from deal_states s
-inner join latest_now n using (source, deal_id)
-where s.is_new and s.rank_key < n.rank_key
+select source, deal_id, least(new_created, created_at), crm_pipeline
+from deals where backdated
 union all
 select distinct source, deal_id, null, null from new_crm_stage_events
 """
 
 
-# Phones whose calls may link differently: a changed deal's; and phones of new calls.
+# Phones whose calls may link differently: a changed deal's; and phones of new calls, with
+# the deals that carry them (read once for every funnel, pipeline/incremental.py).
 _PHONES = """
 create temp table changed_phones as
 select distinct p.client_phone_hash
@@ -182,6 +177,10 @@ where p.client_phone_hash is not null;
 create temp table new_call_phones as
 select client_phone_hash, min(started_at) as first_call_at
 from new_calls where client_phone_hash is not null group by all;
+create temp table new_call_deal_phones as
+select distinct 'deal:' || p.source || ':' || p.deal_id as entity_id, p.client_phone_hash
+from crm_deal_phones p
+where p.client_phone_hash in (select client_phone_hash from new_call_phones);
 create temp table reached_deals as
 select distinct 'deal:' || source || ':' || deal_id as entity_id from changed_deals
 union
@@ -193,7 +192,8 @@ where p.client_phone_hash in (select client_phone_hash from changed_phones);
 
 def read_changes(con: duckdb.DuckDBPyConnection) -> Changes:
     """The changed deals (temp table changed_deals), their phones and the new calls' (temp
-    tables: changed_phones, new_call_phones, reached_deals), and the earliest changes."""
+    tables: changed_phones, new_call_phones, new_call_deal_phones,
+    reached_deals), and the earliest changes."""
     con.execute(f"create temp table changed_deals as {_CHANGED_DEALS}")
     con.execute(_PHONES)
     row = con.execute(
