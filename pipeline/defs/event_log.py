@@ -23,7 +23,10 @@ from typing import Any
 
 import sqlalchemy.event
 from dagster._config import StringSource
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    SqliteEventLogStorage,
+    SqliteEventLogStorageWatchdog,
+)
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
 from dagster._core.storage.sql import create_engine
@@ -37,6 +40,8 @@ from dagster._core.storage.sqlite_storage import (
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool, StaticPool
+from watchdog.events import FileSystemEvent
+from watchdog.observers import Observer
 
 # Open database files per process: the index, the running run's file, and a few the UI
 # reads (one file per run).
@@ -100,6 +105,17 @@ class KeptEnginesSqliteEventLogStorage(SqliteEventLogStorage):
             with self._engine(shard).connect() as conn, conn.begin():
                 yield conn
 
+    def watch(self, run_id: str, cursor: str | None, callback: Any) -> None:
+        """Dagster's watch (the UI's live log of a run), told of writes to the run file's
+        write-ahead log too: the run's process keeps its connection open, so its commits
+        reach the file itself only at checkpoints."""
+        if not self._obs:
+            self._obs = Observer()
+            self._obs.start()
+        watchdog = WalWatchdog(self, run_id, callback, cursor)
+        watch = self._obs.schedule(watchdog, self._base_dir, recursive=True)
+        self._watchers[run_id][callback] = (watchdog, watch)
+
     def wipe(self) -> None:
         self._dispose_engines()  # the run files are deleted: no connection outlives them
         super().wipe()
@@ -107,6 +123,19 @@ class KeptEnginesSqliteEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         super().dispose()
         self._dispose_engines()
+
+
+class WalWatchdog(SqliteEventLogStorageWatchdog):
+    """Dagster's watchdog of one run's file, woken by its write-ahead log as well."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._paths = [self._log_path, f"{self._log_path}-wal"]
+        self._patterns = self._paths
+
+    def on_modified(self, event: FileSystemEvent) -> None:
+        if event.src_path in self._paths:
+            self._process_log()
 
 
 class VoronkaSqliteStorage(DagsterSqliteStorage):

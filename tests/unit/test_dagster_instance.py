@@ -5,6 +5,9 @@ files under DAGSTER_HOME, written by the event log that keeps its connections
 
 from __future__ import annotations
 
+import logging
+import time
+
 import dagster as dg
 import yaml
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
@@ -117,3 +120,40 @@ def test_write_instance_settings_keeps_a_sites_own_storage(tmp_path):
     settings = yaml.safe_load(write_instance_settings(tmp_path).read_text(encoding="utf-8"))
     assert "storage" not in settings
     assert settings["event_log_storage"] == legacy["event_log_storage"]
+
+
+def _entry(run_id: str, message: str):
+    from dagster._core.events.log import EventLogEntry
+
+    return EventLogEntry(
+        error_info=None,
+        level=logging.INFO,
+        user_message=message,
+        run_id=run_id,
+        timestamp=time.time(),
+        step_key=None,
+        job_name="job",
+        dagster_event=None,
+    )
+
+
+def test_a_watcher_sees_the_events_of_a_run_still_writing(tmp_path):
+    """The UI's live log of a run: another process (here another storage object) keeps its
+    connection open while it writes, so only the write-ahead log changes; the watcher
+    hears of every event all the same."""
+    base_dir = str(tmp_path / "runs")
+    writer = KeptEnginesSqliteEventLogStorage(base_dir)
+    reader = KeptEnginesSqliteEventLogStorage(base_dir)
+    writer.store_event(_entry("run-1", "first"))  # creates the run's file
+    seen: list[str] = []
+    reader.watch("run-1", None, lambda entry, _cursor: seen.append(entry.user_message))
+    try:
+        for message in ("second", "third", "fourth"):
+            writer.store_event(_entry("run-1", message))
+        deadline = time.monotonic() + 15
+        while "fourth" not in seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert seen[-3:] == ["second", "third", "fourth"]
+    finally:
+        reader.dispose()
+        writer.dispose()
