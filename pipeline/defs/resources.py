@@ -1,5 +1,8 @@
 """The Voronka config as a Dagster resource: assets load it at run time, not import time."""
 
+import os
+from functools import lru_cache
+
 import dagster as dg
 
 from pipeline.config import Config, load_config
@@ -11,4 +14,15 @@ class VoronkaConfig(dg.ConfigurableResource):
     config_path: str
 
     def load(self) -> Config:
-        return load_config(self.config_path)
+        """The config as the file says now: read once per version of the file in this
+        process (a run's steps and checks all ask; Config is frozen)."""
+        try:
+            stat = os.stat(self.config_path)
+        except OSError:
+            return load_config(self.config_path)  # says what is wrong with the path
+        return _load(self.config_path, (stat.st_ino, stat.st_size, stat.st_mtime_ns))
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, _version: tuple[int, int, int]) -> Config:
+    return load_config(path)

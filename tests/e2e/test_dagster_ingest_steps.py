@@ -130,11 +130,11 @@ def reference(tmp_path_factory, demo_inbox) -> Config:
 def instance(tmp_path_factory):
     import dagster as dg
 
-    from pipeline.defs.instance import INSTANCE_SETTINGS
+    from pipeline.defs.instance import instance_settings
 
     prepare_dbt_manifest()  # before pipeline.defs is imported
     home = tmp_path_factory.mktemp("dagster_home")
-    with dg.instance_for_test(temp_dir=str(home), overrides=INSTANCE_SETTINGS) as inst:
+    with dg.instance_for_test(temp_dir=str(home), overrides=instance_settings(home)) as inst:
         yield inst
 
 

@@ -115,7 +115,7 @@ def with_delivery(config_file: Path, port: int) -> Config:
 def site(tmp_path_factory, smtp):
     import dagster as dg
 
-    from pipeline.defs.instance import INSTANCE_SETTINGS
+    from pipeline.defs.instance import instance_settings
     from pipeline.demo import write_demo_exports
 
     prepare_dbt_manifest()  # before pipeline.defs is imported
@@ -126,8 +126,9 @@ def site(tmp_path_factory, smtp):
     copy_demo_config(root)
     config = with_delivery(root / "voronka.yaml", controller.port)
     write_demo_exports(config.inbox_dir, root / "expected")
-    (root / "dagster").mkdir()
-    with dg.instance_for_test(temp_dir=str(root / "dagster"), overrides=INSTANCE_SETTINGS) as inst:
+    home = root / "dagster"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home), overrides=instance_settings(home)) as inst:
         yield Site(config, build_definitions(root / "voronka.yaml"), inst, collector)
 
 
