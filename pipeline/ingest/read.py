@@ -87,7 +87,7 @@ class Reading:
 
     def _normalize(self, raw: RawFile, ctx: NormalizeContext) -> dict[str, pl.DataFrame]:
         """One batch → its landing tables; the one place rejects are counted."""
-        rows = _normalize_frame(self.source, raw.frame, ctx)
+        rows = _normalize_frame(self.source, raw.frame, ctx, plain=raw.plain)
         rejects = (
             pl.concat([raw.rejects.cast(REJECT_SCHEMA), rows.rejects.cast(REJECT_SCHEMA)])
             .sort("row_number")
@@ -214,11 +214,13 @@ def _snapshot(
     return snapshot_of_file(PurePath(name).name, zone, times, labels.get("modified_at"))
 
 
-def _normalize_frame(source: Source, frame: pl.DataFrame, ctx: NormalizeContext) -> _Rows:
+def _normalize_frame(
+    source: Source, frame: pl.DataFrame, ctx: NormalizeContext, plain: bool = False
+) -> _Rows:
     """Raw rows of one batch → landing tables, accepted, rejects, notes (CRM deals: with
     snapshot_at NULL, and the times the rows state to choose it from). Values are cleaned
     and bounded first (transform.values)."""
-    frame, too_long, cleaned = clean_values(frame, ctx)
+    frame, too_long, cleaned = clean_values(frame, ctx, plain=plain)
     rows = _normalize_kind(source, frame, ctx)
     if too_long.height:
         rows.rejects = pl.concat([too_long.cast(REJECT_SCHEMA), rows.rejects.cast(REJECT_SCHEMA)])

@@ -110,6 +110,7 @@ def read(export: Export, source: Source) -> Iterator[RawFile]:
             columns_found=[f"{w} fields: {', '.join(FIELDS[:w])}" for w in sorted(widths)],
             labels=LABELS,
             expected=EXPECTED,
+            plain=batch.plain,
         )
 
 

@@ -50,6 +50,9 @@ class Batch:
     # A cp1251 file's lines read as UTF-8 and as cp1251 in this batch (text.decode_lines)
     utf8_lines: list[int] = field(default_factory=list)
     cp1251_lines: list[int] = field(default_factory=list)
+    # No value holds a NUL or an invisible character (names.INVISIBLE): known from the
+    # batch's bytes (False: not known, transform.values looks)
+    plain: bool = False
 
 
 def fingerprint(path: Path) -> tuple[str, str | None]:
@@ -172,6 +175,16 @@ class _Piece:
             self._utf8 = raw  # the text's UTF-8 bytes are the file's bytes
         if self._text is None and not (utf8 and raw.isascii()):
             self._text = _decode(raw, encoding, first)
+
+    def plain(self) -> bool:
+        """The text holds no NUL and no invisible character (names.INVISIBLE), told from
+        the bytes: ASCII without NUL, or cp1251 without UTF-8 lines, 0x00 and 0xAD (the
+        soft hyphen, the one invisible character cp1251 encodes)."""
+        raw = self._raw
+        if self._encoding == "cp1251":
+            return not self.utf8_lines and b"\x00" not in raw and b"\xad" not in raw
+        ascii_compatible = self._encoding in ("utf-8", "utf-8-sig", "ascii")
+        return ascii_compatible and raw.isascii() and b"\x00" not in raw
 
     @property
     def text(self) -> str:
@@ -414,6 +427,7 @@ def _record_batches(
         else:
             batch = Batch(_careful_batch(piece.text, delimiter, max_width, next_row), False)
         batch.utf8_lines, batch.cp1251_lines = piece.utf8_lines, piece.cp1251_lines
+        batch.plain = piece.plain()
         del piece
         next_row += batch.frame.height
         yield batch

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 import polars as pl
 
 from pipeline.config import Source
+from pipeline.names import visible
 from pipeline.sources import fastcsv, presets
 from pipeline.sources.errors import MissingColumnsError, SourceError
 from pipeline.sources.presets import Column
@@ -50,6 +51,7 @@ def read(export: Export, source: Source) -> Iterator[RawFile]:
         return
     header = dedupe_header(head.fields)
     labels: dict[str, str] = {}  # resolved at the first data record
+    stage = _constant_stage(source) or ""
     header_read = False
     for batch in records.batches(delimiter, len(head.fields)):
         rows = batch.frame
@@ -66,6 +68,7 @@ def read(export: Export, source: Source) -> Iterator[RawFile]:
             labels = labels or resolve_columns(table, wanted_columns(source), source, export.name)
             raw.frame, raw.rejects = _read_batch(rows, header, labels, source)
         raw.labels = labels
+        raw.plain = batch.plain and visible(stage) == stage  # (a configured stage too)
         yield raw
 
 
@@ -175,6 +178,12 @@ def _canonical_frame(table: Table, labels: dict[str, str], source: Source) -> pl
     columns = [pl.col(actual).alias(key) for key, actual in labels.items()]
     frame = frame.select(*columns, pl.col(ROW), pl.col(RAW))
     return _with_constant_stage(frame, labels, source)
+
+
+def _constant_stage(source: Source) -> str | None:
+    if source.kind == "crm" and source.stage:
+        return source.stage.value
+    return None
 
 
 def _with_constant_stage(

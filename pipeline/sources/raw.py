@@ -61,6 +61,7 @@ class RawFile:
     columns_found: list[str] = field(default_factory=list)  # header as read (deduplicated)
     labels: dict[str, str] = field(default_factory=dict)  # canonical column → file column
     expected: dict[str, str] = field(default_factory=dict)  # preset wording of expected values
+    plain: bool = False  # no value holds a NUL or invisible character (fastcsv.Batch.plain)
 
     @classmethod
     def from_table(cls, table: Table) -> RawFile:

@@ -72,23 +72,20 @@ def normalize_calls(raw: pl.DataFrame, ctx: NormalizeContext) -> CallsResult:
         Check(
             ctx.label("ended_at"),
             "an end no earlier than the start",
-            pl.when(pl.col("_ended_at") < pl.col("_started_at")).then(
-                pl.format("the call ends ('{}') before it starts ('{}')", "ended_at", "started_at")
-            ),
+            pl.format("the call ends ('{}') before it starts ('{}')", "ended_at", "started_at"),
+            fails=pl.col("_ended_at") < pl.col("_started_at"),
         ),
         Check(
             ctx.label("disposition"),
             ctx.expects("disposition", ", ".join(DISPOSITIONS)),
-            pl.when(
-                ~pl.col("disposition").is_in(DISPOSITIONS) | pl.col("disposition").is_null()
-            ).then(pl.format("unknown disposition '{}'", pl.col("disposition").fill_null(""))),
+            pl.format("unknown disposition '{}'", pl.col("disposition").fill_null("")),
+            fails=~pl.col("disposition").is_in(DISPOSITIONS) | pl.col("disposition").is_null(),
         ),
         Check(
             ctx.label("talk_s"),
             "a whole number of seconds",
-            pl.when((talk != "") & (pl.col("_talk_s").is_null() | (pl.col("_talk_s") < 0))).then(
-                pl.format("'{}' is not a whole number of seconds", "talk_s")
-            ),
+            pl.format("'{}' is not a whole number of seconds", "talk_s"),
+            fails=(talk != "") & (pl.col("_talk_s").is_null() | (pl.col("_talk_s") < 0)),
         ),
     ]
     accepted, rejects = split_rejects(frame, checks)

@@ -25,11 +25,12 @@ RAW_KEPT_CHARS = 4096
 
 
 def clean_values(
-    frame: pl.DataFrame, ctx: NormalizeContext
+    frame: pl.DataFrame, ctx: NormalizeContext, plain: bool = False
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
     """A raw frame (canonical String columns, _row, _raw) → (the rows whose values are all
     within MAX_VALUE_CHARS, cleaned; the rows that are not, as rejects; notes). Cheap
-    byte-length tests skip the character-level work for the usual clean file."""
+    byte-length tests skip the character-level work for the usual clean file; `plain`:
+    the reader knows from the bytes that no value holds a character to remove."""
     columns = [
         name
         for name, dtype in frame.schema.items()
@@ -41,7 +42,7 @@ def clean_values(
     maybe_long = pl.any_horizontal(pl.col(c).str.len_bytes() > MAX_VALUE_CHARS for c in columns)
     if frame.select(maybe_long.any()).item():  # bytes ≥ characters: else none is too long
         accepted, rejects = split_rejects(frame, [_length_check(c, ctx) for c in columns])
-    if not _may_hide_characters(accepted):
+    if plain or not _may_hide_characters(accepted):
         return accepted, rejects, []
     dirty = pl.any_horizontal(pl.col(name).str.contains(INVISIBLE) for name in columns)
     touched = accepted.select(dirty.fill_null(False).sum()).item()

@@ -262,3 +262,27 @@ def test_utf8_bom_is_dropped_from_the_first_batch_only(tmp_path):
     frames = [b.frame for b in fastcsv.record_batches(path, "utf-8-sig", ",", 18, 1 << 10)]
     assert len(frames) > 1
     assert pl.concat(frames)["f0"].to_list() == [""] * 40
+
+
+PLAIN_LINES = {
+    "cp1251": ["ID;Этап", "1;Замер", "2;Заме\u00adр", "3;Звонок", "4;\u0000", "5;Визит"],
+    "utf-8": ["ID;Stage", "1;Call", "2;Ca\u200bll", "3;Visit", "4;Звонок", "5;Won"],
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(PLAIN_LINES))
+def test_a_batch_is_plain_only_when_no_line_holds_an_invisible_character(tmp_path, encoding):
+    import re
+
+    from pipeline.names import INVISIBLE
+
+    lines = PLAIN_LINES[encoding]
+    path = tmp_path / "deals.csv"
+    path.write_bytes("".join(line + "\n" for line in lines).encode(encoding))
+    batches = list(fastcsv.record_batches(path, encoding, ";", 2, 8))
+    plain = {raw: b.plain for b in batches for raw in b.frame["_raw"]}
+    hiding = {line for line in lines if re.search(INVISIBLE, line)}
+    assert {raw for raw, flag in plain.items() if not flag} >= hiding  # never plain
+    assert any(plain.values())  # a batch of visible cp1251/ASCII text is plain
+    if encoding == "utf-8":  # non-ASCII UTF-8 is not told from its bytes
+        assert not plain["4;Звонок"]
