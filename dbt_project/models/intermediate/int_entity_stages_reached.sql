@@ -100,9 +100,22 @@ regressions as (
     where later_min_stage_order < stage_order
 ),
 
--- Entities x stages, narrow (the entity's ids join back afterwards), with the first
--- entry into the stage and into the stage before it. is_before_previous: the stage was
--- entered earlier than the stage before it.
+-- The furthest stage each entity entered. A stage after it is reached under no policy
+-- (no entry into it or any later stage), and none of the running figures below of a
+-- stage up to it looks at the stages after it (sums up to the row; minimums from the row
+-- on, over entries there are none of): the grid stops there. About half the rows of
+-- entities x stages, and the windows are the model's heaviest step.
+furthest_entries as (
+    select
+        entity_key,
+        max(stage_order) as furthest_stage_order
+    from first_entries
+    group by entity_key
+),
+
+-- Entities x stages up to the furthest entered, narrow (the entity's ids join back
+-- afterwards), with the first entry into the stage and into the stage before it.
+-- is_before_previous: the stage was entered earlier than the stage before it.
 grid as (
     select
         entities.entity_key,
@@ -117,8 +130,12 @@ grid as (
             else 0
         end as is_before_previous
     from entities
+    inner join furthest_entries
+        on entities.entity_key = furthest_entries.entity_key
     inner join stages_with_previous
-        on entities.funnel_id = stages_with_previous.funnel_id
+        on
+            entities.funnel_id = stages_with_previous.funnel_id
+            and furthest_entries.furthest_stage_order >= stages_with_previous.stage_order
     inner join funnels
         on entities.funnel_id = funnels.funnel_id
     left join first_entries
