@@ -3,9 +3,7 @@
 -- hash: raw phones stay in landing. A table, incremental by UTC call
 -- month (macros/incremental.sql): every call model reads it, so the dedupe runs once,
 -- and only over the months a run recomputes. A call id repeated in two different months
--- (never seen in a real log) would be kept in both months until a full refresh. The
--- file a call came from ranks the copies and stays in landing: no reader wants it, and
--- its 64-character id was a quarter of the bytes written for ten million calls.
+-- (never seen in a real log) would be kept in both months until a full refresh.
 {{ incremental_months('call_month', calls_rebuild_from()) }}
 
 {#- The landing rows of the months this run recomputes. The three readers below each name
@@ -119,6 +117,7 @@ final as (
         manager,
         talk_s,
         disposition,
+        file_id,
         cast({{ dbt.date_trunc('month', as_utc('started_at')) }} as date) as call_month
     from deduped
 )
