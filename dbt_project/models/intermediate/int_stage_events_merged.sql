@@ -23,31 +23,47 @@ arrivals as (
     select * from {{ ref('stg_landing__file_arrivals') }}
 ),
 
-unioned as (
-    select {{ columns | join(', ') }} from exact
-    union all
-    select {{ columns | join(', ') }} from inferred
+-- The exact rows are one per entry already (staging ranks their copies) and win over any
+-- inferred copy: they pass as they are. Only the inferred rows without an exact copy are
+-- ranked, among themselves, so the window sorts a few inferred rows instead of every
+-- entry. Null-safe key comparisons: the ranking's partitions group NULLs together. The
+-- exact rows' keys are read from the table itself (a CTE read twice is materialized whole).
+inferred_without_exact as (
+    select inferred.*
+    from inferred
+    left join {{ ref('stg_landing__crm_stage_events') }} as exact_keys
+        on
+            inferred.source is not distinct from exact_keys.source
+            and inferred.deal_id is not distinct from exact_keys.deal_id
+            and inferred.stage is not distinct from exact_keys.stage
+            and inferred.entered_at is not distinct from exact_keys.entered_at
+    where exact_keys.is_exact is null
 ),
 
-ranked as (
+ranked_inferred as (
     select
-        unioned.*,
+        inferred_without_exact.*,
         row_number() over (
-            partition by unioned.source, unioned.deal_id, unioned.stage, unioned.entered_at
+            partition by
+                inferred_without_exact.source,
+                inferred_without_exact.deal_id,
+                inferred_without_exact.stage,
+                inferred_without_exact.entered_at
             order by
-                unioned.is_exact desc,
                 arrivals.received_at desc,
                 arrivals.path desc,
-                unioned.file_id desc
+                inferred_without_exact.file_id desc
         ) as copy_rank
-    from unioned
+    from inferred_without_exact
     left join arrivals
-        on unioned.file_id = arrivals.file_id
+        on inferred_without_exact.file_id = arrivals.file_id
 ),
 
 final as (
+    select {{ columns | join(', ') }} from exact
+    union all
     select {{ columns | join(', ') }}
-    from ranked
+    from ranked_inferred
     where copy_rank = 1
 )
 

@@ -46,9 +46,8 @@ stages_with_next as (
 ),
 
 -- Only the reaches within the window add to the cohort sums, so only they are ranked: an
--- entity has a row for every stage of its funnel, so its next stage is within the window
--- exactly when its next row within the window is that stage (a window over these rows,
--- not over every entity x stage). Both readers of the reaches scan the table themselves
+-- entity's next stage is within the window exactly when its next row within the window
+-- is that stage (a window over these rows only). Both readers of the reaches scan the table themselves
 -- (a CTE read twice is materialized whole).
 reach_within_window as (
     select

@@ -30,10 +30,9 @@ cutoff as (
     select * from {{ ref('int_data_cutoff') }}
 ),
 
--- The next stage of each funnel stage. The reach rows are entities × stages (the grain of
--- int_entity_stages_reached), so the row after a stage is its next stage: a reached row
--- whose next reached row is not the next stage had the next stage unreached, and the
--- window goes over the reached rows only.
+-- The next stage of each funnel stage. int_entity_stages_reached holds the reached
+-- stages of each entity: a reached row whose next reached row is not the next stage had
+-- the next stage unreached.
 next_stages as (
     select
         funnel_id,
@@ -99,19 +98,23 @@ reach_with_next as (
 
 -- A converter reached the next stage at or after this one (always so under `implied`
 -- and `strict`; under `any` an earlier touch of the next stage is no conversion from this).
+-- Only the converters go on to the segment join: a row that did not convert adds 0 to
+-- both counts and no duration, and a group it alone would make is 0 in `final` anyway
+-- (the grid's coalesce), so leaving it out changes no figure and halves the join.
 transitions as (
     select
         funnel_id,
         entity_id,
         stage_order,
         {{ local_month('reached_at') }} as month,
-        case when next_reached_at >= reached_at then 1 else 0 end as is_converted,
-        case when next_reached_at >= reached_at and is_timed and next_is_timed then 1 else 0 end as is_timed,
+        1 as is_converted,
+        case when is_timed and next_is_timed then 1 else 0 end as is_timed,
         case
-            when next_reached_at >= reached_at and is_timed and next_is_timed
+            when is_timed and next_is_timed
                 then {{ days_between('reached_at', 'next_reached_at') }}
         end as days_to_next
     from reach_with_next
+    where next_reached_at >= reached_at
 ),
 
 transition_stats as (

@@ -27,9 +27,16 @@ funnel_pipelines as (
     from funnel_crm
 ),
 
--- A funnel without a pipeline takes every deal of its source (crm_pipeline null).
+-- A funnel without a pipeline takes every deal of its source (crm_pipeline null). A deal
+-- of two funnels' pipelines joins twice: distinct on the columns read below, not on the
+-- whole deal row.
 funnel_deals as (
-    select distinct deals.*
+    select distinct
+        deals.source,
+        deals.crm_pipeline,
+        deals.deal_id,
+        deals.stage,
+        deals.snapshot_at
     from deals
     inner join funnel_pipelines
         on
