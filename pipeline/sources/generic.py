@@ -190,6 +190,7 @@ def _with_constant_stage(
     frame: pl.DataFrame, labels: dict[str, str], source: Source
 ) -> pl.DataFrame:
     """`stage: {value: …}`: the one stage of a deals file that has no stage column."""
-    if source.kind == "crm" and source.stage and "stage" not in labels:
-        return frame.with_columns(pl.lit(source.stage.value, dtype=pl.String).alias("stage"))
+    stage = _constant_stage(source)
+    if stage is not None and "stage" not in labels:
+        return frame.with_columns(pl.lit(stage, dtype=pl.String).alias("stage"))
     return frame

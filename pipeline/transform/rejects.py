@@ -47,8 +47,7 @@ def split_rejects(frame: pl.DataFrame, checks: list[Check]) -> tuple[pl.DataFram
     reasons are made for the failing rows only, and a frame with none comes back as it is."""
     if not checks or frame.height == 0:
         return frame, no_rejects()
-    bad_rows = frame.select(pl.any_horizontal(check.failing() for check in checks))
-    bad_rows = bad_rows.to_series()
+    bad_rows = frame.select(pl.any_horizontal(check.failing() for check in checks)).to_series()
     if not bad_rows.any():
         return frame, no_rejects()
     problems = [check.reason().alias(f"_problem_{i}") for i, check in enumerate(checks)]

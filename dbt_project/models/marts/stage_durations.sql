@@ -107,7 +107,6 @@ transitions as (
         entity_id,
         stage_order,
         {{ local_month('reached_at') }} as month,
-        1 as is_converted,
         case when is_timed and next_is_timed then 1 else 0 end as is_timed,
         case
             when is_timed and next_is_timed
@@ -124,7 +123,7 @@ transition_stats as (
         segments.segment_type,
         segments.segment,
         transitions.stage_order,
-        sum(transitions.is_converted) as converted,
+        count(*) as converted,
         sum(transitions.is_timed) as converted_timed,
         {{ percentile_cont('transitions.days_to_next', 0.5) }} as median_days,
         {{ percentile_cont('transitions.days_to_next', 0.8) }} as p80_days
