@@ -6,6 +6,8 @@ files under DAGSTER_HOME, written by the event log that keeps its connections
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import time
 
 import dagster as dg
@@ -14,6 +16,8 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventL
 
 from pipeline.defs.event_log import KeptEnginesSqliteEventLogStorage
 from pipeline.defs.instance import instance_settings, write_instance_settings
+from pipeline.defs.resources import VoronkaConfig
+from pipeline.paths import REPO_ROOT
 
 PARTITIONS = dg.StaticPartitionsDefinition(["a", "b", "c"])
 
@@ -157,3 +161,20 @@ def test_a_watcher_sees_the_events_of_a_run_still_writing(tmp_path):
     finally:
         reader.dispose()
         writer.dispose()
+
+
+def test_the_config_resource_reads_an_edited_file_again(tmp_path):
+    """VoronkaConfig.load reads voronka.yaml once per version of the file: the same file
+    twice is one read, and an edit (same size too) is read again."""
+    path = tmp_path / "voronka.yaml"
+    shutil.copy(REPO_ROOT / "voronka.yaml", path)
+    resource = VoronkaConfig(config_path=str(path))
+    first = resource.load()
+    assert resource.load() is first
+    assert first.currency == "RUB"
+
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("currency: RUB", "currency: USD", 1), encoding="utf-8")
+    stat = os.stat(path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert resource.load().currency == "USD"
