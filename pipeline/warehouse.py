@@ -46,6 +46,10 @@ TARGETS = (DUCKDB, SPARK)
 MEMORY_LIMIT_ENV = "VORONKA_DUCKDB_MEMORY_LIMIT"
 THREADS_ENV = "VORONKA_DUCKDB_THREADS"
 TEMP_DIR_ENV = "VORONKA_DUCKDB_TEMP_DIR"
+# DuckDB keeps up to this much of its freed buffer memory instead of handing it back to the
+# system: without it, a full-scale build spent a quarter of its CPU in the kernel zeroing
+# pages it had just freed (docs/performance.md "Memory and threads"). The memory_limit.
+BLOCK_ALLOCATOR_ENV = "VORONKA_DUCKDB_BLOCK_ALLOCATOR_MEMORY"
 MEMORY_SHARE = 0.25  # of the memory the build may use
 # At most 3 GB: a build's peak RSS (DuckDB's buffers, what it allocates outside them, dbt)
 # stays under 4 GB (docs/performance.md).
@@ -284,10 +288,12 @@ def duckdb_resources(warehouse: Path) -> dict[str, str]:
     """DuckDB's settings for a build of the file `warehouse`, as the profile's environment:
     memory_limit a quarter of the memory this process may use (the cgroup's limit, else the
     machine's), within 1–3 GB; threads the CPUs it may run on (affinity, the cgroup's
-    quota); the folder it spills to beside the file (spill_dir). A variable already set in
-    the environment wins."""
+    quota); the folder it spills to beside the file (spill_dir); the freed memory it keeps,
+    as much as its memory_limit. A variable already set in the environment wins."""
     chosen = duckdb_settings(available_memory_mb(), available_cpus(), warehouse)
-    return {name: os.environ.get(name, value) for name, value in chosen.items()}
+    resources = {name: os.environ.get(name, value) for name, value in chosen.items()}
+    resources[BLOCK_ALLOCATOR_ENV] = os.environ.get(BLOCK_ALLOCATOR_ENV, resources[MEMORY_LIMIT_ENV])
+    return resources
 
 
 def plan_settings(warehouse: Path) -> dict[str, str]:
@@ -298,6 +304,7 @@ def plan_settings(warehouse: Path) -> dict[str, str]:
         "memory_limit": chosen[MEMORY_LIMIT_ENV],
         "threads": chosen[THREADS_ENV],
         "temp_directory": chosen[TEMP_DIR_ENV],
+        "block_allocator_memory": chosen[BLOCK_ALLOCATOR_ENV],
     }
 
 

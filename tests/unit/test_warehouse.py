@@ -13,6 +13,7 @@ import yaml
 from pipeline.config import load_config
 from pipeline.paths import DBT_PROJECT_DIR, REPO_ROOT
 from pipeline.warehouse import (
+    BLOCK_ALLOCATOR_ENV,
     MEMORY_LIMIT_ENV,
     TEMP_DIR_ENV,
     THREADS_ENV,
@@ -147,9 +148,26 @@ def test_duckdb_takes_a_quarter_of_the_memory_within_one_to_four_gb(tmp_path, me
 def test_a_setting_in_the_environment_wins_over_the_machine(tmp_path, monkeypatch):
     monkeypatch.setenv(MEMORY_LIMIT_ENV, "700MB")
     monkeypatch.delenv(THREADS_ENV, raising=False)
+    monkeypatch.delenv(BLOCK_ALLOCATOR_ENV, raising=False)
     resources = duckdb_resources(tmp_path / "warehouse.duckdb")
     assert resources[MEMORY_LIMIT_ENV] == "700MB"
     assert int(resources[THREADS_ENV]) >= 1
+    assert resources[BLOCK_ALLOCATOR_ENV] == "700MB", "the kept memory follows the memory_limit"
+    monkeypatch.setenv(BLOCK_ALLOCATOR_ENV, "0")
+    assert duckdb_resources(tmp_path / "warehouse.duckdb")[BLOCK_ALLOCATOR_ENV] == "0"
+
+
+def test_duckdb_keeps_freed_memory_up_to_the_memory_limit(tmp_path, monkeypatch):
+    """The build's DuckDB keeps as much freed buffer memory as its memory_limit; DuckDB
+    takes the value as the pipeline writes it."""
+    monkeypatch.delenv(MEMORY_LIMIT_ENV, raising=False)
+    monkeypatch.delenv(BLOCK_ALLOCATOR_ENV, raising=False)
+    resources = duckdb_resources(tmp_path / "warehouse.duckdb")
+    assert resources[BLOCK_ALLOCATOR_ENV] == resources[MEMORY_LIMIT_ENV]
+    config = {"block_allocator_memory": "1024MB", "memory_limit": "1024MB"}
+    with duckdb.connect(config=config) as con:
+        kept = con.execute("select current_setting('block_allocator_memory')").fetchone()[0]
+    assert kept == "976.5 MiB"  # DuckDB's MB is 10**6 bytes, as for memory_limit
 
 
 def test_the_profile_reads_the_three_settings():
@@ -163,6 +181,7 @@ def test_the_profile_reads_the_three_settings():
     assert f"env_var('{MEMORY_LIMIT_ENV}'" in settings["memory_limit"]
     assert f"env_var('{THREADS_ENV}'" in settings["threads"]
     assert f"env_var('{TEMP_DIR_ENV}'" in opened_with["temp_directory"]
+    assert f"env_var('{BLOCK_ALLOCATOR_ENV}'" in opened_with["block_allocator_memory"]
     assert "temp_directory" not in settings
 
 
