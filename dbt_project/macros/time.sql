@@ -9,8 +9,10 @@
     cast({{ column }} as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
+{# The instant's microseconds since the epoch as a naive timestamp: the UTC wall time, as
+   timezone('UTC', …) gives it, without that function's time-zone lookup per value. #}
 {% macro duckdb__as_utc(column) -%}
-    timezone('UTC', {{ column }})
+    make_timestamp(epoch_us({{ column }}))
 {%- endmacro %}
 
 

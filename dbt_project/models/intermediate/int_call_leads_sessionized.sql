@@ -109,28 +109,42 @@ flagged as (
         on unlinked.funnel_id = funnels.funnel_id
 ),
 
-numbered as (
+-- Each call's episode start: the start of the latest call up to it that opened an
+-- episode (the carried call's known episode start, or an opening call's own start; they
+-- only grow along the order). A running max in the order of the lag above: no window
+-- over the episodes.
+started as (
     select
         *,
-        sum(opens_episode) over (
+        max(case when opens_episode = 1 then known_episode_start end) over (
             partition by funnel_id, client_phone_hash
             order by started_at, call_id
             rows between unbounded preceding and current row
-        ) as episode_number
+        ) as episode_started_at
     from flagged
+),
+
+-- The episode's manager: its opening call's. One opening call per phone and start.
+openers as (
+    select
+        funnel_id,
+        client_phone_hash,
+        known_episode_start as episode_started_at,
+        manager as episode_manager
+    from flagged
+    where opens_episode = 1
 ),
 
 episodes as (
     select
-        *,
-        min(known_episode_start) over (
-            partition by funnel_id, client_phone_hash, episode_number
-        ) as episode_started_at,
-        first_value(manager) over (
-            partition by funnel_id, client_phone_hash, episode_number
-            order by started_at, call_id
-        ) as episode_manager
-    from numbered
+        started.*,
+        openers.episode_manager
+    from started
+    inner join openers
+        on
+            started.funnel_id = openers.funnel_id
+            and started.client_phone_hash = openers.client_phone_hash
+            and started.episode_started_at = openers.episode_started_at
 ),
 
 final as (

@@ -7,17 +7,29 @@
 
 with
 
+-- Each call once: its row of the lowest call stage it qualifies for (a stage's order is
+-- unique in its funnel). An anti join on the three key columns, not a distinct over all
+-- seven, the phone hash among them.
 calls as (
-    select distinct
-        funnel_id,
-        source,
-        call_id,
-        started_at,
-        client_phone_hash,
-        manager,
-        call_month
-    from {{ ref('int_calls_qualified') }}
-    where {{ from_boundary('call_month', links_rebuild_from('funnel_id')) }}
+    select
+        qualified.funnel_id,
+        qualified.source,
+        qualified.call_id,
+        qualified.started_at,
+        qualified.client_phone_hash,
+        qualified.manager,
+        qualified.call_month
+    from {{ ref('int_calls_qualified') }} as qualified
+    left join {{ ref('int_calls_qualified') }} as earlier_stage
+        on
+            qualified.funnel_id = earlier_stage.funnel_id
+            and qualified.source = earlier_stage.source
+            and qualified.call_id = earlier_stage.call_id
+            and qualified.stage_order > earlier_stage.stage_order
+            and {{ from_boundary('earlier_stage.call_month', links_rebuild_from('earlier_stage.funnel_id')) }}
+    where
+        earlier_stage.call_id is null
+        and {{ from_boundary('qualified.call_month', links_rebuild_from('qualified.funnel_id')) }}
 ),
 
 deals as (

@@ -6,44 +6,47 @@
 
 with
 
-calls as (
-    select * from {{ ref('stg_landing__calls') }}
-),
-
 lines as (
     select * from {{ ref('stg_landing__config_funnel_lines') }}
 ),
 
--- Per funnel and source: whether the funnel takes every line of the source (a NULL
--- line), and apart the named lines once each, so that a call matches each funnel at
--- most once without a distinct over the calls: a call is one row of the calls
--- (unique source and call_id), a funnel one row of funnel_sources, and the left join
--- to named_lines finds at most one row.
-funnel_sources as (
-    select
+-- A funnel takes every line of a source when it lists one without a line (NULL); else
+-- its named lines, once each. A call is one row of the calls (unique source and
+-- call_id) and matches each funnel at most once, in one of the two branches below:
+-- every_line and the named lines of the other funnels share no funnel and source.
+every_line as (
+    select distinct
         funnel_id,
-        source,
-        max(case when line is null then 1 else 0 end) as takes_every_line
+        source
     from lines
-    group by funnel_id, source
+    where line is null
 ),
 
 named_lines as (
     select distinct
-        funnel_id,
-        source,
-        line
+        lines.funnel_id,
+        lines.source,
+        lines.line
     from lines
-    where line is not null
+    left join every_line
+        on
+            lines.funnel_id = every_line.funnel_id
+            and lines.source = every_line.source
+    where
+        lines.line is not null
+        and every_line.funnel_id is null
 ),
 
 excluded as (
     select * from {{ ref('stg_landing__config_exclude_phones') }}
 ),
 
-final as (
+-- Each branch names the calls table itself (a CTE read twice is materialized whole,
+-- all ten million calls) and joins each call to its funnels once: no join of every
+-- call to every funnel of its source, filtered afterwards.
+on_lines as (
     select
-        funnel_sources.funnel_id,
+        every_line.funnel_id,
         calls.source,
         calls.call_id,
         calls.started_at,
@@ -53,20 +56,46 @@ final as (
         calls.client_phone_hash,
         calls.manager,
         calls.call_month
-    from calls
-    inner join funnel_sources
-        on calls.source = funnel_sources.source
-    left join named_lines
+    from {{ ref('stg_landing__calls') }} as calls
+    inner join every_line
+        on calls.source = every_line.source
+    union all
+    select
+        named_lines.funnel_id,
+        calls.source,
+        calls.call_id,
+        calls.started_at,
+        calls.direction,
+        calls.disposition,
+        calls.talk_s,
+        calls.client_phone_hash,
+        calls.manager,
+        calls.call_month
+    from {{ ref('stg_landing__calls') }} as calls
+    inner join named_lines
         on
-            funnel_sources.funnel_id = named_lines.funnel_id
-            and calls.source = named_lines.source
+            calls.source = named_lines.source
             and calls.line = named_lines.line
+),
+
+final as (
+    select
+        on_lines.funnel_id,
+        on_lines.source,
+        on_lines.call_id,
+        on_lines.started_at,
+        on_lines.direction,
+        on_lines.disposition,
+        on_lines.talk_s,
+        on_lines.client_phone_hash,
+        on_lines.manager,
+        on_lines.call_month
+    from on_lines
     left join excluded
-        on calls.client_phone_hash = excluded.client_phone_hash
+        on on_lines.client_phone_hash = excluded.client_phone_hash
     where
-        calls.client_phone_hash is not null
+        on_lines.client_phone_hash is not null
         and excluded.client_phone_hash is null
-        and (funnel_sources.takes_every_line = 1 or named_lines.line is not null)
 )
 
 select * from final

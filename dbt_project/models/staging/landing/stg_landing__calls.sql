@@ -1,6 +1,7 @@
 -- Call records, once each: rotated PBX logs overlap, and of two copies of a call the later
 -- arrival wins (a corrected re-export of the log). The client's phone only as its keyed
--- hash: raw phones stay in landing. A table, incremental by UTC call
+-- hash: raw phones stay in landing, and so do answered_at and ended_at, which no model
+-- reads (disposition and talk_s say what they would). A table, incremental by UTC call
 -- month (macros/incremental.sql): every call model reads it, so the dedupe runs once,
 -- and only over the months a run recomputes. A call id repeated in two different months
 -- (never seen in a real log) would be kept in both months until a full refresh.
@@ -38,8 +39,6 @@ single_copies as (
         calls.call_id,
         calls.line,
         calls.started_at,
-        calls.answered_at,
-        calls.ended_at,
         calls.direction,
         calls.client_phone_hash,
         calls.manager,
@@ -62,8 +61,6 @@ ranked_copies as (
         calls.call_id,
         calls.line,
         calls.started_at,
-        calls.answered_at,
-        calls.ended_at,
         calls.direction,
         calls.client_phone_hash,
         calls.manager,
@@ -92,8 +89,6 @@ deduped as (
         call_id,
         line,
         started_at,
-        answered_at,
-        ended_at,
         direction,
         client_phone_hash,
         manager,
@@ -110,8 +105,6 @@ final as (
         call_id,
         line,
         {{ as_utc('started_at') }} as started_at,
-        {{ as_utc('answered_at') }} as answered_at,
-        {{ as_utc('ended_at') }} as ended_at,
         direction,
         client_phone_hash,
         manager,
