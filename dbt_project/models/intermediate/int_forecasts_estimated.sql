@@ -85,41 +85,106 @@ as_of as (
     from as_of_months
 ),
 
-history as (
-    select
-        as_of.funnel_id,
-        as_of.moment_kind,
-        as_of.month as as_of_month,
-        periods.entity_id,
-        periods.source,
-        periods.deal_id,
-        periods.manager,
-        periods.period_kind,
-        periods.stage_order,
-        periods.age_bucket,
-        periods.is_won_in_window,
-        periods.month >= as_of.first_new_deal_month as is_in_new_deal_months
-    from as_of
-    inner join periods
-        on
-            as_of.funnel_id = periods.funnel_id
-            and as_of.moment_kind = periods.moment_kind
-            and as_of.month > periods.month
-            and periods.month >= {{ dbt.dateadd('month', -var('forecast_history_months'), 'as_of.month') }}
-),
-
-cell_hazards as (
+-- The history months' periods, counted per month before they are added up for each as-of
+-- month that learns from them (a month is in the history of the
+-- var('forecast_history_months') as-of months after it): the open periods per stage ×
+-- age bucket, the new deals per manager, the deals won in their window.
+month_cells as (
     select
         funnel_id,
         moment_kind,
-        as_of_month,
+        month,
         stage_order,
         age_bucket,
         count(*) as periods,
         sum(case when is_won_in_window then 1 else 0 end) as won
-    from history
+    from periods
     where period_kind = 'open'
-    group by funnel_id, moment_kind, as_of_month, stage_order, age_bucket
+    group by funnel_id, moment_kind, month, stage_order, age_bucket
+),
+
+month_new_deals as (
+    select
+        funnel_id,
+        moment_kind,
+        month,
+        manager,
+        count(*) as new_deals,
+        sum(case when is_won_in_window then 1 else 0 end) as won
+    from periods
+    where period_kind = 'new'
+    group by funnel_id, moment_kind, month, manager
+),
+
+-- A deal counts once among an as-of month's history deals: at its first open month there,
+-- the one whose previous open month (if any) is before the history.
+open_months as (
+    select
+        funnel_id,
+        moment_kind,
+        month,
+        lag(month) over (partition by funnel_id, moment_kind, entity_id order by month) as previous_open_month
+    from periods
+    where period_kind = 'open'
+),
+
+month_open_deals as (
+    select
+        funnel_id,
+        moment_kind,
+        month,
+        previous_open_month,
+        count(*) as deals
+    from open_months
+    group by funnel_id, moment_kind, month, previous_open_month
+),
+
+won_deals as (
+    select distinct
+        funnel_id,
+        moment_kind,
+        month,
+        entity_id,
+        source,
+        deal_id
+    from periods
+    where is_won_in_window
+),
+
+-- Each as-of month's history: the var('forecast_history_months') months before it.
+history_months as (
+    select
+        as_of.funnel_id,
+        as_of.moment_kind,
+        as_of.month as as_of_month,
+        as_of.landmark_at,
+        as_of.first_new_deal_month,
+        {{ dbt.dateadd('month', -var('forecast_history_months'), 'as_of.month') }} as first_history_month
+    from as_of
+),
+
+cell_hazards as (
+    select
+        history_months.funnel_id,
+        history_months.moment_kind,
+        history_months.as_of_month,
+        month_cells.stage_order,
+        month_cells.age_bucket,
+        sum(month_cells.periods) as periods,
+        sum(month_cells.won) as won
+    from history_months
+    inner join month_cells
+        on
+            history_months.funnel_id = month_cells.funnel_id
+            and history_months.moment_kind = month_cells.moment_kind
+            and history_months.as_of_month > month_cells.month
+            and history_months.first_history_month <= month_cells.month
+    group by
+        history_months.funnel_id,
+        history_months.moment_kind,
+        history_months.as_of_month,
+        month_cells.stage_order,
+        month_cells.age_bucket
 ),
 
 stage_hazards as (
@@ -136,66 +201,122 @@ stage_hazards as (
 
 history_sizes as (
     select
+        history_months.funnel_id,
+        history_months.moment_kind,
+        history_months.as_of_month,
+        sum(
+            case
+                when
+                    month_open_deals.previous_open_month is null
+                    or month_open_deals.previous_open_month < history_months.first_history_month
+                    then month_open_deals.deals
+                else 0
+            end
+        ) as history_deals,
+        sum(month_open_deals.deals) as history_periods
+    from history_months
+    inner join month_open_deals
+        on
+            history_months.funnel_id = month_open_deals.funnel_id
+            and history_months.moment_kind = month_open_deals.moment_kind
+            and history_months.as_of_month > month_open_deals.month
+            and history_months.first_history_month <= month_open_deals.month
+    group by history_months.funnel_id, history_months.moment_kind, history_months.as_of_month
+),
+
+-- New deals of the plan months before: how many (per manager), and how many won in their
+-- own window.
+new_before as (
+    select
+        history_months.funnel_id,
+        history_months.moment_kind,
+        history_months.as_of_month,
+        month_new_deals.manager,
+        sum(month_new_deals.new_deals) as new_deals,
+        sum(month_new_deals.won) as won
+    from history_months
+    inner join month_new_deals
+        on
+            history_months.funnel_id = month_new_deals.funnel_id
+            and history_months.moment_kind = month_new_deals.moment_kind
+            and history_months.as_of_month > month_new_deals.month
+            and history_months.first_history_month <= month_new_deals.month
+            and history_months.first_new_deal_month <= month_new_deals.month
+    group by
+        history_months.funnel_id,
+        history_months.moment_kind,
+        history_months.as_of_month,
+        month_new_deals.manager
+),
+
+new_rates as (
+    select
         funnel_id,
         moment_kind,
         as_of_month,
-        count(distinct entity_id) as history_deals,
-        count(*) as history_periods
-    from history
-    where period_kind = 'open'
+        {{ ratio('sum(won)', 'sum(new_deals)') }} as new_deal_win_rate
+    from new_before
     group by funnel_id, moment_kind, as_of_month
 ),
 
--- New deals of the plan months before: how many, and how many won in their own window.
-new_rates as (
-    select
-        history.funnel_id,
-        history.moment_kind,
-        history.as_of_month,
-        {{ ratio('sum(case when history.is_won_in_window then 1 else 0 end)', 'count(*)') }}
-            as new_deal_win_rate
-    from history
-    where history.period_kind = 'new' and history.is_in_new_deal_months
-    group by history.funnel_id, history.moment_kind, history.as_of_month
+-- Won deals' amounts as the exports known at the moment showed them: the amount an open
+-- deal without a known amount is expected to bring. Each export's amount holds until the
+-- deal's next export.
+won_history_deals as (
+    select distinct
+        history_months.funnel_id,
+        history_months.moment_kind,
+        history_months.as_of_month,
+        history_months.landmark_at,
+        won_deals.entity_id,
+        won_deals.source,
+        won_deals.deal_id
+    from history_months
+    inner join won_deals
+        on
+            history_months.funnel_id = won_deals.funnel_id
+            and history_months.moment_kind = won_deals.moment_kind
+            and history_months.as_of_month > won_deals.month
+            and history_months.first_history_month <= won_deals.month
 ),
 
--- Won deals' amounts as the exports known at the moment showed them: the amount an open
--- deal without a known amount is expected to bring.
-won_history_amounts as (
+won_snapshot_spans as (
     select
-        history.funnel_id,
-        history.moment_kind,
-        history.as_of_month,
-        history.entity_id,
-        snapshots.amount,
-        row_number() over (
-            partition by history.funnel_id, history.moment_kind, history.as_of_month, history.entity_id
-            order by snapshots.snapshot_at desc
-        ) as snapshot_rank
-    from history
-    inner join as_of
-        on
-            history.funnel_id = as_of.funnel_id
-            and history.moment_kind = as_of.moment_kind
-            and history.as_of_month = as_of.month
-    inner join snapshots
-        on
-            history.source = snapshots.source
-            and history.deal_id = snapshots.deal_id
-            and as_of.landmark_at >= snapshots.snapshot_at
-    where history.is_won_in_window
+        source,
+        deal_id,
+        amount,
+        snapshot_at as shown_from,
+        lead(snapshot_at) over (partition by source, deal_id order by snapshot_at) as shown_until
+    from snapshots
+    where
+        exists (
+            select 1 from won_deals
+            where
+                snapshots.source = won_deals.source
+                and snapshots.deal_id = won_deals.deal_id
+        )
 ),
 
 amount_stats as (
     select
-        funnel_id,
-        moment_kind,
-        as_of_month,
-        {{ exact_sum('amount', scale=6) }} / count(*) as mean_won_amount,
-        {{ exact_sum('amount * amount', scale=6) }} / count(*) as mean_square_won_amount
-    from won_history_amounts
-    where snapshot_rank = 1 and amount is not null
-    group by funnel_id, moment_kind, as_of_month
+        won_history_deals.funnel_id,
+        won_history_deals.moment_kind,
+        won_history_deals.as_of_month,
+        {{ exact_sum('won_snapshot_spans.amount', scale=6) }} / count(*) as mean_won_amount,
+        {{ exact_sum('won_snapshot_spans.amount * won_snapshot_spans.amount', scale=6) }} / count(*)
+            as mean_square_won_amount
+    from won_history_deals
+    inner join won_snapshot_spans
+        on
+            won_history_deals.source = won_snapshot_spans.source
+            and won_history_deals.deal_id = won_snapshot_spans.deal_id
+            and won_history_deals.landmark_at >= won_snapshot_spans.shown_from
+            and (
+                won_snapshot_spans.shown_until is null
+                or won_history_deals.landmark_at < won_snapshot_spans.shown_until
+            )
+    where won_snapshot_spans.amount is not null
+    group by won_history_deals.funnel_id, won_history_deals.moment_kind, won_history_deals.as_of_month
 ),
 
 -- Every forecast has a total and a row per manager.
@@ -248,7 +369,8 @@ contributions as (
         ) as win_probability,
         coalesce(current_deals.amount_at_landmark, amount_stats.mean_won_amount) as amount,
         current_deals.latest_amount,
-        current_deals.is_won_in_window
+        current_deals.is_won_in_window,
+        0 as new_deals_before
     from current_deals
     left join cell_hazards
         on
@@ -270,19 +392,19 @@ contributions as (
             and current_deals.month = amount_stats.as_of_month
     union all
     select
-        history.funnel_id,
-        history.moment_kind,
-        history.as_of_month as month,
+        new_before.funnel_id,
+        new_before.moment_kind,
+        new_before.as_of_month as month,
         segment_types.segment_type,
-        case when segment_types.segment_type = 'total' then 'all' else history.manager end as segment,
+        case when segment_types.segment_type = 'total' then 'all' else new_before.manager end as segment,
         'new_before' as period_kind,
         {{ double_literal(0) }} as win_probability,
         cast(null as {{ type_double() }}) as amount,
         cast(null as {{ type_double() }}) as latest_amount,
-        false as is_won_in_window
-    from history
+        false as is_won_in_window,
+        new_before.new_deals as new_deals_before
+    from new_before
     cross join segment_types
-    where history.period_kind = 'new' and history.is_in_new_deal_months
 ),
 
 -- Per segment: the open deals' sums (Poisson-binomial), the deals won already (between
@@ -313,7 +435,7 @@ segment_sums as (
             as won_already_amount,
         sum(case when is_won_in_window then 1 else 0 end) as won_in_window,
         {{ exact_sum('case when is_won_in_window then latest_amount end', scale=6) }} as won_in_window_amount,
-        sum(case when period_kind = 'new_before' then 1 else 0 end) as new_deals_before
+        sum(new_deals_before) as new_deals_before
     from contributions
     group by funnel_id, moment_kind, month, segment_type, segment
 ),
