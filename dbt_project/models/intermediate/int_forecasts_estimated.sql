@@ -13,13 +13,11 @@
 -- plan months before) × the share of the new deals of those months won in their own
 -- window. Won count: a normal approximation to Poisson-binomial (open deals, variance
 -- Σ p(1 − p)) plus Poisson new wins (variance λ·p), the 80 % interval at ±1.2816 SD.
+-- The periods (int_forecast_deal_periods) are read where they are used, each time for a
+-- few columns (a CTE read twice is materialized whole).
 {% set z_80 = double_literal(1.2815515655446004) %}
 
 with
-
-periods as (
-    select * from {{ ref('int_forecast_deal_periods') }}
-),
 
 snapshots as (
     select * from {{ ref('stg_landing__crm_deal_snapshots') }}
@@ -43,7 +41,7 @@ first_months as (
         funnel_id,
         moment_kind,
         min(month) as first_month
-    from periods
+    from {{ ref('int_forecast_deal_periods') }}
     group by funnel_id, moment_kind
 ),
 
@@ -60,7 +58,7 @@ as_of_months as (
             funnels.plan_months,
             {{ dbt.datediff('first_months.first_month', 'periods.month', 'month') }}
         ) as new_deal_months
-    from periods
+    from {{ ref('int_forecast_deal_periods') }} as periods
     inner join funnels
         on periods.funnel_id = funnels.funnel_id
     inner join first_months
@@ -98,7 +96,7 @@ month_cells as (
         age_bucket,
         count(*) as periods,
         sum(case when is_won_in_window then 1 else 0 end) as won
-    from periods
+    from {{ ref('int_forecast_deal_periods') }}
     where period_kind = 'open'
     group by funnel_id, moment_kind, month, stage_order, age_bucket
 ),
@@ -111,7 +109,7 @@ month_new_deals as (
         manager,
         count(*) as new_deals,
         sum(case when is_won_in_window then 1 else 0 end) as won
-    from periods
+    from {{ ref('int_forecast_deal_periods') }}
     where period_kind = 'new'
     group by funnel_id, moment_kind, month, manager
 ),
@@ -124,7 +122,7 @@ open_months as (
         moment_kind,
         month,
         lag(month) over (partition by funnel_id, moment_kind, entity_id order by month) as previous_open_month
-    from periods
+    from {{ ref('int_forecast_deal_periods') }}
     where period_kind = 'open'
 ),
 
@@ -147,7 +145,7 @@ won_deals as (
         entity_id,
         source,
         deal_id
-    from periods
+    from {{ ref('int_forecast_deal_periods') }}
     where is_won_in_window
 ),
 
@@ -341,7 +339,7 @@ current_deals as (
         segment_types.segment_type,
         case when segment_types.segment_type = 'total' then 'all' else periods.manager end as segment
     from as_of
-    inner join periods
+    inner join {{ ref('int_forecast_deal_periods') }} as periods
         on
             as_of.funnel_id = periods.funnel_id
             and as_of.moment_kind = periods.moment_kind
