@@ -16,6 +16,7 @@
 -- The periods (int_forecast_deal_periods) are read where they are used, each time for a
 -- few columns (a CTE read twice is materialized whole).
 {% set z_80 = double_literal(1.2815515655446004) %}
+{% set open_month_span = dbt.datediff('first_open_month', 'last_open_month', 'month') %}
 
 with
 
@@ -114,27 +115,55 @@ month_new_deals as (
     group by funnel_id, moment_kind, month, manager
 ),
 
--- A deal counts once among an as-of month's history deals: at its first open month there,
--- the one whose previous open month (if any) is before the history.
-open_months as (
+-- A deal counts once among an as-of month's history deals. Its open months run without a
+-- gap (it is open from when it is known until it is won or lost), so it counts in the
+-- as-of months whose history that run meets, counted per run; a deal with a gap, if any, is
+-- counted by its months.
+deal_open_months as (
     select
         funnel_id,
         moment_kind,
-        month,
-        lag(month) over (partition by funnel_id, moment_kind, entity_id order by month) as previous_open_month
+        entity_id,
+        min(month) as first_open_month,
+        max(month) as last_open_month,
+        count(*) as open_months
     from {{ ref('int_forecast_deal_periods') }}
     where period_kind = 'open'
+    group by funnel_id, moment_kind, entity_id
 ),
 
-month_open_deals as (
+deal_open_runs as (
+    select
+        *,
+        open_months = {{ open_month_span }} + 1 as is_gapless
+    from deal_open_months
+),
+
+open_runs as (
     select
         funnel_id,
         moment_kind,
-        month,
-        previous_open_month,
+        first_open_month,
+        last_open_month,
         count(*) as deals
-    from open_months
-    group by funnel_id, moment_kind, month, previous_open_month
+    from deal_open_runs
+    where is_gapless
+    group by funnel_id, moment_kind, first_open_month, last_open_month
+),
+
+gapped_open_months as (
+    select
+        periods.funnel_id,
+        periods.moment_kind,
+        periods.entity_id,
+        periods.month
+    from {{ ref('int_forecast_deal_periods') }} as periods
+    inner join deal_open_runs
+        on
+            periods.funnel_id = deal_open_runs.funnel_id
+            and periods.moment_kind = deal_open_runs.moment_kind
+            and periods.entity_id = deal_open_runs.entity_id
+    where periods.period_kind = 'open' and not deal_open_runs.is_gapless
 ),
 
 won_deals as (
@@ -197,29 +226,54 @@ stage_hazards as (
     group by funnel_id, moment_kind, as_of_month, stage_order
 ),
 
-history_sizes as (
+history_size_parts as (
     select
         history_months.funnel_id,
         history_months.moment_kind,
         history_months.as_of_month,
-        sum(
-            case
-                when
-                    month_open_deals.previous_open_month is null
-                    or month_open_deals.previous_open_month < history_months.first_history_month
-                    then month_open_deals.deals
-                else 0
-            end
-        ) as history_deals,
-        sum(month_open_deals.deals) as history_periods
+        open_runs.deals as history_deals,
+        0 as history_periods
     from history_months
-    inner join month_open_deals
+    inner join open_runs
         on
-            history_months.funnel_id = month_open_deals.funnel_id
-            and history_months.moment_kind = month_open_deals.moment_kind
-            and history_months.as_of_month > month_open_deals.month
-            and history_months.first_history_month <= month_open_deals.month
+            history_months.funnel_id = open_runs.funnel_id
+            and history_months.moment_kind = open_runs.moment_kind
+            and history_months.as_of_month > open_runs.first_open_month
+            and history_months.first_history_month <= open_runs.last_open_month
+    union all
+    select
+        history_months.funnel_id,
+        history_months.moment_kind,
+        history_months.as_of_month,
+        count(distinct gapped_open_months.entity_id) as history_deals,
+        0 as history_periods
+    from history_months
+    inner join gapped_open_months
+        on
+            history_months.funnel_id = gapped_open_months.funnel_id
+            and history_months.moment_kind = gapped_open_months.moment_kind
+            and history_months.as_of_month > gapped_open_months.month
+            and history_months.first_history_month <= gapped_open_months.month
     group by history_months.funnel_id, history_months.moment_kind, history_months.as_of_month
+    union all
+    select
+        funnel_id,
+        moment_kind,
+        as_of_month,
+        0 as history_deals,
+        periods as history_periods
+    from cell_hazards
+),
+
+history_sizes as (
+    select
+        funnel_id,
+        moment_kind,
+        as_of_month,
+        sum(history_deals) as history_deals,
+        sum(history_periods) as history_periods
+    from history_size_parts
+    group by funnel_id, moment_kind, as_of_month
 ),
 
 -- New deals of the plan months before: how many (per manager), and how many won in their
