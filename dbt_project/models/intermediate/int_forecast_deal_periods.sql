@@ -29,6 +29,8 @@
 -- entries (no new history entry; a new latest snapshot with an unchanged state enters
 -- nothing and shows the same amount, only later) and the same calls: the calls that may
 -- link or enter differently are from the per-call boundary on, after m's window end.
+-- (The spans below read all of a deal's entries and exports, but one known after m's
+-- window end can only open a span or end one after m's landmark: nothing changes there.)
 {%- set recomputed -%}
     moment_kind = 'cutoff' or {{ rebuilt_deal('entity_id') }}
 {%- endset %}
