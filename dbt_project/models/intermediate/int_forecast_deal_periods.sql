@@ -29,6 +29,8 @@
 -- entries (no new history entry; a new latest snapshot with an unchanged state enters
 -- nothing and shows the same amount, only later) and the same calls: the calls that may
 -- link or enter differently are from the per-call boundary on, after m's window end.
+-- (The spans below read all of a deal's entries and exports, but one known after m's
+-- window end can only open a span or end one after m's landmark: nothing changes there.)
 {%- set recomputed -%}
     moment_kind = 'cutoff' or {{ rebuilt_deal('entity_id') }}
 {%- endset %}
@@ -41,6 +43,11 @@
         select min(built.month) from {{ this }} as built
         where built.funnel_id = landmarks.funnel_id
     )
+{%- endset %}
+{%- set reached_at -%}
+    case
+        when furthest_spans.exact_reached_at <= deal_landmarks.landmark_at then furthest_spans.exact_reached_at
+    end
 {%- endset %}
 
 with
@@ -78,26 +85,71 @@ won_stages as (
     group by funnel_id
 ),
 
-deal_entries as (
+-- Each deal's entries, one row per stage: when the stage was first known to be reached
+-- (its earliest upper bound), its first exact entry (known from the moment it happened: an
+-- exact entry's bounds are equal) and its first entry but a linked call.
+deal_stages as (
     select
         entries.funnel_id,
         entries.entity_id,
         entries.stage_order,
-        entries.entered_at,
-        entries.entered_by,
-        entries.is_exact,
-        entries.entry_kind
+        min(entries.entered_by) as reached_by,
+        min(case when entries.is_exact then entries.entered_at end) as exact_reached_at,
+        min(case when entries.entry_kind <> 'call' then entries.entered_by end) as known_by
     from entries
-    inner join deals
-        on
-            entries.funnel_id = deals.funnel_id
-            and entries.entity_id = deals.entity_id
+    where
+        exists (
+            select 1 from deals
+            where
+                entries.funnel_id = deals.funnel_id
+                and entries.entity_id = deals.entity_id
+        )
+    group by
+        entries.funnel_id,
+        entries.entity_id,
+        entries.stage_order
 ),
 
--- When each deal became known (its first entry but a linked call: a call made before the
--- deal existed belongs to it only once the deal is created), was won (its won-stage
--- entry: exact at closed_at, or a snapshot's upper bound) and was lost (closed_at of a
--- lost deal).
+-- One pass over each deal's stages, furthest first: when the deal became known (its first
+-- entry but a linked call: a call made before the deal existed belongs to it only once the
+-- deal is created) and was won (its won-stage entry: exact at closed_at, or a snapshot's
+-- upper bound), and until when each stage was the furthest known (until a further one was
+-- first known to be reached: a bounded entry may become known after a later stage's, and
+-- then the stage is never the furthest).
+stage_windows as (
+    select
+        deal_stages.funnel_id,
+        deal_stages.entity_id,
+        deal_stages.stage_order,
+        won_stages.won_stage_order,
+        deal_stages.reached_by,
+        deal_stages.exact_reached_at,
+        min(deal_stages.reached_by) over (
+            partition by deal_stages.funnel_id, deal_stages.entity_id
+            order by deal_stages.stage_order desc
+            rows between unbounded preceding and 1 preceding
+        ) as furthest_until,
+        min(deal_stages.known_by) over (
+            partition by deal_stages.funnel_id, deal_stages.entity_id
+            order by deal_stages.stage_order desc
+            rows between unbounded preceding and unbounded following
+        ) as first_known_at,
+        min(case when deal_stages.stage_order = won_stages.won_stage_order then deal_stages.reached_by end) over (
+            partition by deal_stages.funnel_id, deal_stages.entity_id
+            order by deal_stages.stage_order desc
+            rows between unbounded preceding and unbounded following
+        ) as won_at,
+        row_number() over (
+            partition by deal_stages.funnel_id, deal_stages.entity_id
+            order by deal_stages.stage_order desc
+        ) as stage_rank
+    from deal_stages
+    inner join won_stages
+        on deal_stages.funnel_id = won_stages.funnel_id
+),
+
+-- Each deal with those times (from its furthest stage's row) and when it was lost
+-- (closed_at of a lost deal).
 deal_times as (
     select
         deals.funnel_id,
@@ -106,27 +158,41 @@ deal_times as (
         deals.deal_id,
         coalesce(deals.manager, '(unknown)') as manager,
         deals.amount as latest_amount,
-        won_stages.won_stage_order,
-        min(case when deal_entries.entry_kind <> 'call' then deal_entries.entered_by end) as first_known_at,
-        min(
-            case when deal_entries.stage_order = won_stages.won_stage_order then deal_entries.entered_by end
-        ) as won_at,
-        max(case when deals.status = 'lost' then deals.closed_at end) as lost_at
+        stage_windows.won_stage_order,
+        stage_windows.first_known_at,
+        stage_windows.won_at,
+        case when deals.status = 'lost' then deals.closed_at end as lost_at
     from deals
-    inner join won_stages
-        on deals.funnel_id = won_stages.funnel_id
-    inner join deal_entries
+    inner join stage_windows
         on
-            deals.funnel_id = deal_entries.funnel_id
-            and deals.entity_id = deal_entries.entity_id
-    group by
-        deals.funnel_id,
-        deals.entity_id,
-        deals.source,
-        deals.deal_id,
-        deals.manager,
-        deals.amount,
-        won_stages.won_stage_order
+            deals.funnel_id = stage_windows.funnel_id
+            and deals.entity_id = stage_windows.entity_id
+    where stage_windows.stage_rank = 1
+),
+
+-- The stages short of winning, each the furthest from when it was first known to be
+-- reached until furthest_until (NULL: still).
+furthest_spans as (
+    select
+        funnel_id,
+        entity_id,
+        stage_order,
+        exact_reached_at,
+        reached_by as furthest_from,
+        furthest_until
+    from stage_windows
+    where stage_order < won_stage_order
+),
+
+-- Each export's amount of a deal, shown until the deal's next export.
+snapshot_spans as (
+    select
+        source,
+        deal_id,
+        amount,
+        snapshot_at as shown_from,
+        lead(snapshot_at) over (partition by source, deal_id order by snapshot_at) as shown_until
+    from snapshots
 ),
 
 forecast_months as (
@@ -207,71 +273,9 @@ deal_landmarks as (
         and ({{ when_incremental(recomputed_landmarks) }})
 ),
 
--- The open deals' entries known at the landmark, short of winning: the first entry into
--- each stage, exact when there is an exact one (an exact entry beats bounds).
-open_stage_entries as (
-    select
-        deal_landmarks.funnel_id,
-        deal_landmarks.moment_kind,
-        deal_landmarks.month,
-        deal_landmarks.entity_id,
-        deal_entries.stage_order,
-        min(case when deal_entries.is_exact then deal_entries.entered_at end) as exact_reached_at
-    from deal_landmarks
-    inner join deal_entries
-        on
-            deal_landmarks.funnel_id = deal_entries.funnel_id
-            and deal_landmarks.entity_id = deal_entries.entity_id
-            and deal_landmarks.landmark_at >= deal_entries.entered_by
-            and deal_landmarks.won_stage_order > deal_entries.stage_order
-    where deal_landmarks.period_kind = 'open'
-    group by
-        deal_landmarks.funnel_id,
-        deal_landmarks.moment_kind,
-        deal_landmarks.month,
-        deal_landmarks.entity_id,
-        deal_entries.stage_order
-),
-
-furthest_stages as (
-    select
-        *,
-        row_number() over (
-            partition by funnel_id, moment_kind, month, entity_id
-            order by stage_order desc
-        ) as stage_rank
-    from open_stage_entries
-),
-
--- Amounts as the latest export at or before the landmark showed them.
-snapshot_ranks as (
-    select
-        deal_landmarks.funnel_id,
-        deal_landmarks.moment_kind,
-        deal_landmarks.month,
-        deal_landmarks.entity_id,
-        snapshots.amount,
-        row_number() over (
-            partition by
-                deal_landmarks.funnel_id,
-                deal_landmarks.moment_kind,
-                deal_landmarks.month,
-                deal_landmarks.entity_id
-            order by snapshots.snapshot_at desc
-        ) as snapshot_rank
-    from deal_landmarks
-    inner join snapshots
-        on
-            deal_landmarks.source = snapshots.source
-            and deal_landmarks.deal_id = snapshots.deal_id
-            and deal_landmarks.landmark_at >= snapshots.snapshot_at
-),
-
-known_amounts as (
-    select * from snapshot_ranks
-    where snapshot_rank = 1
-),
-
+-- The open deals' furthest stage known at the landmark, short of winning, with its first
+-- exact entry if that is known by then (an exact entry beats bounds); the amount of the
+-- latest export at or before the landmark.
 described as (
     select
         deal_landmarks.funnel_id,
@@ -284,26 +288,26 @@ described as (
         deal_landmarks.deal_id,
         deal_landmarks.manager,
         deal_landmarks.period_kind,
-        cast(furthest_stages.stage_order as {{ dbt.type_int() }}) as stage_order,
-        furthest_stages.exact_reached_at as stage_reached_at,
-        {{ days_between('furthest_stages.exact_reached_at', 'deal_landmarks.landmark_at') }} as age_days,
+        cast(furthest_spans.stage_order as {{ dbt.type_int() }}) as stage_order,
+        {{ reached_at }} as stage_reached_at,
+        {{ days_between(reached_at, 'deal_landmarks.landmark_at') }} as age_days,
         deal_landmarks.is_won_in_window,
-        known_amounts.amount as amount_at_landmark,
+        snapshot_spans.amount as amount_at_landmark,
         deal_landmarks.latest_amount
     from deal_landmarks
-    left join furthest_stages
+    left join furthest_spans
         on
-            deal_landmarks.funnel_id = furthest_stages.funnel_id
-            and deal_landmarks.moment_kind = furthest_stages.moment_kind
-            and deal_landmarks.month = furthest_stages.month
-            and deal_landmarks.entity_id = furthest_stages.entity_id
-            and furthest_stages.stage_rank = 1
-    left join known_amounts
+            deal_landmarks.funnel_id = furthest_spans.funnel_id
+            and deal_landmarks.entity_id = furthest_spans.entity_id
+            and deal_landmarks.period_kind = 'open'
+            and deal_landmarks.landmark_at >= furthest_spans.furthest_from
+            and (furthest_spans.furthest_until is null or deal_landmarks.landmark_at < furthest_spans.furthest_until)
+    left join snapshot_spans
         on
-            deal_landmarks.funnel_id = known_amounts.funnel_id
-            and deal_landmarks.moment_kind = known_amounts.moment_kind
-            and deal_landmarks.month = known_amounts.month
-            and deal_landmarks.entity_id = known_amounts.entity_id
+            deal_landmarks.source = snapshot_spans.source
+            and deal_landmarks.deal_id = snapshot_spans.deal_id
+            and deal_landmarks.landmark_at >= snapshot_spans.shown_from
+            and (snapshot_spans.shown_until is null or deal_landmarks.landmark_at < snapshot_spans.shown_until)
 ),
 
 -- Age buckets in days since the stage was reached; `unknown` when only a snapshot's

@@ -13,13 +13,12 @@
 -- plan months before) × the share of the new deals of those months won in their own
 -- window. Won count: a normal approximation to Poisson-binomial (open deals, variance
 -- Σ p(1 − p)) plus Poisson new wins (variance λ·p), the 80 % interval at ±1.2816 SD.
+-- The periods (int_forecast_deal_periods) are read where they are used, each time for a
+-- few columns (a CTE read twice is materialized whole).
 {% set z_80 = double_literal(1.2815515655446004) %}
+{% set open_month_span = dbt.datediff('first_open_month', 'last_open_month', 'month') %}
 
 with
-
-periods as (
-    select * from {{ ref('int_forecast_deal_periods') }}
-),
 
 snapshots as (
     select * from {{ ref('stg_landing__crm_deal_snapshots') }}
@@ -43,7 +42,7 @@ first_months as (
         funnel_id,
         moment_kind,
         min(month) as first_month
-    from periods
+    from {{ ref('int_forecast_deal_periods') }}
     group by funnel_id, moment_kind
 ),
 
@@ -60,7 +59,7 @@ as_of_months as (
             funnels.plan_months,
             {{ dbt.datediff('first_months.first_month', 'periods.month', 'month') }}
         ) as new_deal_months
-    from periods
+    from {{ ref('int_forecast_deal_periods') }} as periods
     inner join funnels
         on periods.funnel_id = funnels.funnel_id
     inner join first_months
@@ -85,41 +84,134 @@ as_of as (
     from as_of_months
 ),
 
-history as (
-    select
-        as_of.funnel_id,
-        as_of.moment_kind,
-        as_of.month as as_of_month,
-        periods.entity_id,
-        periods.source,
-        periods.deal_id,
-        periods.manager,
-        periods.period_kind,
-        periods.stage_order,
-        periods.age_bucket,
-        periods.is_won_in_window,
-        periods.month >= as_of.first_new_deal_month as is_in_new_deal_months
-    from as_of
-    inner join periods
-        on
-            as_of.funnel_id = periods.funnel_id
-            and as_of.moment_kind = periods.moment_kind
-            and as_of.month > periods.month
-            and periods.month >= {{ dbt.dateadd('month', -var('forecast_history_months'), 'as_of.month') }}
-),
-
-cell_hazards as (
+-- The history months' periods, counted per month before they are added up for each as-of
+-- month that learns from them (a month is in the history of the
+-- var('forecast_history_months') as-of months after it): the open periods per stage ×
+-- age bucket, the new deals per manager, the deals won in their window.
+month_cells as (
     select
         funnel_id,
         moment_kind,
-        as_of_month,
+        month,
         stage_order,
         age_bucket,
         count(*) as periods,
         sum(case when is_won_in_window then 1 else 0 end) as won
-    from history
+    from {{ ref('int_forecast_deal_periods') }}
     where period_kind = 'open'
-    group by funnel_id, moment_kind, as_of_month, stage_order, age_bucket
+    group by funnel_id, moment_kind, month, stage_order, age_bucket
+),
+
+month_new_deals as (
+    select
+        funnel_id,
+        moment_kind,
+        month,
+        manager,
+        count(*) as new_deals,
+        sum(case when is_won_in_window then 1 else 0 end) as won
+    from {{ ref('int_forecast_deal_periods') }}
+    where period_kind = 'new'
+    group by funnel_id, moment_kind, month, manager
+),
+
+-- A deal counts once among an as-of month's history deals. Its open months run without a
+-- gap (it is open from when it is known until it is won or lost), so it counts in the
+-- as-of months whose history that run meets, counted per run; a deal with a gap, if any, is
+-- counted by its months.
+deal_open_months as (
+    select
+        funnel_id,
+        moment_kind,
+        entity_id,
+        min(month) as first_open_month,
+        max(month) as last_open_month,
+        count(*) as open_months
+    from {{ ref('int_forecast_deal_periods') }}
+    where period_kind = 'open'
+    group by funnel_id, moment_kind, entity_id
+),
+
+deal_open_runs as (
+    select
+        *,
+        open_months = {{ open_month_span }} + 1 as is_gapless
+    from deal_open_months
+),
+
+open_runs as (
+    select
+        funnel_id,
+        moment_kind,
+        first_open_month,
+        last_open_month,
+        count(*) as deals
+    from deal_open_runs
+    where is_gapless
+    group by funnel_id, moment_kind, first_open_month, last_open_month
+),
+
+gapped_open_months as (
+    select
+        periods.funnel_id,
+        periods.moment_kind,
+        periods.entity_id,
+        periods.month
+    from {{ ref('int_forecast_deal_periods') }} as periods
+    inner join deal_open_runs
+        on
+            periods.funnel_id = deal_open_runs.funnel_id
+            and periods.moment_kind = deal_open_runs.moment_kind
+            and periods.entity_id = deal_open_runs.entity_id
+    where periods.period_kind = 'open' and not deal_open_runs.is_gapless
+),
+
+won_deals as (
+    select distinct
+        funnel_id,
+        moment_kind,
+        month,
+        entity_id,
+        source,
+        deal_id
+    from {{ ref('int_forecast_deal_periods') }}
+    where is_won_in_window
+),
+
+-- Each as-of month's history: the var('forecast_history_months') months before it.
+history_months as (
+    select
+        as_of.funnel_id,
+        as_of.moment_kind,
+        as_of.month as as_of_month,
+        as_of.landmark_at,
+        as_of.first_new_deal_month,
+        {{ dbt.dateadd('month', -var('forecast_history_months'), 'as_of.month') }} as first_history_month
+    from as_of
+),
+
+cell_hazards as (
+    select
+        history_months.funnel_id,
+        history_months.moment_kind,
+        history_months.as_of_month,
+        month_cells.stage_order,
+        month_cells.age_bucket,
+        sum(month_cells.periods) as periods,
+        sum(month_cells.won) as won
+    from history_months
+    inner join month_cells
+        on
+            history_months.funnel_id = month_cells.funnel_id
+            and history_months.moment_kind = month_cells.moment_kind
+            and history_months.as_of_month > month_cells.month
+            and history_months.first_history_month <= month_cells.month
+    group by
+        history_months.funnel_id,
+        history_months.moment_kind,
+        history_months.as_of_month,
+        month_cells.stage_order,
+        month_cells.age_bucket
 ),
 
 stage_hazards as (
@@ -134,68 +226,149 @@ stage_hazards as (
     group by funnel_id, moment_kind, as_of_month, stage_order
 ),
 
+history_size_parts as (
+    select
+        history_months.funnel_id,
+        history_months.moment_kind,
+        history_months.as_of_month,
+        open_runs.deals as history_deals,
+        0 as history_periods
+    from history_months
+    inner join open_runs
+        on
+            history_months.funnel_id = open_runs.funnel_id
+            and history_months.moment_kind = open_runs.moment_kind
+            and history_months.as_of_month > open_runs.first_open_month
+            and history_months.first_history_month <= open_runs.last_open_month
+    union all
+    select
+        history_months.funnel_id,
+        history_months.moment_kind,
+        history_months.as_of_month,
+        count(distinct gapped_open_months.entity_id) as history_deals,
+        0 as history_periods
+    from history_months
+    inner join gapped_open_months
+        on
+            history_months.funnel_id = gapped_open_months.funnel_id
+            and history_months.moment_kind = gapped_open_months.moment_kind
+            and history_months.as_of_month > gapped_open_months.month
+            and history_months.first_history_month <= gapped_open_months.month
+    group by history_months.funnel_id, history_months.moment_kind, history_months.as_of_month
+    union all
+    select
+        funnel_id,
+        moment_kind,
+        as_of_month,
+        0 as history_deals,
+        periods as history_periods
+    from cell_hazards
+),
+
 history_sizes as (
     select
         funnel_id,
         moment_kind,
         as_of_month,
-        count(distinct entity_id) as history_deals,
-        count(*) as history_periods
-    from history
-    where period_kind = 'open'
+        sum(history_deals) as history_deals,
+        sum(history_periods) as history_periods
+    from history_size_parts
     group by funnel_id, moment_kind, as_of_month
 ),
 
--- New deals of the plan months before: how many, and how many won in their own window.
+-- New deals of the plan months before: how many (per manager), and how many won in their
+-- own window.
+new_before as (
+    select
+        history_months.funnel_id,
+        history_months.moment_kind,
+        history_months.as_of_month,
+        month_new_deals.manager,
+        sum(month_new_deals.new_deals) as new_deals,
+        sum(month_new_deals.won) as won
+    from history_months
+    inner join month_new_deals
+        on
+            history_months.funnel_id = month_new_deals.funnel_id
+            and history_months.moment_kind = month_new_deals.moment_kind
+            and history_months.as_of_month > month_new_deals.month
+            and history_months.first_history_month <= month_new_deals.month
+            and history_months.first_new_deal_month <= month_new_deals.month
+    group by
+        history_months.funnel_id,
+        history_months.moment_kind,
+        history_months.as_of_month,
+        month_new_deals.manager
+),
+
 new_rates as (
-    select
-        history.funnel_id,
-        history.moment_kind,
-        history.as_of_month,
-        {{ ratio('sum(case when history.is_won_in_window then 1 else 0 end)', 'count(*)') }}
-            as new_deal_win_rate
-    from history
-    where history.period_kind = 'new' and history.is_in_new_deal_months
-    group by history.funnel_id, history.moment_kind, history.as_of_month
-),
-
--- Won deals' amounts as the exports known at the moment showed them: the amount an open
--- deal without a known amount is expected to bring.
-won_history_amounts as (
-    select
-        history.funnel_id,
-        history.moment_kind,
-        history.as_of_month,
-        history.entity_id,
-        snapshots.amount,
-        row_number() over (
-            partition by history.funnel_id, history.moment_kind, history.as_of_month, history.entity_id
-            order by snapshots.snapshot_at desc
-        ) as snapshot_rank
-    from history
-    inner join as_of
-        on
-            history.funnel_id = as_of.funnel_id
-            and history.moment_kind = as_of.moment_kind
-            and history.as_of_month = as_of.month
-    inner join snapshots
-        on
-            history.source = snapshots.source
-            and history.deal_id = snapshots.deal_id
-            and as_of.landmark_at >= snapshots.snapshot_at
-    where history.is_won_in_window
-),
-
-amount_stats as (
     select
         funnel_id,
         moment_kind,
         as_of_month,
-        {{ exact_sum('amount', scale=6) }} / count(*) as mean_won_amount,
-        {{ exact_sum('amount * amount', scale=6) }} / count(*) as mean_square_won_amount
-    from won_history_amounts
-    where snapshot_rank = 1 and amount is not null
+        {{ ratio('sum(won)', 'sum(new_deals)') }} as new_deal_win_rate
+    from new_before
     group by funnel_id, moment_kind, as_of_month
+),
+
+-- Won deals' amounts as the exports known at the moment showed them: the amount an open
+-- deal without a known amount is expected to bring. Each export's amount holds until the
+-- deal's next export.
+won_history_deals as (
+    select distinct
+        history_months.funnel_id,
+        history_months.moment_kind,
+        history_months.as_of_month,
+        history_months.landmark_at,
+        won_deals.entity_id,
+        won_deals.source,
+        won_deals.deal_id
+    from history_months
+    inner join won_deals
+        on
+            history_months.funnel_id = won_deals.funnel_id
+            and history_months.moment_kind = won_deals.moment_kind
+            and history_months.as_of_month > won_deals.month
+            and history_months.first_history_month <= won_deals.month
+),
+
+won_snapshot_spans as (
+    select
+        source,
+        deal_id,
+        amount,
+        snapshot_at as shown_from,
+        lead(snapshot_at) over (partition by source, deal_id order by snapshot_at) as shown_until
+    from snapshots
+    where
+        exists (
+            select 1 from won_deals
+            where
+                snapshots.source = won_deals.source
+                and snapshots.deal_id = won_deals.deal_id
+        )
+),
+
+amount_stats as (
+    select
+        won_history_deals.funnel_id,
+        won_history_deals.moment_kind,
+        won_history_deals.as_of_month,
+        {{ exact_sum('won_snapshot_spans.amount', scale=6) }} / count(*) as mean_won_amount,
+        {{ exact_sum('won_snapshot_spans.amount * won_snapshot_spans.amount', scale=6) }} / count(*)
+            as mean_square_won_amount
+    from won_history_deals
+    inner join won_snapshot_spans
+        on
+            won_history_deals.source = won_snapshot_spans.source
+            and won_history_deals.deal_id = won_snapshot_spans.deal_id
+            and won_history_deals.landmark_at >= won_snapshot_spans.shown_from
+            and (
+                won_snapshot_spans.shown_until is null
+                or won_history_deals.landmark_at < won_snapshot_spans.shown_until
+            )
+    where won_snapshot_spans.amount is not null
+    group by won_history_deals.funnel_id, won_history_deals.moment_kind, won_history_deals.as_of_month
 ),
 
 -- Every forecast has a total and a row per manager.
@@ -220,7 +393,7 @@ current_deals as (
         segment_types.segment_type,
         case when segment_types.segment_type = 'total' then 'all' else periods.manager end as segment
     from as_of
-    inner join periods
+    inner join {{ ref('int_forecast_deal_periods') }} as periods
         on
             as_of.funnel_id = periods.funnel_id
             and as_of.moment_kind = periods.moment_kind
@@ -248,7 +421,8 @@ contributions as (
         ) as win_probability,
         coalesce(current_deals.amount_at_landmark, amount_stats.mean_won_amount) as amount,
         current_deals.latest_amount,
-        current_deals.is_won_in_window
+        current_deals.is_won_in_window,
+        0 as new_deals_before
     from current_deals
     left join cell_hazards
         on
@@ -270,19 +444,19 @@ contributions as (
             and current_deals.month = amount_stats.as_of_month
     union all
     select
-        history.funnel_id,
-        history.moment_kind,
-        history.as_of_month as month,
+        new_before.funnel_id,
+        new_before.moment_kind,
+        new_before.as_of_month as month,
         segment_types.segment_type,
-        case when segment_types.segment_type = 'total' then 'all' else history.manager end as segment,
+        case when segment_types.segment_type = 'total' then 'all' else new_before.manager end as segment,
         'new_before' as period_kind,
         {{ double_literal(0) }} as win_probability,
         cast(null as {{ type_double() }}) as amount,
         cast(null as {{ type_double() }}) as latest_amount,
-        false as is_won_in_window
-    from history
+        false as is_won_in_window,
+        new_before.new_deals as new_deals_before
+    from new_before
     cross join segment_types
-    where history.period_kind = 'new' and history.is_in_new_deal_months
 ),
 
 -- Per segment: the open deals' sums (Poisson-binomial), the deals won already (between
@@ -313,7 +487,7 @@ segment_sums as (
             as won_already_amount,
         sum(case when is_won_in_window then 1 else 0 end) as won_in_window,
         {{ exact_sum('case when is_won_in_window then latest_amount end', scale=6) }} as won_in_window_amount,
-        sum(case when period_kind = 'new_before' then 1 else 0 end) as new_deals_before
+        sum(new_deals_before) as new_deals_before
     from contributions
     group by funnel_id, moment_kind, month, segment_type, segment
 ),
