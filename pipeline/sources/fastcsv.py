@@ -37,7 +37,6 @@ from pipeline.sources.text import (
 
 CHUNK = 8 * 1024 * 1024
 RUNAWAY_BYTES = 1024 * 1024  # at least this much text without a safe cut: a stray quote
-_SENTINEL = "\x01"
 
 
 @dataclass
@@ -303,7 +302,7 @@ def records_batch(records: list[Record], first_row: int, max_width: int) -> pl.D
 def _fast_batch(data: bytes, delimiter: str, max_width: int, first_row: int) -> pl.DataFrame | None:
     """A batch's records read by polars, or None when any line is not one well-formed
     record. `data` is the batch's text as UTF-8 (every check below is on ASCII bytes)."""
-    if not data or _SENTINEL.encode() in data:
+    if not data:
         return None
     lines = pl.read_csv(
         data, has_header=False, separator="\x1f", quote_char=None, schema={"line": pl.String}
@@ -321,36 +320,31 @@ def _fast_batch(data: bytes, delimiter: str, max_width: int, first_row: int) -> 
     quoted = lines.filter(lines.str.contains('"', literal=True))
     if not quoted.str.contains(_record_pattern(delimiter)).all():
         return None
-    # Field counts: a sentinel field after each line; its column is the count.
-    width = max_width + 2
-    sep, mark = delimiter.encode("utf-8"), _SENTINEL.encode("utf-8")
-    eol = b"\r" if cr else b"\n"  # every \r is the start of a \r\n (checked above)
-    marked = data.replace(eol, sep + mark + eol)
-    if not data.endswith(b"\n"):
-        marked += sep + mark
-    head = sep * (width - 1) + b"\n"
-    names = [f"f{i}" for i in range(width)]
+    # The fields of max_width columns (a shorter record's missing fields read as "", a
+    # longer one's are cut off), straight from the batch's bytes.
+    names = [f"f{i}" for i in range(max_width)]
     frame = pl.read_csv(
-        head + marked,
+        data,
         has_header=False,
+        schema=dict.fromkeys(names, pl.String),
         separator=delimiter,
         quote_char='"',
-        infer_schema=False,
         truncate_ragged_lines=True,
         empty_string_is_null=False,
-        new_columns=names,
-    ).slice(1)
-    del marked
+        missing_columns="insert",
+        extra_columns="ignore",
+    )
     if frame.height != lines.len():
         return None
-    count = pl.lit(None, dtype=pl.Int64)
-    for i in reversed(range(1, width)):
-        count = (
-            pl.when(pl.col(f"f{i}") == _SENTINEL).then(pl.lit(i, dtype=pl.Int64)).otherwise(count)
-        )
-    frame = frame.with_columns(_width=count, _raw=lines)
+    # Field counts: a well-formed line's delimiters, less those inside its fields, plus
+    # one. Exact for a record of at most max_width fields (all of them read); larger
+    # for a wider one (its fields past max_width are not read): those are counted below.
+    inside = pl.sum_horizontal(pl.col(n).str.count_matches(delimiter, literal=True) for n in names)
+    count = lines.str.count_matches(delimiter, literal=True).cast(pl.Int64) + 1
+    frame = frame.with_columns(_width=count - inside, _raw=lines)
+    frame = frame.with_columns(_width=pl.when(pl.col("_width") <= max_width).then(pl.col("_width")))
     wide = frame["_width"].null_count() > 0
-    if wide:  # beyond max_width + 1 fields: count them exactly (0: a blank-looking line)
+    if wide:  # beyond max_width fields: count them exactly (0: a blank-looking line)
         lines_wide = frame.filter(pl.col("_width").is_null())["_raw"].to_list()
         widths = {raw: _field_count(raw, delimiter) for raw in lines_wide}
         exact = pl.col("_raw").replace_strict(widths, default=None, return_dtype=pl.Int64)
@@ -363,19 +357,17 @@ def _fast_batch(data: bytes, delimiter: str, max_width: int, first_row: int) -> 
     d = "\\t" if delimiter == "\t" else "\\" + delimiter
     maybe_blank = ~pl.col("_raw").str.contains(f'[^\\s"{d}]')
     if wide or frame.select(maybe_blank.any()).item():
-        blank = pl.all_horizontal(
-            [pl.col(n).str.strip_chars().is_in(["", _SENTINEL]) for n in names]
-        )
+        blank = pl.all_horizontal([pl.col(n).str.strip_chars() == "" for n in names])
         if wide:  # the columns read hold only part of a wide line: the count above tells
             blank = pl.when(pl.col("_wide")).then(pl.col("_width") == 0).otherwise(blank)
         frame = frame.filter(~blank)
-    # Fields past a record's own count are null (the sentinel and what follows it): only
-    # the positions at or past the narrowest record's count can hold any.
+    # Fields past a record's own count are null (read as ""): only the positions at or
+    # past the narrowest record's count can hold any.
     narrowest = frame["_width"].min() if frame["_width"].null_count() == 0 else 0
     frame = frame.with_columns(
         [
             pl.when(pl.col("_width") > i).then(pl.col(f"f{i}")).alias(f"f{i}")
-            for i in range(int(narrowest or 0), width)
+            for i in range(int(narrowest or 0), max_width)
         ]
     )
     return frame.select(
