@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import hashlib
+import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -203,34 +204,60 @@ def _pieces(path: Path, encoding: str, batch_bytes: int) -> Iterator[_Piece]:
     A quoted field longer than a batch and RUNAWAY_BYTES is a quote never closed (no
     record is that long): the piece is then cut at the chunk's last line end, and the
     record parser reads the lines after the stray quote as records of their own
-    (text.parse_records), so a stray quote never pulls the rest of the file into memory."""
-    carry, quotes = b"", 0  # the bytes after the last cut, and how many quotes they hold
+    (text.parse_records), so a stray quote never pulls the rest of the file into memory.
+
+    The file is read in chunks of batch_bytes into one buffer (the cuts are found there),
+    and each piece is read again from the file into bytes of its own: one new piece of
+    memory a piece, not two (a chunk and the piece joined from it)."""
     first, line = True, 1  # the first piece; the number of the next piece's first line
-    with Path(path).open("rb") as handle:
-        while chunk := handle.read(batch_bytes):
-            cut = _cut(chunk, quotes)
-            if cut is None and len(carry) >= max(batch_bytes, RUNAWAY_BYTES):  # cut anyway
-                cut = chunk.rfind(b"\n") + 1 or None
+    start, quotes = 0, 0  # where the bytes after the last cut begin; how many quotes they hold
+    buffer = bytearray(batch_bytes)
+    with Path(path).open("rb", buffering=0) as handle:
+        fd, offset = handle.fileno(), 0  # offset: where the chunk in the buffer begins
+        while size := _fill(handle, buffer):
+            cut = _cut(buffer, quotes, size)
+            if cut is None and offset - start >= max(batch_bytes, RUNAWAY_BYTES):  # cut anyway
+                cut = buffer.rfind(b"\n", 0, size) + 1 or None
             if cut is None:  # no safe cut yet (a quoted field spans the chunk): read on
-                carry += chunk
-                quotes += chunk.count(b'"')
+                quotes += buffer.count(b'"', 0, size)
+                offset += size
                 continue
-            piece = b"".join((carry, memoryview(chunk)[:cut]))  # one copy
-            carry = chunk[cut:]
-            quotes = carry.count(b'"')
+            piece = _read_at(fd, start, offset + cut)
+            start, quotes = offset + cut, buffer.count(b'"', cut, size)
+            offset += size
             yield _Piece(piece, encoding, first, line)
             first = False
             if encoding == "cp1251":  # line numbers name a cp1251 file's UTF-8 lines
                 line += piece.count(b"\n")
-        if carry:
-            yield _Piece(carry, encoding, first, line)
+        if offset > start:
+            yield _Piece(_read_at(fd, start, offset), encoding, first, line)
 
 
-def _cut(data: bytes, quotes: int = 0) -> int | None:
-    """End of the last line in data whose prefix, after `quotes` quotes before data,
-    holds an even number of quotes (every piece yielded before holds an even number, so
-    parity restarts at each piece)."""
-    position = data.rfind(b"\n")
+def _fill(handle, buffer: bytearray) -> int:
+    """Read into the buffer until it is full or the file ends; the bytes read."""
+    view, size = memoryview(buffer), 0
+    while size < len(buffer) and (count := handle.readinto(view[size:])):
+        size += count
+    return size
+
+
+def _read_at(fd: int, begin: int, end: int) -> bytes:
+    """The file's bytes [begin, end), read already once (a short read only at a file cut
+    meanwhile, which the fingerprint check of a later run tells)."""
+    data = os.pread(fd, end - begin, begin)
+    while len(data) < end - begin and (
+        more := os.pread(fd, end - begin - len(data), begin + len(data))
+    ):
+        data += more
+    return data
+
+
+def _cut(data: bytes | bytearray, quotes: int = 0, size: int | None = None) -> int | None:
+    """End of the last line in data[:size] whose prefix, after `quotes` quotes before
+    data, holds an even number of quotes (every piece yielded before holds an even number,
+    so parity restarts at each piece)."""
+    size = len(data) if size is None else size
+    position = data.rfind(b"\n", 0, size)
     while position != -1:
         if (quotes + data.count(b'"', 0, position)) % 2 == 0:
             return position + 1
