@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import hashlib
+import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,7 +38,6 @@ from pipeline.sources.text import (
 
 CHUNK = 8 * 1024 * 1024
 RUNAWAY_BYTES = 1024 * 1024  # at least this much text without a safe cut: a stray quote
-_SENTINEL = "\x01"
 
 
 @dataclass
@@ -204,32 +204,60 @@ def _pieces(path: Path, encoding: str, batch_bytes: int) -> Iterator[_Piece]:
     A quoted field longer than a batch and RUNAWAY_BYTES is a quote never closed (no
     record is that long): the piece is then cut at the chunk's last line end, and the
     record parser reads the lines after the stray quote as records of their own
-    (text.parse_records), so a stray quote never pulls the rest of the file into memory."""
-    carry, quotes = b"", 0  # the bytes after the last cut, and how many quotes they hold
+    (text.parse_records), so a stray quote never pulls the rest of the file into memory.
+
+    The file is read in chunks of batch_bytes into one buffer (the cuts are found there),
+    and each piece is read again from the file into bytes of its own: one new piece of
+    memory a piece, not two (a chunk and the piece joined from it)."""
     first, line = True, 1  # the first piece; the number of the next piece's first line
-    with Path(path).open("rb") as handle:
-        while chunk := handle.read(batch_bytes):
-            cut = _cut(chunk, quotes)
-            if cut is None and len(carry) >= max(batch_bytes, RUNAWAY_BYTES):  # cut anyway
-                cut = chunk.rfind(b"\n") + 1 or None
+    start, quotes = 0, 0  # where the bytes after the last cut begin; how many quotes they hold
+    buffer = bytearray(batch_bytes)
+    with Path(path).open("rb", buffering=0) as handle:
+        fd, offset = handle.fileno(), 0  # offset: where the chunk in the buffer begins
+        while size := _fill(handle, buffer):
+            cut = _cut(buffer, quotes, size)
+            if cut is None and offset - start >= max(batch_bytes, RUNAWAY_BYTES):  # cut anyway
+                cut = buffer.rfind(b"\n", 0, size) + 1 or None
             if cut is None:  # no safe cut yet (a quoted field spans the chunk): read on
-                carry += chunk
-                quotes += chunk.count(b'"')
+                quotes += buffer.count(b'"', 0, size)
+                offset += size
                 continue
-            piece = b"".join((carry, memoryview(chunk)[:cut]))  # one copy
-            carry = chunk[cut:]
-            quotes = carry.count(b'"')
+            piece = _read_at(fd, start, offset + cut)
+            start, quotes = offset + cut, buffer.count(b'"', cut, size)
+            offset += size
             yield _Piece(piece, encoding, first, line)
-            first, line = False, line + piece.count(b"\n")
-        if carry:
-            yield _Piece(carry, encoding, first, line)
+            first = False
+            if encoding == "cp1251":  # line numbers name a cp1251 file's UTF-8 lines
+                line += piece.count(b"\n")
+        if offset > start:
+            yield _Piece(_read_at(fd, start, offset), encoding, first, line)
 
 
-def _cut(data: bytes, quotes: int = 0) -> int | None:
-    """End of the last line in data whose prefix, after `quotes` quotes before data,
-    holds an even number of quotes (every piece yielded before holds an even number, so
-    parity restarts at each piece)."""
-    position = data.rfind(b"\n")
+def _fill(handle, buffer: bytearray) -> int:
+    """Read into the buffer until it is full or the file ends; the bytes read."""
+    view, size = memoryview(buffer), 0
+    while size < len(buffer) and (count := handle.readinto(view[size:])):
+        size += count
+    return size
+
+
+def _read_at(fd: int, begin: int, end: int) -> bytes:
+    """The file's bytes [begin, end), read already once (a short read only at a file cut
+    meanwhile, which the fingerprint check of a later run tells)."""
+    data = os.pread(fd, end - begin, begin)
+    while len(data) < end - begin and (
+        more := os.pread(fd, end - begin - len(data), begin + len(data))
+    ):
+        data += more
+    return data
+
+
+def _cut(data: bytes | bytearray, quotes: int = 0, size: int | None = None) -> int | None:
+    """End of the last line in data[:size] whose prefix, after `quotes` quotes before
+    data, holds an even number of quotes (every piece yielded before holds an even number,
+    so parity restarts at each piece)."""
+    size = len(data) if size is None else size
+    position = data.rfind(b"\n", 0, size)
     while position != -1:
         if (quotes + data.count(b'"', 0, position)) % 2 == 0:
             return position + 1
@@ -303,54 +331,53 @@ def records_batch(records: list[Record], first_row: int, max_width: int) -> pl.D
 def _fast_batch(data: bytes, delimiter: str, max_width: int, first_row: int) -> pl.DataFrame | None:
     """A batch's records read by polars, or None when any line is not one well-formed
     record. `data` is the batch's text as UTF-8 (every check below is on ASCII bytes)."""
-    if not data or _SENTINEL.encode() in data:
+    if not data:
         return None
     lines = pl.read_csv(
         data, has_header=False, separator="\x1f", quote_char=None, schema={"line": pl.String}
     )["line"]
-    expected = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    if lines.len() != expected or lines.null_count() or b"\x1f" in data:
+    if lines.null_count() or b"\x1f" in data:
         return None
     # A lone \r ends a line for the csv module, not for polars. polars drops the \r of
     # each \r\n (and a last one at the end): any \r left in a line, or at the end, is lone.
     cr = b"\r" in data
     if cr and (data.endswith(b"\r") or lines.str.contains("\r", literal=True).any()):
         return None
+    # Every byte is in a line or ends one (\n, or the \r\n whose \r polars dropped): a
+    # line polars skipped (a blank one) or split differently leaves bytes unaccounted.
+    ends = lines.len() - (0 if data.endswith(b"\n") else 1) + (data.count(b"\r") if cr else 0)
+    if lines.str.len_bytes().sum() + ends != len(data):
+        return None
     # A line without a quote is well-formed as it is (fields of anything but quotes and
     # line ends): the quoting regex runs on the lines that hold one.
     quoted = lines.filter(lines.str.contains('"', literal=True))
     if not quoted.str.contains(_record_pattern(delimiter)).all():
         return None
-    # Field counts: a sentinel field after each line; its column is the count.
-    width = max_width + 2
-    sep, mark = delimiter.encode("utf-8"), _SENTINEL.encode("utf-8")
-    eol = b"\r" if cr else b"\n"  # every \r is the start of a \r\n (checked above)
-    marked = data.replace(eol, sep + mark + eol)
-    if not data.endswith(b"\n"):
-        marked += sep + mark
-    head = sep * (width - 1) + b"\n"
-    names = [f"f{i}" for i in range(width)]
+    # The fields of max_width columns (a shorter record's missing fields read as "", a
+    # longer one's are cut off), straight from the batch's bytes.
+    names = [f"f{i}" for i in range(max_width)]
     frame = pl.read_csv(
-        head + marked,
+        data,
         has_header=False,
+        schema=dict.fromkeys(names, pl.String),
         separator=delimiter,
         quote_char='"',
-        infer_schema=False,
         truncate_ragged_lines=True,
         empty_string_is_null=False,
-        new_columns=names,
-    ).slice(1)
-    del marked
+        missing_columns="insert",
+        extra_columns="ignore",
+    )
     if frame.height != lines.len():
         return None
-    count = pl.lit(None, dtype=pl.Int64)
-    for i in reversed(range(1, width)):
-        count = (
-            pl.when(pl.col(f"f{i}") == _SENTINEL).then(pl.lit(i, dtype=pl.Int64)).otherwise(count)
-        )
-    frame = frame.with_columns(_width=count, _raw=lines)
+    # Field counts: a well-formed line's delimiters, less those inside its fields, plus
+    # one. Exact for a record of at most max_width fields (all of them read); larger
+    # for a wider one (its fields past max_width are not read): those are counted below.
+    inside = pl.sum_horizontal(pl.col(n).str.count_matches(delimiter, literal=True) for n in names)
+    count = lines.str.count_matches(delimiter, literal=True).cast(pl.Int64) + 1
+    frame = frame.with_columns(_width=count - inside, _raw=lines)
+    frame = frame.with_columns(_width=pl.when(pl.col("_width") <= max_width).then(pl.col("_width")))
     wide = frame["_width"].null_count() > 0
-    if wide:  # beyond max_width + 1 fields: count them exactly (0: a blank-looking line)
+    if wide:  # beyond max_width fields: count them exactly (0: a blank-looking line)
         lines_wide = frame.filter(pl.col("_width").is_null())["_raw"].to_list()
         widths = {raw: _field_count(raw, delimiter) for raw in lines_wide}
         exact = pl.col("_raw").replace_strict(widths, default=None, return_dtype=pl.Int64)
@@ -363,19 +390,17 @@ def _fast_batch(data: bytes, delimiter: str, max_width: int, first_row: int) -> 
     d = "\\t" if delimiter == "\t" else "\\" + delimiter
     maybe_blank = ~pl.col("_raw").str.contains(f'[^\\s"{d}]')
     if wide or frame.select(maybe_blank.any()).item():
-        blank = pl.all_horizontal(
-            [pl.col(n).str.strip_chars().is_in(["", _SENTINEL]) for n in names]
-        )
+        blank = pl.all_horizontal([pl.col(n).str.strip_chars() == "" for n in names])
         if wide:  # the columns read hold only part of a wide line: the count above tells
             blank = pl.when(pl.col("_wide")).then(pl.col("_width") == 0).otherwise(blank)
         frame = frame.filter(~blank)
-    # Fields past a record's own count are null (the sentinel and what follows it): only
-    # the positions at or past the narrowest record's count can hold any.
+    # Fields past a record's own count are null (read as ""): only the positions at or
+    # past the narrowest record's count can hold any.
     narrowest = frame["_width"].min() if frame["_width"].null_count() == 0 else 0
     frame = frame.with_columns(
         [
             pl.when(pl.col("_width") > i).then(pl.col(f"f{i}")).alias(f"f{i}")
-            for i in range(int(narrowest or 0), width)
+            for i in range(int(narrowest or 0), max_width)
         ]
     )
     return frame.select(

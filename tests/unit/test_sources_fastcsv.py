@@ -113,6 +113,17 @@ ASTERISK_TEXTS = {
     )
     + "\n",
     "wrong widths": "\n".join([GOOD[0], cdr(width=13), cdr(width=21), GOOD[1]]) + "\n",
+    # delimiters inside quoted fields, within the columns read and past them (field counts)
+    "quoted delimiters in the last and in extra fields": "\n".join(
+        [
+            cdr(width=17) + ',"u,v"',
+            cdr(width=18) + ',"p,q,r"',
+            cdr(width=18) + ',"p,q","r"',
+            cdr(width=18) + ',",,,"',
+            GOOD[1],
+        ]
+    )
+    + "\n",
     # wider than the columns read, blank in those: a record only if a later field is not
     "wide lines blank at the start": "\n".join([GOOD[0], "," * 19 + '"x"', "," * 25, GOOD[1]]),
     "empty uniqueid": "\n".join([GOOD[0], cdr(uniqueid=""), cdr(uniqueid="  ")]) + "\n",
