@@ -292,7 +292,9 @@ def duckdb_resources(warehouse: Path) -> dict[str, str]:
     as much as its memory_limit. A variable already set in the environment wins."""
     chosen = duckdb_settings(available_memory_mb(), available_cpus(), warehouse)
     resources = {name: os.environ.get(name, value) for name, value in chosen.items()}
-    resources[BLOCK_ALLOCATOR_ENV] = os.environ.get(BLOCK_ALLOCATOR_ENV, resources[MEMORY_LIMIT_ENV])
+    resources[BLOCK_ALLOCATOR_ENV] = os.environ.get(
+        BLOCK_ALLOCATOR_ENV, resources[MEMORY_LIMIT_ENV]
+    )
     return resources
 
 
