@@ -48,11 +48,14 @@ stages_with_next as (
 -- Only the reaches within the window add to the cohort sums, so only they are ranked: an
 -- entity's next stage is within the window exactly when its next row within the window
 -- is that stage (a window over these rows only). Both readers of the reaches scan the table themselves
--- (a CTE read twice is materialized whole).
+-- (a CTE read twice is materialized whole). A reach row carries its entity's cohort month
+-- (int_entity_stages_reached takes it from int_entities_described): no join to the
+-- entities for it.
 reach_within_window as (
     select
         reached.funnel_id,
         reached.entity_id,
+        reached.cohort_month,
         reached.stage_order,
         reached.is_implied,
         reached.is_regressed,
@@ -70,6 +73,7 @@ reach_with_next as (
     select
         reach_within_window.funnel_id,
         reach_within_window.entity_id,
+        reach_within_window.cohort_month,
         reach_within_window.stage_order,
         reach_within_window.is_implied,
         reach_within_window.is_regressed,
@@ -86,7 +90,7 @@ reach_with_next as (
 cohort_counts as (
     select
         reach_with_next.funnel_id,
-        entities.cohort_month as month,
+        reach_with_next.cohort_month as month,
         segments.segment_type,
         segments.segment,
         reach_with_next.stage_order,
@@ -95,10 +99,6 @@ cohort_counts as (
         sum(case when reach_with_next.is_implied then 1 else 0 end) as entities_implied,
         sum(case when reach_with_next.is_regressed then 1 else 0 end) as entities_regressed
     from reach_with_next
-    inner join entities
-        on
-            reach_with_next.funnel_id = entities.funnel_id
-            and reach_with_next.entity_id = entities.entity_id
     inner join segments
         on
             reach_with_next.funnel_id = segments.funnel_id
