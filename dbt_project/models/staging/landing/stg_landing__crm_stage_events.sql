@@ -12,31 +12,23 @@ source as (
     select * from {{ source('landing', 'crm_stage_events') }}
 ),
 
-files as (
-    select * from {{ ref('stg_landing__files') }}
-),
-
 arrivals as (
     select * from {{ ref('stg_landing__file_arrivals') }}
 ),
 
--- Each file's place in the arrival order (received_at, then path, then file_id; a file
--- that never loaded comes first): of an entry's copies, the one from the highest place
--- wins, as a ranking by received_at, path and file_id, each descending, would pick.
--- Placing the few files once lets one group-by keep each entry's winning copy, instead
--- of a window sorting every landing row (cumulative history exports repeat most entries).
+-- Each loaded file's place in the arrival order (received_at, then path, then file_id):
+-- of an entry's copies, the one from the highest place wins, as a ranking by received_at,
+-- path and file_id, each descending, would pick (landing holds rows of loaded files only;
+-- a row of another file would rank below them all). Placing the few files once lets one
+-- group-by keep each entry's winning copy, instead of a window sorting every landing row
+-- (cumulative history exports repeat most entries).
 file_places as (
     select
-        file_ids.file_id,
+        file_id,
         row_number() over (
-            order by
-                arrivals.received_at asc nulls first,
-                arrivals.path asc nulls first,
-                file_ids.file_id asc
+            order by received_at asc nulls first, path asc nulls first, file_id asc
         ) as arrival_place
-    from (select distinct file_id from files) as file_ids
-    left join arrivals
-        on file_ids.file_id = arrivals.file_id
+    from arrivals
 ),
 
 placed as (
