@@ -15,10 +15,6 @@ entities as (
     where {{ from_boundary('cohort_month', rebuild_from('funnel_id')) }}
 ),
 
-segments as (
-    select * from {{ ref('int_entity_segments') }}
-),
-
 segment_months as (
     select * from {{ ref('int_segment_months_spined') }}
     where {{ from_boundary('month', rebuild_from('funnel_id')) }}
@@ -47,12 +43,16 @@ stages_with_next as (
 
 -- Only the reaches within the window add to the cohort sums, so only they are ranked: an
 -- entity's next stage is within the window exactly when its next row within the window
--- is that stage (a window over these rows only). Both readers of the reaches scan the table themselves
--- (a CTE read twice is materialized whole).
+-- is that stage (a window over these rows only). Both readers of the reaches, and the
+-- three joins to the segments, scan the table themselves (a CTE read twice is
+-- materialized whole: 7.3 M segment rows at 10 M calls). A reach row carries its
+-- entity's cohort month (int_entity_stages_reached takes it from int_entities_described):
+-- no join to the entities for it.
 reach_within_window as (
     select
         reached.funnel_id,
         reached.entity_id,
+        reached.cohort_month,
         reached.stage_order,
         reached.is_implied,
         reached.is_regressed,
@@ -70,6 +70,7 @@ reach_with_next as (
     select
         reach_within_window.funnel_id,
         reach_within_window.entity_id,
+        reach_within_window.cohort_month,
         reach_within_window.stage_order,
         reach_within_window.is_implied,
         reach_within_window.is_regressed,
@@ -86,7 +87,7 @@ reach_with_next as (
 cohort_counts as (
     select
         reach_with_next.funnel_id,
-        entities.cohort_month as month,
+        reach_with_next.cohort_month as month,
         segments.segment_type,
         segments.segment,
         reach_with_next.stage_order,
@@ -95,11 +96,7 @@ cohort_counts as (
         sum(case when reach_with_next.is_implied then 1 else 0 end) as entities_implied,
         sum(case when reach_with_next.is_regressed then 1 else 0 end) as entities_regressed
     from reach_with_next
-    inner join entities
-        on
-            reach_with_next.funnel_id = entities.funnel_id
-            and reach_with_next.entity_id = entities.entity_id
-    inner join segments
+    inner join {{ ref('int_entity_segments') }} as segments
         on
             reach_with_next.funnel_id = segments.funnel_id
             and reach_with_next.entity_id = segments.entity_id
@@ -127,7 +124,7 @@ cohort_open as (
     from entities
     inner join funnels
         on entities.funnel_id = funnels.funnel_id
-    inner join segments
+    inner join {{ ref('int_entity_segments') }} as segments
         on
             entities.funnel_id = segments.funnel_id
             and entities.entity_id = segments.entity_id
@@ -161,7 +158,7 @@ period_counts as (
         sum(case when period_reached.is_implied then 1 else 0 end) as entities_implied,
         sum(case when period_reached.is_regressed then 1 else 0 end) as entities_regressed
     from period_reached
-    inner join segments
+    inner join {{ ref('int_entity_segments') }} as segments
         on
             period_reached.funnel_id = segments.funnel_id
             and period_reached.entity_id = segments.entity_id

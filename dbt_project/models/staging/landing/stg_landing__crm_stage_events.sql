@@ -3,7 +3,7 @@
 -- inferred from snapshots are a model (int_stage_entries_inferred); landing rows with
 -- is_exact false are what ingest wrote before it moved there (it rewrote landing after
 -- each run), left out: the model recomputes them. A table, not a view: several models
--- read it, and the ranking would otherwise run per reader.
+-- read it, and the de-duplication would otherwise run per reader.
 {{ config(materialized='table') }}
 
 with
@@ -16,26 +16,34 @@ arrivals as (
     select * from {{ ref('stg_landing__file_arrivals') }}
 ),
 
-ranked as (
+-- Each loaded file's place in the arrival order (received_at, then path, then file_id):
+-- of an entry's copies, the one from the highest place wins, as a ranking by received_at,
+-- path and file_id, each descending, would pick (landing holds rows of loaded files only;
+-- a row of another file would rank below them all). Placing the few files once lets one
+-- group-by keep each entry's winning copy, instead of a window sorting every landing row
+-- (cumulative history exports repeat most entries).
+file_places as (
+    select
+        file_id,
+        row_number() over (
+            order by received_at asc nulls first, path asc nulls first, file_id asc
+        ) as arrival_place
+    from arrivals
+),
+
+placed as (
     select
         events.source,
         events.deal_id,
         events.stage,
-        {{ as_utc('events.entered_at') }} as entered_at,
-        {{ as_utc('events.entered_after') }} as entered_after,
-        events.is_exact,
+        events.entered_at,
+        events.entered_after,
         events.manager,
         events.file_id,
-        row_number() over (
-            partition by events.source, events.deal_id, events.stage, events.entered_at
-            order by
-                arrivals.received_at desc,
-                arrivals.path desc,
-                events.file_id desc
-        ) as copy_rank
+        coalesce(file_places.arrival_place, 0) as arrival_place
     from source as events
-    left join arrivals
-        on events.file_id = arrivals.file_id
+    left join file_places
+        on events.file_id = file_places.file_id
     where events.is_exact
 ),
 
@@ -44,13 +52,13 @@ final as (
         source,
         deal_id,
         stage,
-        entered_at,
-        entered_after,
-        is_exact,
-        manager,
-        file_id
-    from ranked
-    where copy_rank = 1
+        {{ as_utc('entered_at') }} as entered_at,
+        max_by({{ as_utc('entered_after') }}, arrival_place) as entered_after,
+        true as is_exact,
+        max_by(manager, arrival_place) as manager,
+        max_by(file_id, arrival_place) as file_id
+    from placed
+    group by source, deal_id, stage, entered_at
 )
 
 select * from final
