@@ -155,3 +155,4 @@ final as (
 )
 
 select * from final
+order by call_month

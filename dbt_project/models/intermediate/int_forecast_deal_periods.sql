@@ -325,3 +325,4 @@ final as (
 )
 
 select * from final
+order by month

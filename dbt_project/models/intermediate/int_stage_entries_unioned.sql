@@ -225,3 +225,4 @@ final as (
 )
 
 select * from final
+order by cohort_month
