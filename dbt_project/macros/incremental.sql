@@ -20,6 +20,11 @@
    wrong.
    On a first build or with --full-refresh the models are built whole.
 
+   Each incremental model's rows are written in the order of its month column (`order by`
+   last): the months a run deletes are then whole row groups at the table's end. Scattered
+   over every row group, DuckDB's checkpoint after the delete rewrote the whole table
+   (int_stage_entries_unioned at full scale: 1.9 CPU s against 0.24 s clustered).
+
    The strategy is chosen by adapter: DuckDB deletes the months from the boundary on and
    inserts the new rows (`replace_months`, below: unlike delete+insert it also empties a
    month that has no rows left); Spark has no DELETE on parquet tables, so it partitions

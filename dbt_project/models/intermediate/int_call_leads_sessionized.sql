@@ -169,3 +169,4 @@ final as (
 )
 
 select * from final
+order by call_month

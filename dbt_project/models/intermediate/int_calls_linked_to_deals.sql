@@ -111,3 +111,4 @@ final as (
 )
 
 select * from final
+order by call_month

@@ -99,3 +99,4 @@ final as (
 )
 
 select * from final
+order by call_month

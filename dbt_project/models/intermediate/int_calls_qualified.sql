@@ -39,3 +39,4 @@ final as (
 )
 
 select * from final
+order by call_month

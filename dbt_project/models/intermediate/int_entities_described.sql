@@ -84,3 +84,4 @@ final as (
 )
 
 select * from final
+order by cohort_month

@@ -76,3 +76,4 @@ final as (
 )
 
 select * from final
+order by cohort_month

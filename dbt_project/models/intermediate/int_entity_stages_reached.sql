@@ -238,3 +238,4 @@ final as (
 )
 
 select * from final
+order by cohort_month

@@ -329,3 +329,4 @@ final as (
 )
 
 select * from final
+order by month

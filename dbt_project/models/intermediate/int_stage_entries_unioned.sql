@@ -227,3 +227,4 @@ final as (
 )
 
 select * from final
+order by cohort_month

@@ -42,3 +42,4 @@ final as (
 )
 
 select * from final
+order by cohort_month
