@@ -7,8 +7,9 @@ build leaves the previous warehouse (and reports) as they were.
 dbt unit tests do not run here: they check the models' SQL on fixed rows with their own
 vars, whatever voronka.yaml says, and run in `make test` (tests/e2e/test_dbt_unit_tests.py).
 
-DuckDB's memory_limit, threads and spill folder come from the machine (duckdb_resources,
-docs/performance.md "Memory and threads"), through environment variables the profile reads.
+DuckDB's memory_limit, threads, spill folder and kept memory come from the machine
+(duckdb_resources, docs/performance.md "Memory, threads and the spill folder"), through
+environment variables the profile reads.
 
 The same models also build on Spark (the profile's `spark` output, docs/scaling.md): the
 target is an argument or VORONKA_DBT_TARGET, DuckDB by default. A local Spark session
@@ -46,9 +47,10 @@ TARGETS = (DUCKDB, SPARK)
 MEMORY_LIMIT_ENV = "VORONKA_DUCKDB_MEMORY_LIMIT"
 THREADS_ENV = "VORONKA_DUCKDB_THREADS"
 TEMP_DIR_ENV = "VORONKA_DUCKDB_TEMP_DIR"
-# DuckDB keeps up to this much of its freed buffer memory instead of handing it back to the
-# system: without it, a full-scale build spent a quarter of its CPU in the kernel zeroing
-# pages it had just freed (docs/performance.md "Memory and threads"). The memory_limit.
+# DuckDB keeps up to this much of its freed buffer memory (the memory_limit) instead of
+# handing it back to the system: without it, a full-scale build spent a quarter of its CPU
+# in the kernel zeroing pages it had just freed (docs/performance.md "Memory, threads and
+# the spill folder").
 BLOCK_ALLOCATOR_ENV = "VORONKA_DUCKDB_BLOCK_ALLOCATOR_MEMORY"
 MEMORY_SHARE = 0.25  # of the memory the build may use
 # At most 3 GB: a build's peak RSS (DuckDB's buffers, what it allocates outside them, dbt)

@@ -252,11 +252,10 @@ def _read_at(fd: int, begin: int, end: int) -> bytes:
     return data
 
 
-def _cut(data: bytes | bytearray, quotes: int = 0, size: int | None = None) -> int | None:
+def _cut(data: bytearray, quotes: int, size: int) -> int | None:
     """End of the last line in data[:size] whose prefix, after `quotes` quotes before
     data, holds an even number of quotes (every piece yielded before holds an even number,
     so parity restarts at each piece)."""
-    size = len(data) if size is None else size
     position = data.rfind(b"\n", 0, size)
     while position != -1:
         if (quotes + data.count(b'"', 0, position)) % 2 == 0:
