@@ -50,33 +50,19 @@ def register_landing(con: duckdb.DuckDBPyConnection, config: Config, new_files: 
         parts = io.table_parts(config.landing_dir, table) or [
             io.schema_path(config.landing_dir, table)
         ]
-        listed = ", ".join(f"'{quoted(path)}'" for path in parts)
-        con.execute(
-            f"create temp view raw_{table} as select * from "
-            f"read_parquet([{listed}], union_by_name = true, hive_partitioning = false)"
-        )
-        columns = con.execute(f"select * from raw_{table} limit 0").description
+        con.execute(f"create temp view raw_{table} as select * from {_read_parquet(parts)}")
+        columns = [
+            name for name, *_ in con.execute(f"select * from raw_{table} limit 0").description
+        ]
         select = ", ".join(
             f"cast({name} as timestamp) as {name}" if name.endswith("_at") else name
-            for name, *_ in columns
+            for name in columns
         )
         con.execute(f"create temp view {table} as select {select} from raw_{table}")
-        if table not in NEW_ROWS_READ:
-            continue
-        content = [name for name, *_ in columns if name != "file_id"]
-        matches = " and ".join(f"n.{name} is not distinct from o.{name}" for name in content)
-        # The new files' rows, less those an old file holds too: the old rows matching a
-        # new one are found by a semi join whose hash table holds the new rows (few),
-        # not the old (the whole history of calls).
-        con.execute(
-            f"create temp table new_rows_{table} as select * from {table} "
-            "where file_id in (select file_id from new_files)"
-        )
-        con.execute(
-            f"create temp table new_{table} as select n.* from new_rows_{table} n "
-            f"anti join (select * from {table} o semi join new_rows_{table} n on {matches} "
-            f"where o.file_id not in (select file_id from new_files)) o on {matches}"
-        )
+        if table in NEW_ROWS_READ:
+            new_parts, old_parts = split_parts(config.landing_dir, table, parts, new_files)
+            schema = [io.schema_path(config.landing_dir, table)]
+            con.execute(_new_rows(table, select, columns, new_parts or schema, old_parts or schema))
     # When each loaded file arrived (the ledger): staging ranks same-time exports by it.
     ledger = io.ledger_path(config.landing_dir)
     loaded = (
@@ -209,6 +195,48 @@ def read_changes(con: duckdb.DuckDBPyConnection) -> Changes:
         "where created_at is not null group by all"
     ).fetchall()
     return Changes(*row, {(source, pipeline): at for source, pipeline, at in created})
+
+
+def split_parts(
+    landing: Path, table: str, parts: list[Path], new_files: set[str]
+) -> tuple[list[Path], list[Path]]:
+    """The new files' parts of `table`, and the old parts that may hold a row equal to one
+    of theirs: a partitioned table's parts are split by the month of a column (pipeline/io),
+    so equal rows lie in the same month folder; a part outside a month folder (the flat
+    layout) may hold any month's rows."""
+    new_parts = [p for f in sorted(new_files) for p in io.file_parts(landing, table, f)]
+    folders = {p.parent for p in new_parts}
+    flat = io.table_dir(landing, table)
+    chosen = set(new_parts)
+    old_parts = [
+        p
+        for p in parts
+        if p not in chosen and (flat in folders or p.parent in folders or p.parent == flat)
+    ]
+    return new_parts, old_parts
+
+
+def _new_rows(
+    table: str, select: str, columns: list[str], new_parts: list[Path], old_parts: list[Path]
+) -> str:
+    """`new_<table>`: the rows of the new files' parts that no old part holds. One anti join
+    whose hash table DuckDB builds on the smaller side (both are parquet files, their row
+    counts known); the old side reads only the parts that may match (split_parts), so a
+    month no new row falls in is never read."""
+    content = [name for name in columns if name != "file_id"]
+    matches = " and ".join(f"n.{name} is not distinct from o.{name}" for name in content)
+    return (
+        f"create temp table new_{table} as select n.* "
+        f"from (select {select} from {_read_parquet(new_parts)}) n "
+        f"anti join (select {select} from {_read_parquet(old_parts)}) o on {matches}"
+    )
+
+
+def _read_parquet(parts: list[Path]) -> str:
+    """Landing parts as one relation (every part of a table has the table's columns: dbt's
+    sources read them so)."""
+    listed = ", ".join(f"'{quoted(path)}'" for path in parts)
+    return f"read_parquet([{listed}], union_by_name = true, hive_partitioning = false)"
 
 
 def quoted(path: Path) -> str:
