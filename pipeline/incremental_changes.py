@@ -83,6 +83,13 @@ LANDING_READ = ("calls", "crm_stage_events", "crm_deals", "crm_deal_phones", "cr
 # through deal states).
 NEW_ROWS_READ = ("calls", "crm_stage_events")
 
+# The order of (snapshot_at, file_rank) pairs as one number, as DuckDB orders the pair (a
+# NULL snapshot the latest): the snapshot's microseconds above the file's rank (below 2^32).
+# arg_max over it costs half what it costs over the pair.
+RANK_KEY = (
+    "coalesce(epoch_us({snapshot}), 9223372036854775807)::hugeint * 4294967296 + {file_rank}"
+)
+
 # Each deal's state in one export: the deal row and its phones and attributes, as a hash
 # (DuckDB's 64-bit hash; the phones and attributes as the sum of their hashes, a set's
 # hash that needs no ordering). A deal changed when its latest state differs from its
@@ -107,13 +114,13 @@ select
     d.file_id in (select file_id from new_files) as is_new,
     hash(d.crm_pipeline, d.stage, d.status, d.created_at, d.closed_at, d.manager,
          d.lead_source, d.amount, d.currency, d.lost_reason, p.phones, a.attributes) as state,
-    -- the staging model's ranking: the latest snapshot, then the later arrival
-    (d.snapshot_at, f.file_rank) as rank_key
+    -- the staging model's ranking: the latest snapshot, then the later arrival (RANK_KEY)
+    {rank_key} as rank_key
 from crm_deals d
 left join phones p using (source, deal_id, file_id)
 left join attributes a using (source, deal_id, file_id)
 inner join files f using (file_id)
-"""
+""".format(rank_key=RANK_KEY.format(snapshot="d.snapshot_at", file_rank="f.file_rank"))
 
 # Deals whose stage rows may differ from the previous build's: their latest state changed
 # (a new deal, or its latest row differs from its latest among the old files), or a new
