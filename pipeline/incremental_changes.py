@@ -86,9 +86,7 @@ NEW_ROWS_READ = ("calls", "crm_stage_events")
 # The order of (snapshot_at, file_rank) pairs as one number, as DuckDB orders the pair (a
 # NULL snapshot the latest): the snapshot's microseconds above the file's rank (below 2^32).
 # arg_max over it costs half what it costs over the pair.
-RANK_KEY = (
-    "coalesce(epoch_us({snapshot}), 9223372036854775807)::hugeint * 4294967296 + {file_rank}"
-)
+RANK_KEY = "coalesce(epoch_us({snapshot}), 9223372036854775807)::hugeint * 4294967296 + {file_rank}"
 
 # Each deal's state in one export: the deal row and its phones and attributes, as a hash
 # (DuckDB's 64-bit hash; the phones and attributes as the sum of their hashes, a set's
