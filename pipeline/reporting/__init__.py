@@ -38,6 +38,7 @@ from pipeline.reporting.render import (
     RenderError,
     check_fonts,
     render_html,
+    start_render_server,
     write_pdf,
 )
 from pipeline.reporting.sections.trends import Trends
@@ -144,6 +145,9 @@ def render_reports(
             f"unknown report locale(s) {unknown}; supported: {list(SUPPORTED_LOCALES)}"
         )
     check_fonts()
+    # The render server imports WeasyPrint in its own process: started now, that import
+    # runs while the marts are read and the HTML is drawn, not after.
+    start_render_server()
 
     if models is None:
         models = report_models(config, month, [f.id for f in selected], warehouse)

@@ -250,6 +250,11 @@ def _server_environment() -> dict[str, str]:
     }
 
 
+def start_render_server() -> None:
+    """Start the render server if it is not running (it loads WeasyPrint meanwhile)."""
+    _render_server()
+
+
 def _render_server() -> multiprocessing.context.BaseContext:
     global _SERVER
     with _SERVER_LOCK:

@@ -710,6 +710,24 @@ def test_a_warehouse_without_the_marts_fails_clearly(project, tmp_path):
         render_reports(project, MONTH, warehouse=tmp_path / "nowhere.duckdb")
 
 
+def test_the_render_server_is_started_before_the_marts_are_read(project, monkeypatch, tmp_path):
+    """It loads WeasyPrint in its own process while this one reads the marts."""
+    from pipeline import reporting
+
+    running_when_read = []
+    read = reporting.report_models
+
+    def reading(*args, **kwargs):
+        running_when_read.append(render_module._SERVER is not None)
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(render_module, "_SERVER", None)  # as in a fresh process
+    monkeypatch.setattr(reporting, "report_models", reading)
+    monkeypatch.setattr(type(project), "reports_dir", property(lambda self: tmp_path))
+    render_reports(project, MONTH, locales=["en"])
+    assert running_when_read == [True]
+
+
 def test_unknown_funnel_locale_or_month_is_refused_before_reading(project):
     with pytest.raises(ConfigError, match="unknown funnel"):
         render_reports(project, MONTH, funnels=["nope"])
