@@ -145,7 +145,8 @@ def canonical_calls(frame: pl.DataFrame) -> pl.DataFrame:
         _src_phone=normalize_phone_column(frame["src"]),
         _dst_phone=normalize_phone_column(frame["dst"]),
     )
-    src_ext = pl.col("src").str.contains(EXTENSION)
+    frame = frame.with_columns(_src_ext=pl.col("src").str.contains(EXTENSION))
+    src_ext = pl.col("_src_ext")
     dst_ext = pl.col("dst").str.contains(EXTENSION)
     direction = (
         pl.when(pl.col("dcontext").is_in(INBOUND_CONTEXTS))
@@ -160,10 +161,14 @@ def canonical_calls(frame: pl.DataFrame) -> pl.DataFrame:
     frame = frame.with_columns(direction=direction)
     inbound = pl.col("direction") == "inbound"
     outbound = pl.col("direction") == "outbound"
+    # The agent's channel: dstchannel of an inbound call, channel of any other (one
+    # extraction over the column instead of one per channel column).
+    channel = pl.when(inbound).then(pl.col("dstchannel")).otherwise(pl.col("channel"))
+    extension = channel.str.extract(CHANNEL_EXTENSION, 1)
     agent = (
         pl.when(inbound)
-        .then(_extension("dstchannel"))
-        .otherwise(pl.coalesce(_extension("channel"), pl.when(src_ext).then(pl.col("src"))))
+        .then(extension)
+        .otherwise(pl.coalesce(extension, pl.when(src_ext).then(pl.col("src"))))
     )
     return frame.select(
         call_id=_call_ids(frame),
@@ -191,10 +196,6 @@ def canonical_calls(frame: pl.DataFrame) -> pl.DataFrame:
         _row="_row",
         _raw="_raw",
     )
-
-
-def _extension(column: str) -> pl.Expr:
-    return pl.col(column).str.extract(CHANNEL_EXTENSION, 1)
 
 
 def _call_ids(frame: pl.DataFrame) -> pl.Series:

@@ -148,13 +148,22 @@ def parse_times(values: pl.Series, fmt: TimeFormat) -> tuple[pl.Series, pl.Serie
 def _suspect(fmt: TimeFormat) -> pl.Expr:
     """True on every row whose problem (parse_times) is not null: a value that did not
     parse, or whose year or instant _implausible may refuse (a superset of those rows)."""
-    year = pl.coalesce(pl.col("naive").dt.year(), pl.col("utc").dt.year())
-    suspect = pl.col("utc").is_null() | (year < max(100, fmt.min_year))
+    low = max(100, fmt.min_year)
+    early = pl.coalesce(_before_year("naive", low, None), _before_year("utc", low, dt.UTC))
+    suspect = pl.col("utc").is_null() | early
     if fmt.max_year is not None:
-        suspect = suspect | (pl.col("utc").dt.year() > fmt.max_year)
+        suspect = suspect | ~_before_year("utc", fmt.max_year + 1, dt.UTC)
     if fmt.not_after is not None:
         suspect = suspect | (pl.col("utc") > fmt.not_after)
     return pl.col("text").is_not_null() & suspect.fill_null(True)
+
+
+def _before_year(column: str, year: int, zone: dt.tzinfo | None) -> pl.Expr:
+    """`column`'s year < `year`, as a comparison with the year's first instant (cheaper
+    than taking the year of every value) where Python can write that instant."""
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        return pl.col(column).dt.year() < year
+    return pl.col(column) < dt.datetime(year, 1, 1, tzinfo=zone)
 
 
 def _implausible(fmt: TimeFormat) -> pl.Expr:

@@ -86,3 +86,38 @@ def test_a_column_parses_each_value_as_it_would_alone(date_format, excel_serial)
     assert utc.to_list() == [u[0] for u, _ in alone]
     assert problem.to_list() == [p[0] for _, p in alone]
     assert utc.name == problem.name == "t"
+
+
+def test_year_bounds_take_the_local_year_and_the_utc_year_for_the_latest() -> None:
+    """min_year reads the year as written (local), max_year the instant's UTC year."""
+    fmt = TimeFormat("Europe/Moscow", min_year=2000, max_year=2026)
+    values = [
+        "1999-12-31 23:59:59",  # before 2000
+        "2000-01-01 00:00:00",  # 1999-12-31 21:00 UTC, but written in 2000: kept
+        "2026-12-31 23:59:59",  # 2026-12-31 20:59:59 UTC: kept
+        "2027-01-01 02:59:59",  # 2026-12-31 23:59:59 UTC: kept
+        "2027-01-01 03:00:00",  # 2027-01-01 00:00 UTC: after 2026
+        "05.03.24 10:00",  # year 24
+    ]
+    utc, problem = parse_times(pl.Series(values, dtype=pl.String), fmt)
+    assert utc.to_list() == [
+        None,
+        dt.datetime(1999, 12, 31, 21, 0, tzinfo=UTC),
+        dt.datetime(2026, 12, 31, 20, 59, 59, tzinfo=UTC),
+        dt.datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC),
+        None,
+        None,
+    ]
+    reasons = problem.to_list()
+    assert reasons[0] is not None and "in the year 1999, outside" in reasons[0]
+    assert reasons[1:4] == [None, None, None]
+    assert reasons[4] is not None and "in the year 2027, outside" in reasons[4]
+    assert reasons[5] is not None and "two-digit year" in reasons[5]
+
+
+def test_an_instant_after_not_after_is_refused() -> None:
+    fmt = TimeFormat("UTC", not_after=dt.datetime(2025, 3, 5, 12, 0, tzinfo=UTC))
+    values = ["2025-03-05 12:00:00", "2025-03-05 12:00:01"]
+    utc, problem = parse_times(pl.Series(values, dtype=pl.String), fmt)
+    assert utc.to_list() == [dt.datetime(2025, 3, 5, 12, 0, tzinfo=UTC), None]
+    assert problem[0] is None and "is after" in problem[1]
