@@ -14,30 +14,32 @@ def expected_amount(decimal: str) -> str:
 
 
 def parse_amounts(values: pl.Series, decimal: str) -> tuple[pl.Series, pl.Series, pl.Series]:
-    """Strings → (Float64 amounts, problem text, currency inferred from a mark or null)."""
-    frame = pl.DataFrame({"text": values.cast(pl.String)})
+    """Strings → (Float64 amounts, problem text, currency inferred from a mark or null).
+    Each step is its own column (an expression used twice in one step is evaluated twice),
+    and a step no value needs is left out: marks are removed only when a value holds one,
+    problem text made only when a value is not a number."""
     text = pl.col("text").str.strip_chars()
-    text = pl.when(text == "").then(None).otherwise(text)
-    bare = text.str.replace_all(RUBLE_MARKS, "").str.replace_all(_GROUPING, "")
+    frame = pl.DataFrame({"text": values.cast(pl.String)}).select(
+        text=pl.when(text == "").then(None).otherwise(text)
+    )
+    frame = frame.with_columns(marked=pl.col("text").str.contains(RUBLE_MARKS))
+    marked = bool(frame["marked"].any())
+    bare = pl.col("text").str.replace_all(RUBLE_MARKS, "") if marked else pl.col("text")
+    frame = frame.with_columns(bare=bare.str.replace_all(_GROUPING, ""))
+    bare = pl.col("bare")
     if decimal == ",":
         # `1.234.567,00` groups by dots; a lone dot (`1234.5`, an XLSX number) is a decimal point.
-        bare = (
-            pl.when(bare.str.contains(","))
-            .then(bare.str.replace_all(r"\.", "").str.replace(",", ".", literal=True))
-            .otherwise(bare)
-        )
+        comma = bare.str.replace_all(r"\.", "").str.replace(",", ".", literal=True)
+        frame = frame.with_columns(bare=pl.when(bare.str.contains(",")).then(comma).otherwise(bare))
     else:
-        bare = bare.str.replace_all(",", "", literal=True)
-    out = frame.select(
-        text=text,
-        amount=bare.cast(pl.Float64, strict=False),
-        currency=pl.when(text.str.contains(RUBLE_MARKS)).then(pl.lit("RUB")),
-    )
-    out = out.with_columns(
-        amount=pl.when(pl.col("amount").is_finite()).then(pl.col("amount")),
-    ).with_columns(
-        problem=pl.when(pl.col("text").is_not_null() & pl.col("amount").is_null()).then(
-            pl.format("'{}' is not a number", "text")
-        )
-    )
+        frame = frame.with_columns(bare=bare.str.replace_all(",", "", literal=True))
+    frame = frame.with_columns(amount=bare.cast(pl.Float64, strict=False))
+    amount = pl.col("amount")
+    frame = frame.with_columns(amount=pl.when(amount.is_finite()).then(amount))
+    failed = pl.col("text").is_not_null() & amount.is_null()
+    problem = pl.lit(None, dtype=pl.String)
+    if frame.select(failed.any()).item():
+        problem = pl.when(failed).then(pl.format("'{}' is not a number", "text"))
+    currency = pl.when(pl.col("marked")).then(pl.lit("RUB")) if marked else pl.lit(None, pl.String)
+    out = frame.select("amount", problem=problem, currency=currency)
     return out["amount"], out["problem"], out["currency"]
