@@ -203,8 +203,9 @@ def _with_optional(raw: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
 
 
 def _trimmed(column: str) -> pl.Expr:
-    value = pl.col(column).str.strip_chars()
-    return pl.when(value == "").then(None).otherwise(value).alias(column)
+    """The column's text stripped, an empty value null (one strip: an expression written
+    twice is evaluated twice)."""
+    return pl.col(column).str.strip_chars().replace("", None).alias(column)
 
 
 def _trimmed_series(frame: pl.DataFrame, column: str) -> pl.Series:
@@ -233,12 +234,10 @@ def _status_column(frame: pl.DataFrame, ctx: NormalizeContext) -> pl.Series:
 def _phones(frame: pl.DataFrame, ctx: NormalizeContext) -> tuple[pl.DataFrame, int]:
     cells = frame.select("deal_id", "client_phone").drop_nulls("client_phone")
     split, bad = split_phones_column(cells["client_phone"])
-    phones = (
-        cells.with_columns(client_phone=split)
-        .explode("client_phone")
-        .drop_nulls("client_phone")
-        .unique(["deal_id", "client_phone"], maintain_order=True)
-    )
+    phones = cells.with_columns(client_phone=split).explode("client_phone")
+    phones = phones.drop_nulls("client_phone")
+    if cells["deal_id"].n_unique() < cells.height:  # (a cell's phones come each once)
+        phones = phones.unique(["deal_id", "client_phone"], maintain_order=True)
     phones = phones.with_columns(
         client_phone_hash=hash_phone_column(phones["client_phone"], ctx.phone_hash_key),
         source=pl.lit(ctx.source),

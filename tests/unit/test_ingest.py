@@ -193,6 +193,21 @@ def test_unparseable_phone_drops_the_phone_not_the_deal(tmp_path) -> None:
     assert "1 phone value(s) not understood" in result.message
 
 
+def test_a_deal_written_twice_lands_each_of_its_phones_once(tmp_path) -> None:
+    config = make_config(tmp_path)
+    again = DEAL_2.replace("89031234567", '"+7 903 123-45-67, 84951234567"')
+    put(config, "crm/deals_2025-03-01.csv", deals_csv(DEAL_2, again, DEAL_1))
+    ingest(config)
+    phones = table(config, "crm_deal_phones").select("deal_id", "client_phone").rows()
+    # deal 2: 89031234567 in both rows, 84951234567 once; deal 1: its two phones
+    assert sorted(phones) == [
+        ("1", "+74951234567"),
+        ("1", "+79161234567"),
+        ("2", "+74951234567"),
+        ("2", "+79031234567"),
+    ]
+
+
 def test_reject_ratio_above_the_limit_fails_the_file_landing_nothing(tmp_path) -> None:
     config = make_config(tmp_path, max_reject_ratio=0.02)
     bad = DEAL_2.replace("01.03.2025 11:30", "x")
