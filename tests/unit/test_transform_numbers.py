@@ -30,3 +30,14 @@ def test_russian_amount_spellings() -> None:
 def test_dot_decimal_config_drops_comma_grouping() -> None:
     amount, _, _ = parse_amounts(pl.Series(["1,234,567.50"]), ".")
     assert amount.to_list() == [1234567.5]
+
+
+def test_a_column_without_marks_or_bad_values_gets_null_currency_and_problems() -> None:
+    # parse_amounts leaves out the mark and problem steps when no value needs them: the
+    # outputs keep their length and type, all null.
+    values = pl.Series(["1 200,50", None, "", "300"])
+    amount, problem, currency = parse_amounts(values, ",")
+    assert amount.to_list() == [1200.5, None, None, 300.0]
+    assert problem.to_list() == [None] * 4
+    assert currency.to_list() == [None] * 4
+    assert (problem.dtype, currency.dtype) == (pl.String, pl.String)
