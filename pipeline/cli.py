@@ -283,7 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voronka", description="Sales-funnel analytics.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+        # argparse formats `help` with % (a literal one is %%), never `description`
+        sub = commands.add_parser(name, help=help_text.replace("%", "%%"), description=help_text)
         sub.add_argument(
             "--config", help="config file (default: $VORONKA_CONFIG, else ./voronka.yaml)"
         )

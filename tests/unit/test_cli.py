@@ -1,6 +1,6 @@
 """Exit codes: 0 ok, 1 run failed, 2 bad usage or config."""
 
-from pipeline.cli import EXIT_USAGE, main
+from pipeline.cli import COMMANDS, EXIT_USAGE, build_parser, main
 
 
 def test_missing_config_exits_2(tmp_path, capsys):
@@ -49,3 +49,10 @@ def test_the_config_defaults_to_voronka_config(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["run"]) == EXIT_USAGE
     assert "voronka.yaml: config file not found" in capsys.readouterr().err
+
+
+def test_the_command_list_prints_each_commands_help_as_written():
+    usage = " ".join(build_parser().format_help().split())
+    assert "80 % range" in usage
+    for _, help_text in COMMANDS.values():
+        assert " ".join(help_text.split()) in usage
