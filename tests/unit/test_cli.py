@@ -53,6 +53,7 @@ def test_the_config_defaults_to_voronka_config(tmp_path, monkeypatch, capsys):
 
 def test_the_command_list_prints_each_commands_help_as_written():
     usage = " ".join(build_parser().format_help().split())
-    assert "80 % range" in usage
-    for _, help_text in COMMANDS.values():
-        assert " ".join(help_text.split()) in usage
+    assert "forecast deals to be won in the cutoff's month, 80 % range, backtest" in usage
+    for name, (_, help_text) in COMMANDS.items():
+        assert f"{name} {' '.join(help_text.split())}" in usage
+    assert "option_strings" not in usage
