@@ -42,16 +42,8 @@ models' semantics (docs/contracts.md "Funnel semantics"):
     month): the stage entries of such an old cohort keep only the calls it was built
     with (int_stage_entries_unioned), and every mart row equals a full rebuild's.
 
-- The forecast's deal periods (int_forecast_deal_periods), per deal, month and moment
-  kind: every row of the reached deals (changed deals and deals sharing a phone with
-  one), whose ids the plan writes into the build's warehouse (REBUILD_DEALS_TABLE)
-  before dbt runs; every `cutoff` row (its landmarks move with the cutoff); and the
-  `month_start` rows from the month before the per-call boundary on (a call from that
-  boundary on may link or enter differently; the previous cutoff's month and every new
-  one are after it). Any other deal's earlier `month_start` row reads what it read
-  before: the same latest row, the same CRM entries (no new history entry; a new latest
-  snapshot with an unchanged state enters nothing and shows the same amount, only
-  later), and no changed call entry by the month's end.
+The forecast's deal periods (int_forecast_deal_periods) are built whole: every run moves
+the cutoff, and with it half their rows.
 
 In a call centre where the same numbers call every month, their deals and episodes have
 long entered the call stages: a new month recomputes from its own month, or from the
@@ -93,13 +85,8 @@ BOUNDARY_ENV = {
         "rebuild_from",
         "links_rebuild_from",
         "calls_rebuild_from",
-        "periods_rebuild_from",
     )
 }
-# The deals the new data reached (entity ids), written into the build's warehouse with
-# every incremental plan: int_forecast_deal_periods recomputes their rows
-# (macros/incremental.sql `rebuilt_deal`).
-REBUILD_DEALS_TABLE = "state.rebuild_deals"
 
 
 @dataclass(frozen=True)
@@ -129,17 +116,7 @@ class RebuildPlan:
             boundaries[BOUNDARY_ENV["rebuild_from"]] = _iso(self.rebuild_from)
             boundaries[BOUNDARY_ENV["links_rebuild_from"]] = _iso(self.links_rebuild_from)
             boundaries[BOUNDARY_ENV["calls_rebuild_from"]] = self.calls_rebuild_from.isoformat()
-            boundaries[BOUNDARY_ENV["periods_rebuild_from"]] = _iso(self.periods_rebuild_from)
         return {name: json.dumps(value, sort_keys=True) for name, value in boundaries.items()}
-
-    @property
-    def periods_rebuild_from(self) -> dict[str, dt.date]:
-        """The first month of the forecast's deal periods to recompute for every deal, per
-        funnel: the month before the per-call boundary (a call from that boundary on may
-        enter a stage; the month before, as the periods' months are local, not UTC). The
-        reached deals' rows are recomputed in every month (REBUILD_DEALS_TABLE)."""
-        before_calls = month_start(self.calls_rebuild_from - dt.timedelta(days=1))
-        return {funnel_id: before_calls for funnel_id in self.rebuild_from}
 
     def describe(self) -> str:
         if self.full:
@@ -195,9 +172,7 @@ def plan_rebuild(
     if not previous.exists():
         return RebuildPlan(True, "no previous build", fingerprint)
     with duckdb.connect(config=duckdb_config or {}) as con:
-        # Not read-only: an incremental plan writes the deals it reached into this file,
-        # the build's own (REBUILD_DEALS_TABLE).
-        con.execute(f"attach '{quoted(previous)}' as previous")
+        con.execute(f"attach '{quoted(previous)}' as previous (read_only)")
         if not _has_tables(con, PREVIOUS_TABLES):
             return RebuildPlan(True, "the previous build has no incremental state", fingerprint)
         state = con.execute(f"select build_fingerprint, file_id from previous.{STATE_TABLE}")
@@ -212,7 +187,6 @@ def plan_rebuild(
             return RebuildPlan(True, f"{len(built_files - loaded)} file(s) removed", fingerprint)
         new_files = loaded - built_files
         if not new_files:
-            _write_rebuild_deals(con, "select null::varchar as entity_id where false")
             untouched = {funnel.id: NOTHING_TO_RECOMPUTE for funnel in config.funnels}
             return RebuildPlan(
                 False, "no new files", fingerprint, untouched, untouched, NOTHING_TO_RECOMPUTE
@@ -220,18 +194,12 @@ def plan_rebuild(
         register_landing(con, config, new_files)
         changes = read_changes(con)
         rebuild_from = {funnel.id: _first_cohort(con, funnel, changes) for funnel in config.funnels}
-        _write_rebuild_deals(con, "select entity_id from reached_deals")
     links_from = {funnel.id: _first_link_month(funnel, changes) for funnel in config.funnels}
     callbacks_from = changes.cutoff - dt.timedelta(hours=config.calls.callback_hours, days=1)
     calls_from = month_start(min(filter(None, [changes.first_call, callbacks_from])))
     return RebuildPlan(
         False, f"{len(new_files)} new file(s)", fingerprint, rebuild_from, links_from, calls_from
     )
-
-
-def _write_rebuild_deals(con: duckdb.DuckDBPyConnection, select: str) -> None:
-    con.execute("create schema if not exists previous.state")
-    con.execute(f"create or replace table previous.{REBUILD_DEALS_TABLE} as {select}")
 
 
 def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: Changes) -> dt.date:

@@ -30,37 +30,27 @@
    month that has no rows left); Spark has no DELETE on parquet tables, so it partitions
    by the month and overwrites the partitions the run produced (insert_overwrite). #}
 
-{# `also`: a predicate on the target's columns, for rows replaced besides the months from
-   the boundary on (int_forecast_deal_periods: the rows of the deals the new data changed,
-   `rebuilt_deal`, and every `cutoff` row). A model passing it selects the same rows on an
-   incremental run. Spark cannot overwrite rows within a partition: there such a model is a
-   table, built whole. #}
-{% macro incremental_months(month_column, boundary, also=none) -%}
-    {{ return(adapter.dispatch('incremental_months', 'voronka')(month_column, boundary, also)) }}
+{% macro incremental_months(month_column, boundary) -%}
+    {{ return(adapter.dispatch('incremental_months', 'voronka')(month_column, boundary)) }}
 {%- endmacro %}
 
-{% macro default__incremental_months(month_column, boundary, also=none) -%}
+{% macro default__incremental_months(month_column, boundary) -%}
     {{ config(
         materialized='incremental',
         incremental_strategy='replace_months',
         unique_key=month_column,
         replace_from=boundary,
-        replace_also=also,
         on_schema_change='fail',
     ) }}
 {%- endmacro %}
 
-{% macro spark__incremental_months(month_column, boundary, also=none) -%}
-    {%- if also is not none -%}
-        {{ config(materialized='table') }}
-    {%- else -%}
-        {{ config(
-            materialized='incremental',
-            incremental_strategy='insert_overwrite',
-            partition_by=[month_column],
-            on_schema_change='fail',
-        ) }}
-    {%- endif -%}
+{% macro spark__incremental_months(month_column, boundary) -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='insert_overwrite',
+        partition_by=[month_column],
+        on_schema_change='fail',
+    ) }}
 {%- endmacro %}
 
 
@@ -86,33 +76,6 @@
 {# The boundary of the per-call models: the first UTC call month a run recomputes. #}
 {% macro calls_rebuild_from() -%}
     {{ month_boundary(boundaries('calls_rebuild_from'), none) }}
-{%- endmacro %}
-
-{# The boundary of the forecast's deal periods (int_forecast_deal_periods), per funnel: a
-   local month, the earlier of the entity boundary and the month before the per-call
-   boundary (pipeline/incremental.py, RebuildPlan.periods_rebuild_from). #}
-{% macro periods_rebuild_from(funnel_column=none) -%}
-    {{ month_boundary(boundaries('periods_rebuild_from'), funnel_column) }}
-{%- endmacro %}
-
-{# `where`-clause text: the entity (`entity_column`, a deal's entity_id) is one of the deals
-   the new data reached: the plan's changed deals and the deals sharing a phone with one,
-   the table state.rebuild_deals that the pipeline writes into the build's warehouse with
-   every incremental plan, before dbt runs (not an environment variable: thousands of
-   ids). Without a periods boundary (no plan: a hand-run build) every entity. Parse-time
-   text (a config value), so it is decided by the boundary alone, never by a lookup. #}
-{% macro rebuilt_deal(entity_column) -%}
-    {%- if boundaries('periods_rebuild_from') is none -%}
-        1 = 1
-    {%- else -%}
-        {{ entity_column }} in (select entity_id from {{ rebuild_deals_relation() }})
-    {%- endif -%}
-{%- endmacro %}
-
-{% macro rebuild_deals_relation() -%}
-    {{ return(api.Relation.create(
-        database=target.database, schema='state', identifier='rebuild_deals'
-    )) }}
 {%- endmacro %}
 
 {# The boundary of call → deal links and call-lead episodes: per funnel, a UTC call month. #}
@@ -148,27 +111,15 @@
 {%- endmacro %}
 
 
-{# DuckDB's strategy: replace every month from the boundary on (and the rows `also`
-   names) with the run's rows. #}
+{# DuckDB's strategy: replace every month from the boundary on with the run's rows. #}
 {% macro get_incremental_replace_months_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
     delete from {{ target }}
-    where {{ arg_dict['unique_key'] }} >= {{ config.get('replace_from') }}
-    {%- if config.get('replace_also') %} or ({{ config.get('replace_also') }}){% endif %};
+    where {{ arg_dict['unique_key'] }} >= {{ config.get('replace_from') }};
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ source }}
-{%- endmacro %}
-
-
-{# `where`-clause text: `predicate` on incremental runs only. #}
-{% macro when_incremental(predicate) -%}
-    {%- if is_incremental() -%}
-        {{ predicate }}
-    {%- else -%}
-        1 = 1
-    {%- endif -%}
 {%- endmacro %}
 
 

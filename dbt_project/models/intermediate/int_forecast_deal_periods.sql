@@ -18,32 +18,13 @@
 --   new         first known after the landmark, within the window
 --   won_already won between the month's start and the landmark (cutoff kind only)
 -- is_won_in_window: won after the landmark, by the window's end.
--- Incremental (macros/incremental.sql, pipeline/incremental.py): a run replaces every
--- `cutoff` row (their landmarks move with the cutoff), every row of the deals the new data
--- reached (state.rebuild_deals: the changed deals and the deals sharing a phone with one),
--- and the `month_start` rows of the months from periods_rebuild_from (the month before the
--- per-call boundary) on, or before the first month built (the spine reaches back). The
--- other rows stay as built: a `month_start` row of deal d and month m reads d's latest row,
--- d's entries known by m's window end, d's snapshots at or before m's start, and the
--- spine. A deal not reached has the same latest row (its state is unchanged), the same CRM
--- entries (no new history entry; a new latest snapshot with an unchanged state enters
--- nothing and shows the same amount, only later) and the same calls: the calls that may
--- link or enter differently are from the per-call boundary on, after m's window end.
--- (The spans below read all of a deal's entries and exports, but one known after m's
--- window end can only open a span or end one after m's landmark: nothing changes there.)
-{%- set recomputed -%}
-    moment_kind = 'cutoff' or {{ rebuilt_deal('entity_id') }}
-{%- endset %}
-{{ incremental_months('month', periods_rebuild_from('funnel_id'), also=recomputed) }}
-{%- set recomputed_landmarks -%}
-    landmarks.month >= {{ periods_rebuild_from('landmarks.funnel_id') }}
-    or landmarks.moment_kind = 'cutoff'
-    or {{ rebuilt_deal('deal_times.entity_id') }}
-    or landmarks.month < (
-        select min(built.month) from {{ this }} as built
-        where built.funnel_id = landmarks.funnel_id
-    )
-{%- endset %}
+-- Months: only those the forecast reads (int_forecasts_estimated): `cutoff` rows for the
+-- cutoff's month and the months its history and new-deal rate look back over
+-- (var('forecast_history_months'), the funnel's plan months, whichever is more);
+-- `month_start` rows for the backtest's var('forecast_backtest_months') months before
+-- the cutoff's and the months their history looks back over.
+-- A table, built whole: every run moves the cutoff (and with it every `cutoff` row) and
+-- reads every deal's entries.
 {%- set reached_at -%}
     case
         when furthest_spans.exact_reached_at <= deal_landmarks.landmark_at then furthest_spans.exact_reached_at
@@ -70,6 +51,10 @@ snapshots as (
 
 months as (
     select * from {{ ref('int_months_spined') }}
+),
+
+funnels as (
+    select * from {{ ref('stg_landing__config_funnels') }}
 ),
 
 cutoff as (
@@ -218,14 +203,20 @@ moment_kinds as (
     from forecast_months
 ),
 
+-- The months each moment kind is needed for, from the earliest the forecast reads on.
 month_bounds as (
     select
         months.funnel_id,
         months.month,
         {{ from_local('cast(months.month as ' ~ dbt.type_timestamp() ~ ')') }} as month_start_at,
         {{ from_local(dbt.dateadd('month', '1', 'cast(months.month as ' ~ dbt.type_timestamp() ~ ')')) }}
-            as window_end_at
+            as window_end_at,
+        {{ dbt.datediff('months.month', 'forecast_months.forecast_month', 'month') }}
+            as months_before,
+        greatest({{ var('forecast_history_months') }}, funnels.plan_months) as months_looked_back
     from months
+    inner join funnels
+        on months.funnel_id = funnels.funnel_id
     cross join forecast_months
     where months.month <= forecast_months.forecast_month
 ),
@@ -240,6 +231,12 @@ landmarks as (
         month_bounds.window_end_at
     from month_bounds
     cross join moment_kinds
+    where
+        month_bounds.months_before <= month_bounds.months_looked_back
+        or (
+            moment_kinds.moment_kind = 'month_start'
+            and month_bounds.months_before <= month_bounds.months_looked_back + {{ var('forecast_backtest_months') }}
+        )
 ),
 
 deal_landmarks as (
@@ -270,7 +267,6 @@ deal_landmarks as (
         deal_times.first_known_at <= landmarks.window_end_at
         and (deal_times.won_at is null or deal_times.won_at > landmarks.month_start_at)
         and (deal_times.lost_at is null or deal_times.lost_at > landmarks.landmark_at)
-        and ({{ when_incremental(recomputed_landmarks) }})
 ),
 
 -- The open deals' furthest stage known at the landmark, short of winning, with its first
@@ -329,4 +325,3 @@ final as (
 )
 
 select * from final
-order by month

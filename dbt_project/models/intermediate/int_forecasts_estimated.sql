@@ -72,7 +72,8 @@ as_of_months as (
         or (
             periods.moment_kind = 'month_start'
             and periods.month < forecast_months.forecast_month
-            and periods.month >= {{ dbt.dateadd('month', '-12', 'forecast_months.forecast_month') }}
+            and periods.month
+            >= {{ dbt.dateadd('month', -var('forecast_backtest_months'), 'forecast_months.forecast_month') }}
         )
 ),
 
