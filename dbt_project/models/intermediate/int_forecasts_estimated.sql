@@ -37,12 +37,21 @@ forecast_months as (
     from cutoff
 ),
 
+-- The months that have periods, per funnel and moment kind (a few rows, read twice).
+period_months as (
+    select distinct
+        funnel_id,
+        moment_kind,
+        month
+    from {{ ref('int_forecast_deal_periods') }}
+),
+
 first_months as (
     select
         funnel_id,
         moment_kind,
         min(month) as first_month
-    from {{ ref('int_forecast_deal_periods') }}
+    from period_months
     group by funnel_id, moment_kind
 ),
 
@@ -191,26 +200,46 @@ history_months as (
     from as_of
 ),
 
-cell_hazards as (
+-- Each as-of month with each month of its history [first_history_month, as_of_month)
+-- that has periods: the per-month CTEs join it on the month. Their months are months of
+-- the same periods, so each of their rows meets the same as-of months as through the
+-- window condition, once each (a month without periods has no row to add).
+history_windows as (
     select
         history_months.funnel_id,
         history_months.moment_kind,
         history_months.as_of_month,
+        history_months.landmark_at,
+        history_months.first_new_deal_month,
+        period_months.month
+    from history_months
+    inner join period_months
+        on
+            history_months.funnel_id = period_months.funnel_id
+            and history_months.moment_kind = period_months.moment_kind
+            and history_months.as_of_month > period_months.month
+            and history_months.first_history_month <= period_months.month
+),
+
+cell_hazards as (
+    select
+        history_windows.funnel_id,
+        history_windows.moment_kind,
+        history_windows.as_of_month,
         month_cells.stage_order,
         month_cells.age_bucket,
         sum(month_cells.periods) as periods,
         sum(month_cells.won) as won
-    from history_months
+    from history_windows
     inner join month_cells
         on
-            history_months.funnel_id = month_cells.funnel_id
-            and history_months.moment_kind = month_cells.moment_kind
-            and history_months.as_of_month > month_cells.month
-            and history_months.first_history_month <= month_cells.month
+            history_windows.funnel_id = month_cells.funnel_id
+            and history_windows.moment_kind = month_cells.moment_kind
+            and history_windows.month = month_cells.month
     group by
-        history_months.funnel_id,
-        history_months.moment_kind,
-        history_months.as_of_month,
+        history_windows.funnel_id,
+        history_windows.moment_kind,
+        history_windows.as_of_month,
         month_cells.stage_order,
         month_cells.age_bucket
 ),
@@ -243,19 +272,18 @@ history_size_parts as (
             and history_months.first_history_month <= open_runs.last_open_month
     union all
     select
-        history_months.funnel_id,
-        history_months.moment_kind,
-        history_months.as_of_month,
+        history_windows.funnel_id,
+        history_windows.moment_kind,
+        history_windows.as_of_month,
         count(distinct gapped_open_months.entity_id) as history_deals,
         0 as history_periods
-    from history_months
+    from history_windows
     inner join gapped_open_months
         on
-            history_months.funnel_id = gapped_open_months.funnel_id
-            and history_months.moment_kind = gapped_open_months.moment_kind
-            and history_months.as_of_month > gapped_open_months.month
-            and history_months.first_history_month <= gapped_open_months.month
-    group by history_months.funnel_id, history_months.moment_kind, history_months.as_of_month
+            history_windows.funnel_id = gapped_open_months.funnel_id
+            and history_windows.moment_kind = gapped_open_months.moment_kind
+            and history_windows.month = gapped_open_months.month
+    group by history_windows.funnel_id, history_windows.moment_kind, history_windows.as_of_month
     union all
     select
         funnel_id,
@@ -281,24 +309,23 @@ history_sizes as (
 -- own window.
 new_before as (
     select
-        history_months.funnel_id,
-        history_months.moment_kind,
-        history_months.as_of_month,
+        history_windows.funnel_id,
+        history_windows.moment_kind,
+        history_windows.as_of_month,
         month_new_deals.manager,
         sum(month_new_deals.new_deals) as new_deals,
         sum(month_new_deals.won) as won
-    from history_months
+    from history_windows
     inner join month_new_deals
         on
-            history_months.funnel_id = month_new_deals.funnel_id
-            and history_months.moment_kind = month_new_deals.moment_kind
-            and history_months.as_of_month > month_new_deals.month
-            and history_months.first_history_month <= month_new_deals.month
-            and history_months.first_new_deal_month <= month_new_deals.month
+            history_windows.funnel_id = month_new_deals.funnel_id
+            and history_windows.moment_kind = month_new_deals.moment_kind
+            and history_windows.month = month_new_deals.month
+            and history_windows.first_new_deal_month <= month_new_deals.month
     group by
-        history_months.funnel_id,
-        history_months.moment_kind,
-        history_months.as_of_month,
+        history_windows.funnel_id,
+        history_windows.moment_kind,
+        history_windows.as_of_month,
         month_new_deals.manager
 ),
 
@@ -317,20 +344,19 @@ new_rates as (
 -- deal's next export.
 won_history_deals as (
     select distinct
-        history_months.funnel_id,
-        history_months.moment_kind,
-        history_months.as_of_month,
-        history_months.landmark_at,
+        history_windows.funnel_id,
+        history_windows.moment_kind,
+        history_windows.as_of_month,
+        history_windows.landmark_at,
         won_deals.entity_id,
         won_deals.source,
         won_deals.deal_id
-    from history_months
+    from history_windows
     inner join won_deals
         on
-            history_months.funnel_id = won_deals.funnel_id
-            and history_months.moment_kind = won_deals.moment_kind
-            and history_months.as_of_month > won_deals.month
-            and history_months.first_history_month <= won_deals.month
+            history_windows.funnel_id = won_deals.funnel_id
+            and history_windows.moment_kind = won_deals.moment_kind
+            and history_windows.month = won_deals.month
 ),
 
 won_snapshot_spans as (
