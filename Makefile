@@ -21,6 +21,8 @@ help:
 	@echo "make ui     - open the Dagster UI on the project (http://127.0.0.1:3000)"
 
 # System libraries WeasyPrint needs (Pango); installed with apt-get when missing and root.
+# HarfBuzz-Subset too, if the system has it: WeasyPrint then subsets the PDF fonts in C
+# (without it, in Python with fontTools: ~0.7 s more per PDF, the same look).
 system-deps:
 	@if ! ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so'; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -28,6 +30,14 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
 	  else \
 	    echo "WeasyPrint needs Pango: run 'sudo apt-get install -y libpango-1.0-0 libpangoft2-1.0-0'"; exit 2; \
+	  fi; \
+	fi
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so'; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	    && { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libharfbuzz-subset0 >/dev/null; }; then \
+	    echo "Installed HarfBuzz-Subset for WeasyPrint (apt-get)"; \
+	  else \
+	    echo "Note: PDFs render faster with HarfBuzz-Subset: 'sudo apt-get install -y libharfbuzz-subset0'"; \
 	  fi; \
 	fi
 
