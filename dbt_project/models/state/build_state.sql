@@ -15,7 +15,6 @@
 -- depends_on: {{ ref('int_call_leads_sessionized') }}
 -- depends_on: {{ ref('int_stage_entries_unioned') }}
 -- depends_on: {{ ref('int_entities_described') }}
--- depends_on: {{ ref('int_forecast_deal_periods') }}
 -- depends_on: {{ ref('int_entity_stages_reached') }}
 -- depends_on: {{ ref('int_entity_segments') }}
 -- depends_on: {{ ref('funnel_entities') }}
