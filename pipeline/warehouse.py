@@ -46,6 +46,10 @@ TARGETS = (DUCKDB, SPARK)
 # DuckDB's settings in dbt_project/profiles.yml; a value set in the environment wins.
 MEMORY_LIMIT_ENV = "VORONKA_DUCKDB_MEMORY_LIMIT"
 THREADS_ENV = "VORONKA_DUCKDB_THREADS"
+# dbt's own threads: how many models build side by side (one DuckDB, one memory_limit).
+# Two on a machine of two CPUs or more: while one model commits or waits on dbt's Python,
+# the other queries (docs/performance.md "Memory, threads and the spill folder").
+DBT_THREADS_ENV = "VORONKA_DBT_THREADS"
 TEMP_DIR_ENV = "VORONKA_DUCKDB_TEMP_DIR"
 # DuckDB keeps up to this much of its freed buffer memory (the memory_limit) instead of
 # handing it back to the system: without it, a full-scale build spent a quarter of its CPU
@@ -290,8 +294,9 @@ def duckdb_resources(warehouse: Path) -> dict[str, str]:
     """DuckDB's settings for a build of the file `warehouse`, as the profile's environment:
     memory_limit a quarter of the memory this process may use (the cgroup's limit, else the
     machine's), within 1–3 GB; threads the CPUs it may run on (affinity, the cgroup's
-    quota); the folder it spills to beside the file (spill_dir); the freed memory it keeps,
-    as much as its memory_limit. A variable already set in the environment wins."""
+    quota), and dbt's threads two where there are two CPUs or more; the folder it spills to
+    beside the file (spill_dir); the freed memory it keeps, as much as its memory_limit.
+    A variable already set in the environment wins."""
     chosen = duckdb_settings(available_memory_mb(), available_cpus(), warehouse)
     resources = {name: os.environ.get(name, value) for name, value in chosen.items()}
     resources[BLOCK_ALLOCATOR_ENV] = os.environ.get(
@@ -317,6 +322,7 @@ def duckdb_settings(memory_mb: int, cpus: int, warehouse: Path) -> dict[str, str
     return {
         MEMORY_LIMIT_ENV: f"{limit}MB",
         THREADS_ENV: str(max(cpus, 1)),
+        DBT_THREADS_ENV: "2" if cpus >= 2 else "1",
         TEMP_DIR_ENV: str(spill_dir(warehouse)),
     }
 

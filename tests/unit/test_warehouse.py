@@ -14,6 +14,7 @@ from pipeline.config import load_config
 from pipeline.paths import DBT_PROJECT_DIR, REPO_ROOT
 from pipeline.warehouse import (
     BLOCK_ALLOCATOR_ENV,
+    DBT_THREADS_ENV,
     MEMORY_LIMIT_ENV,
     TEMP_DIR_ENV,
     THREADS_ENV,
@@ -141,8 +142,16 @@ def test_duckdb_takes_a_quarter_of_the_memory_within_one_to_four_gb(tmp_path, me
     assert settings == {
         MEMORY_LIMIT_ENV: limit,
         THREADS_ENV: "2",
+        DBT_THREADS_ENV: "2",
         TEMP_DIR_ENV: str(tmp_path / "duckdb-spill"),
     }
+
+
+@pytest.mark.parametrize(("cpus", "dbt_threads"), [(1, "1"), (2, "2"), (8, "2")])
+def test_dbt_builds_two_models_side_by_side_with_two_cpus_or_more(tmp_path, cpus, dbt_threads):
+    settings = duckdb_settings(24_000, cpus, tmp_path / "warehouse.duckdb")
+    assert settings[DBT_THREADS_ENV] == dbt_threads
+    assert settings[THREADS_ENV] == str(cpus)
 
 
 def test_a_setting_in_the_environment_wins_over_the_machine(tmp_path, monkeypatch):
@@ -180,6 +189,7 @@ def test_the_profile_reads_the_three_settings():
     settings, opened_with = duckdb_output["settings"], duckdb_output["config_options"]
     assert f"env_var('{MEMORY_LIMIT_ENV}'" in settings["memory_limit"]
     assert f"env_var('{THREADS_ENV}'" in settings["threads"]
+    assert f"env_var('{DBT_THREADS_ENV}'" in duckdb_output["threads"]
     assert f"env_var('{TEMP_DIR_ENV}'" in opened_with["temp_directory"]
     assert f"env_var('{BLOCK_ALLOCATOR_ENV}'" in opened_with["block_allocator_memory"]
     assert "temp_directory" not in settings
