@@ -6,6 +6,11 @@ build copy nobody publishes, holding the DuckDB lock against the next run. On Li
 kernel can send the child a signal when its parent dies (prctl PR_SET_PDEATHSIG), set in
 the child between fork and exec. Elsewhere there is no such hook; the child may outlive
 a killed parent there.
+
+dbt's child also starts without transparent huge pages (without_huge_pages): DuckDB asks
+the kernel for them (madvise), and each 2 MB page it then faults in is zeroed whole; a
+full-scale build spent a quarter of its CPU in the kernel doing so (docs/performance.md
+"Memory, threads and the spill folder").
 """
 
 from __future__ import annotations
@@ -14,9 +19,12 @@ import ctypes
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# <linux/prctl.h>
+PR_SET_PDEATHSIG = 1
+PR_SET_THP_DISABLE, PR_GET_THP_DISABLE = 41, 42
 
 
 def die_with_parent() -> Callable[[], None] | None:
@@ -36,3 +44,18 @@ def die_with_parent() -> Callable[[], None] | None:
             os.kill(os.getpid(), signal.SIGKILL)
 
     return in_child
+
+
+@contextmanager
+def without_huge_pages() -> Iterator[None]:
+    """Children started inside the block run without transparent huge pages (the flag is
+    inherited at fork and kept across exec); this process gets its own setting back after.
+    Nothing changes where the kernel has no such flag."""
+    prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+    before = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) if prctl else -1
+    changed = before >= 0 and prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0
+    try:
+        yield
+    finally:
+        if changed:
+            prctl(PR_SET_THP_DISABLE, before, 0, 0, 0)

@@ -35,7 +35,7 @@ from pipeline.funnel_tables import write_config_tables
 from pipeline.incremental import RebuildPlan, build_fingerprint, plan_rebuild
 from pipeline.io import ensure_landing
 from pipeline.paths import DBT_PROJECT_DIR
-from pipeline.processes import die_with_parent
+from pipeline.processes import die_with_parent, without_huge_pages
 
 DBT_PATH_ENV = "VORONKA_DBT_PATH"
 DBT_TARGET_ENV = "VORONKA_DBT_TARGET"
@@ -376,15 +376,16 @@ def run_dbt(
         **location_environment(dbt_target(target), target_file),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    process = subprocess.Popen(
-        dbt_command(config, args, target, extra_vars),
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        preexec_fn=die_with_parent(),  # a killed `voronka run` must not leave dbt running
-    )
+    with without_huge_pages():
+        process = subprocess.Popen(
+            dbt_command(config, args, target, extra_vars),
+            cwd=DBT_PROJECT_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=die_with_parent(),  # a killed `voronka run` must not leave dbt running
+        )
     lines: list[str] = []
     assert process.stdout is not None
     for line in process.stdout:

@@ -43,6 +43,7 @@ from pipeline.defs.ingest import WRITER_POOL
 from pipeline.defs.resources import VoronkaConfig
 from pipeline.locks import logged_warehouse_lock
 from pipeline.paths import DBT_PROJECT_DIR
+from pipeline.processes import without_huge_pages
 from pipeline.warehouse import (
     build_args,
     build_location,
@@ -82,6 +83,7 @@ class VoronkaDbtCli(DbtCliResource):
     - dbt's output is read by a thread of its own as fast as dbt writes it (DrainedPipe):
       dagster-dbt reads a line, stores its Dagster events, then reads the next, so dbt
       waited on a full pipe whenever the event log was slower than the build.
+    - dbt starts without transparent huge pages, as the CLI's (pipeline/processes.py).
     """
 
     def _initialize_dbt_core_adapter(self, args):
@@ -94,7 +96,8 @@ class VoronkaDbtCli(DbtCliResource):
         return super()._cli_version
 
     def cli(self, args, **kwargs):
-        invocation = super().cli(args, **kwargs)
+        with without_huge_pages():  # as the CLI's dbt (pipeline/processes.py)
+            invocation = super().cli(args, **kwargs)
         invocation.process.stdout = DrainedPipe(invocation.process.stdout)
         return invocation
 
