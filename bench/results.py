@@ -14,7 +14,7 @@ import polars as pl
 import psutil
 
 from bench.measure import Measured
-from pipeline.warehouse import TEMP_DIR_ENV, duckdb_resources
+from pipeline.build_settings import TEMP_DIR_ENV, duckdb_resources
 
 GB = 1024**3
 TARGETS = {

@@ -22,8 +22,8 @@ from bench.results import (
     sum_row,
 )
 from bench.workdir import DELIVERY, INCREMENTAL_WAREHOUSE, deliver, set_aside
+from pipeline.build_settings import spill_dir
 from pipeline.paths import REPO_ROOT
-from pipeline.warehouse import spill_dir
 
 STAGE_LIMIT_BYTES = 11 * GB  # the machine has 24 GB; no stage may pass ~12 (killed, reported)
 

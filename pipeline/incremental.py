@@ -166,7 +166,7 @@ def plan_rebuild(
 ) -> RebuildPlan:
     """The plan for building on top of the warehouse file `previous` (may not exist).
     `duckdb_config`: the planning connection's settings (memory_limit, threads, kept memory,
-    temp_directory: the build's, pipeline.warehouse.plan_settings); DuckDB's defaults
+    temp_directory: the build's, pipeline.build_settings.plan_settings); DuckDB's defaults
     (80 % of the machine's memory) without."""
     fingerprint = build_fingerprint(config)
     if not previous.exists():

@@ -10,20 +10,18 @@ import duckdb
 import pytest
 import yaml
 
-from pipeline.config import load_config
-from pipeline.paths import DBT_PROJECT_DIR, REPO_ROOT
-from pipeline.warehouse import (
+from pipeline.build_settings import (
     BLOCK_ALLOCATOR_ENV,
     DBT_THREADS_ENV,
     MEMORY_LIMIT_ENV,
     TEMP_DIR_ENV,
     THREADS_ENV,
-    build_copy,
-    dbt_vars,
     duckdb_resources,
     duckdb_settings,
-    previous_generation,
 )
+from pipeline.config import load_config
+from pipeline.paths import DBT_PROJECT_DIR, REPO_ROOT
+from pipeline.warehouse import build_copy, dbt_vars, previous_generation
 
 
 def build(published: Path, content: bytes) -> bytes:
