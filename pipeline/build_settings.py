@@ -11,7 +11,6 @@ import math
 import os
 from pathlib import Path
 
-# DuckDB's settings in dbt_project/profiles.yml; a value set in the environment wins.
 MEMORY_LIMIT_ENV = "VORONKA_DUCKDB_MEMORY_LIMIT"
 THREADS_ENV = "VORONKA_DUCKDB_THREADS"
 # dbt's own threads: how many models build side by side (one DuckDB, one memory_limit).

@@ -8,9 +8,9 @@ the child between fork and exec. Elsewhere there is no such hook; the child may 
 a killed parent there.
 
 dbt's child also starts without transparent huge pages (without_huge_pages): DuckDB asks
-the kernel for them (madvise), and each 2 MB page it then faults in is zeroed whole; a
-full-scale build spent a quarter of its CPU in the kernel doing so (docs/performance.md
-"Memory, threads and the spill folder").
+the kernel for them (madvise), and each 2 MB page it then faults in is zeroed whole; 13 %
+of a full-scale build's CPU samples were that zeroing (docs/performance.md "Memory,
+threads and the spill folder").
 """
 
 from __future__ import annotations

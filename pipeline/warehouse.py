@@ -7,9 +7,10 @@ build leaves the previous warehouse (and reports) as they were.
 dbt unit tests do not run here: they check the models' SQL on fixed rows with their own
 vars, whatever voronka.yaml says, and run in `make test` (tests/e2e/test_dbt_unit_tests.py).
 
-DuckDB's memory_limit, threads, spill folder and kept memory come from the machine
-(pipeline/build_settings.py, docs/performance.md "Memory, threads and the spill folder"), through
-environment variables the profile reads.
+DuckDB's memory_limit, threads, spill folder and kept memory, and dbt's threads, come from
+the machine (pipeline/build_settings.py, docs/performance.md "Memory, threads and the
+spill folder"), through environment variables the profile reads. dbt's child starts
+without transparent huge pages (pipeline/processes.py).
 
 The same models also build on Spark (the profile's `spark` output, docs/scaling.md): the
 target is an argument or VORONKA_DBT_TARGET, DuckDB by default. A local Spark session
