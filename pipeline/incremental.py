@@ -85,6 +85,7 @@ BOUNDARY_ENV = {
         "rebuild_from",
         "links_rebuild_from",
         "calls_rebuild_from",
+        "new_files",  # the CRM staging tables' (macros/incremental_files.sql)
     )
 }
 
@@ -99,6 +100,9 @@ class RebuildPlan:
     rebuild_from: dict[str, dt.date] = field(default_factory=dict)
     links_rebuild_from: dict[str, dt.date] = field(default_factory=dict)
     calls_rebuild_from: dt.date | None = None
+    # The files new since the previous build, when every one of them arrived after every
+    # built file; None: the CRM staging tables read every file.
+    new_files: tuple[str, ...] | None = None
 
     def dbt_args(self) -> list[str]:
         return ["--full-refresh"] if self.full else []
@@ -107,8 +111,9 @@ class RebuildPlan:
         return {"build_fingerprint": self.fingerprint}
 
     def dbt_env(self) -> dict[str, str]:
-        """The boundaries, as the environment variables dbt_project/macros/incremental.sql
-        reads (JSON; null: every month). Not --vars: dbt re-parses the whole project when a
+        """The boundaries and the new files, as the environment variables
+        dbt_project/macros/incremental.sql and incremental_files.sql read (JSON; null: every
+        month, every file). Not --vars: dbt re-parses the whole project when a
         var changes, and only the dozen files that read an environment variable when it
         changes."""
         boundaries: dict = {name: None for name in BOUNDARY_ENV.values()}
@@ -116,6 +121,8 @@ class RebuildPlan:
             boundaries[BOUNDARY_ENV["rebuild_from"]] = _iso(self.rebuild_from)
             boundaries[BOUNDARY_ENV["links_rebuild_from"]] = _iso(self.links_rebuild_from)
             boundaries[BOUNDARY_ENV["calls_rebuild_from"]] = self.calls_rebuild_from.isoformat()
+            new_files = None if self.new_files is None else list(self.new_files)
+            boundaries[BOUNDARY_ENV["new_files"]] = new_files
         return {name: json.dumps(value, sort_keys=True) for name, value in boundaries.items()}
 
     def describe(self) -> str:
@@ -129,7 +136,8 @@ class RebuildPlan:
             else ""
         )
         links = f"; links {links}" if links else ""
-        return f"incremental: cohort months {months or 'none'}{links}{calls} ({self.reason})"
+        crm = "; CRM staging from every file" if self.new_files is None else ""
+        return f"incremental: cohort months {months or 'none'}{links}{calls}{crm} ({self.reason})"
 
 
 def _from_months(months: dict[str, dt.date]) -> str:
@@ -189,17 +197,49 @@ def plan_rebuild(
         if not new_files:
             untouched = {funnel.id: NOTHING_TO_RECOMPUTE for funnel in config.funnels}
             return RebuildPlan(
-                False, "no new files", fingerprint, untouched, untouched, NOTHING_TO_RECOMPUTE
+                False, "no new files", fingerprint, untouched, untouched, NOTHING_TO_RECOMPUTE, ()
             )
         register_landing(con, config, new_files)
         changes = read_changes(con)
+        arrived_after = _arrived_after_built(con, built_files)
         rebuild_from = {funnel.id: _first_cohort(con, funnel, changes) for funnel in config.funnels}
     links_from = {funnel.id: _first_link_month(funnel, changes) for funnel in config.funnels}
     callbacks_from = changes.cutoff - dt.timedelta(hours=config.calls.callback_hours, days=1)
     calls_from = month_start(min(filter(None, [changes.first_call, callbacks_from])))
     return RebuildPlan(
-        False, f"{len(new_files)} new file(s)", fingerprint, rebuild_from, links_from, calls_from
+        False,
+        f"{len(new_files)} new file(s)",
+        fingerprint,
+        rebuild_from,
+        links_from,
+        calls_from,
+        tuple(sorted(new_files)) if arrived_after else None,
     )
+
+
+def _arrived_after_built(con: duckdb.DuckDBPyConnection, built_files: set[str]) -> bool:
+    """Whether every new file comes after every built one in the arrival order the staging
+    models rank copies by (received_at, then path, then file_id, NULLs first:
+    stg_landing__file_arrivals): then a new file's copy of a row wins over a built one."""
+    con.execute("create temp table built_files (file_id varchar)")
+    con.executemany("insert into built_files values (?)", [[f] for f in sorted(built_files)])
+    return con.execute(
+        """
+        with placed as (
+            select file_id in (select file_id from new_files) as is_new,
+                   row_number() over (
+                       order by received_at asc nulls first, path asc nulls first, file_id asc
+                   ) as place
+            from arrivals
+            where file_id in (select file_id from new_files)
+               or file_id in (select file_id from built_files)
+        )
+        select coalesce(
+            max(place) filter (where not is_new) < min(place) filter (where is_new), true
+        )
+        from placed
+        """
+    ).fetchone()[0]
 
 
 def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: Changes) -> dt.date:

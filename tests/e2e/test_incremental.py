@@ -161,6 +161,9 @@ def test_second_delivery_recomputes_from_a_boundary_and_equals_a_full_rebuild(de
     # Links and episodes from a day before the first new call (1 July) at the latest, and
     # earlier where a changed deal's creation less the link days is.
     assert max(plan.links_rebuild_from.values()) <= dt.date(2026, 6, 1), plan.describe()
+    # The CRM staging tables read the new files only: the November history export repeats
+    # June's entries, which stay as built (their first file, June's).
+    assert plan.new_files is not None and len(plan.new_files) == 3, plan.describe()
     log: list[str] = []
     build_warehouse(config, progress=log.append)
     assert any(line.startswith("incremental: cohort months") for line in log), log[:3]
@@ -244,6 +247,49 @@ def test_a_backdated_export_recomputes_its_deals_cohorts_and_equals_a_full_rebui
         assert plan.rebuild_from[funnel_id] <= cohort, (funnel_id, cohort, plan.describe())
     build_warehouse(config)
     assert_equals_full_rebuild(config, root, "backdated")
+
+
+def test_a_new_file_arriving_before_a_built_one_rebuilds_the_crm_staging_whole(deliveries):
+    """A re-export whose ledger row says it arrived before the files already built (a
+    clock set back): its copies would lose to the built ones, so the plan gives the CRM
+    staging tables no new files and they read every file; the result equals a full
+    rebuild, where the re-export's rows lose as they do here."""
+    config, exports, root = deliveries
+    if not config.warehouse_path.exists():
+        pytest.skip("needs the previous tests' warehouse")
+    history = (exports / SECOND_DELIVERY[1]).read_bytes().decode("cp1251")
+    header, *records = history.splitlines(keepends=True)
+    manager = next(csv.reader([header], delimiter=";")).index("Ответственный")
+    rows = list(csv.reader(records[:50], delimiter=";"))
+    for row in rows:
+        row[manager] = "Переставлен Задним Числом"
+    buffer = text_io.StringIO()
+    csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerows(rows)
+    (config.inbox_dir / "crm/history_2026-11-03_0600.csv").write_bytes(
+        (header + buffer.getvalue()).encode("cp1251")
+    )
+    [result] = ingest_inbox(config, settle_seconds=0).files
+    assert result.status == "loaded", result
+    ledger = io.read_ledger(config.landing_dir)
+    earliest = ledger["received_at"].min()
+    ledger = ledger.with_columns(
+        pl.when(pl.col("file_id") == result.file_id)
+        .then(pl.lit(earliest) - pl.duration(days=1))
+        .otherwise(pl.col("received_at"))
+        .alias("received_at")
+    )
+    ledger.write_parquet(io.ledger_path(config.landing_dir))
+    plan = plan_rebuild(config, config.warehouse_path)
+    assert not plan.full and plan.new_files is None, plan.describe()
+    assert "CRM staging from every file" in plan.describe()
+    build_warehouse(config)
+    with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
+        (moved,) = con.execute(
+            "select count(*) from staging.stg_landing__crm_stage_events where manager = ?",
+            ["Переставлен Задним Числом"],
+        ).fetchone()
+    assert moved == 0  # the re-export arrived first: the built copies win
+    assert_equals_full_rebuild(config, root, "arrived-before")
 
 
 def test_the_plan_falls_back_to_a_full_rebuild_when_it_cannot_be_exact(deliveries):

@@ -7,7 +7,9 @@
 -- partial build (`--select`) that skips one of them leaves the state as it was and the
 -- next build catches up. It reads none of them, so it names them below: `depends_on` is
 -- dbt's way to declare a dependency the SQL does not show. The list is every model that
--- calls incremental_months (tests/unit/test_dbt_layers.py checks it).
+-- calls incremental_months or incremental_files (tests/unit/test_dbt_layers.py checks it).
+-- depends_on: {{ ref('stg_landing__crm_stage_events') }}
+-- depends_on: {{ ref('stg_landing__crm_deal_snapshots') }}
 -- depends_on: {{ ref('stg_landing__calls') }}
 -- depends_on: {{ ref('int_calls_qualified') }}
 -- depends_on: {{ ref('int_calls_missed_classified') }}

@@ -7,11 +7,16 @@
 -- A table, not a view: four models read it (stg_landing__crm_deals,
 -- int_stage_entries_inferred, int_forecast_deal_periods, int_forecasts_estimated), and a
 -- view would read the landing parquet and rank the exports once for each.
-{{ config(materialized='table') }}
+-- Incremental by file (macros/incremental_files.sql): a run ranks the new files' rows and
+-- replaces the snapshots they hold (every new file arrived after every built one, so its
+-- row wins), keeping every other snapshot as built.
+{{ incremental_files(['source', 'deal_id', 'snapshot_at']) }}
+
 with
 
 source as (
     select * from {{ source('landing', 'crm_deals') }}
+    where {{ of_new_files('file_id') }}
 ),
 
 arrivals as (

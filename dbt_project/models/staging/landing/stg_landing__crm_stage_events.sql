@@ -1,15 +1,20 @@
 -- The exact stage entries read from files (history files, stage-date columns), once each:
--- overlapping history exports repeat the same entry (the later arrival wins). Entries
--- inferred from snapshots are a model (int_stage_entries_inferred); landing rows with
--- is_exact false are what ingest wrote before it moved there (it rewrote landing after
--- each run), left out: the model recomputes them. A table, not a view: several models
--- read it, and the de-duplication would otherwise run per reader.
-{{ config(materialized='table') }}
+-- overlapping history exports repeat the same entry. Of its copies, the later arrival's
+-- entered_after and manager win; file_id is the file that first delivered the entry.
+-- Entries inferred from snapshots are a model (int_stage_entries_inferred); landing rows
+-- with is_exact false are what ingest wrote before it moved there (it rewrote landing
+-- after each run), left out: the model recomputes them. A table: several models read it.
+-- Incremental by file (macros/incremental_files.sql): a run reads the new files' rows and
+-- replaces an entry only when they change it (a cumulative export repeats every entry
+-- unchanged: its copies leave the row as built) or bring it first.
+{%- set key = ['source', 'deal_id', 'stage', 'entered_at'] %}
+{{ incremental_files(key) }}
 
 with
 
 source as (
     select * from {{ source('landing', 'crm_stage_events') }}
+    where {{ of_new_files('file_id') }}
 ),
 
 arrivals as (
@@ -47,7 +52,7 @@ placed as (
     where events.is_exact
 ),
 
-final as (
+entries as (
     select
         source,
         deal_id,
@@ -56,9 +61,39 @@ final as (
         max_by({{ as_utc('entered_after') }}, arrival_place) as entered_after,
         true as is_exact,
         max_by(manager, arrival_place) as manager,
-        max_by(file_id, arrival_place) as file_id
+        min_by(file_id, arrival_place) as file_id
     from placed
     group by source, deal_id, stage, entered_at
+),
+
+{% if reads_new_files_only() %}
+-- The new files' entries that are new or changed: every new file arrived after every built
+-- one (pipeline/incremental.py), so its copy wins; the built row's first file stays.
+changed as (
+    select
+        entries.source,
+        entries.deal_id,
+        entries.stage,
+        entries.entered_at,
+        entries.entered_after,
+        entries.is_exact,
+        entries.manager,
+        coalesce(built.file_id, entries.file_id) as file_id
+    from entries
+    left join {{ this }} as built
+        on
+        {%- for column in key %}
+            entries.{{ column }} is not distinct from built.{{ column }}{{ ' and' if not loop.last }}
+        {%- endfor %}
+    where
+        built.is_exact is null
+        or entries.entered_after is distinct from built.entered_after
+        or entries.manager is distinct from built.manager
+),
+{% endif %}
+
+final as (
+    select * from {{ 'changed' if reads_new_files_only() else 'entries' }}
 )
 
 select * from final

@@ -1,0 +1,87 @@
+{# Incremental files (docs/analyst-guide.md "Incremental builds").
+
+   The CRM staging tables keep one row per key (an exact stage entry, a deal's export
+   snapshot) out of every copy landing holds: each cumulative export repeats nearly every
+   row of the one before. A run reads only the rows of the files new since the previous
+   build and replaces the rows of the keys they bring, keeping every other key as built.
+   The pipeline (pipeline/incremental.py) passes the new files' ids as the environment
+   variable VORONKA_NEW_FILES (a JSON list; a var `new_files` wins, as for the month
+   boundaries), and only when every new file comes after every built one in the arrival
+   order (received_at, path, file_id: stg_landing__file_arrivals): a new copy of a key
+   then always wins over the built one, as it would in a full rebuild. Without it
+   (unset, null: a hand-run `dbt build`, or a new file that arrived before a built one)
+   a run reads every file and replaces the whole table: slow, never wrong.
+   On a first build or with --full-refresh the models are built whole; Spark, which has no
+   DELETE on parquet tables, always builds them whole. #}
+
+{% macro incremental_files(key_columns) -%}
+    {{ return(adapter.dispatch('incremental_files', 'voronka')(key_columns)) }}
+{%- endmacro %}
+
+{% macro default__incremental_files(key_columns) -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='replace_keys',
+        unique_key=key_columns,
+        on_schema_change='fail',
+    ) }}
+{%- endmacro %}
+
+{% macro spark__incremental_files(key_columns) -%}
+    {{ config(materialized='table') }}
+{%- endmacro %}
+
+{# The new files' ids (a list), or none: every file. #}
+{% macro new_files() -%}
+    {%- set given = var('new_files', none) -%}
+    {%- if given is none -%}
+        {%- set given = fromjson(env_var('VORONKA_NEW_FILES', 'null')) -%}
+    {%- endif -%}
+    {{ return(given) }}
+{%- endmacro %}
+
+{# True when this run reads the new files only (an incremental run that was given them). #}
+{% macro reads_new_files_only() -%}
+    {{ return(is_incremental() and new_files() is not none) }}
+{%- endmacro %}
+
+{# `where`-clause text: the rows of the new files, when the run reads only those. Each
+   landing part holds one file's rows, so the reader skips the other parts by their
+   statistics. #}
+{% macro of_new_files(file_column) -%}
+    {%- if reads_new_files_only() -%}
+        {%- set files = new_files() -%}
+        {%- if files -%}
+            {{ file_column }} in (
+                {%- for file_id in files | sort -%}
+                    '{{ file_id | replace("'", "''") }}'{{ ', ' if not loop.last }}
+                {%- endfor -%}
+            )
+        {%- else -%}
+            1 = 0
+        {%- endif -%}
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}
+
+{# DuckDB's strategy: replace the rows of the keys the run produced (NULL-safe), or the
+   whole table when the run read every file. #}
+{% macro get_incremental_replace_keys_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set source = arg_dict['temp_relation'] -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    {%- set built = adapter.quote(target.identifier) -%}
+    {%- set added = adapter.quote(source.identifier) -%}
+    {%- if reads_new_files_only() %}
+    delete from {{ target }} using {{ source }}
+    where
+    {%- for key in arg_dict['unique_key'] %}
+        {{ built }}.{{ key }} is not distinct from {{ added }}.{{ key }}{{ ' and' if not loop.last }}
+    {%- endfor %};
+    {%- else %}
+    delete from {{ target }};
+    {%- endif %}
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ source }}
+{%- endmacro %}
