@@ -85,3 +85,25 @@
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ source }}
 {%- endmacro %}
+
+
+{# int_stage_entries_inferred's pre-hook: on a run that reads the new files only, delete the
+   built entries of each deal with a new sighting from its first new sighting on (the run
+   writes them again). #}
+{% macro delete_sightings_from_first_new() -%}
+    {%- if reads_new_files_only() -%}
+        {%- set last = "cast('9999-12-31' as " ~ dbt.type_timestamp() ~ ")" -%}
+        {%- set built = adapter.quote(this.identifier) -%}
+        delete from {{ this }}
+        where exists (
+            select 1
+            from {{ ref('stg_landing__crm_deal_snapshots') }} as new_rows
+            where
+                {{ of_new_files('new_rows.file_id') }}
+                and new_rows.source = {{ built }}.source
+                and new_rows.deal_id = {{ built }}.deal_id
+                and coalesce({{ built }}.sighted_at, {{ last }})
+                >= coalesce(new_rows.snapshot_at, {{ last }})
+        )
+    {%- endif -%}
+{%- endmacro %}

@@ -201,11 +201,12 @@ def test_a_changed_old_deal_moves_the_boundary_back(deliveries):
 
 def test_a_backdated_export_recomputes_its_deals_cohorts_and_equals_a_full_rebuild(deliveries):
     """An export taken between two already built (15 September, between the June and
-    November exports) with the two oldest deals open in June in another open stage: it
-    changes only the entries inferred from those deals' snapshots (a new entry on 15
-    September, and the November sighting's lower bound), so the plan recomputes from their
-    cohorts (older than the maturity window: only the deals reach them), not everything,
-    and the result equals a full rebuild."""
+    November exports) with the two oldest deals open in June that November shows closed
+    before 15 September, as November shows them: it changes only the entries inferred
+    from those deals' snapshots (the close is entered on 15 September's sighting, and the
+    November sighting, now unchanged, enters nothing: its built entry goes), so the plan
+    recomputes from their cohorts (older than the maturity window: only the deals reach
+    them), not everything, and the result equals a full rebuild."""
     config, exports, root = deliveries
     if not config.warehouse_path.exists():
         pytest.skip("needs the previous tests' warehouse")
@@ -215,18 +216,25 @@ def test_a_backdated_export_recomputes_its_deals_cohorts_and_equals_a_full_rebui
     stage, closed = names.index("Этап"), ("Успешно реализовано", "Закрыто и не реализовано")
     created, pipeline = names.index("Дата создания"), names.index("Воронка")
     november = (exports / SECOND_DELIVERY[0]).read_bytes().decode("cp1251")
-    still_listed = {row[0] for row in csv.reader(november.splitlines()[1:], delimiter=";")}
-    rows = [
+    closed_at = names.index("Дата закрытия")
+    closed_by_september = {
+        row[0]: row
+        for row in csv.reader(november.splitlines()[1:], delimiter=";")
+        if row[stage] in closed
+        and dt.datetime.strptime(row[closed_at], "%d.%m.%Y %H:%M") < dt.datetime(2026, 9, 15)
+    }
+    open_in_june = [
         row
         for row in csv.reader(records, delimiter=";")
-        if row[stage] not in closed and row[pipeline] == "Розница"
+        if row[stage] not in closed
+        and row[pipeline] == "Розница"
+        and row[0] in closed_by_september
     ]
-    listed = [row for row in rows if row[0] in still_listed]
-    moved = sorted(listed, key=lambda row: dt.datetime.strptime(row[created], "%d.%m.%Y %H:%M"))
-    moved = moved[:2]
+    oldest = sorted(
+        open_in_june, key=lambda row: dt.datetime.strptime(row[created], "%d.%m.%Y %H:%M")
+    )
+    moved = [closed_by_september[row[0]] for row in oldest[:2]]
     assert len(moved) == 2
-    for row in moved:
-        row[stage] = next(r[stage] for r in rows if r[stage] != row[stage])
     buffer = text_io.StringIO()
     csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerows(moved)
     backdated = config.inbox_dir / "crm/deals_2026-09-15_1200.csv"

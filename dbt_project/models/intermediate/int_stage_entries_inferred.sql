@@ -17,12 +17,69 @@
 --   [entered_after, t], the CRM recorded the moment: entered_at = closed_at.
 -- Every row is_exact false, with the deal's manager and the file of that sighting. The
 -- result depends on the set of snapshots only, never on the order they arrived in.
--- Grain: one row per deal and sighting that enters a stage (source, deal_id, file_id).
+-- Grain: one row per deal and sighting that enters a stage (source, deal_id, file_id;
+-- sighted_at is the sighting's snapshot time).
+-- Incremental by file (macros/incremental_files.sql): a sighting's entry depends on it and
+-- the deal's sighting before it only, so a run recomputes each deal with a new sighting
+-- from its first new one on (a later export appends one sighting; a backdated one changes
+-- the next sighting's entry too), reading the sighting before as the previous one; the
+-- pre-hook first deletes those deals' built entries from there on. A NULL snapshot time
+-- sorts last, as in the window below.
+{%- set sighting_order = "coalesce(snapshot_at, cast('9999-12-31' as " ~ dbt.type_timestamp() ~ "))" %}
+{{ incremental_files(['source', 'deal_id', 'sighted_at']) }}
+{{ config(pre_hook="{{ delete_sightings_from_first_new() }}") }}
+
 with
 
 snapshots as (
     select * from {{ ref('stg_landing__crm_deal_snapshots') }}
 ),
+
+{% if reads_new_files_only() %}
+-- Each deal with a new sighting: its first new one, and the sighting before it.
+first_new as (
+    select
+        source,
+        deal_id,
+        min({{ sighting_order }}) as first_new_at
+    from {{ ref('stg_landing__crm_deal_snapshots') }}
+    where {{ of_new_files('file_id') }}
+    group by source, deal_id
+),
+
+sighting_before as (
+    select
+        first_new.source,
+        first_new.deal_id,
+        max({{ sighting_order }}) as previous_at
+    from {{ ref('stg_landing__crm_deal_snapshots') }} as snapshots
+    inner join first_new
+        on
+            snapshots.source = first_new.source
+            and snapshots.deal_id = first_new.deal_id
+    where {{ sighting_order }} < first_new.first_new_at
+    group by first_new.source, first_new.deal_id
+),
+
+-- Those deals' sightings from the one before the first new on; entries are written from
+-- the first new one on. Each CTE reads the table itself (a CTE read twice is materialized
+-- whole).
+tail as (
+    select
+        snapshots.*,
+        {{ sighting_order }} >= first_new.first_new_at as is_recomputed
+    from {{ ref('stg_landing__crm_deal_snapshots') }} as snapshots
+    inner join first_new
+        on
+            snapshots.source = first_new.source
+            and snapshots.deal_id = first_new.deal_id
+    left join sighting_before
+        on
+            snapshots.source = sighting_before.source
+            and snapshots.deal_id = sighting_before.deal_id
+    where {{ sighting_order }} >= coalesce(sighting_before.previous_at, first_new.first_new_at)
+),
+{% endif %}
 
 sightings as (
     select
@@ -30,7 +87,7 @@ sightings as (
         lag(snapshot_at) over (partition by source, deal_id order by snapshot_at) as previous_at,
         lag(stage) over (partition by source, deal_id order by snapshot_at) as previous_stage,
         lag(crm_pipeline) over (partition by source, deal_id order by snapshot_at) as previous_pipeline
-    from snapshots
+    from {{ 'tail' if reads_new_files_only() else 'snapshots' }}
 ),
 
 entries as (
@@ -43,11 +100,13 @@ entries as (
         end as entered_after
     from sightings
     where
-        previous_at is null
-        or stage != previous_stage
-        or crm_pipeline != previous_pipeline
-        or (crm_pipeline is null and previous_pipeline is not null)
-        or (crm_pipeline is not null and previous_pipeline is null)
+        {{ 'is_recomputed and' if reads_new_files_only() }} (
+            previous_at is null
+            or stage != previous_stage
+            or crm_pipeline != previous_pipeline
+            or (crm_pipeline is null and previous_pipeline is not null)
+            or (crm_pipeline is not null and previous_pipeline is null)
+        )
 ),
 
 final as (
@@ -63,7 +122,8 @@ final as (
         entered_after,
         false as is_exact,
         manager,
-        file_id
+        file_id,
+        snapshot_at as sighted_at
     from entries
 )
 

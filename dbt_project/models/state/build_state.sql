@@ -10,6 +10,7 @@
 -- calls incremental_months or incremental_files (tests/unit/test_dbt_layers.py checks it).
 -- depends_on: {{ ref('stg_landing__crm_stage_events') }}
 -- depends_on: {{ ref('stg_landing__crm_deal_snapshots') }}
+-- depends_on: {{ ref('int_stage_entries_inferred') }}
 -- depends_on: {{ ref('stg_landing__calls') }}
 -- depends_on: {{ ref('int_calls_qualified') }}
 -- depends_on: {{ ref('int_calls_missed_classified') }}
