@@ -226,9 +226,7 @@ def test_a_backdated_export_recomputes_its_deals_cohorts_and_equals_a_full_rebui
     open_in_june = [
         row
         for row in csv.reader(records, delimiter=";")
-        if row[stage] not in closed
-        and row[pipeline] == "Розница"
-        and row[0] in closed_by_september
+        if row[stage] not in closed and row[pipeline] == "Розница" and row[0] in closed_by_september
     ]
     oldest = sorted(
         open_in_june, key=lambda row: dt.datetime.strptime(row[created], "%d.%m.%Y %H:%M")
