@@ -45,6 +45,12 @@ models' semantics (docs/contracts.md "Funnel semantics"):
 The forecast's deal periods (int_forecast_deal_periods) are built whole: every run moves
 the cutoff, and with it half their rows.
 
+The CRM staging tables that keep one copy of what cumulative exports repeat, and the
+entries inferred from snapshots, are incremental by file (macros/incremental_files.sql):
+they read the new files' rows only (`new_files`), when every new file comes after every
+built one in the arrival order their copies are ranked by; otherwise (a clock set back)
+they read every file and are replaced whole.
+
 In a call centre where the same numbers call every month, their deals and episodes have
 long entered the call stages: a new month recomputes from its own month, or from the
 maturity window if earlier, and from older cohorts only for deals the CRM changed.

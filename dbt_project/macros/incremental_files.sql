@@ -92,7 +92,6 @@
    writes them again). #}
 {% macro delete_sightings_from_first_new() -%}
     {%- if reads_new_files_only() -%}
-        {%- set last = "cast('9999-12-31' as " ~ dbt.type_timestamp() ~ ")" -%}
         {%- set built = adapter.quote(this.identifier) -%}
         delete from {{ this }}
         where exists (
@@ -102,8 +101,14 @@
                 {{ of_new_files('new_rows.file_id') }}
                 and new_rows.source = {{ built }}.source
                 and new_rows.deal_id = {{ built }}.deal_id
-                and coalesce({{ built }}.sighted_at, {{ last }})
-                >= coalesce(new_rows.snapshot_at, {{ last }})
+                and {{ sighting_order(built ~ '.sighted_at') }}
+                >= {{ sighting_order('new_rows.snapshot_at') }}
         )
     {%- endif -%}
+{%- endmacro %}
+
+{# A sighting's place in a deal's order: its snapshot time, a NULL one last (as a window
+   ordered by snapshot_at sorts it). #}
+{% macro sighting_order(snapshot_column) -%}
+    coalesce({{ snapshot_column }}, cast('9999-12-31' as {{ dbt.type_timestamp() }}))
 {%- endmacro %}

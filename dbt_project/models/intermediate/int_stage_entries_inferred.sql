@@ -25,9 +25,9 @@
 -- the next sighting's entry too), reading the sighting before as the previous one; the
 -- pre-hook first deletes those deals' built entries from there on. A NULL snapshot time
 -- sorts last, as in the window below.
-{%- set sighting_order = "coalesce(snapshot_at, cast('9999-12-31' as " ~ dbt.type_timestamp() ~ "))" %}
+{%- set sighted = sighting_order('snapshot_at') %}
 {{ incremental_files(['source', 'deal_id', 'sighted_at']) }}
-{{ config(pre_hook="{{ delete_sightings_from_first_new() }}") }}
+{{ config(pre_hook='{{ delete_sightings_from_first_new() }}') }}
 
 with
 
@@ -41,7 +41,7 @@ first_new as (
     select
         source,
         deal_id,
-        min({{ sighting_order }}) as first_new_at
+        min({{ sighted }}) as first_new_at
     from {{ ref('stg_landing__crm_deal_snapshots') }}
     where {{ of_new_files('file_id') }}
     group by source, deal_id
@@ -51,13 +51,13 @@ sighting_before as (
     select
         first_new.source,
         first_new.deal_id,
-        max({{ sighting_order }}) as previous_at
+        max({{ sighted }}) as previous_at
     from {{ ref('stg_landing__crm_deal_snapshots') }} as snapshots
     inner join first_new
         on
             snapshots.source = first_new.source
             and snapshots.deal_id = first_new.deal_id
-    where {{ sighting_order }} < first_new.first_new_at
+    where {{ sighted }} < first_new.first_new_at
     group by first_new.source, first_new.deal_id
 ),
 
@@ -67,7 +67,7 @@ sighting_before as (
 tail as (
     select
         snapshots.*,
-        {{ sighting_order }} >= first_new.first_new_at as is_recomputed
+        {{ sighted }} >= first_new.first_new_at as is_recomputed
     from {{ ref('stg_landing__crm_deal_snapshots') }} as snapshots
     inner join first_new
         on
@@ -77,7 +77,7 @@ tail as (
         on
             snapshots.source = sighting_before.source
             and snapshots.deal_id = sighting_before.deal_id
-    where {{ sighting_order }} >= coalesce(sighting_before.previous_at, first_new.first_new_at)
+    where {{ sighted }} >= coalesce(sighting_before.previous_at, first_new.first_new_at)
 ),
 {% endif %}
 
