@@ -136,8 +136,11 @@ def evaluate(result: dict) -> list[dict]:
     median = result["report"].get("pdf_median_s")
     add("PDF ≤ 3 s median", median, 3.0, median is not None and median <= 3.0, "s")
     new_month = result["incremental"]
-    name = f"one new month on top of {new_month['history_months']} ≤ 25 % of the full build"
-    percent = new_month["percent"]
+    # The wording: the new month's ingest and build against the full run's (ingest →
+    # marts); the build-only share stays in the results ("percent") and the summary.
+    name = (f"one new month on top of {new_month['history_months']}: ingest + build ≤ 25 % "
+            "of the full run")  # fmt: skip
+    percent = new_month["with_ingest_percent"]
     if not new_month["incremental"]:
         checks.append({"target": name, "value": percent, "limit": 25.0, "met": False,
                        "missed_by": f"the build was not incremental ({new_month['plan']})",

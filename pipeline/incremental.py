@@ -43,7 +43,9 @@ models' semantics (docs/contracts.md "Funnel semantics"):
     with (int_stage_entries_unioned), and every mart row equals a full rebuild's.
 
 The forecast's deal periods (int_forecast_deal_periods) are built whole: every run moves
-the cutoff, and with it half their rows.
+the cutoff, and with it half their rows. Stage conversions (int_stage_transitions_counted)
+follow the cohort boundary by the month a stage was reached: an entity reaches every
+stage at or after its anchor, so a recomputed cohort's reaches lie in recomputed months.
 
 The CRM staging tables that keep one copy of what cumulative exports repeat, and the
 entries inferred from snapshots, are incremental by file (macros/incremental_files.sql):

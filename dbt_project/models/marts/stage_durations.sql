@@ -3,10 +3,11 @@
 -- Durations use recorded, exact reach times only (docs/contracts.md "Every deal counts"): a stage
 -- known only from a snapshot, or reached only by implication (skipped), counts as
 -- converted but adds no duration; converted_timed and open_deals_timed say how many
--- deals the figures rest on.
--- The reaches and the segments are read by several CTEs, each scanning the table itself:
--- a CTE read more than once is materialized whole (4.1 M reaches and 7.3 M segment rows
--- at 10 M calls), and the open deals' readers scan only the rows of their few entities.
+-- deals the figures rest on. The conversions come counted per month
+-- (int_stage_transitions_counted, incremental by month); the open deals' ages move with
+-- the cutoff, so this table is built whole.
+-- The reaches and the segments are read by the open deals' readers, each scanning only
+-- the rows of their few entities (a CTE read more than once is materialized whole).
 with
 
 entities as (
@@ -25,114 +26,10 @@ cutoff as (
     select * from {{ ref('int_data_cutoff') }}
 ),
 
--- The next stage of each funnel stage. int_entity_stages_reached holds the reached
--- stages of each entity: a reached row whose next reached row is not the next stage had
--- the next stage unreached.
-next_stages as (
-    select
-        funnel_id,
-        stage_order,
-        lead(stage_order) over (partition by funnel_id order by stage_order) as next_stage_order
-    from stages
-),
-
-reached_rows as (
-    select
-        funnel_id,
-        entity_id,
-        stage_order,
-        reached_at,
-        is_exact and not is_implied as is_timed
-    from {{ ref('int_entity_stages_reached') }}
-    where reached_at is not null
-),
-
-reached_with_next as (
-    select
-        funnel_id,
-        entity_id,
-        stage_order,
-        reached_at,
-        is_timed,
-        lead(stage_order) over (
-            partition by funnel_id, entity_id
-            order by stage_order
-        ) as next_reached_order,
-        lead(reached_at) over (
-            partition by funnel_id, entity_id
-            order by stage_order
-        ) as next_reached_at,
-        lead(is_timed) over (
-            partition by funnel_id, entity_id
-            order by stage_order
-        ) as next_is_timed
-    from reached_rows
-),
-
-reach_with_next as (
-    select
-        reached_with_next.funnel_id,
-        reached_with_next.entity_id,
-        reached_with_next.stage_order,
-        reached_with_next.reached_at,
-        reached_with_next.is_timed,
-        case
-            when reached_with_next.next_reached_order = next_stages.next_stage_order
-                then reached_with_next.next_reached_at
-        end as next_reached_at,
-        case
-            when reached_with_next.next_reached_order = next_stages.next_stage_order
-                then reached_with_next.next_is_timed
-        end as next_is_timed
-    from reached_with_next
-    inner join next_stages
-        on
-            reached_with_next.funnel_id = next_stages.funnel_id
-            and reached_with_next.stage_order = next_stages.stage_order
-),
-
--- A converter reached the next stage at or after this one (always so under `implied`
--- and `strict`; under `any` an earlier touch of the next stage is no conversion from this).
--- Only the converters go on to the segment join: a row that did not convert adds 0 to
--- both counts and no duration, and a group it alone would make is 0 in `final` anyway
--- (the grid's coalesce), so leaving it out changes no figure and halves the join.
-transitions as (
-    select
-        funnel_id,
-        entity_id,
-        stage_order,
-        {{ local_month('reached_at') }} as month,
-        case when is_timed and next_is_timed then 1 else 0 end as is_timed,
-        case
-            when is_timed and next_is_timed
-                then {{ days_between('reached_at', 'next_reached_at') }}
-        end as days_to_next
-    from reach_with_next
-    where next_reached_at >= reached_at
-),
-
+-- The conversions per month of reaching, segment and stage (only groups with a
+-- converter: the grid below fills the zeros).
 transition_stats as (
-    select
-        transitions.funnel_id,
-        transitions.month,
-        segments.segment_type,
-        segments.segment,
-        transitions.stage_order,
-        count(*) as converted,
-        sum(transitions.is_timed) as converted_timed,
-        {{ percentile_cont('transitions.days_to_next', 0.5) }} as median_days,
-        {{ percentile_cont('transitions.days_to_next', 0.8) }} as p80_days
-    from transitions
-    inner join {{ ref('int_entity_segments') }} as segments
-        on
-            transitions.funnel_id = segments.funnel_id
-            and transitions.entity_id = segments.entity_id
-    group by
-        transitions.funnel_id,
-        transitions.month,
-        segments.segment_type,
-        segments.segment,
-        transitions.stage_order
+    select * from {{ ref('int_stage_transitions_counted') }}
 ),
 
 open_deals as (

@@ -22,6 +22,7 @@
 -- depends_on: {{ ref('int_entity_segments') }}
 -- depends_on: {{ ref('funnel_entities') }}
 -- depends_on: {{ ref('funnel_stage_monthly') }}
+-- depends_on: {{ ref('int_stage_transitions_counted') }}
 with
 
 files as (
