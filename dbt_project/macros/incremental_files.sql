@@ -11,23 +11,26 @@
    then always wins over the built one, as it would in a full rebuild. Without it
    (unset, null: a hand-run `dbt build`, or a new file that arrived before a built one)
    a run reads every file and replaces the whole table: slow, never wrong.
+   A model whose pre-hook already deletes the built rows the run writes again passes
+   deleted_by_pre_hook=true: the run then only inserts (int_stage_entries_inferred).
    On a first build or with --full-refresh the models are built whole; Spark, which has no
    DELETE on parquet tables, always builds them whole. #}
 
-{% macro incremental_files(key_columns) -%}
-    {{ return(adapter.dispatch('incremental_files', 'voronka')(key_columns)) }}
+{% macro incremental_files(key_columns, deleted_by_pre_hook=false) -%}
+    {{ return(adapter.dispatch('incremental_files', 'voronka')(key_columns, deleted_by_pre_hook)) }}
 {%- endmacro %}
 
-{% macro default__incremental_files(key_columns) -%}
+{% macro default__incremental_files(key_columns, deleted_by_pre_hook) -%}
     {{ config(
         materialized='incremental',
         incremental_strategy='replace_keys',
         unique_key=key_columns,
         on_schema_change='fail',
+        meta={'deleted_by_pre_hook': deleted_by_pre_hook},
     ) }}
 {%- endmacro %}
 
-{% macro spark__incremental_files(key_columns) -%}
+{% macro spark__incremental_files(key_columns, deleted_by_pre_hook) -%}
     {{ config(materialized='table') }}
 {%- endmacro %}
 
@@ -66,20 +69,22 @@
 {%- endmacro %}
 
 {# DuckDB's strategy: replace the rows of the keys the run produced (NULL-safe), or the
-   whole table when the run read every file. #}
+   whole table when the run read every file; only insert when the model's pre-hook deleted
+   them already. #}
 {% macro get_incremental_replace_keys_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
     {%- set built = adapter.quote(target.identifier) -%}
     {%- set added = adapter.quote(source.identifier) -%}
-    {%- if reads_new_files_only() %}
+    {%- set deleted_by_pre_hook = config.get('meta', {}).get('deleted_by_pre_hook', false) -%}
+    {%- if reads_new_files_only() and not deleted_by_pre_hook %}
     delete from {{ target }} using {{ source }}
     where
     {%- for key in arg_dict['unique_key'] %}
         {{ built }}.{{ key }} is not distinct from {{ added }}.{{ key }}{{ ' and' if not loop.last }}
     {%- endfor %};
-    {%- else %}
+    {%- elif not reads_new_files_only() %}
     delete from {{ target }};
     {%- endif %}
     insert into {{ target }} ({{ columns }})
@@ -94,17 +99,23 @@
     {%- if reads_new_files_only() -%}
         {%- set built = adapter.quote(this.identifier) -%}
         delete from {{ this }}
-        where exists (
-            select 1
-            from {{ ref('stg_landing__crm_deal_snapshots') }} as new_rows
-            where
-                {{ of_new_files('new_rows.file_id') }}
-                and new_rows.source = {{ built }}.source
-                and new_rows.deal_id = {{ built }}.deal_id
-                and {{ sighting_order(built ~ '.sighted_at') }}
-                >= {{ sighting_order('new_rows.snapshot_at') }}
-        )
+        using ({{ first_new_sightings() }}) as first_new
+        where
+            {{ built }}.source = first_new.source
+            and {{ built }}.deal_id = first_new.deal_id
+            and {{ sighting_order(built ~ '.sighted_at') }} >= first_new.first_new_at
     {%- endif -%}
+{%- endmacro %}
+
+{# Each deal with a sighting in the new files, and the place of its first one there. #}
+{% macro first_new_sightings() -%}
+    select
+        source,
+        deal_id,
+        min({{ sighting_order('snapshot_at') }}) as first_new_at
+    from {{ ref('stg_landing__crm_deal_snapshots') }}
+    where {{ of_new_files('file_id') }}
+    group by source, deal_id
 {%- endmacro %}
 
 {# A sighting's place in a deal's order: its snapshot time, a NULL one last (as a window

@@ -34,7 +34,7 @@ from pipeline import io, warehouse
 from pipeline.demo import write_demo_exports
 from pipeline.demo.scenario import calendar_months
 from pipeline.demo.simulate import Call, build_world
-from pipeline.demo.writers import asterisk_line, call_fields
+from pipeline.demo.writers import asterisk_line, call_fields, crm_bytes
 from pipeline.incremental import NOTHING_TO_RECOMPUTE, plan_rebuild
 from pipeline.ingest import ingest_inbox
 from pipeline.warehouse import build_warehouse
@@ -62,6 +62,12 @@ def split_calls(master: Path, at: str = SPLIT_AT) -> tuple[bytes, bytes]:
         started = fields[9] if len(fields) > 9 else ""
         (early if "2026-01-01" <= started < at else late).append(line)
     return "".join(early).encode(), "".join(late).encode()
+
+
+def read_export(path: Path) -> tuple[list[str], list[list[str]]]:
+    """A demo CRM export's header and rows (cp1251, `;`)."""
+    header, *rows = csv.reader(path.read_bytes().decode("cp1251").splitlines(), delimiter=";")
+    return header, rows
 
 
 def deliver(exports: Path, inbox: Path, names: list[str]) -> None:
@@ -174,18 +180,14 @@ def test_a_changed_old_deal_moves_the_boundary_back(deliveries):
     config, exports, root = deliveries
     if not config.warehouse_path.exists():
         pytest.skip("needs the previous test's warehouse")
-    final = (exports / SECOND_DELIVERY[0]).read_bytes().decode("cp1251")
-    header, *records = final.splitlines(keepends=True)
-    manager_column = next(csv.reader([header], delimiter=";")).index("Ответственный")
-    rows = list(csv.reader(records, delimiter=";"))
+    header, rows = read_export(exports / SECOND_DELIVERY[0])
+    manager_column = header.index("Ответственный")
     fields = rows[0]
     fields[manager_column] = next(
         row[manager_column] for row in rows if row[manager_column] != fields[manager_column]
     )
-    buffer = text_io.StringIO()
-    csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerow(fields)
     reexport = config.inbox_dir / "crm/deals_2026-11-02_0600.csv"
-    reexport.write_bytes((header + buffer.getvalue()).encode("cp1251"))
+    reexport.write_bytes(crm_bytes(header, [fields]))
     ingest_inbox(config, settle_seconds=0)
     plan = plan_rebuild(config, config.warehouse_path)
     assert not plan.full
@@ -210,22 +212,20 @@ def test_a_backdated_export_recomputes_its_deals_cohorts_and_equals_a_full_rebui
     config, exports, root = deliveries
     if not config.warehouse_path.exists():
         pytest.skip("needs the previous tests' warehouse")
-    june = (exports / FIRST_DELIVERY[2]).read_bytes().decode("cp1251")
-    header, *records = june.splitlines(keepends=True)
-    names = next(csv.reader([header], delimiter=";"))
-    stage, closed = names.index("Этап"), ("Успешно реализовано", "Закрыто и не реализовано")
-    created, pipeline = names.index("Дата создания"), names.index("Воронка")
-    november = (exports / SECOND_DELIVERY[0]).read_bytes().decode("cp1251")
-    closed_at = names.index("Дата закрытия")
+    header, june = read_export(exports / FIRST_DELIVERY[2])
+    stage, closed = header.index("Этап"), ("Успешно реализовано", "Закрыто и не реализовано")
+    created, pipeline = header.index("Дата создания"), header.index("Воронка")
+    _, november = read_export(exports / SECOND_DELIVERY[0])
+    closed_at = header.index("Дата закрытия")
     closed_by_september = {
         row[0]: row
-        for row in csv.reader(november.splitlines()[1:], delimiter=";")
+        for row in november
         if row[stage] in closed
         and dt.datetime.strptime(row[closed_at], "%d.%m.%Y %H:%M") < dt.datetime(2026, 9, 15)
     }
     open_in_june = [
         row
-        for row in csv.reader(records, delimiter=";")
+        for row in june
         if row[stage] not in closed and row[pipeline] == "Розница" and row[0] in closed_by_september
     ]
     oldest = sorted(
@@ -233,10 +233,8 @@ def test_a_backdated_export_recomputes_its_deals_cohorts_and_equals_a_full_rebui
     )
     moved = [closed_by_september[row[0]] for row in oldest[:2]]
     assert len(moved) == 2
-    buffer = text_io.StringIO()
-    csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerows(moved)
     backdated = config.inbox_dir / "crm/deals_2026-09-15_1200.csv"
-    backdated.write_bytes((header + buffer.getvalue()).encode("cp1251"))
+    backdated.write_bytes(crm_bytes(header, moved))
     [result] = ingest_inbox(config, settle_seconds=0).files
     assert (result.status, result.rows_accepted) == ("loaded", 2), result
     plan = plan_rebuild(config, config.warehouse_path)
@@ -263,17 +261,12 @@ def test_a_new_file_arriving_before_a_built_one_rebuilds_the_crm_staging_whole(d
     config, exports, root = deliveries
     if not config.warehouse_path.exists():
         pytest.skip("needs the previous tests' warehouse")
-    history = (exports / SECOND_DELIVERY[1]).read_bytes().decode("cp1251")
-    header, *records = history.splitlines(keepends=True)
-    manager = next(csv.reader([header], delimiter=";")).index("Ответственный")
-    rows = list(csv.reader(records[:50], delimiter=";"))
+    header, rows = read_export(exports / SECOND_DELIVERY[1])
+    manager = header.index("Ответственный")
+    rows = rows[:50]
     for row in rows:
         row[manager] = "Переставлен Задним Числом"
-    buffer = text_io.StringIO()
-    csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerows(rows)
-    (config.inbox_dir / "crm/history_2026-11-03_0600.csv").write_bytes(
-        (header + buffer.getvalue()).encode("cp1251")
-    )
+    (config.inbox_dir / "crm/history_2026-11-03_0600.csv").write_bytes(crm_bytes(header, rows))
     [result] = ingest_inbox(config, settle_seconds=0).files
     assert result.status == "loaded", result
     ledger = io.read_ledger(config.landing_dir)

@@ -24,9 +24,9 @@
 -- from its first new one on (a later export appends one sighting; a backdated one changes
 -- the next sighting's entry too), reading the sighting before as the previous one; the
 -- pre-hook first deletes those deals' built entries from there on. A NULL snapshot time
--- sorts last, as in the window below.
+-- sorts last, as in the window below. The run then only inserts.
 {%- set sighted = sighting_order('snapshot_at') %}
-{{ incremental_files(['source', 'deal_id', 'sighted_at']) }}
+{{ incremental_files(['source', 'deal_id', 'sighted_at'], deleted_by_pre_hook=true) }}
 {{ config(pre_hook='{{ delete_sightings_from_first_new() }}') }}
 
 with
@@ -38,13 +38,7 @@ snapshots as (
 {% if reads_new_files_only() %}
 -- Each deal with a new sighting: its first new one, and the sighting before it.
 first_new as (
-    select
-        source,
-        deal_id,
-        min({{ sighted }}) as first_new_at
-    from {{ ref('stg_landing__crm_deal_snapshots') }}
-    where {{ of_new_files('file_id') }}
-    group by source, deal_id
+    {{ first_new_sightings() }}
 ),
 
 sighting_before as (
