@@ -53,15 +53,16 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -m "not slow and not spark" --durations=25
 
-# The quick loop while changing code (~100 s of CPU; 128 s measured on the 2 shared
-# cores): the unit tests, the dbt unit tests (on one demo build) and the Dagster wiring end
-# to end with a stand-in dbt; without the small bench (three builds) and the 500-manager
-# PDF (~45 s). `make test` stays the gate CI runs.
+# The quick loop while changing code: the unit tests, the dbt unit tests (on one demo
+# build) and the Dagster wiring end to end with a stand-in dbt; without the small bench
+# (three builds) and the 500-manager PDF (~45 s). On two workers (pytest-xdist); the
+# modules marked xdist_group keep their tests on one worker. `make test` stays the gate
+# CI runs, in one process.
 FAST_TESTS := tests/unit tests/e2e/test_dbt_unit_tests.py tests/e2e/test_dagster_targets.py
 FAST_LEAVE_OUT := --ignore=tests/unit/test_bench_small.py \
   --deselect=tests/unit/test_report_pdf.py::test_a_month_with_500_managers_paginates_and_breaks_no_word
 test-fast: $(STAMP)
-	$(BIN)/pytest -m "not slow and not spark" $(FAST_LEAVE_OUT) $(FAST_TESTS)
+	$(BIN)/pytest -m "not slow and not spark" -n 2 --dist loadgroup $(FAST_LEAVE_OUT) $(FAST_TESTS)
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow

@@ -18,6 +18,10 @@ import yaml
 from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.warehouse import BuildError, run_dbt
 
+# `make test-fast` runs on both CPUs (pytest-xdist): the modules that run dbt on the project's
+# own target folder (dbt_project/target) share a worker, so no two dbt write it at once.
+pytestmark = pytest.mark.xdist_group("dbt_project_target")
+
 CONFIGURED_ZONE = "UTC"
 
 
