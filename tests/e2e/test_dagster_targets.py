@@ -24,11 +24,9 @@ from pipeline.warehouse import (
     build_location,
     spark_warehouse_dir,
 )
-from tests.helpers import copy_demo_config
+from tests.helpers import RUNS_DBT_IN_PROJECT_TARGET, copy_demo_config
 
-# `make test-fast` runs on both CPUs (pytest-xdist): the modules that run dbt on the project's
-# own target folder (dbt_project/target) share a worker, so no two dbt write it at once.
-pytestmark = pytest.mark.xdist_group("dbt_project_target")
+pytestmark = RUNS_DBT_IN_PROJECT_TARGET
 
 PARTITION = "2026-10-01"
 CALLS: list[dict] = []  # what the stand-in dbt saw (module level: resources are copied)

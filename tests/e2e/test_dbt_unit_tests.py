@@ -17,10 +17,9 @@ import yaml
 
 from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.warehouse import BuildError, run_dbt
+from tests.helpers import RUNS_DBT_IN_PROJECT_TARGET
 
-# `make test-fast` runs on both CPUs (pytest-xdist): the modules that run dbt on the project's
-# own target folder (dbt_project/target) share a worker, so no two dbt write it at once.
-pytestmark = pytest.mark.xdist_group("dbt_project_target")
+pytestmark = RUNS_DBT_IN_PROJECT_TARGET
 
 CONFIGURED_ZONE = "UTC"
 
