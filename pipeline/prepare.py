@@ -2,12 +2,20 @@
 
 import os
 import subprocess
+from pathlib import Path
 
 from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.warehouse import dbt_executable
 
+# Where the code location reads the manifest (dagster-dbt's DbtProject: <project>/target).
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+
 
 def prepare_dbt_manifest() -> None:
+    """`dbt parse` into dbt's target folder (DBT_TARGET_PATH if set, else
+    dbt_project/target), then its manifest into dbt_project/target, replaced whole: a
+    process reading it never sees half a file while another parses (the test suite sets
+    DBT_TARGET_PATH per worker, tests/conftest.py)."""
     subprocess.run(
         [
             dbt_executable(),
@@ -22,6 +30,17 @@ def prepare_dbt_manifest() -> None:
         capture_output=True,
         env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **os.environ},
     )
+    parsed = DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target") / "manifest.json"
+    if parsed.resolve() != MANIFEST.resolve():
+        publish(parsed, MANIFEST)
+
+
+def publish(source: Path, target: Path) -> None:
+    """Copy source over target atomically (a file of this process beside target, renamed)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    written = target.with_name(f".{target.name}.{os.getpid()}")
+    written.write_bytes(source.read_bytes())
+    os.replace(written, target)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
-"""Shared fixtures. The demo pipeline runs once per session and zone (each dbt call costs
-~9 s)."""
+"""Shared fixtures. The demo pipeline runs once per test process (each of `make test`'s
+two workers) and zone (each dbt call costs ~9 s)."""
 
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
@@ -14,6 +17,27 @@ import pytest
 
 from pipeline.config import Config
 from tests.helpers import copy_demo_config
+
+DBT_FOLDER = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """dbt's artifacts and logs of this test process go to a folder of its own
+    (DBT_TARGET_PATH, DBT_LOG_PATH: every dbt the tests start inherits them), not to
+    dbt_project/target: on two workers two dbt processes run at once, and dbt rewrites its
+    manifest and partial-parse file in place. The Dagster tests' manifest still lands in
+    dbt_project/target (pipeline.prepare)."""
+    worker = getattr(config, "workerinput", {}).get("workerid", "main")
+    folder = Path(tempfile.mkdtemp(prefix=f"voronka-dbt-{worker}-"))
+    config.stash[DBT_FOLDER] = folder
+    os.environ["DBT_TARGET_PATH"] = str(folder / "target")
+    os.environ["DBT_LOG_PATH"] = str(folder / "logs")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(DBT_FOLDER, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass

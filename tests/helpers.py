@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from pipeline.config import Config, load_config
 from pipeline.paths import REPO_ROOT
 
 DEMO_ZONE = "Europe/Moscow"
-
-# `make test-fast` runs on both CPUs (pytest-xdist, --dist loadgroup): the modules that run
-# dbt on the project's own target folder (dbt_project/target) carry this mark and so share
-# one worker: no two dbt processes write that folder at once
-# (tests/unit/test_fast_loop.py).
-RUNS_DBT_IN_PROJECT_TARGET = pytest.mark.xdist_group("dbt_project_target")
 
 
 def copy_demo_config(target_dir: Path, timezone: str = DEMO_ZONE) -> Config:

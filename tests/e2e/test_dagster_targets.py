@@ -24,9 +24,7 @@ from pipeline.warehouse import (
     build_location,
     spark_warehouse_dir,
 )
-from tests.helpers import RUNS_DBT_IN_PROJECT_TARGET, copy_demo_config
-
-pytestmark = RUNS_DBT_IN_PROJECT_TARGET
+from tests.helpers import copy_demo_config
 
 PARTITION = "2026-10-01"
 CALLS: list[dict] = []  # what the stand-in dbt saw (module level: resources are copied)

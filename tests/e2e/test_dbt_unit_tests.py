@@ -17,9 +17,6 @@ import yaml
 
 from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.warehouse import BuildError, run_dbt
-from tests.helpers import RUNS_DBT_IN_PROJECT_TARGET
-
-pytestmark = RUNS_DBT_IN_PROJECT_TARGET
 
 CONFIGURED_ZONE = "UTC"
 

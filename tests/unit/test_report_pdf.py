@@ -36,10 +36,6 @@ from tests.unit._report_checks import (
     words_broken_across_lines,
 )
 
-# `make test-fast` runs on both CPUs (pytest-xdist): the module's fixtures (a warehouse, both
-# locales rendered) are built once, on one worker.
-pytestmark = pytest.mark.xdist_group("report_pdf")
-
 MONTH = "2026-10"
 STAGES = ("call", "meeting", "proposal", "won")
 FIRST_MONTH = dt.date(2025, 9, 1)
