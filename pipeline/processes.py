@@ -1,6 +1,7 @@
 """Child processes that do not outlive Voronka.
 
-`voronka run` starts dbt as a child process. If Voronka is killed (kill -9, OOM killer,
+`voronka run` starts dbt as a child process, and `voronka ingest` loads large files in
+processes of its own (pipeline/ingest/load.py). If Voronka is killed (kill -9, OOM killer,
 a closed terminal), nothing in it runs to stop the child, and dbt would go on writing a
 build copy nobody publishes, holding the DuckDB lock against the next run. On Linux the
 kernel can send the child a signal when its parent dies (prctl PR_SET_PDEATHSIG), set in
@@ -44,6 +45,16 @@ def die_with_parent() -> Callable[[], None] | None:
             os.kill(os.getpid(), signal.SIGKILL)
 
     return in_child
+
+
+def die_with(parent: int) -> None:
+    """Called in a child process (a process pool's initializer): the child is killed
+    (SIGKILL) when the thread that started it ends, or at once if `parent` is gone."""
+    if not sys.platform.startswith("linux"):
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @contextmanager

@@ -17,7 +17,8 @@ own step, in parallel processes or machines sharing the landing folder:
   finish  finish_ingest, under the writer lock: publish the staged parts, ledger rows in
           plan order, quality check (stage entries inferred from snapshots are a dbt
           model, int_stage_entries_inferred).
-`ingest_inbox` runs the three in one process; `check` is the dry run of one file. A crash
+`ingest_inbox` runs the three; its loads run side by side in processes of their own when
+the files are large (load_files); `check` is the dry run of one file. A crash
 anywhere before a file's ledger row is written leaves the file new for the next run, whose
 parts (named by file_id) replace whatever was published.
 
@@ -37,7 +38,7 @@ from collections.abc import Callable
 from pipeline.config import Config
 from pipeline.ingest.check import STAGE_TIMES_UNKNOWN, CheckReport, check_file, has_no_history
 from pipeline.ingest.finish import failed_load, finish_ingest, held_files
-from pipeline.ingest.load import MEMORY_BUDGET_MB, load_file, staging_dir
+from pipeline.ingest.load import MEMORY_BUDGET_MB, load_file, load_files, staging_dir
 from pipeline.ingest.plan import (
     SETTLE_SECONDS,
     STREAM_MIN_BYTES,
@@ -63,15 +64,18 @@ def ingest_inbox(
     settle_seconds: float = SETTLE_SECONDS,
     memory_budget_mb: int = MEMORY_BUDGET_MB,
     stream_min_bytes: int = STREAM_MIN_BYTES,
+    processes: int | None = None,
 ) -> IngestSummary:
     """Load every new inbox file into landing; raise IngestError if any failed or is too dirty.
 
     Large CSV files of a preset whose reader reads batches are read in batches sized from
-    `memory_budget_mb` (files of `stream_min_bytes` or more); others are read whole."""
+    `memory_budget_mb` (files of `stream_min_bytes` or more); others are read whole. Large
+    files load side by side in `processes` processes (default: load_processes), the
+    budget shared between them."""
     plan = plan_ingest(config, settle_seconds=settle_seconds, stream_min_bytes=stream_min_bytes)
-    results = [
-        load_file(config, planned, memory_budget_mb=memory_budget_mb) for planned in plan.to_load
-    ]
+    results = load_files(
+        config, plan.to_load, memory_budget_mb=memory_budget_mb, processes=processes
+    )
     return finish_ingest(config, plan, results, progress=progress)
 
 
@@ -93,6 +97,7 @@ __all__ = [
     "ingest_inbox",
     "latest_plausible",
     "load_file",
+    "load_files",
     "merge_notes",
     "normalize_file",
     "plan_ingest",

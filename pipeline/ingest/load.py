@@ -1,21 +1,32 @@
 """Load: one planned file → its normalized parts in its own staging folder. No ledger row,
 no lock: loads of different files, or of one file by two runs, may run side by side;
-finish publishes what they staged."""
+finish publishes what they staged. `load_files` loads a run's files side by side, in
+processes of its own, when they are large enough to pay for starting them."""
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import os
 import shutil
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import (
+    FIRST_EXCEPTION,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from pathlib import Path
 
 import polars as pl
 
 from pipeline import io
+from pipeline.build_settings import available_cpus
 from pipeline.config import Config
 from pipeline.ingest.plan import PlannedFile, safe_key
 from pipeline.ingest.read import Reading
 from pipeline.ingest.results import FileResult, incomplete
+from pipeline.processes import die_with
 from pipeline.sources import Export, SourceError
 from pipeline.transform.deals import SNAPSHOT_TABLES, with_snapshot
 
@@ -25,11 +36,57 @@ MEMORY_BUDGET_MB = 1024
 BATCH_GROWTH = 10
 STAGING = ".staging"
 LOCAL_ATTEMPT = "local"  # the staging sub-folder of in-process runs (the CLI holds the lock)
+# Files load side by side, one process each, when together they are this large: a process
+# costs ~1.5 s to start (it imports polars and the pipeline), and one file's load keeps
+# ~1.3–1.9 CPUs busy (docs/performance.md "Streaming normalize").
+PARALLEL_MIN_BYTES = 64 * 1024**2
+PROCESS_MIN_BUDGET_MB = 256  # each process's share of the memory budget: batches of 25 MB+
 
 
 def staging_dir(landing: Path, file_id: str, attempt: str = LOCAL_ATTEMPT) -> Path:
     """Where one load of one file stages its parts before finish_ingest publishes them."""
     return landing / STAGING / safe_key(file_id) / safe_key(attempt)
+
+
+def load_processes(planned: list[PlannedFile], memory_budget_mb: int) -> int:
+    """How many processes load `planned` side by side: one per CPU this process may use, at
+    most one per file and one per PROCESS_MIN_BUDGET_MB of the budget; one when the files
+    are smaller than PARALLEL_MIN_BYTES together."""
+    if sum(file.size for file in planned) < PARALLEL_MIN_BYTES:
+        return 1
+    return max(1, min(available_cpus(), len(planned), memory_budget_mb // PROCESS_MIN_BUDGET_MB))
+
+
+def load_files(
+    config: Config,
+    planned: list[PlannedFile],
+    *,
+    memory_budget_mb: int = MEMORY_BUDGET_MB,
+    processes: int | None = None,
+) -> list[FileResult]:
+    """load_file of every planned file; the results in the order of `planned`. With more
+    than one process (`processes`, else load_processes), each loads one file at a time with
+    an equal share of the memory budget, the largest files first. The processes are
+    spawned, not forked (polars' thread pool does not survive a fork), and die with this
+    one. The first unexpected error cancels the files not yet started and is raised when
+    the others have ended."""
+    count = load_processes(planned, memory_budget_mb) if processes is None else processes
+    if count <= 1 or len(planned) <= 1:
+        return [load_file(config, file, memory_budget_mb=memory_budget_mb) for file in planned]
+    share = max(1, memory_budget_mb // count)
+    largest_first = sorted(range(len(planned)), key=lambda i: -planned[i].size)
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(count, spawn, initializer=die_with, initargs=(os.getpid(),)) as pool:
+        futures = {
+            i: pool.submit(load_file, config, planned[i], memory_budget_mb=share)
+            for i in largest_first
+        }
+        done, _ = wait(futures.values(), return_when=FIRST_EXCEPTION)
+        for future in done:
+            if future.exception() is not None:
+                pool.shutdown(cancel_futures=True)
+                raise future.exception()
+    return [futures[i].result() for i in range(len(planned))]
 
 
 def load_file(

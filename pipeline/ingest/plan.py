@@ -34,6 +34,11 @@ class PlannedFile:
     copy_of: str | None = None  # same bytes as an earlier new file of this run: not read
 
     @property
+    def size(self) -> int:
+        """Bytes when planned (0 if unknown)."""
+        return self.signature[0] if self.signature else 0
+
+    @property
     def mapping_key(self) -> str:
         return safe_key(self.file_id)
 

@@ -1,5 +1,6 @@
-"""Streaming ingest (batches far smaller than the files) lands exactly what whole-file
-ingest lands: same rows, same rejects with the same row numbers, same ledger counts."""
+"""Streaming ingest (batches far smaller than the files), and files loaded side by side in
+two processes, land exactly what whole-file ingest in one process lands: same rows, same
+rejects with the same row numbers, same ledger counts."""
 
 from __future__ import annotations
 
@@ -32,37 +33,53 @@ def _ingest(root, inbox, **kwargs):
     return config, ingest_inbox(config, settle_seconds=0, **kwargs)
 
 
+WAYS = ("batched", "batched in two processes")
+
+
 @pytest.fixture(scope="module")
-def both(tmp_path_factory):
+def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("stream")
     inbox = base / "inbox"
     write_demo_exports(inbox, base / "expected")
-    whole = _ingest(base / "whole", inbox, stream_min_bytes=1 << 60)
     # 64 KiB batches: every demo file is read in several batches.
-    batched = _ingest(base / "batched", inbox, stream_min_bytes=0, memory_budget_mb=0)
-    return whole, batched
+    batched = {"stream_min_bytes": 0, "memory_budget_mb": 0}
+    return {
+        "whole": _ingest(base / "whole", inbox, stream_min_bytes=1 << 60, processes=1),
+        "batched": _ingest(base / "batched", inbox, **batched, processes=1),
+        "batched in two processes": _ingest(base / "two", inbox, **batched, processes=2),
+    }
 
 
+@pytest.mark.parametrize("way", WAYS)
 @pytest.mark.parametrize("table", TABLES)
-def test_batched_ingest_lands_the_same_rows(both, table):
-    (whole_config, _), (batched_config, _) = both
+def test_batched_ingest_lands_the_same_rows(runs, table, way):
+    (whole_config, _), (config, _) = runs["whole"], runs[way]
     a = _rows(whole_config.landing_dir, table)
-    b = _rows(batched_config.landing_dir, table).select(a.columns)
+    b = _rows(config.landing_dir, table).select(a.columns)
     assert a.height > 0
     assert a.sort(a.columns, nulls_last=True).equals(b.sort(a.columns, nulls_last=True))
 
 
-def test_batched_ingest_keeps_the_ledger_counts_and_messages(both):
-    (_, whole), (_, batched) = both
+@pytest.mark.parametrize("way", WAYS)
+def test_batched_ingest_keeps_the_ledger_counts_and_messages(runs, way):
+    (_, whole), (_, summary) = runs["whole"], runs[way]
     rows = lambda s: [(f.path, f.status, f.rows_total, f.rows_accepted, f.rows_rejected,  # noqa: E731
                        f.message) for f in s.files]  # fmt: skip
-    assert rows(whole) == rows(batched)
-    assert any(f.status == "duplicate" for f in batched.files)
-    assert batched.rows_rejected > 0
+    assert rows(whole) == rows(summary)
+    assert any(f.status == "duplicate" for f in summary.files)
+    assert summary.rows_rejected > 0
 
 
-def test_batch_parts_are_published_only_for_loaded_files(both):
-    (_, _), (batched_config, _) = both
+@pytest.mark.parametrize("way", WAYS)
+def test_ledger_rows_are_the_same_in_plan_order(runs, way):
+    (whole_config, _), (config, _) = runs["whole"], runs[way]
+    whole, other = io.read_ledger(whole_config.landing_dir), io.read_ledger(config.landing_dir)
+    assert whole.height > 0
+    assert whole.drop("received_at").equals(other.drop("received_at"))
+
+
+def test_batch_parts_are_published_only_for_loaded_files(runs):
+    (batched_config, _) = runs["batched"]
     assert not (batched_config.landing_dir / ".staging").exists() or not any(
         (batched_config.landing_dir / ".staging").iterdir()
     )

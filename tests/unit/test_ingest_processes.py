@@ -1,0 +1,72 @@
+"""How many processes load a run's files side by side (pipeline.ingest.load_processes), and
+what a load in another process hands back: its result, a vanished file, an error."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.ingest import PlannedFile, load_files
+from pipeline.ingest import load as load_module
+
+MB = 1024**2
+
+
+def planned(*sizes_mb: int) -> list[PlannedFile]:
+    return [
+        PlannedFile("pbx", "asterisk", f"f{i}.csv", f"id{i}", signature=(size * MB, 0))
+        for i, size in enumerate(sizes_mb)
+    ]
+
+
+@pytest.fixture
+def cpus(monkeypatch):
+    def set_cpus(count: int) -> None:
+        monkeypatch.setattr(load_module, "available_cpus", lambda: count)
+
+    return set_cpus
+
+
+def test_small_files_load_in_this_process(cpus):
+    cpus(8)
+    assert load_module.load_processes(planned(20, 20, 20), 1024) == 1  # 60 MB < 64 MB
+
+
+def test_large_files_load_one_process_per_cpu_at_most_one_per_file(cpus):
+    cpus(2)
+    assert load_module.load_processes(planned(1400, 900, 170, 180), 1024) == 2
+    cpus(8)
+    assert load_module.load_processes(planned(1400, 900, 170), 4096) == 3  # three files
+    assert load_module.load_processes(planned(1400), 1024) == 1
+
+
+def test_each_process_keeps_a_quarter_gigabyte_of_the_budget_at_least(cpus):
+    cpus(8)
+    assert load_module.load_processes(planned(*[100] * 8), 1024) == 4
+    assert load_module.load_processes(planned(*[100] * 8), 300) == 1
+
+
+def test_a_file_gone_before_its_load_comes_back_as_incomplete(demo_config):
+    files = [
+        PlannedFile("pbx", "asterisk", "pbx/gone.csv", "id-gone", signature=(MB, 0)),
+        PlannedFile("pbx", "asterisk", "pbx/also-gone.csv", "id-also", signature=(2 * MB, 0)),
+    ]  # the larger starts first; the results come in the plan's order
+    results = load_files(demo_config, files, processes=2)
+    assert [(r.path, r.status) for r in results] == [
+        ("pbx/gone.csv", "incomplete"),
+        ("pbx/also-gone.csv", "incomplete"),
+    ]
+    assert "gone from the inbox" in results[0].message
+
+
+def test_an_unexpected_error_in_a_load_process_is_raised_here(demo_config):
+    files = planned(1, 1)
+    files[1] = PlannedFile("no-such-source", "asterisk", "x.csv", "id-x", signature=(MB, 0))
+    with pytest.raises(Exception, match="no-such-source"):
+        load_files(demo_config, files, processes=2)
+
+
+@pytest.fixture
+def demo_config(tmp_path):
+    from tests.helpers import copy_demo_config
+
+    return copy_demo_config(tmp_path)
