@@ -73,7 +73,7 @@ def load_files(
     count = load_processes(planned, memory_budget_mb) if processes is None else processes
     if count <= 1 or len(planned) <= 1:
         return [load_file(config, file, memory_budget_mb=memory_budget_mb) for file in planned]
-    share = max(1, memory_budget_mb // count)
+    share = memory_budget_mb // count
     largest_first = sorted(range(len(planned)), key=lambda i: -planned[i].size)
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(count, spawn, initializer=die_with, initargs=(os.getpid(),)) as pool:
