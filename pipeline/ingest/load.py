@@ -66,17 +66,15 @@ def load_files(
 ) -> list[FileResult]:
     """load_file of every planned file; the results in the order of `planned`. With more
     than one process (`processes`, else load_processes), each loads one file at a time with
-    an equal share of the memory budget, the largest files first. The processes are
-    spawned, not forked (polars' thread pool does not survive a fork), and die with this
-    one. The first unexpected error cancels the files not yet started and is raised when
+    an equal share of the memory budget, the largest files first (load_pool). The first
+    unexpected error cancels the files not yet started and is raised when
     the others have ended."""
     count = load_processes(planned, memory_budget_mb) if processes is None else processes
     if count <= 1 or len(planned) <= 1:
         return [load_file(config, file, memory_budget_mb=memory_budget_mb) for file in planned]
     share = memory_budget_mb // count
     largest_first = sorted(range(len(planned)), key=lambda i: -planned[i].size)
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(count, spawn, initializer=die_with, initargs=(os.getpid(),)) as pool:
+    with load_pool(count) as pool:
         futures = {
             i: pool.submit(load_file, config, planned[i], memory_budget_mb=share)
             for i in largest_first
@@ -87,6 +85,13 @@ def load_files(
                 pool.shutdown(cancel_futures=True)
                 raise future.exception()
     return [futures[i].result() for i in range(len(planned))]
+
+
+def load_pool(processes: int) -> ProcessPoolExecutor:
+    """Processes to load files in: spawned, not forked (polars' thread pool does not survive
+    a fork), each killed when this process dies (a killed `voronka ingest` leaves none)."""
+    spawn = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(processes, spawn, initializer=die_with, initargs=(os.getpid(),))
 
 
 def load_file(

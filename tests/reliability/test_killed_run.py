@@ -2,8 +2,9 @@
 
 A stand-in for `voronka run` calls pipeline.warehouse.run_dbt — where the CLI starts dbt —
 with the dbt command replaced by a child that records its pid and sleeps. The stand-in is
-killed with SIGKILL; its child must die with it. (The stale render temp files of a killed
-render are covered in test_report_long_values.py.)
+killed with SIGKILL; its child must die with it. The same for the processes `voronka
+ingest` loads large files in (pipeline.ingest.load.load_pool). (The stale render temp
+files of a killed render are covered in test_report_long_values.py.)
 """
 
 from __future__ import annotations
@@ -33,6 +34,20 @@ PARENT = textwrap.dedent(
     """
 )
 
+INGEST = textwrap.dedent(
+    """
+    import os, sys, time
+    from pipeline.ingest.load import load_pool
+
+    if __name__ == "__main__":
+        pool = load_pool(1)
+        worker = pool.submit(os.getpid).result()
+        pool.submit(time.sleep, 120)
+        open(sys.argv[1], "w").write(str(worker))
+        time.sleep(120)
+    """
+)
+
 
 def alive(pid: int) -> bool:
     try:
@@ -43,9 +58,15 @@ def alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
-def test_dbt_dies_when_the_run_is_killed(tmp_path) -> None:
-    pid_file = tmp_path / "dbt.pid"
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(pid_file)], cwd=REPO_ROOT)
+@pytest.mark.parametrize(
+    "stand_in, child_name", [(PARENT, "dbt"), (INGEST, "a load process")], ids=["dbt", "ingest"]
+)
+def test_the_child_dies_when_the_run_is_killed(tmp_path, stand_in, child_name) -> None:
+    pid_file = tmp_path / "child.pid"
+    script = tmp_path / "stand_in.py"  # a file: spawned processes import their parent's main
+    script.write_text(stand_in, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    parent = subprocess.Popen([sys.executable, str(script), str(pid_file)], cwd=REPO_ROOT, env=env)
     try:
         deadline = time.monotonic() + 60
         while not (pid_file.exists() and pid_file.read_text()):
@@ -59,7 +80,7 @@ def test_dbt_dies_when_the_run_is_killed(tmp_path) -> None:
         deadline = time.monotonic() + 10
         while alive(child) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not alive(child), "dbt kept running after `voronka run` was killed"
+        assert not alive(child), f"{child_name} kept running after the run was killed"
     finally:
         parent.kill()
         if pid_file.exists() and pid_file.read_text():
