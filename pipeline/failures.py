@@ -14,12 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
+from pipeline import io
 from pipeline.config import Config
 from pipeline.delivery import smtp_send
 
@@ -170,8 +169,10 @@ def record_failure(config: Config, record: FailureRecord) -> tuple[Path, bool]:
             record.mailed_to = list(config.delivery.operators)
         except OSError as error:  # the record matters more than the mail
             LOG.warning("could not mail the failure record: %s", error)
-    _write_atomic(folder / f"{record.stem}.json", json.dumps(asdict(record), indent=2) + "\n")
-    _write_atomic(text_path, record.render())
+    io.write_text_atomic(
+        folder / f"{record.stem}.json", json.dumps(asdict(record), indent=2) + "\n"
+    )
+    io.write_text_atomic(text_path, record.render())
     return text_path, True
 
 
@@ -190,11 +191,3 @@ def now_utc() -> str:
 
 def _indent(text: str) -> str:
     return "\n".join(f"  {line}" for line in text.strip().splitlines())
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(temp, path)

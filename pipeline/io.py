@@ -34,6 +34,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -139,18 +140,31 @@ def ledger_path(landing: Path) -> Path:
 PARQUET_ZSTD_LEVEL = 1
 
 
-def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
+@contextlib.contextmanager
+def replaced_whole(path: Path) -> Iterator[Path]:
+    """A temporary file beside `path` to write; renamed over `path` when the block ends,
+    removed if it raises: a reader sees the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     try:
-        frame.write_parquet(
-            temp_name, statistics=True, compression="zstd", compression_level=PARQUET_ZSTD_LEVEL
-        )
+        yield Path(temp_name)
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+
+
+def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
+    with replaced_whole(path) as temp:
+        frame.write_parquet(
+            temp, statistics=True, compression="zstd", compression_level=PARQUET_ZSTD_LEVEL
+        )
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    with replaced_whole(path) as temp:
+        temp.write_text(text, encoding="utf-8")
 
 
 def ensure_landing(landing: Path) -> None:

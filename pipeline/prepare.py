@@ -2,8 +2,8 @@
 
 import os
 import subprocess
-from pathlib import Path
 
+from pipeline import io
 from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.warehouse import dbt_executable
 
@@ -32,15 +32,7 @@ def prepare_dbt_manifest() -> None:
     )
     parsed = DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target") / "manifest.json"
     if parsed.resolve() != MANIFEST.resolve():
-        publish(parsed, MANIFEST)
-
-
-def publish(source: Path, target: Path) -> None:
-    """Copy source over target atomically (a file of this process beside target, renamed)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    written = target.with_name(f".{target.name}.{os.getpid()}")
-    written.write_bytes(source.read_bytes())
-    os.replace(written, target)
+        io.write_text_atomic(MANIFEST, parsed.read_text(encoding="utf-8"))
 
 
 if __name__ == "__main__":

@@ -38,22 +38,19 @@ def die_with_parent() -> Callable[[], None] | None:
     # than one system call.
     prctl = ctypes.CDLL(None, use_errno=True).prctl
     parent = os.getpid()
-
-    def in_child() -> None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent:  # the parent died before the hook was set
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return in_child
+    return lambda: _die_with(prctl, parent)
 
 
 def die_with(parent: int) -> None:
     """Called in a child process (a process pool's initializer): the child is killed
     (SIGKILL) when the thread that started it ends, or at once if `parent` is gone."""
-    if not sys.platform.startswith("linux"):
-        return
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
+    if sys.platform.startswith("linux"):
+        _die_with(ctypes.CDLL(None, use_errno=True).prctl, parent)
+
+
+def _die_with(prctl: Callable[..., int], parent: int) -> None:
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the hook was set
         os.kill(os.getpid(), signal.SIGKILL)
 
 

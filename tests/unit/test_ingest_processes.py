@@ -7,6 +7,7 @@ import pytest
 
 from pipeline.ingest import PlannedFile, load_files
 from pipeline.ingest import load as load_module
+from tests.helpers import copy_demo_config
 
 MB = 1024**2
 
@@ -16,6 +17,11 @@ def planned(*sizes_mb: int) -> list[PlannedFile]:
         PlannedFile("pbx", "asterisk", f"f{i}.csv", f"id{i}", signature=(size * MB, 0))
         for i, size in enumerate(sizes_mb)
     ]
+
+
+@pytest.fixture
+def demo_config(tmp_path):
+    return copy_demo_config(tmp_path)
 
 
 @pytest.fixture
@@ -63,10 +69,3 @@ def test_an_unexpected_error_in_a_load_process_is_raised_here(demo_config):
     files[1] = PlannedFile("no-such-source", "asterisk", "x.csv", "id-x", signature=(MB, 0))
     with pytest.raises(Exception, match="no-such-source"):
         load_files(demo_config, files, processes=2)
-
-
-@pytest.fixture
-def demo_config(tmp_path):
-    from tests.helpers import copy_demo_config
-
-    return copy_demo_config(tmp_path)
