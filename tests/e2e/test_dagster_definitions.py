@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,7 @@ import pytest
 import yaml
 
 from pipeline.paths import REPO_ROOT
-from pipeline.prepare import prepare_dbt_manifest
+from pipeline.prepare import MANIFEST, prepare_dbt_manifest
 
 JOBS = ("monthly_funnel_report", "inbox_refresh", "report_refresh")
 SCHEDULE = "monthly_funnel_report_schedule"
@@ -33,6 +34,19 @@ def definitions_module():
 @pytest.fixture(scope="module")
 def demo_defs(definitions_module):
     return definitions_module.build_definitions(REPO_ROOT / "voronka.yaml")
+
+
+def test_the_manifest_dbt_parsed_elsewhere_is_where_the_code_location_reads_it(
+    definitions_module,
+):
+    """The suite's dbt writes DBT_TARGET_PATH (tests/conftest.py); Dagster's DbtProject
+    reads dbt_project/target/manifest.json, which prepare_dbt_manifest replaces whole."""
+    parsed = Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json"
+    assert parsed.parent != MANIFEST.parent
+    assert MANIFEST.read_bytes() == parsed.read_bytes()
+    from pipeline.defs.dbt import dbt_project
+
+    assert dbt_project.manifest_path == MANIFEST
 
 
 def config_file(folder: Path, **changes) -> Path:
