@@ -19,7 +19,7 @@ from pipeline.paths import CONFIG_ENV, DEFAULT_CONFIG
 # The code location's settings, read when the definitions are built (never at import).
 EXECUTOR_ENV = "VORONKA_DAGSTER_EXECUTOR"  # in_process (default) or multiprocess
 # One machine, one DuckDB writer: steps run one after another in the run's process, with
-# no process start per step (per-file ingest steps included). A deployment whose steps
+# no process start per step (ingest loads a run's files in one step). A deployment whose steps
 # should run side by side chooses multiprocess: Dagster's default executor, a process per
 # step (`execution: config: multiprocess: max_concurrent: N` in the run config). Docker
 # or Kubernetes executors are passed to build_definitions by a code location of its own.
@@ -47,10 +47,14 @@ def build_definitions(
     config = load_config(config_path)
     config_file = str(Path(config_path).resolve())
     partitions = monthly_partitions(config)
+    executor_def = executor_named(executor)
+    # Steps one after another: one load step for every file, which loads large ones side
+    # by side itself (pipeline/defs/ingest.py); any other executor gets a step per file.
+    load_together = executor_def is dg.in_process_executor
     monthly, inbox, reports = monthly_job(partitions), inbox_job(partitions), report_job(partitions)
     return dg.Definitions(
         assets=[
-            *ingest_assets(partitions),
+            *ingest_assets(partitions, load_together),
             voronka_dbt_assets(),
             *monthly_reports(partitions),
         ],
@@ -63,7 +67,7 @@ def build_definitions(
             failure_sensor(config_file),
         ],
         resources={"voronka": VoronkaConfig(config_path=config_file), "dbt": dbt_resource()},
-        executor=executor_named(executor),
+        executor=executor_def,
     )
 
 

@@ -9,11 +9,15 @@ The landing tables are one graph-backed multi-asset, `ingest_inbox`, of three op
 phases of pipeline.ingest):
 
 - `plan_inbox`: the new files (reads the inbox and the ledger, writes nothing); one
-  dynamic output per file to read, keyed by its file id;
-- `load_inbox_file`, mapped over them: one step per file, reading and normalizing it
-  into its own staging folder. No lock and no pool: under the multiprocess executor
-  (VORONKA_DAGSTER_EXECUTOR, pipeline/defs/__init__.py) they run side by side, under the
-  default in-process executor one after another;
+  dynamic output per group of files to load (load_groups), keyed by the file id of a
+  group of one;
+- `load_inbox_files`, mapped over the groups: reads and normalizes each file of its group
+  into the file's own staging folder, as `voronka ingest` does (load_files: large files
+  side by side in processes of their own). No lock and no pool. Under the default
+  in-process executor, whose steps run one after another, there is one group of every
+  file, so large files still load side by side; under any other executor (multiprocess,
+  Docker, Kubernetes) a group per file, each file a step of its own, which the executor
+  runs side by side;
 - `finish_inbox`: publishes the staged parts, writes the ledger, refreshes the inferred
   history and applies the quality check. It is the only step that changes what dbt reads,
   so it — and not the loads — sits in the one-writer pool and takes the OS lock
@@ -21,6 +25,8 @@ phases of pipeline.ingest):
 
 The config tables are one op in the writer pool too (not partitioned).
 """
+
+import traceback
 
 import dagster as dg
 
@@ -32,7 +38,7 @@ from pipeline.ingest import (
     PlannedFile,
     failed_load,
     finish_ingest,
-    load_file,
+    load_files,
     plan_ingest,
 )
 from pipeline.locks import logged_warehouse_lock
@@ -57,37 +63,59 @@ CONFIG_SPECS = [
 ]
 
 
-@dg.op(
-    out={
-        "files": dg.DynamicOut(PlannedFile, description="One new inbox file to read."),
-        "plan": dg.Out(IngestPlan, description="Every candidate file, in order."),
-    },
-    description="Which inbox files are new (sha256 against the ledger); writes nothing.",
-)
-def plan_inbox(context: dg.OpExecutionContext, voronka: VoronkaConfig):
-    plan = plan_ingest(voronka.load())
-    for planned in plan.to_load:
-        yield dg.DynamicOutput(planned, output_name="files", mapping_key=planned.mapping_key)
-    context.log.info(
-        f"{len(plan.to_load)} file(s) to read: {[p.path for p in plan.to_load]}; "
-        f"{len(plan.items) - len(plan.to_load)} other(s) settled without reading"
+ALL_FILES_KEY = "all"  # the mapping key of the one group of every file
+
+
+def load_groups(to_load: list[PlannedFile], together: bool) -> list[tuple[str, list[PlannedFile]]]:
+    """The files to load, grouped for the load steps, each with its mapping key: one group of
+    every file when `together` (one step loads them, side by side when they are large), else
+    a group per file keyed by its file id (a step per file)."""
+    if not to_load:
+        return []
+    if together:
+        return [(ALL_FILES_KEY, list(to_load))]
+    return [(planned.mapping_key, [planned]) for planned in to_load]
+
+
+def plan_op(together: bool) -> dg.OpDefinition:
+    """The plan step, grouping the files to load as load_groups does with `together`."""
+
+    @dg.op(
+        name="plan_inbox",
+        out={
+            "files": dg.DynamicOut(list, description="New inbox files to read in one step."),
+            "plan": dg.Out(IngestPlan, description="Every candidate file, in order."),
+        },
+        description="Which inbox files are new (sha256 against the ledger); writes nothing.",
     )
-    yield dg.Output(plan, output_name="plan", metadata={"files_to_read": len(plan.to_load)})
+    def plan_inbox(context: dg.OpExecutionContext, voronka: VoronkaConfig):
+        plan = plan_ingest(voronka.load())
+        for key, group in load_groups(plan.to_load, together):
+            yield dg.DynamicOutput(group, output_name="files", mapping_key=key)
+        context.log.info(
+            f"{len(plan.to_load)} file(s) to read: {[p.path for p in plan.to_load]}; "
+            f"{len(plan.items) - len(plan.to_load)} other(s) settled without reading"
+        )
+        yield dg.Output(plan, output_name="plan", metadata={"files_to_read": len(plan.to_load)})
+
+    return plan_inbox
 
 
-@dg.op(description="Read and normalize one inbox file into its staging folder.")
-def load_inbox_file(
-    context: dg.OpExecutionContext, voronka: VoronkaConfig, planned: PlannedFile
-) -> FileResult:
-    # An unexpected error becomes a `failed` result, not a failed step: the other files'
-    # steps and the finish step (which records every file, then fails the run) still run.
-    try:
-        result = load_file(voronka.load(), planned, attempt=context.run_id)
-    except Exception as error:
-        context.log.exception(f"{planned.path}: unexpected error while reading")
-        result = failed_load(planned, error)
-    context.log.info(f"{planned.path}: {result.status} ({result.message})")
-    return result
+@dg.op(description="Read and normalize inbox files, each into its staging folder.")
+def load_inbox_files(
+    context: dg.OpExecutionContext, voronka: VoronkaConfig, files: list
+) -> list[FileResult]:
+    # An unexpected error becomes a `failed` result, not a failed step: the other files and
+    # the finish step (which records every file, then fails the run) still run.
+    def failed(planned: PlannedFile, error: BaseException) -> FileResult:
+        trace = "".join(traceback.format_exception(error))
+        context.log.error(f"{planned.path}: unexpected error while reading\n{trace}")
+        return failed_load(planned, error)
+
+    results = load_files(voronka.load(), files, attempt=context.run_id, on_error=failed)
+    for result in results:
+        context.log.info(f"{result.path}: {result.status} ({result.message})")
+    return results
 
 
 @dg.op(
@@ -99,9 +127,10 @@ def finish_inbox(
     context: dg.OpExecutionContext,
     voronka: VoronkaConfig,
     plan: IngestPlan,
-    results: list[FileResult],
+    results: list[list[FileResult]],
 ):
     config = voronka.load()
+    results = [result for group in results for result in group]
     with logged_warehouse_lock(config, context.log.info):
         summary = finish_ingest(config, plan, results, progress=context.log.info)
     metadata = {
@@ -114,7 +143,13 @@ def finish_inbox(
         yield dg.Output(None, output_name=table, metadata=metadata)
 
 
-def ingest_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+def ingest_assets(
+    partitions: dg.PartitionsDefinition, load_together: bool
+) -> list[dg.AssetsDefinition]:
+    """The landing and config assets; `load_together`: one load step for every new file
+    (load_groups), for an executor that runs steps one after another."""
+    plan_inbox = plan_op(load_together)
+
     @dg.graph_multi_asset(
         outs={
             table: dg.AssetOut(key=spec.key, description=spec.description)
@@ -126,9 +161,9 @@ def ingest_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefiniti
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def landing_tables():
-        """Read new inbox files (ledger by sha256) into the landing tables, a step per file."""
+        """Read new inbox files (ledger by sha256) into the landing tables."""
         files, plan = plan_inbox()
-        results = files.map(load_inbox_file).collect()
+        results = files.map(load_inbox_files).collect()
         published = finish_inbox(plan, results)
         return {table: getattr(published, table) for table in LANDING_TABLES}
 

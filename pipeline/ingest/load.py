@@ -9,13 +9,16 @@ import contextlib
 import multiprocessing
 import os
 import shutil
+from collections.abc import Callable
 from concurrent.futures import (
+    ALL_COMPLETED,
     FIRST_EXCEPTION,
     Future,
     ProcessPoolExecutor,
     ThreadPoolExecutor,
     wait,
 )
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -63,28 +66,46 @@ def load_files(
     *,
     memory_budget_mb: int = MEMORY_BUDGET_MB,
     processes: int | None = None,
+    attempt: str = LOCAL_ATTEMPT,
+    on_error: Callable[[PlannedFile, BaseException], FileResult] | None = None,
 ) -> list[FileResult]:
     """load_file of every planned file; the results in the order of `planned`. With more
     than one process (`processes`, else load_processes), each loads one file at a time with
-    an equal share of the memory budget, the largest files first (load_pool). The first
-    unexpected error cancels the files not yet started and is raised when
-    the others have ended."""
+    an equal share of the memory budget, the largest files first (load_pool). A file's
+    unexpected error: with `on_error`, on_error(file, error) is its result and the other
+    files load on (an orchestrator's step); without, the first cancels the files not yet
+    started and is raised when the others have ended."""
     count = load_processes(planned, memory_budget_mb) if processes is None else processes
     if count <= 1 or len(planned) <= 1:
-        return [load_file(config, file, memory_budget_mb=memory_budget_mb) for file in planned]
+        load = partial(load_file, config, memory_budget_mb=memory_budget_mb, attempt=attempt)
+        return [_guarded(on_error, file, partial(load, file)) for file in planned]
     share = memory_budget_mb // count
     largest_first = sorted(range(len(planned)), key=lambda i: -planned[i].size)
     with load_pool(count) as pool:
         futures = {
-            i: pool.submit(load_file, config, planned[i], memory_budget_mb=share)
+            i: pool.submit(load_file, config, planned[i], memory_budget_mb=share, attempt=attempt)
             for i in largest_first
         }
-        done, _ = wait(futures.values(), return_when=FIRST_EXCEPTION)
+        done, _ = wait(futures.values(), return_when=ALL_COMPLETED if on_error else FIRST_EXCEPTION)
         for future in done:
-            if future.exception() is not None:
+            if future.exception() is not None and on_error is None:
                 pool.shutdown(cancel_futures=True)
                 raise future.exception()
-    return [futures[i].result() for i in range(len(planned))]
+    return [_guarded(on_error, planned[i], futures[i].result) for i in range(len(planned))]
+
+
+def _guarded(
+    on_error: Callable[[PlannedFile, BaseException], FileResult] | None,
+    planned: PlannedFile,
+    load: Callable[[], FileResult],
+) -> FileResult:
+    """load(), or on_error(planned, error) for an unexpected error when on_error is set."""
+    try:
+        return load()
+    except Exception as error:
+        if on_error is None:
+            raise
+        return on_error(planned, error)
 
 
 def load_pool(processes: int) -> ProcessPoolExecutor:

@@ -155,7 +155,7 @@ def test_every_writer_asset_is_in_the_one_writer_pool(demo_defs):
     assert pools[("reports", "monthly_pdf")] == set()  # a read-only reader
 
 
-def test_ingest_is_a_step_per_file_and_only_its_finish_step_writes(demo_defs):
+def test_ingest_loads_files_in_steps_of_their_own_and_only_its_finish_step_writes(demo_defs):
     import dagster as dg
 
     ingest = demo_defs.resolve_asset_graph().get(dg.AssetKey(["landing", "files"])).assets_def
@@ -163,7 +163,7 @@ def test_ingest_is_a_step_per_file_and_only_its_finish_step_writes(demo_defs):
     assert ingest.node_def.name == "ingest_inbox"
     assert {name: op.pool for name, op in ops.items()} == {
         "plan_inbox": None,
-        "load_inbox_file": None,  # many at once, in parallel processes
+        "load_inbox_files": None,  # side by side, in processes of their own
         "finish_inbox": "voronka_writer",
     }
     assert ops["plan_inbox"].output_dict["files"].is_dynamic

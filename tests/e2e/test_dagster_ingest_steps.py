@@ -1,9 +1,11 @@
-"""Ingest as Dagster steps: one load step per new inbox file, a plan step before them and
-one finish step (the only writer) after them. The phases land exactly what `ingest_inbox`
-lands; a second run loads nothing; identical new files are read once; a file that fails
-does not stop the others, and the finish step records every file before failing the run.
+"""Ingest as Dagster steps: a plan step, load steps (one for every new inbox file under the
+default in-process executor, one per file under any other), and one finish step (the only
+writer) after them. The phases land exactly what `ingest_inbox` lands; a second run loads
+nothing; identical new files are read once; a file that fails does not stop the others,
+and the finish step records every file before failing the run.
 
-Only the landing assets are materialized (no dbt build), in process.
+Only the landing assets are materialized (no dbt build), in process (`execute_in_process`
+runs the steps of either executor's job in this process).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from tests.helpers import copy_demo_config
 from tests.unit._fixtures_ingest import DEALS_HEADER, deals_csv, make_config, put
 
 PARTITION = "2026-10-01"
-LOAD_STEP = "ingest_inbox.load_inbox_file"
+LOAD_STEP = "ingest_inbox.load_inbox_files"
+EXECUTORS = ("in_process", "multiprocess")
 FINISH_STEP = "ingest_inbox.finish_inbox"
 DEAL_1_ROW = "1;P;A;Смирнова А.;100;01.03.2025 10:00;89161234567;Москва"
 
@@ -66,13 +69,16 @@ def demo_site(root: Path, inbox: Path) -> Config:
     return config
 
 
-def run_landing(config: Config, instance, raise_on_error: bool = True):
+def run_landing(
+    config: Config, instance, raise_on_error: bool = True, executor: str = "in_process"
+):
     """The inbox job, landing assets and their checks only (what the inbox sensor's run
-    starts with; the source-coverage check is not part of that job)."""
+    starts with; the source-coverage check is not part of that job), as the definitions for
+    `executor` build it."""
     from pipeline.defs import build_definitions
     from pipeline.defs.schedules import SOURCE_COVERAGE_CHECK
 
-    defs = build_definitions(config.base_dir / "voronka.yaml")
+    defs = build_definitions(config.base_dir / "voronka.yaml", executor=executor)
     graph = defs.resolve_asset_graph()
     selection = {
         key
@@ -251,16 +257,20 @@ def test_a_loaded_file_whose_staged_parts_are_gone_is_failed_not_lost(tmp_path):
 # --- the Dagster steps -----------------------------------------------------------------
 
 
-def test_the_job_runs_a_load_step_per_new_file_and_lands_what_ingest_inbox_lands(
-    tmp_path, demo_inbox, reference, instance
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_the_job_lands_what_ingest_inbox_lands_in_a_load_step_per_file_or_one_for_all(
+    tmp_path, demo_inbox, reference, instance, executor
 ):
     config = demo_site(tmp_path / "dagster", demo_inbox)
     expected_loads = {p.file_id for p in plan_ingest(config, settle_seconds=0).to_load}
     assert len(expected_loads) == 6  # 7 demo files, one an identical copy
 
-    result = run_landing(config, instance)
+    result = run_landing(config, instance, executor=executor)
     loads = [key for key in steps(result, "STEP_SUCCESS") if key.startswith(LOAD_STEP)]
-    assert sorted(loads) == sorted(f"{LOAD_STEP}[{file_id}]" for file_id in expected_loads)
+    if executor == "in_process":  # steps one after another: one step loads every file
+        assert loads == [f"{LOAD_STEP}[all]"]
+    else:
+        assert sorted(loads) == sorted(f"{LOAD_STEP}[{file_id}]" for file_id in expected_loads)
     assert FINISH_STEP in steps(result, "STEP_SUCCESS")
     assert ledger_rows(config) == ledger_rows(reference)
     assert landed(config) == landed(reference)
@@ -273,18 +283,45 @@ def test_the_job_runs_a_load_step_per_new_file_and_lands_what_ingest_inbox_lands
         "rows_rejected": reference_ledger["rows_rejected"].sum(),
     }
 
-    again = run_landing(config, instance)
+    again = run_landing(config, instance, executor=executor)
     assert not [key for key in steps(again, "STEP_START") if key.startswith(LOAD_STEP)]
     assert files_metadata(again)["files"] == 0
     assert ledger_rows(config) == ledger_rows(reference)
     assert landed(config) == landed(reference)
 
 
+def test_the_in_process_jobs_load_step_loads_large_files_side_by_side(
+    tmp_path, demo_inbox, reference, instance, monkeypatch
+):
+    """As `voronka ingest` does (load_files): here every file counts as large, on two CPUs."""
+    from pipeline.ingest import load as load_module
+
+    pools = []
+    load_pool = load_module.load_pool
+
+    def recorded_pool(processes: int):
+        pools.append(processes)
+        return load_pool(processes)
+
+    monkeypatch.setattr(load_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(load_module, "available_cpus", lambda: 2)
+    monkeypatch.setattr(load_module, "load_pool", recorded_pool)
+    config = demo_site(tmp_path / "side_by_side", demo_inbox)
+    result = run_landing(config, instance)
+    assert [k for k in steps(result, "STEP_SUCCESS") if k.startswith(LOAD_STEP)] == [
+        f"{LOAD_STEP}[all]"
+    ]
+    assert pools == [2]
+    assert ledger_rows(config) == ledger_rows(reference)
+    assert landed(config) == landed(reference)
+    assert no_staging_left(config)
+
+
 def test_identical_new_files_get_one_load_step(tmp_path, instance):
     config = make_config(tmp_path)
     put(config, "crm/deals_2025-03-01.csv", deals_csv(DEAL_1_ROW))
     put(config, "crm/deals_2025-03-01_copy.csv", deals_csv(DEAL_1_ROW))
-    result = run_landing(config, instance)
+    result = run_landing(config, instance, executor="multiprocess")  # a step per file
     assert len([k for k in steps(result, "STEP_SUCCESS") if k.startswith(LOAD_STEP)]) == 1
     statuses = dict(zip(*io.read_ledger(config.landing_dir)[["path", "status"]], strict=True))
     assert statuses == {
@@ -293,8 +330,9 @@ def test_identical_new_files_get_one_load_step(tmp_path, instance):
     }
 
 
+@pytest.mark.parametrize(("executor", "load_steps"), [("in_process", 1), ("multiprocess", 3)])
 def test_a_failing_file_does_not_stop_the_others_and_the_finish_records_all_then_fails(
-    tmp_path, instance, monkeypatch
+    tmp_path, instance, monkeypatch, executor, load_steps
 ):
     import pipeline.ingest.read
 
@@ -310,11 +348,11 @@ def test_a_failing_file_does_not_stop_the_others_and_the_finish_records_all_then
         return read_batches(export, source)
 
     monkeypatch.setattr(pipeline.ingest.read, "read_batches", crash_on_c)  # in process
-    result = run_landing(config, instance, raise_on_error=False)
+    result = run_landing(config, instance, raise_on_error=False, executor=executor)
 
     assert not result.success
     loads = [k for k in steps(result, "STEP_SUCCESS") if k.startswith(LOAD_STEP)]
-    assert len(loads) == 3  # every file's step ran to the end
+    assert len(loads) == load_steps  # every load step ran to the end
     assert steps(result, "STEP_FAILURE") == [FINISH_STEP]
     [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     error = failure.event_specific_data.error

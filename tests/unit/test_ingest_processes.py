@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.ingest import PlannedFile, load_files
+from pipeline.ingest import FileResult, PlannedFile, load_files
 from pipeline.ingest import load as load_module
 from tests.helpers import copy_demo_config
 
@@ -69,3 +69,25 @@ def test_an_unexpected_error_in_a_load_process_is_raised_here(demo_config):
     files[1] = PlannedFile("no-such-source", "asterisk", "x.csv", "id-x", signature=(MB, 0))
     with pytest.raises(Exception, match="no-such-source"):
         load_files(demo_config, files, processes=2)
+
+
+def test_with_on_error_a_load_process_error_is_its_files_result_and_the_others_load(
+    demo_config,
+):
+    """An orchestrator's step (pipeline/defs/ingest.py): a file's unexpected error, in
+    another process or in this one, is that file's result; the other files load on."""
+    files = [
+        PlannedFile("no-such-source", "asterisk", "x.csv", "id-x", signature=(2 * MB, 0)),
+        PlannedFile("pbx", "asterisk", "pbx/gone.csv", "id-gone", signature=(MB, 0)),
+    ]
+
+    def on_error(file: PlannedFile, error: BaseException) -> FileResult:
+        return FileResult(file.path, file.source, file.preset, "failed", message=repr(error))
+
+    for processes in (2, 1):
+        results = load_files(demo_config, files, processes=processes, on_error=on_error)
+        assert [(r.path, r.status) for r in results] == [
+            ("x.csv", "failed"),
+            ("pbx/gone.csv", "incomplete"),
+        ]
+        assert "no-such-source" in results[0].message
