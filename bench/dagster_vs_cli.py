@@ -1,8 +1,10 @@
-"""`python -m bench.dagster_vs_cli`: one demo month through `voronka run` and through
-Dagster's monthly job, wall times printed.
+"""`python -m bench.dagster_vs_cli`: one month through `voronka run` and through Dagster's
+monthly job, wall times printed: the demo's, or a site's exports (`--config` and
+`--exports`: e.g. the full-scale bench's `<workdir>/voronka.yaml` and `<workdir>/inbox`).
 
-Each run starts from its own fresh copy of the demo exports (written before the clock
-starts) and runs in its own process, one after the other: `voronka run --month M`, then
+Each run starts from its own fresh inbox (the demo exports written, or the given exports
+hard-linked, before the clock starts) and runs in its own process, one after the other:
+`voronka run --month M`, then
 `dagster job execute` of `monthly_funnel_report` for the partition M with the executor of
 each `--executors` value (VORONKA_DAGSTER_EXECUTOR). Dagster runs in a fresh instance with
 the project's instance settings. Data lives under --workdir, never under data/.
@@ -27,17 +29,23 @@ from pathlib import Path
 from pipeline.paths import REPO_ROOT
 
 
-def fresh_site(workdir: Path, name: str) -> Path:
-    """The demo config in workdir/name (its data folder beside it), with the demo exports."""
+def fresh_site(workdir: Path, name: str, config: Path, exports: Path | None) -> Path:
+    """`config` copied into workdir/name (its data folders beside it), its inbox holding
+    the demo exports (`exports` None) or hard links to the files under `exports`."""
     from pipeline.config import load_config
     from pipeline.demo import write_demo_exports
 
     site = workdir / name
     shutil.rmtree(site, ignore_errors=True)
     site.mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "voronka.yaml", site / "voronka.yaml")
-    config = load_config(site / "voronka.yaml")
-    write_demo_exports(config.inbox_dir, site / "expected")
+    shutil.copy(config, site / "voronka.yaml")
+    inbox = load_config(site / "voronka.yaml").inbox_dir
+    if exports is None:
+        write_demo_exports(inbox, site / "expected")
+    for path in sorted(exports.rglob("*.csv") if exports else []):
+        target = inbox / path.relative_to(exports)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(path, target)
     return site / "voronka.yaml"
 
 
@@ -64,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--month", default="2026-10", help="the month to report, YYYY-MM")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/voronka-bench/dagster"))
     parser.add_argument("--executors", default="in_process,multiprocess")
+    parser.add_argument("--config", type=Path, default=REPO_ROOT / "voronka.yaml")
+    parser.add_argument(
+        "--exports", type=Path, default=None, help="a folder of exports (default: the demo's)"
+    )
     args = parser.parse_args(argv)
 
     from pipeline.defs.instance import write_instance_settings
@@ -80,12 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     load_before = " ".join(f"{load:.2f}" for load in os.getloadavg())
     walls: dict[str, tuple[float, float]] = {}
 
-    config = fresh_site(args.workdir, "cli")
+    config = fresh_site(args.workdir, "cli", args.config, args.exports)
     command = [sys.executable, "-m", "pipeline.cli", "run", "--config", str(config)]
     walls["voronka run"] = timed([*command, "--month", args.month], env, args.workdir / "cli.log")
 
     for executor in args.executors.split(","):
-        config = fresh_site(args.workdir, f"dagster-{executor}")
+        config = fresh_site(args.workdir, f"dagster-{executor}", args.config, args.exports)
         home = config.parent / "dagster_home"
         write_instance_settings(home)
         run_env = {
@@ -102,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     cli_wall, cli_cpu = walls["voronka run"]
-    print(f"month {args.month}, demo data; load average before: {load_before}")
+    data = f"exports of {args.exports}" if args.exports else "demo data"
+    print(f"month {args.month}, {data}; load average before: {load_before}")
     print(f"{'':<50} {'wall':>9}  {'×':>5}  {'CPU':>9}  {'×':>5}")
     for name, (wall, cpu) in walls.items():
         ratios = f"{wall / cli_wall:5.2f}  {cpu:7.1f} s  {cpu / cli_cpu:5.2f}"
