@@ -20,6 +20,8 @@ int_stage_entries_inferred, never landing rows), so new files are the only chang
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +77,7 @@ def register_landing(con: duckdb.DuckDBPyConnection, config: Config, new_files: 
         "create temp view arrivals as select file_id, max(received_at) as received_at, "
         f"max(path) as path from ({loaded}) group by file_id"
     )
-    con.execute(_DEAL_STATES)
+    register_deal_states(con, config.landing_dir, deal_states_dir(config))
 
 
 LANDING_READ = ("calls", "crm_stage_events", "crm_deals", "crm_deal_phones", "crm_deal_attributes")
@@ -91,34 +93,104 @@ RANK_KEY = "coalesce(epoch_us({snapshot}), 9223372036854775807)::hugeint * 42949
 # Each deal's state in one export: the deal row and its phones and attributes, as a hash
 # (DuckDB's 64-bit hash; the phones and attributes as the sum of their hashes, a set's
 # hash that needs no ordering). A deal changed when its latest state differs from its
-# latest state among the old files.
-_DEAL_STATES = """
-create temp table deal_states as
+# latest state among the old files. An export's states depend on its landing parts alone:
+# they are computed once, by the first plan that reads them, and kept (deal_states_dir),
+# so a plan reads every export's states but hashes only the exports new to it.
+_FILE_DEAL_STATES = """
 with phones as (
-    select source, deal_id, file_id, sum(hash(client_phone)) as phones
-    from crm_deal_phones group by all
+    select source, deal_id, sum(hash(client_phone)) as phones
+    from crm_deal_phones where file_id = '{file_id}' group by all
 ),
 attributes as (
-    select source, deal_id, file_id, sum(hash(name, value)) as attributes
-    from crm_deal_attributes group by all
-),
-files as (
+    select source, deal_id, sum(hash(name, value)) as attributes
+    from crm_deal_attributes where file_id = '{file_id}' group by all
+)
+select
+    d.source, d.deal_id, d.file_id, d.created_at, d.crm_pipeline, d.snapshot_at,
+    hash(d.crm_pipeline, d.stage, d.status, d.created_at, d.closed_at, d.manager,
+         d.lead_source, d.amount, d.currency, d.lost_reason, p.phones, a.attributes) as state
+from crm_deals d
+left join phones p using (source, deal_id)
+left join attributes a using (source, deal_id)
+where d.file_id = '{file_id}'
+"""
+# The tables an export's deal states are computed from.
+DEAL_STATE_TABLES = ("crm_deals", "crm_deal_phones", "crm_deal_attributes")
+# The kept states' folder is named by the DuckDB version and the formula: another hash()
+# or another state starts afresh.
+STATES_KEY = hashlib.sha256(f"{duckdb.__version__}|{_FILE_DEAL_STATES}".encode()).hexdigest()[:16]
+
+_DEAL_STATES = """
+create temp table deal_states as
+with files as (
     -- the staging model's ranking of one snapshot time's exports: the later arrival
     select file_id, row_number() over (order by received_at, path, file_id) as file_rank
     from (select distinct file_id from crm_deals) left join arrivals using (file_id)
 )
 select
-    d.source, d.deal_id, d.created_at, d.crm_pipeline,
-    d.file_id in (select file_id from new_files) as is_new,
-    hash(d.crm_pipeline, d.stage, d.status, d.created_at, d.closed_at, d.manager,
-         d.lead_source, d.amount, d.currency, d.lost_reason, p.phones, a.attributes) as state,
+    s.source, s.deal_id, s.created_at, s.crm_pipeline,
+    s.file_id in (select file_id from new_files) as is_new,
+    s.state,
     -- the staging model's ranking: the latest snapshot, then the later arrival (RANK_KEY)
     {rank_key} as rank_key
-from crm_deals d
-left join phones p using (source, deal_id, file_id)
-left join attributes a using (source, deal_id, file_id)
+from {states} s
 inner join files f using (file_id)
-""".format(rank_key=RANK_KEY.format(snapshot="d.snapshot_at", file_rank="f.file_rank"))
+"""
+
+
+def deal_states_dir(config: Config) -> Path:
+    """Where the plans keep each CRM export's deal states (one parquet file per export)."""
+    return config.state_dir / "plan" / "deal_states" / STATES_KEY
+
+
+def register_deal_states(con: duckdb.DuckDBPyConnection, landing: Path, kept: Path) -> None:
+    """Temp table deal_states: every export's deal states, read from `kept` (an export not
+    yet there is hashed and kept first), ranked as the staging model ranks them. What
+    `kept` holds besides this landing's exports (states of parts since replaced) and
+    folders of another key beside it are removed."""
+    file_ids = [
+        file_id
+        for (file_id,) in con.execute(
+            "select distinct file_id from crm_deals where file_id is not null"
+        ).fetchall()
+    ]
+    paths = {file_id: _kept_path(kept, landing, file_id) for file_id in file_ids}
+    for file_id, path in paths.items():
+        if not path.exists():
+            with io.replaced_whole(path) as temp:
+                query = _FILE_DEAL_STATES.format(file_id=file_id.replace("'", "''"))
+                con.execute(f"copy ({query}) to '{quoted(temp)}' (format parquet)")
+    current = set(paths.values())
+    for stale in sorted(kept.glob("*.parquet")) if kept.is_dir() else []:
+        if stale not in current:
+            stale.unlink(missing_ok=True)
+    for other in sorted(kept.parent.iterdir()) if kept.parent.is_dir() else []:
+        if other != kept:
+            shutil.rmtree(other, ignore_errors=True)
+    states = (
+        _read_parquet([paths[file_id] for file_id in file_ids])
+        if file_ids
+        else "(select null::varchar as source, null::varchar as deal_id, "
+        "null::varchar as file_id, null::timestamp as created_at, "
+        "null::varchar as crm_pipeline, null::timestamp as snapshot_at, "
+        "null::ubigint as state where false)"
+    )
+    rank_key = RANK_KEY.format(snapshot="s.snapshot_at", file_rank="f.file_rank")
+    con.execute(_DEAL_STATES.format(rank_key=rank_key, states=states))
+
+
+def _kept_path(kept: Path, landing: Path, file_id: str) -> Path:
+    """One export's kept states, named by its file id and the parts they were computed
+    from (path, size, modification time): parts written again (a file loaded again after
+    its landing was cleared) are hashed again."""
+    digest = hashlib.sha256(file_id.encode())
+    for table in DEAL_STATE_TABLES:
+        for part in io.file_parts(landing, table, file_id):
+            stat = part.stat()
+            name = part.relative_to(landing).as_posix()
+            digest.update(f"|{name}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    return kept / f"{digest.hexdigest()}.parquet"
+
 
 # Deals whose stage rows may differ from the previous build's: their latest state changed
 # (a new deal, or its latest row differs from its latest among the old files), or a new

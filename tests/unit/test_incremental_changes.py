@@ -1,15 +1,23 @@
 """The incremental plan's reading of landing (pipeline/incremental_changes.py): which old
-parts can hold a new file's rows, and the ranking of a deal's exports as one number."""
+parts can hold a new file's rows, the ranking of a deal's exports as one number, and each
+export's deal states, kept between plans."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 from pathlib import Path
 
 import duckdb
 
 from pipeline import io
-from pipeline.incremental_changes import RANK_KEY, split_parts
+from pipeline.incremental_changes import (
+    RANK_KEY,
+    deal_states_dir,
+    register_landing,
+    split_parts,
+)
 
 
 def _touch(path: Path) -> Path:
@@ -77,3 +85,79 @@ def test_rank_key_orders_exports_as_the_pair_of_snapshot_and_file_rank() -> None
     assert by_key == by_pair
     assert by_key[-1] == (None, 2**32 - 1)  # a NULL snapshot ranks latest, as in a pair
     assert arg_max == (2, 2)
+
+
+# --- each export's deal states, kept -----------------------------------------------------
+
+DEAL_ROW = "{id};P;A;Смирнова А.;{amount};01.03.2025 10:00;8916123456{id};Москва"
+
+
+def _two_exports(tmp_path: Path):
+    from pipeline.ingest import ingest_inbox
+    from tests.unit._fixtures_ingest import deals_csv, make_config, put
+
+    config = make_config(tmp_path)
+    rows = [DEAL_ROW.format(id=i, amount=100 * i) for i in range(1, 4)]
+    put(config, "crm/deals_2025-03-01_1000.csv", deals_csv(*rows))
+    rows[1] = DEAL_ROW.format(id=2, amount=999)  # deal 2 changed in the second export
+    put(config, "crm/deals_2025-04-01_1000.csv", deals_csv(*rows))
+    ingest_inbox(config, settle_seconds=0)
+    return config
+
+
+def _deal_states(config, new_files: set[str]) -> list[tuple]:
+    with duckdb.connect() as con:
+        register_landing(con, config, new_files)
+        return con.execute(
+            "select source, deal_id, created_at, crm_pipeline, is_new, state, rank_key "
+            "from deal_states order by all"
+        ).fetchall()
+
+
+def _fresh_states(config, new_files: set[str]) -> list[tuple]:
+    """deal_states computed from landing alone (nothing kept yet)."""
+    shutil.rmtree(deal_states_dir(config).parent, ignore_errors=True)
+    return _deal_states(config, new_files)
+
+
+def test_kept_deal_states_are_what_landing_gives(tmp_path) -> None:
+    config = _two_exports(tmp_path)
+    new = {io.read_ledger(config.landing_dir)["file_id"][-1]}
+    fresh = _fresh_states(config, new)
+    kept = sorted(deal_states_dir(config).glob("*.parquet"))
+    assert len(kept) == 2  # one per export
+    assert _deal_states(config, new) == fresh  # read back from what was kept
+    assert len(fresh) == 6 and sum(is_new for *_, is_new, _, _ in fresh) == 3
+    deal_2 = [state for _, deal, *_, state, _ in fresh if deal == "2"]
+    assert len(set(deal_2)) == 2  # its amount changed: another state
+
+
+def test_a_plan_reads_the_kept_states_and_hashes_only_exports_new_to_it(tmp_path) -> None:
+    config = _two_exports(tmp_path)
+    new = {io.read_ledger(config.landing_dir)["file_id"][-1]}
+    fresh = _fresh_states(config, new)
+    kept = sorted(deal_states_dir(config).glob("*.parquet"))
+    marked = kept[0]
+    duckdb.execute(  # a kept file altered: a plan that read it sees state 0
+        f"copy (select * replace (0::ubigint as state) from '{marked}') to '{marked}.x' "
+        "(format parquet)"
+    )
+    Path(f"{marked}.x").replace(marked)
+    assert sorted(s for *_, s, _ in _deal_states(config, new)).count(0) == 3
+
+    # The exports' parts written again (landing cleared and loaded again): hashed again.
+    for part in io.table_parts(config.landing_dir, "crm_deals"):
+        stat = part.stat()
+        os.utime(part, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    assert _deal_states(config, new) == fresh
+    assert not marked.exists()  # the states of parts since replaced are gone
+    assert len(list(deal_states_dir(config).glob("*.parquet"))) == 2
+
+
+def test_states_kept_under_another_key_are_removed(tmp_path) -> None:
+    config = _two_exports(tmp_path)
+    other = deal_states_dir(config).parent / "another-duckdb-or-formula"
+    other.mkdir(parents=True)
+    (other / "old.parquet").write_bytes(b"")
+    _deal_states(config, {io.read_ledger(config.landing_dir)["file_id"][-1]})
+    assert not other.exists() and deal_states_dir(config).is_dir()
