@@ -125,7 +125,7 @@ create temp table deal_states as
 with files as (
     -- the staging model's ranking of one snapshot time's exports: the later arrival
     select file_id, row_number() over (order by received_at, path, file_id) as file_rank
-    from (select distinct file_id from crm_deals) left join arrivals using (file_id)
+    from deal_files left join arrivals using (file_id)
 )
 select
     s.source, s.deal_id, s.created_at, s.crm_pipeline,
@@ -148,12 +148,11 @@ def register_deal_states(con: duckdb.DuckDBPyConnection, landing: Path, kept: Pa
     yet there is hashed and kept first), ranked as the staging model ranks them. What
     `kept` holds besides this landing's exports (states of parts since replaced) and
     folders of another key beside it are removed."""
-    file_ids = [
-        file_id
-        for (file_id,) in con.execute(
-            "select distinct file_id from crm_deals where file_id is not null"
-        ).fetchall()
-    ]
+    con.execute(
+        "create temp table deal_files as "
+        "select distinct file_id from crm_deals where file_id is not null"
+    )
+    file_ids = [file_id for (file_id,) in con.execute("select file_id from deal_files").fetchall()]
     paths = {file_id: _kept_path(kept, landing, file_id) for file_id in file_ids}
     for file_id, path in paths.items():
         if not path.exists():
@@ -167,13 +166,11 @@ def register_deal_states(con: duckdb.DuckDBPyConnection, landing: Path, kept: Pa
     for other in sorted(kept.parent.iterdir()) if kept.parent.is_dir() else []:
         if other != kept:
             shutil.rmtree(other, ignore_errors=True)
+    # No export: the formula over no file, for its columns.
     states = (
         _read_parquet([paths[file_id] for file_id in file_ids])
         if file_ids
-        else "(select null::varchar as source, null::varchar as deal_id, "
-        "null::varchar as file_id, null::timestamp as created_at, "
-        "null::varchar as crm_pipeline, null::timestamp as snapshot_at, "
-        "null::ubigint as state where false)"
+        else f"({_FILE_DEAL_STATES.format(file_id='')})"
     )
     rank_key = RANK_KEY.format(snapshot="s.snapshot_at", file_rank="f.file_rank")
     con.execute(_DEAL_STATES.format(rank_key=rank_key, states=states))

@@ -11,7 +11,6 @@ import os
 import shutil
 from collections.abc import Callable
 from concurrent.futures import (
-    ALL_COMPLETED,
     FIRST_EXCEPTION,
     Future,
     ProcessPoolExecutor,
@@ -86,11 +85,12 @@ def load_files(
             i: pool.submit(load_file, config, planned[i], memory_budget_mb=share, attempt=attempt)
             for i in largest_first
         }
-        done, _ = wait(futures.values(), return_when=ALL_COMPLETED if on_error else FIRST_EXCEPTION)
-        for future in done:
-            if future.exception() is not None and on_error is None:
-                pool.shutdown(cancel_futures=True)
-                raise future.exception()
+        if on_error is None:  # with on_error, leaving the pool waits for every file
+            done, _ = wait(futures.values(), return_when=FIRST_EXCEPTION)
+            for future in done:
+                if future.exception() is not None:
+                    pool.shutdown(cancel_futures=True)
+                    raise future.exception()
     return [_guarded(on_error, planned[i], futures[i].result) for i in range(len(planned))]
 
 

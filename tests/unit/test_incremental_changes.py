@@ -161,3 +161,17 @@ def test_states_kept_under_another_key_are_removed(tmp_path) -> None:
     (other / "old.parquet").write_bytes(b"")
     _deal_states(config, {io.read_ledger(config.landing_dir)["file_id"][-1]})
     assert not other.exists() and deal_states_dir(config).is_dir()
+
+
+def test_without_crm_exports_the_deal_states_are_empty(tmp_path) -> None:
+    from tests.unit._fixtures_ingest import PBX_SOURCE, make_config
+
+    config = make_config(tmp_path, PBX_SOURCE)  # telephony only: no crm_deals parts
+    io.ensure_landing(config.landing_dir)
+    with duckdb.connect() as con:
+        register_landing(con, config, {"a-new-file"})
+        assert con.execute("select count(*) from deal_states").fetchone() == (0,)
+        columns = [name for name, *_ in con.execute("describe deal_states").fetchall()]
+    assert columns == [
+        "source", "deal_id", "created_at", "crm_pipeline", "is_new", "state", "rank_key"
+    ]  # fmt: skip
