@@ -8,9 +8,9 @@ check. The config tables hold no month and are not partitioned.
 The landing tables are one graph-backed multi-asset, `ingest_inbox`, of three ops (the
 phases of pipeline.ingest):
 
-- `plan_inbox`: the new files (reads the inbox and the ledger, writes nothing); one
-  dynamic output per group of files to load (load_groups), keyed by the file id of a
-  group of one;
+- `plan_inbox`: the new files (reads the inbox and the ledger, writes nothing but the
+  fingerprints it remembers); one dynamic output per group of files to load
+  (load_groups), keyed by the file id of a group of one;
 - `load_inbox_files`, mapped over the groups: reads and normalizes each file of its group
   into the file's own staging folder, as `voronka ingest` does (load_files: large files
   side by side in processes of their own). No lock and no pool. Under the default
@@ -86,7 +86,7 @@ def plan_op(together: bool) -> dg.OpDefinition:
             "files": dg.DynamicOut(list, description="New inbox files to read in one step."),
             "plan": dg.Out(IngestPlan, description="Every candidate file, in order."),
         },
-        description="Which inbox files are new (sha256 against the ledger); writes nothing.",
+        description="Which inbox files are new (sha256 against the ledger).",
     )
     def plan_inbox(context: dg.OpExecutionContext, voronka: VoronkaConfig):
         plan = plan_ingest(voronka.load())

@@ -11,7 +11,8 @@ rows_total = rows_accepted + rows_rejected for every loaded file.
 
 The run is three phases, so that an orchestrator (Dagster) can run each file's load as its
 own step, in parallel processes or machines sharing the landing folder:
-  plan    plan_ingest: reads the inbox and the ledger, writes nothing: the files to load;
+  plan    plan_ingest: reads the inbox and the ledger (hashes only files it has not seen as
+          they are: ingest.fingerprints): the files to load;
   load    load_file: one file → normalized parts in its own staging folder (no ledger, no
           lock), read through `read` (the one read path, shared with `check`);
   finish  finish_ingest, under the writer lock: publish the staged parts, ledger rows in

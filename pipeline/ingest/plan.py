@@ -1,5 +1,5 @@
 """Plan: the inbox against the ledger — which files to read, in order. Reads files (to
-hash them), writes nothing."""
+hash them) and writes nothing but the fingerprints it remembers (ingest.fingerprints)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from pathlib import Path
 
 from pipeline import io
 from pipeline.config import Config, Source
+from pipeline.ingest.fingerprints import Fingerprints, fingerprints_path
 from pipeline.ingest.results import FINAL_STATUSES, FileResult, duplicate, incomplete
-from pipeline.sources import fastcsv, registry
+from pipeline.sources import registry
 
 # A file whose size or mtime changes within this many seconds is still being written.
 SETTLE_SECONDS = 0.5
@@ -66,14 +67,16 @@ def plan_ingest(
     settle_seconds: float = SETTLE_SECONDS,
     stream_min_bytes: int = STREAM_MIN_BYTES,
 ) -> IngestPlan:
-    """The inbox against the ledger: which files to read. Reads files (to hash them), writes
-    nothing. A file already in the ledger under the same name with a final status is left
-    out; bytes already loaded are a duplicate; two new files with the same bytes are read
-    once (the later one is `copy_of` the first)."""
+    """The inbox against the ledger: which files to read. Hashes the files whose
+    fingerprint it does not remember (ingest.fingerprints), writes nothing else. A file
+    already in the ledger under the same name with a final status is left out; bytes
+    already loaded are a duplicate; two new files with the same bytes are read once (the
+    later one is `copy_of` the first)."""
     landing, inbox = config.landing_dir, config.inbox_dir
     seen, loaded = ledger_state(landing)
     first_with: dict[str, str] = {}  # file_id → the first new file of this run with these bytes
     plan = IngestPlan()
+    fingerprints = Fingerprints(fingerprints_path(config))
     candidates = inbox_files(config)
     unsettled = _unsettled([path for _, path in candidates], settle_seconds)
     for source, path in candidates:
@@ -83,11 +86,7 @@ def plan_ingest(
             continue
         signature = io.file_signature(path)
         stream = registry.can_stream(source, name) and signature[0] >= stream_min_bytes
-        utf8 = None
-        if stream:
-            file_id, utf8 = fastcsv.fingerprint(path)
-        else:
-            file_id = io.content_id(io.read_bytes(path))
+        file_id, utf8 = fingerprints.of(name, path)
         if (file_id, name) in seen:
             continue
         if file_id in loaded:
@@ -100,12 +99,13 @@ def plan_ingest(
                 name,
                 file_id,
                 streamed=stream,
-                utf8=utf8,
+                utf8=utf8 if stream else None,
                 signature=signature,
                 copy_of=first_with.get(file_id),
             )
         )
         first_with.setdefault(file_id, name)
+    fingerprints.save()
     return plan
 
 
