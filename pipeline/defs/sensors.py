@@ -3,7 +3,8 @@
 - inbox_sensor: a file that kept its size and mtime since the previous tick (and has no
   .part/.tmp name) is stable; a stable file whose sha256 was not seen before starts an
   ingest + build run (run key = the file's hash). The cursor keeps the last signatures,
-  the hashes and the hashes already requested.
+  the hashes and the hashes already requested; the hashes are also remembered for the
+  run's ingest plan (pipeline.ingest.fingerprints), which then does not hash them again.
 - amended_reports_sensor: after the marts are rebuilt, a month whose report printed
   figures that changed is re-rendered (and re-sent, marked amended).
 - failure_record_sensor: a failed run leaves a readable record in delivery.failures_dir
@@ -29,6 +30,7 @@ from pipeline.failures import (
     now_utc,
     record_failure,
 )
+from pipeline.ingest.fingerprints import Fingerprints
 from pipeline.warehouse import SPARK, dbt_target
 
 Signature = tuple[int, int]  # size in bytes, mtime in ns
@@ -135,12 +137,14 @@ def inbox_sensor(config_path: str, job, partitions: dg.TimeWindowPartitionsDefin
         files = observe_inbox(config)
         observed = {name: io.file_signature(path) for name, path in files.items()}
         known = set(io.read_ledger(config.landing_dir)["file_id"].drop_nulls().to_list())
+        fingerprints = Fingerprints(config)  # (shared with the run's plan: hashed once)
         scan = scan_inbox(
             observed,
             InboxCursor.loads(context.cursor),
-            lambda name: io.content_id(io.read_bytes(files[name])),
+            lambda name: fingerprints.of(name, files[name])[0],
             known,
         )
+        fingerprints.save()
         context.update_cursor(scan.cursor.dumps())
         if scan.waiting:
             context.log.info(f"left for the next tick (still being written): {scan.waiting}")

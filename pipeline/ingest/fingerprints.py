@@ -6,7 +6,7 @@ A fingerprint is remembered with the file's stat: size, mtime, ctime and inode. 
 written again, in place or replaced, has another ctime (the kernel sets it on every write
 and rename; no program can set it back), so it is hashed again; a file that changes while
 it is hashed is not remembered. Kept in `<state>/ingest/fingerprints.json`, rewritten
-whole when it changes, with the files of the last inbox looked at only; a file that
+whole when it changes, with the files still in the inbox as they were hashed; a file that
 cannot be read as such is ignored (every file is hashed again). Safe to delete.
 """
 
@@ -35,12 +35,14 @@ def file_stat(path: Path) -> Stat:
 
 
 class Fingerprints:
-    """fastcsv.fingerprint of inbox files, each hashed only when its stat is not the one
-    remembered. `of(name, path)` in a run, then `save()`."""
+    """fastcsv.fingerprint of a config's inbox files, each hashed only when its stat is not
+    the one remembered: `of(name, path)`, then `save()`. Shared by the ingest plan and the
+    inbox sensor, so a file the sensor hashed is not hashed again by the run it starts."""
 
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._known = _read(path)
+    def __init__(self, config: Config) -> None:
+        self._path = fingerprints_path(config)
+        self._inbox = config.inbox_dir
+        self._known = _read(self._path)
         self._seen: dict[str, tuple[Stat, Fingerprint]] = {}
 
     def of(self, name: str, path: Path) -> Fingerprint:
@@ -55,13 +57,24 @@ class Fingerprints:
         return fingerprint
 
     def save(self) -> None:
-        """Remember the files looked at in this run (only those: a file gone from the inbox
-        is forgotten); no write when that is what the file holds already."""
-        if self._seen == self._known:
+        """Remember the files hashed or looked up here, and keep the others remembered
+        while they are still in the inbox as they were (a file gone or changed is
+        forgotten); no write when that is what the file holds already."""
+        kept = {name: known for name, known in self._known.items()
+                if name not in self._seen and _stat_of(self._inbox / name) == known[0]}  # fmt: skip
+        remembered = {**kept, **self._seen}
+        if remembered == self._known:
             return
         files = {name: {"stat": list(stat), "file_id": file_id, "utf8": utf8}
-                 for name, (stat, (file_id, utf8)) in sorted(self._seen.items())}  # fmt: skip
+                 for name, (stat, (file_id, utf8)) in sorted(remembered.items())}  # fmt: skip
         io.write_text_atomic(self._path, json.dumps({"version": VERSION, "files": files}))
+
+
+def _stat_of(path: Path) -> Stat | None:
+    try:
+        return file_stat(path)
+    except OSError:
+        return None
 
 
 def _read(path: Path) -> dict[str, tuple[Stat, Fingerprint]]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pipeline import io
 from pipeline.config import Config, Source
-from pipeline.ingest.fingerprints import Fingerprints, fingerprints_path
+from pipeline.ingest.fingerprints import Fingerprints
 from pipeline.ingest.results import FINAL_STATUSES, FileResult, duplicate, incomplete
 from pipeline.sources import registry
 
@@ -76,7 +76,7 @@ def plan_ingest(
     seen, loaded = ledger_state(landing)
     first_with: dict[str, str] = {}  # file_id → the first new file of this run with these bytes
     plan = IngestPlan()
-    fingerprints = Fingerprints(fingerprints_path(config))
+    fingerprints = Fingerprints(config)
     candidates = inbox_files(config)
     unsettled = _unsettled([path for _, path in candidates], settle_seconds)
     for source, path in candidates:

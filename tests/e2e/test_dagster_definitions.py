@@ -213,10 +213,16 @@ def test_a_tick_that_falls_into_the_dst_gap_runs_once_an_hour_later(definitions_
     assert partition_for_tick(schedule, march) == "2027-02-01"
 
 
-def test_the_inbox_sensor_starts_ingest_for_a_stable_new_file_once(definitions_module, tmp_path):
+def test_the_inbox_sensor_starts_ingest_for_a_stable_new_file_once(
+    definitions_module, tmp_path, monkeypatch
+):
     import dagster as dg
 
-    defs = definitions_module.build_definitions(config_file(tmp_path / "site"))
+    from pipeline.config import load_config
+    from pipeline.ingest import fingerprints, plan_ingest
+
+    site_config = config_file(tmp_path / "site")
+    defs = definitions_module.build_definitions(site_config)
     sensor = defs.resolve_sensor_def("inbox_sensor")
     inbox = tmp_path / "site" / "data" / "inbox"
     (inbox / "pbx").mkdir(parents=True)
@@ -239,6 +245,10 @@ def test_the_inbox_sensor_starts_ingest_for_a_stable_new_file_once(definitions_m
         == defs.resolve_job_def("inbox_refresh").partitions_def.get_last_partition_key()
     )
     assert tick() == []  # seen
+    with monkeypatch.context() as patched:  # the run it starts does not hash the file again
+        patched.setattr(fingerprints.fastcsv, "fingerprint", _not_hashed_again)
+        [planned] = plan_ingest(load_config(site_config), settle_seconds=0).items
+    assert planned.file_id == request.run_key
 
     growing = inbox / "pbx" / "Master-2.csv"
     growing.write_bytes(b"calldate,src,dst\n1")
@@ -251,3 +261,7 @@ def test_the_inbox_sensor_starts_ingest_for_a_stable_new_file_once(definitions_m
     (request,) = tick()  # the grown file settled; the .part file is never read
     assert request.run_key == hashlib.sha256(growing.read_bytes()).hexdigest()
     assert tick() == []
+
+
+def _not_hashed_again(path):
+    raise AssertionError(f"{path} hashed again")

@@ -142,3 +142,25 @@ def test_files_gone_from_the_inbox_are_forgotten(tmp_path) -> None:
 def _remembered(config) -> dict:
     path = fingerprints_path(config)
     return json.loads(path.read_text())["files"] if path.exists() else {}
+
+
+def test_files_not_looked_at_stay_remembered_while_unchanged(tmp_path) -> None:
+    """The inbox sensor hashes only the files new to it: saving keeps what the plan
+    remembered of the others, as long as they are as they were."""
+    config = make_config(tmp_path)
+    put(config, "crm/deals_2025-03-01.csv", deals_csv(DEAL))
+    other = put(config, "crm/deals_2025-04-01.csv", deals_csv(OTHER_DEAL))
+    ingest(config)
+    remembered = _remembered(config)
+    new = put(config, "crm/deals_2025-05-01.csv", deals_csv(OTHER_DEAL, DEAL))
+    sensor = fingerprints.Fingerprints(config)
+    sensor.of("crm/deals_2025-05-01.csv", new)
+    sensor.save()
+    assert _remembered(config) == {
+        **remembered,
+        "crm/deals_2025-05-01.csv": _remembered(config)["crm/deals_2025-05-01.csv"],
+    }
+    with other.open("ab") as handle:
+        handle.write(b"3;x\r\n")
+    fingerprints.Fingerprints(config).save()
+    assert sorted(_remembered(config)) == ["crm/deals_2025-03-01.csv", "crm/deals_2025-05-01.csv"]
