@@ -134,3 +134,12 @@
         1 = 1
     {%- endif -%}
 {%- endmacro %}
+
+
+{# The first day of a month-partitioned landing row's month folder (`YYYY-MM`, the UTC
+   month of its time column, pipeline/io.py; NULL for the NULL partition), as a date. A
+   filter on it is a filter on the partition column, so a reader opens only the months it
+   keeps, also through a view. #}
+{% macro partition_month(column) -%}
+    cast({{ dbt.concat([column, "'-01'"]) }} as date)
+{%- endmacro %}

@@ -140,6 +140,7 @@ def test_two_cli_builds_started_together_both_exit_0_one_after_the_other(site):
         str(root / "voronka.yaml"),
         "--select",  # models no singular test spans (dbt's eager indirect selection)
         "stg_landing__files",
+        "stg_landing__call_copies",
         "stg_landing__calls",
     ]
     processes = [start(command, {}) for _ in range(2)]

@@ -77,9 +77,8 @@ def test_build_state_depends_on_every_incremental_model():
     assert refs(MODELS["build_state"]) - {"stg_landing__files"} == incremental
 
 
-# Not sorted: stg_landing__calls reads landing in its month partitions' order already (a
-# sort of its 10 M rows costs more than its checkpoint), funnel_stage_monthly is small.
-UNSORTED_INCREMENTAL = {"stg_landing__calls", "funnel_stage_monthly"}
+# Not sorted: funnel_stage_monthly is small.
+UNSORTED_INCREMENTAL = {"funnel_stage_monthly"}
 MONTH_COLUMN = re.compile(r"incremental_months\(\s*'([a-z_]+)'")
 
 

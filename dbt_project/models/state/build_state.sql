@@ -11,7 +11,7 @@
 -- depends_on: {{ ref('stg_landing__crm_stage_events') }}
 -- depends_on: {{ ref('stg_landing__crm_deal_snapshots') }}
 -- depends_on: {{ ref('int_stage_entries_inferred') }}
--- depends_on: {{ ref('stg_landing__calls') }}
+-- depends_on: {{ ref('stg_landing__call_copies') }}
 -- depends_on: {{ ref('int_calls_qualified') }}
 -- depends_on: {{ ref('int_calls_missed_classified') }}
 -- depends_on: {{ ref('int_calls_linked_to_deals') }}
