@@ -8,13 +8,14 @@
 -- filter on it opens only those months' files.
 {{ config(materialized='view') }}
 
+{#- Both branches below name stg_landing__call_copies themselves: a CTE read twice is
+    materialized, and with no estimate of its size DuckDB built the anti join's hash table
+    over the ten million calls instead (int_calls_qualified: 17 s against 3 s). -#}
+
 with
 
-copies as (
-    select * from {{ ref('stg_landing__call_copies') }}
-),
-
--- A copy's other copies of the same month are in copies too, kept or not: left out here.
+-- A copy's other copies of the same month are in stg_landing__call_copies too, kept or
+-- not: left out here.
 single_copies as (
     select
         calls.source,
@@ -29,7 +30,7 @@ single_copies as (
         calls.file_id,
         {{ partition_month('calls.month') }} as call_month
     from {{ source('landing', 'calls') }} as calls
-    left join copies
+    left join {{ ref('stg_landing__call_copies') }} as copies
         on
             calls.source = copies.source
             and calls.call_id = copies.call_id
@@ -50,7 +51,7 @@ kept_copies as (
         disposition,
         file_id,
         call_month
-    from copies
+    from {{ ref('stg_landing__call_copies') }}
     where is_kept
 ),
 
