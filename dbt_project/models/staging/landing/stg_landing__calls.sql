@@ -2,8 +2,9 @@
 -- wins). The client's phone only as its keyed hash: raw phones stay in landing, and so do
 -- answered_at and ended_at, which no model reads (disposition and talk_s say what they
 -- would). A view over landing: every call that landed once passes through as it is, and
--- of the few that landed more than once the copy stg_landing__call_copies keeps. Writing
--- the ten million calls into a table cost more than the readers' scans of landing.
+-- of the few that landed more than once the copy stg_landing__call_copies keeps. At ten
+-- million calls, writing them into a table cost more than the readers' scans of landing
+-- (docs/performance.md; at a million, a little less).
 -- call_month is the landing month folder (the UTC month of started_at), so a reader's
 -- filter on it opens only those months' files.
 {{ config(materialized='view') }}
