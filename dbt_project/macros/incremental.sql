@@ -123,19 +123,6 @@
 {%- endmacro %}
 
 
-{# `where`-clause text for a month-partitioned landing source (pipeline/io.py): only the
-   partitions from the earliest boundary on, so the reader skips the other months' files
-   (a filter on the time column alone opens every file). #}
-{% macro landing_months_from(boundaries) -%}
-    {%- if is_incremental() and boundaries -%}
-        {%- set first = boundaries if boundaries is string else boundaries.values() | min -%}
-        (month is null or month >= '{{ first[:7] }}')
-    {%- else -%}
-        1 = 1
-    {%- endif -%}
-{%- endmacro %}
-
-
 {# The first day of a month-partitioned landing row's month folder (`YYYY-MM`, the UTC
    month of its time column, pipeline/io.py; NULL for the NULL partition), as a date. A
    filter on it is a filter on the partition column, so a reader opens only the months it

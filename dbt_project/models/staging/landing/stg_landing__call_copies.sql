@@ -9,13 +9,11 @@
 -- (never seen in a real log) would be kept in both months until a full refresh.
 {{ incremental_months('call_month', calls_rebuild_from()) }}
 
-{#- The landing rows of the months this run recomputes. The two readers below each name
-    the source themselves: a CTE read twice is materialized whole (all ten million calls)
-    before either reader starts. -#}
-{%- set landing_calls_in_scope -%}
-    {{ landing_months_from(boundaries('calls_rebuild_from')) }}
-    and {{ from_boundary('calls.started_at', calls_rebuild_from()) }}
-{%- endset %}
+{#- The landing rows of the months this run replaces: a filter on the month folder, so
+    only those months' files are opened. The two readers below each name the source
+    themselves: a CTE read twice is materialized whole (all ten million calls) before
+    either reader starts. -#}
+{%- set landing_calls_in_scope = from_boundary(partition_month('calls.month'), calls_rebuild_from()) %}
 
 with
 
