@@ -1,4 +1,4 @@
-"""Child processes that do not outlive Voronka.
+"""Child processes that do not outlive Voronka, and start light.
 
 `voronka run` starts dbt as a child process, and `voronka ingest` loads large files in
 processes of its own (pipeline/ingest/load.py). If Voronka is killed (kill -9, OOM killer,
@@ -12,6 +12,9 @@ dbt's child also starts without transparent huge pages (without_huge_pages): Duc
 the kernel for them (madvise), and each 2 MB page it then faults in is zeroed whole; 13 %
 of a full-scale build's CPU samples were that zeroing (docs/performance.md "Memory,
 threads and the spill folder").
+
+Children started by multiprocessing (the ingest's load processes, the PDF renderers) start
+without the caller's main module (without_main_module).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import ctypes
 import os
 import signal
 import sys
+import threading
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -67,3 +72,21 @@ def without_huge_pages() -> Iterator[None]:
     finally:
         if changed:
             prctl(PR_SET_THP_DISABLE, before, 0, 0, 0)
+
+
+_MAIN_LOCK = threading.Lock()
+
+
+@contextmanager
+def without_main_module() -> Iterator[None]:
+    """Processes multiprocessing starts inside the block (spawn, forkserver) do not run
+    the caller's main module: it would run a script's top level again in each child, as
+    `__mp_main__` (under `dagster`, importing its whole CLI: ~1 s of CPU per child). The
+    children here need only the modules their functions are imported from."""
+    with _MAIN_LOCK:
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = main

@@ -28,7 +28,7 @@ from pipeline.config import Config
 from pipeline.ingest.plan import PlannedFile, safe_key
 from pipeline.ingest.read import Reading
 from pipeline.ingest.results import FileResult, incomplete
-from pipeline.processes import die_with
+from pipeline.processes import die_with, without_main_module
 from pipeline.sources import Export, SourceError
 from pipeline.transform.deals import SNAPSHOT_TABLES, with_snapshot
 
@@ -81,10 +81,13 @@ def load_files(
     share = memory_budget_mb // count
     largest_first = sorted(range(len(planned)), key=lambda i: -planned[i].size)
     with load_pool(count) as pool:
-        futures = {
-            i: pool.submit(load_file, config, planned[i], memory_budget_mb=share, attempt=attempt)
-            for i in largest_first
-        }
+        with without_main_module():  # the pool starts its processes as work is submitted
+            futures = {
+                i: pool.submit(
+                    load_file, config, planned[i], memory_budget_mb=share, attempt=attempt
+                )
+                for i in largest_first
+            }
         if on_error is None:  # with on_error, leaving the pool waits for every file
             done, _ = wait(futures.values(), return_when=FIRST_EXCEPTION)
             for future in done:

@@ -15,10 +15,8 @@ import mimetypes
 import multiprocessing
 import os
 import resource
-import sys
 import threading
 import traceback
-import types
 from multiprocessing import forkserver
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -26,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from pipeline.paths import TEMPLATES_DIR
+from pipeline.processes import without_main_module
 from pipeline.reporting.formatting import Formatter
 
 LOG = logging.getLogger(__name__)
@@ -210,7 +209,7 @@ def write_pdf(
         args=(html, str(target), epoch, memory_bytes, int(timeout_s) + 1, sender),
         daemon=True,
     )
-    with _without_main_module():
+    with without_main_module():  # the child needs only this module, preloaded
         child.start()
     sender.close()
     try:
@@ -273,19 +272,6 @@ def _render_server() -> multiprocessing.context.BaseContext:
                         os.environ[name] = value
             _SERVER = context
         return _SERVER
-
-
-@contextlib.contextmanager
-def _without_main_module():
-    """Start a child without the caller's main module: multiprocessing would re-run a
-    script's top level in the child (the child needs only this module, preloaded)."""
-    with _SERVER_LOCK:
-        main = sys.modules["__main__"]
-        sys.modules["__main__"] = types.ModuleType("__main__")
-        try:
-            yield
-        finally:
-            sys.modules["__main__"] = main
 
 
 def _render_in_child(

@@ -3,6 +3,9 @@ what a load in another process hands back: its result, a vanished file, an error
 
 from __future__ import annotations
 
+import sys
+import types
+
 import pytest
 
 from pipeline.ingest import FileResult, PlannedFile, load_files
@@ -62,6 +65,25 @@ def test_a_file_gone_before_its_load_comes_back_as_incomplete(demo_config):
         ("pbx/also-gone.csv", "incomplete"),
     ]
     assert "gone from the inbox" in results[0].message
+
+
+def test_load_processes_do_not_run_the_callers_main_script(demo_config, tmp_path, monkeypatch):
+    """multiprocessing runs the caller's main script again in each child it spawns (under
+    `dagster job execute`, the whole dagster CLI): the load processes start without it."""
+    marker = tmp_path / "the-main-script-ran"
+    script = tmp_path / "caller_script.py"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\n", encoding="utf-8")
+    caller = types.ModuleType("__main__")
+    caller.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", caller)
+    files = [
+        PlannedFile("pbx", "asterisk", "pbx/gone.csv", "id-gone", signature=(MB, 0)),
+        PlannedFile("pbx", "asterisk", "pbx/also-gone.csv", "id-also", signature=(2 * MB, 0)),
+    ]
+    results = load_files(demo_config, files, processes=2)
+    assert [r.status for r in results] == ["incomplete", "incomplete"]  # they did run
+    assert sys.modules["__main__"] is caller
+    assert not marker.exists()
 
 
 def test_an_unexpected_error_in_a_load_process_is_raised_here(demo_config):
