@@ -2,9 +2,10 @@
 
 - inbox_sensor: a file that kept its size and mtime since the previous tick (and has no
   .part/.tmp name) is stable; a stable file whose sha256 was not seen before starts an
-  ingest + build run (run key = the file's hash). The cursor keeps the last signatures,
-  the hashes and the hashes already requested; the hashes are also remembered for the
-  run's ingest plan (pipeline.ingest.fingerprints), which then does not hash them again.
+  ingest + build run (run key = the file's hash). The cursor keeps the last signatures
+  and the hashes already requested. The hashes come from the inbox's fingerprints
+  (pipeline.ingest.fingerprints, shared with the run's ingest plan): a file is hashed
+  once, by whichever looks at it first, until it is written again.
 - amended_reports_sensor: after the marts are rebuilt, a month whose report printed
   figures that changed is re-rendered (and re-sent, marked amended).
 - failure_record_sensor: a failed run leaves a readable record in delivery.failures_dir
@@ -44,14 +45,12 @@ STAGE_MONTHLY_KEY = dg.AssetKey(["marts", "funnel_stage_monthly"])
 @dataclass
 class InboxCursor:
     signatures: dict[str, Signature] = field(default_factory=dict)  # last tick's view
-    hashes: dict[str, tuple[Signature, str]] = field(default_factory=dict)  # name → (sig, sha)
     requested: set[str] = field(default_factory=set)  # sha256 of files already sent to ingest
 
     def dumps(self) -> str:
         return json.dumps(
             {
                 "signatures": {name: list(sig) for name, sig in self.signatures.items()},
-                "hashes": {name: [list(sig), sha] for name, (sig, sha) in self.hashes.items()},
                 "requested": sorted(self.requested),
             },
             sort_keys=True,
@@ -64,7 +63,6 @@ class InboxCursor:
         data = json.loads(text)
         return cls(
             signatures={name: tuple(sig) for name, sig in data.get("signatures", {}).items()},
-            hashes={name: (tuple(sig), sha) for name, (sig, sha) in data.get("hashes", {}).items()},
             requested=set(data.get("requested", [])),
         )
 
@@ -82,23 +80,22 @@ def scan_inbox(
     file_hash: Callable[[str], str],
     known: set[str] = frozenset(),
 ) -> InboxScan:
-    """Decide which inbox files to ingest now. `known`: hashes already in the landing ledger."""
+    """Decide which inbox files to ingest now. `file_hash(name)`: the stable file's sha256
+    (the inbox's fingerprints: hashed only when new or written again); `known`: hashes
+    already in the landing ledger."""
     new: dict[str, str] = {}
     waiting: list[str] = []
-    hashes: dict[str, tuple[Signature, str]] = {}
     requested = set(cursor.requested)
     for name in sorted(observed):
         signature = observed[name]
         if io.looks_partial(Path(name)) or cursor.signatures.get(name) != signature:
             waiting.append(name)
             continue
-        cached = cursor.hashes.get(name)
-        sha = cached[1] if cached and cached[0] == signature else file_hash(name)
-        hashes[name] = (signature, sha)
+        sha = file_hash(name)
         if sha not in requested and sha not in known:
             new[name] = sha
             requested.add(sha)
-    return InboxScan(new, waiting, InboxCursor(dict(observed), hashes, requested))
+    return InboxScan(new, waiting, InboxCursor(dict(observed), requested))
 
 
 def run_key_for(new: dict[str, str]) -> str:
@@ -137,7 +134,7 @@ def inbox_sensor(config_path: str, job, partitions: dg.TimeWindowPartitionsDefin
         files = observe_inbox(config)
         observed = {name: io.file_signature(path) for name, path in files.items()}
         known = set(io.read_ledger(config.landing_dir)["file_id"].drop_nulls().to_list())
-        fingerprints = Fingerprints(config)  # (shared with the run's plan: hashed once)
+        fingerprints = Fingerprints(config)  # shared with the run's plan: hashed once
         scan = scan_inbox(
             observed,
             InboxCursor.loads(context.cursor),
