@@ -54,18 +54,18 @@ demo: $(STAMP)
 # in its order (tests/unit/test_test_workers.py), and each worker's dbt writes a target
 # folder of its own (tests/conftest.py).
 test: $(STAMP)
-	$(BIN)/pytest -m "not slow and not spark" -n 2 --dist loadfile --durations=25
+	$(BIN)/pytest -m "not slow and not spark" -n 2 --dist loadfile --no-loadscope-reorder --durations=25
 
 # The quick loop while changing code: the unit tests, the dbt unit tests (on one demo
 # build) and the Dagster wiring end to end with a stand-in dbt; without the small bench
-# (three builds) and the 500-manager PDF (~45 s). `make test` is the gate CI runs. The two
-# slowest modules first: a worker takes the next module when it is done with one, so the
-# last to start should be short.
+# (three builds) and the 500-manager PDF (~45 s). `make test` is the gate CI runs.
+# Both suites hand the workers whole modules in collection order (--no-loadscope-reorder),
+# the longest first (tests/conftest.py LONG_MODULES), so the last to start are short.
 FAST_TESTS := tests/e2e/test_dbt_unit_tests.py tests/e2e/test_dagster_targets.py tests/unit
 FAST_LEAVE_OUT := --ignore=tests/unit/test_bench_small.py \
   --deselect=tests/unit/test_report_pdf.py::test_a_month_with_500_managers_paginates_and_breaks_no_word
 test-fast: $(STAMP)
-	$(BIN)/pytest -m "not slow and not spark" -n 2 --dist loadfile $(FAST_LEAVE_OUT) $(FAST_TESTS)
+	$(BIN)/pytest -m "not slow and not spark" -n 2 --dist loadfile --no-loadscope-reorder $(FAST_LEAVE_OUT) $(FAST_TESTS)
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow

@@ -34,6 +34,19 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["DBT_LOG_PATH"] = str(folder / "logs")
 
 
+# The modules whose shared fixture takes longest (tens of seconds): collected first. The
+# suites run on two workers with `--no-loadscope-reorder` (Makefile): modules go to the
+# workers in collection order, each whole, so the long ones start at once and the short
+# ones fill the end. (pytest-xdist's default orders modules by their number of tests,
+# and a module of two slow tests started last.)
+LONG_MODULES = ("tests/e2e/test_dbt_unit_tests.py", "tests/unit/test_report_pdf.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {module: place for place, module in enumerate(LONG_MODULES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     folder = config.stash.get(DBT_FOLDER, None)
     if folder is not None:
