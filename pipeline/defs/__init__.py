@@ -48,13 +48,10 @@ def build_definitions(
     config_file = str(Path(config_path).resolve())
     partitions = monthly_partitions(config)
     executor_def = executor_named(executor)
-    # Steps one after another: one load step for every file, which loads large ones side
-    # by side itself (pipeline/defs/ingest.py); any other executor gets a step per file.
-    load_together = executor_def is dg.in_process_executor
     monthly, inbox, reports = monthly_job(partitions), inbox_job(partitions), report_job(partitions)
     return dg.Definitions(
         assets=[
-            *ingest_assets(partitions, load_together),
+            *ingest_assets(partitions, executor_def),
             voronka_dbt_assets(),
             *monthly_reports(partitions),
         ],

@@ -13,11 +13,12 @@ phases of pipeline.ingest):
   (load_groups), keyed by the file id of a group of one;
 - `load_inbox_files`, mapped over the groups: reads and normalizes each file of its group
   into the file's own staging folder, as `voronka ingest` does (load_files: large files
-  side by side in processes of their own). No lock and no pool. Under the default
-  in-process executor, whose steps run one after another, there is one group of every
-  file, so large files still load side by side; under any other executor (multiprocess,
-  Docker, Kubernetes) a group per file, each file a step of its own, which the executor
-  runs side by side;
+  side by side in processes of their own). No lock and no pool. When the run's steps
+  run one after another in its process (the default in-process executor, or the
+  multiprocess one set to `in_process` in the run's config: loads_together), there is
+  one group of every file, so large files still load side by side; under any other
+  executor (multiprocess, Docker, Kubernetes) a group per file, each file a step of its
+  own, which the executor runs side by side;
 - `finish_inbox`: publishes the staged parts, writes the ledger, refreshes the inferred
   history and applies the quality check. It is the only step that changes what dbt reads,
   so it — and not the loads — sits in the one-writer pool and takes the OS lock
@@ -27,6 +28,8 @@ The config tables are one op in the writer pool too (not partitioned).
 """
 
 import traceback
+from collections.abc import Mapping
+from typing import Any
 
 import dagster as dg
 
@@ -77,8 +80,19 @@ def load_groups(to_load: list[PlannedFile], together: bool) -> list[tuple[str, l
     return [(planned.mapping_key, [planned]) for planned in to_load]
 
 
-def plan_op(together: bool) -> dg.OpDefinition:
-    """The plan step, grouping the files to load as load_groups does with `together`."""
+def loads_together(executor: dg.ExecutorDefinition, run_config: Mapping[str, Any]) -> bool:
+    """Whether one step loads every file (load_groups): the run's steps run one after
+    another in its process. So they do under the in-process executor, and under Dagster's
+    default (multiprocess) executor when the run's config chooses its `in_process` mode
+    (`execution: config: in_process:`); any other executor runs steps side by side."""
+    if executor is dg.in_process_executor:
+        return True
+    execution = (run_config.get("execution") or {}).get("config") or {}
+    return executor is dg.multi_or_in_process_executor and "in_process" in execution
+
+
+def plan_op(executor: dg.ExecutorDefinition) -> dg.OpDefinition:
+    """The plan step, grouping the files to load for the run's `executor` and config."""
 
     @dg.op(
         name="plan_inbox",
@@ -90,6 +104,7 @@ def plan_op(together: bool) -> dg.OpDefinition:
     )
     def plan_inbox(context: dg.OpExecutionContext, voronka: VoronkaConfig):
         plan = plan_ingest(voronka.load())
+        together = loads_together(executor, context.run_config)
         for key, group in load_groups(plan.to_load, together):
             yield dg.DynamicOutput(group, output_name="files", mapping_key=key)
         context.log.info(
@@ -144,11 +159,11 @@ def finish_inbox(
 
 
 def ingest_assets(
-    partitions: dg.PartitionsDefinition, load_together: bool
+    partitions: dg.PartitionsDefinition, executor: dg.ExecutorDefinition
 ) -> list[dg.AssetsDefinition]:
-    """The landing and config assets; `load_together`: one load step for every new file
-    (load_groups), for an executor that runs steps one after another."""
-    plan_inbox = plan_op(load_together)
+    """The landing and config assets, for the code location's `executor` (its load steps:
+    loads_together)."""
+    plan_inbox = plan_op(executor)
 
     @dg.graph_multi_asset(
         outs={

@@ -5,12 +5,14 @@ nothing; identical new files are read once; a file that fails does not stop the 
 and the finish step records every file before failing the run.
 
 Only the landing assets are materialized (no dbt build), in process (`execute_in_process`
-runs the steps of either executor's job in this process).
+runs the steps of either executor's job in this process; one real run, through
+`execute_job`, chooses the multiprocess executor's in-process mode in its run config).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -286,6 +288,76 @@ def test_the_job_lands_what_ingest_inbox_lands_in_a_load_step_per_file_or_one_fo
     again = run_landing(config, instance, executor=executor)
     assert not [key for key in steps(again, "STEP_START") if key.startswith(LOAD_STEP)]
     assert files_metadata(again)["files"] == 0
+    assert ledger_rows(config) == ledger_rows(reference)
+    assert landed(config) == landed(reference)
+
+
+@pytest.mark.parametrize(
+    ("executor", "execution", "together"),
+    [
+        ("in_process", None, True),
+        ("in_process", {"config": {"retries": {"enabled": {}}}}, True),
+        ("multiprocess", None, False),
+        ("multiprocess", {"config": {"multiprocess": {"max_concurrent": 2}}}, False),
+        ("multiprocess", {"config": {"in_process": {}}}, True),
+        ("other", {"config": {"in_process": {}}}, False),  # e.g. Docker, Kubernetes
+    ],
+)
+def test_one_step_loads_every_file_when_the_runs_steps_run_one_after_another(
+    executor, execution, together
+):
+    import dagster as dg
+
+    from pipeline.defs import EXECUTORS as NAMED
+    from pipeline.defs.ingest import loads_together
+
+    @dg.executor(name="other")
+    def other(_):
+        raise NotImplementedError
+
+    run_config = {} if execution is None else {"execution": execution}
+    assert loads_together(NAMED.get(executor, other), run_config) is together
+
+
+def multiprocess_inbox_job():
+    """The inbox job of the code location as deployed with the multiprocess executor
+    ($VORONKA_CONFIG, $VORONKA_DAGSTER_EXECUTOR): a target for dg.reconstructable."""
+    from pipeline.defs import definitions_from_environment
+
+    return definitions_from_environment().resolve_job_def("inbox_refresh")
+
+
+def test_a_run_that_chooses_in_process_under_the_multiprocess_executor_loads_in_one_step(
+    tmp_path, demo_inbox, reference, instance, monkeypatch
+):
+    """The run config's `execution: config: in_process:` runs the steps one after another
+    in the run's process (a real run, not execute_in_process, which ignores executor
+    config): one load step for every file, as under the in-process executor."""
+    import dagster as dg
+
+    from pipeline.defs import EXECUTOR_ENV
+    from pipeline.paths import CONFIG_ENV
+
+    config = demo_site(tmp_path / "chosen_in_process", demo_inbox)
+    monkeypatch.setenv(CONFIG_ENV, str(config.base_dir / "voronka.yaml"))
+    monkeypatch.setenv(EXECUTOR_ENV, "multiprocess")
+    ingest = [
+        key for key in multiprocess_inbox_job().asset_layer.asset_graph.get_all_asset_keys()
+        if key.path[0] == "landing"
+    ]  # fmt: skip
+    result = dg.execute_job(
+        dg.reconstructable(multiprocess_inbox_job),
+        instance,
+        run_config={"execution": {"config": {"in_process": {}}}},
+        tags={"dagster/partition": PARTITION},
+        asset_selection=ingest,
+        raise_on_error=True,
+    )
+    events = result.all_events
+    loads = [e.step_key for e in events if e.event_type_value == "STEP_SUCCESS"
+             and e.step_key.startswith(LOAD_STEP)]  # fmt: skip
+    assert loads == [f"{LOAD_STEP}[all]"]
+    assert {e.pid for e in events if e.step_key} == {os.getpid()}  # no process per step
     assert ledger_rows(config) == ledger_rows(reference)
     assert landed(config) == landed(reference)
 
