@@ -25,9 +25,7 @@ models' semantics (docs/contracts.md "Funnel semantics"):
   changed deal's creation less the link days (the calls it may take). A link depends
   only on its call and the deals; an episode carries on from the phone's last call
   before the boundary (int_call_leads_sessionized), so older call months stay as built.
-- Entities and monthly marts (local cohort months), per funnel: the earliest of
-  - maturity: the month of the previous cutoff less the window and a month (maturity
-    and share-open flags of those cohorts move with the cutoff);
+- Entities (local cohort months), per funnel: the earliest of
   - new entities: a day before the first new call and the first new history entry (a
     new call opens an episode, or anchors a deal created after it, in its own month at
     the earliest), and every changed deal's creation less the link days;
@@ -41,6 +39,11 @@ models' semantics (docs/contracts.md "Funnel semantics"):
     changes none of the entity's stage rows (first entries, anchor, window, period
     month): the stage entries of such an old cohort keep only the calls it was built
     with (int_stage_entries_unioned), and every mart row equals a full rebuild's.
+- Monthly marts that read the cutoff (funnel_stage_monthly), per funnel: the entities'
+  boundary, or the maturity boundary if earlier: the month of the previous cutoff less
+  the window and a month (maturity and share-open flags of those cohorts move with the
+  cutoff). No entity model reads the cutoff, so the maturity window alone recomputes the
+  monthly mart's months from the entity tables, not the entities.
 
 The forecast's deal periods (int_forecast_deal_periods) are built whole: every run moves
 the cutoff, and with it half their rows. Stage conversions (int_stage_transitions_counted)
@@ -54,8 +57,9 @@ built one in the arrival order their copies are ranked by; otherwise (a clock se
 they read every file and are replaced whole.
 
 In a call centre where the same numbers call every month, their deals and episodes have
-long entered the call stages: a new month recomputes from its own month, or from the
-maturity window if earlier, and from older cohorts only for deals the CRM changed.
+long entered the call stages: a new month recomputes the entities from its own month
+(the monthly mart from the maturity window if earlier), and older cohorts only for deals
+the CRM changed.
 """
 
 from __future__ import annotations
@@ -91,6 +95,7 @@ BOUNDARY_ENV = {
     name: f"VORONKA_{name.upper()}"
     for name in (
         "rebuild_from",
+        "marts_rebuild_from",
         "links_rebuild_from",
         "calls_rebuild_from",
         "new_files",  # the CRM staging tables' (macros/incremental_files.sql)
@@ -105,7 +110,9 @@ class RebuildPlan:
     full: bool
     reason: str
     fingerprint: str
-    rebuild_from: dict[str, dt.date] = field(default_factory=dict)
+    rebuild_from: dict[str, dt.date] = field(default_factory=dict)  # entities
+    # funnel_stage_monthly: rebuild_from, or the maturity window's first month if earlier
+    marts_rebuild_from: dict[str, dt.date] = field(default_factory=dict)
     links_rebuild_from: dict[str, dt.date] = field(default_factory=dict)
     calls_rebuild_from: dt.date | None = None
     # The files new since the previous build, when every one of them arrived after every
@@ -127,6 +134,7 @@ class RebuildPlan:
         boundaries: dict = {name: None for name in BOUNDARY_ENV.values()}
         if not self.full:
             boundaries[BOUNDARY_ENV["rebuild_from"]] = _iso(self.rebuild_from)
+            boundaries[BOUNDARY_ENV["marts_rebuild_from"]] = _iso(self.marts_rebuild_from)
             boundaries[BOUNDARY_ENV["links_rebuild_from"]] = _iso(self.links_rebuild_from)
             boundaries[BOUNDARY_ENV["calls_rebuild_from"]] = self.calls_rebuild_from.isoformat()
             new_files = None if self.new_files is None else list(self.new_files)
@@ -137,6 +145,8 @@ class RebuildPlan:
         if self.full:
             return f"full rebuild: {self.reason}"
         months = _from_months(self.rebuild_from)
+        marts = _from_months(self.marts_rebuild_from)
+        marts = f"; monthly marts {marts}" if marts != months else ""
         links = _from_months(self.links_rebuild_from)
         calls = (
             f"; calls from {self.calls_rebuild_from:%Y-%m}"
@@ -145,7 +155,10 @@ class RebuildPlan:
         )
         links = f"; links {links}" if links else ""
         crm = "; CRM staging from every file" if self.new_files is None else ""
-        return f"incremental: cohort months {months or 'none'}{links}{calls}{crm} ({self.reason})"
+        return (
+            f"incremental: cohort months {months or 'none'}{marts}{links}{calls}{crm} "
+            f"({self.reason})"
+        )
 
 
 def _from_months(months: dict[str, dt.date]) -> str:
@@ -205,12 +218,23 @@ def plan_rebuild(
         if not new_files:
             untouched = {funnel.id: NOTHING_TO_RECOMPUTE for funnel in config.funnels}
             return RebuildPlan(
-                False, "no new files", fingerprint, untouched, untouched, NOTHING_TO_RECOMPUTE, ()
+                False,
+                "no new files",
+                fingerprint,
+                untouched,
+                untouched,
+                untouched,
+                NOTHING_TO_RECOMPUTE,
+                (),
             )
         register_landing(con, config, new_files)
         changes = read_changes(con)
         arrived_after = _arrived_after_built(con, built_files)
         rebuild_from = {funnel.id: _first_cohort(con, funnel, changes) for funnel in config.funnels}
+    marts_from = {
+        funnel.id: min(rebuild_from[funnel.id], _first_maturing(funnel, changes))
+        for funnel in config.funnels
+    }
     links_from = {funnel.id: _first_link_month(funnel, changes) for funnel in config.funnels}
     callbacks_from = changes.cutoff - dt.timedelta(hours=config.calls.callback_hours, days=1)
     calls_from = month_start(min(filter(None, [changes.first_call, callbacks_from])))
@@ -219,6 +243,7 @@ def plan_rebuild(
         f"{len(new_files)} new file(s)",
         fingerprint,
         rebuild_from,
+        marts_from,
         links_from,
         calls_from,
         tuple(sorted(new_files)) if arrived_after else None,
@@ -250,12 +275,19 @@ def _arrived_after_built(con: duckdb.DuckDBPyConnection, built_files: set[str]) 
     ).fetchone()[0]
 
 
+def _first_maturing(funnel, changes: Changes) -> dt.date:
+    """The first cohort month of `funnel` whose maturity the cutoff's move can change: the
+    month of the previous cutoff less the window and a day, and a month before it."""
+    return add_months(
+        month_start(changes.cutoff - dt.timedelta(days=funnel.window_days, hours=24)), -1
+    )
+
+
 def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: Changes) -> dt.date:
-    """The first cohort month of `funnel` that the changes can reach."""
+    """The first cohort month of `funnel` whose entities the changes can reach
+    (NOTHING_TO_RECOMPUTE: none)."""
     candidates = [
-        add_months(
-            month_start(changes.cutoff - dt.timedelta(days=funnel.window_days, hours=24)), -1
-        ),
+        NOTHING_TO_RECOMPUTE,
         *(
             month_start(t - dt.timedelta(days=1))
             for t in (changes.first_call, changes.first_entry)

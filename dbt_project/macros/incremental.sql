@@ -4,7 +4,10 @@
    a boundary on and replaces those months, keeping the older ones. The pipeline
    (pipeline/incremental.py) picks the boundaries, per funnel, from what changed since the
    previous build and passes them as vars:
-     rebuild_from        first cohort month (local) of the entity models and monthly marts
+     rebuild_from        first cohort month (local) of the entity models
+     marts_rebuild_from  first month (local) of the monthly mart that reads the cutoff
+                         (funnel_stage_monthly): rebuild_from, or the first cohort month
+                         whose maturity the cutoff's move changes, if earlier
      calls_rebuild_from  first call month (UTC) of the per-call models (dedupe, rules,
                          missed-call callbacks): the month of the earliest new call, or
                          of the previous cutoff less the callback window if earlier
@@ -13,7 +16,8 @@
                          entry, or of a changed deal's creation less the link days; an
                          episode carries on from the phone's last call before it
    The pipeline passes them as environment variables (VORONKA_REBUILD_FROM,
-   VORONKA_CALLS_REBUILD_FROM, VORONKA_LINKS_REBUILD_FROM; JSON), not --vars: dbt re-parses
+   VORONKA_MARTS_REBUILD_FROM, VORONKA_CALLS_REBUILD_FROM, VORONKA_LINKS_REBUILD_FROM;
+   JSON), not --vars: dbt re-parses
    the whole project when a var changes, and only the files that read an environment
    variable when it changes (`boundaries`, below). A var of the same name wins (unit tests,
    a hand-run `dbt build --vars`). Without either every month is recomputed: slow, never
@@ -71,6 +75,14 @@
    name: all months); without a column, the earliest boundary of all funnels. #}
 {% macro rebuild_from(funnel_column=none) -%}
     {{ month_boundary(boundaries('rebuild_from'), funnel_column) }}
+{%- endmacro %}
+
+{# The boundary of the monthly mart that reads the cutoff (funnel_stage_monthly), per
+   funnel: rebuild_from's, or earlier. Without marts_rebuild_from, rebuild_from's (a hand
+   run given only that var). #}
+{% macro marts_rebuild_from(funnel_column=none) -%}
+    {%- set given = boundaries('marts_rebuild_from') -%}
+    {{ month_boundary(boundaries('rebuild_from') if given is none else given, funnel_column) }}
 {%- endmacro %}
 
 {# The boundary of the per-call models: the first UTC call month a run recomputes. #}

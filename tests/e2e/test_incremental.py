@@ -13,8 +13,9 @@ result again equals a full rebuild.
 
 A call centre's month: regular numbers (some of the first month's deals, some numbers
 with no deal) call in every month of the demo; the history is built, then October 2026's
-calls arrive alone. The plan recomputes from that month less the funnels' windows, not
-from the first month those numbers called in, and the result equals a full rebuild.
+calls arrive alone. The plan recomputes the entities from that month and the monthly mart
+from that month less the funnels' windows, not from the first month those numbers called
+in, and the result equals a full rebuild.
 """
 
 from __future__ import annotations
@@ -54,13 +55,14 @@ SCHEMAS = ("marts", "intermediate", "staging")
 STAGE_ENTRIES = "intermediate.int_stage_entries_unioned"
 
 
-def split_calls(master: Path, at: str = SPLIT_AT) -> tuple[bytes, bytes]:
-    """Master.csv's records before `at`, and the others (later ones, broken rows)."""
+def split_calls(master: Path, at: str = SPLIT_AT, since: str = "2026-01-01") -> tuple[bytes, bytes]:
+    """Master.csv's records from `since` to before `at`, and the others (later ones, broken
+    rows)."""
     early, late = [], []
     for line in master.read_text(encoding="utf-8").splitlines(keepends=True):
         fields = next(csv.reader(text_io.StringIO(line)), [])
         started = fields[9] if len(fields) > 9 else ""
-        (early if "2026-01-01" <= started < at else late).append(line)
+        (early if since <= started < at else late).append(line)
     return "".join(early).encode(), "".join(late).encode()
 
 
@@ -160,10 +162,12 @@ def test_second_delivery_recomputes_from_a_boundary_and_equals_a_full_rebuild(de
     ingest_inbox(config, settle_seconds=0)
     plan = plan_rebuild(config, config.warehouse_path)
     assert not plan.full, plan.describe()
-    # Not all months (the cohorts start in November 2024), and the doors' 90-day window
-    # recomputes fewer than the key accounts' 180 days.
-    assert min(plan.rebuild_from.values()) > dt.date(2024, 11, 1), plan.describe()
-    assert plan.rebuild_from["doors"] > plan.rebuild_from["key_accounts"], plan.describe()
+    # Not all months (the cohorts start in November 2024), and in the monthly mart the
+    # doors' 90-day window recomputes fewer than the key accounts' 180 days.
+    assert min(plan.marts_rebuild_from.values()) > dt.date(2024, 11, 1), plan.describe()
+    assert plan.marts_rebuild_from["doors"] > plan.marts_rebuild_from["key_accounts"]
+    for funnel_id, month in plan.rebuild_from.items():
+        assert plan.marts_rebuild_from[funnel_id] <= month, plan.describe()
     # Links and episodes from a day before the first new call (1 July) at the latest, and
     # earlier where a changed deal's creation less the link days is.
     assert max(plan.links_rebuild_from.values()) <= dt.date(2026, 6, 1), plan.describe()
@@ -298,6 +302,7 @@ def test_the_plan_falls_back_to_a_full_rebuild_when_it_cannot_be_exact(deliverie
     untouched = plan_rebuild(config, config.warehouse_path)
     assert not untouched.full and untouched.reason == "no new files"
     assert set(untouched.rebuild_from.values()) == {NOTHING_TO_RECOMPUTE}
+    assert set(untouched.marts_rebuild_from.values()) == {NOTHING_TO_RECOMPUTE}
     assert untouched.calls_rebuild_from == NOTHING_TO_RECOMPUTE
 
     moved = config.model_copy(update={"timezone": "Europe/Berlin"})
@@ -390,13 +395,15 @@ def test_a_new_month_of_recurring_numbers_recomputes_from_that_month(tmp_path, m
     assert not plan.full, plan.describe()
     first_call = dt.datetime.combine(NEW_MONTH, dt.time()) - dt.timedelta(days=1)  # UTC
     for funnel in config.funnels:
-        # The maturity window: the previous cutoff less the window and a day, a month more.
+        # The entities from the month of a day before the first new call; the monthly mart
+        # also from the maturity window: the previous cutoff less the window and a day, a
+        # month more.
         matured = (cutoff - dt.timedelta(days=funnel.window_days + 1)).date().replace(day=1)
         matured = (matured - dt.timedelta(days=1)).replace(day=1)
-        expected = min(matured, first_call.date().replace(day=1))
-        assert plan.rebuild_from[funnel.id] == expected, plan.describe()
+        assert matured < first_call.date().replace(day=1)
+        assert plan.rebuild_from[funnel.id] == first_call.date().replace(day=1), plan.describe()
+        assert plan.marts_rebuild_from[funnel.id] == matured, plan.describe()
         assert plan.links_rebuild_from[funnel.id] == first_call.date().replace(day=1)
-    assert min(plan.rebuild_from.values()) > REGULAR_MONTHS[0]
     build_warehouse(config)
     # The boundaries come as environment variables, so dbt parses only the files that
     # read them; the first build had no parse state to start from.
@@ -411,3 +418,40 @@ def test_a_new_month_of_recurring_numbers_recomputes_from_that_month(tmp_path, m
         ).fetchone()
     assert joined >= REGULARS  # the new month's calls of numbers with no deal
     assert_equals_full_rebuild(config, tmp_path, "recurring")
+
+
+def test_a_month_of_calls_alone_recomputes_maturity_in_the_monthly_mart_only(tmp_path):
+    """The history (calls to June 2026, the CRM export of 30 June) is built, then July's
+    calls arrive alone: the cutoff moves a month, so older cohorts mature
+    (funnel_stage_monthly's is_mature and share_open), but no entity of those cohorts
+    changes. The entities are recomputed from the new calls' month on, the monthly mart
+    from the maturity window, and the result equals a full rebuild."""
+    config = copy_demo_config(tmp_path)
+    exports = tmp_path / "exports"
+    write_demo_exports(exports, tmp_path / "expected")
+    master = exports / "pbx/Master.csv"
+    (exports / "pbx/Master-2026-1.csv").write_bytes(split_calls(master, SPLIT_AT)[0])
+    (exports / "pbx/Master-2026-07.csv").write_bytes(split_calls(master, "2026-08-01", SPLIT_AT)[0])
+    deliver(exports, config.inbox_dir, [*FIRST_DELIVERY, "pbx/Master-2026-1.csv"])
+    ingest_inbox(config, settle_seconds=0)
+    build_warehouse(config)
+    deliver(exports, config.inbox_dir, ["pbx/Master-2026-07.csv"])
+    ingest_inbox(config, settle_seconds=0)
+    plan = plan_rebuild(config, config.warehouse_path)
+    assert not plan.full, plan.describe()
+    with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
+        (cutoff,) = con.execute("select cutoff_at from marts.data_cutoff").fetchone()
+    for funnel in config.funnels:
+        matured = (cutoff - dt.timedelta(days=funnel.window_days + 1)).date().replace(day=1)
+        matured = (matured - dt.timedelta(days=1)).replace(day=1)
+        assert plan.marts_rebuild_from[funnel.id] == matured, plan.describe()
+    # Some funnel's entities from a later month than its monthly mart: the months between
+    # are the mart's alone, and only the maturity flags move there.
+    assert any(plan.marts_rebuild_from[f] < plan.rebuild_from[f] for f in plan.rebuild_from), (
+        plan.describe()
+    )
+    build_warehouse(config)
+    with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
+        (after,) = con.execute("select cutoff_at from marts.data_cutoff").fetchone()
+    assert after - cutoff > dt.timedelta(days=20)
+    assert_equals_full_rebuild(config, tmp_path, "calls-alone")

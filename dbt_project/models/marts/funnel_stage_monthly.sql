@@ -6,18 +6,18 @@
 --           when the export first showed it), docs/contracts.md "Every deal counts".
 -- Incremental by month (macros/incremental.sql): a recomputed month counts its cohorts'
 -- entities and every entity's entries in it, whatever the entity's cohort.
-{{ incremental_months('month', rebuild_from('funnel_id')) }}
+{{ incremental_months('month', marts_rebuild_from('funnel_id')) }}
 
 with
 
 entities as (
     select * from {{ ref('int_entities_described') }}
-    where {{ from_boundary('cohort_month', rebuild_from('funnel_id')) }}
+    where {{ from_boundary('cohort_month', marts_rebuild_from('funnel_id')) }}
 ),
 
 segment_months as (
     select * from {{ ref('int_segment_months_spined') }}
-    where {{ from_boundary('month', rebuild_from('funnel_id')) }}
+    where {{ from_boundary('month', marts_rebuild_from('funnel_id')) }}
 ),
 
 stages as (
@@ -63,7 +63,7 @@ reach_within_window as (
     from {{ ref('int_entity_stages_reached') }} as reached
     where
         reached.is_within_window
-        and {{ from_boundary('reached.cohort_month', rebuild_from('reached.funnel_id')) }}
+        and {{ from_boundary('reached.cohort_month', marts_rebuild_from('reached.funnel_id')) }}
 ),
 
 reach_with_next as (
@@ -144,7 +144,7 @@ period_reached as (
     from {{ ref('int_entity_stages_reached') }}
     where
         reached_by is not null
-        and {{ from_boundary(local_month('reached_by'), rebuild_from('funnel_id')) }}
+        and {{ from_boundary(local_month('reached_by'), marts_rebuild_from('funnel_id')) }}
 ),
 
 period_counts as (
