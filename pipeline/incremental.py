@@ -71,6 +71,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from pipeline import io
 from pipeline.config import Config
@@ -99,6 +100,7 @@ BOUNDARY_ENV = {
         "links_rebuild_from",
         "calls_rebuild_from",
         "new_files",  # the CRM staging tables' (macros/incremental_files.sql)
+        "crm_unchanged",  # the tables built whole from CRM data alone (same file)
     )
 }
 
@@ -118,6 +120,8 @@ class RebuildPlan:
     # The files new since the previous build, when every one of them arrived after every
     # built file; None: the CRM staging tables read every file.
     new_files: tuple[str, ...] | None = None
+    # Every new file is a call log: the tables built whole from CRM data alone are kept.
+    crm_unchanged: bool = False
 
     def dbt_args(self) -> list[str]:
         return ["--full-refresh"] if self.full else []
@@ -139,6 +143,7 @@ class RebuildPlan:
             boundaries[BOUNDARY_ENV["calls_rebuild_from"]] = self.calls_rebuild_from.isoformat()
             new_files = None if self.new_files is None else list(self.new_files)
             boundaries[BOUNDARY_ENV["new_files"]] = new_files
+            boundaries[BOUNDARY_ENV["crm_unchanged"]] = self.crm_unchanged
         return {name: json.dumps(value, sort_keys=True) for name, value in boundaries.items()}
 
     def describe(self) -> str:
@@ -155,6 +160,7 @@ class RebuildPlan:
         )
         links = f"; links {links}" if links else ""
         crm = "; CRM staging from every file" if self.new_files is None else ""
+        crm += "; CRM tables as built (no new CRM file)" if self.crm_unchanged else ""
         return (
             f"incremental: cohort months {months or 'none'}{marts}{links}{calls}{crm} "
             f"({self.reason})"
@@ -209,9 +215,8 @@ def plan_rebuild(
         if {built_with for built_with, _ in rows} != {fingerprint}:
             return RebuildPlan(True, "models, macros or config changed", fingerprint)
         built_files = {file_id for _, file_id in rows if file_id is not None}
-        loaded = set(
-            io.read_ledger(config.landing_dir).filter(status="loaded")["file_id"].to_list()
-        )
+        ledger = io.read_ledger(config.landing_dir).filter(status="loaded")
+        loaded = set(ledger["file_id"].to_list())
         if built_files - loaded:
             return RebuildPlan(True, f"{len(built_files - loaded)} file(s) removed", fingerprint)
         new_files = loaded - built_files
@@ -226,6 +231,7 @@ def plan_rebuild(
                 untouched,
                 NOTHING_TO_RECOMPUTE,
                 (),
+                crm_unchanged=True,
             )
         register_landing(con, config, new_files)
         changes = read_changes(con)
@@ -247,7 +253,16 @@ def plan_rebuild(
         links_from,
         calls_from,
         tuple(sorted(new_files)) if arrived_after else None,
+        crm_unchanged=_only_call_logs(
+            config, ledger.filter(pl.col("file_id").is_in(list(new_files)))
+        ),
     )
+
+
+def _only_call_logs(config: Config, files: pl.DataFrame) -> bool:
+    """Whether every one of `files` (ledger rows) is of a calls source."""
+    calls_sources = {source.name for source in config.sources if source.kind == "calls"}
+    return all(source in calls_sources for source in files["source"].to_list())
 
 
 def _arrived_after_built(con: duckdb.DuckDBPyConnection, built_files: set[str]) -> bool:

@@ -123,3 +123,57 @@
 {% macro sighting_order(snapshot_column) -%}
     coalesce({{ snapshot_column }}, cast('9999-12-31' as {{ dbt.type_timestamp() }}))
 {%- endmacro %}
+
+
+{# Kept without a new CRM file (docs/analyst-guide.md "Incremental builds").
+
+   A table built whole from the CRM staging tables and config alone (no calls, no cutoff:
+   stg_landing__crm_deals, int_stage_events_merged, int_deals_joined_to_funnels,
+   unmapped_stages) equals its previous build when no CRM file is new: a run then keeps it
+   as built and any other run replaces it whole. The pipeline passes VORONKA_CRM_UNCHANGED
+   (JSON true when every new file since the previous build is a call log; a var
+   `crm_unchanged` wins); unset or null: replaced. The model reads its CRM inputs `where
+   {{ crm_changed() }}`, so a run that keeps it reads nothing. On a first build or with
+   --full-refresh it is built whole; on Spark it is a table. #}
+
+{% macro kept_without_new_crm_files() -%}
+    {{ return(adapter.dispatch('kept_without_new_crm_files', 'voronka')()) }}
+{%- endmacro %}
+
+{% macro default__kept_without_new_crm_files() -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='replace_unless_kept',
+        on_schema_change='fail',
+    ) }}
+{%- endmacro %}
+
+{% macro spark__kept_without_new_crm_files() -%}
+    {{ config(materialized='table') }}
+{%- endmacro %}
+
+{# True when this run keeps the CRM tables as built (an incremental run with no new CRM file). #}
+{% macro crm_kept() -%}
+    {%- set given = var('crm_unchanged', none) -%}
+    {%- if given is none -%}
+        {%- set given = fromjson(env_var('VORONKA_CRM_UNCHANGED', 'null')) -%}
+    {%- endif -%}
+    {{ return(is_incremental() and given is sameas true) }}
+{%- endmacro %}
+
+{# `where`-clause text: no rows when this run keeps the table, every row otherwise. #}
+{% macro crm_changed() -%}
+    {{ '1 = 0' if crm_kept() else '1 = 1' }}
+{%- endmacro %}
+
+{# DuckDB's strategy: replace the whole table, unless the run keeps it (then the run read
+   nothing and inserts nothing). #}
+{% macro get_incremental_replace_unless_kept_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    {%- if not crm_kept() %}
+    delete from {{ target }};
+    {%- endif %}
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}

@@ -174,6 +174,7 @@ def test_second_delivery_recomputes_from_a_boundary_and_equals_a_full_rebuild(de
     # The CRM staging tables read the new files only: the November history export repeats
     # June's entries, which stay as built (their first file, June's).
     assert plan.new_files is not None and len(plan.new_files) == 3, plan.describe()
+    assert not plan.crm_unchanged  # new CRM files: the tables of CRM data are built again
     log: list[str] = []
     build_warehouse(config, progress=log.append)
     assert any(line.startswith("incremental: cohort months") for line in log), log[:3]
@@ -425,7 +426,8 @@ def test_a_month_of_calls_alone_recomputes_maturity_in_the_monthly_mart_only(tmp
     calls arrive alone: the cutoff moves a month, so older cohorts mature
     (funnel_stage_monthly's is_mature and share_open), but no entity of those cohorts
     changes. The entities are recomputed from the new calls' month on, the monthly mart
-    from the maturity window, and the result equals a full rebuild."""
+    from the maturity window, the tables built from CRM data alone are kept, and the
+    result equals a full rebuild."""
     config = copy_demo_config(tmp_path)
     exports = tmp_path / "exports"
     write_demo_exports(exports, tmp_path / "expected")
@@ -439,6 +441,8 @@ def test_a_month_of_calls_alone_recomputes_maturity_in_the_monthly_mart_only(tmp
     ingest_inbox(config, settle_seconds=0)
     plan = plan_rebuild(config, config.warehouse_path)
     assert not plan.full, plan.describe()
+    # No CRM file: the tables built from CRM data alone are kept as built.
+    assert plan.crm_unchanged and "CRM tables as built" in plan.describe(), plan.describe()
     with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
         (cutoff,) = con.execute("select cutoff_at from marts.data_cutoff").fetchone()
     for funnel in config.funnels:
