@@ -5,13 +5,15 @@
 2. Each stage in its own process, timed, with the peak RSS of its process tree:
    floor (DuckDB and polars read_csv of the same raw files); Voronka in two deliveries
    into its own inbox (<workdir>/delivery): the history (every file but the last month's)
-   ingested and built (a full build), then the last month's files (its calls log and the
-   final CRM export) ingested and built on top (an incremental build, checked from the
-   plan it prints); then a full rebuild of all months on the same landing in a fresh
+   ingested and built (a full build); the last month's calls log alone ingested and built
+   on top (incremental), then that landing built whole, and the workdir put back as the
+   history left it; then the last month's files (its calls log and the final CRM export)
+   ingested and built on top (an incremental build, checked from the plan it prints); then
+   a full rebuild of all months on the same landing in a fresh
    warehouse ("voronka: dbt build", the figure the ratios use; "voronka: ingest" is the
    two ingest steps together); reports (per PDF); and the pandas baseline
    (bench/pandas_baseline.py: raw files → cohort table).
-3. The checks: the incremental build's marts equal the full rebuild's, row for row; and
+3. The checks: each incremental build's marts equal its full rebuild's, row for row; and
    marts.funnel_stage_monthly (view cohort, segment total) equals the pandas table row for
    row (entities and entities_next).
 4. A table on stdout, ratios to the floor and to pandas, the incremental build as a share
@@ -35,7 +37,14 @@ from bench.results import BUILD, REPORTS, assemble, ingest_to_marts
 from bench.scales import SCALES
 from bench.steps import Stages, run_voronka
 from bench.summary import print_summary
-from bench.workdir import INCREMENTAL_WAREHOUSE, bench_config, clean_outputs, deliveries, prepare
+from bench.workdir import (
+    CALLS_ALONE_WAREHOUSE,
+    INCREMENTAL_WAREHOUSE,
+    bench_config,
+    clean_outputs,
+    deliveries,
+    prepare,
+)
 
 RESULTS_DIR = Path(__file__).parent / "results"
 
@@ -71,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     if measured is None:
         return 1
     equal_to_full = compare_marts(workdir / INCREMENTAL_WAREHOUSE, workdir / "warehouse.duckdb")
+    calls_alone_equal = compare_marts(
+        workdir / CALLS_ALONE_WAREHOUSE, workdir / f"full-{CALLS_ALONE_WAREHOUSE}"
+    )
     if "report" not in args.skip:
         stages.run(REPORTS, ["bench.stage", "report", "--config", str(config)])
     comparison = None
@@ -78,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         comparison = run_pandas(stages, workdir, config, raw_rows)
     result = assemble(args.scale, manifest, rows=stages.rows, outputs=stages.outputs,
                       measured=measured, floors=floors, files=files,
-                      equal_to_full=equal_to_full, comparison=comparison)  # fmt: skip
+                      equal_to_full=equal_to_full, comparison=comparison,
+                      calls_alone_equal=calls_alone_equal)  # fmt: skip
     print_summary(result, floors, ingest_to_marts(stages.rows, measured[BUILD]), say)
 
     args.results_dir.mkdir(parents=True, exist_ok=True)
@@ -89,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     if comparison is not None and not comparison["equal"]:
         return 3
     if not result["incremental"]["incremental"] or not equal_to_full["equal"]:
+        return 4
+    if not result["calls_alone"]["incremental"] or not calls_alone_equal["equal"]:
         return 4
     return 0
 

@@ -1,28 +1,42 @@
 """The measured steps (bench.run): each stage in its own process (bench.stage), timed, with
 the peak RSS of its process tree; and Voronka's steps — the history ingested and built
-(a full build), the new month ingested and built on top (incremental), then a full rebuild
-of all months on the same landing in a fresh warehouse.
+(a full build); the new month's call logs alone ingested and built on top (incremental),
+then that landing built whole, after which the workdir goes back to the history; the new
+month (its call logs and CRM export) ingested and built on top (incremental), then a full
+rebuild of all months on the same landing in a fresh warehouse.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import shutil
 from pathlib import Path
 
 from bench.measure import Measured, run_child
 from bench.results import (
     BUILD,
+    BUILD_CALLS,
+    BUILD_CALLS_FULL,
     BUILD_HISTORY,
     BUILD_NEW,
     GB,
     INGEST,
+    INGEST_CALLS,
     INGEST_HISTORY,
     INGEST_NEW,
     stage_row,
     sum_row,
 )
-from bench.workdir import DELIVERY, INCREMENTAL_WAREHOUSE, deliver, set_aside
+from bench.workdir import (
+    CALLS_ALONE_WAREHOUSE,
+    DELIVERY,
+    INCREMENTAL_WAREHOUSE,
+    deliver,
+    set_aside,
+)
 from pipeline.build_settings import spill_dir
+from pipeline.config import load_config
 from pipeline.paths import REPO_ROOT
 
 STAGE_LIMIT_BYTES = 11 * GB  # the machine has 24 GB; no stage may pass ~12 (killed, reported)
@@ -86,6 +100,12 @@ def run_voronka(
     ]
     measured = {}
     for names, ingest_name, build_name in steps:
+        if ingest_name == INGEST_NEW:
+            calls_alone = run_calls_alone(stages, workdir, config, new_files, ingest_args,
+                                          build_args)  # fmt: skip
+            if calls_alone is None:
+                return None
+            measured.update(calls_alone)
         deliver(workdir / "inbox", delivery, names)
         for name, args_ in ((ingest_name, ingest_args), (build_name, build_args)):
             measured[name] = stages.run(name, args_)
@@ -106,3 +126,70 @@ def run_voronka(
         say("Voronka failed; see the log above")
         return None
     return measured
+
+
+# What a delivery changes in the workdir: saved before the calls-alone run, put back after.
+DELIVERY_STATE = ("landing", "state", DELIVERY, "warehouse.duckdb", "warehouse.previous.duckdb")
+
+
+def run_calls_alone(
+    stages: Stages,
+    workdir: Path,
+    config: Path,
+    new_files: list[str],
+    ingest_args: list[str],
+    build_args: list[str],
+) -> dict[str, Measured] | None:
+    """The new month's call logs alone on top of the built history: ingested and built
+    (incremental), the build set aside (CALLS_ALONE_WAREHOUSE), that landing built whole;
+    then the workdir is put back as the history left it (the same paths: the build's
+    fingerprint holds the landing path). None if Voronka failed."""
+    calls = calls_sources(config)
+    call_logs = [name for name in new_files if any(fnmatch.fnmatch(name, g) for g in calls)]
+    saved = workdir / "history-saved"
+    shutil.rmtree(saved, ignore_errors=True)
+    save_state(workdir, saved)
+    deliver(workdir / "inbox", workdir / DELIVERY, call_logs)
+    measured = {}
+    for name, args_ in ((INGEST_CALLS, ingest_args), (BUILD_CALLS, build_args),
+                        (BUILD_CALLS_FULL, build_args)):  # fmt: skip
+        if name == BUILD_CALLS_FULL:
+            set_aside(workdir / "warehouse.duckdb", workdir / CALLS_ALONE_WAREHOUSE)
+        measured[name] = stages.run(name, args_)
+        if measured[name].returncode:
+            stages.say("Voronka failed; see the log above")
+            return None
+    stages.say(f"  plan of the calls-alone build: {stages.outputs[BUILD_CALLS].get('plan')}")
+    os.replace(workdir / "warehouse.duckdb", workdir / f"full-{CALLS_ALONE_WAREHOUSE}")
+    restore_state(workdir, saved)
+    return measured
+
+
+def calls_sources(config: Path) -> list[str]:
+    """The file globs of the config's call-log sources."""
+    return [source.files for source in load_config(config).sources if source.kind == "calls"]
+
+
+def save_state(workdir: Path, saved: Path) -> None:
+    """Copies of what a delivery changes (the delivered exports as hard links)."""
+    saved.mkdir(parents=True)
+    for name in DELIVERY_STATE:
+        source = workdir / name
+        if source.is_dir():
+            link = os.link if name == DELIVERY else shutil.copy2
+            shutil.copytree(source, saved / name, copy_function=link)
+        elif source.exists():
+            shutil.copy2(source, saved / name)
+
+
+def restore_state(workdir: Path, saved: Path) -> None:
+    """The workdir as save_state found it (what a delivery added since is removed)."""
+    for name in DELIVERY_STATE:
+        target = workdir / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+        if (saved / name).exists():
+            os.replace(saved / name, target)
+    shutil.rmtree(saved)

@@ -44,20 +44,27 @@ def spill_mb(row: dict) -> str:
     return f"{spilled:,}" if spilled is not None else "-"
 
 
-def incremental_lines(result: dict, slowest: int = 8) -> list[str]:
-    """The new month on top of the history: the plan, the share of the full build, the
-    check against the full rebuild, and the incremental build's slowest models."""
-    new = result["incremental"]
+def new_month_lines(new: dict, what: str) -> list[str]:
+    """One kind of new month on top of the history: the plan, the share of the full build
+    and of the full run, the check against the full rebuild."""
     equal = new["equal_to_full"]
-    lines = [
-        f"new month {new['new_month']} on top of {new['history_months']}: {new['plan']}",
-        f"incremental dbt build {new['build_seconds']:.2f} s = {new['percent']} % of the full "
+    return [
+        f"new month {new['new_month']} ({what}) on top of {new['history_months']}: {new['plan']}",
+        f"  incremental dbt build {new['build_seconds']:.2f} s = {new['percent']} % of the full "
         f"build ({new['full_build_seconds']:.2f} s); with the new month's ingest "
         f"{new['with_ingest_percent']} % of ingest → marts",
-        "incremental marts vs full rebuild: "
+        "  incremental marts vs full rebuild: "
         + (f"EQUAL ({equal['tables']} tables)" if equal["equal"]
            else f"DIFFER in {', '.join(equal['differing']) or 'no tables'}"),
     ]  # fmt: skip
+
+
+def incremental_lines(result: dict, slowest: int = 8) -> list[str]:
+    """Each kind of new month on top of the history (new_month_lines), and the incremental
+    build's slowest models."""
+    lines = new_month_lines(result["incremental"], "its call logs and CRM export")
+    if result.get("calls_alone"):
+        lines += new_month_lines(result["calls_alone"], "its call logs alone")
     builds = result.get("dbt_builds") or {}
     incremental, full = builds.get(BUILD_NEW, {}), builds.get(BUILD, {})
     if incremental.get("model_seconds"):

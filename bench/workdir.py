@@ -22,6 +22,7 @@ from pipeline.paths import REPO_ROOT
 
 DELIVERY = "delivery"  # Voronka's inbox: the exports arrive there in two deliveries
 INCREMENTAL_WAREHOUSE = "warehouse-incremental.duckdb"  # the incremental build, kept aside
+CALLS_ALONE_WAREHOUSE = "warehouse-calls-alone.duckdb"  # the calls-alone build, kept aside
 
 
 def bench_config(workdir: Path, manifest: dict) -> Path:
@@ -60,8 +61,10 @@ def prepare(scale: str, workdir: Path, regenerate: bool, say) -> dict:
 
 
 def clean_outputs(workdir: Path) -> None:
-    built = ("warehouse.duckdb", INCREMENTAL_WAREHOUSE)
-    for name in ("landing", "reports", "failures", DELIVERY, "dbt-target", *built,
+    built = ("warehouse.duckdb", INCREMENTAL_WAREHOUSE, CALLS_ALONE_WAREHOUSE,
+             f"full-{CALLS_ALONE_WAREHOUSE}", "warehouse.previous.duckdb")  # fmt: skip
+    for name in ("landing", "reports", "failures", DELIVERY, "dbt-target",
+                 "history-saved", *built,
                  *(f"{name}.wal" for name in built)):  # fmt: skip
         target = workdir / name
         if target.is_dir():

@@ -3,7 +3,8 @@
 Runs `python -m bench.run --scale small` as `make bench SCALE=small` does (floor and PDFs
 skipped to keep CI time down; no wall-time asserts) and checks the numbers it compares:
 the history and the new month are delivered apart, the new month's build is incremental
-and equals the full rebuild, and the full rebuild equals the pandas table.
+and equals the full rebuild (as does its call log's alone), and the full rebuild equals
+the pandas table.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ import json
 import pytest
 
 from bench import run
-from bench.results import BUILD, BUILD_HISTORY, BUILD_NEW, INGEST, INGEST_HISTORY, INGEST_NEW
+from bench.results import (
+    BUILD,
+    BUILD_CALLS,
+    BUILD_CALLS_FULL,
+    BUILD_HISTORY,
+    BUILD_NEW,
+    INGEST,
+    INGEST_HISTORY,
+    INGEST_NEW,
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +63,7 @@ def test_every_record_is_landed_or_rejected_and_dbt_runs_once(small_bench):
     assert ingest["rows"] == ingest["rows_accepted"] + ingest["rows_rejected"]
     assert ingest["rows_rejected"] > 0  # the deliberately broken rows
     assert result["dbt"]["dbt_invocations"] == 1
-    assert [build["dbt_invocations"] for build in result["dbt_builds"].values()] == [1, 1, 1]
+    assert [build["dbt_invocations"] for build in result["dbt_builds"].values()] == [1] * 5
     assert ingest["rows"] == result["input"]["records"]
 
 
@@ -64,7 +74,7 @@ def test_results_carry_rows_time_and_peak_memory_per_stage(small_bench):
     for row in stages.values():
         assert row["ok"] and row["seconds"] > 0 and row["peak_rss_mb"] > 0
         # DuckDB's spill folder is watched during the builds, and only then.
-        is_build = row["stage"] in (BUILD_HISTORY, BUILD_NEW, BUILD)
+        is_build = row["stage"] in (BUILD_HISTORY, BUILD_CALLS, BUILD_CALLS_FULL, BUILD_NEW, BUILD)
         assert (row["peak_spill_mb"] is not None) == is_build, row
     settings = result["machine"]["duckdb_settings"]
     assert settings["VORONKA_DUCKDB_MEMORY_LIMIT"].endswith("MB")
@@ -83,9 +93,35 @@ def test_the_new_month_is_built_incrementally_and_equals_the_full_rebuild(small_
     assert new["full_plan"].startswith("full rebuild"), new["full_plan"]
     assert new["equal_to_full"]["equal"], new["equal_to_full"]["differing"]
     assert new["equal_to_full"]["tables"] > 10
-    (target,) = [t for t in result["targets"] if t["target"].startswith("one new month on top")]
-    assert target["target"] == "one new month on top of 23: ingest + build ≤ 25 % of the full run"
+    targets = {t["target"]: t for t in result["targets"] if t["target"].startswith("one new month")}
+    target = targets["one new month on top of 23 (its call logs and CRM export): ingest + build "
+                     "≤ 25 % of the full run"]  # fmt: skip
     assert target["value"] == new["with_ingest_percent"] > 0
+
+
+def test_the_new_months_calls_alone_are_built_incrementally_and_equal_the_full_rebuild(
+    small_bench,
+):
+    """The other kind of month: its call log alone on top of the history (no CRM file: the
+    tables of CRM data are kept), against that landing built whole; then the workdir went
+    back to the history, so the month with its CRM export starts from the same history."""
+    _, result = small_bench
+    alone = result["calls_alone"]
+    assert alone["new_month_files"] == {"pbx/Master-2026-10.csv": "loaded"}
+    assert alone["incremental"] and "CRM tables as built" in alone["plan"], alone["plan"]
+    assert alone["full_plan"].startswith("full rebuild"), alone["full_plan"]
+    assert alone["equal_to_full"]["equal"], alone["equal_to_full"]["differing"]
+    stages = {row["stage"]: row["seconds"] for row in result["stages"]}
+    full_run = stages[INGEST_HISTORY] + stages["voronka: ingest: new month's calls alone"]
+    assert alone["full_run_seconds"] == pytest.approx(full_run + stages[BUILD_CALLS_FULL], abs=0.05)
+    targets = {t["target"]: t for t in result["targets"]}
+    target = targets["one new month on top of 23 (its call logs alone): ingest + build ≤ 25 % "
+                     "of the full run"]  # fmt: skip
+    assert target["value"] == alone["with_ingest_percent"] > 0
+    # The month with its CRM export started from the history alone: its ingest read its
+    # call log again, and its plan recomputes the calls from the month before it.
+    new = result["incremental"]
+    assert "3 new file(s)" in new["plan"], new["plan"]
 
 
 def test_the_new_month_is_its_own_delivery(small_bench, exports):
