@@ -30,13 +30,14 @@ def stage_table(result: dict) -> str:
     lines.append(f"| **ingest → marts** | | **{result['ingest_to_marts_seconds']:,.1f}** | | | |")
     end_to_end = result["end_to_end_seconds"]
     lines.append(f"| **end to end (ingest → marts → PDFs)** | | **{end_to_end:,.1f}** | | | |")
-    new = result.get("incremental")
-    if new:
-        month = new["ingest_seconds"] + new["build_seconds"]
-        lines.append(
-            f"| **new month {new['new_month']} on top of {new['history_months']} (ingest + "
-            f"incremental build)** | | **{month:,.1f}** | | | |"
-        )
+    new, alone = result.get("incremental"), result.get("calls_alone")
+    for month, what in ((new, ""), (alone, ", its call logs alone")):
+        if month:
+            seconds = month["ingest_seconds"] + month["build_seconds"]
+            lines.append(
+                f"| **new month {month['new_month']} on top of {month['history_months']}{what} "
+                f"(ingest + incremental build)** | | **{seconds:,.1f}** | | | |"
+            )
     extra = []
     if result.get("floor_seconds"):
         ingest = next(r for r in result["stages"] if r["stage"] == "voronka: ingest")
@@ -48,18 +49,9 @@ def stage_table(result: dict) -> str:
     report = result.get("report") or {}
     if report:
         extra.append(f"PDF median {report['pdf_median_s']} s, max {report['pdf_max_s']} s")
-    if new:
-        equal = new["equal_to_full"]
-        verdict = (
-            f"equal ({equal['tables']} tables)"
-            if equal["equal"]
-            else f"DIFFERENT in {', '.join(equal['differing']) or 'no tables'}"
-        )
-        extra.append(
-            f"new month: incremental dbt build {new['build_seconds']:,.1f} s = "
-            f"{new['percent']} % of the full build, with its ingest {new['with_ingest_percent']} % "
-            f"of ingest → marts (plan: {new['plan']}); its marts vs the full rebuild: {verdict}"
-        )
+    for month, what in ((new, "new month"), (alone, "its call logs alone")):
+        if month:
+            extra.append(new_month_sentence(month, what))
     check = result.get("pandas_check")
     if check:
         verdict = "equal" if check["equal"] else f"DIFFERENT in {check['rows_differing']} rows"
@@ -68,6 +60,22 @@ def stage_table(result: dict) -> str:
             f"{check['entities_voronka']:,} entities)"
         )
     return "\n".join(lines) + "\n\n" + "; ".join(extra) + "."
+
+
+def new_month_sentence(month: dict, what: str) -> str:
+    """One kind of new month: its build's and its run's shares, its plan, its check."""
+    equal = month["equal_to_full"]
+    verdict = (
+        f"equal ({equal['tables']} tables)"
+        if equal["equal"]
+        else f"DIFFERENT in {', '.join(equal['differing']) or 'no tables'}"
+    )
+    return (
+        f"{what}: incremental dbt build {month['build_seconds']:,.1f} s = "
+        f"{month['percent']} % of its full build, with its ingest "
+        f"{month['with_ingest_percent']} % of its full run (plan: {month['plan']}); its "
+        f"marts vs the full rebuild: {verdict}"
+    )
 
 
 def incremental_models_table(result: dict, slowest: int = 10) -> str:

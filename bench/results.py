@@ -220,9 +220,15 @@ def assemble(
         for key in ("rows", "rows_accepted", "rows_rejected")
     }
     ingest_out["files"] = {k: v for step in ingest_steps.values() for k, v in step["files"].items()}
-    for name, landed in ((BUILD_HISTORY, outputs[INGEST_HISTORY].get("rows_accepted")),
+    history_rows = outputs[INGEST_HISTORY].get("rows_accepted") or 0
+    calls_rows = outputs.get(INGEST_CALLS, {}).get("rows_accepted") or 0
+    for name, landed in ((BUILD_HISTORY, history_rows),
+                         (BUILD_CALLS, calls_rows),
+                         (BUILD_CALLS_FULL, history_rows + calls_rows),
                          (BUILD_NEW, outputs[INGEST_NEW].get("rows_accepted")),
                          (BUILD, ingest_out["rows_accepted"])):  # fmt: skip
+        if name not in by_name:
+            continue
         row = by_name[name]
         row["rows"] = landed
         row["rows_per_s"] = round(landed / row["seconds"]) if landed and row["seconds"] else None

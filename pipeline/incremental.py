@@ -54,7 +54,9 @@ The CRM staging tables that keep one copy of what cumulative exports repeat, and
 entries inferred from snapshots, are incremental by file (macros/incremental_files.sql):
 they read the new files' rows only (`new_files`), when every new file comes after every
 built one in the arrival order their copies are ranked by; otherwise (a clock set back)
-they read every file and are replaced whole.
+they read every file and are replaced whole. The tables built whole from CRM data and
+config alone (stg_landing__crm_deals, int_stage_events_merged, int_deals_joined_to_funnels,
+unmapped_stages) are kept as built when every new file is a call log (`crm_unchanged`).
 
 In a call centre where the same numbers call every month, their deals and episodes have
 long entered the call stages: a new month recomputes the entities from its own month
