@@ -7,7 +7,8 @@
 -- partial build (`--select`) that skips one of them leaves the state as it was and the
 -- next build catches up. It reads none of them, so it names them below: `depends_on` is
 -- dbt's way to declare a dependency the SQL does not show. The list is every model that
--- calls incremental_months or incremental_files (tests/unit/test_dbt_layers.py checks it).
+-- calls incremental_months, incremental_files or kept_without_new_crm_files
+-- (tests/unit/test_dbt_layers.py checks it).
 -- depends_on: {{ ref('stg_landing__crm_stage_events') }}
 -- depends_on: {{ ref('stg_landing__crm_deal_snapshots') }}
 -- depends_on: {{ ref('int_stage_entries_inferred') }}
@@ -23,6 +24,10 @@
 -- depends_on: {{ ref('funnel_entities') }}
 -- depends_on: {{ ref('funnel_stage_monthly') }}
 -- depends_on: {{ ref('int_stage_transitions_counted') }}
+-- depends_on: {{ ref('stg_landing__crm_deals') }}
+-- depends_on: {{ ref('int_stage_events_merged') }}
+-- depends_on: {{ ref('int_deals_joined_to_funnels') }}
+-- depends_on: {{ ref('unmapped_stages') }}
 with
 
 files as (
