@@ -109,14 +109,7 @@ def evaluate(result: dict) -> list[dict]:
     checks = []
 
     def add(name, value, limit, met, unit="", at_least=False):
-        if met or not value:
-            miss = None
-        elif at_least:
-            miss = f"{limit / value:.1f}× short of it"
-        else:
-            miss = f"{value / limit:.2f}× the limit"
-        checks.append({"target": name, "value": value, "limit": limit, "met": bool(met),
-                       "missed_by": miss, "unit": unit})  # fmt: skip
+        checks.append(target_check(name, value, limit, met, unit, at_least))
 
     floor = result["floor_seconds"]
     ingest = s[INGEST]["seconds"]
@@ -149,21 +142,31 @@ def evaluate(result: dict) -> list[dict]:
     return checks
 
 
+def target_check(name, value, limit, met, unit="", at_least=False) -> dict:
+    """One target: its figure, its limit, met or by how much it is missed."""
+    if met or not value:
+        miss = None
+    elif at_least:
+        miss = f"{limit / value:.1f}× short of it"
+    else:
+        miss = f"{value / limit:.2f}× the limit"
+    return {"target": name, "value": value, "limit": limit, "met": bool(met),
+            "missed_by": miss, "unit": unit}  # fmt: skip
+
+
 def add_new_month(checks: list[dict], new_month: dict, what: str) -> None:
     """The target for one kind of new month: met, missed, or failed by its checks."""
     name = (f"one new month on top of {new_month['history_months']} ({what}): ingest + build "
             "≤ 25 % of the full run")  # fmt: skip
     percent = new_month["with_ingest_percent"]
-    met = percent is not None and percent <= 25.0
-    missed_by = None if met or percent is None else f"{percent / 25.0:.2f}× the limit"
+    check = target_check(name, percent, 25.0, percent is not None and percent <= 25.0, "%")
     if not new_month["incremental"]:
-        met, missed_by = False, f"the build was not incremental ({new_month['plan']})"
+        check.update(met=False, missed_by=f"the build was not incremental ({new_month['plan']})")
     elif not new_month["equal_to_full"]["equal"]:
         differing = ", ".join(new_month["equal_to_full"]["differing"]) or "no marts"
-        met = False
-        missed_by = f"the incremental build differs from the full rebuild: {differing}"
-    checks.append({"target": name, "value": percent, "limit": 25.0, "met": met,
-                   "missed_by": missed_by, "unit": "%"})  # fmt: skip
+        check.update(met=False, missed_by="the incremental build differs from the full "
+                     f"rebuild: {differing}")  # fmt: skip
+    checks.append(check)
 
 
 def new_month_share(

@@ -58,9 +58,10 @@
 {%- endmacro %}
 
 
-{# The boundaries of one kind (rebuild_from, calls_rebuild_from, links_rebuild_from): the
-   var of that name if given, else the environment variable VORONKA_<NAME> (JSON; unset or
-   null: none, every month). #}
+{# The boundaries of one kind (rebuild_from, calls_rebuild_from, links_rebuild_from), or
+   another setting of the plan passed the same way (crm_unchanged): the var of that name if
+   given, else the environment variable VORONKA_<NAME> (JSON; unset or null: none, every
+   month). #}
 {% macro boundaries(name) -%}
     {%- set given = var(name, none) -%}
     {%- if given is none -%}

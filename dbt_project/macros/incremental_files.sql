@@ -154,11 +154,7 @@
 
 {# True when this run keeps the CRM tables as built (an incremental run with no new CRM file). #}
 {% macro crm_kept() -%}
-    {%- set given = var('crm_unchanged', none) -%}
-    {%- if given is none -%}
-        {%- set given = fromjson(env_var('VORONKA_CRM_UNCHANGED', 'null')) -%}
-    {%- endif -%}
-    {{ return(is_incremental() and given is sameas true) }}
+    {{ return(is_incremental() and boundaries('crm_unchanged') is sameas true) }}
 {%- endmacro %}
 
 {# `where`-clause text: no rows when this run keeps the table, every row otherwise. #}
