@@ -421,7 +421,22 @@ def test_a_new_month_of_recurring_numbers_recomputes_from_that_month(tmp_path, m
     assert_equals_full_rebuild(config, tmp_path, "recurring")
 
 
-def test_a_month_of_calls_alone_recomputes_maturity_in_the_monthly_mart_only(tmp_path):
+KEPT_WITHOUT_NEW_CRM_FILES = (
+    "stg_landing__crm_deals",
+    "int_stage_events_merged",
+    "int_deals_joined_to_funnels",
+    "unmapped_stages",
+)
+
+
+def kept_reads(target: Path) -> dict[str, bool]:
+    """Per table kept without a new CRM file: whether the last build's compiled SQL read
+    no CRM rows (`where 1 = 0`, crm_changed)."""
+    compiled = {path.stem: path for path in (target / "compiled").rglob("*.sql")}
+    return {name: "1 = 0" in compiled[name].read_text() for name in KEPT_WITHOUT_NEW_CRM_FILES}
+
+
+def test_a_month_of_calls_alone_recomputes_maturity_in_the_monthly_mart_only(tmp_path, monkeypatch):
     """The history (calls to June 2026, the CRM export of 30 June) is built, then July's
     calls arrive alone: the cutoff moves a month, so older cohorts mature
     (funnel_stage_monthly's is_mature and share_open), but no entity of those cohorts
@@ -429,6 +444,8 @@ def test_a_month_of_calls_alone_recomputes_maturity_in_the_monthly_mart_only(tmp
     from the maturity window, the tables built from CRM data alone are kept, and the
     result equals a full rebuild."""
     config = copy_demo_config(tmp_path)
+    target = tmp_path / "dbt-target"  # this test's own dbt artifacts: the compiled SQL
+    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
     exports = tmp_path / "exports"
     write_demo_exports(exports, tmp_path / "expected")
     master = exports / "pbx/Master.csv"
@@ -455,6 +472,8 @@ def test_a_month_of_calls_alone_recomputes_maturity_in_the_monthly_mart_only(tmp
         plan.describe()
     )
     build_warehouse(config)
+    # The kept tables read no CRM rows in this build (the history's build read them all).
+    assert kept_reads(target) == dict.fromkeys(KEPT_WITHOUT_NEW_CRM_FILES, True)
     with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
         (after,) = con.execute("select cutoff_at from marts.data_cutoff").fetchone()
     assert after - cutoff > dt.timedelta(days=20)
