@@ -128,8 +128,12 @@ def run_voronka(
     return measured
 
 
-# What a delivery changes in the workdir: saved before the calls-alone run, put back after.
-DELIVERY_STATE = ("landing", "state", DELIVERY, "warehouse.duckdb", "warehouse.previous.duckdb")
+# What a delivery changes in the workdir besides the delivered exports: copied before the
+# calls-alone run, put back after. The exports already delivered are left where they are:
+# a hard link to them or a copy would change their stat (the ctime), and the next ingest
+# would hash every one of them again (pipeline/ingest/fingerprints.py), which a real inbox
+# never makes it do.
+DELIVERY_STATE = ("landing", "state", "warehouse.duckdb", "warehouse.previous.duckdb")
 
 
 def run_calls_alone(
@@ -148,7 +152,7 @@ def run_calls_alone(
     call_logs = [name for name in new_files if any(fnmatch.fnmatch(name, g) for g in calls)]
     saved = workdir / "history-saved"
     shutil.rmtree(saved, ignore_errors=True)
-    save_state(workdir, saved)
+    delivered_before = save_state(workdir, saved)
     deliver(workdir / "inbox", workdir / DELIVERY, call_logs)
     measured = {}
     for name, args_ in ((INGEST_CALLS, ingest_args), (BUILD_CALLS, build_args),
@@ -161,7 +165,7 @@ def run_calls_alone(
             return None
     stages.say(f"  plan of the calls-alone build: {stages.outputs[BUILD_CALLS].get('plan')}")
     os.replace(workdir / "warehouse.duckdb", workdir / f"full-{CALLS_ALONE_WAREHOUSE}")
-    restore_state(workdir, saved)
+    restore_state(workdir, saved, delivered_before)
     return measured
 
 
@@ -170,20 +174,21 @@ def calls_sources(config: Path) -> list[str]:
     return [source.files for source in load_config(config).sources if source.kind == "calls"]
 
 
-def save_state(workdir: Path, saved: Path) -> None:
-    """Copies of what a delivery changes (the delivered exports as hard links)."""
+def save_state(workdir: Path, saved: Path) -> set[Path]:
+    """Copies of what a delivery changes; the names of the exports delivered so far."""
     saved.mkdir(parents=True)
     for name in DELIVERY_STATE:
         source = workdir / name
         if source.is_dir():
-            link = os.link if name == DELIVERY else shutil.copy2
-            shutil.copytree(source, saved / name, copy_function=link)
+            shutil.copytree(source, saved / name)
         elif source.exists():
             shutil.copy2(source, saved / name)
+    return delivered(workdir)
 
 
-def restore_state(workdir: Path, saved: Path) -> None:
-    """The workdir as save_state found it (what a delivery added since is removed)."""
+def restore_state(workdir: Path, saved: Path, delivered_before: set[Path]) -> None:
+    """The workdir as save_state found it: its copies put back, and the exports delivered
+    since removed."""
     for name in DELIVERY_STATE:
         target = workdir / name
         if target.is_dir():
@@ -193,3 +198,9 @@ def restore_state(workdir: Path, saved: Path) -> None:
         if (saved / name).exists():
             os.replace(saved / name, target)
     shutil.rmtree(saved)
+    for path in delivered(workdir) - delivered_before:
+        path.unlink()
+
+
+def delivered(workdir: Path) -> set[Path]:
+    return {path for path in (workdir / DELIVERY).rglob("*") if path.is_file()}
