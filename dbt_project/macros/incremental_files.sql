@@ -152,9 +152,15 @@
     {{ config(materialized='table') }}
 {%- endmacro %}
 
+{# True when no CRM file is new since the previous build (VORONKA_CRM_UNCHANGED): every
+   table built from CRM data alone holds what that build left in it. #}
+{% macro crm_unchanged() -%}
+    {{ return(boundaries('crm_unchanged') is sameas true) }}
+{%- endmacro %}
+
 {# True when this run keeps the CRM tables as built (an incremental run with no new CRM file). #}
 {% macro crm_kept() -%}
-    {{ return(is_incremental() and boundaries('crm_unchanged') is sameas true) }}
+    {{ return(is_incremental() and crm_unchanged()) }}
 {%- endmacro %}
 
 {# `where`-clause text: no rows when this run keeps the table, every row otherwise. #}

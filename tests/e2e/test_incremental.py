@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io as text_io
+import json
 import shutil
 from pathlib import Path
 
@@ -150,8 +151,12 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory):
     return config, exports, root
 
 
-def test_second_delivery_recomputes_from_a_boundary_and_equals_a_full_rebuild(deliveries):
+def test_second_delivery_recomputes_from_a_boundary_and_equals_a_full_rebuild(
+    deliveries, monkeypatch
+):
     config, exports, root = deliveries
+    target = root / "dbt-target-second"  # this test's own dbt artifacts: run_results.json
+    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
     deliver(exports, config.inbox_dir, [*FIRST_DELIVERY, "pbx/Master-2026-1.csv"])
     ingest_inbox(config, settle_seconds=0)
     first = plan_rebuild(config, config.warehouse_path)
@@ -178,6 +183,8 @@ def test_second_delivery_recomputes_from_a_boundary_and_equals_a_full_rebuild(de
     log: list[str] = []
     build_warehouse(config, progress=log.append)
     assert any(line.startswith("incremental: cohort months") for line in log), log[:3]
+    # New CRM files: the grain of every table of CRM data is checked again.
+    assert crm_grain_checks(target) == dict.fromkeys(CRM_GRAIN_TESTED, True)
     assert_equals_full_rebuild(config, root, "second")
 
 
@@ -436,6 +443,28 @@ def kept_reads(target: Path) -> dict[str, bool]:
     return {name: "1 = 0" in compiled[name].read_text() for name in KEPT_WITHOUT_NEW_CRM_FILES}
 
 
+# The tables built from CRM data alone whose grain test a build without a new CRM file
+# skips (`recomputed: {with_new_crm_files: true}`).
+CRM_GRAIN_TESTED = (
+    *KEPT_WITHOUT_NEW_CRM_FILES,
+    "stg_landing__crm_stage_events",
+    "stg_landing__crm_deal_snapshots",
+    "int_stage_entries_inferred",
+)
+
+
+def crm_grain_checks(target: Path) -> dict[str, bool]:
+    """Per table of CRM data alone: whether the last build's grain test read its rows
+    (its compiled SQL, from run_results.json, is not `where 1 = 0`)."""
+    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+    return {
+        name: "1 = 0" not in result["compiled_code"]
+        for result in results
+        for name in CRM_GRAIN_TESTED
+        if result["unique_id"].startswith(f"test.voronka.unique_combination_{name}_")
+    }
+
+
 def test_a_month_of_calls_alone_recomputes_maturity_in_the_monthly_mart_only(tmp_path, monkeypatch):
     """The history (calls to June 2026, the CRM export of 30 June) is built, then July's
     calls arrive alone: the cutoff moves a month, so older cohorts mature
@@ -474,6 +503,9 @@ def test_a_month_of_calls_alone_recomputes_maturity_in_the_monthly_mart_only(tmp
     build_warehouse(config)
     # The kept tables read no CRM rows in this build (the history's build read them all).
     assert kept_reads(target) == dict.fromkeys(KEPT_WITHOUT_NEW_CRM_FILES, True)
+    # Nor do the grain tests of the tables of CRM data alone: they hold what the history's
+    # build checked.
+    assert crm_grain_checks(target) == dict.fromkeys(CRM_GRAIN_TESTED, False)
     with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
         (after,) = con.execute("select cutoff_at from marts.data_cutoff").fetchone()
     assert after - cutoff > dt.timedelta(days=20)

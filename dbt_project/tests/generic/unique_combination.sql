@@ -5,11 +5,16 @@
    calls_rebuild_from | links_rebuild_from, funnel_column: <optional, for per-funnel
    boundaries>}. Older months were checked by the build that wrote them, and a grain
    check over every call of two years costs seconds at 10 M calls; a build without the
-   boundary vars (the first, a full rebuild, `dbt build` by hand) checks every row. #}
+   boundary vars (the first, a full rebuild, `dbt build` by hand) checks every row.
+   {with_new_crm_files: true} marks a table built from CRM data alone
+   (macros/incremental_files.sql): a build with no new CRM file left it as the previous
+   build checked it, and checks none of its rows. #}
 {% test unique_combination(model, columns, recomputed=none) %}
 select {{ columns | join(', ') }}, count(*) as copies
 from {{ model }}
-{%- if recomputed %}
+{%- if recomputed and recomputed.get('with_new_crm_files') %}
+where {{ '1 = 0' if crm_unchanged() else '1 = 1' }}
+{%- elif recomputed %}
 where {{ recomputed.column }} >= {{ month_boundary(boundaries(recomputed.boundary), recomputed.get('funnel_column')) }}
 {%- endif %}
 group by {{ columns | join(', ') }}
