@@ -46,9 +46,12 @@ models' semantics (docs/contracts.md "Funnel semantics"):
   monthly mart's months from the entity tables, not the entities.
 
 The forecast's deal periods (int_forecast_deal_periods) are built whole: every run moves
-the cutoff, and with it half their rows. Stage conversions (int_stage_transitions_counted)
-follow the cohort boundary by the month a stage was reached: an entity reaches every
-stage at or after its anchor, so a recomputed cohort's reaches lie in recomputed months.
+the cutoff, and with it half their rows. The deals' stage spans they read
+(int_deal_stage_spans) follow the cohort boundary: they group each deal's rows of
+int_stage_entries_unioned, which a run keeps as they were before it. Stage conversions
+(int_stage_transitions_counted) follow the cohort boundary by the month a stage was
+reached: an entity reaches every stage at or after its anchor, so a recomputed cohort's
+reaches lie in recomputed months.
 
 The CRM staging tables that keep one copy of what cumulative exports repeat, and the
 entries inferred from snapshots, are incremental by file (macros/incremental_files.sql):

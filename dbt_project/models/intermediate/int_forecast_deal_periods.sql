@@ -23,8 +23,8 @@
 -- (var('forecast_history_months'), the funnel's plan months, whichever is more);
 -- `month_start` rows for the backtest's var('forecast_backtest_months') months before
 -- the cutoff's and the months their history looks back over.
--- A table, built whole: every run moves the cutoff (and with it every `cutoff` row) and
--- reads every deal's entries.
+-- A table, built whole: every run moves the cutoff (and with it every `cutoff` row). Each
+-- deal's stage spans come from int_deal_stage_spans (incremental by cohort month).
 {%- set reached_at -%}
     case
         when furthest_spans.exact_reached_at <= deal_landmarks.landmark_at then furthest_spans.exact_reached_at
@@ -35,14 +35,6 @@ with
 
 deals as (
     select * from {{ ref('int_deals_joined_to_funnels') }}
-),
-
-entries as (
-    select * from {{ ref('int_stage_entries_unioned') }}
-),
-
-stages as (
-    select * from {{ ref('stg_landing__config_stages') }}
 ),
 
 snapshots as (
@@ -61,76 +53,10 @@ cutoff as (
     select * from {{ ref('int_data_cutoff') }}
 ),
 
-won_stages as (
-    select
-        funnel_id,
-        min(stage_order) as won_stage_order
-    from stages
-    where crm_status = 'won'
-    group by funnel_id
-),
-
--- Each deal's entries, one row per stage: when the stage was first known to be reached
--- (its earliest upper bound), its first exact entry (known from the moment it happened: an
--- exact entry's bounds are equal) and its first entry but a linked call.
-deal_stages as (
-    select
-        entries.funnel_id,
-        entries.entity_id,
-        entries.stage_order,
-        min(entries.entered_by) as reached_by,
-        min(case when entries.is_exact then entries.entered_at end) as exact_reached_at,
-        min(case when entries.entry_kind <> 'call' then entries.entered_by end) as known_by
-    from entries
-    where
-        exists (
-            select 1 from deals
-            where
-                entries.funnel_id = deals.funnel_id
-                and entries.entity_id = deals.entity_id
-        )
-    group by
-        entries.funnel_id,
-        entries.entity_id,
-        entries.stage_order
-),
-
--- One pass over each deal's stages, furthest first: when the deal became known (its first
--- entry but a linked call: a call made before the deal existed belongs to it only once the
--- deal is created) and was won (its won-stage entry: exact at closed_at, or a snapshot's
--- upper bound), and until when each stage was the furthest known (until a further one was
--- first known to be reached: a bounded entry may become known after a later stage's, and
--- then the stage is never the furthest).
-stage_windows as (
-    select
-        deal_stages.funnel_id,
-        deal_stages.entity_id,
-        deal_stages.stage_order,
-        won_stages.won_stage_order,
-        deal_stages.reached_by,
-        deal_stages.exact_reached_at,
-        min(deal_stages.reached_by) over (
-            partition by deal_stages.funnel_id, deal_stages.entity_id
-            order by deal_stages.stage_order desc
-            rows between unbounded preceding and 1 preceding
-        ) as furthest_until,
-        min(deal_stages.known_by) over (
-            partition by deal_stages.funnel_id, deal_stages.entity_id
-            order by deal_stages.stage_order desc
-            rows between unbounded preceding and unbounded following
-        ) as first_known_at,
-        min(case when deal_stages.stage_order = won_stages.won_stage_order then deal_stages.reached_by end) over (
-            partition by deal_stages.funnel_id, deal_stages.entity_id
-            order by deal_stages.stage_order desc
-            rows between unbounded preceding and unbounded following
-        ) as won_at,
-        row_number() over (
-            partition by deal_stages.funnel_id, deal_stages.entity_id
-            order by deal_stages.stage_order desc
-        ) as stage_rank
-    from deal_stages
-    inner join won_stages
-        on deal_stages.funnel_id = won_stages.funnel_id
+-- Each deal's stages: when each was first known to be reached, its first exact entry,
+-- until when it was the furthest known; when the deal became known and was won.
+stage_spans as (
+    select * from {{ ref('int_deal_stage_spans') }}
 ),
 
 -- Each deal with those times (from its furthest stage's row) and when it was lost
@@ -143,16 +69,16 @@ deal_times as (
         deals.deal_id,
         coalesce(deals.manager, '(unknown)') as manager,
         deals.amount as latest_amount,
-        stage_windows.won_stage_order,
-        stage_windows.first_known_at,
-        stage_windows.won_at,
+        stage_spans.won_stage_order,
+        stage_spans.first_known_at,
+        stage_spans.won_at,
         case when deals.status = 'lost' then deals.closed_at end as lost_at
     from deals
-    inner join stage_windows
+    inner join stage_spans
         on
-            deals.funnel_id = stage_windows.funnel_id
-            and deals.entity_id = stage_windows.entity_id
-    where stage_windows.stage_rank = 1
+            deals.funnel_id = stage_spans.funnel_id
+            and deals.entity_id = stage_spans.entity_id
+    where stage_spans.stage_rank = 1
 ),
 
 -- The stages short of winning, each the furthest from when it was first known to be
@@ -165,7 +91,7 @@ furthest_spans as (
         exact_reached_at,
         reached_by as furthest_from,
         furthest_until
-    from stage_windows
+    from stage_spans
     where stage_order < won_stage_order
 ),
 

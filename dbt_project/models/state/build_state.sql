@@ -18,6 +18,7 @@
 -- depends_on: {{ ref('int_calls_linked_to_deals') }}
 -- depends_on: {{ ref('int_call_leads_sessionized') }}
 -- depends_on: {{ ref('int_stage_entries_unioned') }}
+-- depends_on: {{ ref('int_deal_stage_spans') }}
 -- depends_on: {{ ref('int_entities_described') }}
 -- depends_on: {{ ref('int_entity_stages_reached') }}
 -- depends_on: {{ ref('int_entity_segments') }}
