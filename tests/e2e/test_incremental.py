@@ -433,6 +433,7 @@ KEPT_WITHOUT_NEW_CRM_FILES = (
     "int_stage_events_merged",
     "int_deals_joined_to_funnels",
     "unmapped_stages",
+    "int_deal_segment_attributes",
 )
 
 
@@ -446,7 +447,10 @@ def kept_reads(target: Path) -> dict[str, bool]:
 # The tables built from CRM data alone whose grain test a build without a new CRM file
 # skips (`recomputed: {with_new_crm_files: true}`).
 CRM_GRAIN_TESTED = (
-    *KEPT_WITHOUT_NEW_CRM_FILES,
+    "stg_landing__crm_deals",
+    "int_stage_events_merged",
+    "int_deals_joined_to_funnels",
+    "unmapped_stages",
     "stg_landing__crm_stage_events",
     "stg_landing__crm_deal_snapshots",
     "int_stage_entries_inferred",

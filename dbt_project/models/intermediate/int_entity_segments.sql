@@ -10,44 +10,13 @@ entities as (
     where {{ from_boundary('cohort_month', rebuild_from('funnel_id')) }}
 ),
 
-deals as (
-    select * from {{ ref('int_deals_joined_to_funnels') }}
-),
-
-attributes as (
-    select * from {{ ref('stg_landing__crm_deal_attributes') }}
-),
-
 segment_types as (
     select * from {{ ref('stg_landing__config_segments') }}
 ),
 
--- The attributes a funnel's segment types read, once each: only those are looked up (a
--- deal's other attributes, such as its name, would be grouped for nothing).
-segment_attributes as (
-    select distinct
-        funnel_id,
-        attribute
-    from segment_types
-    where attribute is not null
-),
-
+-- The attributes the segment types read, per deal (kept as built without a new CRM file).
 entity_attributes as (
-    select
-        deals.funnel_id,
-        deals.entity_id,
-        attributes.name,
-        max(attributes.value) as value
-    from deals
-    inner join attributes
-        on
-            deals.source = attributes.source
-            and deals.deal_id = attributes.deal_id
-    inner join segment_attributes
-        on
-            deals.funnel_id = segment_attributes.funnel_id
-            and attributes.name = segment_attributes.attribute
-    group by deals.funnel_id, deals.entity_id, attributes.name
+    select * from {{ ref('int_deal_segment_attributes') }}
 ),
 
 final as (

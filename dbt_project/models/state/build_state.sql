@@ -29,6 +29,7 @@
 -- depends_on: {{ ref('int_stage_events_merged') }}
 -- depends_on: {{ ref('int_deals_joined_to_funnels') }}
 -- depends_on: {{ ref('unmapped_stages') }}
+-- depends_on: {{ ref('int_deal_segment_attributes') }}
 with
 
 files as (
