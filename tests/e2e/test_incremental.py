@@ -514,3 +514,46 @@ def test_a_month_of_calls_alone_recomputes_maturity_in_the_monthly_mart_only(tmp
         (after,) = con.execute("select cutoff_at from marts.data_cutoff").fetchone()
     assert after - cutoff > dt.timedelta(days=20)
     assert_equals_full_rebuild(config, tmp_path, "calls-alone")
+
+
+def test_an_incremental_build_drops_the_forecast_months_no_longer_read(tmp_path, monkeypatch):
+    """The forecast's deal periods keep the `month_start` rows of months before the entity
+    boundary, and drop the months the forecast no longer reads once the cutoff moves
+    (macros/forecast_periods.sql). With 2 history months and 1 backtest month (the demo's
+    funnels plan over 3 months: 4 months looked back), the cutoff's move from June to July
+    drops February's rows; the result equals a full rebuild."""
+    from pipeline.incremental import RebuildPlan
+
+    short = {"forecast_history_months": 2, "forecast_backtest_months": 1}
+    plan_vars = RebuildPlan.dbt_vars
+    monkeypatch.setattr(RebuildPlan, "dbt_vars", lambda plan: {**plan_vars(plan), **short})
+    config = copy_demo_config(tmp_path)
+    exports = tmp_path / "exports"
+    write_demo_exports(exports, tmp_path / "expected")
+    master = exports / "pbx/Master.csv"
+    (exports / "pbx/Master-2026-1.csv").write_bytes(split_calls(master, SPLIT_AT)[0])
+    (exports / "pbx/Master-2026-07.csv").write_bytes(split_calls(master, "2026-08-01", SPLIT_AT)[0])
+    deliver(exports, config.inbox_dir, [*FIRST_DELIVERY, "pbx/Master-2026-1.csv"])
+    ingest_inbox(config, settle_seconds=0)
+    build_warehouse(config)
+    first_months = forecast_start_months(config.warehouse_path)
+    deliver(exports, config.inbox_dir, ["pbx/Master-2026-07.csv"])
+    ingest_inbox(config, settle_seconds=0)
+    assert not plan_rebuild(config, config.warehouse_path).full
+    build_warehouse(config)
+    # The forecast moved a month: each funnel's oldest month read is a month later.
+    later = forecast_start_months(config.warehouse_path)
+    assert later.keys() == first_months.keys() and len(later) == len(config.funnels)
+    for funnel_id, month in first_months.items():
+        assert later[funnel_id] == (month + dt.timedelta(days=31)).replace(day=1)
+    assert_equals_full_rebuild(config, tmp_path, "forecast-months")
+
+
+def forecast_start_months(warehouse: Path) -> dict[str, dt.date]:
+    """Each funnel's first month of `month_start` forecast periods."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select funnel_id, min(month) from intermediate.int_forecast_deal_periods "
+            "where moment_kind = 'month_start' group by funnel_id"
+        ).fetchall()
+    return dict(rows)

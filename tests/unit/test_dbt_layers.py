@@ -64,7 +64,12 @@ def test_staging_and_intermediate_models_read_only_earlier_layers(name):
     assert not wrong, f"{name} reads {wrong}"
 
 
-INCREMENTAL_CALLS = ("incremental_months(", "incremental_files(", "kept_without_new_crm_files(")
+INCREMENTAL_CALLS = (
+    "incremental_months(",
+    "incremental_files(",
+    "kept_without_new_crm_files(",
+    "incremental_forecast_periods(",
+)
 
 
 def test_build_state_depends_on_every_incremental_model():

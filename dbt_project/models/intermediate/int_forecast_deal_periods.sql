@@ -23,13 +23,16 @@
 -- (var('forecast_history_months'), the funnel's plan months, whichever is more);
 -- `month_start` rows for the backtest's var('forecast_backtest_months') months before
 -- the cutoff's and the months their history looks back over.
--- A table, built whole: every run moves the cutoff (and with it every `cutoff` row). Each
--- deal's stage spans come from int_deal_stage_spans (incremental by cohort month).
+-- Incremental (macros/forecast_periods.sql): every run rebuilds the `cutoff` rows (the
+-- cutoff moves them all) and the `month_start` rows from the month before the entity
+-- boundary on, and keeps the older ones: no deal a run can change has a row before then.
+-- Each deal's stage spans come from int_deal_stage_spans (incremental by cohort month).
 {%- set reached_at -%}
     case
         when furthest_spans.exact_reached_at <= deal_landmarks.landmark_at then furthest_spans.exact_reached_at
     end
 {%- endset %}
+{{ incremental_forecast_periods() }}
 
 with
 
@@ -158,10 +161,16 @@ landmarks as (
     from month_bounds
     cross join moment_kinds
     where
-        month_bounds.months_before <= month_bounds.months_looked_back
-        or (
-            moment_kinds.moment_kind = 'month_start'
-            and month_bounds.months_before <= month_bounds.months_looked_back + {{ var('forecast_backtest_months') }}
+        (
+            month_bounds.months_before <= month_bounds.months_looked_back
+            or (
+                moment_kinds.moment_kind = 'month_start'
+                and month_bounds.months_before <= month_bounds.months_looked_back + {{ var('forecast_backtest_months') }}
+            )
+        )
+        and (
+            moment_kinds.moment_kind = 'cutoff'
+            or {{ from_boundary('month_bounds.month', forecast_periods_from('month_bounds.funnel_id')) }}
         )
 ),
 
@@ -251,3 +260,6 @@ final as (
 )
 
 select * from final
+-- Rows in the order a run replaces them (the `month_start` months, then the `cutoff` rows):
+-- a run's delete then reaches the table's last row groups.
+order by moment_kind desc, month

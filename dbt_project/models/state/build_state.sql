@@ -7,7 +7,8 @@
 -- partial build (`--select`) that skips one of them leaves the state as it was and the
 -- next build catches up. It reads none of them, so it names them below: `depends_on` is
 -- dbt's way to declare a dependency the SQL does not show. The list is every model that
--- calls incremental_months, incremental_files or kept_without_new_crm_files
+-- calls incremental_months, incremental_files, kept_without_new_crm_files or
+-- incremental_forecast_periods
 -- (tests/unit/test_dbt_layers.py checks it).
 -- depends_on: {{ ref('stg_landing__crm_stage_events') }}
 -- depends_on: {{ ref('stg_landing__crm_deal_snapshots') }}
@@ -19,6 +20,7 @@
 -- depends_on: {{ ref('int_call_leads_sessionized') }}
 -- depends_on: {{ ref('int_stage_entries_unioned') }}
 -- depends_on: {{ ref('int_deal_stage_spans') }}
+-- depends_on: {{ ref('int_forecast_deal_periods') }}
 -- depends_on: {{ ref('int_entities_described') }}
 -- depends_on: {{ ref('int_entity_stages_reached') }}
 -- depends_on: {{ ref('int_entity_segments') }}

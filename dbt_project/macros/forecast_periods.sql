@@ -1,0 +1,63 @@
+{# The forecast's deal periods (int_forecast_deal_periods), incremental
+   (docs/analyst-guide.md "Incremental builds").
+
+   Every run moves the cutoff, and with it every `cutoff` row: those are rebuilt whole. A
+   `month_start` row of month M reads only what was known by M's end about deals that
+   were known by then. A deal the run can change (its stage spans, its row, its exports)
+   has its cohort month from the entity boundary on (rebuild_from), and a deal is known
+   at the earliest at its anchor, the first instant of its cohort month: its rows lie in
+   the month before its cohort (a deal first known at that instant is new in the window
+   that ends there) and later. So a run recomputes the `month_start` rows from the month
+   before the boundary on (forecast_periods_from), keeps the older ones, and deletes the
+   months the forecast no longer reads (the cutoff's move drops the oldest).
+
+   DuckDB: the strategy `replace_forecast_periods` (below). Spark: a table, built whole. #}
+
+{% macro incremental_forecast_periods() -%}
+    {{ return(adapter.dispatch('incremental_forecast_periods', 'voronka')()) }}
+{%- endmacro %}
+
+{% macro default__incremental_forecast_periods() -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='replace_forecast_periods',
+        on_schema_change='fail',
+    ) }}
+{%- endmacro %}
+
+{% macro spark__incremental_forecast_periods() -%}
+    {{ config(materialized='table') }}
+{%- endmacro %}
+
+{# The first `month_start` month a run recomputes, for the funnel in `funnel_column`. #}
+{% macro forecast_periods_from(funnel_column) -%}
+    cast({{ dbt.dateadd('month', '-1', rebuild_from(funnel_column)) }} as date)
+{%- endmacro %}
+
+{# The first month of `funnel_column`'s funnel whose `month_start` rows the forecast reads:
+   the backtest's months and the months their history looks back over, before the month
+   of `forecast_month_column` (int_forecast_deal_periods' landmarks). #}
+{% macro forecast_periods_first_month(plan_months_column, forecast_month_column) -%}
+    {%- set looked_back = 'greatest(' ~ var('forecast_history_months') ~ ', ' ~ plan_months_column ~ ') + '
+        ~ var('forecast_backtest_months') -%}
+    cast({{ dbt.dateadd('month', '-(' ~ looked_back ~ ')', forecast_month_column) }} as date)
+{%- endmacro %}
+
+{# DuckDB's strategy: delete every `cutoff` row, the `month_start` rows from the run's
+   boundary on and those of months the forecast no longer reads; insert the run's rows. #}
+{% macro get_incremental_replace_forecast_periods_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    delete from {{ target }}
+    where
+        moment_kind = 'cutoff'
+        or month >= {{ forecast_periods_from('funnel_id') }}
+        or month < (
+            select {{ forecast_periods_first_month('funnels.plan_months', 'cast(' ~ dbt.date_trunc('month', 'cutoff.cutoff_local') ~ ' as date)') }}
+            from {{ ref('int_data_cutoff') }} as cutoff
+            cross join {{ ref('stg_landing__config_funnels') }} as funnels
+            where funnels.funnel_id = {{ target }}.funnel_id
+        );
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
