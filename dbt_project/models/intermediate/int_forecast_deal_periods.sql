@@ -262,4 +262,4 @@ final as (
 select * from final
 -- Rows in the order a run replaces them (the `month_start` months, then the `cutoff` rows):
 -- a run's delete then reaches the table's last row groups.
-order by moment_kind desc, month
+order by moment_kind desc, month asc
