@@ -165,7 +165,8 @@ landmarks as (
             month_bounds.months_before <= month_bounds.months_looked_back
             or (
                 moment_kinds.moment_kind = 'month_start'
-                and month_bounds.months_before <= month_bounds.months_looked_back + {{ var('forecast_backtest_months') }}
+                and month_bounds.months_before
+                <= month_bounds.months_looked_back + {{ var('forecast_backtest_months') }}
             )
         )
         and (
