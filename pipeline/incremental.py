@@ -45,9 +45,12 @@ models' semantics (docs/contracts.md "Funnel semantics"):
   cutoff). No entity model reads the cutoff, so the maturity window alone recomputes the
   monthly mart's months from the entity tables, not the entities.
 
-The forecast's deal periods (int_forecast_deal_periods) are built whole: every run moves
-the cutoff, and with it half their rows. The deals' stage spans they read
-(int_deal_stage_spans) follow the cohort boundary: they group each deal's rows of
+The forecast's deal periods (int_forecast_deal_periods): every run moves the cutoff and
+rebuilds every `cutoff` row; the `month_start` rows are rebuilt from the month before the
+entity boundary (a deal a run can change is known at its cohort's first instant at the
+earliest, new in the window that ends there), and the months the forecast no longer
+reads are dropped (dbt_project/macros/forecast_periods.sql). The deals' stage spans they
+read (int_deal_stage_spans) follow the cohort boundary: they group each deal's rows of
 int_stage_entries_unioned, which a run keeps as they were before it. Stage conversions
 (int_stage_transitions_counted) follow the cohort boundary by the month a stage was
 reached: an entity reaches every stage at or after its anchor, so a recomputed cohort's
