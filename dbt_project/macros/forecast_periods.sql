@@ -34,9 +34,10 @@
     cast({{ dbt.dateadd('month', '-1', rebuild_from(funnel_column)) }} as date)
 {%- endmacro %}
 
-{# The first month of `funnel_column`'s funnel whose `month_start` rows the forecast reads:
-   the backtest's months and the months their history looks back over, before the month
-   of `forecast_month_column` (int_forecast_deal_periods' landmarks). #}
+{# The first month whose `month_start` rows the forecast reads, for a funnel planning over
+   `plan_months_column` months: the backtest's months and the months their history looks
+   back over, before the month of `forecast_month_column`. The model's landmarks and this
+   strategy's delete both take it. #}
 {% macro forecast_periods_first_month(plan_months_column, forecast_month_column) -%}
     {%- set looked_back = 'greatest(' ~ var('forecast_history_months') ~ ', ' ~ plan_months_column ~ ') + '
         ~ var('forecast_backtest_months') -%}
@@ -48,12 +49,13 @@
 {% macro get_incremental_replace_forecast_periods_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    {%- set forecast_month = 'cast(' ~ dbt.date_trunc('month', 'cutoff.cutoff_local') ~ ' as date)' -%}
     delete from {{ target }}
     where
         moment_kind = 'cutoff'
         or month >= {{ forecast_periods_from('funnel_id') }}
         or month < (
-            select {{ forecast_periods_first_month('funnels.plan_months', 'cast(' ~ dbt.date_trunc('month', 'cutoff.cutoff_local') ~ ' as date)') }}
+            select {{ forecast_periods_first_month('funnels.plan_months', forecast_month) }}
             from {{ ref('int_data_cutoff') }} as cutoff
             cross join {{ ref('stg_landing__config_funnels') }} as funnels
             where funnels.funnel_id = {{ target }}.funnel_id

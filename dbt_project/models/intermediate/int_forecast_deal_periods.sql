@@ -142,7 +142,9 @@ month_bounds as (
             as window_end_at,
         {{ dbt.datediff('months.month', 'forecast_months.forecast_month', 'month') }}
             as months_before,
-        greatest({{ var('forecast_history_months') }}, funnels.plan_months) as months_looked_back
+        greatest({{ var('forecast_history_months') }}, funnels.plan_months) as months_looked_back,
+        {{ forecast_periods_first_month('funnels.plan_months', 'forecast_months.forecast_month') }}
+            as first_month_start_month
     from months
     inner join funnels
         on months.funnel_id = funnels.funnel_id
@@ -165,8 +167,7 @@ landmarks as (
             month_bounds.months_before <= month_bounds.months_looked_back
             or (
                 moment_kinds.moment_kind = 'month_start'
-                and month_bounds.months_before
-                <= month_bounds.months_looked_back + {{ var('forecast_backtest_months') }}
+                and month_bounds.month >= month_bounds.first_month_start_month
             )
         )
         and (
