@@ -37,7 +37,7 @@ from pipeline.demo import write_demo_exports
 from pipeline.demo.scenario import calendar_months
 from pipeline.demo.simulate import Call, build_world
 from pipeline.demo.writers import asterisk_line, call_fields, crm_bytes
-from pipeline.incremental import NOTHING_TO_RECOMPUTE, plan_rebuild
+from pipeline.incremental import NOTHING_TO_RECOMPUTE, RebuildPlan, plan_rebuild
 from pipeline.ingest import ingest_inbox
 from pipeline.warehouse import build_warehouse
 from tests.helpers import copy_demo_config
@@ -469,16 +469,10 @@ def crm_grain_checks(target: Path) -> dict[str, bool]:
     }
 
 
-def test_a_month_of_calls_alone_recomputes_maturity_in_the_monthly_mart_only(tmp_path, monkeypatch):
-    """The history (calls to June 2026, the CRM export of 30 June) is built, then July's
-    calls arrive alone: the cutoff moves a month, so older cohorts mature
-    (funnel_stage_monthly's is_mature and share_open), but no entity of those cohorts
-    changes. The entities are recomputed from the new calls' month on, the monthly mart
-    from the maturity window, the tables built from CRM data alone are kept, and the
-    result equals a full rebuild."""
+def history_to_june_built(tmp_path: Path):
+    """The demo config and exports, July 2026's calls in a log of their own; the history
+    (calls to June 2026, the CRM export of 30 June) ingested and built."""
     config = copy_demo_config(tmp_path)
-    target = tmp_path / "dbt-target"  # this test's own dbt artifacts: the compiled SQL
-    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
     exports = tmp_path / "exports"
     write_demo_exports(exports, tmp_path / "expected")
     master = exports / "pbx/Master.csv"
@@ -487,8 +481,26 @@ def test_a_month_of_calls_alone_recomputes_maturity_in_the_monthly_mart_only(tmp
     deliver(exports, config.inbox_dir, [*FIRST_DELIVERY, "pbx/Master-2026-1.csv"])
     ingest_inbox(config, settle_seconds=0)
     build_warehouse(config)
+    return config, exports
+
+
+def ingest_julys_calls(config, exports: Path) -> None:
+    """July's call log delivered alone, and ingested."""
     deliver(exports, config.inbox_dir, ["pbx/Master-2026-07.csv"])
     ingest_inbox(config, settle_seconds=0)
+
+
+def test_a_month_of_calls_alone_recomputes_maturity_in_the_monthly_mart_only(tmp_path, monkeypatch):
+    """The history (calls to June 2026, the CRM export of 30 June) is built, then July's
+    calls arrive alone: the cutoff moves a month, so older cohorts mature
+    (funnel_stage_monthly's is_mature and share_open), but no entity of those cohorts
+    changes. The entities are recomputed from the new calls' month on, the monthly mart
+    from the maturity window, the tables built from CRM data alone are kept, and the
+    result equals a full rebuild."""
+    target = tmp_path / "dbt-target"  # this test's own dbt artifacts: the compiled SQL
+    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
+    config, exports = history_to_june_built(tmp_path)
+    ingest_julys_calls(config, exports)
     plan = plan_rebuild(config, config.warehouse_path)
     assert not plan.full, plan.describe()
     # No CRM file: the tables built from CRM data alone are kept as built.
@@ -522,23 +534,12 @@ def test_an_incremental_build_drops_the_forecast_months_no_longer_read(tmp_path,
     (macros/forecast_periods.sql). With 2 history months and 1 backtest month (the demo's
     funnels plan over 3 months: 4 months looked back), the cutoff's move from June to July
     drops February's rows; the result equals a full rebuild."""
-    from pipeline.incremental import RebuildPlan
-
     short = {"forecast_history_months": 2, "forecast_backtest_months": 1}
     plan_vars = RebuildPlan.dbt_vars
     monkeypatch.setattr(RebuildPlan, "dbt_vars", lambda plan: {**plan_vars(plan), **short})
-    config = copy_demo_config(tmp_path)
-    exports = tmp_path / "exports"
-    write_demo_exports(exports, tmp_path / "expected")
-    master = exports / "pbx/Master.csv"
-    (exports / "pbx/Master-2026-1.csv").write_bytes(split_calls(master, SPLIT_AT)[0])
-    (exports / "pbx/Master-2026-07.csv").write_bytes(split_calls(master, "2026-08-01", SPLIT_AT)[0])
-    deliver(exports, config.inbox_dir, [*FIRST_DELIVERY, "pbx/Master-2026-1.csv"])
-    ingest_inbox(config, settle_seconds=0)
-    build_warehouse(config)
+    config, exports = history_to_june_built(tmp_path)
     first_months = forecast_start_months(config.warehouse_path)
-    deliver(exports, config.inbox_dir, ["pbx/Master-2026-07.csv"])
-    ingest_inbox(config, settle_seconds=0)
+    ingest_julys_calls(config, exports)
     assert not plan_rebuild(config, config.warehouse_path).full
     build_warehouse(config)
     # The forecast moved a month: each funnel's oldest month read is a month later.
