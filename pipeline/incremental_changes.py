@@ -77,7 +77,7 @@ def register_landing(con: duckdb.DuckDBPyConnection, config: Config, new_files: 
         "create temp view arrivals as select file_id, max(received_at) as received_at, "
         f"max(path) as path from ({loaded}) group by file_id"
     )
-    register_deal_states(con, config.landing_dir, deal_states_dir(config))
+    register_deal_states(con, config.landing_dir, deal_states_dir(config), new_files)
 
 
 LANDING_READ = ("calls", "crm_stage_events", "crm_deals", "crm_deal_phones", "crm_deal_attributes")
@@ -138,19 +138,33 @@ inner join files f using (file_id)
 """
 
 
+# No export: the formula over no file, for its columns.
+_NO_STATES = f"({_FILE_DEAL_STATES.format(file_id='')})"
+
+
 def deal_states_dir(config: Config) -> Path:
     """Where the plans keep each CRM export's deal states (one parquet file per export)."""
     return config.state_dir / "plan" / "deal_states" / STATES_KEY
 
 
-def register_deal_states(con: duckdb.DuckDBPyConnection, landing: Path, kept: Path) -> None:
+def register_deal_states(
+    con: duckdb.DuckDBPyConnection, landing: Path, kept: Path, new_files: set[str]
+) -> None:
     """Temp table deal_states: every export's deal states, read from `kept` (an export not
     yet there is hashed and kept first), ranked as the staging model ranks them. What
     `kept` holds besides this landing's exports (states of parts since replaced) and
-    folders of another key beside it are removed."""
+    folders of another key beside it are removed.
+
+    When no new file holds a deal row (call logs alone), no deal's state can have changed
+    and no row is backdated: deal_states is empty, and nothing is read, hashed or removed
+    (the first plan with a new export hashes the old ones)."""
+    rank_key = RANK_KEY.format(snapshot="s.snapshot_at", file_rank="f.file_rank")
+    con.execute("create temp table deal_files (file_id varchar)")
+    if not any(io.file_parts(landing, t, f) for t in DEAL_STATE_TABLES for f in new_files):
+        con.execute(_DEAL_STATES.format(rank_key=rank_key, states=_NO_STATES))
+        return
     con.execute(
-        "create temp table deal_files as "
-        "select distinct file_id from crm_deals where file_id is not null"
+        "insert into deal_files select distinct file_id from crm_deals where file_id is not null"
     )
     file_ids = [file_id for (file_id,) in con.execute("select file_id from deal_files").fetchall()]
     paths = {file_id: _kept_path(kept, landing, file_id) for file_id in file_ids}
@@ -166,13 +180,7 @@ def register_deal_states(con: duckdb.DuckDBPyConnection, landing: Path, kept: Pa
     for other in sorted(kept.parent.iterdir()) if kept.parent.is_dir() else []:
         if other != kept:
             shutil.rmtree(other, ignore_errors=True)
-    # No export: the formula over no file, for its columns.
-    states = (
-        _read_parquet([paths[file_id] for file_id in file_ids])
-        if file_ids
-        else f"({_FILE_DEAL_STATES.format(file_id='')})"
-    )
-    rank_key = RANK_KEY.format(snapshot="s.snapshot_at", file_rank="f.file_rank")
+    states = _read_parquet([paths[f] for f in file_ids]) if file_ids else _NO_STATES
     con.execute(_DEAL_STATES.format(rank_key=rank_key, states=states))
 
 

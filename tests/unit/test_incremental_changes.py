@@ -175,3 +175,15 @@ def test_without_crm_exports_the_deal_states_are_empty(tmp_path) -> None:
     assert columns == [
         "source", "deal_id", "created_at", "crm_pipeline", "is_new", "state", "rank_key"
     ]  # fmt: skip
+
+
+def test_when_no_new_file_holds_a_deal_row_no_state_is_read_hashed_or_removed(tmp_path) -> None:
+    config = _two_exports(tmp_path)
+    _, last = io.read_ledger(config.landing_dir)["file_id"].to_list()
+    _fresh_states(config, {last})  # the first export's states are kept, and the last's
+    kept = sorted(deal_states_dir(config).glob("*.parquet"))
+    kept[0].unlink()  # one export's states are not kept yet
+    assert _deal_states(config, {"a-call-log"}) == []  # no deal changed: nothing compared
+    assert sorted(deal_states_dir(config).glob("*.parquet")) == kept[1:]
+    assert len(_deal_states(config, {last})) == 6  # a new export: every state again
+    assert sorted(deal_states_dir(config).glob("*.parquet")) == kept
