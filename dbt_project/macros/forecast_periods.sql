@@ -44,16 +44,24 @@
     cast({{ dbt.dateadd('month', '-(' ~ looked_back ~ ')', forecast_month_column) }} as date)
 {%- endmacro %}
 
-{# DuckDB's strategy: delete every `cutoff` row, the `month_start` rows from the run's
-   boundary on and those of months the forecast no longer reads; insert the run's rows. #}
+{# The rows a run writes: every `cutoff` row, the `month_start` rows from the month before
+   the boundary on. The strategy deletes them (with the months no longer read) before it
+   inserts the run's; the grain test checks only them (tests/generic/unique_combination.sql,
+   `recomputed: {forecast_periods: true}`): a kept row was checked by the build that wrote
+   it, and shares no key with a written one. #}
+{% macro forecast_periods_written() -%}
+    (moment_kind = 'cutoff' or month >= {{ forecast_periods_from('funnel_id') }})
+{%- endmacro %}
+
+{# DuckDB's strategy: delete the rows the run writes and those of months the forecast no
+   longer reads; insert the run's rows. #}
 {% macro get_incremental_replace_forecast_periods_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
     {%- set forecast_month = 'cast(' ~ dbt.date_trunc('month', 'cutoff.cutoff_local') ~ ' as date)' -%}
     delete from {{ target }}
     where
-        moment_kind = 'cutoff'
-        or month >= {{ forecast_periods_from('funnel_id') }}
+        {{ forecast_periods_written() }}
         or month < (
             select {{ forecast_periods_first_month('funnels.plan_months', forecast_month) }}
             from {{ ref('int_data_cutoff') }} as cutoff

@@ -469,6 +469,42 @@ def crm_grain_checks(target: Path) -> dict[str, bool]:
     }
 
 
+def periods_grain_check_with_two_copies(
+    config, plan: RebuildPlan, target: Path, folder: Path
+) -> list[tuple]:
+    """What the last build's grain test of int_forecast_deal_periods (its compiled SQL)
+    reports on a copy of the warehouse where two rows were written twice: a `cutoff` row,
+    which every build writes, and a kept `month_start` row, from before the month the
+    build's rewrite starts at (the month before the entity boundary)."""
+    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+    (check,) = [
+        result["compiled_code"]
+        for result in results
+        if result["unique_id"].startswith(
+            "test.voronka.unique_combination_int_forecast_deal_periods_"
+        )
+    ]
+    folder.mkdir()
+    copy = folder / config.warehouse_path.name  # the same database name as the test's SQL
+    shutil.copy(config.warehouse_path, copy)
+    with duckdb.connect(str(copy)) as con:
+        table = "intermediate.int_forecast_deal_periods"
+        for funnel_id, boundary in plan.rebuild_from.items():
+            rewritten_from = (boundary - dt.timedelta(days=1)).replace(day=1)
+            con.execute(
+                f"insert into {table} (select * from {table} where funnel_id = $1 "
+                "and moment_kind = 'month_start' and month < $2 limit 1)",
+                [funnel_id, rewritten_from],
+            )
+        kept = con.execute(f"select count(*) - count(distinct (funnel_id, moment_kind, month, "
+                           f"entity_id)) from {table}").fetchone()[0]  # fmt: skip
+        assert kept == len(plan.rebuild_from)  # every funnel has kept rows to copy
+        con.execute(
+            f"insert into {table} (select * from {table} where moment_kind = 'cutoff' limit 1)"
+        )
+        return con.execute(check).fetchall()
+
+
 def history_to_june_built(tmp_path: Path):
     """The demo config and exports, July 2026's calls in a log of their own; the history
     (calls to June 2026, the CRM export of 30 June) ingested and built."""
@@ -522,6 +558,9 @@ def test_a_month_of_calls_alone_recomputes_maturity_in_the_monthly_mart_only(tmp
     # Nor do the grain tests of the tables of CRM data alone: they hold what the history's
     # build checked.
     assert crm_grain_checks(target) == dict.fromkeys(CRM_GRAIN_TESTED, False)
+    # The forecast periods' grain test checks the rows this build wrote, not the kept ones.
+    reported = periods_grain_check_with_two_copies(config, plan, target, tmp_path / "check")
+    assert [kind for _, kind, *_ in reported] == ["cutoff"], reported
     with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
         (after,) = con.execute("select cutoff_at from marts.data_cutoff").fetchone()
     assert after - cutoff > dt.timedelta(days=20)

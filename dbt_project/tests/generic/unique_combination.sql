@@ -8,12 +8,15 @@
    boundary vars (the first, a full rebuild, `dbt build` by hand) checks every row.
    {with_new_crm_files: true} marks a table built from CRM data alone
    (macros/incremental_files.sql): a build with no new CRM file left it as the previous
-   build checked it, and checks none of its rows. #}
+   build checked it, and checks none of its rows. {forecast_periods: true}: the rows a run
+   of int_forecast_deal_periods writes (macros/forecast_periods.sql). #}
 {% test unique_combination(model, columns, recomputed=none) %}
 select {{ columns | join(', ') }}, count(*) as copies
 from {{ model }}
 {%- if recomputed and recomputed.get('with_new_crm_files') %}
 where {{ '1 = 0' if crm_unchanged() else '1 = 1' }}
+{%- elif recomputed and recomputed.get('forecast_periods') %}
+where {{ forecast_periods_written() }}
 {%- elif recomputed %}
 where {{ recomputed.column }} >= {{ month_boundary(boundaries(recomputed.boundary), recomputed.get('funnel_column')) }}
 {%- endif %}
