@@ -62,8 +62,8 @@ they read the new files' rows only (`new_files`), when every new file comes afte
 built one in the arrival order their copies are ranked by; otherwise (a clock set back)
 they read every file and are replaced whole. The tables built whole from CRM data and
 config alone (stg_landing__crm_deals, int_stage_events_merged, int_deals_joined_to_funnels,
-unmapped_stages, int_deal_segment_attributes) are kept as built when every new file is a
-call log (`crm_unchanged`).
+unmapped_stages, int_deal_segment_attributes, int_deal_amount_spans) are kept as built when
+every new file is a call log (`crm_unchanged`).
 
 In a call centre where the same numbers call every month, their deals and episodes have
 long entered the call stages: a new month recomputes the entities from its own month

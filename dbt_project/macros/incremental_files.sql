@@ -129,7 +129,7 @@
 
    A table built whole from the CRM staging tables and config alone (no calls, no cutoff:
    stg_landing__crm_deals, int_stage_events_merged, int_deals_joined_to_funnels,
-   unmapped_stages, int_deal_segment_attributes) equals its previous build when no CRM
+   unmapped_stages, int_deal_segment_attributes, int_deal_amount_spans) equals its previous build when no CRM
    file is new: a run then keeps it as built and any other run replaces it whole. The pipeline passes VORONKA_CRM_UNCHANGED
    (JSON true when every new file since the previous build is a call log; a var
    `crm_unchanged` wins); unset or null: replaced. The model reads its CRM inputs `where

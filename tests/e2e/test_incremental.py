@@ -434,6 +434,7 @@ KEPT_WITHOUT_NEW_CRM_FILES = (
     "int_deals_joined_to_funnels",
     "unmapped_stages",
     "int_deal_segment_attributes",
+    "int_deal_amount_spans",
 )
 
 

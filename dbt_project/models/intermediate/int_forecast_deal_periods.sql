@@ -40,8 +40,9 @@ deals as (
     select * from {{ ref('int_deals_joined_to_funnels') }}
 ),
 
-snapshots as (
-    select * from {{ ref('stg_landing__crm_deal_snapshots') }}
+-- Each export's amount of a deal, shown until the deal's next export.
+amount_spans as (
+    select * from {{ ref('int_deal_amount_spans') }}
 ),
 
 months as (
@@ -96,17 +97,6 @@ furthest_spans as (
         furthest_until
     from stage_spans
     where stage_order < won_stage_order
-),
-
--- Each export's amount of a deal, shown until the deal's next export.
-snapshot_spans as (
-    select
-        source,
-        deal_id,
-        amount,
-        snapshot_at as shown_from,
-        lead(snapshot_at) over (partition by source, deal_id order by snapshot_at) as shown_until
-    from snapshots
 ),
 
 forecast_months as (
@@ -225,7 +215,7 @@ described as (
         {{ reached_at }} as stage_reached_at,
         {{ days_between(reached_at, 'deal_landmarks.landmark_at') }} as age_days,
         deal_landmarks.is_won_in_window,
-        snapshot_spans.amount as amount_at_landmark,
+        amount_spans.amount as amount_at_landmark,
         deal_landmarks.latest_amount
     from deal_landmarks
     left join furthest_spans
@@ -235,12 +225,12 @@ described as (
             and deal_landmarks.period_kind = 'open'
             and deal_landmarks.landmark_at >= furthest_spans.furthest_from
             and (furthest_spans.furthest_until is null or deal_landmarks.landmark_at < furthest_spans.furthest_until)
-    left join snapshot_spans
+    left join amount_spans
         on
-            deal_landmarks.source = snapshot_spans.source
-            and deal_landmarks.deal_id = snapshot_spans.deal_id
-            and deal_landmarks.landmark_at >= snapshot_spans.shown_from
-            and (snapshot_spans.shown_until is null or deal_landmarks.landmark_at < snapshot_spans.shown_until)
+            deal_landmarks.source = amount_spans.source
+            and deal_landmarks.deal_id = amount_spans.deal_id
+            and deal_landmarks.landmark_at >= amount_spans.shown_from
+            and (amount_spans.shown_until is null or deal_landmarks.landmark_at < amount_spans.shown_until)
 ),
 
 -- Age buckets in days since the stage was reached; `unknown` when only a snapshot's

@@ -20,8 +20,8 @@
 
 with
 
-snapshots as (
-    select * from {{ ref('stg_landing__crm_deal_snapshots') }}
+amount_spans as (
+    select * from {{ ref('int_deal_amount_spans') }}
 ),
 
 funnels as (
@@ -359,20 +359,14 @@ won_history_deals as (
             and history_windows.month = won_deals.month
 ),
 
-won_snapshot_spans as (
-    select
-        source,
-        deal_id,
-        amount,
-        snapshot_at as shown_from,
-        lead(snapshot_at) over (partition by source, deal_id order by snapshot_at) as shown_until
-    from snapshots
+won_amount_spans as (
+    select * from amount_spans
     where
         exists (
             select 1 from won_deals
             where
-                snapshots.source = won_deals.source
-                and snapshots.deal_id = won_deals.deal_id
+                amount_spans.source = won_deals.source
+                and amount_spans.deal_id = won_deals.deal_id
         )
 ),
 
@@ -381,20 +375,20 @@ amount_stats as (
         won_history_deals.funnel_id,
         won_history_deals.moment_kind,
         won_history_deals.as_of_month,
-        {{ exact_sum('won_snapshot_spans.amount', scale=6) }} / count(*) as mean_won_amount,
-        {{ exact_sum('won_snapshot_spans.amount * won_snapshot_spans.amount', scale=6) }} / count(*)
+        {{ exact_sum('won_amount_spans.amount', scale=6) }} / count(*) as mean_won_amount,
+        {{ exact_sum('won_amount_spans.amount * won_amount_spans.amount', scale=6) }} / count(*)
             as mean_square_won_amount
     from won_history_deals
-    inner join won_snapshot_spans
+    inner join won_amount_spans
         on
-            won_history_deals.source = won_snapshot_spans.source
-            and won_history_deals.deal_id = won_snapshot_spans.deal_id
-            and won_history_deals.landmark_at >= won_snapshot_spans.shown_from
+            won_history_deals.source = won_amount_spans.source
+            and won_history_deals.deal_id = won_amount_spans.deal_id
+            and won_history_deals.landmark_at >= won_amount_spans.shown_from
             and (
-                won_snapshot_spans.shown_until is null
-                or won_history_deals.landmark_at < won_snapshot_spans.shown_until
+                won_amount_spans.shown_until is null
+                or won_history_deals.landmark_at < won_amount_spans.shown_until
             )
-    where won_snapshot_spans.amount is not null
+    where won_amount_spans.amount is not null
     group by won_history_deals.funnel_id, won_history_deals.moment_kind, won_history_deals.as_of_month
 ),
 

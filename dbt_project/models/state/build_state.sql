@@ -32,6 +32,7 @@
 -- depends_on: {{ ref('int_deals_joined_to_funnels') }}
 -- depends_on: {{ ref('unmapped_stages') }}
 -- depends_on: {{ ref('int_deal_segment_attributes') }}
+-- depends_on: {{ ref('int_deal_amount_spans') }}
 with
 
 files as (
