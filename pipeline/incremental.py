@@ -54,7 +54,11 @@ read (int_deal_stage_spans) follow the cohort boundary: they group each deal's r
 int_stage_entries_unioned, which a run keeps as they were before it. Stage conversions
 (int_stage_transitions_counted) follow the cohort boundary by the month a stage was
 reached: an entity reaches every stage at or after its anchor, so a recomputed cohort's
-reaches lie in recomputed months.
+reaches lie in recomputed months. Lost reasons (lost_reasons, by the local month a lost
+deal was closed): with no new CRM file a lost deal's close time and reason are as built,
+and its stages and segments change only if its cohort is recomputed, so the months in
+which such a deal was closed are recomputed from every deal lost in them; a new CRM file
+rebuilds the table (dbt_project/macros/lost_months.sql).
 
 The CRM staging tables that keep one copy of what cumulative exports repeat, and the
 entries inferred from snapshots, are incremental by file (macros/incremental_files.sql):

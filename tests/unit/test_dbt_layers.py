@@ -69,6 +69,7 @@ INCREMENTAL_CALLS = (
     "incremental_files(",
     "kept_without_new_crm_files(",
     "incremental_forecast_periods(",
+    "incremental_lost_months(",
 )
 
 

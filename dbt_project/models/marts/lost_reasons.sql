@@ -1,10 +1,23 @@
 -- Lost deals by the month they were closed, the last stage they reached under the
 -- funnel's reach policy, and the reason the CRM gives.
+-- Incremental (macros/lost_months.sql): with no new CRM file a run recomputes the months
+-- in which a recomputed lost deal was closed, and keeps the others.
+{{ incremental_lost_months() }}
 with
 
-entities as (
-    select * from {{ ref('int_entities_described') }}
+lost_entities as (
+    select
+        *,
+        {{ local_month('closed_at') }} as closed_month
+    from {{ ref('int_entities_described') }}
     where entity_kind = 'deal' and status = 'lost'
+),
+
+-- The lost deals of the months this run recomputes (the month as a column: the subquery
+-- then correlates on the few distinct months, not on every close time).
+entities as (
+    select * from lost_entities
+    where {{ lost_months_recomputed('lost_entities.funnel_id', 'lost_entities.closed_month') }}
 ),
 
 reached as (
@@ -57,7 +70,7 @@ lost_deals as (
     select
         entities.funnel_id,
         entities.entity_id,
-        {{ local_month('entities.closed_at') }} as month,
+        entities.closed_month as month,
         -- Under `strict` a deal may reach no stage at all; it is still a lost deal.
         coalesce(last_stages.stage_key, '(none)') as stage_key,
         coalesce(nullif(trim(entities.lost_reason), ''), '(not given)') as reason

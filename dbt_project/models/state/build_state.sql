@@ -8,7 +8,7 @@
 -- next build catches up. It reads none of them, so it names them below: `depends_on` is
 -- dbt's way to declare a dependency the SQL does not show. The list is every model that
 -- calls incremental_months, incremental_files, kept_without_new_crm_files or
--- incremental_forecast_periods
+-- incremental_forecast_periods or incremental_lost_months
 -- (tests/unit/test_dbt_layers.py checks it).
 -- depends_on: {{ ref('stg_landing__crm_stage_events') }}
 -- depends_on: {{ ref('stg_landing__crm_deal_snapshots') }}
@@ -26,6 +26,7 @@
 -- depends_on: {{ ref('int_entity_segments') }}
 -- depends_on: {{ ref('funnel_entities') }}
 -- depends_on: {{ ref('funnel_stage_monthly') }}
+-- depends_on: {{ ref('lost_reasons') }}
 -- depends_on: {{ ref('int_stage_transitions_counted') }}
 -- depends_on: {{ ref('stg_landing__crm_deals') }}
 -- depends_on: {{ ref('int_stage_events_merged') }}
