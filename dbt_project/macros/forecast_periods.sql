@@ -14,19 +14,7 @@
    DuckDB: the strategy `replace_forecast_periods` (below). Spark: a table, built whole. #}
 
 {% macro incremental_forecast_periods() -%}
-    {{ return(adapter.dispatch('incremental_forecast_periods', 'voronka')()) }}
-{%- endmacro %}
-
-{% macro default__incremental_forecast_periods() -%}
-    {{ config(
-        materialized='incremental',
-        incremental_strategy='replace_forecast_periods',
-        on_schema_change='fail',
-    ) }}
-{%- endmacro %}
-
-{% macro spark__incremental_forecast_periods() -%}
-    {{ config(materialized='table') }}
+    {{ incremental_by_strategy('replace_forecast_periods') }}
 {%- endmacro %}
 
 {# The first `month_start` month a run recomputes, for the funnel in `funnel_column`. #}

@@ -58,6 +58,26 @@
 {%- endmacro %}
 
 
+{# A model incremental by a strategy of its own (replace_unless_kept,
+   replace_forecast_periods, replace_lost_months): DuckDB runs the strategy; Spark, which
+   has no DELETE on parquet tables, builds the table whole. #}
+{% macro incremental_by_strategy(strategy) -%}
+    {{ return(adapter.dispatch('incremental_by_strategy', 'voronka')(strategy)) }}
+{%- endmacro %}
+
+{% macro default__incremental_by_strategy(strategy) -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy=strategy,
+        on_schema_change='fail',
+    ) }}
+{%- endmacro %}
+
+{% macro spark__incremental_by_strategy(strategy) -%}
+    {{ config(materialized='table') }}
+{%- endmacro %}
+
+
 {# The boundaries of one kind (rebuild_from, calls_rebuild_from, links_rebuild_from), or
    another setting of the plan passed the same way (crm_unchanged): the var of that name if
    given, else the environment variable VORONKA_<NAME> (JSON; unset or null: none, every

@@ -137,19 +137,7 @@
    --full-refresh it is built whole; on Spark it is a table. #}
 
 {% macro kept_without_new_crm_files() -%}
-    {{ return(adapter.dispatch('kept_without_new_crm_files', 'voronka')()) }}
-{%- endmacro %}
-
-{% macro default__kept_without_new_crm_files() -%}
-    {{ config(
-        materialized='incremental',
-        incremental_strategy='replace_unless_kept',
-        on_schema_change='fail',
-    ) }}
-{%- endmacro %}
-
-{% macro spark__kept_without_new_crm_files() -%}
-    {{ config(materialized='table') }}
+    {{ incremental_by_strategy('replace_unless_kept') }}
 {%- endmacro %}
 
 {# True when no CRM file is new since the previous build (VORONKA_CRM_UNCHANGED): every

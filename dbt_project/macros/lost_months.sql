@@ -13,19 +13,7 @@
    DuckDB: the strategy `replace_lost_months` (below). Spark: a table, built whole. #}
 
 {% macro incremental_lost_months() -%}
-    {{ return(adapter.dispatch('incremental_lost_months', 'voronka')()) }}
-{%- endmacro %}
-
-{% macro default__incremental_lost_months() -%}
-    {{ config(
-        materialized='incremental',
-        incremental_strategy='replace_lost_months',
-        on_schema_change='fail',
-    ) }}
-{%- endmacro %}
-
-{% macro spark__incremental_lost_months() -%}
-    {{ config(materialized='table') }}
+    {{ incremental_by_strategy('replace_lost_months') }}
 {%- endmacro %}
 
 {# `where`-clause text: the rows of (funnel, month) pairs this run recomputes, for the

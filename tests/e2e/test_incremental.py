@@ -458,16 +458,18 @@ CRM_GRAIN_TESTED = (
 )
 
 
+def grain_test_sql(target: Path, model: str) -> str:
+    """The last build's grain test of `model`, as compiled (from run_results.json)."""
+    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+    prefix = f"test.voronka.unique_combination_{model}_"
+    (compiled,) = [r["compiled_code"] for r in results if r["unique_id"].startswith(prefix)]
+    return compiled
+
+
 def crm_grain_checks(target: Path) -> dict[str, bool]:
     """Per table of CRM data alone: whether the last build's grain test read its rows
-    (its compiled SQL, from run_results.json, is not `where 1 = 0`)."""
-    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
-    return {
-        name: "1 = 0" not in result["compiled_code"]
-        for result in results
-        for name in CRM_GRAIN_TESTED
-        if result["unique_id"].startswith(f"test.voronka.unique_combination_{name}_")
-    }
+    (its compiled SQL is not `where 1 = 0`)."""
+    return {name: "1 = 0" not in grain_test_sql(target, name) for name in CRM_GRAIN_TESTED}
 
 
 def periods_grain_check_with_two_copies(
@@ -477,14 +479,7 @@ def periods_grain_check_with_two_copies(
     reports on a copy of the warehouse where two rows were written twice: a `cutoff` row,
     which every build writes, and a kept `month_start` row, from before the month the
     build's rewrite starts at (the month before the entity boundary)."""
-    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
-    (check,) = [
-        result["compiled_code"]
-        for result in results
-        if result["unique_id"].startswith(
-            "test.voronka.unique_combination_int_forecast_deal_periods_"
-        )
-    ]
+    check = grain_test_sql(target, "int_forecast_deal_periods")
     folder.mkdir()
     copy = folder / config.warehouse_path.name  # the same database name as the test's SQL
     shutil.copy(config.warehouse_path, copy)
