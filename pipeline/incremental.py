@@ -146,8 +146,8 @@ class RebuildPlan:
         """The boundaries and the new files, as the environment variables
         dbt_project/macros/incremental.sql and incremental_files.sql read (JSON; null: every
         month, every file). Not --vars: dbt re-parses the whole project when a
-        var changes, and only the dozen files that read an environment variable when it
-        changes."""
+        var changes. The macros read these only while dbt executes, so new values make
+        dbt parse no file again."""
         boundaries: dict = {name: None for name in BOUNDARY_ENV.values()}
         if not self.full:
             boundaries[BOUNDARY_ENV["rebuild_from"]] = _iso(self.rebuild_from)

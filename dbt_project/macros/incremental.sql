@@ -17,11 +17,13 @@
                          episode carries on from the phone's last call before it
    The pipeline passes them as environment variables (VORONKA_REBUILD_FROM,
    VORONKA_MARTS_REBUILD_FROM, VORONKA_CALLS_REBUILD_FROM, VORONKA_LINKS_REBUILD_FROM;
-   JSON), not --vars: dbt re-parses
-   the whole project when a var changes, and only the files that read an environment
-   variable when it changes (`boundaries`, below). A var of the same name wins (unit tests,
-   a hand-run `dbt build --vars`). Without either every month is recomputed: slow, never
-   wrong.
+   JSON), not --vars: dbt re-parses the whole project when a var changes. They are read
+   only while dbt executes (`boundaries`, below): a file that reads an environment
+   variable while dbt parses it is parsed again whenever the variable changes, and the
+   boundaries change on nearly every build. So a model names its boundary
+   (`incremental_months('cohort_month', 'rebuild_from', 'funnel_id')`) and the strategy
+   renders it when it runs. A var of the same name wins (unit tests, a hand-run
+   `dbt build --vars`). Without either every month is recomputed: slow, never wrong.
    On a first build or with --full-refresh the models are built whole.
 
    Each incremental model's rows are written in the order of its month column (`order by`
@@ -34,21 +36,24 @@
    month that has no rows left); Spark has no DELETE on parquet tables, so it partitions
    by the month and overwrites the partitions the run produced (insert_overwrite). #}
 
-{% macro incremental_months(month_column, boundary) -%}
-    {{ return(adapter.dispatch('incremental_months', 'voronka')(month_column, boundary)) }}
+{# A model incremental on `month_column`, from the boundary named `boundary` (rebuild_from,
+   marts_rebuild_from, calls_rebuild_from, links_rebuild_from) of the row's funnel in
+   `funnel_column` (none: the earliest of all funnels'). #}
+{% macro incremental_months(month_column, boundary, funnel_column=none) -%}
+    {{ return(adapter.dispatch('incremental_months', 'voronka')(month_column, boundary, funnel_column)) }}
 {%- endmacro %}
 
-{% macro default__incremental_months(month_column, boundary) -%}
+{% macro default__incremental_months(month_column, boundary, funnel_column) -%}
     {{ config(
         materialized='incremental',
         incremental_strategy='replace_months',
         unique_key=month_column,
-        replace_from=boundary,
+        replace_from={'boundary': boundary, 'funnel_column': funnel_column},
         on_schema_change='fail',
     ) }}
 {%- endmacro %}
 
-{% macro spark__incremental_months(month_column, boundary) -%}
+{% macro spark__incremental_months(month_column, boundary, funnel_column) -%}
     {{ config(
         materialized='incremental',
         incremental_strategy='insert_overwrite',
@@ -81,8 +86,11 @@
 {# The boundaries of one kind (rebuild_from, calls_rebuild_from, links_rebuild_from), or
    another setting of the plan passed the same way (crm_unchanged): the var of that name if
    given, else the environment variable VORONKA_<NAME> (JSON; unset or null: none, every
-   month). #}
+   month). None while dbt parses: nothing that is parsed depends on them. #}
 {% macro boundaries(name) -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
     {%- set given = var(name, none) -%}
     {%- if given is none -%}
         {%- set given = fromjson(env_var('VORONKA_' ~ name | upper, 'null')) -%}
@@ -114,6 +122,15 @@
 {# The boundary of call → deal links and call-lead episodes: per funnel, a UTC call month. #}
 {% macro links_rebuild_from(funnel_column=none) -%}
     {{ month_boundary(boundaries('links_rebuild_from'), funnel_column) }}
+{%- endmacro %}
+
+{# The boundary named `name` (one of the four above), as SQL text. #}
+{% macro named_boundary(name, funnel_column=none) -%}
+    {%- if name == 'marts_rebuild_from' -%}
+        {{ marts_rebuild_from(funnel_column) }}
+    {%- else -%}
+        {{ month_boundary(boundaries(name), funnel_column) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro month_boundary(boundaries, funnel_column) -%}
@@ -149,8 +166,9 @@
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    {%- set replace_from = config.get('replace_from') -%}
     delete from {{ target }}
-    where {{ arg_dict['unique_key'] }} >= {{ config.get('replace_from') }};
+    where {{ arg_dict['unique_key'] }} >= {{ named_boundary(replace_from.boundary, replace_from.funnel_column) }};
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ source }}
 {%- endmacro %}

@@ -34,8 +34,12 @@
     {{ config(materialized='table') }}
 {%- endmacro %}
 
-{# The new files' ids (a list), or none: every file. #}
+{# The new files' ids (a list), or none: every file. Read only while dbt executes, as the
+   month boundaries are (macros/incremental.sql `boundaries`). #}
 {% macro new_files() -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
     {%- set given = var('new_files', none) -%}
     {%- if given is none -%}
         {%- set given = fromjson(env_var('VORONKA_NEW_FILES', 'null')) -%}

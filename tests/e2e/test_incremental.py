@@ -368,8 +368,10 @@ def write_regulars(exports: Path) -> tuple[str, str]:
 
 def test_a_new_month_of_recurring_numbers_recomputes_from_that_month(tmp_path, monkeypatch):
     config = copy_demo_config(tmp_path)
-    # dbt's output of each build; its parse state of its own (others' runs leave theirs).
+    # dbt's output of each build, with what it parsed; its parse state of its own (others'
+    # runs leave theirs).
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "dbt-target"))
+    monkeypatch.setenv("DBT_LOG_LEVEL", "debug")
     outputs: list[list[str]] = []
     run_dbt = warehouse.run_dbt
 
@@ -413,11 +415,14 @@ def test_a_new_month_of_recurring_numbers_recomputes_from_that_month(tmp_path, m
         assert plan.marts_rebuild_from[funnel.id] == matured, plan.describe()
         assert plan.links_rebuild_from[funnel.id] == first_call.date().replace(day=1)
     build_warehouse(config)
-    # The boundaries come as environment variables, so dbt parses only the files that
-    # read them; the first build had no parse state to start from.
+    # The boundaries come as environment variables read only while dbt executes, so dbt
+    # parses no file again for new boundaries; the first build had no parse state to
+    # start from.
     history_build, month_build = outputs
     assert any("Unable to do partial parsing" in line for line in history_build)
     assert not any("Unable to do partial parsing" in line for line in month_build)
+    assert any("Partial parsing enabled: 0 files deleted" in line for line in month_build)
+    assert not [line for line in month_build if "Partial parsing: updated file" in line]
     with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
         (joined,) = con.execute(
             "select count(*) from intermediate.int_call_leads_sessionized "

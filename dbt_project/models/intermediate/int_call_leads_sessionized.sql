@@ -4,7 +4,7 @@
 -- joins an older episode without changing that episode's cohort, so the months from the
 -- boundary on carry on each phone's episode from its last call before the boundary (as
 -- the previous build placed it: its episode start and manager).
-{{ incremental_months('call_month', links_rebuild_from('funnel_id')) }}
+{{ incremental_months('call_month', 'links_rebuild_from', 'funnel_id') }}
 
 with
 

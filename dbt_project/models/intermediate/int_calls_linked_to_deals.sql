@@ -3,7 +3,7 @@
 -- otherwise to the deal created earliest in [call, call + link_days]. NULL: unlinked.
 -- Incremental by UTC call month (macros/incremental.sql): deals are read whole, so a
 -- recomputed month sees every deal a call of it can link to.
-{{ incremental_months('call_month', links_rebuild_from('funnel_id')) }}
+{{ incremental_months('call_month', 'links_rebuild_from', 'funnel_id') }}
 
 with
 

@@ -6,7 +6,7 @@
 -- (macros/incremental.sql): a callback comes after the missed call, so the months from
 -- the boundary on see theirs. The phone's hash matches the callbacks and is not kept:
 -- call_leaks reads none of it, and a 64-character hash per row was half the bytes written.
-{{ incremental_months('call_month', calls_rebuild_from()) }}
+{{ incremental_months('call_month', 'calls_rebuild_from') }}
 
 with
 

@@ -1,7 +1,7 @@
 -- Calls that count for a funnel's call stage: the funnel's lines, a known client phone
 -- that is not excluded (int_calls_on_funnel_lines), and the stage's rule. One row per
 -- funnel, call and call stage. Incremental by UTC call month (macros/incremental.sql).
-{{ incremental_months('call_month', calls_rebuild_from()) }}
+{{ incremental_months('call_month', 'calls_rebuild_from') }}
 
 with
 

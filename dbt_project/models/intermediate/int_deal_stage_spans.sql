@@ -11,7 +11,7 @@
 -- Incremental by cohort month (macros/incremental.sql), as int_stage_entries_unioned: a
 -- deal's rows are a function of its entries there, which a run rewrites for the cohorts
 -- from the boundary on and keeps, as they were, before it.
-{{ incremental_months('cohort_month', rebuild_from('funnel_id')) }}
+{{ incremental_months('cohort_month', 'rebuild_from', 'funnel_id') }}
 
 with
 

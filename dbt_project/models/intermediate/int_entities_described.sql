@@ -1,7 +1,7 @@
 -- One row per funnel entity (deal or call lead) with what segments and cohorts need:
 -- its anchor (earliest recorded stage entry), cohort month, owner, source and outcome.
 -- Incremental by cohort month (macros/incremental.sql).
-{{ incremental_months('cohort_month', rebuild_from('funnel_id')) }}
+{{ incremental_months('cohort_month', 'rebuild_from', 'funnel_id') }}
 
 with
 

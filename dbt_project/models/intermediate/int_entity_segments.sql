@@ -1,7 +1,7 @@
 -- Which segment of each configured segment type an entity belongs to. Custom types
 -- read the deal attribute the config names, so a new segment needs no SQL.
 -- Incremental by cohort month (macros/incremental.sql).
-{{ incremental_months('cohort_month', rebuild_from('funnel_id')) }}
+{{ incremental_months('cohort_month', 'rebuild_from', 'funnel_id') }}
 
 with
 

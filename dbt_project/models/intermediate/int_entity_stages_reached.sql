@@ -11,7 +11,7 @@
 --   strict:  reached only if every stage up to it was entered, in order
 --   any:     reached when entered
 -- Incremental by cohort month (macros/incremental.sql).
-{{ incremental_months('cohort_month', rebuild_from('funnel_id')) }}
+{{ incremental_months('cohort_month', 'rebuild_from', 'funnel_id') }}
 
 with
 

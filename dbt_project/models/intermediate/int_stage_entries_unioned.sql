@@ -10,7 +10,7 @@
 -- Incremental by cohort month (macros/incremental.sql): an entity of a recomputed month
 -- has every entry from the boundary on (a day earlier in UTC), so only those are read;
 -- entities the previous build anchored before the boundary are kept as they were.
-{{ incremental_months('cohort_month', rebuild_from('funnel_id')) }}
+{{ incremental_months('cohort_month', 'rebuild_from', 'funnel_id') }}
 
 with
 

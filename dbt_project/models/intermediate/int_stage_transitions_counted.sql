@@ -13,7 +13,7 @@
 -- was built with. A run reads the reaches of recomputed months only: a reach whose next
 -- stage was reached before the boundary converts in neither reading (the next reach is
 -- earlier than it, or, with that reach left out, the next row read is a later stage).
-{{ incremental_months('month', rebuild_from('funnel_id')) }}
+{{ incremental_months('month', 'rebuild_from', 'funnel_id') }}
 
 with
 

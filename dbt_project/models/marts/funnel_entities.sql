@@ -1,6 +1,6 @@
 -- One row per entity and stage reached. Every number in funnel_stage_monthly can be
 -- explained from these rows. Incremental by cohort month (macros/incremental.sql).
-{{ incremental_months('cohort_month', rebuild_from('funnel_id')) }}
+{{ incremental_months('cohort_month', 'rebuild_from', 'funnel_id') }}
 
 with
 

@@ -6,7 +6,7 @@
 --           when the export first showed it), docs/contracts.md "Every deal counts".
 -- Incremental by month (macros/incremental.sql): a recomputed month counts its cohorts'
 -- entities and every entity's entries in it, whatever the entity's cohort.
-{{ incremental_months('month', marts_rebuild_from('funnel_id')) }}
+{{ incremental_months('month', 'marts_rebuild_from', 'funnel_id') }}
 
 with
 

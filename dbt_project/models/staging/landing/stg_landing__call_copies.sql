@@ -7,7 +7,7 @@
 -- folder the copy lies in (macros/incremental.sql): the copies of the months a run
 -- recomputes are ranked among themselves. A call id repeated in two different months
 -- (never seen in a real log) would be kept in both months until a full refresh.
-{{ incremental_months('call_month', calls_rebuild_from()) }}
+{{ incremental_months('call_month', 'calls_rebuild_from') }}
 
 {#- The landing rows of the months this run replaces: a filter on the month folder, so
     only those months' files are opened. The two readers below each name the source
