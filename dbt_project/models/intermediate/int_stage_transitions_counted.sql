@@ -42,7 +42,7 @@ reached_rows as (
     from {{ ref('int_entity_stages_reached') }}
     where
         reached_at is not null
-        and {{ from_boundary(local_month('reached_at'), rebuild_from('funnel_id')) }}
+        and {{ from_local_boundary('reached_at', 'rebuild_from', 'funnel_id') }}
 ),
 
 reached_with_next as (

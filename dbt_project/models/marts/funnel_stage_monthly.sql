@@ -144,7 +144,7 @@ period_reached as (
     from {{ ref('int_entity_stages_reached') }}
     where
         reached_by is not null
-        and {{ from_boundary(local_month('reached_by'), marts_rebuild_from('funnel_id')) }}
+        and {{ from_local_boundary('reached_by', 'marts_rebuild_from', 'funnel_id') }}
 ),
 
 period_counts as (
