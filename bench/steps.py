@@ -69,8 +69,9 @@ class Stages:
         if "prepare_seconds" in measured.output:
             out = measured.output
             say(f"  build file: {out['prepared_mb']:,} MB copied from the published warehouse "
-                "(0: the previous generation, or a first build): "
-                f"{out['prepare_seconds']:.2f} s; "
+                "(0: the previous generation, or a first build) in "
+                f"{out.get('copy_seconds', 0):.2f} s beside the plan and dbt's start; "
+                f"ready in {out['prepare_seconds']:.2f} s; "
                 f"publishing it: {out['publish_seconds']:.2f} s")  # fmt: skip
         spilled = rows[-1]["peak_spill_mb"]
         say(f"  {rows[-1]['seconds']:.2f} s, peak {rows[-1]['peak_rss_mb']:,} MB"

@@ -26,10 +26,11 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.build_file import BackgroundCopy, BuildFileError, copying_path, failed_path
 from pipeline.build_settings import duckdb_resources, plan_settings
 from pipeline.config import Config
 from pipeline.funnel_tables import write_config_tables
@@ -131,8 +132,19 @@ def dbt_command(
     ]
 
 
+@dataclass(frozen=True)
+class BuildFile:
+    """The file one DuckDB build writes (`path`), and the file whose recorded state it
+    starts from (`starts_from`: the build file itself, or the published file while it is
+    copied into the build file in the background, `copy`)."""
+
+    path: Path
+    starts_from: Path
+    copy: BackgroundCopy | None = None
+
+
 @contextmanager
-def build_copy(warehouse: Path) -> Iterator[Path]:
+def build_copy(warehouse: Path) -> Iterator[BuildFile]:
     """Yield the file to build in; it replaces the published warehouse only if the block
     succeeds, so a failed build leaves the published file as it was.
 
@@ -143,24 +155,32 @@ def build_copy(warehouse: Path) -> Iterator[Path]:
     incremental build. The published file is copied (clone_or_copy) only when there is no
     usable previous generation: the first build on an existing warehouse, after a failed
     build (its half-built file is deleted), or while another process still has the
-    previous generation open (a reader of the warehouse before the last swap)."""
+    previous generation open (a reader of the warehouse before the last swap). That copy
+    runs in the background while the block plans and starts dbt, which waits for it
+    (pipeline/build_file.py); the plan reads the published file meanwhile."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     build = warehouse.with_name(f"{warehouse.stem}.build{warehouse.suffix}")
     previous = previous_generation(warehouse)
-    for leftover in (build, _wal(build)):
+    for leftover in (build, _wal(build), copying_path(build), failed_path(build)):
         leftover.unlink(missing_ok=True)
+    copy = None
     if warehouse.exists() and _reusable(previous):
         os.replace(previous, build)
         if _wal(previous).exists():
             os.replace(_wal(previous), _wal(build))
     elif warehouse.exists():
-        clone_or_copy(warehouse, build)
-        if _wal(warehouse).exists():
+        if _wal(warehouse).exists():  # small; in place before the file DuckDB opens
             clone_or_copy(_wal(warehouse), _wal(build))
+        copy = BackgroundCopy(clone_or_copy, warehouse, build)
     try:
-        yield build
+        yield BuildFile(build, warehouse if copy else build, copy)
+        if copy:
+            copy.wait()
     except BaseException:
-        for leftover in (build, _wal(build)):
+        if copy:
+            with suppress(BuildFileError):  # the block's own error is the one to raise
+                copy.wait()
+        for leftover in (build, _wal(build), copying_path(build), failed_path(build)):
             leftover.unlink(missing_ok=True)
         raise
     _publish(build, warehouse, previous)
@@ -324,7 +344,7 @@ def build_warehouse(
     chosen = dbt_target(target)
     prepare_landing(config)
     with build_location(config, chosen) as location:
-        plan = rebuild_plan(config, chosen, location.path)
+        plan = rebuild_plan(config, chosen, location.starts_from)
         if progress:
             progress(plan.describe())
         lines = run_dbt(
@@ -342,23 +362,26 @@ def build_warehouse(
     return BuildResult(warehouse=location.published, log_tail=lines[-5:])
 
 
-def rebuild_plan(config: Config, target: str, build_path: Path) -> RebuildPlan:
-    """Which months this build recomputes (pipeline/incremental.py). A Spark build starts
-    from an empty folder, so it is always whole."""
+def rebuild_plan(config: Config, target: str, starts_from: Path) -> RebuildPlan:
+    """Which months this build recomputes (pipeline/incremental.py), from the state recorded
+    in `starts_from` (BuildLocation). A Spark build starts from an empty folder, so it is
+    always whole."""
     if target == SPARK:
         return RebuildPlan(True, "a Spark build starts empty", build_fingerprint(config))
-    return plan_rebuild(config, build_path, plan_settings(build_path))
+    return plan_rebuild(config, starts_from, plan_settings(starts_from))
 
 
 @dataclass(frozen=True)
 class BuildLocation:
     """Where one build writes: `path` (a DuckDB file, or a Spark warehouse folder) replaces
     `published` when the build succeeds. dbt finds `path` in the environment variable `env`
-    (`environment`: that and DuckDB's resources)."""
+    (`environment`: that and DuckDB's resources). `starts_from`: the file whose recorded
+    state the build starts from, for the rebuild plan (BuildFile)."""
 
     target: str
     path: Path
     published: Path
+    starts_from: Path
 
     @property
     def env(self) -> str:
@@ -389,10 +412,10 @@ def build_location(config: Config, target: str | None = None) -> Iterator[BuildL
     if chosen == SPARK:
         published = spark_warehouse_dir(config)
         with build_copy_dir(published) as folder:
-            yield BuildLocation(chosen, folder, published)
+            yield BuildLocation(chosen, folder, published, folder)
     else:
         with build_copy(config.warehouse_path) as file:
-            yield BuildLocation(chosen, file, config.warehouse_path)
+            yield BuildLocation(chosen, file.path, config.warehouse_path, file.starts_from)
 
 
 def spark_artifacts_env(config: Config) -> dict[str, str]:

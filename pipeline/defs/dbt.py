@@ -200,7 +200,7 @@ def voronka_dbt_assets() -> dg.AssetsDefinition:
                 # starts from (pipeline/incremental.py): the CLI's plan, the CLI's arguments.
                 # (dagster-dbt gives each invocation its own target path, so a Spark build's
                 # artifacts never replace the manifest Dagster reads.)
-                plan = rebuild_plan(config, target, location.path)
+                plan = rebuild_plan(config, target, location.starts_from)
                 context.log.info(f"dbt target: {target}; {plan.describe()}")
                 with _environment(plan.dbt_env()):  # the boundaries, as the CLI passes them
                     yield from dbt.cli(

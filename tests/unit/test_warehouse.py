@@ -10,6 +10,7 @@ import duckdb
 import pytest
 import yaml
 
+from pipeline.build_file import wait_for_build_file
 from pipeline.build_settings import (
     BLOCK_ALLOCATOR_ENV,
     DBT_THREADS_ENV,
@@ -27,8 +28,9 @@ from pipeline.warehouse import build_copy, dbt_vars, previous_generation
 def build(published: Path, content: bytes) -> bytes:
     """One successful build writing `content`; what the build file held when it started."""
     with build_copy(published) as build_file:
-        started_with = build_file.read_bytes() if build_file.exists() else b""
-        build_file.write_bytes(content)
+        wait_for_build_file(build_file.path)  # as dbt's connection does
+        started_with = build_file.path.read_bytes() if build_file.path.exists() else b""
+        build_file.path.write_bytes(content)
     return started_with
 
 
@@ -36,7 +38,8 @@ def test_failed_build_leaves_the_published_warehouse_untouched(tmp_path):
     published = tmp_path / "warehouse.duckdb"
     published.write_bytes(b"published")
     with pytest.raises(RuntimeError), build_copy(published) as build_file:
-        build_file.write_bytes(b"half-built")
+        wait_for_build_file(build_file.path)
+        build_file.path.write_bytes(b"half-built")
         raise RuntimeError("dbt test failed")
     assert published.read_bytes() == b"published"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["warehouse.duckdb"]
@@ -74,7 +77,8 @@ def test_a_failed_build_on_the_previous_generation_leaves_a_copy_for_the_next(tm
     for content in (b"gen 1", b"gen 2"):
         build(published, content)
     with pytest.raises(RuntimeError), build_copy(published) as build_file:
-        build_file.write_bytes(b"half-built")
+        wait_for_build_file(build_file.path)
+        build_file.path.write_bytes(b"half-built")
         raise RuntimeError("dbt test failed")
     assert published.read_bytes() == b"gen 2"
     assert not previous_generation(published).exists(), "the half-built file is gone"
@@ -91,16 +95,19 @@ def test_a_previous_generation_open_elsewhere_is_not_written(tmp_path):
         with duckdb.connect(str(build_file_path)) as con:
             con.execute(f"create table t as select {number} as generation")
         with build_copy(published) as build_file:
-            build_file.unlink(missing_ok=True)
-            os.replace(build_file_path, build_file)
+            wait_for_build_file(build_file.path)
+            build_file.path.unlink(missing_ok=True)
+            os.replace(build_file_path, build_file.path)
     previous = previous_generation(published)
     reader = subprocess.Popen(
         [sys.executable, "-c", READER, str(previous)], stdout=subprocess.PIPE, text=True
     )
     try:
         assert reader.stdout.readline().strip() == "1"
-        with build_copy(published) as build_file, duckdb.connect(str(build_file)) as con:
-            assert con.execute("select generation from t").fetchone() == (2,)
+        with build_copy(published) as build_file:
+            wait_for_build_file(build_file.path)
+            with duckdb.connect(str(build_file.path)) as con:
+                assert con.execute("select generation from t").fetchone() == (2,)
         assert published.stat().st_ino != previous.stat().st_ino
     finally:
         reader.kill()
