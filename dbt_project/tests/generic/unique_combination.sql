@@ -2,8 +2,8 @@
 
    `recomputed` narrows the check of an incremental model to the months this build wrote
    (macros/incremental.sql): {column: <its month column>, boundary: rebuild_from |
-   marts_rebuild_from | calls_rebuild_from | links_rebuild_from, funnel_column: <optional, for per-funnel
-   boundaries>}. Older months were checked by the build that wrote them, and a grain
+   marts_rebuild_from | calls_rebuild_from | links_rebuild_from, funnel_column: <optional,
+   for per-funnel boundaries>}. Older months were checked by the build that wrote them, and a grain
    check over every call of two years costs seconds at 10 M calls; a build without the
    boundary vars (the first, a full rebuild, `dbt build` by hand) checks every row.
    {with_new_crm_files: true} marks a table built from CRM data alone
@@ -18,7 +18,9 @@ where {{ '1 = 0' if crm_unchanged() else '1 = 1' }}
 {%- elif recomputed and recomputed.get('forecast_periods') %}
 where {{ forecast_periods_written() }}
 {%- elif recomputed %}
-where {{ recomputed.column }} >= {{ named_boundary(recomputed.boundary, recomputed.get('funnel_column')) }}
+where
+    {{ recomputed.column }}
+    >= {{ named_boundary(recomputed.boundary, recomputed.get('funnel_column')) }}
 {%- endif %}
 group by {{ columns | join(', ') }}
 having count(*) > 1
