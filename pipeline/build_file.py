@@ -61,7 +61,7 @@ class BackgroundCopy:
         self.partial = copying_path(target)
         self.seconds: float | None = None
         self._copy = copy
-        self._source = source
+        self.source = source
         self._error: BaseException | None = None
         self.partial.touch()
         self._thread = threading.Thread(target=self._run, name="warehouse-copy", daemon=True)
@@ -70,7 +70,7 @@ class BackgroundCopy:
     def _run(self) -> None:
         started = time.perf_counter()
         try:
-            self._copy(self._source, self.partial)
+            self._copy(self.source, self.partial)
             os.replace(self.partial, self.target)
         except BaseException as error:  # raised again by wait()
             self._error = error
@@ -83,5 +83,5 @@ class BackgroundCopy:
         self._thread.join()
         if self._error is not None:
             raise BuildFileError(
-                f"could not copy {self._source} into {self.target}: {self._error}"
+                f"could not copy {self.source} into {self.target}: {self._error}"
             ) from self._error

@@ -134,13 +134,17 @@ def dbt_command(
 
 @dataclass(frozen=True)
 class BuildFile:
-    """The file one DuckDB build writes (`path`), and the file whose recorded state it
-    starts from (`starts_from`: the build file itself, or the published file while it is
-    copied into the build file in the background, `copy`)."""
+    """The file one DuckDB build writes (`path`), and its copy from the published file
+    when one runs in the background (`copy`)."""
 
     path: Path
-    starts_from: Path
     copy: BackgroundCopy | None = None
+
+    @property
+    def starts_from(self) -> Path:
+        """The file whose recorded state the build starts from: the published file while
+        it is copied into the build file, else the build file itself."""
+        return self.copy.source if self.copy else self.path
 
 
 @contextmanager
@@ -173,7 +177,7 @@ def build_copy(warehouse: Path) -> Iterator[BuildFile]:
             clone_or_copy(_wal(warehouse), _wal(build))
         copy = BackgroundCopy(clone_or_copy, warehouse, build)
     try:
-        yield BuildFile(build, warehouse if copy else build, copy)
+        yield BuildFile(build, copy)
         if copy:
             copy.wait()
     except BaseException:
