@@ -221,13 +221,12 @@ def plan_rebuild(
         return RebuildPlan(True, "no previous build", fingerprint)
     with duckdb.connect(config=duckdb_config or {}) as con:
         con.execute(f"attach '{quoted(previous)}' as previous (read_only)")
-        if not _has_tables(con, PREVIOUS_TABLES):
+        state = _built_state(con)
+        if state is None:
             return RebuildPlan(True, "the previous build has no incremental state", fingerprint)
-        state = con.execute(f"select build_fingerprint, file_id from previous.{STATE_TABLE}")
-        rows = state.fetchall()
-        if {built_with for built_with, _ in rows} != {fingerprint}:
+        built_with, built_files = state
+        if built_with != {fingerprint}:
             return RebuildPlan(True, "models, macros or config changed", fingerprint)
-        built_files = {file_id for _, file_id in rows if file_id is not None}
         ledger = io.read_ledger(config.landing_dir).filter(status="loaded")
         loaded = set(ledger["file_id"].to_list())
         if built_files - loaded:
@@ -432,6 +431,34 @@ entered as (
 select min(cohort_month) from touched t
 where not exists (select 1 from entered x where x.entity_id = t.entity_id)
 """
+
+
+def is_up_to_date(config: Config, warehouse: Path) -> bool:
+    """True when `warehouse` was built from exactly the files loaded now, with these models,
+    macros and config (the same fingerprint): a build would write the same tables again (a
+    build depends on landing and the fingerprint alone, never on the clock). A file DuckDB
+    cannot read is not: the build then meets it as it would have."""
+    if not warehouse.exists():
+        return False
+    with duckdb.connect() as con:
+        try:
+            con.execute(f"attach '{quoted(warehouse)}' as previous (read_only)")
+        except duckdb.Error:
+            return False
+        state = _built_state(con)
+    if state is None or state[0] != {build_fingerprint(config)}:
+        return False
+    ledger = io.read_ledger(config.landing_dir).filter(status="loaded")
+    return state[1] == set(ledger["file_id"].to_list())
+
+
+def _built_state(con: duckdb.DuckDBPyConnection) -> tuple[set[str], set[str]] | None:
+    """The fingerprints and the file ids the build of the attached `previous` recorded;
+    None when it has no incremental state."""
+    if not _has_tables(con, PREVIOUS_TABLES):
+        return None
+    rows = con.execute(f"select build_fingerprint, file_id from previous.{STATE_TABLE}").fetchall()
+    return {built_with for built_with, _ in rows}, {f for _, f in rows if f is not None}
 
 
 def _has_tables(con: duckdb.DuckDBPyConnection, names: list[str]) -> bool:

@@ -34,7 +34,7 @@ from pipeline.build_file import BackgroundCopy, BuildFileError, copying_path, fa
 from pipeline.build_settings import duckdb_resources, plan_settings
 from pipeline.config import Config
 from pipeline.funnel_tables import write_config_tables
-from pipeline.incremental import RebuildPlan, build_fingerprint, plan_rebuild
+from pipeline.incremental import RebuildPlan, build_fingerprint, is_up_to_date, plan_rebuild
 from pipeline.io import ensure_landing
 from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.processes import die_with_parent, without_huge_pages
@@ -43,6 +43,10 @@ DBT_PATH_ENV = "VORONKA_DBT_PATH"
 DBT_TARGET_ENV = "VORONKA_DBT_TARGET"
 SPARK_WAREHOUSE_ENV = "VORONKA_SPARK_WAREHOUSE"
 DUCKDB = "duckdb"
+UP_TO_DATE = (
+    "up to date: the published warehouse was built from every loaded file with these "
+    "models and config; nothing to build"
+)
 SPARK = "spark"
 TARGETS = (DUCKDB, SPARK)
 
@@ -344,9 +348,16 @@ def build_warehouse(
     target: str | None = None,
 ) -> BuildResult:
     """`dbt build` (models and data tests) into the build file (build_copy), then publish
-    it. The arguments are build_args', as the Dagster asset's are."""
+    it. The arguments are build_args', as the Dagster asset's are. A whole build (no
+    `select`) of a published DuckDB warehouse that is up to date (is_up_to_date: built from
+    every loaded file, with these models and config) runs nothing: it would write the same
+    tables again."""
     chosen = dbt_target(target)
     prepare_landing(config)
+    if select is None and chosen == DUCKDB and is_up_to_date(config, config.warehouse_path):
+        if progress:
+            progress(UP_TO_DATE)
+        return BuildResult(warehouse=config.warehouse_path, log_tail=[UP_TO_DATE])
     with build_location(config, chosen) as location:
         plan = rebuild_plan(config, chosen, location.starts_from)
         if progress:

@@ -274,12 +274,14 @@ def mart_digest(demo_run) -> str:
 def test_running_the_demo_twice_changes_no_mart(demo_run, mart_digest_before_rerun):
     from pipeline.demo import write_demo_exports
     from pipeline.ingest import ingest_inbox
-    from pipeline.warehouse import build_warehouse
+    from pipeline.warehouse import UP_TO_DATE, build_warehouse
 
     write_demo_exports(demo_run.config.inbox_dir, demo_run.expected_dir)
     summary = ingest_inbox(demo_run.config)
     assert summary.rows_accepted == 0, "identical exports must not load twice"
-    build_warehouse(demo_run.config)
+    progress: list[str] = []
+    build_warehouse(demo_run.config, progress=progress.append)
+    assert progress == [UP_TO_DATE]  # nothing new: no dbt build
     assert mart_digest(demo_run) == mart_digest_before_rerun
 
 

@@ -1,0 +1,77 @@
+"""Issue 15, "a new month costs a new month": a build with nothing new since the published
+warehouse (a repeated `voronka run`, a scheduled run with no new export) ran the whole
+`dbt build` again, recomputing the last delivery's months for the same tables. It runs
+nothing now; anything that changes the tables (a new file, a removed one, other models or
+config, a partial build by hand) still builds."""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipeline import warehouse
+from pipeline.incremental import is_up_to_date
+from pipeline.ingest import ingest_inbox
+from pipeline.warehouse import UP_TO_DATE, build_warehouse
+from tests.reliability.tiny_project import deals, put_deals, write_project
+
+
+def entities(config) -> int:
+    with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
+        [(count,)] = con.execute(
+            "select count(distinct entity_id) from marts.funnel_entities"
+        ).fetchall()
+    return count
+
+
+def test_a_build_with_nothing_new_runs_no_dbt_and_a_new_file_builds_again(
+    tmp_path, monkeypatch
+) -> None:
+    config = write_project(tmp_path)
+    assert not is_up_to_date(config, config.warehouse_path)  # nothing built yet
+    put_deals(config, "deals_2025-03-01_0600.csv", deals(1, 20))
+    ingest_inbox(config, settle_seconds=0)
+    build_warehouse(config)
+    assert is_up_to_date(config, config.warehouse_path)
+    published = config.warehouse_path.stat()
+
+    dbt_runs: list[list[str]] = []
+    run_dbt = warehouse.run_dbt
+
+    def counted(config, args, *rest, **kwargs):
+        dbt_runs.append(list(args))
+        return run_dbt(config, args, *rest, **kwargs)
+
+    monkeypatch.setattr(warehouse, "run_dbt", counted)
+    progress: list[str] = []
+    result = build_warehouse(config, progress=progress.append)
+    assert dbt_runs == [] and progress == [UP_TO_DATE]
+    assert result.warehouse == config.warehouse_path
+    after = config.warehouse_path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (published.st_ino, published.st_mtime_ns)
+
+    # Other config: the tables would differ, so it is not up to date (its build would be
+    # whole: the fingerprint changed).
+    moved = config.model_copy(update={"timezone": "America/New_York"})
+    assert not is_up_to_date(moved, config.warehouse_path)
+
+    # A partial build by hand runs dbt whatever the state.
+    build_warehouse(config, select=["build_state"])
+    assert len(dbt_runs) == 1
+
+    # A new file: built, incrementally, with the new deals counted.
+    put_deals(config, "deals_2025-04-01_0600.csv", deals(1, 20) + deals(2, 20))
+    ingest_inbox(config, settle_seconds=0)
+    assert not is_up_to_date(config, config.warehouse_path)
+    progress.clear()
+    build_warehouse(config, progress=progress.append)
+    assert len(dbt_runs) == 2
+    assert any(line.startswith("incremental:") for line in progress), progress
+    assert entities(config) == 40
+    assert is_up_to_date(config, config.warehouse_path)
+
+
+def test_a_published_file_duckdb_cannot_read_is_not_up_to_date(tmp_path) -> None:
+    config = write_project(tmp_path)
+    config.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    config.warehouse_path.write_text("not a database")
+    assert not is_up_to_date(config, config.warehouse_path)
