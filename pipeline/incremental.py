@@ -4,11 +4,11 @@ The heavy dbt models are incremental by month (dbt_project/macros/incremental.sq
 recomputes every month from a boundary on and keeps the older months of the previous
 build. This module picks the boundaries so that every mart equals a full rebuild. It
 compares the landing data with the previous build (the warehouse the build starts from):
-the files and the fingerprint of models and config it was built from
+the files and the fingerprint of models, tests and config it was built from
 (`state.build_state`), its cutoff, its entities, stage entries and call-lead episodes.
 
-A full rebuild when there is no previous build, the fingerprint differs (a model, a macro
-or voronka.yaml changed), or a file it was built from is gone.
+A full rebuild when there is no previous build, the fingerprint differs (a model, a macro,
+a data test or voronka.yaml changed), or a file it was built from is gone.
 
 Otherwise "new" rows are rows of new files that no old file holds, and a deal "changed"
 when its latest state (row, phones, attributes) differs from its latest among the old
@@ -100,9 +100,9 @@ PREVIOUS_TABLES = (
     "intermediate.int_call_leads_sessionized",
     "marts.data_cutoff",
 )
-# What decides the warehouse's content besides landing data: the models and macros, the
-# project file, and the tables generated from voronka.yaml.
-FINGERPRINT_SOURCES = ("models", "macros", "dbt_project.yml")
+# What decides a build besides landing data: the models and macros, the data tests that
+# check them, the project file, and the tables generated from voronka.yaml.
+FINGERPRINT_SOURCES = ("models", "macros", "tests", "dbt_project.yml")
 NOTHING_TO_RECOMPUTE = dt.date(9999, 1, 1)
 # Each boundary's environment variable (macros/incremental.sql `boundaries`).
 BOUNDARY_ENV = {
@@ -193,8 +193,9 @@ def _iso(months: dict[str, dt.date]) -> dict[str, str]:
 
 
 def build_fingerprint(config: Config) -> str:
-    """sha256 over the dbt project's models, macros and settings, the config tables and
-    the vars the models read: equal fingerprints, equal functions from landing to marts."""
+    """sha256 over the dbt project's models, macros, data tests and settings, the config
+    tables and the vars the models read: equal fingerprints, equal functions from landing
+    to marts, checked by the same tests."""
     digest = hashlib.sha256()
     for name in FINGERPRINT_SOURCES:
         root = DBT_PROJECT_DIR / name
@@ -435,8 +436,9 @@ where not exists (select 1 from entered x where x.entity_id = t.entity_id)
 
 def is_up_to_date(config: Config, warehouse: Path) -> bool:
     """True when `warehouse` was built from exactly the files loaded now, with these models,
-    macros and config (the same fingerprint): a build would write the same tables again (a
-    build depends on landing and the fingerprint alone, never on the clock). A file DuckDB
+    macros, data tests and config (the same fingerprint): a build would write the same
+    tables and pass the same tests again (it depends on landing and the fingerprint alone,
+    never on the clock). A file DuckDB
     cannot read is not: the build then meets it as it would have."""
     if not warehouse.exists():
         return False

@@ -45,7 +45,7 @@ SPARK_WAREHOUSE_ENV = "VORONKA_SPARK_WAREHOUSE"
 DUCKDB = "duckdb"
 UP_TO_DATE = (
     "up to date: the published warehouse was built from every loaded file with these "
-    "models and config; nothing to build"
+    "models, tests and config; nothing to build"
 )
 SPARK = "spark"
 TARGETS = (DUCKDB, SPARK)
@@ -350,8 +350,8 @@ def build_warehouse(
     """`dbt build` (models and data tests) into the build file (build_copy), then publish
     it. The arguments are build_args', as the Dagster asset's are. A whole build (no
     `select`) of a published DuckDB warehouse that is up to date (is_up_to_date: built from
-    every loaded file, with these models and config) runs nothing: it would write the same
-    tables again."""
+    every loaded file, with these models, tests and config) runs nothing: it would write
+    the same tables and pass the same tests again."""
     chosen = dbt_target(target)
     prepare_landing(config)
     if select is None and chosen == DUCKDB and is_up_to_date(config, config.warehouse_path):

@@ -75,3 +75,26 @@ def test_a_published_file_duckdb_cannot_read_is_not_up_to_date(tmp_path) -> None
     config.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     config.warehouse_path.write_text("not a database")
     assert not is_up_to_date(config, config.warehouse_path)
+
+
+def test_an_edited_data_test_changes_the_build_fingerprint(tmp_path, monkeypatch) -> None:
+    """A data test edited since the build: the next build runs it (and is whole), as for an
+    edited model. The fingerprint is read from a copy of the dbt project."""
+    import shutil
+
+    from pipeline import incremental
+    from pipeline.paths import DBT_PROJECT_DIR
+
+    config = write_project(tmp_path / "site")
+    project = tmp_path / "dbt_project"
+    for name in incremental.FINGERPRINT_SOURCES:
+        source = DBT_PROJECT_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, project / name)
+        else:
+            shutil.copy2(source, project / name)
+    monkeypatch.setattr(incremental, "DBT_PROJECT_DIR", project)
+    before = incremental.build_fingerprint(config)
+    test = project / "tests" / "generic" / "unique_combination.sql"
+    test.write_text(test.read_text() + "\n-- edited\n")
+    assert incremental.build_fingerprint(config) != before
