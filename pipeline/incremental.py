@@ -81,6 +81,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 
 import duckdb
@@ -103,6 +104,8 @@ PREVIOUS_TABLES = (
 # What decides a build besides landing data: the models and macros, the data tests that
 # check them, the project file, and the tables generated from voronka.yaml.
 FINGERPRINT_SOURCES = ("models", "macros", "tests", "dbt_project.yml")
+# The engine that computes the tables: another version may compute them differently.
+ENGINE_VERSIONS = (duckdb.__version__, version("dbt-core"), version("dbt-duckdb"))
 NOTHING_TO_RECOMPUTE = dt.date(9999, 1, 1)
 # Each boundary's environment variable (macros/incremental.sql `boundaries`).
 BOUNDARY_ENV = {
@@ -194,9 +197,11 @@ def _iso(months: dict[str, dt.date]) -> dict[str, str]:
 
 def build_fingerprint(config: Config) -> str:
     """sha256 over the dbt project's models, macros, data tests and settings, the config
-    tables and the vars the models read: equal fingerprints, equal functions from landing
-    to marts, checked by the same tests."""
+    tables, the vars the models read and the engine (DuckDB's, dbt's and dbt-duckdb's
+    versions): equal fingerprints, equal functions from landing to marts, checked by the
+    same tests."""
     digest = hashlib.sha256()
+    digest.update("|".join(ENGINE_VERSIONS).encode())
     for name in FINGERPRINT_SOURCES:
         root = DBT_PROJECT_DIR / name
         paths = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]

@@ -77,9 +77,12 @@ def test_a_published_file_duckdb_cannot_read_is_not_up_to_date(tmp_path) -> None
     assert not is_up_to_date(config, config.warehouse_path)
 
 
-def test_an_edited_data_test_changes_the_build_fingerprint(tmp_path, monkeypatch) -> None:
-    """A data test edited since the build: the next build runs it (and is whole), as for an
-    edited model. The fingerprint is read from a copy of the dbt project."""
+def test_an_edited_data_test_or_another_engine_changes_the_build_fingerprint(
+    tmp_path, monkeypatch
+) -> None:
+    """A data test edited since the build, or another DuckDB or dbt: the next build runs (and
+    is whole), as for an edited model. The fingerprint is read from a copy of the dbt
+    project."""
     import shutil
 
     from pipeline import incremental
@@ -97,4 +100,9 @@ def test_an_edited_data_test_changes_the_build_fingerprint(tmp_path, monkeypatch
     before = incremental.build_fingerprint(config)
     test = project / "tests" / "generic" / "unique_combination.sql"
     test.write_text(test.read_text() + "\n-- edited\n")
-    assert incremental.build_fingerprint(config) != before
+    edited = incremental.build_fingerprint(config)
+    assert edited != before
+    # Another DuckDB (or dbt) computes the tables: not the same build either.
+    duckdb_version, *dbt_versions = incremental.ENGINE_VERSIONS
+    monkeypatch.setattr(incremental, "ENGINE_VERSIONS", (duckdb_version + ".1", *dbt_versions))
+    assert incremental.build_fingerprint(config) != edited
