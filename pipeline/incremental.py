@@ -232,7 +232,7 @@ def plan_rebuild(
             return RebuildPlan(True, "the previous build has no incremental state", fingerprint)
         built_with, built_files = state
         if built_with != {fingerprint}:
-            return RebuildPlan(True, "models, macros or config changed", fingerprint)
+            return RebuildPlan(True, "models, macros, tests, config or engine changed", fingerprint)
         ledger = io.read_ledger(config.landing_dir).filter(status="loaded")
         loaded = set(ledger["file_id"].to_list())
         if built_files - loaded:
@@ -443,8 +443,8 @@ def is_up_to_date(config: Config, warehouse: Path) -> bool:
     """True when `warehouse` was built from exactly the files loaded now, with these models,
     macros, data tests and config (the same fingerprint): a build would write the same
     tables and pass the same tests again (it depends on landing and the fingerprint alone,
-    never on the clock). A file DuckDB
-    cannot read is not: the build then meets it as it would have."""
+    never on the clock). A file DuckDB cannot read is not: the build then meets it as it
+    would have."""
     if not warehouse.exists():
         return False
     with duckdb.connect() as con:

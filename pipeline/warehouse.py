@@ -43,12 +43,12 @@ DBT_PATH_ENV = "VORONKA_DBT_PATH"
 DBT_TARGET_ENV = "VORONKA_DBT_TARGET"
 SPARK_WAREHOUSE_ENV = "VORONKA_SPARK_WAREHOUSE"
 DUCKDB = "duckdb"
+SPARK = "spark"
+TARGETS = (DUCKDB, SPARK)
 UP_TO_DATE = (
     "up to date: the published warehouse was built from every loaded file with these "
     "models, tests and config; nothing to build"
 )
-SPARK = "spark"
-TARGETS = (DUCKDB, SPARK)
 
 
 class BuildError(Exception):

@@ -314,7 +314,8 @@ def test_the_plan_falls_back_to_a_full_rebuild_when_it_cannot_be_exact(deliverie
     assert untouched.calls_rebuild_from == NOTHING_TO_RECOMPUTE
 
     moved = config.model_copy(update={"timezone": "Europe/Berlin"})
-    assert plan_rebuild(moved, config.warehouse_path).reason == "models, macros or config changed"
+    changed = "models, macros, tests, config or engine changed"
+    assert plan_rebuild(moved, config.warehouse_path).reason == changed
 
     ledger = io.read_ledger(config.landing_dir)
     built = ledger.filter(pl.col("path") == FIRST_DELIVERY[0])
