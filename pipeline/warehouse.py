@@ -349,12 +349,10 @@ def build_warehouse(
 ) -> BuildResult:
     """`dbt build` (models and data tests) into the build file (build_copy), then publish
     it. The arguments are build_args', as the Dagster asset's are. A whole build (no
-    `select`) of a published DuckDB warehouse that is up to date (is_up_to_date: built from
-    every loaded file, with these models, tests and config) runs nothing: it would write
-    the same tables and pass the same tests again."""
+    `select`) with nothing to build (nothing_to_build) runs no dbt."""
     chosen = dbt_target(target)
     prepare_landing(config)
-    if select is None and chosen == DUCKDB and is_up_to_date(config, config.warehouse_path):
+    if nothing_to_build(config, chosen, whole=select is None):
         if progress:
             progress(UP_TO_DATE)
         return BuildResult(warehouse=config.warehouse_path, log_tail=[UP_TO_DATE])
@@ -375,6 +373,14 @@ def build_warehouse(
             },
         )
     return BuildResult(warehouse=location.published, log_tail=lines[-5:])
+
+
+def nothing_to_build(config: Config, target: str, *, whole: bool) -> bool:
+    """True for a whole build (every model, no selection) of a DuckDB warehouse whose
+    published file is up to date (is_up_to_date): it would write the same tables and pass
+    the same tests again. The rule of build_warehouse and the Dagster dbt asset alike; run
+    after prepare_landing (the config tables count)."""
+    return whole and target == DUCKDB and is_up_to_date(config, config.warehouse_path)
 
 
 def rebuild_plan(config: Config, target: str, starts_from: Path) -> RebuildPlan:

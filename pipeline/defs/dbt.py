@@ -15,7 +15,10 @@ previous build (pipeline/incremental.py: the months from a boundary on, or every
 whichever month a run reports, so the dbt assets' status is the warehouse's, and a
 backfill of any range is one build. The reports are the monthly assets.
 dbt tests become asset checks (dagster-dbt's default); a failing test fails the build,
-the copy is thrown away, and nothing downstream — the report — runs.
+the copy is thrown away, and nothing downstream — the report — runs. A run of every dbt
+asset with nothing new since the published warehouse runs no dbt, as the CLI's build
+(pipeline.warehouse.nothing_to_build): it materializes the assets as they are, with no
+check evaluations (their latest stay those of the build that wrote the tables).
 
 What the Dagster build costs beyond the CLI's (docs/performance.md, "Dagster monthly job
 vs voronka run"): dagster-dbt's runner is kept, without the work Voronka does not use —
@@ -23,6 +26,7 @@ see VoronkaDbtCli — and each site's Dagster builds keep one dbt target folder
 (dbt_target_path), so dbt parses partially from one build to the next as the CLI's do.
 """
 
+import graphlib
 import os
 import queue
 import sys
@@ -45,10 +49,12 @@ from pipeline.locks import logged_warehouse_lock
 from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.processes import without_huge_pages
 from pipeline.warehouse import (
+    UP_TO_DATE,
     build_args,
     build_location,
     dbt_executable,
     dbt_target,
+    nothing_to_build,
     prepare_landing,
     rebuild_plan,
 )
@@ -178,6 +184,21 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def in_dependency_order(assets: dg.AssetsDefinition) -> list[dg.AssetKey]:
+    """The assets' keys, each after those it depends on (Dagster takes a multi-asset's
+    materializations in that order); ties in key order."""
+    keys = set(assets.keys)
+    upstream = {spec.key: {dep.asset_key for dep in spec.deps} & keys for spec in assets.specs}
+    sorter = graphlib.TopologicalSorter(upstream)
+    sorter.prepare()
+    ordered: list[dg.AssetKey] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=lambda key: key.to_user_string())
+        ordered.extend(ready)
+        sorter.done(*ready)
+    return ordered
+
+
 def voronka_dbt_assets() -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=dbt_project.manifest_path,
@@ -192,6 +213,14 @@ def voronka_dbt_assets() -> dg.AssetsDefinition:
         target = dbt_target()
         with logged_warehouse_lock(config, context.log.info):
             prepare_landing(config)
+            whole = context.selected_asset_keys == context.assets_def.keys
+            if nothing_to_build(config, target, whole=whole):
+                # The published tables as they are (their checks passed in the build that
+                # wrote them): materialized, so the reports downstream run.
+                context.log.info(UP_TO_DATE)
+                for key in in_dependency_order(context.assets_def):
+                    yield dg.MaterializeResult(asset_key=key, metadata={"build": UP_TO_DATE})
+                return
             with (
                 build_location(config, target) as location,
                 _environment(location.environment),

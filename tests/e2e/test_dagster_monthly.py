@@ -1,7 +1,8 @@
 """The monthly job end to end on the demo data, in one Dagster instance (pool limit 1):
-it renders and mails a month once; a rerun changes nothing; a failing dbt test blocks the
-report, leaves the warehouse and the PDFs as they were, and leaves one failure record
-(mailed once); a changed printed figure re-renders the month as amended.
+it renders and mails a month once; a rerun changes nothing (and, nothing being new, runs
+no dbt build); a failing dbt test blocks the report, leaves the warehouse and the PDFs as
+they were, and leaves one failure record (mailed once); a changed printed figure
+re-renders the month as amended.
 
 The tests share one module fixture and run in file order (each dbt build costs ~30 s).
 """
@@ -186,6 +187,21 @@ def test_rerun_of_a_month_gives_bit_identical_marts(site, rerun):
     assert result.success and site.marts() == marts
 
 
+def test_rerun_with_nothing_new_runs_no_dbt_and_still_reports(site, rerun):
+    """Nothing new since the first run: the dbt assets are materialized as they are (no dbt
+    build, no check evaluated), and the report downstream still runs."""
+    from pipeline.warehouse import UP_TO_DATE
+
+    _, result = rerun
+    events = result.get_asset_materialization_events()
+    marts = [e for e in events if e.asset_key.path == ["marts", "funnel_stage_monthly"]]
+    assert [e.materialization.metadata["build"].value for e in marts] == [UP_TO_DATE]
+    dbt_layers = {"staging", "intermediate", "marts", "state"}
+    checked = {e.asset_key.path[0] for e in result.get_asset_check_evaluations()}
+    assert checked and not checked & dbt_layers  # the landing checks ran, no dbt test
+    assert materialized(result, ["reports", "monthly_pdf"])
+
+
 def inject_failing_dbt_test(config: Config) -> Path:
     """A landed call without a file_id: int_files_dated's not_null test must fail."""
     # Beside a real part (flat, or in a month folder), where dbt reads the table's parts.
@@ -199,15 +215,20 @@ def inject_failing_dbt_test(config: Config) -> Path:
     return target
 
 
-def test_a_failing_dbt_test_blocks_the_report_and_leaves_warehouse_and_pdf_as_they_were(site):
+def test_a_failing_dbt_test_blocks_the_report_and_leaves_warehouse_and_pdf_as_they_were(
+    site, monkeypatch
+):
     import dagster as dg
 
+    from pipeline.defs import dbt as dbt_defs
     from pipeline.defs.sensors import failure_record
     from pipeline.failures import record_failure
 
     warehouse, pdfs = sha256(site.config.warehouse_path), site.pdfs()
     mails = len(site.mail.messages)
     injected = inject_failing_dbt_test(site.config)
+    # The injected row comes with no new file: the build must run all the same.
+    monkeypatch.setattr(dbt_defs, "nothing_to_build", lambda *args, **kwargs: False)
     try:
         result = site.run(raise_on_error=False)
     finally:

@@ -283,6 +283,11 @@ def test_running_the_demo_twice_changes_no_mart(demo_run, mart_digest_before_rer
     build_warehouse(demo_run.config, progress=progress.append)
     assert progress == [UP_TO_DATE]  # nothing new: no dbt build
     assert mart_digest(demo_run) == mart_digest_before_rerun
+    # Built again all the same (a selection always runs dbt): the same marts.
+    progress.clear()
+    build_warehouse(demo_run.config, select=["fqn:*"], progress=progress.append)
+    assert any(line.startswith("incremental:") for line in progress), progress
+    assert mart_digest(demo_run) == mart_digest_before_rerun
 
 
 def test_plan_reproduces_the_generators_rates_and_prints_a_table(demo_run, capsys):
