@@ -267,7 +267,7 @@ COMMANDS: dict[str, tuple[Callable[[Config, argparse.Namespace], None], str]] = 
     "demo": (cmd_demo, "write the demo exports, run the whole pipeline, print where the PDFs are"),
     "run": (cmd_run, "ingest the inbox, build the warehouse, render the month's reports"),
     "ingest": (cmd_ingest, "read new inbox files into the landing tables"),
-    "build": (cmd_build, "build the warehouse with dbt (models and data tests)"),
+    "build": (cmd_build, "build the warehouse: dbt models and data tests, if anything is new"),
     "report": (cmd_report, "render the month's PDF reports from the warehouse"),
     "plan": (cmd_plan, "volume needed at every stage for N closed sales, with a range"),
     "forecast": (cmd_forecast, "deals to be won in the cutoff's month, 80 % range, backtest"),
