@@ -233,7 +233,7 @@ def plan_rebuild(
         built_with, built_files = state
         if built_with != {fingerprint}:
             return RebuildPlan(True, "models, macros, tests, config or engine changed", fingerprint)
-        ledger = io.read_ledger(config.landing_dir).filter(status="loaded")
+        ledger = _loaded_files(config)
         loaded = set(ledger["file_id"].to_list())
         if built_files - loaded:
             return RebuildPlan(True, f"{len(built_files - loaded)} file(s) removed", fingerprint)
@@ -455,8 +455,12 @@ def is_up_to_date(config: Config, warehouse: Path) -> bool:
         state = _built_state(con)
     if state is None or state[0] != {build_fingerprint(config)}:
         return False
-    ledger = io.read_ledger(config.landing_dir).filter(status="loaded")
-    return state[1] == set(ledger["file_id"].to_list())
+    return state[1] == set(_loaded_files(config)["file_id"].to_list())
+
+
+def _loaded_files(config: Config) -> pl.DataFrame:
+    """The ledger's rows of the files loaded into landing."""
+    return io.read_ledger(config.landing_dir).filter(status="loaded")
 
 
 def _built_state(con: duckdb.DuckDBPyConnection) -> tuple[set[str], set[str]] | None:
