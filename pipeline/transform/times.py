@@ -46,6 +46,8 @@ EXPECTED_DEFAULT = "a date/time like dd.mm.yyyy HH:MM[:SS], dd.mm.yyyy or ISO yy
 _EXCEL_SERIAL = r"^\d{1,7}(\.\d+)?$"
 _EXCEL_FIRST_SERIAL = 61  # 1900-03-01, the first day Excel numbers right
 _MICROS_PER_DAY = 86_400_000_000
+_MICROS_PER_HOUR = 3_600_000_000
+_HOURS_CONVERTED_MAX = 1_000_000  # ~114 years: a wider span is converted value by value
 DEFAULT_MIN_YEAR = 2000
 
 
@@ -85,7 +87,8 @@ def parse_times(values: pl.Series, fmt: TimeFormat) -> tuple[pl.Series, pl.Serie
     # on the values left unparsed, and not on values lacking a separator it requires, so a
     # clean column costs one parse, not fifteen.
     candidates: list[tuple[pl.Expr, tuple[str, ...]]] = [
-        (txt.str.strptime(pl.Datetime("us"), f, strict=False), _separators(f)) for f in formats
+        (txt.str.strptime(pl.Datetime("us"), f, strict=False, cache=False), _separators(f))
+        for f in formats
     ]
     if fmt.excel_serial:
         serial = pl.when(txt.str.contains(_EXCEL_SERIAL)).then(txt.cast(pl.Float64, strict=False))
@@ -103,11 +106,7 @@ def parse_times(values: pl.Series, fmt: TimeFormat) -> tuple[pl.Series, pl.Serie
     out = out.with_columns(
         aware=_where(out, maybe_aware, aware.dt.convert_time_zone("UTC"), UTC_TIME)
     )
-    out = out.with_columns(
-        local=pl.col("naive")
-        .dt.replace_time_zone(fmt.timezone, ambiguous="earliest", non_existent="null")
-        .dt.convert_time_zone("UTC")
-    )
+    out = out.with_columns(local=local_to_utc(out["naive"], fmt.timezone))
     out = out.with_columns(utc=pl.coalesce("aware", "local").cast(UTC_TIME))
     problem = (
         pl.when(pl.col("text").is_null() | pl.col("utc").is_not_null())
@@ -143,6 +142,40 @@ def parse_times(values: pl.Series, fmt: TimeFormat) -> tuple[pl.Series, pl.Serie
     utc = pl.when(pl.col("problem").is_null()).then(pl.col("utc"))
     out = out.with_columns(utc=utc)
     return out["utc"].alias(values.name), out["problem"].alias(values.name)
+
+
+def local_to_utc(naive: pl.Series, timezone: str) -> pl.Series:
+    """Naive local times in `timezone` → UTC instants: the earlier of an ambiguous time
+    (the repeated hour in autumn), null for one that does not exist (the skipped hour).
+
+    The zone's rules are applied to the hours the values span, not to every value: where
+    a local hour's start and the next hour's start convert with the same shift, every
+    time in between converts with it too (the offset changes at a transition, and no zone
+    changes it twice within an hour), so such times are shifted by integer arithmetic;
+    times in an hour that holds a transition are converted one by one."""
+    ticks = naive.cast(pl.Int64)
+    low, high = ticks.min(), ticks.max()
+    if low is None or high // _MICROS_PER_HOUR - low // _MICROS_PER_HOUR > _HOURS_CONVERTED_MAX:
+        return _convert_local(naive, timezone)
+    first = low // _MICROS_PER_HOUR
+    hours = pl.int_range(first, high // _MICROS_PER_HOUR + 2, eager=True) * _MICROS_PER_HOUR
+    shift = _convert_local(hours.cast(pl.Datetime("us")), timezone).dt.replace_time_zone(None)
+    shift = shift.cast(pl.Int64) - hours
+    steady = pl.select(pl.when(shift == shift.shift(-1)).then(shift)).to_series()
+    hour_shift = steady.gather(ticks // _MICROS_PER_HOUR - first)
+    utc = (ticks + hour_shift).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    unsteady = ticks.is_not_null() & hour_shift.is_null()
+    if not unsteady.any():
+        return utc.alias(naive.name)
+    exact = _convert_local(naive.filter(unsteady), timezone)
+    return utc.scatter(unsteady.arg_true(), exact).alias(naive.name)
+
+
+def _convert_local(naive: pl.Series, timezone: str) -> pl.Series:
+    """local_to_utc, value by value."""
+    return naive.dt.replace_time_zone(
+        timezone, ambiguous="earliest", non_existent="null"
+    ).dt.convert_time_zone("UTC")
 
 
 def _suspect(fmt: TimeFormat) -> pl.Expr:

@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from pipeline.transform.times import TimeFormat, parse_time, parse_times
+from pipeline.transform.times import TimeFormat, local_to_utc, parse_time, parse_times
 
 MSK = TimeFormat("Europe/Moscow", "%d.%m.%Y %H:%M")
 UTC = dt.UTC
@@ -121,3 +121,56 @@ def test_an_instant_after_not_after_is_refused() -> None:
     utc, problem = parse_times(pl.Series(values, dtype=pl.String), fmt)
     assert utc.to_list() == [dt.datetime(2025, 3, 5, 12, 0, tzinfo=UTC), None]
     assert problem[0] is None and "is after" in problem[1]
+
+
+# Zones whose rules are awkward for a conversion by hours: DST by 30 minutes (Lord Howe),
+# offsets of 45 minutes (Chatham), DST by 2 hours (Troll), transitions at midnight and
+# DST suspended for Ramadan (Casablanca, Gaza), zones that changed their standard offset
+# (Moscow 2011 and 2014, Kyiv), fixed offsets (Kolkata), and the usual European and
+# American rules.
+AWKWARD_ZONES = [
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Santiago",
+    "America/Sao_Paulo",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+    "Antarctica/Troll",
+    "Africa/Casablanca",
+    "Asia/Gaza",
+    "Europe/Moscow",
+    "Europe/Kyiv",
+    "Asia/Kolkata",
+    "UTC",
+]
+
+
+@pytest.mark.parametrize("zone", AWKWARD_ZONES)
+def test_local_times_convert_by_hours_as_they_do_one_by_one(zone: str) -> None:
+    """local_to_utc shifts whole hours at once: every local time from 2010 to 2016 (every
+    7 minutes and 13 seconds, so every minute of the hour and most seconds come up) gives
+    the instant the zone's rules give that value alone, including the skipped hours (null)
+    and the repeated ones (the earlier instant)."""
+    step = dt.timedelta(minutes=7, seconds=13)
+    naive = pl.datetime_range(
+        dt.datetime(2010, 1, 1), dt.datetime(2016, 12, 31), step, time_unit="us", eager=True
+    )
+    naive = naive.sample(fraction=1.0, shuffle=True, seed=7)  # the values in any order
+    naive = naive.scatter([3, 500, 9000], None)
+    one_by_one = naive.dt.replace_time_zone(
+        zone, ambiguous="earliest", non_existent="null"
+    ).dt.convert_time_zone("UTC")
+    by_hours = local_to_utc(naive, zone)
+    assert by_hours.dtype == pl.Datetime("us", "UTC")
+    assert by_hours.equals(one_by_one)
+    assert by_hours.null_count() >= 3
+
+
+def test_local_times_spanning_centuries_and_nulls_convert_one_by_one() -> None:
+    naive = pl.Series(
+        "t", [dt.datetime(24, 3, 5, 10), None, dt.datetime(2025, 3, 30, 2, 30)], pl.Datetime("us")
+    )
+    utc = local_to_utc(naive, "Europe/Berlin")
+    assert utc.to_list() == [dt.datetime(24, 3, 5, 9, 6, 32, tzinfo=UTC), None, None]
+    empty = local_to_utc(pl.Series("t", [None, None], pl.Datetime("us")), "Europe/Berlin")
+    assert empty.dtype == pl.Datetime("us", "UTC") and empty.null_count() == 2
