@@ -23,6 +23,7 @@ import itertools
 import operator
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pipeline.sources.errors import SourceError
@@ -67,17 +68,19 @@ def decode(data: bytes, encoding: str = "auto") -> tuple[str, str]:
         return decode_mixed(data)
 
 
-# The start of a UTF-8 sequence: only files holding one are decoded line by line. A line
-# is UTF-8 when all of it is valid UTF-8, which cp1251 text (two letters in a row are two
-# lead bytes) practically never is.
-# A lead byte (C2–F4) then a continuation byte (80–BF), found as the two-byte string
-# `LC` in the bytes mapped to classes (line breaks kept, any other byte `.`): translate
-# and `in` are far quicker than a regex scanning every byte.
-_HINT = b"LC"
-_HINTS = re.compile(_HINT)
+# Where a line may be UTF-8: only lines holding a whole multi-byte sequence are tried. A
+# sequence is a two-byte lead (C2–DF) then a continuation byte (80–BF), or a three- or
+# four-byte lead then two or three continuation bytes: so a UTF-8 line holds a lead of
+# the first kind before a continuation byte, or two continuation bytes in a row. Found as
+# the two-byte strings `AC` and `CC` in the bytes mapped to classes (line breaks kept, any
+# other byte `.`): translate and `in` are far quicker than a regex scanning every byte.
+# cp1251 text makes them only where a capital letter (C2–DF) is followed by one of the
+# rarer characters 80–BF (Ё, ё, №, «, », the no-break space…), or two of those meet; a
+# lowercase letter (E0–FF) before ё, as in "Семён", is none.
+_HINTS = (b"AC", b"CC")
 _HINT_CLASSES = bytes(
-    ord("L")
-    if 0xC2 <= b <= 0xF4
+    ord("A")
+    if 0xC2 <= b <= 0xDF
     else ord("C")
     if 0x80 <= b <= 0xBF
     else b
@@ -96,42 +99,39 @@ def decode_mixed(data: bytes) -> tuple[str, str]:
 
 def decode_lines(data: bytes, first_line: int = 1) -> tuple[str, list[int], list[int]]:
     """Each line (numbered from first_line) as UTF-8 when it is valid UTF-8 with a
-    non-ASCII character, else as cp1251 → (text, UTF-8 line numbers, cp1251 line numbers).
-    SourceError names a line that is neither.
+    non-ASCII character, else as cp1251 → (text, UTF-8 line numbers, cp1251 line numbers:
+    the other lines holding a non-ASCII character). SourceError names a line that is
+    neither.
 
-    Only a line holding the start of a UTF-8 sequence (_HINT) can be UTF-8: the bytes
-    are decoded as cp1251 in one piece (one character a byte, so a line keeps its offsets)
+    Only a line holding a whole UTF-8 sequence (_HINTS) can be UTF-8: the bytes are
+    decoded as cp1251 in one piece (one character a byte, so a line keeps its offsets)
     and those lines are tried as UTF-8 one by one."""
-    classes = data.translate(_HINT_CLASSES)
-    if _HINT not in classes:
-        try:
-            return data.decode("cp1251"), [], []
-        except UnicodeDecodeError:
-            pass  # a byte cp1251 lacks (0x98): find its line below
     lines = data.splitlines(keepends=True)
     try:
         text = data.decode("cp1251")
     except UnicodeDecodeError:  # 0x98, a byte cp1251 lacks (in a UTF-8 line, or to name)
         return _decode_each_line(lines, first_line)
-    starts = [0, *itertools.accumulate(map(len, lines))]  # offset of each line
+    classes = data.translate(_HINT_CLASSES)
     utf8: dict[int, str] = {}
-    tried = -1  # the line of the last hint: hints come in order, a line may hold several
-    for hit in _HINTS.finditer(classes):
-        index = bisect.bisect_right(starts, hit.start()) - 1
-        if index == tried:
-            continue
-        tried = index
-        try:
-            utf8[index] = lines[index].decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-    if utf8:
-        parts: list[str] = []
-        done = 0
-        for index, line in utf8.items():
-            parts += [text[done : starts[index]], line]
-            done = starts[index + 1]
-        text = "".join([*parts, text[done:]])
+    if any(hint in classes for hint in _HINTS):
+        starts = [0, *itertools.accumulate(map(len, lines))]  # offset of each line
+        hinted = {
+            bisect.bisect_right(starts, position) - 1
+            for hint in _HINTS
+            for position in _positions(classes, hint)
+        }
+        for index in sorted(hinted):
+            try:
+                utf8[index] = lines[index].decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+        if utf8:
+            parts: list[str] = []
+            done = 0
+            for index, line in utf8.items():
+                parts += [text[done : starts[index]], line]
+                done = starts[index + 1]
+            text = "".join([*parts, text[done:]])
     non_ascii = map(operator.not_, map(bytes.isascii, lines))
     cp1251_lines = [
         first_line + index
@@ -139,6 +139,14 @@ def decode_lines(data: bytes, first_line: int = 1) -> tuple[str, list[int], list
         if index not in utf8
     ]
     return text, [first_line + index for index in utf8], cp1251_lines
+
+
+def _positions(data: bytes, needle: bytes) -> Iterator[int]:
+    """Where `needle` starts in `data`, overlapping occurrences included."""
+    position = data.find(needle)
+    while position != -1:
+        yield position
+        position = data.find(needle, position + 1)
 
 
 def _decode_each_line(lines: list[bytes], first_line: int) -> tuple[str, list[int], list[int]]:

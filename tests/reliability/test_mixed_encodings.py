@@ -24,9 +24,9 @@ STAGES = ("Замер назначен", "Договор подписан")
 MANAGERS = ("Смирнова Анна", "Щукина Ольга")
 
 
-def mixed_export(main: str, other: str, other_rows: set[int]) -> bytes:
+def mixed_export(main: str, other: str, other_rows: set[int] | range, rows: int = 20) -> bytes:
     lines = [DEALS_HEADER.encode(main)]
-    for n in range(1, 21):
+    for n in range(1, rows + 1):
         line = deal(n, stage=STAGES[n % 2], owner=MANAGERS[n % 2])
         lines.append(line.encode(other if n in other_rows else main))
     return b"\r\n".join(lines) + b"\r\n"
@@ -46,6 +46,23 @@ def test_utf8_lines_in_a_cp1251_file_are_decoded_as_utf8_and_named(tmp_path, str
     # the header is line 1: data rows 3, 7, 8, 15, 20 are lines 4, 8, 9, 16, 21
     assert result.encoding == "cp1251; utf-8 in lines 4, 8, 9, 16, 21"
     assert ledger(config)["encoding"].to_list() == [result.encoding]
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "in batches"])
+def test_the_main_encoding_counts_every_line_whichever_batch_it_is_in(tmp_path, streamed) -> None:
+    """2,000 cp1251 rows, then 700 pasted in as UTF-8: in 64 KiB batches the cp1251 lines
+    fill batches of their own, which hold nothing that looks like UTF-8; they still count
+    towards the main encoding, as when the file is read whole."""
+    config = make_project(tmp_path)
+    export = mixed_export("cp1251", "utf-8", range(2001, 2701), rows=2700)
+    put(config, "crm/deals_2025-03-01.csv", export)
+    options = {"stream_min_bytes": 0, "memory_budget_mb": 0} if streamed else {}
+    [result] = ingest(config, **options).files
+
+    assert (result.status, result.rows_accepted) == ("loaded", 2700)
+    # the header is line 1: data rows 2001… are lines 2002…
+    listed = ", ".join(str(line) for line in range(2002, 2022))
+    assert result.encoding == f"cp1251; utf-8 in lines {listed} and 680 more"
 
 
 def test_a_utf8_line_with_a_byte_cp1251_lacks_is_still_read(tmp_path) -> None:
