@@ -33,6 +33,7 @@ from pathlib import Path
 from pipeline.build_file import BackgroundCopy, BuildFileError, copying_path, failed_path
 from pipeline.build_settings import duckdb_resources, plan_settings
 from pipeline.config import Config
+from pipeline.dbt_child import RETRY_NOTICE
 from pipeline.funnel_tables import write_config_tables
 from pipeline.incremental import RebuildPlan, build_fingerprint, is_up_to_date, plan_rebuild
 from pipeline.io import ensure_landing
@@ -115,9 +116,13 @@ def spark_warehouse_dir(config: Config) -> Path:
     return config.warehouse_path.with_name("spark-warehouse")
 
 
+# dbt, with a build that ran out of memory retried one model at a time (pipeline.dbt_child)
+DBT_EXECUTABLE = "voronka-dbt"
+
+
 def dbt_executable() -> str:
-    beside_python = Path(sys.executable).parent / "dbt"
-    return str(beside_python) if beside_python.exists() else "dbt"
+    beside_python = Path(sys.executable).parent / DBT_EXECUTABLE
+    return str(beside_python) if beside_python.exists() else DBT_EXECUTABLE
 
 
 def dbt_command(
@@ -448,7 +453,8 @@ def spark_artifacts_env(config: Config) -> dict[str, str]:
 
 
 def _is_progress_line(line: str) -> bool:
-    return any(word in line for word in (" OK ", " PASS ", " FAIL ", " ERROR ", " WARN ", "Done."))
+    words = (" OK ", " PASS ", " FAIL ", " ERROR ", " WARN ", "Done.", RETRY_NOTICE)
+    return any(word in line for word in words)
 
 
 def _failure_summary(lines: list[str]) -> str:

@@ -49,6 +49,7 @@ from pipeline.locks import logged_warehouse_lock
 from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.processes import without_huge_pages
 from pipeline.warehouse import (
+    DBT_EXECUTABLE,
     UP_TO_DATE,
     build_args,
     build_location,
@@ -97,7 +98,7 @@ class VoronkaDbtCli(DbtCliResource):
 
     @cached_property
     def _cli_version(self) -> version.Version:
-        if Path(self.dbt_executable) == Path(sys.executable).parent / "dbt":
+        if Path(self.dbt_executable) == Path(sys.executable).parent / DBT_EXECUTABLE:
             return version.parse(metadata.version("dbt-core"))
         return super()._cli_version
 
