@@ -39,6 +39,7 @@ def stage_build(config_path: Path) -> dict:
     rebuild or the incremental months), and, when DBT_TARGET_PATH is set, each model's
     time from dbt's run_results.json."""
     from pipeline import warehouse
+    from pipeline.dbt_child import RETRY_NOTICE
 
     config = load_config(config_path)
     invocations: list[list[str]] = []
@@ -81,6 +82,7 @@ def stage_build(config_path: Path) -> dict:
     return {"dbt_invocations": len(invocations), "dbt_args": invocations, "rows": rows,
             "funnel_stage_monthly_rows": monthly, "plan": plan,
             "incremental": bool(plan and plan.startswith("incremental:")),
+            "out_of_memory_retry": any(RETRY_NOTICE in line for line in progress),
             **prepared, **node_seconds()}  # fmt: skip
 
 

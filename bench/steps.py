@@ -73,6 +73,10 @@ class Stages:
                 f"{out.get('copy_seconds', 0):.2f} s beside the plan and dbt's start; "
                 f"ready in {out['prepare_seconds']:.2f} s; "
                 f"publishing it: {out['publish_seconds']:.2f} s")  # fmt: skip
+        if measured.output.get("out_of_memory_retry"):
+            say("  DuckDB ran out of memory with models side by side: the models that failed "
+                "or were skipped were built again one at a time (the model seconds are those "
+                "of that retry)")  # fmt: skip
         spilled = rows[-1]["peak_spill_mb"]
         say(f"  {rows[-1]['seconds']:.2f} s, peak {rows[-1]['peak_rss_mb']:,} MB"
             + (f", spill folder peak {spilled:,} MB" if spilled is not None else ""))  # fmt: skip
