@@ -53,8 +53,7 @@ def ran_out_of_memory(result) -> bool:
     """A build that failed because a model or test ran out of DuckDB's memory."""
     results = getattr(result.result, "results", None) or []
     return not result.success and any(
-        str(getattr(node, "status", "")) == "error" and OUT_OF_MEMORY in (node.message or "")
-        for node in results
+        str(node.status) == "error" and OUT_OF_MEMORY in (node.message or "") for node in results
     )
 
 

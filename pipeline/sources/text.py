@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import contextlib
 import csv
 import itertools
 import operator
@@ -111,27 +112,15 @@ def decode_lines(data: bytes, first_line: int = 1) -> tuple[str, list[int], list
         text = data.decode("cp1251")
     except UnicodeDecodeError:  # 0x98, a byte cp1251 lacks (in a UTF-8 line, or to name)
         return _decode_each_line(lines, first_line)
-    classes = data.translate(_HINT_CLASSES)
-    utf8: dict[int, str] = {}
-    if any(hint in classes for hint in _HINTS):
-        starts = [0, *itertools.accumulate(map(len, lines))]  # offset of each line
-        hinted = {
-            bisect.bisect_right(starts, position) - 1
-            for hint in _HINTS
-            for position in _positions(classes, hint)
-        }
-        for index in sorted(hinted):
-            try:
-                utf8[index] = lines[index].decode("utf-8")
-            except UnicodeDecodeError:
-                continue
-        if utf8:
-            parts: list[str] = []
-            done = 0
-            for index, line in utf8.items():
-                parts += [text[done : starts[index]], line]
-                done = starts[index + 1]
-            text = "".join([*parts, text[done:]])
+    utf8 = _utf8_lines(lines, data.translate(_HINT_CLASSES))
+    if utf8:
+        starts = _line_starts(lines)
+        parts: list[str] = []
+        done = 0
+        for index, line in utf8.items():
+            parts += [text[done : starts[index]], line]
+            done = starts[index + 1]
+        text = "".join([*parts, text[done:]])
     non_ascii = map(operator.not_, map(bytes.isascii, lines))
     cp1251_lines = [
         first_line + index
@@ -139,6 +128,29 @@ def decode_lines(data: bytes, first_line: int = 1) -> tuple[str, list[int], list
         if index not in utf8
     ]
     return text, [first_line + index for index in utf8], cp1251_lines
+
+
+def _utf8_lines(lines: list[bytes], classes: bytes) -> dict[int, str]:
+    """The lines (by index, in order) that hold a hint (_HINTS, found in `classes`, the
+    lines' bytes mapped by _HINT_CLASSES) and are valid UTF-8, decoded."""
+    if not any(hint in classes for hint in _HINTS):
+        return {}
+    starts = _line_starts(lines)
+    hinted = {
+        bisect.bisect_right(starts, position) - 1
+        for hint in _HINTS
+        for position in _positions(classes, hint)
+    }
+    utf8: dict[int, str] = {}
+    for index in sorted(hinted):
+        with contextlib.suppress(UnicodeDecodeError):
+            utf8[index] = lines[index].decode("utf-8")
+    return utf8
+
+
+def _line_starts(lines: list[bytes]) -> list[int]:
+    """The offset of each line, and the end of the last."""
+    return [0, *itertools.accumulate(map(len, lines))]
 
 
 def _positions(data: bytes, needle: bytes) -> Iterator[int]:
