@@ -27,11 +27,12 @@ see VoronkaDbtCli — and each site's Dagster builds keep one dbt target folder
 """
 
 import graphlib
+import json
 import os
 import queue
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
 from importlib import metadata
@@ -43,6 +44,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from packaging import version
 
 from pipeline.config import Config
+from pipeline.dbt_child import RETRY_NOTICE
 from pipeline.defs.ingest import WRITER_POOL
 from pipeline.defs.resources import VoronkaConfig
 from pipeline.locks import logged_warehouse_lock
@@ -91,6 +93,10 @@ class VoronkaDbtCli(DbtCliResource):
       dagster-dbt reads a line, stores its Dagster events, then reads the next, so dbt
       waited on a full pipe whenever the event log was slower than the build.
     - dbt starts without transparent huge pages, as the CLI's (pipeline/processes.py).
+    - A build retried after DuckDB ran out of memory (pipeline/dbt_child.py) is the
+      build's success or failure, not its first pass's: dagster-dbt fails a run on any
+      error-level line dbt wrote, so the first pass's errors reach it as warnings once the
+      retry is announced (RetriedErrors), and the notice is a warning in the run's log.
     """
 
     def _initialize_dbt_core_adapter(self, args):
@@ -105,8 +111,71 @@ class VoronkaDbtCli(DbtCliResource):
     def cli(self, args, **kwargs):
         with without_huge_pages():  # as the CLI's dbt (pipeline/processes.py)
             invocation = super().cli(args, **kwargs)
-        invocation.process.stdout = DrainedPipe(invocation.process.stdout)
+        context = kwargs.get("context")
+        warn = context.log.warning if context is not None else None
+        invocation.process.stdout = RetriedErrors(DrainedPipe(invocation.process.stdout), warn)
         return invocation
+
+
+class RetriedErrors:
+    """dbt's JSON lines as they come, but for its error-level lines: held until the build
+    either retries (RETRY_NOTICE: they were the first pass's, and go on as warnings, after
+    the notice, which `warn` is given too) or ends without one (they go on as dbt wrote
+    them, last). A line after the notice is the retry's, and goes on as it is."""
+
+    def __init__(self, pipe: "DrainedPipe", warn: Callable[[str], None] | None = None):
+        self._pipe = pipe
+        self._warn = warn
+
+    @property
+    def closed(self) -> bool:
+        return self._pipe.closed
+
+    def __iter__(self) -> Iterator[bytes]:
+        held: list[bytes] = []
+        retried = False
+        for line in self._pipe:
+            if not retried and _is_error(line):
+                held.append(line)
+            elif not retried and line.rstrip(b"\r\n") == RETRY_NOTICE.encode():
+                retried = True
+                if self._warn is not None:
+                    self._warn(RETRY_NOTICE)
+                yield line
+                yield from (_as_warning(error) for error in held)
+                held.clear()
+            else:
+                yield line
+        yield from held
+
+    def __enter__(self) -> "RetriedErrors":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._pipe.close()
+
+
+def _event(line: bytes) -> dict | None:
+    """A line of dbt's JSON log as its event, or None for any other line."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) and isinstance(event.get("info"), dict) else None
+
+
+def _is_error(line: bytes) -> bool:
+    event = _event(line) if b'"error"' in line else None
+    return event is not None and event["info"].get("level") == "error"
+
+
+def _as_warning(line: bytes) -> bytes:
+    event = _event(line)
+    event["info"]["level"] = "warn"
+    return json.dumps(event).encode() + b"\n"
 
 
 class DrainedPipe:

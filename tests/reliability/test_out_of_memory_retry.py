@@ -12,14 +12,18 @@ still fails the build, with no retry."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
+from dagster_dbt import DbtProject, dbt_assets
 
 from pipeline.dbt_child import RETRY_NOTICE, command, ran_out_of_memory, retry_args
+from pipeline.defs.dbt import RetriedErrors, VoronkaDbtCli
 from pipeline.warehouse import dbt_executable
 
 PROJECT = """\
@@ -59,11 +63,11 @@ def write_project(folder: Path, heavy_sql: str) -> Path:
     return folder
 
 
-def build(folder: Path) -> subprocess.CompletedProcess:
+def build(folder: Path, command: str = "build") -> subprocess.CompletedProcess:
     environment = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     environment.pop("DBT_TARGET_PATH", None)  # the project's own target folder
     return subprocess.run(
-        [dbt_executable(), "build", "--project-dir", str(folder), "--profiles-dir", str(folder)],
+        [dbt_executable(), command, "--project-dir", str(folder), "--profiles-dir", str(folder)],
         cwd=folder,
         env=environment,
         capture_output=True,
@@ -161,3 +165,94 @@ def test_the_retry_runs_where_the_build_did():
         "--target-path",
         "/t",
     ]
+
+
+def test_a_dagster_build_that_retried_succeeds_and_says_so(tmp_path):
+    """The same build through the Dagster asset's runner (VoronkaDbtCli): dagster-dbt fails
+    a run on any error-level line dbt wrote, and the first pass wrote the model's error."""
+    heavy = (
+        "select {% if target.threads > 1 %}"
+        f"error('{OUT_OF_MEMORY}')"
+        "{% else %}id{% endif %} as id from {{ ref('upstream') }}"
+    )
+    folder = write_project(tmp_path / "project", heavy)
+    project = DbtProject(project_dir=folder, profiles_dir=folder)
+    parsed = build(folder, "parse")  # the manifest the assets are defined from
+    assert parsed.returncode == 0, parsed.stdout + parsed.stderr
+
+    @dbt_assets(manifest=project.manifest_path)
+    def oom_case(context, dbt: VoronkaDbtCli):
+        yield from dbt.cli(["build"], context=context).stream()
+
+    dbt = VoronkaDbtCli(
+        project_dir=str(folder), profiles_dir=str(folder), dbt_executable=dbt_executable()
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        [oom_case], resources={"dbt": dbt}, instance=instance, raise_on_error=False
+    )
+
+    assert result.success
+    materialized = {event.asset_key.path[-1] for event in result.get_asset_materialization_events()}
+    assert materialized == {"upstream", "heavy", "downstream"}
+    checks = result.get_asset_check_evaluations()
+    assert [(check.asset_key.path[-1], check.passed) for check in checks] == [("downstream", True)]
+    warnings = [
+        entry.user_message
+        for entry in instance.all_logs(result.run_id)
+        if entry.level == logging.WARNING
+    ]
+    assert warnings == [RETRY_NOTICE]
+
+
+def dbt_line(level: str, msg: str) -> bytes:
+    return json.dumps({"data": {}, "info": {"level": level, "msg": msg}}).encode() + b"\n"
+
+
+def levels(lines) -> list[tuple[str, str]]:
+    """What dagster-dbt reads: each JSON line's level and message; ("text", line) else."""
+    read = []
+    for line in lines:
+        if line.startswith(b"{"):
+            info = json.loads(line)["info"]
+            read.append((info["level"], info["msg"]))
+        else:
+            read.append(("text", line.decode().strip()))
+    return read
+
+
+NOTICE_LINE = RETRY_NOTICE.encode() + b"\n"
+
+
+def test_the_first_pass_errors_of_a_retried_build_reach_dagster_as_warnings():
+    lines = [
+        dbt_line("info", "1 of 3 OK"),
+        dbt_line("error", "2 of 3 ERROR heavy"),
+        b"Out of Memory Error: plain text\n",
+        dbt_line("info", "Done."),
+        NOTICE_LINE,
+        dbt_line("info", "1 of 2 OK heavy"),
+        dbt_line("error", "2 of 2 ERROR downstream"),
+    ]
+    warned: list[str] = []
+
+    read = levels(RetriedErrors(lines, warned.append))
+
+    assert read == [
+        ("info", "1 of 3 OK"),
+        ("text", "Out of Memory Error: plain text"),
+        ("info", "Done."),
+        ("text", RETRY_NOTICE),
+        ("warn", "2 of 3 ERROR heavy"),
+        ("info", "1 of 2 OK heavy"),
+        ("error", "2 of 2 ERROR downstream"),  # the retry's own error fails the run
+    ]
+    assert warned == [RETRY_NOTICE]
+
+
+def test_the_errors_of_a_build_without_a_retry_reach_dagster_as_errors():
+    lines = [dbt_line("error", "2 of 3 ERROR heavy"), dbt_line("info", "Done.")]
+
+    read = levels(RetriedErrors(lines))
+
+    assert read == [("info", "Done."), ("error", "2 of 3 ERROR heavy")]
