@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pipeline import io
@@ -55,6 +56,17 @@ class Fingerprints:
         if file_stat(path) == before:  # (a file that changed meanwhile is hashed next time)
             self._seen[name] = (before, fingerprint)
         return fingerprint
+
+    def of_all(self, files: list[tuple[str, Path]]) -> list[Fingerprint]:
+        """`of` each (name, path), in order; the files to hash are hashed side by side,
+        one thread each up to the CPUs this process may use (hashlib works outside the
+        interpreter lock: at full scale the history delivery's 3 GB took 2.8 s on one
+        thread)."""
+        workers = min(len(files), len(os.sched_getaffinity(0)))
+        if workers <= 1:
+            return [self.of(name, path) for name, path in files]
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(lambda file: self.of(*file), files))
 
     def save(self) -> None:
         """Remember the files hashed or looked up here, and keep the others remembered

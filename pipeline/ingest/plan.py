@@ -79,14 +79,19 @@ def plan_ingest(
     fingerprints = Fingerprints(config)
     candidates = inbox_files(config)
     unsettled = _unsettled([path for _, path in candidates], settle_seconds)
+    names = {path: io.relative_name(inbox, path) for _, path in candidates}
+    settled = [path for _, path in candidates if not (io.looks_partial(path) or path in unsettled)]
+    found = dict(
+        zip(settled, fingerprints.of_all([(names[path], path) for path in settled]), strict=True)
+    )
     for source, path in candidates:
-        name = io.relative_name(inbox, path)
-        if io.looks_partial(path) or path in unsettled:
+        name = names[path]
+        if path not in found:
             plan.items.append(incomplete(name, source, "still being written"))
             continue
         signature = io.file_signature(path)
         stream = registry.can_stream(source, name) and signature[0] >= stream_min_bytes
-        file_id, utf8 = fingerprints.of(name, path)
+        file_id, utf8 = found[path]
         if (file_id, name) in seen:
             continue
         if file_id in loaded:

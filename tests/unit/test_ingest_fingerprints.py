@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+import time
 
 import pytest
 
@@ -164,3 +166,29 @@ def test_files_not_looked_at_stay_remembered_while_unchanged(tmp_path) -> None:
         handle.write(b"3;x\r\n")
     fingerprints.Fingerprints(config).save()
     assert sorted(_remembered(config)) == ["crm/deals_2025-03-01.csv", "crm/deals_2025-05-01.csv"]
+
+
+def test_new_files_are_hashed_side_by_side_each_to_its_own_sha256(tmp_path, monkeypatch) -> None:
+    config = make_config(tmp_path)
+    deals = {
+        f"crm/deals_2025-0{month}-01.csv": deals_csv(DEAL.replace("01.03", f"01.0{month}"))
+        for month in range(1, 7)
+    }
+    for name, text in deals.items():
+        put(config, name, text)
+    threads: set[int] = set()
+    real = fingerprints.fastcsv.fingerprint
+
+    def on_a_thread(path):
+        threads.add(threading.get_ident())
+        time.sleep(0.05)  # long enough for the other threads to start theirs
+        return real(path)
+
+    monkeypatch.setattr(fingerprints.fastcsv, "fingerprint", on_a_thread)
+    planned = plan_ingest(config, settle_seconds=0).to_load
+
+    assert [file.path for file in planned] == sorted(deals)
+    assert [file.file_id for file in planned] == [
+        hashlib.sha256(deals[file.path].encode()).hexdigest() for file in planned
+    ]
+    assert len(threads) == min(len(deals), len(os.sched_getaffinity(0)))
