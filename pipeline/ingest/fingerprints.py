@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pipeline import io
+from pipeline.build_settings import available_cpus
 from pipeline.config import Config
 from pipeline.sources import fastcsv
 
@@ -58,11 +59,10 @@ class Fingerprints:
         return fingerprint
 
     def of_all(self, files: list[tuple[str, Path]]) -> list[Fingerprint]:
-        """`of` each (name, path), in order; the files to hash are hashed side by side,
-        one thread each up to the CPUs this process may use (hashlib works outside the
-        interpreter lock: at full scale the history delivery's 3 GB took 2.8 s on one
-        thread)."""
-        workers = min(len(files), len(os.sched_getaffinity(0)))
+        """`of` each (name, path), in order; the files to hash are hashed side by side, a
+        thread each up to available_cpus() (hashlib works outside the interpreter lock: at
+        full scale the history delivery's 3 GB took 2.8 s on one thread)."""
+        workers = min(len(files), available_cpus())
         if workers <= 1:
             return [self.of(name, path) for name, path in files]
         with ThreadPoolExecutor(workers) as pool:

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from pipeline.build_settings import available_cpus
 from pipeline.ingest import fingerprints, plan_ingest
 from pipeline.ingest.fingerprints import fingerprints_path
 from tests.unit._fixtures_ingest import deals_csv, ingest, ledger, make_config, put, table
@@ -191,4 +192,4 @@ def test_new_files_are_hashed_side_by_side_each_to_its_own_sha256(tmp_path, monk
     assert [file.file_id for file in planned] == [
         hashlib.sha256(deals[file.path].encode()).hexdigest() for file in planned
     ]
-    assert len(threads) == min(len(deals), len(os.sched_getaffinity(0)))
+    assert len(threads) == min(len(deals), available_cpus())
