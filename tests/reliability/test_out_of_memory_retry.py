@@ -228,6 +228,7 @@ def test_the_first_pass_errors_of_a_retried_build_reach_dagster_as_warnings():
     lines = [
         dbt_line("info", "1 of 3 OK"),
         dbt_line("error", "2 of 3 ERROR heavy"),
+        dbt_line("info", 'a status "error" in the message of an info line'),
         b"Out of Memory Error: plain text\n",
         dbt_line("info", "Done."),
         NOTICE_LINE,
@@ -240,6 +241,7 @@ def test_the_first_pass_errors_of_a_retried_build_reach_dagster_as_warnings():
 
     assert read == [
         ("info", "1 of 3 OK"),
+        ("info", 'a status "error" in the message of an info line'),
         ("text", "Out of Memory Error: plain text"),
         ("info", "Done."),
         ("text", RETRY_NOTICE),
