@@ -117,6 +117,9 @@ class VoronkaDbtCli(DbtCliResource):
         return invocation
 
 
+_NOTICE_LINE = RETRY_NOTICE.encode()
+
+
 class RetriedErrors:
     """dbt's JSON lines as they come, but for its error-level lines: held until the build
     either retries (RETRY_NOTICE: they were the first pass's, and go on as warnings, after
@@ -132,21 +135,23 @@ class RetriedErrors:
         return self._pipe.closed
 
     def __iter__(self) -> Iterator[bytes]:
-        held: list[bytes] = []
+        held: list[tuple[bytes, dict]] = []  # the first pass's error lines, as events too
         retried = False
         for line in self._pipe:
-            if not retried and _is_error(line):
-                held.append(line)
-            elif not retried and line.rstrip(b"\r\n") == RETRY_NOTICE.encode():
+            if retried:
+                yield line
+            elif (event := _error_event(line)) is not None:
+                held.append((line, event))
+            elif line.rstrip(b"\r\n") == _NOTICE_LINE:
                 retried = True
                 if self._warn is not None:
                     self._warn(RETRY_NOTICE)
                 yield line
-                yield from (_as_warning(error) for error in held)
+                yield from (_as_warning(event) for _, event in held)
                 held.clear()
             else:
                 yield line
-        yield from held
+        yield from (line for line, _ in held)
 
     def __enter__(self) -> "RetriedErrors":
         return self
@@ -158,22 +163,19 @@ class RetriedErrors:
         self._pipe.close()
 
 
-def _event(line: bytes) -> dict | None:
-    """A line of dbt's JSON log as its event, or None for any other line."""
+def _error_event(line: bytes) -> dict | None:
+    """A line of dbt's JSON log at level error, as its event; None for any other line."""
+    if b'"error"' not in line:
+        return None
     try:
         event = json.loads(line)
     except ValueError:
         return None
-    return event if isinstance(event, dict) and isinstance(event.get("info"), dict) else None
+    info = event.get("info") if isinstance(event, dict) else None
+    return event if isinstance(info, dict) and info.get("level") == "error" else None
 
 
-def _is_error(line: bytes) -> bool:
-    event = _event(line) if b'"error"' in line else None
-    return event is not None and event["info"].get("level") == "error"
-
-
-def _as_warning(line: bytes) -> bytes:
-    event = _event(line)
+def _as_warning(event: dict) -> bytes:
     event["info"]["level"] = "warn"
     return json.dumps(event).encode() + b"\n"
 

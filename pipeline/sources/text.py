@@ -133,14 +133,11 @@ def decode_lines(data: bytes, first_line: int = 1) -> tuple[str, list[int], list
 def _utf8_lines(lines: list[bytes], classes: bytes) -> dict[int, str]:
     """The lines (by index, in order) that hold a hint (_HINTS, found in `classes`, the
     lines' bytes mapped by _HINT_CLASSES) and are valid UTF-8, decoded."""
-    if not any(hint in classes for hint in _HINTS):
+    positions = [position for hint in _HINTS for position in _positions(classes, hint)]
+    if not positions:
         return {}
     starts = _line_starts(lines)
-    hinted = {
-        bisect.bisect_right(starts, position) - 1
-        for hint in _HINTS
-        for position in _positions(classes, hint)
-    }
+    hinted = {bisect.bisect_right(starts, position) - 1 for position in positions}
     utf8: dict[int, str] = {}
     for index in sorted(hinted):
         with contextlib.suppress(UnicodeDecodeError):
