@@ -29,9 +29,22 @@
 {%- endmacro %}
 
 
-{# The first day of the business-time-zone month of a UTC timestamp, as a date. #}
-{% macro local_month(column) -%}
-    cast({{ dbt.date_trunc('month', to_local(column)) }} as date)
+{# The first day of the business-time-zone month (or `zone`'s) of a UTC timestamp, as a date.
+   No zone is or was further than 16 hours from UTC (the tz database's widest offsets, local
+   mean times before 1900, stay within 15 h 57 min), so an instant in the same UTC month 16
+   hours before and after is in that month in every zone: only the instants within 16 hours
+   of a month's turn are converted. (DuckDB's zone conversion costs ~0.3 µs a value, the
+   truncations a tenth of that: at ten million calls, seconds.) #}
+{% macro local_month(column, zone=none) -%}
+    {%- set earliest = dbt.date_trunc('month', dbt.dateadd('hour', '-16', column)) -%}
+    {%- set latest = dbt.date_trunc('month', dbt.dateadd('hour', '16', column)) -%}
+    cast(
+        case
+            when {{ earliest }} = {{ latest }} then {{ earliest }}
+            else {{ dbt.date_trunc('month', to_local(column, zone)) }}
+        end
+        as date
+    )
 {%- endmacro %}
 
 

@@ -10,7 +10,10 @@ They run in one `dbt test --select test_type:unit` against the demo warehouse bu
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import zoneinfo
+from pathlib import Path
 
 import pytest
 import yaml
@@ -32,13 +35,21 @@ def defined_unit_tests() -> dict[tuple[str, str], dict]:
 
 
 @pytest.fixture(scope="module")
-def unit_test_run(demo_in_zone, tmp_path_factory) -> tuple[dict[tuple[str, str], str], str]:
+def artifacts(tmp_path_factory) -> Path:
+    """dbt's target and log folders of this module's dbt commands: one parse for all."""
+    return tmp_path_factory.mktemp("dbt-unit-tests")
+
+
+def dbt_args(artifacts: Path) -> list[str]:
+    return ["--target-path", str(artifacts / "target"), "--log-path", str(artifacts / "logs")]
+
+
+@pytest.fixture(scope="module")
+def unit_test_run(demo_in_zone, artifacts) -> tuple[dict[tuple[str, str], str], str]:
     """(model, name) → status of each unit test dbt ran, and dbt's failure summary if any."""
     run = demo_in_zone(CONFIGURED_ZONE)
     assert run.config.timezone == CONFIGURED_ZONE
-    artifacts = tmp_path_factory.mktemp("dbt-unit-tests")
-    args = ["test", "--select", "test_type:unit", "--target-path", str(artifacts / "target")]
-    args += ["--log-path", str(artifacts / "logs")]
+    args = ["test", "--select", "test_type:unit", *dbt_args(artifacts)]
     failure = ""
     try:
         run_dbt(run.config, args, run.config.warehouse_path)
@@ -69,3 +80,59 @@ def test_every_dbt_unit_test_pins_the_zone_its_rows_were_computed_in():
         if "timezone" not in ((test.get("overrides") or {}).get("vars") or {})
     ]
     assert not unpinned, "add `overrides: vars: {timezone: Europe/Moscow}` (or the zone used)"
+
+
+# Zones of every kind: whole and half-hour and 45-minute offsets, with and without summer
+# time, the furthest east and west of UTC.
+ZONES = (
+    "Europe/Moscow",
+    "Europe/Berlin",
+    "America/St_Johns",
+    "Asia/Kathmandu",
+    "Pacific/Kiritimati",
+    "Pacific/Pago_Pago",
+    "America/Los_Angeles",
+)
+FIRST_INSTANT, LAST_INSTANT, STEP = dt.datetime(2023, 12, 20), dt.datetime(2025, 1, 10), 37
+
+
+def test_local_month_is_the_month_python_reads_in_every_kind_of_zone(
+    unit_test_run, demo_in_zone, artifacts
+):
+    """macros/time.sql local_month (which converts only the instants near a month's turn)
+    against Python's zoneinfo, over a UTC instant every 37 minutes for a year: how many
+    instants fall in each zone's local month."""
+    run = demo_in_zone(CONFIGURED_ZONE)
+    args = ["show", "--inline", local_month_counts_sql(), "--limit", "-1", "--output", "json"]
+    lines = run_dbt(run.config, [*args, *dbt_args(artifacts)], run.config.warehouse_path)
+    start = lines.index("{")  # the JSON, indented over many lines, after dbt's log lines
+    shown, _ = json.JSONDecoder().raw_decode("\n".join(lines[start:]))
+    counted = {(row["zone"], row["month"]): row["instants"] for row in shown["show"]}
+    assert counted == python_local_month_counts()
+
+
+def local_month_counts_sql() -> str:
+    first, last = (f"timestamp '{at}'" for at in (FIRST_INSTANT, LAST_INSTANT))
+    instants = f"""
+        select generate_series as instant
+        from generate_series({first}, {last}, interval {STEP} minute)"""
+    months = " union all ".join(
+        f"select '{zone}' as zone, {{{{ local_month('instant', '{zone}') }}}} as month"
+        " from instants"
+        for zone in ZONES
+    )
+    return f"""
+        with instants as ({instants})
+        select zone, month, count(*) as instants from ({months}) group by all"""
+
+
+def python_local_month_counts() -> dict[tuple[str, str], int]:
+    counts: dict[tuple[str, str], int] = {}
+    for zone in ZONES:
+        at = FIRST_INSTANT
+        while at <= LAST_INSTANT:
+            local = at.replace(tzinfo=dt.UTC).astimezone(zoneinfo.ZoneInfo(zone))
+            key = (zone, f"{local.year:04d}-{local.month:02d}-01")
+            counts[key] = counts.get(key, 0) + 1
+            at += dt.timedelta(minutes=STEP)
+    return counts
