@@ -163,12 +163,13 @@
 
 {# `where`-clause text: rows whose local month (of the UTC time in `column`) is from the
    boundary named `boundary` of the row's funnel (`funnel_column`) on, on incremental runs
-   only. A local month starts at most 14 hours before the same UTC wall time (UTC+14 is the
-   largest offset), so the first comparison, of the UTC time with the earliest funnel's
-   boundary, follows from the second: it spares the time zone conversion on older rows. #}
+   only. A local month starts at most 16 hours before the same UTC wall time (no zone is
+   further from UTC: local_month), so the first comparison, of the UTC time with the
+   earliest funnel's boundary, follows from the second: it spares the month's computation
+   on older rows. #}
 {% macro from_local_boundary(column, boundary, funnel_column) -%}
     {%- if is_incremental() -%}
-        {{ column }} >= {{ dbt.dateadd('hour', '-14', named_boundary(boundary)) }}
+        {{ column }} >= {{ dbt.dateadd('hour', '-16', named_boundary(boundary)) }}
         and {{ local_month(column) }} >= {{ named_boundary(boundary, funnel_column) }}
     {%- else -%}
         1 = 1
