@@ -1,6 +1,9 @@
 -- The calls that landed more than once, every copy, and the one stg_landing__calls keeps:
 -- rotated PBX logs overlap and a corrected re-export repeats its calls; of two copies the
--- later arrival (the ledger's received_at, then path) wins, then the smaller file_id.
+-- later arrival (the ledger's received_at, then path) wins, then the smaller file_id. Of
+-- copies in one file (Asterisk logs a ring group's legs under one uniqueid, one per agent
+-- rung) the answered one wins, then the longest talk, then the earliest start, then the
+-- smallest values: every build keeps the same copy.
 -- About one call in a thousand: stg_landing__calls, a view, passes every other landed call
 -- through as it is and takes these from here, so the dedupe runs once per build and no
 -- copy of all the calls is written. Incremental by the UTC call month, the landing month
@@ -47,7 +50,18 @@ ranked_copies as (
         calls.month,
         row_number() over (
             partition by calls.source, calls.call_id
-            order by arrivals.received_at desc, arrivals.path desc, calls.file_id asc
+            order by
+                arrivals.received_at desc,
+                arrivals.path desc,
+                calls.file_id asc,
+                case when calls.disposition = 'answered' then 0 else 1 end asc,
+                calls.talk_s desc nulls last,
+                calls.started_at asc nulls last,
+                calls.manager asc nulls last,
+                calls.line asc nulls last,
+                calls.direction asc nulls last,
+                calls.client_phone_hash asc nulls last,
+                calls.disposition asc nulls last
         ) as copy_rank
     from {{ source('landing', 'calls') }} as calls
     inner join copied_ids
