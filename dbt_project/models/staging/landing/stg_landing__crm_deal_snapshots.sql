@@ -3,7 +3,8 @@
 -- later one), the sightings stage entries are inferred from (int_stage_entries_inferred),
 -- and the latest snapshot of each deal (stg_landing__crm_deals).
 -- Of two exports with the same snapshot time, the later arrival wins (as in
--- stg_landing__crm_deals).
+-- stg_landing__crm_deals). An export that lists a deal twice: the row with the smallest
+-- values (stage, then status, pipeline, times, manager, …), so every build keeps the same.
 -- A table, not a view: four models read it (stg_landing__crm_deals,
 -- int_stage_entries_inferred, int_forecast_deal_periods, int_forecasts_estimated), and a
 -- view would read the landing parquet and rank the exports once for each.
@@ -44,7 +45,17 @@ ranked as (
             order by
                 arrivals.received_at desc,
                 arrivals.path desc,
-                deals.file_id desc
+                deals.file_id desc,
+                deals.stage asc nulls last,
+                deals.status asc nulls last,
+                deals.crm_pipeline asc nulls last,
+                deals.created_at asc nulls last,
+                deals.closed_at asc nulls last,
+                deals.manager asc nulls last,
+                deals.lead_source asc nulls last,
+                deals.amount asc nulls last,
+                deals.currency asc nulls last,
+                deals.lost_reason asc nulls last
         ) as arrival_rank
     from source as deals
     left join arrivals
