@@ -101,7 +101,8 @@ def test_local_month_is_the_month_python_reads_in_every_kind_of_zone(
 ):
     """macros/time.sql local_month (which converts only the instants near a month's turn)
     against Python's zoneinfo, over a UTC instant every 37 minutes for a year: how many
-    instants fall in each zone's local month."""
+    instants fall in each zone's local month. Runs after the unit tests (unit_test_run),
+    whose parse it reuses."""
     run = demo_in_zone(CONFIGURED_ZONE)
     args = ["show", "--inline", local_month_counts_sql(), "--limit", "-1", "--output", "json"]
     lines = run_dbt(run.config, [*args, *dbt_args(artifacts)], run.config.warehouse_path)
