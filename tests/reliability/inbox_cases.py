@@ -60,9 +60,10 @@ def make_project(
     *,
     hash_key: str = "test-key",
     funnel: str = FUNNEL,
+    zone: str = "Europe/Moscow",
 ) -> Config:
     text = (
-        "timezone: Europe/Moscow\n"
+        f"timezone: {zone}\n"
         "locales: [en]\n"
         "paths: {inbox: inbox, landing: landing, warehouse: warehouse/w.duckdb, "
         "reports: reports}\n"

@@ -25,9 +25,13 @@ def unanswered_leg(number: int, extension: str, start: str = START) -> str:
     )
 
 
-@pytest.mark.parametrize("answered_first", [True, False], ids=["answered-first", "answered-last"])
-def test_a_ring_groups_legs_are_one_answered_call(tmp_path, answered_first: bool) -> None:
-    config = make_project(tmp_path)
+@pytest.mark.parametrize(
+    ("answered_first", "zone"),
+    [(True, "Europe/Moscow"), (False, "America/New_York")],
+    ids=["answered-first", "answered-last"],
+)
+def test_a_ring_groups_legs_are_one_answered_call(tmp_path, answered_first: bool, zone: str):
+    config = make_project(tmp_path, zone=zone)
     legs = [cdr(1, START, talk=60), unanswered_leg(1, "102")]  # ext 101 is Anna Smirnova
     if not answered_first:
         legs.reverse()
