@@ -1,6 +1,8 @@
 -- The exact stage entries read from files (history files, stage-date columns), once each:
 -- overlapping history exports repeat the same entry. Of its copies, the later arrival's
--- entered_after and manager win; file_id is the file that first delivered the entry.
+-- entered_after and manager win (of copies in one file, the one with the latest
+-- entered_after, then the greatest manager: the same row in every build); file_id is the
+-- file that first delivered the entry.
 -- Entries inferred from snapshots are a model (int_stage_entries_inferred); landing rows
 -- with is_exact false are what ingest wrote before it moved there (it rewrote landing
 -- after each run), left out: the model recomputes them. A table: several models read it.
@@ -8,6 +10,7 @@
 -- replaces an entry only when they change it (a cumulative export repeats every entry
 -- unchanged: its copies leave the row as built) or bring it first.
 {%- set key = ['source', 'deal_id', 'stage', 'entered_at'] %}
+{%- set long_ago = "cast('1900-01-01' as " ~ dbt.type_timestamp() ~ ")" %}
 {{ incremental_files(key) }}
 
 with
@@ -42,7 +45,7 @@ placed as (
         events.deal_id,
         events.stage,
         events.entered_at,
-        events.entered_after,
+        {{ as_utc('events.entered_after') }} as entered_after,
         events.manager,
         events.file_id,
         coalesce(file_places.arrival_place, 0) as arrival_place
@@ -52,14 +55,22 @@ placed as (
     where events.is_exact
 ),
 
+-- The winning copy as one value ordered by its place, then its entered_after, then its
+-- manager (nulls first, spelled out: engines order a struct's nulls differently), so its
+-- entered_after and manager come from one copy, the same in every build.
 copies as (
     select
         source,
         deal_id,
         stage,
         {{ as_utc('entered_at') }} as entered_at,
-        max_by({{ as_utc('entered_after') }}, arrival_place) as entered_after,
-        max_by(manager, arrival_place) as manager,
+        max({{ record([
+            ['arrival_place', 'arrival_place'],
+            ['has_entered_after', 'entered_after is not null'],
+            ['entered_after', 'coalesce(entered_after, ' ~ long_ago ~ ')'],
+            ['has_manager', 'manager is not null'],
+            ['manager', "coalesce(manager, '')"],
+        ]) }}) as last_copy,
         min(arrival_place) as first_place
     from placed
     group by source, deal_id, stage, entered_at
@@ -74,9 +85,15 @@ entries as (
         copies.deal_id,
         copies.stage,
         copies.entered_at,
-        copies.entered_after,
+        case
+            when {{ record_field('copies.last_copy', 'has_entered_after') }}
+                then {{ record_field('copies.last_copy', 'entered_after') }}
+        end as entered_after,
         true as is_exact,
-        copies.manager,
+        case
+            when {{ record_field('copies.last_copy', 'has_manager') }}
+                then {{ record_field('copies.last_copy', 'manager') }}
+        end as manager,
         file_places.file_id
     from copies
     left join file_places
