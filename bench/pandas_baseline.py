@@ -7,7 +7,8 @@ stages, lines and excluded phones from voronka.yaml:
 
 - deals: the latest snapshot of each deal; rows whose dates do not parse are dropped;
 - calls: once per uniqueid; a call stage counts answered calls of the funnel's line in
-  the stage's direction from a phone that is not excluded;
+  the stage's direction from a phone that is not excluded, with at least the stage's
+  talk time (billsec; its min_talk_s, else calls.conversation_min_s for answered calls);
 - a call links to the funnel's deal with the same phone that is open at the call
   (latest created first), else to the deal created earliest in [call, call + link_days];
   unlinked calls of a phone form call leads, a new one after a gap > window_days;
@@ -102,6 +103,7 @@ CDR = [
     "lastdata", "start", "answer", "end", "duration", "billsec", "disposition", "amaflags",
     "uniqueid",
 ]  # fmt: skip
+CDR_READ = ["accountcode", "src", "dst", "dcontext", "start", "billsec", "disposition", "uniqueid"]
 
 
 def read_calls(inbox: Path, zone: str) -> pd.DataFrame:
@@ -111,7 +113,7 @@ def read_calls(inbox: Path, zone: str) -> pd.DataFrame:
             path,
             header=None,
             names=CDR,
-            usecols=["accountcode", "src", "dst", "dcontext", "start", "disposition", "uniqueid"],
+            usecols=CDR_READ,
             dtype=str,
             keep_default_na=False,
             on_bad_lines="skip",
@@ -127,7 +129,9 @@ def read_calls(inbox: Path, zone: str) -> pd.DataFrame:
     calls["line"] = phone_e164(calls["accountcode"].where(~inbound, calls["dst"]))
     calls["client_phone"] = phone_e164(calls["src"].where(inbound, calls["dst"]))
     calls["answered"] = calls["disposition"] == "ANSWERED"
-    return calls[["uniqueid", "started_at", "direction", "line", "client_phone", "answered"]]
+    calls["talk_s"] = pd.to_numeric(calls["billsec"], errors="coerce")
+    columns = ["uniqueid", "started_at", "direction", "line", "client_phone", "answered"]
+    return calls[[*columns, "talk_s"]]
 
 
 def funnel_table(
@@ -173,6 +177,11 @@ def funnel_table(
                 q = q[q["direction"] == rule["direction"]]
             if "answered" in rule:
                 q = q[q["answered"] == rule["answered"]]
+            least = rule.get("min_talk_s")
+            if least is None and rule.get("answered"):
+                least = config.get("calls", {}).get("conversation_min_s", 30)
+            if least is not None:
+                q = q[q["talk_s"].isna() | (q["talk_s"] >= least)]
             q = q[["uniqueid", "started_at", "client_phone"]]
             phones = (
                 fdeals[["deal_id", "created_at", "closed_at", "phones"]]

@@ -87,7 +87,11 @@ def config_tables(config: Config) -> dict[str, pl.DataFrame]:
                     "stage_rule": rule,
                     "call_direction": stage.calls.direction if stage.calls else None,
                     "call_answered": stage.calls.answered if stage.calls else None,
-                    "call_min_talk_s": stage.calls.min_talk_s if stage.calls else None,
+                    "call_min_talk_s": (
+                        stage.calls.least_talk_s(config.calls.conversation_min_s)
+                        if stage.calls
+                        else None
+                    ),
                     "crm_status": stage.crm_status,
                 }
             )

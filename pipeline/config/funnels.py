@@ -23,6 +23,14 @@ class CallRule(_Strict):
     answered: bool | None = None
     min_talk_s: int | None = Field(None, ge=0)
 
+    def least_talk_s(self, conversation_min_s: int) -> int | None:
+        """The least talk time a call needs to count for the stage: its own `min_talk_s`;
+        else, for a stage of answered calls, a conversation's (`calls.conversation_min_s`);
+        else none."""
+        if self.min_talk_s is not None:
+            return self.min_talk_s
+        return conversation_min_s if self.answered else None
+
 
 class CrmStageName(_Strict):
     name: str

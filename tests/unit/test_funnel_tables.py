@@ -32,6 +32,33 @@ def test_stages_keep_the_config_order_and_rules():
     assert stages.row(0, named=True)["call_direction"] == "inbound"
 
 
+def test_a_stage_of_answered_calls_needs_a_conversation_unless_it_says_otherwise():
+    """`calls.conversation_min_s` is the least talk time of a stage of answered calls that
+    gives none of its own; a stage's `min_talk_s` wins; a stage open to missed calls has
+    none."""
+    config = load_config(REPO_ROOT / "voronka.yaml")
+    assert config.calls.conversation_min_s == 30
+    doors = config.funnel("doors")
+    answered, *_ = doors.stages
+    variants = {
+        "default": answered.calls,
+        "own": answered.calls.model_copy(update={"min_talk_s": 5}),
+        "either": answered.calls.model_copy(update={"answered": None}),
+        "missed": answered.calls.model_copy(update={"answered": False}),
+    }
+    config = config.model_copy(
+        update={"calls": config.calls.model_copy(update={"conversation_min_s": 45})}
+    )
+    least = {}
+    for name, rule in variants.items():
+        funnel = doors.model_copy(
+            update={"stages": [answered.model_copy(update={"calls": rule}), *doors.stages[1:]]}
+        )
+        stages = config_tables(config.model_copy(update={"funnels": [funnel]}))["config_stages"]
+        least[name] = stages.filter(pl.col("stage_order") == 1)["call_min_talk_s"].item()
+    assert least == {"default": 45, "own": 5, "either": None, "missed": None}
+
+
 def test_renamed_crm_stage_maps_with_its_validity_dates():
     stage_map = tables()["config_stage_map"].filter(pl.col("stage_key") == "measurer_invited")
     by_name = {row["crm_stage"]: row for row in stage_map.iter_rows(named=True)}

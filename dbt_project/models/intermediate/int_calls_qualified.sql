@@ -1,5 +1,8 @@
 -- Calls that count for a funnel's call stage: the funnel's lines, a known client phone
--- that is not excluded (int_calls_on_funnel_lines), and the stage's rule. One row per
+-- that is not excluded (int_calls_on_funnel_lines), and the stage's rule. Its least talk
+-- time (config_stages: the stage's min_talk_s, else a conversation's for a stage of
+-- answered calls) judges the calls whose log gives a talk time; a call without one (a
+-- generic log mapping none) counts by the rest of the rule. One row per
 -- funnel, call and call stage. Incremental by UTC call month (macros/incremental.sql).
 {{ incremental_months('call_month', 'calls_rebuild_from') }}
 
@@ -35,7 +38,11 @@ final as (
             stages.call_answered is null
             or (on_funnel_lines.disposition = 'answered') = stages.call_answered
         )
-        and (stages.call_min_talk_s is null or on_funnel_lines.talk_s >= stages.call_min_talk_s)
+        and (
+            stages.call_min_talk_s is null
+            or on_funnel_lines.talk_s is null
+            or on_funnel_lines.talk_s >= stages.call_min_talk_s
+        )
 )
 
 select * from final
