@@ -22,6 +22,17 @@ in total and per manager (the configured name an alias or spelling stands for; n
 window_days <= cutoff, local; cutoff = the latest time any file states (creation, closing,
 history entry, snapshot).
 
+Calls (a shape with a call log; docs/contracts.md "Entities", "Calls"): a call counts for a
+call stage when it is on the funnel's lines, comes from a phone, and matches the stage's
+direction and answered; a stage of answered calls needs a conversation (talk time at
+least the stage's min_talk_s, else calls.conversation_min_s, 30 s). Each such call
+belongs to the funnel's deal with its phone that was open at the call (the latest
+created), else to the one created first within link_days after it; there it is one more
+entry into the call stage. The other calls of a phone are call leads: a new one when a
+call comes more than window_days after the phone's previous such call; its manager is its
+first call's. A missed inbound call on the funnel's lines is a leak unless an answered
+call with its phone follows within callback_hours (any line, either direction).
+
 A row with a value that is not a date (31.02.2020) is rejected and counts nowhere; each
 reader says which columns it reads as dates.
 """
@@ -111,6 +122,19 @@ class Deal:
     closed_at: dt.datetime | None
     manager: str | None
     sightings: list[tuple[dt.datetime, str]] = field(default_factory=list)  # (snapshot, stage)
+    phones: set[str] = field(default_factory=set)  # E.164
+
+
+@dataclass
+class Call:
+    call_id: str
+    started_at: dt.datetime
+    direction: str  # inbound / outbound / internal
+    phone: str | None  # the client's, E.164
+    line: str | None  # ours, E.164
+    answered: bool
+    talk_s: int | None
+    manager: str | None  # as written: ext:101
 
 
 @dataclass
@@ -127,6 +151,7 @@ class Corpus:
     exact: list[tuple[str, str, dt.datetime]] = field(default_factory=list)  # deal, stage, at
     files: dict[str, FileCount] = field(default_factory=dict)
     times: list[dt.datetime] = field(default_factory=list)  # every time the data states
+    calls: list[Call] = field(default_factory=list)
 
     def sight(self, deal: Deal, snapshot_at: dt.datetime, stage: str) -> None:
         previous = self.deals.get(deal.deal_id)
@@ -157,6 +182,22 @@ def status_by_stage(stage: str, won: tuple[str, ...], lost: tuple[str, ...]) -> 
 
 # amoCRM: cp1251, ';'. Dates: Дата создания сделки, Дата закрытия.
 AMO_WON, AMO_LOST = ("Успешно реализовано",), ("Закрыто и не реализовано",)
+AMO_PHONES = ("Рабочий телефон", "Мобильный телефон")
+
+
+def e164(text: str) -> str | None:
+    """A Russian number as written (+7 900 …, 8 (900) …, 79001234567) → +7XXXXXXXXXX."""
+    digits = re.sub(r"\D", "", text)
+    if len(digits) == 11 and digits[0] in "78":
+        return "+7" + digits[1:]
+    if len(digits) == 10:
+        return "+7" + digits
+    return None
+
+
+def phones_in(cell: str) -> list[str]:
+    """The numbers of one cell (several are separated by commas)."""
+    return [p for part in cell.split(",") if (p := e164(part))]
 
 
 def read_amo_deals(corpus: Corpus, path: Path, zone: str) -> None:
@@ -179,6 +220,7 @@ def read_amo_deals(corpus: Corpus, path: Path, zone: str) -> None:
     )
     for r, created, status, closed in good:
         deal = Deal(r["ID"], created, r["Воронка"], status, closed, r["Ответственный"])
+        deal.phones = {p for cell in AMO_PHONES for p in phones_in(r.get(cell, ""))}
         corpus.sight(deal, snapshot, r["Этап сделки"].strip())
 
 
@@ -422,6 +464,53 @@ def read_salesforce(shape: Shape, zone: str) -> Corpus:
     return corpus
 
 
+# Mango Office API statistics: ';', no header, UTF-8; fields records;start;finish;answer;
+# from_extension;from_number;to_extension;to_number;disconnect_reason;line_number;location;
+# entry_id. Unix seconds; answer 0: not answered. The side with an extension is ours.
+def read_mango_calls(corpus: Corpus, path: Path) -> None:
+    count = corpus.files.setdefault(f"{path.parent.name}/{path.name}", FileCount())
+    text = path.read_text(encoding="utf-8")
+    for fields in csv.reader(io.StringIO(text, newline=""), delimiter=";"):
+        count.rows += 1
+        _, start, finish, answer, from_ext, from_number, to_ext, to_number = fields[:8]
+        line_number, entry_id = fields[9], fields[11]
+        if not start.isdigit():
+            count.rejected += 1
+            continue
+        if not from_ext:
+            direction, client, ours, agent = "inbound", from_number, to_number, to_ext
+        elif to_ext:
+            direction, client, ours, agent = "internal", "", "", from_ext
+        else:
+            direction, client, ours, agent = "outbound", to_number, from_number, from_ext
+        answered = answer != "0"
+        started = dt.datetime.fromtimestamp(int(start), UTC)
+        corpus.calls.append(
+            Call(
+                call_id=f"{entry_id}:{start}:{from_ext}:{to_ext}",
+                started_at=started,
+                direction=direction,
+                phone=e164(client),
+                line=e164(line_number or ours),
+                answered=answered,
+                talk_s=int(finish) - int(answer) if answered else 0,
+                manager=f"ext:{agent}" if agent else None,
+            )
+        )
+        corpus.times.append(started)
+
+
+def read_mango(shape: Shape, zone: str) -> Corpus:
+    corpus = Corpus()
+    read_amo_deals(
+        corpus,
+        DATA / "mango" / "amocrm_export_2025-12-15.csv",
+        zone_of(shape, "mango_amo", zone),
+    )
+    read_mango_calls(corpus, DATA / "mango" / "stats_2025-08_2025-12.csv")
+    return corpus
+
+
 READERS = {
     "amo_single": read_amo_single,
     "amo_events": read_amo_events,
@@ -432,6 +521,7 @@ READERS = {
     "pipedrive": read_pipedrive,
     "bitrix": read_bitrix,
     "salesforce": read_salesforce,
+    "mango": read_mango,
 }
 
 
@@ -496,26 +586,125 @@ def local_month(at: dt.datetime, zone: str) -> str:
 Key = tuple[str, str, str, str]  # month, segment_type, segment, stage_key
 
 
-def cohort_counts(name: str, zone: str) -> Counter[Key]:
-    """Cohort entities per (month, segment type, segment, stage) under reach `implied`."""
+Entity = tuple[list[tuple[int, dt.datetime]], str | None]  # entries, manager as written
+
+
+def qualifying_calls(shape: Shape, corpus: Corpus) -> list[tuple[Call, list[int]]]:
+    """The calls that count for the funnel's call stages, with the stages each counts for."""
+    calls_of = shape.funnel.get("calls")
+    if not calls_of:
+        return []
+    lines = {e164(line) for line in calls_of.get("lines", [])}
+    rules = [(i, st["calls"]) for i, st in enumerate(shape.funnel["stages"]) if "calls" in st]
+    found = []
+    for call in corpus.calls:
+        if call.phone is None or (lines and call.line not in lines):
+            continue
+        stages = [i for i, rule in rules if counts_for(call, rule)]
+        if stages:
+            found.append((call, stages))
+    return found
+
+
+def counts_for(call: Call, rule: dict) -> bool:
+    if rule.get("direction") and call.direction != rule["direction"]:
+        return False
+    if "answered" in rule and call.answered != rule["answered"]:
+        return False
+    least = rule.get("min_talk_s", CONVERSATION_MIN_S if rule.get("answered") else None)
+    return least is None or call.talk_s is None or call.talk_s >= least
+
+
+CONVERSATION_MIN_S = 30  # calls.conversation_min_s: the acceptance config keeps the default
+
+
+def linked_deal(call: Call, deals: list[Deal], link_days: int) -> Deal | None:
+    """The deal with the call's phone open at the call (the latest created), else the one
+    created first within link_days after it."""
+    mine = [d for d in deals if call.phone in d.phones]
+    at = call.started_at
+    open_then = [d for d in mine if d.created_at <= at and at <= (d.closed_at or at)]
+    if open_then:
+        return sorted(open_then, key=lambda d: (-d.created_at.timestamp(), d.deal_id))[0]
+    later = [d for d in mine if at < d.created_at <= at + dt.timedelta(days=link_days)]
+    return sorted(later, key=lambda d: (d.created_at, d.deal_id))[0] if later else None
+
+
+def entities(name: str, zone: str) -> tuple[list[Entity], list[Entity]]:
+    """The funnel's deals and its call leads, each with its entries and manager."""
     shape, corpus = SHAPES[name], read_shape(name, zone)
     exact_by_deal = defaultdict(list)
     for deal_id, stage_name, at in corpus.exact:
         exact_by_deal[deal_id].append((stage_name, at))
+    deals = [d for d in corpus.deals.values() if shape.pipeline in (None, d.pipeline)]
+    deal_entries = {d.deal_id: entries_of(d, exact_by_deal[d.deal_id], shape) for d in deals}
+    unlinked = defaultdict(list)
+    for call, stages in qualifying_calls(shape, corpus):
+        deal = linked_deal(call, deals, shape.funnel.get("link_days", 30))
+        if deal:
+            deal_entries[deal.deal_id] += [(i, call.started_at) for i in stages]
+        else:
+            unlinked[call.phone].append((call, stages))
+    leads: list[Entity] = []
+    window = dt.timedelta(days=shape.window_days)
+    for phone_calls in unlinked.values():
+        previous = None
+        for call, stages in sorted(phone_calls, key=lambda cs: (cs[0].started_at, cs[0].call_id)):
+            if previous is None or call.started_at > previous + window:
+                leads.append(([], call.manager))  # a new call lead: its first call's manager
+            leads[-1][0].extend((i, call.started_at) for i in stages)
+            previous = call.started_at
+    return [(deal_entries[d.deal_id], d.manager) for d in deals], leads
+
+
+def cohort_counts(name: str, zone: str) -> Counter[Key]:
+    """Cohort entities per (month, segment type, segment, stage) under reach `implied`."""
+    shape = SHAPES[name]
     keys = shape.stage_keys
     window = dt.timedelta(days=shape.window_days)
     counts: Counter[Key] = Counter()
-    for deal in corpus.deals.values():
-        if shape.pipeline is not None and deal.pipeline != shape.pipeline:
-            continue
-        entries = entries_of(deal, exact_by_deal[deal.deal_id], shape)
+    deals, leads = entities(name, zone)
+    for entries, manager in deals + leads:
         anchor = min(at for _, at in entries)
         month = local_month(anchor, zone)
         furthest = max(index for index, at in entries if at <= anchor + window)
         for key in keys[: furthest + 1]:
             counts[(month, "total", "all", key)] += 1
-            counts[(month, "manager", manager_segment(deal.manager), key)] += 1
+            counts[(month, "manager", manager_segment(manager), key)] += 1
     return counts
+
+
+LeakKey = tuple[str, str]  # month, manager
+
+
+def call_leak_counts(name: str, zone: str) -> dict[LeakKey, tuple[int, int, int]]:
+    """Per month and manager: missed inbound calls on the funnel's lines, those not called
+    back within callback_hours (once that window closed before the cutoff), and call leads
+    (by their first call's month and manager). Cells of zeros left out."""
+    shape, corpus, cut = SHAPES[name], read_shape(name, zone), cutoff(zone)
+    lines = {e164(line) for line in shape.funnel["calls"].get("lines", [])}
+    callback = dt.timedelta(hours=CALLBACK_HOURS)
+    counts: dict[LeakKey, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for call in corpus.calls:
+        if call.direction != "inbound" or call.answered or call.phone is None:
+            continue
+        if lines and call.line not in lines:
+            continue
+        called_back = any(
+            other.answered
+            and other.phone == call.phone
+            and call.started_at < other.started_at <= call.started_at + callback
+            for other in corpus.calls
+        )
+        cell = counts[(local_month(call.started_at, zone), manager_segment(call.manager))]
+        cell[0] += 1
+        cell[1] += not called_back and call.started_at + callback <= cut
+    for entries, manager in entities(name, zone)[1]:
+        counts[(local_month(min(at for _, at in entries), zone), manager_segment(manager))][2] += 1
+    return {key: tuple(cell) for key, cell in counts.items() if any(cell)}
+
+
+CALLBACK_HOURS = 24  # calls.callback_hours: the acceptance config keeps the default
 
 
 def cutoff(zone: str) -> dt.datetime:

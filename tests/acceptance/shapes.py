@@ -1,5 +1,6 @@
-"""The acceptance corpus: nine export shapes, each a set of files under exports/<shape>/ with
-the voronka.yaml sources and funnel that read them.
+"""The acceptance corpus: ten export shapes (nine of CRMs, one a call log with its CRM
+export), each a set of files under exports/<shape>/ with the voronka.yaml sources and
+funnel that read them.
 
 This module is configuration only (what a user would write in voronka.yaml). The hand
 counter (hand_count.py) reads the same stage names and windows from here and the same
@@ -18,10 +19,10 @@ DATA = Path(__file__).parent / "exports"
 ZONES = ("Europe/Moscow", "America/New_York")
 
 MANAGERS = [
-    {"name": "Смирнова Анна", "aliases": ["Смирнова А."]},
-    {"name": "Кузнецов Пётр", "aliases": ["Кузнецов П."]},
-    {"name": "Попова Мария", "aliases": ["Попова М."]},
-    {"name": "Иванов Иван", "aliases": ["Иванов И."]},
+    {"name": "Смирнова Анна", "aliases": ["Смирнова А.", "ext:101"]},
+    {"name": "Кузнецов Пётр", "aliases": ["Кузнецов П.", "ext:102"]},
+    {"name": "Попова Мария", "aliases": ["Попова М.", "ext:103"]},
+    {"name": "Иванов Иван", "aliases": ["Иванов И.", "ext:104"]},
     {"name": "Соколова Елена", "aliases": ["Соколова Е."]},
     {"name": "Морозов Дмитрий", "aliases": ["Морозов Д."]},
     {"name": "Васильев Олег", "aliases": []},
@@ -403,6 +404,51 @@ SHAPES: dict[str, Shape] = {
                 ],
             ),
             report_month="2020-03",
+        ),
+        Shape(
+            "mango",
+            "Mango Office call statistics (API layout) + one amoCRM export: call stages, "
+            "call leads and missed calls",
+            sources=[
+                {
+                    "name": "mango_amo",
+                    "kind": "crm",
+                    "preset": "amocrm",
+                    "files": "mango/amocrm_export_*.csv",
+                    "timezone": "Europe/Moscow",
+                },
+                {
+                    "name": "mango_calls",
+                    "kind": "calls",
+                    "preset": "mango",
+                    "files": "mango/stats_*.csv",
+                },
+            ],
+            funnel={
+                **funnel(
+                    "mango",
+                    "Doors (Mango Office + amoCRM)",
+                    [{"source": "mango_amo", "pipeline": "Розница"}],
+                    60,
+                    [
+                        {
+                            "key": "call",
+                            "name": {"ru": "Входящий звонок", "en": "Incoming call"},
+                            "calls": {"direction": "inbound", "answered": True},
+                        },
+                        stage("measure", "Measurer invited", "Вызов замерщика"),
+                        stage("visit", "Measurer visit", "Замер выполнен"),
+                        won("paid", "Order paid", "Заказ оплачен"),
+                    ],
+                ),
+                "calls": {"source": "mango_calls", "lines": ["+7 (495) 111-22-33"]},
+                "link_days": 14,
+            },
+            report_month="2025-10",
+            notes=[
+                "calls link to deals by phone; the others are call leads by episode",
+                "a 20- and a 25-second answered call are no conversations",
+            ],
         ),
     ]
 }
