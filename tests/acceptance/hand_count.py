@@ -20,7 +20,9 @@ any later stage at most window_days after the anchor. Counted per cohort month a
 in total and per manager (the configured name an alias or spelling stands for; no manager:
 "(unknown)"). Only mature months are compared: (first day of the next month, local) +
 window_days <= cutoff, local; cutoff = the latest time any file states (creation, closing,
-history entry, snapshot).
+history entry, snapshot, call). Period view: a stage is reached at the earliest latest time
+of an entry into it or a later stage (an export's sighting at the export's time), counted
+in that month, every month.
 
 Calls (a shape with a call log; docs/contracts.md "Entities", "Calls"): a call counts for a
 call stage when it is on the funnel's lines, comes from a phone, and matches the stage's
@@ -558,13 +560,15 @@ def stage_index(shape: Shape) -> tuple[dict[str, int], int | None]:
 
 
 def entries_of(deal: Deal, exact: list[tuple[str, dt.datetime]], shape: Shape):
-    """(funnel stage index, time) for every recorded entry of one deal (rules 1-4 above)."""
+    """(funnel stage index, earliest, latest time) for every recorded entry of one deal
+    (rules 1-4 above): an exact entry's two times are one; an export's sighting was entered
+    at the earliest at the previous sighting (or creation), at the latest at its own time."""
     names, won_at = stage_index(shape)
-    entries = [(0, deal.created_at)]  # 1. creation enters the first stage
+    entries = [(0, deal.created_at, deal.created_at)]  # 1. creation enters the first stage
     exactly_known = {0}
     for stage_name, at in exact:  # 2. history rows and stage-date cells
         if stage_name.strip() in names:
-            entries.append((names[stage_name.strip()], at))
+            entries.append((names[stage_name.strip()], at, at))
             exactly_known.add(names[stage_name.strip()])
     # 3. exports: a stage first seen (or seen changed) counts at the previous sighting,
     #    or at creation for the first one, unless the deal has an exact entry into it.
@@ -572,10 +576,10 @@ def entries_of(deal: Deal, exact: list[tuple[str, dt.datetime]], shape: Shape):
     for snapshot_at, stage_name in deal.sightings:
         index = names.get(stage_name)
         if stage_name != last_stage and index is not None and index not in exactly_known:
-            entries.append((index, lower))
+            entries.append((index, lower, snapshot_at))
         lower, last_stage = snapshot_at, stage_name
     if won_at is not None and deal.status == "won" and deal.closed_at:
-        entries.append((won_at, deal.closed_at))  # 4. won at closed_at
+        entries.append((won_at, deal.closed_at, deal.closed_at))  # 4. won at closed_at
     return entries
 
 
@@ -586,7 +590,8 @@ def local_month(at: dt.datetime, zone: str) -> str:
 Key = tuple[str, str, str, str]  # month, segment_type, segment, stage_key
 
 
-Entity = tuple[list[tuple[int, dt.datetime]], str | None]  # entries, manager as written
+# Its entries (stage index, earliest, latest time) and its manager as written.
+Entity = tuple[list[tuple[int, dt.datetime, dt.datetime]], str | None]
 
 
 def qualifying_calls(shape: Shape, corpus: Corpus) -> list[tuple[Call, list[int]]]:
@@ -642,7 +647,7 @@ def entities(name: str, zone: str) -> tuple[list[Entity], list[Entity]]:
     for call, stages in qualifying_calls(shape, corpus):
         deal = linked_deal(call, deals, shape.funnel.get("link_days", 30))
         if deal:
-            deal_entries[deal.deal_id] += [(i, call.started_at) for i in stages]
+            deal_entries[deal.deal_id] += [(i, call.started_at, call.started_at) for i in stages]
         else:
             unlinked[call.phone].append((call, stages))
     leads: list[Entity] = []
@@ -652,7 +657,7 @@ def entities(name: str, zone: str) -> tuple[list[Entity], list[Entity]]:
         for call, stages in sorted(phone_calls, key=lambda cs: (cs[0].started_at, cs[0].call_id)):
             if previous is None or call.started_at > previous + window:
                 leads.append(([], call.manager))  # a new call lead: its first call's manager
-            leads[-1][0].extend((i, call.started_at) for i in stages)
+            leads[-1][0].extend((i, call.started_at, call.started_at) for i in stages)
             previous = call.started_at
     return [(deal_entries[d.deal_id], d.manager) for d in deals], leads
 
@@ -665,12 +670,29 @@ def cohort_counts(name: str, zone: str) -> Counter[Key]:
     counts: Counter[Key] = Counter()
     deals, leads = entities(name, zone)
     for entries, manager in deals + leads:
-        anchor = min(at for _, at in entries)
+        anchor = min(at for _, at, _ in entries)
         month = local_month(anchor, zone)
-        furthest = max(index for index, at in entries if at <= anchor + window)
+        furthest = max(index for index, at, _ in entries if at <= anchor + window)
         for key in keys[: furthest + 1]:
             counts[(month, "total", "all", key)] += 1
             counts[(month, "manager", manager_segment(manager), key)] += 1
+    return counts
+
+
+def period_counts(name: str, zone: str) -> Counter[Key]:
+    """Period view: per month and stage, the entities that reached the stage in the month.
+    Under reach `implied` a stage is reached at the earliest latest time of an entry into it
+    or any later stage (the latest: a sighting counts when the export saw it)."""
+    keys = SHAPES[name].stage_keys
+    counts: Counter[Key] = Counter()
+    deals, leads = entities(name, zone)
+    for entries, manager in deals + leads:
+        for index, key in enumerate(keys):
+            reached = [latest for entered, _, latest in entries if entered >= index]
+            if reached:
+                month = local_month(min(reached), zone)
+                counts[(month, "total", "all", key)] += 1
+                counts[(month, "manager", manager_segment(manager), key)] += 1
     return counts
 
 
@@ -700,7 +722,8 @@ def call_leak_counts(name: str, zone: str) -> dict[LeakKey, tuple[int, int, int]
         cell[0] += 1
         cell[1] += not called_back and call.started_at + callback <= cut
     for entries, manager in entities(name, zone)[1]:
-        counts[(local_month(min(at for _, at in entries), zone), manager_segment(manager))][2] += 1
+        first = min(at for _, at, _ in entries)
+        counts[(local_month(first, zone), manager_segment(manager))][2] += 1
     return {key: tuple(cell) for key, cell in counts.items() if any(cell)}
 
 

@@ -69,15 +69,17 @@ def test_cutoff_comes_from_the_data(projects: Projects, zone: str) -> None:
     assert cutoff_at == expected
 
 
-def mart_counts(project: Project, funnel_id: str) -> dict[hand_count.Key, int]:
+def mart_counts(
+    project: Project, funnel_id: str, view: str = "cohort"
+) -> dict[hand_count.Key, int]:
     rows = project.query(
         """
         select strftime(month, '%Y-%m'), segment_type, segment, stage_key, entities
         from marts.funnel_stage_monthly
-        where funnel_id = ? and view = 'cohort' and segment_type in ('total', 'manager')
+        where funnel_id = ? and view = ? and segment_type in ('total', 'manager')
           and entities > 0
         """,
-        [funnel_id],
+        [funnel_id, view],
     )
     return {(m, t, s, k): int(n) for m, t, s, k, n in rows}
 
@@ -112,6 +114,21 @@ def test_mature_cohorts_equal_the_hand_count(projects: Projects, zone: str, shap
     }
     assert got == expected, (
         f"{shape_name} in {zone}: cohort entities differ (month, segment, stage):\n"
+        + describe(shape_name, expected, got)
+    )
+
+
+@pytest.mark.parametrize("shape_name", SHAPE_NAMES)
+@pytest.mark.parametrize("zone", ZONES)
+def test_period_view_equals_the_hand_count(projects: Projects, zone: str, shape_name: str):
+    """marts.funnel_stage_monthly, view period, total and per manager, every month: the
+    entities that reached each stage in the month equal the hand count (a stage known from
+    an export counts in the month of the export that saw it)."""
+    project = projects.get(zone)
+    expected = {k: n for k, n in hand_count.period_counts(shape_name, zone).items() if n}
+    got = mart_counts(project, SHAPES[shape_name].funnel["id"], view="period")
+    assert got == expected, (
+        f"{shape_name} in {zone}: period entities differ (month, segment, stage):\n"
         + describe(shape_name, expected, got)
     )
 
