@@ -22,7 +22,9 @@ in total and per manager (the configured name an alias or spelling stands for; n
 window_days <= cutoff, local; cutoff = the latest time any file states (creation, closing,
 history entry, snapshot, call). Period view: a stage is reached at the earliest latest time
 of an entry into it or a later stage (an export's sighting at the export's time), counted
-in that month, every month.
+in that month, every month. Stage durations: from a stage's reach to the next's, over
+the entities that went on whose two reach times are exact (earliest = latest, and the stage
+itself entered, not only implied): converted, converted_timed, median days.
 
 Calls (a shape with a call log; docs/contracts.md "Entities", "Calls"): a call counts for a
 call stage when it is on the funnel's lines, comes from a phone, and matches the stage's
@@ -44,6 +46,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -694,6 +697,45 @@ def period_counts(name: str, zone: str) -> Counter[Key]:
                 counts[(month, "total", "all", key)] += 1
                 counts[(month, "manager", manager_segment(manager), key)] += 1
     return counts
+
+
+DurationKey = tuple[str, str]  # month of reaching the stage, stage_key
+
+
+def stage_durations(name: str, zone: str) -> dict[DurationKey, tuple[int, int, float | None]]:
+    """Per month and stage (total): the entities that reached the stage in the month and
+    went on to the next (converted), those whose two reach times are exact (converted_timed),
+    and the median days between those two times (linear interpolation; None without any).
+    A reach time is exact when its earliest and latest agree and the stage itself was
+    entered (not only implied by a later one). Months where nobody converted left out."""
+    keys = SHAPES[name].stage_keys
+    days: dict[DurationKey, list[float]] = defaultdict(list)
+    converted: Counter[DurationKey] = Counter()
+    deals, leads = entities(name, zone)
+    for entries, _ in deals + leads:
+        reach = {}  # stage index -> (reached at, timed)
+        for index in range(len(keys)):
+            later = [(at, latest) for entered, at, latest in entries if entered >= index]
+            if later:
+                at, by = min(a for a, _ in later), min(b for _, b in later)
+                entered = any(e == index for e, _, _ in entries)
+                reach[index] = (at, at == by and entered)
+        for index in range(len(keys) - 1):
+            if index in reach and index + 1 in reach:
+                (at, timed), (next_at, next_timed) = reach[index], reach[index + 1]
+                key = (local_month(at, zone), keys[index])
+                converted[key] += 1
+                if timed and next_timed:
+                    days[key].append((next_at - at).total_seconds() / 86400)
+    return {key: (n, len(days[key]), median(days[key])) for key, n in converted.items()}
+
+
+def median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered, middle = sorted(values), (len(values) - 1) / 2
+    low, high = ordered[math.floor(middle)], ordered[math.ceil(middle)]  # the ranks around it
+    return low + (high - low) * (middle - math.floor(middle))
 
 
 LeakKey = tuple[str, str]  # month, manager

@@ -133,6 +133,31 @@ def test_period_view_equals_the_hand_count(projects: Projects, zone: str, shape_
     )
 
 
+@pytest.mark.parametrize("shape_name", SHAPE_NAMES)
+@pytest.mark.parametrize("zone", ZONES)
+def test_stage_durations_equal_the_hand_count(projects: Projects, zone: str, shape_name: str):
+    """marts.stage_durations, total, every month and stage with a converter: converted,
+    converted_timed and median_days equal the hand count's (days to 1e-9)."""
+    project = projects.get(zone)
+    rows = project.query(
+        """
+        select strftime(month, '%Y-%m'), stage_key, converted, converted_timed, median_days
+        from marts.stage_durations
+        where funnel_id = ? and segment_type = 'total' and converted > 0
+        """,
+        [SHAPES[shape_name].funnel["id"]],
+    )
+    got = {(m, k): (int(n), int(t), d) for m, k, n, t, d in rows}
+    expected = hand_count.stage_durations(shape_name, zone)
+    assert set(got) == set(expected), (shape_name, zone, sorted(set(got) ^ set(expected)))
+    for key, (n, timed, days) in expected.items():
+        assert got[key][:2] == (n, timed), (shape_name, zone, key, got[key], expected[key])
+        if days is None:
+            assert got[key][2] is None, (shape_name, zone, key, got[key])
+        else:
+            assert got[key][2] == pytest.approx(days, abs=1e-9), (shape_name, zone, key)
+
+
 CALL_SHAPES = [name for name in SHAPE_NAMES if SHAPES[name].funnel.get("calls")]
 
 
