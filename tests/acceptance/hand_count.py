@@ -24,7 +24,8 @@ history entry, snapshot, call). Period view: a stage is reached at the earliest 
 of an entry into it or a later stage (an export's sighting at the export's time), counted
 in that month, every month. Stage durations: from a stage's reach to the next's, over
 the entities that went on whose two reach times are exact (earliest = latest, and the stage
-itself entered, not only implied): converted, converted_timed, median days.
+itself entered, not only implied): converted, converted_timed, median days. Revenue: the
+deals won by their latest export, by the month of closed_at, with their amounts summed.
 
 Calls (a shape with a call log; docs/contracts.md "Entities", "Calls"): a call counts for a
 call stage when it is on the funnel's lines, comes from a phone, and matches the stage's
@@ -128,6 +129,7 @@ class Deal:
     manager: str | None
     sightings: list[tuple[dt.datetime, str]] = field(default_factory=list)  # (snapshot, stage)
     phones: set[str] = field(default_factory=set)  # E.164
+    amount: float | None = None
 
 
 @dataclass
@@ -181,6 +183,17 @@ def rows_of(corpus: Corpus, path: Path, encoding: str, delimiter: str):
         yield record, count
 
 
+def amount_of(text: str, thousands: str = " ") -> float | None:
+    """An amount as written: `42 500`, `42 500,50` (spaces group thousands, a comma is the
+    decimal mark), or `12,500.50` (thousands=","). Empty: None."""
+    text = text.replace("\u00a0", " ").strip()
+    if not text:
+        return None
+    if thousands == ",":
+        return float(text.replace(",", ""))
+    return float(text.replace(" ", "").replace(",", "."))
+
+
 def status_by_stage(stage: str, won: tuple[str, ...], lost: tuple[str, ...]) -> str:
     return "won" if stage in won else "lost" if stage in lost else "open"
 
@@ -225,6 +238,7 @@ def read_amo_deals(corpus: Corpus, path: Path, zone: str) -> None:
     )
     for r, created, status, closed in good:
         deal = Deal(r["ID"], created, r["Воронка"], status, closed, r["Ответственный"])
+        deal.amount = amount_of(r["Бюджет"])
         deal.phones = {p for cell in AMO_PHONES for p in phones_in(r.get(cell, ""))}
         corpus.sight(deal, snapshot, r["Этап сделки"].strip())
 
@@ -313,6 +327,7 @@ def read_opportunities(shape: Shape, zone: str) -> Corpus:
     snapshot = max(t for g in good for t in (g[1], g[3], *g[4].values()) if t)
     for r, created, status, closed, dates in good:
         deal = Deal(r["Сделка"], created, r["Направление"], status, closed, r["Менеджер"])
+        deal.amount = amount_of(r["Сумма"])
         corpus.sight(deal, snapshot, r["Этап"].strip())
         for stage_name, at in dates.items():
             if at:
@@ -347,6 +362,7 @@ def read_hubspot(shape: Shape, zone: str) -> Corpus:
             count.rejected += 1
             continue
         deal = Deal(r["Record ID"], created, r["Pipeline"], status, closed, r["Deal owner"])
+        deal.amount = amount_of(r["Amount"], thousands=",")
         corpus.sight(deal, snapshot, r["Deal Stage"])
         for stage_name, at in dates.items():
             if at:
@@ -377,6 +393,7 @@ def read_pipedrive(shape: Shape, zone: str) -> Corpus:
         deal = Deal(
             r["Deal - ID"], created, r["Deal - Pipeline"], status, closed, r["Deal - Owner"]
         )
+        deal.amount = amount_of(r["Deal - Value"])
         corpus.sight(deal, snapshot, r["Deal - Stage"])
     flow_zone = zone_of(shape, "pipedrive_flow", zone)
     for r, count in rows_of(corpus, DATA / "pipedrive" / "deal-flow.csv", "utf-8", ","):
@@ -411,6 +428,7 @@ def read_bitrix(shape: Shape, zone: str) -> Corpus:
             count.rejected += 1
             continue
         deal = Deal(r["ID"], created, r["Воронка"], status, closed, r["Ответственный"])
+        deal.amount = amount_of(r["Сумма"])
         corpus.sight(deal, snapshot, r["Стадия сделки"])
     history_zone = zone_of(shape, "bitrix_history", zone)
     for r, count in rows_of(corpus, DATA / "bitrix" / "stagehistory.csv", "utf-8", ","):
@@ -446,6 +464,7 @@ def read_salesforce(shape: Shape, zone: str) -> Corpus:
     snapshot = max(t for g in good for t in (g[1], g[3]) if t)
     for r, created, status, closed in good:
         deal = Deal(r["Id"], created, r["RecordType.Name"], status, closed, r["Owner.Name"])
+        deal.amount = amount_of(r["Amount"])
         corpus.sight(deal, snapshot, r["StageName"])
     history_zone = zone_of(shape, "salesforce_history", zone)
     live = []
@@ -697,6 +716,19 @@ def period_counts(name: str, zone: str) -> Counter[Key]:
                 counts[(month, "total", "all", key)] += 1
                 counts[(month, "manager", manager_segment(manager), key)] += 1
     return counts
+
+
+def revenue(name: str, zone: str) -> dict[str, tuple[int, float]]:
+    """Per month of closing (total): the funnel's deals won in it by their latest export,
+    and the sum of their amounts (none adds 0). Months without a won deal left out."""
+    shape, corpus = SHAPES[name], read_shape(name, zone)
+    months: dict[str, tuple[int, float]] = {}
+    for deal in corpus.deals.values():
+        if shape.pipeline in (None, deal.pipeline) and deal.status == "won" and deal.closed_at:
+            month = local_month(deal.closed_at, zone)
+            won, amount = months.get(month, (0, 0.0))
+            months[month] = (won + 1, amount + (deal.amount or 0.0))
+    return months
 
 
 DurationKey = tuple[str, str]  # month of reaching the stage, stage_key

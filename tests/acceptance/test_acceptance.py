@@ -158,6 +158,27 @@ def test_stage_durations_equal_the_hand_count(projects: Projects, zone: str, sha
             assert got[key][2] == pytest.approx(days, abs=1e-9), (shape_name, zone, key)
 
 
+@pytest.mark.parametrize("shape_name", SHAPE_NAMES)
+@pytest.mark.parametrize("zone", ZONES)
+def test_revenue_equals_the_hand_count(projects: Projects, zone: str, shape_name: str):
+    """marts.revenue_monthly, total, every month with a won deal: won deals and the sum of
+    their amounts as exported (grouped thousands, decimal commas) equal the hand count's."""
+    project = projects.get(zone)
+    rows = project.query(
+        """
+        select strftime(month, '%Y-%m'), won_deals, won_amount
+        from marts.revenue_monthly
+        where funnel_id = ? and segment_type = 'total' and won_deals > 0
+        """,
+        [SHAPES[shape_name].funnel["id"]],
+    )
+    got = {month: (int(won), amount) for month, won, amount in rows}
+    expected = hand_count.revenue(shape_name, zone)
+    assert {m: won for m, (won, _) in got.items()} == {m: won for m, (won, _) in expected.items()}
+    for month, (_, amount) in expected.items():
+        assert got[month][1] == pytest.approx(amount, abs=1e-6), (shape_name, zone, month)
+
+
 CALL_SHAPES = [name for name in SHAPE_NAMES if SHAPES[name].funnel.get("calls")]
 
 
