@@ -25,7 +25,8 @@ of an entry into it or a later stage (an export's sighting at the export's time)
 in that month, every month. Stage durations: from a stage's reach to the next's, over
 the entities that went on whose two reach times are exact (earliest = latest, and the stage
 itself entered, not only implied): converted, converted_timed, median days. Revenue: the
-deals won by their latest export, by the month of closed_at, with their amounts summed.
+deals won by their latest export, by the month of closed_at, with their amounts summed;
+the sales cycle: the days from such a deal's anchor to closed_at (median, 80th percentile).
 
 Calls (a shape with a call log; docs/contracts.md "Entities", "Calls"): a call counts for a
 call stage when it is on the funnel's lines, comes from a phone, and matches the stage's
@@ -657,8 +658,9 @@ def linked_deal(call: Call, deals: list[Deal], link_days: int) -> Deal | None:
     return sorted(later, key=lambda d: (d.created_at, d.deal_id))[0] if later else None
 
 
-def entities(name: str, zone: str) -> tuple[list[Entity], list[Entity]]:
-    """The funnel's deals and its call leads, each with its entries and manager."""
+def entities(name: str, zone: str) -> tuple[dict[str, Entity], list[Entity]]:
+    """The funnel's deals (by deal id) and its call leads, each with its entries and
+    manager."""
     shape, corpus = SHAPES[name], read_shape(name, zone)
     exact_by_deal = defaultdict(list)
     for deal_id, stage_name, at in corpus.exact:
@@ -681,7 +683,7 @@ def entities(name: str, zone: str) -> tuple[list[Entity], list[Entity]]:
                 leads.append(([], call.manager))  # a new call lead: its first call's manager
             leads[-1][0].extend((i, call.started_at, call.started_at) for i in stages)
             previous = call.started_at
-    return [(deal_entries[d.deal_id], d.manager) for d in deals], leads
+    return {d.deal_id: (deal_entries[d.deal_id], d.manager) for d in deals}, leads
 
 
 def cohort_counts(name: str, zone: str) -> Counter[Key]:
@@ -691,7 +693,7 @@ def cohort_counts(name: str, zone: str) -> Counter[Key]:
     window = dt.timedelta(days=shape.window_days)
     counts: Counter[Key] = Counter()
     deals, leads = entities(name, zone)
-    for entries, manager in deals + leads:
+    for entries, manager in [*deals.values(), *leads]:
         anchor = min(at for _, at, _ in entries)
         month = local_month(anchor, zone)
         furthest = max(index for index, at, _ in entries if at <= anchor + window)
@@ -708,7 +710,7 @@ def period_counts(name: str, zone: str) -> Counter[Key]:
     keys = SHAPES[name].stage_keys
     counts: Counter[Key] = Counter()
     deals, leads = entities(name, zone)
-    for entries, manager in deals + leads:
+    for entries, manager in [*deals.values(), *leads]:
         for index, key in enumerate(keys):
             reached = [latest for entered, _, latest in entries if entered >= index]
             if reached:
@@ -744,7 +746,7 @@ def stage_durations(name: str, zone: str) -> dict[DurationKey, tuple[int, int, f
     days: dict[DurationKey, list[float]] = defaultdict(list)
     converted: Counter[DurationKey] = Counter()
     deals, leads = entities(name, zone)
-    for entries, _ in deals + leads:
+    for entries, _ in [*deals.values(), *leads]:
         reach = {}  # stage index -> (reached at, timed)
         for index in range(len(keys)):
             later = [(at, latest) for entered, at, latest in entries if entered >= index]
@@ -759,15 +761,32 @@ def stage_durations(name: str, zone: str) -> dict[DurationKey, tuple[int, int, f
                 converted[key] += 1
                 if timed and next_timed:
                     days[key].append((next_at - at).total_seconds() / 86400)
-    return {key: (n, len(days[key]), median(days[key])) for key, n in converted.items()}
+    return {key: (n, len(days[key]), percentile(days[key], 0.5)) for key, n in converted.items()}
 
 
-def median(values: list[float]) -> float | None:
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Linear interpolation between the two ranks around fraction × (n - 1); None if empty."""
     if not values:
         return None
-    ordered, middle = sorted(values), (len(values) - 1) / 2
-    low, high = ordered[math.floor(middle)], ordered[math.ceil(middle)]  # the ranks around it
-    return low + (high - low) * (middle - math.floor(middle))
+    ordered, rank = sorted(values), (len(values) - 1) * fraction
+    low, high = ordered[math.floor(rank)], ordered[math.ceil(rank)]
+    return low + (high - low) * (rank - math.floor(rank))
+
+
+def sales_cycles(name: str, zone: str) -> dict[str, tuple[int, float, float]]:
+    """Per month of winning (total): the deals won (their latest export), and the median
+    and 80th percentile of the days from each one's anchor (its cohort's) to closed_at."""
+    corpus = read_shape(name, zone)
+    deals, _ = entities(name, zone)
+    days: dict[str, list[float]] = defaultdict(list)
+    for deal_id, (entries, _) in deals.items():
+        deal = corpus.deals[deal_id]
+        if deal.status == "won" and deal.closed_at:
+            anchor = min(at for _, at, _ in entries)
+            days[local_month(deal.closed_at, zone)].append(
+                (deal.closed_at - anchor).total_seconds() / 86400
+            )
+    return {m: (len(d), percentile(d, 0.5), percentile(d, 0.8)) for m, d in days.items()}
 
 
 LeakKey = tuple[str, str]  # month, manager

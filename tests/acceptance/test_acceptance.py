@@ -179,6 +179,27 @@ def test_revenue_equals_the_hand_count(projects: Projects, zone: str, shape_name
         assert got[month][1] == pytest.approx(amount, abs=1e-6), (shape_name, zone, month)
 
 
+@pytest.mark.parametrize("shape_name", SHAPE_NAMES)
+@pytest.mark.parametrize("zone", ZONES)
+def test_sales_cycle_equals_the_hand_count(projects: Projects, zone: str, shape_name: str):
+    """marts.sales_cycle_monthly, total, every month with a win: won deals, and the median
+    and 80th percentile days from anchor to closing, as the hand count has them."""
+    project = projects.get(zone)
+    rows = project.query(
+        """
+        select strftime(month, '%Y-%m'), won_deals, median_days, p80_days
+        from marts.sales_cycle_monthly
+        where funnel_id = ? and segment_type = 'total' and won_deals > 0
+        """,
+        [SHAPES[shape_name].funnel["id"]],
+    )
+    got = {month: (int(won), median, p80) for month, won, median, p80 in rows}
+    expected = hand_count.sales_cycles(shape_name, zone)
+    assert {m: v[0] for m, v in got.items()} == {m: v[0] for m, v in expected.items()}
+    for month, (_, median, p80) in expected.items():
+        assert got[month][1:] == pytest.approx((median, p80), abs=1e-9), (shape_name, zone, month)
+
+
 CALL_SHAPES = [name for name in SHAPE_NAMES if SHAPES[name].funnel.get("calls")]
 
 
