@@ -98,6 +98,13 @@ def describe(shape_name: str, expected: dict, got: dict) -> str:
     return "\n".join(lines)
 
 
+def assert_same_counts(view: str, shape_name: str, zone: str, expected: dict, got: dict):
+    assert got == expected, (
+        f"{shape_name} in {zone}: {view} entities differ (month, segment, stage):\n"
+        + describe(shape_name, expected, got)
+    )
+
+
 @pytest.mark.parametrize("shape_name", SHAPE_NAMES)
 @pytest.mark.parametrize("zone", ZONES)
 def test_mature_cohorts_equal_the_hand_count(projects: Projects, zone: str, shape_name: str):
@@ -112,10 +119,7 @@ def test_mature_cohorts_equal_the_hand_count(projects: Projects, zone: str, shap
         for key, n in mart_counts(project, shape.funnel["id"]).items()
         if hand_count.is_mature(key[0], shape.window_days, cutoff_at, zone)
     }
-    assert got == expected, (
-        f"{shape_name} in {zone}: cohort entities differ (month, segment, stage):\n"
-        + describe(shape_name, expected, got)
-    )
+    assert_same_counts("cohort", shape_name, zone, expected, got)
 
 
 @pytest.mark.parametrize("shape_name", SHAPE_NAMES)
@@ -127,10 +131,7 @@ def test_period_view_equals_the_hand_count(projects: Projects, zone: str, shape_
     project = projects.get(zone)
     expected = {k: n for k, n in hand_count.period_counts(shape_name, zone).items() if n}
     got = mart_counts(project, SHAPES[shape_name].funnel["id"], view="period")
-    assert got == expected, (
-        f"{shape_name} in {zone}: period entities differ (month, segment, stage):\n"
-        + describe(shape_name, expected, got)
-    )
+    assert_same_counts("period", shape_name, zone, expected, got)
 
 
 @pytest.mark.parametrize("shape_name", SHAPE_NAMES)
