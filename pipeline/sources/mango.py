@@ -61,7 +61,8 @@ LABELS = {
     "client_phone": "from_number/to_number",
     "line": "line_number",
 }
-EXPECTED = {"started_at": "Unix seconds (Mango writes times as seconds since 1970, UTC)"}
+UNIX_SECONDS = "Unix seconds (Mango writes times as seconds since 1970, UTC)"
+EXPECTED = dict.fromkeys(("started_at", "answered_at", "ended_at"), UNIX_SECONDS)
 CABINET_COLUMNS = (
     Column("started_at", ("Дата и время", "Дата/время", "Время звонка", "Начало звонка", "Дата"),
            required=True),

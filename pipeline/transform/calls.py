@@ -65,10 +65,19 @@ def normalize_calls(raw: pl.DataFrame, ctx: NormalizeContext) -> CallsResult:
                 pl.lit("cannot tell the call direction")
             ),
         ),
-        Check(ctx.label("started_at"), expected_time, required("started_at", "start time")),
-        Check(ctx.label("started_at"), expected_time, pl.col("_started_at_problem")),
-        Check(ctx.label("answered_at"), expected_time, pl.col("_answered_at_problem")),
-        Check(ctx.label("ended_at"), expected_time, pl.col("_ended_at_problem")),
+        Check(
+            ctx.label("started_at"),
+            ctx.expects("started_at", expected_time),
+            required("started_at", "start time"),
+        ),
+        *(
+            Check(
+                ctx.label(column),
+                ctx.expects(column, expected_time),
+                pl.col(f"_{column}_problem"),
+            )
+            for column in ("started_at", "answered_at", "ended_at")
+        ),
         Check(
             ctx.label("ended_at"),
             "an end no earlier than the start",

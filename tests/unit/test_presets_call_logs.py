@@ -80,6 +80,19 @@ def test_mango_api_layout_still_reads_without_a_header(tmp_path) -> None:
     assert canonical(config) == EXPECTED
 
 
+def test_mango_api_time_that_is_no_number_is_rejected_asking_for_unix_seconds(tmp_path) -> None:
+    """The API layout's times are Unix seconds: a row whose start is not one is rejected,
+    and the reason asks for Unix seconds, not for a local date."""
+    bad = MANGO.splitlines()[0].split(";")
+    bad[1] = bad[1][:4] + "O" + bad[1][5:]  # a letter O for a zero
+    config, result = load(tmp_path, "mango", "pbx/stats.csv", MANGO + ";".join(bad) + "\n")
+    assert (result.rows_total, result.rows_accepted, result.rows_rejected) == (4, 3, 1), result
+    [reject] = table(config, "rejected_rows").to_dicts()
+    assert reject["column"] == "start"
+    assert reject["expected"].startswith("Unix seconds"), reject
+    assert "is not a date/time" in reject["reason"], reject
+
+
 def test_generic_call_log_with_caller_callee_and_own_lines(tmp_path) -> None:
     extra = CALLER_CALLEE_SOURCE + '    own_lines: ["+7 495 111-22-33"]\n'
     config, result = load(tmp_path, "generic", "pbx/log.csv", CALLER_CALLEE, extra)
