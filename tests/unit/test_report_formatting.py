@@ -245,6 +245,8 @@ def test_manager_board_ranks_by_the_shrunk_rate_of_the_bottleneck_step():
             card("B", 1, 100, 0.5, 0.5, significant=True),
             card("B", 2, 100, 0.6, 0.6),
             card("(unknown)", 1, 50, 0.7, 0.7),
+            card("Gone", 1, 0, None, 0.65),  # clients in other months only: left out
+            card("Gone", 2, 0, None, 0.55),
         ),
         bottleneck=(
             BottleneckRow(feb, 1, "lead", "A", 0.8, 0.6, 0.5, False),

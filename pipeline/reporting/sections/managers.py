@@ -87,6 +87,13 @@ def build_manager_board(
     for row in marts.scorecard:
         manager = UNKNOWN if row.manager is None else row.manager
         by_manager.setdefault(manager, {})[row.stage_order] = row
+    # A manager with no client in the window (seen in other months only) has nothing to
+    # compare: their "estimate" would be the team's prior alone.
+    by_manager = {
+        manager: cells
+        for manager, cells in by_manager.items()
+        if any((row.n or 0) > 0 for row in cells.values())
+    }
 
     def rank_key(item: tuple[str, dict[int, ScorecardRow]]) -> tuple:
         manager, cells = item
