@@ -174,6 +174,20 @@ class Config(_Strict):
                             f"{', '.join(SUPPORTED_LOCALES)}",
                         )
                     )
+        if "conversation_min_s" in self.calls.model_fields_set and not any(
+            stage.calls.answered and stage.calls.min_talk_s is None
+            for funnel in self.funnels
+            for stage in funnel.stages
+            if stage.calls
+        ):
+            mistakes.append(
+                (
+                    ("calls", "conversation_min_s"),
+                    "changes nothing: it is the least talk time of a call stage of answered "
+                    "calls (calls: {answered: true}) without a min_talk_s of its own, and no "
+                    "funnel has one; drop it, or set min_talk_s on the stage",
+                )
+            )
         aliases: dict[str, str] = {}
         for m, manager in enumerate(self.managers):
             for alias in [manager.name, *manager.aliases]:

@@ -52,6 +52,28 @@ def test_stage_with_two_rules_is_refused(tmp_path):
         load_config(write(tmp_path, text))
 
 
+def test_conversation_min_s_without_a_stage_it_sets_is_refused(tmp_path):
+    """calls.conversation_min_s is the least talk time of call stages of answered calls
+    without a min_talk_s of their own: with none (here no call stage at all), it changes
+    nothing and stops the config, naming the key and its line; with one, it loads."""
+    text = "calls:\n  conversation_min_s: 45\n" + MINIMAL
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, text))
+    assert "calls.conversation_min_s (line 2): changes nothing" in str(error.value)
+    with_calls = text.replace(
+        "  - {name: crm,",
+        '  - {name: pbx, kind: calls, preset: asterisk, files: "pbx/*.csv"}\n  - {name: crm,',
+    ).replace(
+        "    stages:\n",
+        "    calls: {source: pbx}\n    stages:\n"
+        "      - {key: c, name: {ru: З, en: C}, calls: {direction: inbound, answered: true}}\n",
+    )
+    assert load_config(write(tmp_path, with_calls)).calls.conversation_min_s == 45
+    own = with_calls.replace("answered: true}", "answered: true, min_talk_s: 10}")
+    with pytest.raises(ConfigError, match=r"calls\.conversation_min_s \(line 2\)"):
+        load_config(write(tmp_path, own))
+
+
 def test_unknown_funnel_lists_the_configured_ones(tmp_path):
     config = load_config(write(tmp_path, MINIMAL))
     with pytest.raises(ConfigError, match="unknown funnel 'nope'; configured funnels: f"):

@@ -41,7 +41,7 @@ FULL = {
             "plan": {"target": 5},
             "recipients": [{"email": "a@example.com"}],
             "stages": [
-                {"key": "call", "name": NAME, "calls": {"direction": "inbound"}},
+                {"key": "call", "name": NAME, "calls": {"direction": "inbound", "answered": True}},
                 {"key": "new", "name": NAME, "crm_stages": [{"name": "new"}]},
             ],
         }
