@@ -56,8 +56,8 @@ def stage_build(config_path: Path) -> dict:
     @contextmanager
     def timed_copy(published: Path):
         """What the build costs besides dbt: its build file (before dbt starts; the MB it
-        copied in the background, 0 when it writes the previous generation, and the copy's
-        seconds) and publishing it."""
+        copied in the background, 0 for a first build, and the copy's seconds) and
+        publishing it."""
         started = time.perf_counter()
         with original_copy(published) as build:
             prepared["prepare_seconds"] = round(time.perf_counter() - started, 2)

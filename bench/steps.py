@@ -69,7 +69,7 @@ class Stages:
         if "prepare_seconds" in measured.output:
             out = measured.output
             say(f"  build file: {out['prepared_mb']:,} MB copied from the published warehouse "
-                "(0: the previous generation, or a first build) in "
+                "(0: a first build) in "
                 f"{out.get('copy_seconds', 0):.2f} s beside the plan and dbt's start; "
                 f"ready in {out['prepare_seconds']:.2f} s; "
                 f"publishing it: {out['publish_seconds']:.2f} s")  # fmt: skip
@@ -138,7 +138,7 @@ def run_voronka(
 # a hard link to them or a copy would change their stat (the ctime), and the next ingest
 # would hash every one of them again (pipeline/ingest/fingerprints.py), which a real inbox
 # never makes it do.
-DELIVERY_STATE = ("landing", "state", "warehouse.duckdb", "warehouse.previous.duckdb")
+DELIVERY_STATE = ("landing", "state", "warehouse.duckdb")
 
 
 def run_calls_alone(

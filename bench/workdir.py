@@ -62,7 +62,7 @@ def prepare(scale: str, workdir: Path, regenerate: bool, say) -> dict:
 
 def clean_outputs(workdir: Path) -> None:
     built = ("warehouse.duckdb", INCREMENTAL_WAREHOUSE, CALLS_ALONE_WAREHOUSE,
-             f"full-{CALLS_ALONE_WAREHOUSE}", "warehouse.previous.duckdb")  # fmt: skip
+             f"full-{CALLS_ALONE_WAREHOUSE}")  # fmt: skip
     for name in ("landing", "reports", "failures", DELIVERY, "dbt-target",
                  "history-saved", *built,
                  *(f"{name}.wal" for name in built)):  # fmt: skip

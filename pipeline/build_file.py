@@ -1,13 +1,13 @@
 """The build file's copy, made beside the build's start, and dbt's wait for it.
 
-A build that has no previous generation to write (a warehouse's second build, one after a
-failed build: pipeline/warehouse.py build_copy) starts from a copy of the published file.
-Nothing before dbt's first connection touches the build file: the rebuild plan reads the
-published file (the same state), and dbt imports itself and loads its parse state. So the
-copy runs in a thread beside them (a byte copy of a 1.1 GB warehouse takes 0.8–3.5 s on
-ext4), into `<build>.copying`, renamed to the build file when whole. dbt opens the file
-through the dbt-duckdb plugin `pipeline.build_file_plugin` (dbt_project/profiles.yml),
-which waits for the rename (wait_for_build_file).
+A build on an existing warehouse starts from a copy of the published file
+(pipeline/warehouse.py build_copy). Nothing before dbt's first connection touches the
+build file: the rebuild plan reads the published file (the same state), and dbt imports
+itself and loads its parse state. So the copy runs in a thread beside them (a byte copy of
+a 1.1 GB warehouse takes 0.8–3.5 s on ext4), into `<build>.copying`, renamed to the build
+file when whole. dbt opens the file through the dbt-duckdb plugin
+`pipeline.build_file_plugin` (dbt_project/profiles.yml), which waits for the rename
+(wait_for_build_file).
 
 Standard library only: dbt's process imports this module.
 """
@@ -37,11 +37,10 @@ def failed_path(build: Path) -> Path:
 
 
 def wait_for_build_file(build: Path, parent: int | None = None) -> None:
-    """Return once `build` may be opened: at once when no copy of it is under way (a build
-    on the previous generation, a first build, a `dbt` run by hand), else when the copy
-    was renamed into place. Raise if the copy failed (the building process says why) or
-    the process that started this one is gone, its copy thread with it (`parent`: its
-    pid, this process's parent by default)."""
+    """Return once `build` may be opened: at once when no copy of it is under way (a first
+    build, a `dbt` run by hand), else when the copy was renamed into place. Raise if the
+    copy failed (the building process says why) or the process that started this one is
+    gone, its copy thread with it (`parent`: its pid, this process's parent by default)."""
     parent = os.getppid() if parent is None else parent
     while copying_path(build).exists():
         if os.getppid() != parent:

@@ -1,9 +1,9 @@
 """Building the DuckDB warehouse with dbt, safely.
 
 dbt is the only writer of the warehouse file. It builds into a second file next to the
-published one (the generation before it, kept by the last build: no copy per build); that
-file replaces the published one only when every model and data test passed, so a failed
-build leaves the previous warehouse (and reports) as they were.
+published one (a copy of it, made in the background while the build plans and dbt
+starts); that file replaces the published one only when every model and data test passed,
+so a failed build leaves the previous warehouse (and reports) as they were.
 dbt unit tests do not run here: they check the models' SQL on fixed rows with their own
 vars, whatever voronka.yaml says, and run in `make test` (tests/e2e/test_dbt_unit_tests.py).
 
@@ -144,7 +144,7 @@ def dbt_command(
 @dataclass(frozen=True)
 class BuildFile:
     """The file one DuckDB build writes (`path`), and its copy from the published file
-    when one runs in the background (`copy`)."""
+    running in the background (`copy`; None for a first build)."""
 
     path: Path
     copy: BackgroundCopy | None = None
@@ -161,27 +161,19 @@ def build_copy(warehouse: Path) -> Iterator[BuildFile]:
     """Yield the file to build in; it replaces the published warehouse only if the block
     succeeds, so a failed build leaves the published file as it was.
 
-    No copy per build: the file built in is the generation before the published one,
-    kept beside it by the last successful build (`previous_generation`). The rebuild plan
-    reads the state that file records (pipeline/incremental.py), so the build recomputes
-    what every delivery since changed, and ends equal to a full rebuild like any
-    incremental build. The published file is copied (clone_or_copy) only when there is no
-    usable previous generation: the first build on an existing warehouse, after a failed
-    build (its half-built file is deleted), or while another process still has the
-    previous generation open (a reader of the warehouse before the last swap). That copy
-    runs in the background while the block plans and starts dbt, which waits for it
-    (pipeline/build_file.py); the plan reads the published file meanwhile."""
+    The build file starts as a copy of the published file (clone_or_copy: a copy-on-write
+    clone where the file system makes them, else a byte copy), so the rebuild plan
+    (pipeline/incremental.py) starts from the last build's state and recomputes what the
+    deliveries since it changed: a new month recomputes that month's changes, not two
+    months'. The copy runs in the background while the block plans and starts dbt, which
+    waits for it (pipeline/build_file.py); the plan reads the published file meanwhile
+    (the same state)."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     build = warehouse.with_name(f"{warehouse.stem}.build{warehouse.suffix}")
-    previous = previous_generation(warehouse)
-    for leftover in (build, _wal(build), copying_path(build), failed_path(build)):
+    for leftover in (*_build_files(build), *_retired_generation(warehouse)):
         leftover.unlink(missing_ok=True)
     copy = None
-    if warehouse.exists() and _reusable(previous):
-        os.replace(previous, build)
-        if _wal(previous).exists():
-            os.replace(_wal(previous), _wal(build))
-    elif warehouse.exists():
+    if warehouse.exists():
         if _wal(warehouse).exists():  # small; in place before the file DuckDB opens
             clone_or_copy(_wal(warehouse), _wal(build))
         copy = BackgroundCopy(clone_or_copy, warehouse, build)
@@ -193,70 +185,31 @@ def build_copy(warehouse: Path) -> Iterator[BuildFile]:
         if copy:
             with suppress(BuildFileError):  # the block's own error is the one to raise
                 copy.wait()
-        for leftover in (build, _wal(build), copying_path(build), failed_path(build)):
+        for leftover in _build_files(build):
             leftover.unlink(missing_ok=True)
         raise
-    _publish(build, warehouse, previous)
+    _publish(build, warehouse)
 
 
-def previous_generation(warehouse: Path) -> Path:
-    """The warehouse as the build before the last one left it: the next build's file."""
-    return warehouse.with_name(f"{warehouse.stem}.previous{warehouse.suffix}")
+def _build_files(build: Path) -> tuple[Path, ...]:
+    """The build file and what its build and copy write beside it."""
+    return build, _wal(build), copying_path(build), failed_path(build)
 
 
-def _reusable(previous: Path) -> bool:
-    """The previous generation exists and no process has it open: a reader that opened the
-    warehouse before the last swap may still hold this file, and a build must not write
-    under it. DuckDB locks a database file while it is open (fcntl; shared for readers),
-    which shows other processes; this process's own handles show in /proc (its fcntl
-    locks never conflict with each other, and closing a probe would drop them)."""
-    if not previous.exists() or _open_here(previous):
-        return False
-    try:
-        with previous.open("rb+") as handle:
-            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            fcntl.lockf(handle, fcntl.LOCK_UN)
-    except OSError:
-        return False
-    return True
+def _retired_generation(warehouse: Path) -> tuple[Path, ...]:
+    """The generation before the published file, which earlier versions kept beside it for
+    the next build to write (`warehouse.previous.duckdb`): no longer read, so removed."""
+    previous = warehouse.with_name(f"{warehouse.stem}.previous{warehouse.suffix}")
+    return previous, _wal(previous)
 
 
-def _open_here(path: Path) -> bool:
-    """Whether this process has `path` open (Linux's /proc; elsewhere: assume it has)."""
-    handles = Path("/proc/self/fd")
-    if not handles.is_dir():
-        return True
-    target = path.stat()
-    for handle in handles.iterdir():
-        try:
-            opened = handle.stat()
-        except OSError:
-            continue
-        if (opened.st_dev, opened.st_ino) == (target.st_dev, target.st_ino):
-            return True
-    return False
-
-
-def _publish(build: Path, warehouse: Path, previous: Path) -> None:
-    """Swap the build in (one rename: readers see the old file or the new, never neither)
-    and keep the file it replaces as the previous generation (a second name made before
-    the swap, so the published name never goes missing)."""
-    keep = warehouse.exists() and not _wal(warehouse).exists()
-    kept = previous.with_name(previous.name + ".tmp")
-    kept.unlink(missing_ok=True)
-    if keep:
-        try:
-            os.link(warehouse, kept)
-        except OSError:  # a file system without hard links: the next build copies
-            keep = False
+def _publish(build: Path, warehouse: Path) -> None:
+    """Swap the build in: one rename, so readers see the old file or the new, never
+    neither (a reader that opened the old file keeps reading it)."""
     _wal(warehouse).unlink(missing_ok=True)
     os.replace(build, warehouse)
     if _wal(build).exists():
         os.replace(_wal(build), _wal(warehouse))
-    for stale in (previous, _wal(previous)):
-        stale.unlink(missing_ok=True)
-    if keep:
-        os.replace(kept, previous)
 
 
 @contextmanager

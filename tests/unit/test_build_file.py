@@ -15,7 +15,7 @@ from pipeline import warehouse
 from pipeline.build_file import BuildFileError, copying_path, wait_for_build_file
 from pipeline.build_file_plugin import Plugin
 from pipeline.paths import DBT_PROJECT_DIR
-from pipeline.warehouse import build_copy, previous_generation
+from pipeline.warehouse import build_copy
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_the_copy_runs_beside_the_build_and_dbt_opens_the_file_once_whole(tmp_pa
     published = tmp_path / "warehouse.duckdb"
     published.write_bytes(b"published" * 1000)
     with build_copy(published) as build_file:
-        assert build_file.copy is not None, "no previous generation: a copy"
+        assert build_file.copy is not None
         assert build_file.starts_from == published, "the plan reads the same state meanwhile"
         assert not build_file.path.exists()
         assert copying_path(build_file.path).exists()
@@ -64,20 +64,23 @@ def test_the_copy_runs_beside_the_build_and_dbt_opens_the_file_once_whole(tmp_pa
         assert not copying_path(build_file.path).exists()
         build_file.path.write_bytes(b"built")
     assert published.read_bytes() == b"built"
-    assert previous_generation(published).read_bytes() == b"published" * 1000
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["warehouse.duckdb"]
 
 
-def test_a_build_on_the_previous_generation_copies_nothing(tmp_path):
+def test_every_build_on_a_warehouse_starts_from_a_copy_of_the_published_file(tmp_path):
+    """Not from an older generation: the rebuild plan then starts from the last build's
+    state, and a new month recomputes that month's changes only."""
     published = tmp_path / "warehouse.duckdb"
-    for content in (b"gen 1", b"gen 2"):
+    started_with = []
+    for content in (b"gen 1", b"gen 2", b"gen 3"):
         with build_copy(published) as build_file:
+            assert build_file.starts_from == (published if started_with else build_file.path)
             wait_for_build_file(build_file.path)
+            started_with.append(build_file.path.read_bytes() if started_with else None)
             build_file.path.write_bytes(content)
-    with build_copy(published) as build_file:
-        assert build_file.copy is None
-        assert build_file.starts_from == build_file.path
-        assert build_file.path.read_bytes() == b"gen 1"
-        build_file.path.write_bytes(b"gen 3")
+    assert started_with == [None, b"gen 1", b"gen 2"]
+    assert published.read_bytes() == b"gen 3"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["warehouse.duckdb"]
 
 
 def test_a_failed_copy_fails_dbt_and_leaves_the_published_file(tmp_path, gated_copy):
@@ -109,8 +112,7 @@ def test_a_block_that_never_waited_still_fails_with_the_copy(tmp_path, gated_cop
 
 
 def test_without_a_copy_dbt_opens_at_once(tmp_path):
-    """A first build (DuckDB creates the file), a build on the previous generation, a `dbt`
-    run by hand."""
+    """A first build (DuckDB creates the file), a `dbt` run by hand."""
     wait_for_build_file(tmp_path / "new.duckdb")
     (tmp_path / "old.duckdb").write_bytes(b"x")
     wait_for_build_file(tmp_path / "old.duckdb")

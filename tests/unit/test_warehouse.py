@@ -1,7 +1,6 @@
-"""The warehouse is published only when a build succeeds; builds write the generation
-before the published one, not a copy."""
+"""The warehouse is published only when a build succeeds; a build starts from a copy of
+the published file."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ from pipeline.build_settings import (
 )
 from pipeline.config import load_config
 from pipeline.paths import DBT_PROJECT_DIR, REPO_ROOT
-from pipeline.warehouse import build_copy, dbt_vars, previous_generation
+from pipeline.warehouse import build_copy, dbt_vars
 
 
 def build(published: Path, content: bytes) -> bytes:
@@ -48,86 +47,56 @@ def test_failed_build_leaves_the_published_warehouse_untouched(tmp_path):
 def test_successful_build_replaces_the_published_warehouse(tmp_path):
     published = tmp_path / "warehouse.duckdb"
     published.write_bytes(b"old")
-    assert build(published, b"new") == b"old", "the first build starts from a copy"
+    assert build(published, b"new") == b"old", "the build starts from a copy"
     assert published.read_bytes() == b"new"
-    assert previous_generation(published).read_bytes() == b"old"
-    assert sorted(path.name for path in tmp_path.iterdir()) == [
-        "warehouse.duckdb",
-        "warehouse.previous.duckdb",
-    ]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["warehouse.duckdb"]
 
 
-def test_later_builds_write_the_previous_generation_not_a_copy(tmp_path):
-    """Generations 1, 2, 3: the third build writes generation 1's file (its inode), not a
-    copy of the published generation 2; generation 2 is kept as the next build's."""
+def test_the_generation_earlier_versions_kept_is_removed(tmp_path):
     published = tmp_path / "warehouse.duckdb"
-    assert build(published, b"gen 1") == b""
-    assert not previous_generation(published).exists()  # nothing was published before
-    assert build(published, b"gen 2") == b"gen 1"
-    first_inode = previous_generation(published).stat().st_ino
-    second_inode = published.stat().st_ino
-    assert build(published, b"gen 3") == b"gen 1", "built on the generation before, no copy"
-    assert published.stat().st_ino == first_inode
-    assert previous_generation(published).stat().st_ino == second_inode
-    assert previous_generation(published).read_bytes() == b"gen 2"
+    published.write_bytes(b"gen 2")
+    for name in ("warehouse.previous.duckdb", "warehouse.previous.duckdb.wal"):
+        (tmp_path / name).write_bytes(b"gen 1")
+    assert build(published, b"gen 3") == b"gen 2"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["warehouse.duckdb"]
 
 
-def test_a_failed_build_on_the_previous_generation_leaves_a_copy_for_the_next(tmp_path):
+def test_a_reader_of_the_published_warehouse_keeps_reading_it_through_a_build(tmp_path):
+    """A reader that opened the warehouse before the swap reads the file it opened (the
+    published name moves to the new file); the build does not write under it."""
     published = tmp_path / "warehouse.duckdb"
-    for content in (b"gen 1", b"gen 2"):
-        build(published, content)
-    with pytest.raises(RuntimeError), build_copy(published) as build_file:
-        wait_for_build_file(build_file.path)
-        build_file.path.write_bytes(b"half-built")
-        raise RuntimeError("dbt test failed")
-    assert published.read_bytes() == b"gen 2"
-    assert not previous_generation(published).exists(), "the half-built file is gone"
-    assert build(published, b"gen 3") == b"gen 2", "the next build copies the published file"
-
-
-def test_a_previous_generation_open_elsewhere_is_not_written(tmp_path):
-    """A reader that opened the warehouse before the last swap still holds the previous
-    generation (DuckDB locks it): the build copies the published file instead, and the
-    reader's file is not touched."""
-    published = tmp_path / "warehouse.duckdb"
-    for number in (1, 2):
-        build_file_path = published.with_name("generation.duckdb")
-        with duckdb.connect(str(build_file_path)) as con:
-            con.execute(f"create table t as select {number} as generation")
-        with build_copy(published) as build_file:
-            wait_for_build_file(build_file.path)
-            build_file.path.unlink(missing_ok=True)
-            os.replace(build_file_path, build_file.path)
-    previous = previous_generation(published)
+    with duckdb.connect(str(published)) as con:
+        con.execute("create table t as select 1 as generation")
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(previous)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", READER, str(published)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert reader.stdout.readline().strip() == "1"
         with build_copy(published) as build_file:
             wait_for_build_file(build_file.path)
             with duckdb.connect(str(build_file.path)) as con:
-                assert con.execute("select generation from t").fetchone() == (2,)
-        assert published.stat().st_ino != previous.stat().st_ino
+                assert con.execute("select generation from t").fetchone() == (1,)
+                con.execute("update t set generation = 2")
+        with duckdb.connect(str(published), read_only=True) as con:
+            assert con.execute("select generation from t").fetchone() == (2,)
+        reader.stdin.write("again\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "1", "the reader reads the file it opened"
     finally:
         reader.kill()
         reader.wait()
 
 
 READER = """
-import sys, time, duckdb
+import sys, duckdb
 con = duckdb.connect(sys.argv[1], read_only=True)
 print(con.execute("select generation from t").fetchone()[0], flush=True)
-time.sleep(60)
+sys.stdin.readline()
+print(con.execute("select generation from t").fetchone()[0], flush=True)
 """
-
-
-def test_a_previous_generation_open_in_this_process_is_not_written(tmp_path):
-    published = tmp_path / "warehouse.duckdb"
-    for content in (b"gen 1", b"gen 2"):
-        build(published, content)
-    with previous_generation(published).open("rb"):
-        assert build(published, b"gen 3") == b"gen 2"
 
 
 def test_dbt_vars_come_from_the_config():
