@@ -62,30 +62,6 @@ event_sightings as (
             and events.deal_id = funnel_deals.deal_id
 ),
 
--- A current stage the history already shows entering is checked at that entry's date;
--- otherwise the snapshot is the only date there is.
-current_sightings as (
-    select
-        funnel_deals.source,
-        funnel_deals.crm_pipeline,
-        funnel_deals.deal_id,
-        funnel_deals.stage,
-        funnel_deals.snapshot_at as seen_at
-    from funnel_deals
-    left join event_sightings
-        on
-            funnel_deals.source = event_sightings.source
-            and funnel_deals.deal_id = event_sightings.deal_id
-            and funnel_deals.stage = event_sightings.stage
-    where event_sightings.deal_id is null
-),
-
-sightings as (
-    select * from event_sightings
-    union all
-    select * from current_sightings
-),
-
 outcome_stages as (
     select * from {{ ref('stg_landing__config_outcome_stages') }}
 ),
@@ -98,6 +74,91 @@ terminal_names as (
     where status in ('won', 'lost') and stage is not null
 ),
 
+-- The names seen (a deal's pipeline, its current stage or one of its history) that a
+-- sighting can leave unmapped, whatever its date: not an outcome (the stage of a won or
+-- lost deal, a configured outcome name), and not mapped for every date (a mapping with
+-- validity bounds is checked at each sighting's date below). Nearly every name is mapped
+-- for good: only the few others' sightings are dated and checked.
+seen_names as (
+    select distinct
+        source,
+        crm_pipeline,
+        stage
+    from funnel_deals
+    where stage is not null
+    union
+    select distinct
+        source,
+        crm_pipeline,
+        stage
+    from event_sightings
+    where stage is not null
+),
+
+doubtful_names as (
+    select seen_names.*
+    from seen_names
+    left join stage_map
+        on
+            seen_names.source = stage_map.source
+            and (stage_map.crm_pipeline is null or seen_names.crm_pipeline = stage_map.crm_pipeline)
+            and seen_names.stage = stage_map.crm_stage
+            and stage_map.valid_from is null
+            and stage_map.valid_to is null
+    left join terminal_names
+        on
+            seen_names.source = terminal_names.source
+            and seen_names.stage = terminal_names.stage
+    left join outcome_stages
+        on
+            seen_names.source = outcome_stages.source
+            and lower(trim(seen_names.stage)) = outcome_stages.crm_stage
+    where
+        stage_map.crm_stage is null
+        and terminal_names.stage is null
+        and outcome_stages.crm_stage is null
+),
+
+doubtful_events as (
+    select event_sightings.*
+    from event_sightings
+    inner join doubtful_names
+        on
+            event_sightings.source = doubtful_names.source
+            and event_sightings.crm_pipeline is not distinct from doubtful_names.crm_pipeline
+            and event_sightings.stage = doubtful_names.stage
+),
+
+-- A current stage the history already shows entering is checked at that entry's date;
+-- otherwise the snapshot is the only date there is. (A deal's current stage and its
+-- history entries of that stage are one name: both doubtful, or neither.)
+doubtful_current as (
+    select
+        funnel_deals.source,
+        funnel_deals.crm_pipeline,
+        funnel_deals.deal_id,
+        funnel_deals.stage,
+        funnel_deals.snapshot_at as seen_at
+    from funnel_deals
+    inner join doubtful_names
+        on
+            funnel_deals.source = doubtful_names.source
+            and funnel_deals.crm_pipeline is not distinct from doubtful_names.crm_pipeline
+            and funnel_deals.stage = doubtful_names.stage
+    left join doubtful_events
+        on
+            funnel_deals.source = doubtful_events.source
+            and funnel_deals.deal_id = doubtful_events.deal_id
+            and funnel_deals.stage = doubtful_events.stage
+    where doubtful_events.deal_id is null
+),
+
+sightings as (
+    select * from doubtful_events
+    union all
+    select * from doubtful_current
+),
+
 unmapped_sightings as (
     select sightings.*
     from sightings
@@ -108,19 +169,7 @@ unmapped_sightings as (
             and sightings.stage = stage_map.crm_stage
             and (stage_map.valid_from is null or {{ local_date('sightings.seen_at') }} >= stage_map.valid_from)
             and (stage_map.valid_to is null or {{ local_date('sightings.seen_at') }} <= stage_map.valid_to)
-    left join terminal_names
-        on
-            sightings.source = terminal_names.source
-            and sightings.stage = terminal_names.stage
-    left join outcome_stages
-        on
-            sightings.source = outcome_stages.source
-            and lower(trim(sightings.stage)) = outcome_stages.crm_stage
-    where
-        sightings.stage is not null
-        and stage_map.crm_stage is null
-        and terminal_names.stage is null
-        and outcome_stages.crm_stage is null
+    where stage_map.crm_stage is null
 ),
 
 final as (
