@@ -5,10 +5,9 @@ models and data tests, not dbt unit tests (they run in `make test`, with their o
 DbtCliResource runs them so that dagster-dbt turns dbt's events into asset events.
 
 The target is chosen as the CLI chooses it (pipeline.warehouse.dbt_target:
-VORONKA_DBT_TARGET, DuckDB by default): DuckDB builds into the generation before the
-published file (pipeline.warehouse.build_copy), Spark into
-a fresh warehouse folder beside it (pipeline.warehouse.build_location, shared with
-build_warehouse).
+VORONKA_DBT_TARGET, DuckDB by default): DuckDB builds into a copy of the published file
+(pipeline.warehouse.build_copy), Spark into a fresh warehouse folder beside it
+(pipeline.warehouse.build_location, shared with build_warehouse).
 
 Not partitioned: no model reads a month window. A build recomputes what changed since the
 previous build (pipeline/incremental.py: the months from a boundary on, or everything),
