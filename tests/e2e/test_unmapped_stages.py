@@ -4,8 +4,9 @@ the config, not from the pipeline's code.
 
 The demo's door shop renamed "Замер назначен" to "Вызов замерщика" on 2025-07-01, and its
 config maps the new name from that day. Here the config maps it from 2025-09-01 only, so
-the deals that entered it in July and August (Moscow dates) are reported: once per deal,
-first seen at the earliest such entry."""
+the deals that entered it in July and August (local dates) are reported: once per deal,
+first seen at the earliest such entry. The business runs in New York (the demo's exports
+written on its clock, with daylight saving), not the demo's Moscow."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import duckdb
 import pytest
 import yaml
 
+from pipeline.config import load_config
 from pipeline.demo import write_demo_exports
 from pipeline.ingest import ingest_inbox
 from pipeline.warehouse import build_warehouse
@@ -26,20 +28,19 @@ from tests.helpers import copy_demo_config
 
 LATER_MAPPING = ("valid_from: 2025-07-01}", "valid_from: 2025-09-01}")
 EXPORT_TIME = "%d.%m.%Y %H:%M"
+ZONE = "America/New_York"
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("unmapped")
-    copy_demo_config(folder)
+    copy_demo_config(folder, timezone=ZONE)
     path = folder / "voronka.yaml"
     text = path.read_text(encoding="utf-8")
     assert text.count(LATER_MAPPING[0]) == 1, "the demo config changed"
     path.write_text(text.replace(*LATER_MAPPING), encoding="utf-8")
-    from pipeline.config import load_config
-
     config = load_config(path)
-    write_demo_exports(config.inbox_dir, folder / "expected")
+    write_demo_exports(config.inbox_dir, folder / "expected", timezone=ZONE)
     ingest_inbox(config, settle_seconds=0)
     build_warehouse(config)
     return folder
@@ -89,7 +90,7 @@ def expected_rows(site: Path) -> set[tuple]:
             for start, end in mappings.get((pipeline, name), [])
         )
 
-    funnel_pipelines = set(pipeline for pipeline, _ in mappings)
+    funnel_pipelines = {pipeline for pipeline, _ in mappings}
     unmapped: dict[tuple[str, str], dict] = {}
     for deal, name, entered in entries:
         pipeline = pipelines[deal]
