@@ -16,8 +16,8 @@
 {#- An export lists a deal once, and two exports rarely share a snapshot time: the keys
     held more than once are found first (three columns grouped), and only their rows are
     ranked; every other row passes as it is. A window over every row sorted by thirteen
-    keys took 3.2-3.6 s at full scale (2.8 M rows), against 1.3 s. Each reader names the
-    source itself: a CTE read twice is materialized whole. -#}
+    keys took 3.2-3.9 s alone at full scale (2.8 M rows), against 1.3-1.6 s. Each reader
+    names the source itself: a CTE read twice is materialized whole. -#}
 {%- set of_copied_key -%}
     deals.source = copied_keys.source
             and deals.deal_id = copied_keys.deal_id
