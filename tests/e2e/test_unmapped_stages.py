@@ -103,7 +103,7 @@ def expected_rows(site: Path) -> set[tuple]:
             seen["deals"].add(deal)
             seen["first"] = min(seen["first"], entered)
     return {
-        ("crm", pipeline, name, len(seen["deals"]), seen["first"].astimezone(dt.UTC))
+        (crm["name"], pipeline, name, len(seen["deals"]), seen["first"].astimezone(dt.UTC))
         for (pipeline, name), seen in unmapped.items()
     }
 
