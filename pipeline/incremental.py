@@ -21,14 +21,17 @@ models' semantics (docs/contracts.md "Funnel semantics"):
   first new call, or of the previous cutoff less the callback window if earlier (a
   missed call's callback may come in the new calls; its leak flag moves with the cutoff).
 - Call → deal links and call-lead episodes (UTC call months), per funnel: from a day
-  before the first new call, the first new history entry (it may close a deal) and every
-  changed deal's creation less the link days (the calls it may take). A link depends
+  before the first new call of its calls source, the first new history entry of its CRM
+  sources (it may close a deal) and every changed deal's creation less the link days (the
+  calls it may take). A funnel's calls are its calls source's, its deals and their entries
+  its CRM sources': new rows of other sources reach none of its rows. A link depends
   only on its call and the deals; an episode carries on from the phone's last call
   before the boundary (int_call_leads_sessionized), so older call months stay as built.
 - Entities (local cohort months), per funnel: the earliest of
-  - new entities: a day before the first new call and the first new history entry (a
-    new call opens an episode, or anchors a deal created after it, in its own month at
-    the earliest), and every changed deal's creation less the link days;
+  - new entities: a day before the first new call of its calls source and the first
+    new history entry of its CRM sources (a new call opens an episode, or anchors a deal
+    created after it, in its own month at the earliest), and every changed deal's
+    creation less the link days;
   - reached entities' cohort months in the previous build: changed deals, deals sharing
     a phone with a changed deal, call-lead episodes of a changed deal's phone (their
     calls may now link to it); and the entities a new call can add a call entry to
@@ -39,6 +42,8 @@ models' semantics (docs/contracts.md "Funnel semantics"):
     changes none of the entity's stage rows (first entries, anchor, window, period
     month): the stage entries of such an old cohort keep only the calls it was built
     with (int_stage_entries_unioned), and every mart row equals a full rebuild's.
+  - the month after the previous cutoff's: the forecast's deal periods take a new
+    `month_start` month from there when the cutoff moves (below), whatever changed.
 - Monthly marts that read the cutoff (funnel_stage_monthly), per funnel: the entities'
   boundary, or the maturity boundary if earlier: the month of the previous cutoff less
   the window and a month (maturity and share-open flags of those cohorts move with the
@@ -261,7 +266,7 @@ def plan_rebuild(
     }
     links_from = {funnel.id: _first_link_month(funnel, changes) for funnel in config.funnels}
     callbacks_from = changes.cutoff - dt.timedelta(hours=config.calls.callback_hours, days=1)
-    calls_from = month_start(min(filter(None, [changes.first_call, callbacks_from])))
+    calls_from = month_start(min([*changes.first_call.values(), callbacks_from]))
     return RebuildPlan(
         False,
         f"{len(new_files)} new file(s)",
@@ -317,15 +322,11 @@ def _first_maturing(funnel, changes: Changes) -> dt.date:
 
 
 def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: Changes) -> dt.date:
-    """The first cohort month of `funnel` whose entities the changes can reach
-    (NOTHING_TO_RECOMPUTE: none)."""
+    """The first cohort month of `funnel` whose entities the changes can reach, or the
+    month after the previous cutoff's if earlier (_after_cutoff_month)."""
     candidates = [
-        NOTHING_TO_RECOMPUTE,
-        *(
-            month_start(t - dt.timedelta(days=1))
-            for t in (changes.first_call, changes.first_entry)
-            if t
-        ),
+        _after_cutoff_month(changes),
+        *(month_start(t - dt.timedelta(days=1)) for t in _first_new_rows(funnel, changes)),
         *(
             month_start(at - dt.timedelta(days=funnel.link_days + 1))
             for at in _changed_deals_created(funnel, changes)
@@ -338,12 +339,21 @@ def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: Changes) -> d
     return min([*candidates, *filter(None, reached)])
 
 
+def _after_cutoff_month(changes: Changes) -> dt.date:
+    """The month after the previous cutoff's (in any zone): the forecast's deal periods
+    (int_forecast_deal_periods, from the month before the entity boundary) take a new
+    `month_start` month from there when the cutoff moves into a later month, whatever
+    changed. Cheap: the previous build's entities lie in earlier cohort months, but for
+    those anchored in the hours a zone ahead of UTC puts in the next month."""
+    return add_months(month_start(changes.cutoff - dt.timedelta(days=1)), 1)
+
+
 def _first_link_month(funnel, changes: Changes) -> dt.date:
     """The first UTC call month of `funnel` whose links or episodes the changes can reach:
     a day before the first new call and history entry, and the changed deals' creation
     less the link days."""
     moments = [
-        *(t for t in (changes.first_call, changes.first_entry) if t),
+        *_first_new_rows(funnel, changes),
         *(
             at - dt.timedelta(days=funnel.link_days)
             for at in _changed_deals_created(funnel, changes)
@@ -352,6 +362,16 @@ def _first_link_month(funnel, changes: Changes) -> dt.date:
     if not moments:
         return NOTHING_TO_RECOMPUTE
     return month_start(min(moments) - dt.timedelta(days=1))
+
+
+def _first_new_rows(funnel, changes: Changes) -> list[dt.datetime]:
+    """The earliest new call of the funnel's calls source and the earliest new history
+    entry of each of its CRM sources: new rows of other sources reach none of its
+    entities, links or episodes (its calls are its calls source's, its deals and their
+    entries its CRM sources')."""
+    calls = [changes.first_call.get(funnel.calls.source)] if funnel.calls else []
+    entries = [changes.first_entry.get(source) for source in {crm.source for crm in funnel.crm}]
+    return [moment for moment in (*calls, *entries) if moment]
 
 
 def _changed_deals_created(funnel, changes: Changes) -> list[dt.datetime]:

@@ -34,8 +34,8 @@ from pipeline.config import Config
 @dataclass(frozen=True)
 class Changes:
     cutoff: dt.datetime  # the previous build's
-    first_call: dt.datetime | None  # the earliest new call
-    first_entry: dt.datetime | None  # the earliest new history entry
+    first_call: dict[str, dt.datetime]  # per calls source: the earliest new call
+    first_entry: dict[str, dt.datetime]  # per CRM source: the earliest new history entry
     first_created: dict[tuple[str, str], dt.datetime]  # per (source, pipeline): changed deals
 
 
@@ -264,19 +264,24 @@ def read_changes(con: duckdb.DuckDBPyConnection) -> Changes:
     reached_deals), and the earliest changes."""
     con.execute(f"create temp table changed_deals as {_CHANGED_DEALS}")
     con.execute(_PHONES)
-    row = con.execute(
-        """
-        select
-            (select cutoff_at from previous.marts.data_cutoff),
-            (select min(started_at) from new_calls),
-            (select min(entered_at) from new_crm_stage_events)
-        """
-    ).fetchone()
+    (cutoff,) = con.execute("select cutoff_at from previous.marts.data_cutoff").fetchone()
+    first_call = con.execute(
+        "select source, min(started_at) from new_calls where started_at is not null group by all"
+    ).fetchall()
+    first_entry = con.execute(
+        "select source, min(entered_at) from new_crm_stage_events "
+        "where entered_at is not null group by all"
+    ).fetchall()
     created = con.execute(
         "select source, crm_pipeline, min(created_at) from changed_deals "
         "where created_at is not null group by all"
     ).fetchall()
-    return Changes(*row, {(source, pipeline): at for source, pipeline, at in created})
+    return Changes(
+        cutoff,
+        dict(first_call),
+        dict(first_entry),
+        {(source, pipeline): at for source, pipeline, at in created},
+    )
 
 
 def split_parts(

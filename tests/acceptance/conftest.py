@@ -20,6 +20,7 @@ import polars as pl
 import pytest
 import yaml
 
+from tests.acceptance import hand_count
 from tests.acceptance.shapes import DATA, SHAPES, Shape, config_for
 
 SHAPES_ENV = "VORONKA_ACCEPTANCE_SHAPES"
@@ -85,6 +86,42 @@ class Project:
             if frames
             else pl.DataFrame(schema={"file_id": pl.String, "row_number": pl.Int64})
         )
+
+
+def mart_counts(
+    project: Project, funnel_id: str, view: str = "cohort"
+) -> dict[hand_count.Key, int]:
+    rows = project.query(
+        """
+        select strftime(month, '%Y-%m'), segment_type, segment, stage_key, entities
+        from marts.funnel_stage_monthly
+        where funnel_id = ? and view = ? and segment_type in ('total', 'manager')
+          and entities > 0
+        """,
+        [funnel_id, view],
+    )
+    return {(m, t, s, k): int(n) for m, t, s, k, n in rows}
+
+
+def describe(shape_name: str, expected: dict, got: dict) -> str:
+    keys = SHAPES[shape_name].stage_keys
+    lines = []
+    cells = sorted(set(expected) | set(got), key=lambda k: (k[0], k[1], k[2], keys.index(k[3])))
+    for key in cells:
+        if expected.get(key, 0) != got.get(key, 0):
+            month, segment_type, segment, stage = key
+            lines.append(
+                f"  {month} {segment_type}={segment} {stage}: "
+                f"hand count {expected.get(key, 0)}, pipeline {got.get(key, 0)}"
+            )
+    return "\n".join(lines)
+
+
+def assert_same_counts(view: str, shape_name: str, zone: str, expected: dict, got: dict):
+    assert got == expected, (
+        f"{shape_name} in {zone}: {view} entities differ (month, segment, stage):\n"
+        + describe(shape_name, expected, got)
+    )
 
 
 def write_project(root: Path, zone: str, shapes: list[Shape]) -> Project:

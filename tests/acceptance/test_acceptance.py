@@ -13,7 +13,12 @@ import datetime as dt
 import pytest
 
 from tests.acceptance import hand_count
-from tests.acceptance.conftest import Project, Projects, selected_shapes
+from tests.acceptance.conftest import (
+    Projects,
+    assert_same_counts,
+    mart_counts,
+    selected_shapes,
+)
 from tests.acceptance.shapes import DATA, SHAPES, ZONES
 
 SHAPE_NAMES = [shape.name for shape in selected_shapes()]
@@ -67,42 +72,6 @@ def test_cutoff_comes_from_the_data(projects: Projects, zone: str) -> None:
         cutoff_at = cutoff_at.replace(tzinfo=dt.UTC)
     expected = max(max(hand_count.read_shape(s.name, zone).times) for s in project.shapes)
     assert cutoff_at == expected
-
-
-def mart_counts(
-    project: Project, funnel_id: str, view: str = "cohort"
-) -> dict[hand_count.Key, int]:
-    rows = project.query(
-        """
-        select strftime(month, '%Y-%m'), segment_type, segment, stage_key, entities
-        from marts.funnel_stage_monthly
-        where funnel_id = ? and view = ? and segment_type in ('total', 'manager')
-          and entities > 0
-        """,
-        [funnel_id, view],
-    )
-    return {(m, t, s, k): int(n) for m, t, s, k, n in rows}
-
-
-def describe(shape_name: str, expected: dict, got: dict) -> str:
-    keys = SHAPES[shape_name].stage_keys
-    lines = []
-    cells = sorted(set(expected) | set(got), key=lambda k: (k[0], k[1], k[2], keys.index(k[3])))
-    for key in cells:
-        if expected.get(key, 0) != got.get(key, 0):
-            month, segment_type, segment, stage = key
-            lines.append(
-                f"  {month} {segment_type}={segment} {stage}: "
-                f"hand count {expected.get(key, 0)}, pipeline {got.get(key, 0)}"
-            )
-    return "\n".join(lines)
-
-
-def assert_same_counts(view: str, shape_name: str, zone: str, expected: dict, got: dict):
-    assert got == expected, (
-        f"{shape_name} in {zone}: {view} entities differ (month, segment, stage):\n"
-        + describe(shape_name, expected, got)
-    )
 
 
 @pytest.mark.parametrize("shape_name", SHAPE_NAMES)
