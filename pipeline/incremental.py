@@ -94,7 +94,14 @@ import polars as pl
 
 from pipeline import io
 from pipeline.config import Config
-from pipeline.incremental_changes import Changes, quoted, read_changes, register_landing
+from pipeline.incremental_changes import (
+    Changes,
+    quoted,
+    reached_by_new_calls,
+    reached_cohort,
+    read_changes,
+    register_landing,
+)
 from pipeline.months import add_months, month_start
 from pipeline.paths import DBT_PROJECT_DIR
 
@@ -333,8 +340,8 @@ def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: Changes) -> d
         ),
     ]
     reached = [
-        con.execute(_REACHED_COHORT, [funnel.id, funnel.id]).fetchone()[0],
-        _reached_by_new_calls(con, funnel),
+        reached_cohort(con, funnel.id),
+        reached_by_new_calls(con, funnel),
     ]
     return min([*candidates, *filter(None, reached)])
 
@@ -350,8 +357,8 @@ def _after_cutoff_month(changes: Changes) -> dt.date:
 
 def _first_link_month(funnel, changes: Changes) -> dt.date:
     """The first UTC call month of `funnel` whose links or episodes the changes can reach:
-    a day before the first new call and history entry, and the changed deals' creation
-    less the link days."""
+    a day before the first new call and history entry of its sources, and the changed
+    deals' creation less the link days."""
     moments = [
         *_first_new_rows(funnel, changes),
         *(
@@ -381,82 +388,6 @@ def _changed_deals_created(funnel, changes: Changes) -> list[dt.datetime]:
         for (source, pipeline), at in changes.first_created.items()
         if at and any(crm.covers(source, pipeline) for crm in funnel.crm)
     ]
-
-
-def _reached_by_new_calls(con: duckdb.DuckDBPyConnection, funnel) -> dt.date | None:
-    """The earliest previous cohort month of an entity whose stage rows a new call can
-    change (see the module's docstring); None if there is none."""
-    call_stages = [order for order, stage in enumerate(funnel.stages, start=1) if stage.calls]
-    if not call_stages:
-        return None  # no call enters a stage: no call entries at all
-    return con.execute(
-        _REACHED_BY_NEW_CALLS,
-        {
-            "funnel_id": funnel.id,
-            "window": dt.timedelta(days=funnel.window_days),
-            "call_stages": call_stages,
-        },
-    ).fetchone()[0]
-
-
-# The earliest previous cohort month, in one funnel, of an entity a changed deal reaches.
-_REACHED_COHORT = """
-select min(cohort_month) from (
-    select e.cohort_month
-    from previous.intermediate.int_entities_described e
-    semi join reached_deals r using (entity_id)
-    where e.funnel_id = ?
-    union all
-    select s.cohort_month
-    from previous.intermediate.int_call_leads_sessionized s
-    where s.funnel_id = ?
-      and s.client_phone_hash in (select client_phone_hash from changed_phones)
-)
-"""
-
-# The earliest previous cohort month, in one funnel, of an entity a new call can add a
-# call entry to that is not its first into that stage: deals of the call's phone open at
-# or after the phone's first new call; episodes of the phone with a call from a window
-# before it on. Left out: entities with an exact entry, at or before the phone's first new
-# call, into every call stage (a later entry changes none of their stage rows).
-_REACHED_BY_NEW_CALLS = """
-with deals as (
-    select e.entity_id, e.cohort_month, min(n.first_call_at) as first_call_at
-    from previous.intermediate.int_entities_described e
-    inner join new_call_deal_phones p using (entity_id)
-    inner join new_call_phones n using (client_phone_hash)
-    where e.funnel_id = $funnel_id
-      and e.entity_kind = 'deal'
-      and (e.closed_at is null or e.closed_at >= n.first_call_at)
-    group by all
-),
-episodes as (
-    select s.entity_id, min(s.cohort_month) as cohort_month, min(n.first_call_at) as first_call_at
-    from previous.intermediate.int_call_leads_sessionized s
-    inner join new_call_phones n using (client_phone_hash)
-    where s.funnel_id = $funnel_id
-    group by s.entity_id
-    having max(s.started_at) >= min(n.first_call_at) - $window
-),
-touched as (
-    select * from deals
-    union all
-    select * from episodes
-),
-entered as (
-    select t.entity_id
-    from touched t
-    inner join previous.intermediate.int_stage_entries_unioned x
-        on x.funnel_id = $funnel_id and x.entity_id = t.entity_id
-    where x.is_exact
-      and x.entered_at <= t.first_call_at
-      and list_contains($call_stages, x.stage_order)
-    group by t.entity_id, t.first_call_at
-    having count(distinct x.stage_order) = len($call_stages)
-)
-select min(cohort_month) from touched t
-where not exists (select 1 from entered x where x.entity_id = t.entity_id)
-"""
 
 
 def is_up_to_date(config: Config, warehouse: Path) -> bool:

@@ -1,5 +1,6 @@
 """What changed since the previous build, for the incremental plan (pipeline/incremental.py):
-views over landing, the rows of new files no old file holds, and the deals that changed.
+views over landing, the rows of new files no old file holds, the deals that changed, and
+the earliest cohorts of the previous build's entities they reach.
 
 Landing is append-only (stage entries inferred from snapshots are the dbt model
 int_stage_entries_inferred, never landing rows), so new files are the only change. A deal
@@ -282,6 +283,88 @@ def read_changes(con: duckdb.DuckDBPyConnection) -> Changes:
         dict(first_entry),
         {(source, pipeline): at for source, pipeline, at in created},
     )
+
+
+def reached_cohort(con: duckdb.DuckDBPyConnection, funnel_id: str) -> dt.date | None:
+    """The earliest previous cohort month, in one funnel, of an entity a changed deal
+    reaches (read_changes' tables); None if there is none."""
+    return con.execute(_REACHED_COHORT, [funnel_id, funnel_id]).fetchone()[0]
+
+
+def reached_by_new_calls(con: duckdb.DuckDBPyConnection, funnel) -> dt.date | None:
+    """The earliest previous cohort month, in `funnel`, of an entity whose stage rows a
+    new call can change (pipeline/incremental.py's docstring); None if there is none."""
+    call_stages = [order for order, stage in enumerate(funnel.stages, start=1) if stage.calls]
+    if not call_stages:
+        return None  # no call enters a stage: no call entries at all
+    return con.execute(
+        _REACHED_BY_NEW_CALLS,
+        {
+            "funnel_id": funnel.id,
+            "window": dt.timedelta(days=funnel.window_days),
+            "call_stages": call_stages,
+        },
+    ).fetchone()[0]
+
+
+# The earliest previous cohort month, in one funnel, of an entity a changed deal reaches.
+_REACHED_COHORT = """
+select min(cohort_month) from (
+    select e.cohort_month
+    from previous.intermediate.int_entities_described e
+    semi join reached_deals r using (entity_id)
+    where e.funnel_id = ?
+    union all
+    select s.cohort_month
+    from previous.intermediate.int_call_leads_sessionized s
+    where s.funnel_id = ?
+      and s.client_phone_hash in (select client_phone_hash from changed_phones)
+)
+"""
+
+# The earliest previous cohort month, in one funnel, of an entity a new call can add a
+# call entry to that is not its first into that stage: deals of the call's phone open at
+# or after the phone's first new call; episodes of the phone with a call from a window
+# before it on. Left out: entities with an exact entry, at or before the phone's first new
+# call, into every call stage (a later entry changes none of their stage rows).
+_REACHED_BY_NEW_CALLS = """
+with deals as (
+    select e.entity_id, e.cohort_month, min(n.first_call_at) as first_call_at
+    from previous.intermediate.int_entities_described e
+    inner join new_call_deal_phones p using (entity_id)
+    inner join new_call_phones n using (client_phone_hash)
+    where e.funnel_id = $funnel_id
+      and e.entity_kind = 'deal'
+      and (e.closed_at is null or e.closed_at >= n.first_call_at)
+    group by all
+),
+episodes as (
+    select s.entity_id, min(s.cohort_month) as cohort_month, min(n.first_call_at) as first_call_at
+    from previous.intermediate.int_call_leads_sessionized s
+    inner join new_call_phones n using (client_phone_hash)
+    where s.funnel_id = $funnel_id
+    group by s.entity_id
+    having max(s.started_at) >= min(n.first_call_at) - $window
+),
+touched as (
+    select * from deals
+    union all
+    select * from episodes
+),
+entered as (
+    select t.entity_id
+    from touched t
+    inner join previous.intermediate.int_stage_entries_unioned x
+        on x.funnel_id = $funnel_id and x.entity_id = t.entity_id
+    where x.is_exact
+      and x.entered_at <= t.first_call_at
+      and list_contains($call_stages, x.stage_order)
+    group by t.entity_id, t.first_call_at
+    having count(distinct x.stage_order) = len($call_stages)
+)
+select min(cohort_month) from touched t
+where not exists (select 1 from entered x where x.entity_id = t.entity_id)
+"""
 
 
 def split_parts(
