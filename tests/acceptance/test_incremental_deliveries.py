@@ -1,9 +1,10 @@
 """Acceptance, delivered over time: the hand-written exports arrive in three deliveries, as
 a site receives them (each shape's first export or deals file, then its history file and
 the next weekly export, then the second half of the call log and the CRM export its calls
-link to), with `voronka ingest` and `voronka build` after each. The last build is
-incremental; every mart must equal a full rebuild of the same landing, row for row, and
-the mature cohorts the plain-Python hand count of the files.
+link to), with `voronka ingest` and `voronka build` after each. The second and third
+builds are incremental, each recomputing the funnels of its files' sources; after the
+third, every mart must equal a full rebuild of the same landing, row for row, and the
+mature cohorts the plain-Python hand count of the files.
 
 The demo's own incremental test (tests/e2e/test_incremental.py) shares the generator's
 assumptions; these files were written by hand in shapes the generator does not write.
