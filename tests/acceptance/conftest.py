@@ -124,6 +124,19 @@ def assert_same_counts(view: str, shape_name: str, zone: str, expected: dict, go
     )
 
 
+def assert_mature_cohorts_equal_the_hand_count(project: Project, shape_name: str, zone: str):
+    """marts.funnel_stage_monthly, view cohort, total and per manager, every mature month
+    and stage of the shape's funnel: entities equal the hand count exactly."""
+    shape = SHAPES[shape_name]
+    cutoff_at = hand_count.cutoff(zone)
+    got = {
+        key: n
+        for key, n in mart_counts(project, shape.funnel["id"]).items()
+        if hand_count.is_mature(key[0], shape.window_days, cutoff_at, zone)
+    }
+    assert_same_counts("cohort", shape_name, zone, hand_count.mature_counts(shape_name, zone), got)
+
+
 def write_project(root: Path, zone: str, shapes: list[Shape]) -> Project:
     root.mkdir(parents=True, exist_ok=True)
     config = config_for(zone, shapes)

@@ -15,6 +15,7 @@ import pytest
 from tests.acceptance import hand_count
 from tests.acceptance.conftest import (
     Projects,
+    assert_mature_cohorts_equal_the_hand_count,
     assert_same_counts,
     mart_counts,
     selected_shapes,
@@ -79,16 +80,7 @@ def test_cutoff_comes_from_the_data(projects: Projects, zone: str) -> None:
 def test_mature_cohorts_equal_the_hand_count(projects: Projects, zone: str, shape_name: str):
     """marts.funnel_stage_monthly, view cohort, total and per manager, every mature month
     and stage: entities equal the hand count exactly."""
-    project = projects.get(zone)
-    shape = SHAPES[shape_name]
-    expected = hand_count.mature_counts(shape_name, zone)
-    cutoff_at = hand_count.cutoff(zone)
-    got = {
-        key: n
-        for key, n in mart_counts(project, shape.funnel["id"]).items()
-        if hand_count.is_mature(key[0], shape.window_days, cutoff_at, zone)
-    }
-    assert_same_counts("cohort", shape_name, zone, expected, got)
+    assert_mature_cohorts_equal_the_hand_count(projects.get(zone), shape_name, zone)
 
 
 @pytest.mark.parametrize("shape_name", SHAPE_NAMES)

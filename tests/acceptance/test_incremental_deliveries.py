@@ -18,8 +18,11 @@ from pathlib import Path
 import pytest
 
 from bench.checks import compare_marts
-from tests.acceptance import hand_count
-from tests.acceptance.conftest import Project, assert_same_counts, mart_counts, write_project
+from tests.acceptance.conftest import (
+    Project,
+    assert_mature_cohorts_equal_the_hand_count,
+    write_project,
+)
 from tests.acceptance.shapes import DATA, SHAPES
 
 ZONE = "America/New_York"
@@ -150,12 +153,4 @@ def test_every_mart_equals_a_full_rebuild(delivered, tmp_path: Path) -> None:
 def test_mature_cohorts_equal_the_hand_count(delivered, shape_name: str) -> None:
     """As tests/acceptance/test_acceptance.py checks the corpus built in one delivery."""
     project, _ = delivered
-    shape = SHAPES[shape_name]
-    cutoff_at = hand_count.cutoff(ZONE)
-    got = {
-        key: n
-        for key, n in mart_counts(project, shape.funnel["id"]).items()
-        if hand_count.is_mature(key[0], shape.window_days, cutoff_at, ZONE)
-    }
-    expected = hand_count.mature_counts(shape_name, ZONE)
-    assert_same_counts("cohort", shape_name, ZONE, expected, got)
+    assert_mature_cohorts_equal_the_hand_count(project, shape_name, ZONE)
