@@ -15,6 +15,8 @@ import mimetypes
 import multiprocessing
 import os
 import resource
+import shutil
+import tempfile
 import threading
 import traceback
 from multiprocessing import forkserver
@@ -204,9 +206,14 @@ def write_pdf(
     """
     context = _render_server()
     receiver, sender = context.Pipe(duplex=False)
+    # The child's scratch folder, removed here: WeasyPrint stores the @font-face fonts in
+    # a temp folder it removes only when its font configuration is collected, which a
+    # child that ends with os._exit (as multiprocessing's children do) or is killed never
+    # reaches (~2.8 MB left in the temp folder per PDF).
+    scratch = tempfile.mkdtemp(prefix="voronka-render-")
     child = context.Process(
         target=_render_in_child,
-        args=(html, str(target), epoch, memory_bytes, int(timeout_s) + 1, sender),
+        args=(html, str(target), epoch, memory_bytes, int(timeout_s) + 1, scratch, sender),
         daemon=True,
     )
     with without_main_module():  # the child needs only this module, preloaded
@@ -223,6 +230,7 @@ def write_pdf(
     finally:
         receiver.close()
         child.join(timeout=5)
+        shutil.rmtree(scratch, ignore_errors=True)
     if status == "ok":
         for url in detail:
             LOG.warning("%s: refused: %s", target.name, url)
@@ -275,9 +283,10 @@ def _render_server() -> multiprocessing.context.BaseContext:
 
 
 def _render_in_child(
-    html: str, target: str, epoch: int, memory_bytes: int, cpu_seconds: int, sender
+    html: str, target: str, epoch: int, memory_bytes: int, cpu_seconds: int, scratch: str, sender
 ) -> None:
     """In the forked child: cap memory and CPU, render, write, report back."""
+    tempfile.tempdir = scratch  # WeasyPrint's temp folders go where the parent removes them
     try:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))

@@ -14,6 +14,7 @@ import datetime as dt
 import math
 import os
 import re
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -692,6 +693,28 @@ def test_missing_font_files_fail_clearly(tmp_path):
 def test_no_report_temp_files_are_left_behind(rendered):
     leftovers = [name for name in os.listdir(rendered["ru"].parent) if name.endswith(".part")]
     assert leftovers == []
+
+
+STYLED_PAGE = (
+    '<html><head><link rel="stylesheet" href="static/report.css"></head>'
+    "<body><p>x</p></body></html>"
+)
+
+
+def test_rendering_leaves_nothing_in_the_temp_folder(tmp_path, monkeypatch):
+    # WeasyPrint copies the @font-face fonts into a temp folder of its own, which a render
+    # child (ended with os._exit, or killed) never removed: ~2.8 MB per PDF, for good.
+    system_temp = Path(tempfile.gettempdir())
+    before = set(system_temp.glob("weasyprint-*"))
+    scratch_parent = tmp_path / "temp"
+    scratch_parent.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch_parent))
+    render_module.write_pdf(STYLED_PAGE, tmp_path / "styled.pdf", epoch=0)
+    assert (tmp_path / "styled.pdf").read_bytes().startswith(b"%PDF")
+    with pytest.raises(RenderError, match="longer than"):
+        render_module.write_pdf(STYLED_PAGE, tmp_path / "slow.pdf", epoch=0, timeout_s=0.05)
+    assert list(scratch_parent.iterdir()) == []
+    assert set(system_temp.glob("weasyprint-*")) <= before
 
 
 def test_render_child_is_stopped_at_its_memory_cap(tmp_path):
