@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 
 POLL_SECONDS = 0.02
+# The build file's folder, which only the profile's plugin reads (pipeline/build_file_plugin.py).
+BUILD_FOLDER_ENV = "VORONKA_DBT_FOLDER"
 
 
 class BuildFileError(RuntimeError):
@@ -34,6 +36,13 @@ def copying_path(build: Path) -> Path:
 def failed_path(build: Path) -> Path:
     """Written when the build file's copy failed, before its partial file is removed."""
     return build.with_name(build.name + ".copy-failed")
+
+
+def in_build_folder(path: str) -> str:
+    """`path` in the build file's folder (VORONKA_DBT_FOLDER) if that is set; an absolute
+    `path` stays as it is."""
+    folder = os.environ.get(BUILD_FOLDER_ENV)
+    return os.path.join(folder, path) if folder else path
 
 
 def wait_for_build_file(build: Path, parent: int | None = None) -> None:

@@ -34,7 +34,8 @@ def duckdb_resources(warehouse: Path) -> dict[str, str]:
     memory_limit a quarter of the memory this process may use (the cgroup's limit, else the
     machine's), within 1–3 GB; threads the CPUs it may run on (affinity, the cgroup's
     quota), and dbt's threads two where there are two CPUs or more; the folder it spills to
-    beside the file (spill_dir); the freed memory it keeps, as much as its memory_limit.
+    beside the file (spill_dir; relative to the file's folder, as a relative value set in
+    the environment is); the freed memory it keeps, as much as its memory_limit.
     A variable already set in the environment wins."""
     chosen = duckdb_settings(available_memory_mb(), available_cpus(), warehouse)
     resources = {name: os.environ.get(name, value) for name, value in chosen.items()}
@@ -51,7 +52,7 @@ def plan_settings(warehouse: Path) -> dict[str, str]:
     return {
         "memory_limit": chosen[MEMORY_LIMIT_ENV],
         "threads": chosen[THREADS_ENV],
-        "temp_directory": chosen[TEMP_DIR_ENV],
+        "temp_directory": str(warehouse.parent / chosen[TEMP_DIR_ENV]),
         "block_allocator_memory": chosen[BLOCK_ALLOCATOR_ENV],
     }
 
@@ -62,7 +63,9 @@ def duckdb_settings(memory_mb: int, cpus: int, warehouse: Path) -> dict[str, str
         MEMORY_LIMIT_ENV: f"{limit}MB",
         THREADS_ENV: str(max(cpus, 1)),
         DBT_THREADS_ENV: "2" if cpus >= 2 else "1",
-        TEMP_DIR_ENV: str(spill_dir(warehouse)),
+        # Relative to the warehouse's folder (pipeline/build_file_plugin.py): the profile
+        # then holds no site's path, and every site's builds share dbt's parse state.
+        TEMP_DIR_ENV: spill_dir(warehouse).name,
     }
 
 

@@ -129,6 +129,7 @@ BOUNDARY_ENV = {
         "calls_rebuild_from",
         "new_files",  # the CRM staging tables' (macros/incremental_files.sql)
         "crm_unchanged",  # the tables built whole from CRM data alone (same file)
+        "build_fingerprint",  # what the build was made from (models/state/build_state.sql)
     )
 }
 
@@ -154,16 +155,14 @@ class RebuildPlan:
     def dbt_args(self) -> list[str]:
         return ["--full-refresh"] if self.full else []
 
-    def dbt_vars(self) -> dict:
-        return {"build_fingerprint": self.fingerprint}
-
     def dbt_env(self) -> dict[str, str]:
-        """The boundaries and the new files, as the environment variables
+        """The boundaries, the new files and the fingerprint, as the environment variables
         dbt_project/macros/incremental.sql and incremental_files.sql read (JSON; null: every
         month, every file). Not --vars: dbt re-parses the whole project when a
         var changes. The macros read these only while dbt executes, so new values make
         dbt parse no file again."""
         boundaries: dict = {name: None for name in BOUNDARY_ENV.values()}
+        boundaries[BOUNDARY_ENV["build_fingerprint"]] = self.fingerprint
         if not self.full:
             boundaries[BOUNDARY_ENV["rebuild_from"]] = _iso(self.rebuild_from)
             boundaries[BOUNDARY_ENV["marts_rebuild_from"]] = _iso(self.marts_rebuild_from)

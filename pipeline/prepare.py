@@ -4,8 +4,9 @@ import os
 import subprocess
 
 from pipeline import io
-from pipeline.paths import DBT_PROJECT_DIR
-from pipeline.warehouse import dbt_executable
+from pipeline.config import load_config
+from pipeline.paths import DBT_PROJECT_DIR, REPO_ROOT
+from pipeline.warehouse import DUCKDB, build_file_path, dbt_command, dbt_environment
 
 # Where the code location reads the manifest (dagster-dbt's DbtProject: <project>/target).
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -15,20 +16,21 @@ def prepare_dbt_manifest() -> None:
     """`dbt parse` into dbt's target folder (DBT_TARGET_PATH if set, else
     dbt_project/target), then its manifest into dbt_project/target, replaced whole: a
     process reading it never sees half a file while another parses (the test suite sets
-    DBT_TARGET_PATH per worker, tests/conftest.py)."""
+    DBT_TARGET_PATH per worker, tests/conftest.py). Parsed as a build of the project's own
+    voronka.yaml would parse (its vars, its profile), so the parse state it leaves there
+    serves the next build (pipeline.warehouse.location_environment)."""
+    config = load_config(REPO_ROOT / "voronka.yaml")
+    build = build_file_path(config.warehouse_path)
     subprocess.run(
-        [
-            dbt_executable(),
-            "parse",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-        ],
+        dbt_command(config, ["parse"], DUCKDB),
         cwd=DBT_PROJECT_DIR,
         check=True,
         capture_output=True,
-        env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **os.environ},
+        env={
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            **os.environ,
+            **dbt_environment(config, DUCKDB, build),
+        },
     )
     parsed = DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target") / "manifest.json"
     if parsed.resolve() != MANIFEST.resolve():

@@ -30,7 +30,13 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.build_file import BackgroundCopy, BuildFileError, copying_path, failed_path
+from pipeline.build_file import (
+    BUILD_FOLDER_ENV,
+    BackgroundCopy,
+    BuildFileError,
+    copying_path,
+    failed_path,
+)
 from pipeline.build_settings import duckdb_resources, plan_settings
 from pipeline.config import Config
 from pipeline.dbt_child import RETRY_NOTICE
@@ -41,6 +47,7 @@ from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.processes import die_with_parent, without_huge_pages
 
 DBT_PATH_ENV = "VORONKA_DBT_PATH"
+LANDING_ENV = "VORONKA_LANDING_PATH"  # read by dbt_project/macros/landing.sql
 DBT_TARGET_ENV = "VORONKA_DBT_TARGET"
 SPARK_WAREHOUSE_ENV = "VORONKA_SPARK_WAREHOUSE"
 DUCKDB = "duckdb"
@@ -63,8 +70,12 @@ class BuildResult:
 
 
 def dbt_vars(config: Config) -> dict[str, str]:
-    """The values dbt models take from voronka.yaml (defaults live in dbt_project.yml)."""
-    return {"landing_path": config.landing_dir.as_posix(), "timezone": config.timezone}
+    """The values dbt models take from voronka.yaml (defaults live in dbt_project.yml).
+    Nothing that differs between two sites of one business: dbt parses the whole project
+    again when a var changes, and its parse state is shared by every site's builds on
+    the machine (dbt_project/target; the landing folder and the build file reach dbt
+    through the environment, dbt_environment)."""
+    return {"timezone": config.timezone}
 
 
 def build_command(plan: RebuildPlan, select: list[str] | None = None) -> list[str]:
@@ -89,18 +100,12 @@ def build_args(
     """Everything after `dbt` of a production build, except where the project is (the
     runner adds it): the one argument list of `voronka build`/`run` (build_warehouse) and
     of the Dagster dbt asset (DbtCliResource)."""
-    return dbt_args(config, build_command(plan, select), target, plan.dbt_vars())
+    return dbt_args(config, build_command(plan, select), target)
 
 
-def dbt_args(
-    config: Config,
-    args: list[str],
-    target: str | None = None,
-    extra_vars: dict | None = None,
-) -> list[str]:
+def dbt_args(config: Config, args: list[str], target: str | None = None) -> list[str]:
     """A dbt command's arguments with the target and the vars from voronka.yaml."""
-    variables = {**dbt_vars(config), **(extra_vars or {})}
-    return [*args, "--target", dbt_target(target), "--vars", json.dumps(variables)]
+    return [*args, "--target", dbt_target(target), "--vars", json.dumps(dbt_vars(config))]
 
 
 def dbt_target(target: str | None = None) -> str:
@@ -125,15 +130,10 @@ def dbt_executable() -> str:
     return str(beside_python) if beside_python.exists() else DBT_EXECUTABLE
 
 
-def dbt_command(
-    config: Config,
-    args: list[str],
-    target: str | None = None,
-    extra_vars: dict | None = None,
-) -> list[str]:
+def dbt_command(config: Config, args: list[str], target: str | None = None) -> list[str]:
     return [
         dbt_executable(),
-        *dbt_args(config, args, target, extra_vars),
+        *dbt_args(config, args, target),
         "--project-dir",
         str(DBT_PROJECT_DIR),
         "--profiles-dir",
@@ -169,7 +169,7 @@ def build_copy(warehouse: Path) -> Iterator[BuildFile]:
     waits for it (pipeline/build_file.py); the plan reads the published file meanwhile
     (the same state)."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    build = warehouse.with_name(f"{warehouse.stem}.build{warehouse.suffix}")
+    build = build_file_path(warehouse)
     for leftover in (*_build_files(build), *_retired_generation(warehouse)):
         leftover.unlink(missing_ok=True)
     copy = None
@@ -189,6 +189,11 @@ def build_copy(warehouse: Path) -> Iterator[BuildFile]:
             leftover.unlink(missing_ok=True)
         raise
     _publish(build, warehouse)
+
+
+def build_file_path(warehouse: Path) -> Path:
+    """The file a build of `warehouse` writes before it is published."""
+    return warehouse.with_name(f"{warehouse.stem}.build{warehouse.suffix}")
 
 
 def _build_files(build: Path) -> tuple[Path, ...]:
@@ -266,7 +271,6 @@ def run_dbt(
     target_file: Path,
     progress: Callable[[str], None] | None = None,
     target: str | None = None,
-    extra_vars: dict | None = None,
     environment: dict[str, str] | None = None,
 ) -> list[str]:
     """Run one dbt command against target_file (the DuckDB file, or the Spark warehouse
@@ -274,12 +278,12 @@ def run_dbt(
     env = {
         **os.environ,
         **(environment or {}),
-        **location_environment(dbt_target(target), target_file),
+        **dbt_environment(config, dbt_target(target), target_file),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     with without_huge_pages():
         process = subprocess.Popen(
-            dbt_command(config, args, target, extra_vars),
+            dbt_command(config, args, target),
             cwd=DBT_PROJECT_DIR,
             env=env,
             stdout=subprocess.PIPE,
@@ -324,7 +328,6 @@ def build_warehouse(
             location.path,
             progress,
             target=chosen,
-            extra_vars=plan.dbt_vars(),
             environment={
                 **plan.dbt_env(),
                 **(spark_artifacts_env(config) if chosen == SPARK else {}),
@@ -366,21 +369,28 @@ class BuildLocation:
     def env(self) -> str:
         return location_env(self.target)
 
-    @property
-    def environment(self) -> dict[str, str]:
-        return location_environment(self.target, self.path)
-
 
 def location_env(target: str) -> str:
     """The environment variable the profile reads the build location from."""
     return SPARK_WAREHOUSE_ENV if target == SPARK else DBT_PATH_ENV
 
 
+def dbt_environment(config: Config | None, target: str, path: Path) -> dict[str, str]:
+    """What dbt reads from the environment for a build at `path` (the CLI's and the
+    Dagster asset's): the location (location_environment) and the landing folder."""
+    landing = {LANDING_ENV: config.landing_dir.as_posix()} if config else {}
+    return {**location_environment(target, path), **landing}
+
+
 def location_environment(target: str, path: Path) -> dict[str, str]:
-    """What the profile reads for a build at `path`: the location, and for DuckDB its
-    memory, threads and spill folder (duckdb_resources)."""
-    resources = duckdb_resources(path) if target != SPARK else {}
-    return {location_env(target): str(path), **resources}
+    """What the profile reads for a build at `path`: for Spark the warehouse folder; for
+    DuckDB the file's name apart from its folder (which only the profile's plugin reads,
+    pipeline/build_file_plugin.py), and its memory, threads and spill folder
+    (duckdb_resources). No site's path is in what dbt parses, so every site's builds on
+    the machine share dbt's parse state (dbt_project/target)."""
+    if target == SPARK:
+        return {SPARK_WAREHOUSE_ENV: str(path)}
+    return {DBT_PATH_ENV: path.name, BUILD_FOLDER_ENV: str(path.parent), **duckdb_resources(path)}
 
 
 @contextmanager

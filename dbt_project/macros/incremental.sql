@@ -84,9 +84,10 @@
 
 
 {# The boundaries of one kind (rebuild_from, calls_rebuild_from, links_rebuild_from), or
-   another setting of the plan passed the same way (crm_unchanged): the var of that name if
-   given, else the environment variable VORONKA_<NAME> (JSON; unset or null: none, every
-   month). None while dbt parses: nothing that is parsed depends on them. #}
+   another setting of the plan passed the same way (crm_unchanged, build_fingerprint):
+   the var of that name if given, else the environment variable VORONKA_<NAME> (JSON;
+   unset or null: none, every month). None while dbt parses: nothing that is parsed
+   depends on them. #}
 {% macro boundaries(name) -%}
     {%- if not execute -%}
         {{ return(none) }}

@@ -29,6 +29,7 @@ import graphlib
 import json
 import os
 import queue
+import shutil
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -42,6 +43,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 
+from pipeline import io
 from pipeline.config import Config
 from pipeline.dbt_child import RETRY_NOTICE
 from pipeline.defs.ingest import WRITER_POOL
@@ -51,9 +53,11 @@ from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.processes import without_huge_pages
 from pipeline.warehouse import (
     DBT_EXECUTABLE,
+    DUCKDB,
     UP_TO_DATE,
     build_args,
     build_location,
+    dbt_environment,
     dbt_executable,
     dbt_target,
     nothing_to_build,
@@ -237,6 +241,24 @@ def dbt_target_path(config: Config, target: str) -> Path:
     return config.state_dir / f"dbt-{target}" / "target"
 
 
+PARSE_STATE = "partial_parse.msgpack"
+
+
+def seeded_target_path(config: Config, target: str) -> Path:
+    """dbt_target_path, holding a parse state from the first build on: a site's first
+    DuckDB build starts from the parse state of the CLI's builds on this machine
+    (DBT_TARGET_PATH, else dbt_project/target) when it has none of its own. The parse
+    state holds no site's path (pipeline.warehouse.location_environment), and dbt
+    checks it before use: where it does not fit (other models, another dbt), dbt parses
+    the whole project as it would have."""
+    folder = dbt_target_path(config, target)
+    shared = DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target") / PARSE_STATE
+    if target == DUCKDB and not (folder / PARSE_STATE).exists() and shared.is_file():
+        with io.replaced_whole(folder / PARSE_STATE) as seed:
+            shutil.copyfile(shared, seed)
+    return folder
+
+
 def dbt_resource() -> DbtCliResource:
     return VoronkaDbtCli(project_dir=dbt_project, dbt_executable=dbt_executable())
 
@@ -294,7 +316,7 @@ def voronka_dbt_assets() -> dg.AssetsDefinition:
                 return
             with (
                 build_location(config, target) as location,
-                _environment(location.environment),
+                _environment(dbt_environment(config, target, location.path)),
             ):
                 # Which months to recompute, from what changed since the build the copy
                 # starts from (pipeline/incremental.py): the CLI's plan, the CLI's arguments.
@@ -306,7 +328,7 @@ def voronka_dbt_assets() -> dg.AssetsDefinition:
                     yield from dbt.cli(
                         build_args(config, plan, target),
                         context=context,
-                        target_path=dbt_target_path(config, target),
+                        target_path=seeded_target_path(config, target),
                     ).stream()
 
     return voronka_dbt_assets

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.build_file import BUILD_FOLDER_ENV, in_build_folder
 from pipeline.incremental import BOUNDARY_ENV
 from pipeline.prepare import prepare_dbt_manifest
 from pipeline.warehouse import (
@@ -55,7 +56,7 @@ def stand_in_dbt():
 
     class StandInDbt(DbtCliResource):
         def cli(self, args, **kwargs):
-            duckdb_file = os.environ.get(DBT_PATH_ENV)
+            duckdb_file = os.environ.get(DBT_PATH_ENV) and in_build_folder(os.environ[DBT_PATH_ENV])
             spark_folder = os.environ.get(SPARK_WAREHOUSE_ENV)
             boundaries = {name: os.environ.get(name) for name in BOUNDARY_ENV.values()}
             CALLS.append(
@@ -185,7 +186,7 @@ def test_the_cli_and_the_dagster_asset_give_dbt_the_same_arguments_for_one_plan(
         def __init__(self, command, env, **kwargs):
             commands.append(command)
             environments.append({name: env.get(name) for name in BOUNDARY_ENV.values()})
-            Path(env[DBT_PATH_ENV]).write_text("cli")
+            (Path(env[BUILD_FOLDER_ENV]) / env[DBT_PATH_ENV]).write_text("cli")
             self.stdout = iter(["Done. PASS=1"])
 
         def wait(self):

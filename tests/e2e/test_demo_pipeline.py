@@ -25,11 +25,13 @@ import math
 import re
 from statistics import NormalDist
 
+import duckdb
 import polars as pl
 import pytest
 from pypdf import PdfReader
 
 from tests.helpers import DEMO_ZONE
+from tests.unit.test_landing_layout import source_sql, sources
 
 FAMILY_LEVEL = 0.999
 OTHER_ZONES = ("UTC", "America/New_York", "Asia/Vladivostok")
@@ -116,6 +118,22 @@ def test_voronka_build_succeeds_in_any_zone(demo_in_zone, zone):
     done = [line for line in run.build_log if "Done." in line]
     assert done and "ERROR=0" in done[-1]
     assert not [line for line in run.build_log if "::test_" in line]
+
+
+def test_every_landing_source_is_a_view_over_the_sites_landing_folder(demo_run):
+    """on-run-start (macros/landing.sql) makes each landing source a view over the folder
+    VORONKA_LANDING_PATH names, which nothing dbt parses names: the view reads what
+    tests/unit/test_landing_layout.py reads for it, row for row."""
+    landing = demo_run.config.landing_dir
+    with duckdb.connect(str(demo_run.config.warehouse_path), read_only=True) as con:
+        views = con.execute(
+            "select view_name from duckdb_views() where schema_name = 'landing'"
+        ).fetchall()
+        assert {name for (name,) in views} == set(sources())
+        for table in sources():
+            viewed = con.execute(f"select * from landing.{table} order by all").fetchall()
+            read = con.execute(f"select * from {source_sql(landing, table)} order by all")
+            assert viewed == read.fetchall(), table
 
 
 def test_the_zone_moves_prospects_between_cohort_months(demo_run, demo_in_zone):

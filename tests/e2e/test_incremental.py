@@ -585,8 +585,8 @@ def test_an_incremental_build_drops_the_forecast_months_no_longer_read(tmp_path,
     funnels plan over 3 months: 4 months looked back), the cutoff's move from June to July
     drops February's rows; the result equals a full rebuild."""
     short = {"forecast_history_months": 2, "forecast_backtest_months": 1}
-    plan_vars = RebuildPlan.dbt_vars
-    monkeypatch.setattr(RebuildPlan, "dbt_vars", lambda plan: {**plan_vars(plan), **short})
+    config_vars = warehouse.dbt_vars
+    monkeypatch.setattr(warehouse, "dbt_vars", lambda config: {**config_vars(config), **short})
     config, exports = history_to_june_built(tmp_path)
     first_months = forecast_start_months(config.warehouse_path)
     ingest_julys_calls(config, exports)

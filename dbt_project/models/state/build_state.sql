@@ -43,7 +43,7 @@ files as (
 
 fingerprint as (
     select
-        cast('{{ var("build_fingerprint", "") }}' as {{ dbt.type_string() }})
+        cast('{{ boundaries("build_fingerprint") or "" }}' as {{ dbt.type_string() }})
             as build_fingerprint
 ),
 
