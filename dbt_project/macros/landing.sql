@@ -27,6 +27,9 @@
 {%- endmacro %}
 
 {% macro default__register_landing_sources() -%}
+{%- endmacro %}
+
+{% macro duckdb__register_landing_sources() -%}
     {%- if execute -%}
         {%- set tables = landing_tables() -%}
         {%- for schema in tables | map(attribute='schema') | unique -%}
