@@ -1,0 +1,25 @@
+"""dbt keeps what it parsed for the next invocation only while the vars and the profile it
+parsed with stay the same; otherwise it parses the whole project again (~6 s here).
+Nothing the pipeline hands dbt's parse names a site (docs/performance.md, "dbt's parse"),
+so a site's first build starts from the parse state another site's build left."""
+
+from __future__ import annotations
+
+from pipeline.warehouse import build_file_path, run_dbt
+from tests.helpers import copy_demo_config
+
+WHOLE_PARSE = "Unable to do partial parsing"
+
+
+def test_a_second_sites_dbt_parses_nothing_again(tmp_path, monkeypatch):
+    artifacts = tmp_path / "dbt"
+    monkeypatch.setenv("DBT_TARGET_PATH", str(artifacts / "target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(artifacts / "logs"))
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
+    for site in ("first", "second"):
+        config = copy_demo_config(tmp_path / site)
+        run_dbt(config, ["parse"], build_file_path(config.warehouse_path))
+    first, second = (artifacts / "logs" / "dbt.log").read_text().split("Running with dbt")[1:]
+    assert WHOLE_PARSE in first  # no parse state yet
+    assert WHOLE_PARSE not in second, second[:2000]
+    assert "Partial parsing enabled: 0 files deleted, 0 files added, 0 files changed" in second
