@@ -42,9 +42,8 @@ files as (
 ),
 
 fingerprint as (
-    select
-        cast('{{ boundaries("build_fingerprint") or "" }}' as {{ dbt.type_string() }})
-            as build_fingerprint
+    {%- set build_fingerprint = boundaries('build_fingerprint') or '' %}
+    select cast('{{ build_fingerprint }}' as {{ dbt.type_string() }}) as build_fingerprint
 ),
 
 final as (
