@@ -88,6 +88,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 validate: $(STAMP)
+	mkdir -p "$(DAGSTER_HOME)"
 	$(BIN)/python -m pipeline.prepare
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
