@@ -23,63 +23,56 @@
 {%- endmacro %}
 
 {% macro register_landing_sources() -%}
-    {{ return(adapter.dispatch('register_landing_sources', 'voronka')()) }}
-{%- endmacro %}
-
-{% macro default__register_landing_sources() -%}
-{%- endmacro %}
-
-{% macro duckdb__register_landing_sources() -%}
     {%- if execute -%}
         {%- set tables = landing_tables() -%}
         {%- for schema in tables | map(attribute='schema') | unique -%}
             {%- do run_query('create schema if not exists ' ~ schema) -%}
         {%- endfor -%}
         {%- for table in tables -%}
-            {%- set relation = api.Relation.create(
-                database=target.database, schema=table.schema, identifier=table.identifier
-            ) -%}
             {%- set partition = (table.config.meta or table.meta or {}).get('partitioned_by') -%}
-            {%- set files = landing_path() ~ '/' ~ table.name ~ ('/*/*.parquet' if partition else '/*.parquet') -%}
-            {%- set options = ', hive_partitioning = true, hive_types_autocast = false' if partition else '' -%}
-            {%- do run_query(
-                'create or replace view ' ~ relation ~ " as select * from read_parquet('"
-                ~ dbt.escape_single_quotes(files) ~ "'" ~ options ~ ')'
+            {%- do adapter.dispatch('register_landing_table', 'voronka')(
+                table, landing_path() ~ '/' ~ table.name, partition
             ) -%}
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}
 
-{% macro spark__register_landing_sources() -%}
-    {%- if execute -%}
-        {%- set tables = landing_tables() -%}
-        {%- for schema in tables | map(attribute='schema') | unique -%}
-            {%- do run_query('create schema if not exists ' ~ schema) -%}
-        {%- endfor -%}
-        {%- for table in tables -%}
-            {%- set relation = api.Relation.create(schema=table.schema, identifier=table.identifier) -%}
-            {%- set columns = [] -%}
-            {%- for column in table.columns.values() -%}
-                {%- do columns.append(adapter.quote(column.name) ~ ' ' ~ column.data_type) -%}
-            {%- endfor -%}
-            {%- if not columns -%}
-                {{ exceptions.raise_compiler_error('Source landing.' ~ table.name ~ ' declares no columns') }}
-            {%- endif -%}
-            {%- set partition = (table.config.meta or table.meta or {}).get('partitioned_by') -%}
-            {%- set partitioned_by = '' -%}
-            {%- if partition -%}
-                {%- do columns.append(adapter.quote(partition) ~ ' string') -%}
-                {%- set partitioned_by = ' partitioned by (' ~ adapter.quote(partition) ~ ')' -%}
-            {%- endif -%}
-            {%- set location = landing_path() ~ '/' ~ table.name -%}
-            {%- do run_query('drop table if exists ' ~ relation) -%}
-            {%- do run_query(
-                'create table ' ~ relation ~ ' (' ~ columns | join(', ') ~ ') using parquet'
-                ~ partitioned_by ~ " location '" ~ dbt.escape_single_quotes(location) ~ "'"
-            ) -%}
-            {%- if partition -%}
-                {%- do run_query('msck repair table ' ~ relation) -%}
-            {%- endif -%}
-        {%- endfor -%}
+{% macro default__register_landing_table(table, location, partition) -%}
+    {{ exceptions.raise_compiler_error('No landing tables for the adapter ' ~ adapter.type()) }}
+{%- endmacro %}
+
+{% macro duckdb__register_landing_table(table, location, partition) -%}
+    {%- set relation = api.Relation.create(
+        database=target.database, schema=table.schema, identifier=table.identifier
+    ) -%}
+    {%- set files = location ~ ('/*/*.parquet' if partition else '/*.parquet') -%}
+    {%- set options = ', hive_partitioning = true, hive_types_autocast = false' if partition else '' -%}
+    {%- do run_query(
+        'create or replace view ' ~ relation ~ " as select * from read_parquet('"
+        ~ dbt.escape_single_quotes(files) ~ "'" ~ options ~ ')'
+    ) -%}
+{%- endmacro %}
+
+{% macro spark__register_landing_table(table, location, partition) -%}
+    {%- set relation = api.Relation.create(schema=table.schema, identifier=table.identifier) -%}
+    {%- set columns = [] -%}
+    {%- for column in table.columns.values() -%}
+        {%- do columns.append(adapter.quote(column.name) ~ ' ' ~ column.data_type) -%}
+    {%- endfor -%}
+    {%- if not columns -%}
+        {{ exceptions.raise_compiler_error('Source landing.' ~ table.name ~ ' declares no columns') }}
+    {%- endif -%}
+    {%- set partitioned_by = '' -%}
+    {%- if partition -%}
+        {%- do columns.append(adapter.quote(partition) ~ ' string') -%}
+        {%- set partitioned_by = ' partitioned by (' ~ adapter.quote(partition) ~ ')' -%}
+    {%- endif -%}
+    {%- do run_query('drop table if exists ' ~ relation) -%}
+    {%- do run_query(
+        'create table ' ~ relation ~ ' (' ~ columns | join(', ') ~ ') using parquet'
+        ~ partitioned_by ~ " location '" ~ dbt.escape_single_quotes(location) ~ "'"
+    ) -%}
+    {%- if partition -%}
+        {%- do run_query('msck repair table ' ~ relation) -%}
     {%- endif -%}
 {%- endmacro %}
