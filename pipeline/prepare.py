@@ -6,7 +6,13 @@ import subprocess
 from pipeline import io
 from pipeline.config import load_config
 from pipeline.paths import DBT_PROJECT_DIR, REPO_ROOT
-from pipeline.warehouse import DUCKDB, build_file_path, dbt_command, dbt_environment
+from pipeline.warehouse import (
+    DUCKDB,
+    build_file_path,
+    cli_target_dir,
+    dbt_command,
+    dbt_environment,
+)
 
 # Where the code location reads the manifest (dagster-dbt's DbtProject: <project>/target).
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -32,7 +38,7 @@ def prepare_dbt_manifest() -> None:
             **dbt_environment(config, DUCKDB, build),
         },
     )
-    parsed = DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target") / "manifest.json"
+    parsed = cli_target_dir() / "manifest.json"
     if parsed.resolve() != MANIFEST.resolve():
         io.write_text_atomic(MANIFEST, parsed.read_text(encoding="utf-8"))
 

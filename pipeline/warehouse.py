@@ -121,6 +121,12 @@ def spark_warehouse_dir(config: Config) -> Path:
     return config.warehouse_path.with_name("spark-warehouse")
 
 
+def cli_target_dir() -> Path:
+    """dbt's target folder of the CLI's DuckDB builds (its artifacts and parse state):
+    DBT_TARGET_PATH if set, else dbt_project/target."""
+    return DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")
+
+
 # dbt, with a build that ran out of memory retried one model at a time (pipeline.dbt_child)
 DBT_EXECUTABLE = "voronka-dbt"
 

@@ -57,6 +57,7 @@ from pipeline.warehouse import (
     UP_TO_DATE,
     build_args,
     build_location,
+    cli_target_dir,
     dbt_environment,
     dbt_executable,
     dbt_target,
@@ -252,7 +253,7 @@ def seeded_target_path(config: Config, target: str) -> Path:
     checks it before use: where it does not fit (other models, another dbt), dbt parses
     the whole project as it would have."""
     folder = dbt_target_path(config, target)
-    shared = DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target") / PARSE_STATE
+    shared = cli_target_dir() / PARSE_STATE
     if target == DUCKDB and not (folder / PARSE_STATE).exists() and shared.is_file():
         with io.replaced_whole(folder / PARSE_STATE) as seed:
             shutil.copyfile(shared, seed)
