@@ -257,3 +257,22 @@ def test_dbts_output_is_read_while_dbt_writes_it():
         read = list(pipe)
     assert len(read) == lines and {len(line) for line in read} == {width + 1}
     assert pipe.closed and list(pipe) == []
+
+
+def test_a_sites_first_duckdb_build_starts_from_the_clis_parse_state(
+    defs_module, tmp_path, monkeypatch
+):
+    """seeded_target_path: a site without a parse state of its own gets the CLI's; one it
+    has is kept; Spark builds are not seeded."""
+    from pipeline.defs.dbt import PARSE_STATE, seeded_target_path
+
+    cli_target = tmp_path / "cli-target"
+    cli_target.mkdir()
+    (cli_target / PARSE_STATE).write_bytes(b"the CLI's")
+    monkeypatch.setenv("DBT_TARGET_PATH", str(cli_target))
+    config = copy_demo_config(tmp_path / "site")
+    folder = seeded_target_path(config, "duckdb")
+    assert (folder / PARSE_STATE).read_bytes() == b"the CLI's"
+    (folder / PARSE_STATE).write_bytes(b"the site's")
+    assert (seeded_target_path(config, "duckdb") / PARSE_STATE).read_bytes() == b"the site's"
+    assert not (seeded_target_path(config, "spark") / PARSE_STATE).exists()
