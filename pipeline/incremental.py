@@ -28,10 +28,11 @@ models' semantics (docs/contracts.md "Funnel semantics"):
   only on its call and the deals; an episode carries on from the phone's last call
   before the boundary (int_call_leads_sessionized), so older call months stay as built.
 - Entities (local cohort months), per funnel: the earliest of
-  - new entities: a day before the first new call of its calls source and the first
-    new history entry of its CRM sources (a new call opens an episode, or anchors a deal
-    created after it, in its own month at the earliest), and every changed deal's
-    creation less the link days;
+  - new entities: the local month (config.timezone, the cohort months' zone) of the
+    first new call of its calls source and of the first new history entry of its CRM
+    sources (a new call opens an episode, or anchors a deal created after it, in its own
+    local month at the earliest: west of UTC that can be the month before its UTC
+    month, east of it never), and every changed deal's creation less the link days;
   - reached entities' cohort months in the previous build: changed deals, deals sharing
     a phone with a changed deal, call-lead episodes of a changed deal's phone (their
     calls may now link to it); and the entities a new call can add a call entry to
@@ -88,6 +89,7 @@ import json
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import polars as pl
@@ -265,7 +267,10 @@ def plan_rebuild(
         register_landing(con, config, new_files)
         changes = read_changes(con)
         arrived_after = _arrived_after_built(con, built_files)
-        rebuild_from = {funnel.id: _first_cohort(con, funnel, changes) for funnel in config.funnels}
+        rebuild_from = {
+            funnel.id: _first_cohort(con, funnel, changes, config.timezone)
+            for funnel in config.funnels
+        }
     marts_from = {
         funnel.id: min(rebuild_from[funnel.id], _first_maturing(funnel, changes))
         for funnel in config.funnels
@@ -327,12 +332,13 @@ def _first_maturing(funnel, changes: Changes) -> dt.date:
     )
 
 
-def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: Changes) -> dt.date:
+def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: Changes, zone: str) -> dt.date:
     """The first cohort month of `funnel` whose entities the changes can reach, or the
-    month after the previous cutoff's if earlier (_after_cutoff_month)."""
+    month after the previous cutoff's if earlier (_after_cutoff_month). Cohort months
+    are local months (`zone`, the config's timezone)."""
     candidates = [
         _after_cutoff_month(changes),
-        *(month_start(t - dt.timedelta(days=1)) for t in _first_new_rows(funnel, changes)),
+        *(local_month(t, zone) for t in _first_new_rows(funnel, changes)),
         *(
             month_start(at - dt.timedelta(days=funnel.link_days + 1))
             for at in _changed_deals_created(funnel, changes)
@@ -343,6 +349,11 @@ def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: Changes) -> d
         reached_by_new_calls(con, funnel),
     ]
     return min([*candidates, *filter(None, reached)])
+
+
+def local_month(moment: dt.datetime, zone: str) -> dt.date:
+    """The month in `zone` of `moment` (naive UTC, as the warehouse holds times)."""
+    return month_start(moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(zone)))
 
 
 def _after_cutoff_month(changes: Changes) -> dt.date:

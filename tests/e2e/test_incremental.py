@@ -404,15 +404,16 @@ def test_a_new_month_of_recurring_numbers_recomputes_from_that_month(tmp_path, m
     ingest_inbox(config, settle_seconds=0)
     plan = plan_rebuild(config, config.warehouse_path)
     assert not plan.full, plan.describe()
-    first_call = dt.datetime.combine(NEW_MONTH, dt.time()) - dt.timedelta(days=1)  # UTC
+    # The first new call is at the new month's first local instant or later (in Moscow,
+    # 21:00 UTC the day before at the earliest): its cohort month is the new month.
     assert any(funnel.calls is None for funnel in config.funnels)  # key accounts
     for funnel in config.funnels:
-        # The entities from the month of a day before the first new call; the monthly mart
-        # also from the maturity window: the previous cutoff less the window and a day, a
-        # month more.
+        # The entities from the local month of the first new call; the monthly mart also
+        # from the maturity window: the previous cutoff less the window and a day, a month
+        # more.
         matured = (cutoff - dt.timedelta(days=funnel.window_days + 1)).date().replace(day=1)
         matured = (matured - dt.timedelta(days=1)).replace(day=1)
-        assert matured < first_call.date().replace(day=1)
+        assert matured < NEW_MONTH
         assert plan.marts_rebuild_from[funnel.id] == matured, plan.describe()
         if funnel.calls is None:
             # No call reaches a funnel without calls: its entities from the month after
@@ -422,8 +423,11 @@ def test_a_new_month_of_recurring_numbers_recomputes_from_that_month(tmp_path, m
             assert plan.rebuild_from[funnel.id] == after_cutoff, plan.describe()
             assert plan.links_rebuild_from[funnel.id] == NOTHING_TO_RECOMPUTE, plan.describe()
             continue
-        assert plan.rebuild_from[funnel.id] == first_call.date().replace(day=1), plan.describe()
-        assert plan.links_rebuild_from[funnel.id] == first_call.date().replace(day=1)
+        assert plan.rebuild_from[funnel.id] == NEW_MONTH, plan.describe()
+        # Links and episodes by UTC call month, from a day before the first new call: the
+        # month before.
+        month_before = (NEW_MONTH - dt.timedelta(days=1)).replace(day=1)
+        assert plan.links_rebuild_from[funnel.id] == month_before, plan.describe()
     build_warehouse(config)
     # The boundaries come as environment variables read only while dbt executes, so dbt
     # parses no file again for new boundaries; the first build had no parse state to
