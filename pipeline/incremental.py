@@ -89,7 +89,6 @@ import json
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import duckdb
 import polars as pl
@@ -338,7 +337,7 @@ def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: Changes, zone
     are local months (`zone`, the config's timezone)."""
     candidates = [
         _after_cutoff_month(changes),
-        *(local_month(t, zone) for t in _first_new_rows(funnel, changes)),
+        *(local_month(con, t, zone) for t in _first_new_rows(funnel, changes)),
         *(
             month_start(at - dt.timedelta(days=funnel.link_days + 1))
             for at in _changed_deals_created(funnel, changes)
@@ -351,9 +350,14 @@ def _first_cohort(con: duckdb.DuckDBPyConnection, funnel, changes: Changes, zone
     return min([*candidates, *filter(None, reached)])
 
 
-def local_month(moment: dt.datetime, zone: str) -> dt.date:
-    """The month in `zone` of `moment` (naive UTC, as the warehouse holds times)."""
-    return month_start(moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(zone)))
+def local_month(con: duckdb.DuckDBPyConnection, moment: dt.datetime, zone: str) -> dt.date:
+    """The month in `zone` of `moment` (naive UTC, as the warehouse holds times), as the
+    models cut it (macros/time.sql): by DuckDB's own zone conversion, so the plan and the
+    models read the same time-zone rules (Python's tz data may be of another release)."""
+    return con.execute(
+        "select cast(date_trunc('month', timezone(?, timezone('UTC', ?::timestamp))) as date)",
+        [zone, moment],
+    ).fetchone()[0]
 
 
 def _after_cutoff_month(changes: Changes) -> dt.date:

@@ -1,11 +1,12 @@
 """The incremental plan's months (pipeline/incremental.py): a moment's cohort month is its
 month in the config's zone, which differs from its UTC month in the hours a zone puts
-on the other side of midnight."""
+on the other side of midnight, and is the month the models give it (macros/time.sql)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
 import pytest
 
 from pipeline.incremental import local_month
@@ -28,4 +29,7 @@ from pipeline.incremental import local_month
     ],
 )
 def test_local_month_is_the_month_the_zones_clock_shows(utc, zone, month) -> None:
-    assert local_month(utc, zone) == month
+    with duckdb.connect() as con:
+        for session_zone in ("UTC", "Asia/Tokyo"):  # whatever the connection's own zone
+            con.execute(f"set TimeZone = '{session_zone}'")
+            assert local_month(con, utc, zone) == month
