@@ -18,8 +18,10 @@ it has a new history entry (pipeline/incremental_changes.py). Three boundaries, 
 models' semantics (docs/contracts.md "Funnel semantics"):
 
 - Per-call models (dedupe, rules, callbacks; UTC call months): from the month of the
-  first new call, or of the previous cutoff less the callback window if earlier (a
-  missed call's callback may come in the new calls; its leak flag moves with the cutoff).
+  earliest call of a new file, or of the previous cutoff less the callback window if
+  earlier (a missed call's callback may come in the new calls; its leak flag moves with
+  the cutoff). A new file's call counts whether it is new or a copy of a built call (a
+  rotated log that overlaps the last one): the dedupe ranks that month's copies again.
 - Call → deal links and call-lead episodes (UTC call months), per funnel: from a day
   before the first new call of its calls source, the first new history entry of its CRM
   sources (it may close a deal) and every changed deal's creation less the link days (the
@@ -275,8 +277,7 @@ def plan_rebuild(
         for funnel in config.funnels
     }
     links_from = {funnel.id: _first_link_month(funnel, changes) for funnel in config.funnels}
-    callbacks_from = changes.cutoff - dt.timedelta(hours=config.calls.callback_hours, days=1)
-    calls_from = month_start(min([*changes.first_call.values(), callbacks_from]))
+    calls_from = _first_call_month(config, changes)
     return RebuildPlan(
         False,
         f"{len(new_files)} new file(s)",
@@ -290,6 +291,15 @@ def plan_rebuild(
             config, ledger.filter(pl.col("file_id").is_in(list(new_files)))
         ),
     )
+
+
+def _first_call_month(config: Config, changes: Changes) -> dt.date:
+    """The first UTC call month of the per-call models the changes reach: the month of the
+    earliest call of a new file, new or a copy of a built call (its month's copies are
+    ranked again: stg_landing__call_copies), or of the previous cutoff less the callback
+    window and a day if earlier (a missed call's callback may come in the new calls)."""
+    callbacks_from = changes.cutoff - dt.timedelta(hours=config.calls.callback_hours, days=1)
+    return month_start(min(filter(None, [changes.first_delivered_call, callbacks_from])))
 
 
 def _only_call_logs(config: Config, files: pl.DataFrame) -> bool:

@@ -36,13 +36,16 @@ from pipeline.config import Config
 class Changes:
     cutoff: dt.datetime  # the previous build's
     first_call: dict[str, dt.datetime]  # per calls source: the earliest new call
+    # the earliest call of a new file, new or a copy of a built one (None: no call)
+    first_delivered_call: dt.datetime | None
     first_entry: dict[str, dt.datetime]  # per CRM source: the earliest new history entry
     first_created: dict[tuple[str, str], dt.datetime]  # per (source, pipeline): changed deals
 
 
 def register_landing(con: duckdb.DuckDBPyConnection, config: Config, new_files: set[str]) -> None:
-    """Views over landing (times as naive UTC, like the warehouse's): every table, and
-    `new_<table>` (NEW_ROWS_READ) with the rows of new files that no old file holds."""
+    """Views over landing (times as naive UTC, like the warehouse's): every table, and for
+    NEW_ROWS_READ `delivered_<table>` with the new files' rows and `new_<table>` with those
+    of them that no old file holds."""
     con.execute("set TimeZone = 'UTC'")
     con.execute("create temp table new_files (file_id varchar)")
     con.executemany("insert into new_files values (?)", [[f] for f in sorted(new_files)])
@@ -65,7 +68,11 @@ def register_landing(con: duckdb.DuckDBPyConnection, config: Config, new_files: 
         if table in NEW_ROWS_READ:
             new_parts, old_parts = split_parts(config.landing_dir, table, parts, new_files)
             schema = [io.schema_path(config.landing_dir, table)]
-            con.execute(_new_rows(table, select, columns, new_parts or schema, old_parts or schema))
+            con.execute(
+                f"create temp view delivered_{table} as "
+                f"select {select} from {_read_parquet(new_parts or schema)}"
+            )
+            con.execute(_new_rows(table, select, columns, old_parts or schema))
     # When each loaded file arrived (the ledger): staging ranks same-time exports by it.
     ledger = io.ledger_path(config.landing_dir)
     loaded = (
@@ -269,6 +276,7 @@ def read_changes(con: duckdb.DuckDBPyConnection) -> Changes:
     first_call = con.execute(
         "select source, min(started_at) from new_calls where started_at is not null group by all"
     ).fetchall()
+    (first_delivered_call,) = con.execute("select min(started_at) from delivered_calls").fetchone()
     first_entry = con.execute(
         "select source, min(entered_at) from new_crm_stage_events "
         "where entered_at is not null group by all"
@@ -280,6 +288,7 @@ def read_changes(con: duckdb.DuckDBPyConnection) -> Changes:
     return Changes(
         cutoff,
         dict(first_call),
+        first_delivered_call,
         dict(first_entry),
         {(source, pipeline): at for source, pipeline, at in created},
     )
@@ -386,10 +395,8 @@ def split_parts(
     return new_parts, old_parts
 
 
-def _new_rows(
-    table: str, select: str, columns: list[str], new_parts: list[Path], old_parts: list[Path]
-) -> str:
-    """`new_<table>`: the rows of the new files' parts that no old part holds. One anti join
+def _new_rows(table: str, select: str, columns: list[str], old_parts: list[Path]) -> str:
+    """`new_<table>`: the rows of `delivered_<table>` that no old part holds. One anti join
     whose hash table DuckDB builds on the smaller side (both are parquet files, their row
     counts known); the old side reads only the parts that may match (split_parts), so a
     month no new row falls in is never read."""
@@ -397,7 +404,7 @@ def _new_rows(
     matches = " and ".join(f"n.{name} is not distinct from o.{name}" for name in content)
     return (
         f"create temp table new_{table} as select n.* "
-        f"from (select {select} from {_read_parquet(new_parts)}) n "
+        f"from delivered_{table} n "
         f"anti join (select {select} from {_read_parquet(old_parts)}) o on {matches}"
     )
 

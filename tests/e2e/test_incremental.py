@@ -26,6 +26,7 @@ import io as text_io
 import json
 import shutil
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import polars as pl
@@ -580,6 +581,42 @@ def test_a_month_of_calls_alone_recomputes_maturity_in_the_monthly_mart_only(tmp
         (after,) = con.execute("select cutoff_at from marts.data_cutoff").fetchone()
     assert after - cutoff > dt.timedelta(days=20)
     assert_equals_full_rebuild(config, tmp_path, "calls-alone")
+
+
+def test_a_rotated_log_repeating_built_calls_ranks_their_copies_again(tmp_path):
+    """The history (calls to June 2026) is built; then July's log arrives rotated: it
+    repeats May's calls, which the history already holds. Those repeats are no new calls,
+    but May now holds two copies of each: the per-call models recompute from May's first
+    call (its UTC month), so the dedupe keeps one copy of each, and the result equals a
+    full rebuild. A boundary from the new calls alone left May's copies unranked, and
+    stg_landing__calls passed both through."""
+    config, exports = history_to_june_built(tmp_path)
+    mays = split_calls(exports / "pbx/Master.csv", "2026-06-01", "2026-05-01")[0]
+    rotated = exports / "pbx/Master-2026-07-rotated.csv"
+    rotated.write_bytes(mays + (exports / "pbx/Master-2026-07.csv").read_bytes())
+    deliver(exports, config.inbox_dir, ["pbx/Master-2026-07-rotated.csv"])
+    ingest_inbox(config, settle_seconds=0)
+    # The repeated calls, counted from the file: their ids and first start in UTC.
+    records = list(csv.reader(text_io.StringIO(mays.decode("utf-8"))))
+    repeated_ids = {fields[16] for fields in records}
+    zone = ZoneInfo(config.timezone)
+    first_utc = min(
+        dt.datetime.fromisoformat(fields[9]).replace(tzinfo=zone).astimezone(dt.UTC)
+        for fields in records
+    )
+    assert len(repeated_ids) > 500
+    plan = plan_rebuild(config, config.warehouse_path)
+    assert not plan.full, plan.describe()
+    assert plan.calls_rebuild_from == first_utc.date().replace(day=1), plan.describe()
+    build_warehouse(config)
+    with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
+        rows, calls = con.execute(
+            "select count(*), count(distinct call_id) from staging.stg_landing__calls "
+            "where call_id in ?",
+            [sorted(repeated_ids)],
+        ).fetchone()
+    assert (rows, calls) == (len(repeated_ids), len(repeated_ids))
+    assert_equals_full_rebuild(config, tmp_path, "rotated-log")
 
 
 def test_an_incremental_build_drops_the_forecast_months_no_longer_read(tmp_path, monkeypatch):
