@@ -4,8 +4,10 @@ one its rows were computed in.
 Production builds (`voronka build`/`run`, the Dagster asset) leave dbt unit tests out
 (pipeline.warehouse.build_args): a unit test's hand-computed rows hold in the zone it pins
 (`overrides: vars: {timezone: ...}`, docs/analyst-guide.md), whatever voronka.yaml says.
-They run in one `dbt test --select test_type:unit` against the demo warehouse built with
-`timezone: UTC`, so a test that read the configured zone would fail.
+They run in one `dbt test --select test_type:unit` with `timezone: UTC` configured, so a
+test that read the configured zone would fail. A unit test reads its inputs from its
+`given` rows; dbt takes only their columns from the warehouse, so the warehouse here is
+every model's empty table (`dbt run --empty` on empty landing tables), not a demo build.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipeline.config import Config
 from pipeline.paths import DBT_PROJECT_DIR
-from pipeline.warehouse import BuildError, run_dbt
+from pipeline.warehouse import BuildError, prepare_landing, run_dbt
+from tests.helpers import copy_demo_config
 
 CONFIGURED_ZONE = "UTC"
 
@@ -45,14 +49,22 @@ def dbt_args(artifacts: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def unit_test_run(demo_in_zone, artifacts) -> tuple[dict[tuple[str, str], str], str]:
+def empty_warehouse(tmp_path_factory, artifacts) -> Config:
+    """The demo's config with `timezone: UTC`, its warehouse every model's empty table."""
+    config = copy_demo_config(tmp_path_factory.mktemp("empty-warehouse"), CONFIGURED_ZONE)
+    assert config.timezone == CONFIGURED_ZONE
+    prepare_landing(config)
+    run_dbt(config, ["run", "--empty", *dbt_args(artifacts)], config.warehouse_path)
+    return config
+
+
+@pytest.fixture(scope="module")
+def unit_test_run(empty_warehouse, artifacts) -> tuple[dict[tuple[str, str], str], str]:
     """(model, name) → status of each unit test dbt ran, and dbt's failure summary if any."""
-    run = demo_in_zone(CONFIGURED_ZONE)
-    assert run.config.timezone == CONFIGURED_ZONE
     args = ["test", "--select", "test_type:unit", *dbt_args(artifacts)]
     failure = ""
     try:
-        run_dbt(run.config, args, run.config.warehouse_path)
+        run_dbt(empty_warehouse, args, empty_warehouse.warehouse_path)
     except BuildError as error:
         failure = str(error)
     results = json.loads((artifacts / "target" / "run_results.json").read_text())["results"]
@@ -97,15 +109,14 @@ FIRST_INSTANT, LAST_INSTANT, STEP = dt.datetime(2023, 12, 20), dt.datetime(2025,
 
 
 def test_local_month_is_the_month_python_reads_in_every_kind_of_zone(
-    unit_test_run, demo_in_zone, artifacts
+    unit_test_run, empty_warehouse, artifacts
 ):
     """macros/time.sql local_month (which converts only the instants near a month's turn)
     against Python's zoneinfo, over a UTC instant every 37 minutes for a year: how many
     instants fall in each zone's local month. Runs after the unit tests (unit_test_run),
     whose parse it reuses."""
-    run = demo_in_zone(CONFIGURED_ZONE)
     args = ["show", "--inline", local_month_counts_sql(), "--limit", "-1", "--output", "json"]
-    lines = run_dbt(run.config, [*args, *dbt_args(artifacts)], run.config.warehouse_path)
+    lines = run_dbt(empty_warehouse, [*args, *dbt_args(artifacts)], empty_warehouse.warehouse_path)
     start = lines.index("{")  # the JSON, indented over many lines, after dbt's log lines
     shown, _ = json.JSONDecoder().raw_decode("\n".join(lines[start:]))
     counted = {(row["zone"], row["month"]): row["instants"] for row in shown["show"]}
