@@ -41,7 +41,7 @@ from pipeline.demo.writers import asterisk_line, call_fields, crm_bytes
 from pipeline.incremental import NOTHING_TO_RECOMPUTE, RebuildPlan, plan_rebuild
 from pipeline.ingest import ingest_inbox
 from pipeline.warehouse import build_warehouse
-from tests.helpers import copy_demo_config
+from tests.helpers import DEMO_ZONE, copy_demo_config
 
 SPLIT_AT = "2026-07-01"
 FIRST_DELIVERY = [
@@ -521,10 +521,11 @@ def periods_grain_check_with_two_copies(
         return con.execute(check).fetchall()
 
 
-def history_to_june_built(tmp_path: Path):
-    """The demo config and exports, July 2026's calls in a log of their own; the history
-    (calls to June 2026, the CRM export of 30 June) ingested and built."""
-    config = copy_demo_config(tmp_path)
+def history_to_june_built(tmp_path: Path, timezone: str = DEMO_ZONE):
+    """The demo config (its zone and its sources' `timezone`) and exports, July 2026's
+    calls in a log of their own; the history (calls to June 2026, the CRM export of 30
+    June) ingested and built. The exports' times are read in `timezone`."""
+    config = copy_demo_config(tmp_path, timezone)
     exports = tmp_path / "exports"
     write_demo_exports(exports, tmp_path / "expected")
     master = exports / "pbx/Master.csv"
@@ -583,14 +584,15 @@ def test_a_month_of_calls_alone_recomputes_maturity_in_the_monthly_mart_only(tmp
     assert_equals_full_rebuild(config, tmp_path, "calls-alone")
 
 
-def test_a_rotated_log_repeating_built_calls_ranks_their_copies_again(tmp_path):
+@pytest.mark.parametrize("timezone", [DEMO_ZONE, "America/New_York"])
+def test_a_rotated_log_repeating_built_calls_ranks_their_copies_again(tmp_path, timezone):
     """The history (calls to June 2026) is built; then July's log arrives rotated: it
     repeats May's calls, which the history already holds. Those repeats are no new calls,
     but May now holds two copies of each: the per-call models recompute from May's first
     call (its UTC month), so the dedupe keeps one copy of each, and the result equals a
     full rebuild. A boundary from the new calls alone left May's copies unranked, and
     stg_landing__calls passed both through."""
-    config, exports = history_to_june_built(tmp_path)
+    config, exports = history_to_june_built(tmp_path, timezone)
     mays = split_calls(exports / "pbx/Master.csv", "2026-06-01", "2026-05-01")[0]
     rotated = exports / "pbx/Master-2026-07-rotated.csv"
     rotated.write_bytes(mays + (exports / "pbx/Master-2026-07.csv").read_bytes())
