@@ -8,24 +8,30 @@ They run in one `dbt test --select test_type:unit` with `timezone: UTC` configur
 test that read the configured zone would fail. A unit test reads its inputs from its
 `given` rows; dbt takes only their columns from the warehouse, so the warehouse here is
 every model's empty table (`dbt run --empty` on empty landing tables), not a demo build.
+The module's dbt commands run in one process on one parse (tests/dbt_batch.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 import zoneinfo
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
-from pipeline.config import Config
 from pipeline.paths import DBT_PROJECT_DIR
-from pipeline.warehouse import BuildError, prepare_landing, run_dbt
+from pipeline.warehouse import dbt_command, dbt_environment, dbt_target, prepare_landing
+from tests import dbt_batch
 from tests.helpers import copy_demo_config
 
 CONFIGURED_ZONE = "UTC"
+SHOW_ALL_AS_JSON = ["--limit", "-1", "--output", "json"]
 
 
 def defined_unit_tests() -> dict[tuple[str, str], dict]:
@@ -38,42 +44,81 @@ def defined_unit_tests() -> dict[tuple[str, str], dict]:
     return tests
 
 
+@dataclass(frozen=True)
+class CommandRun:
+    """One dbt command of the module's batch: its success, its lines, its run results."""
+
+    success: bool
+    exception: str
+    lines: list[str]
+    results: list[dict]
+
+    def failure(self) -> str:
+        """dbt's summary of what failed (from "Completed with"), else its last lines."""
+        start = next(
+            (i for i, line in enumerate(self.lines) if "Completed with" in line),
+            max(len(self.lines) - 40, 0),
+        )
+        return "\n".join([*self.lines[start:], self.exception])
+
+
 @pytest.fixture(scope="module")
-def artifacts(tmp_path_factory) -> Path:
-    """dbt's target and log folders of this module's dbt commands: one parse for all."""
-    return tmp_path_factory.mktemp("dbt-unit-tests")
-
-
-def dbt_args(artifacts: Path) -> list[str]:
-    return ["--target-path", str(artifacts / "target"), "--log-path", str(artifacts / "logs")]
-
-
-@pytest.fixture(scope="module")
-def empty_warehouse(tmp_path_factory, artifacts) -> Config:
-    """The demo's config with `timezone: UTC`, its warehouse every model's empty table."""
+def dbt_runs(tmp_path_factory) -> dict[str, CommandRun]:
+    """The module's dbt commands, in one process on one parse (tests/dbt_batch.py), on
+    the demo's config with `timezone: UTC`: `empty` builds every model's empty table,
+    `unit` runs the unit tests on them, `months` shows local_month_counts_sql()."""
     config = copy_demo_config(tmp_path_factory.mktemp("empty-warehouse"), CONFIGURED_ZONE)
     assert config.timezone == CONFIGURED_ZONE
     prepare_landing(config)
-    run_dbt(config, ["run", "--empty", *dbt_args(artifacts)], config.warehouse_path)
-    return config
+    artifacts = tmp_path_factory.mktemp("dbt-unit-tests")
+    location = ["--target-path", str(artifacts / "target"), "--log-path", str(artifacts / "logs")]
+    commands = {
+        "empty": ["run", "--empty"],
+        "unit": ["test", "--select", "test_type:unit"],
+        "months": ["show", "--inline", local_month_counts_sql(), *SHOW_ALL_AS_JSON],
+    }
+    batch = {
+        "parse": dbt_command(config, ["parse", *location])[1:],
+        "commands": [dbt_command(config, [*args, *location])[1:] for args in commands.values()],
+        "target_path": str(artifacts / "target"),
+    }
+    env = {
+        **os.environ,
+        **dbt_environment(config, dbt_target(), config.warehouse_path),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    completed = subprocess.run(
+        [sys.executable, str(Path(dbt_batch.__file__)), json.dumps(batch)],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = completed.stdout.splitlines()
+    assert completed.returncode == 0, "\n".join(output[-40:]) + completed.stderr[-4000:]
+    runs = {}
+    for index, name in enumerate(commands):
+        end = output.index(dbt_batch.COMMAND_END)
+        outcome = json.loads(output[end + 1])
+        results_file = artifacts / "target" / f"run_results-{index}.json"
+        results = json.loads(results_file.read_text())["results"] if results_file.exists() else []
+        runs[name] = CommandRun(outcome["success"], outcome["exception"], output[:end], results)
+        output = output[end + 2 :]
+    return runs
 
 
 @pytest.fixture(scope="module")
-def unit_test_run(empty_warehouse, artifacts) -> tuple[dict[tuple[str, str], str], str]:
-    """(model, name) → status of each unit test dbt ran, and dbt's failure summary if any."""
-    args = ["test", "--select", "test_type:unit", *dbt_args(artifacts)]
-    failure = ""
-    try:
-        run_dbt(empty_warehouse, args, empty_warehouse.warehouse_path)
-    except BuildError as error:
-        failure = str(error)
-    results = json.loads((artifacts / "target" / "run_results.json").read_text())["results"]
+def unit_test_run(dbt_runs) -> tuple[dict[tuple[str, str], str], str]:
+    """(model, name) → status of each unit test dbt ran, and dbt's output if any failed."""
+    assert dbt_runs["empty"].success, dbt_runs["empty"].failure()
+    unit = dbt_runs["unit"]
     statuses = {}
-    for result in results:  # unit_test.<project>.<model>.<name>, and the on-run-start hook
+    for result in unit.results:  # unit_test.<project>.<model>.<name>, and the on-run-start hook
         if result["unique_id"].startswith("unit_test."):
             _, _, model, name = result["unique_id"].split(".", 3)
             statuses[(model, name)] = result["status"]
-    return statuses, failure
+    return statuses, "" if unit.success else unit.failure()
 
 
 def test_every_dbt_unit_test_runs_and_passes_under_another_configured_zone(unit_test_run):
@@ -108,17 +153,14 @@ ZONES = (
 FIRST_INSTANT, LAST_INSTANT, STEP = dt.datetime(2023, 12, 20), dt.datetime(2025, 1, 10), 37
 
 
-def test_local_month_is_the_month_python_reads_in_every_kind_of_zone(
-    unit_test_run, empty_warehouse, artifacts
-):
+def test_local_month_is_the_month_python_reads_in_every_kind_of_zone(dbt_runs):
     """macros/time.sql local_month (which converts only the instants near a month's turn)
     against Python's zoneinfo, over a UTC instant every 37 minutes for a year: how many
-    instants fall in each zone's local month. Runs after the unit tests (unit_test_run),
-    whose parse it reuses."""
-    args = ["show", "--inline", local_month_counts_sql(), "--limit", "-1", "--output", "json"]
-    lines = run_dbt(empty_warehouse, [*args, *dbt_args(artifacts)], empty_warehouse.warehouse_path)
-    start = lines.index("{")  # the JSON, indented over many lines, after dbt's log lines
-    shown, _ = json.JSONDecoder().raw_decode("\n".join(lines[start:]))
+    instants fall in each zone's local month."""
+    months = dbt_runs["months"]
+    assert months.success, months.failure()
+    start = months.lines.index("{")  # the JSON, indented over many lines, after dbt's log lines
+    shown, _ = json.JSONDecoder().raw_decode("\n".join(months.lines[start:]))
     counted = {(row["zone"], row["month"]): row["instants"] for row in shown["show"]}
     assert counted == python_local_month_counts()
 
