@@ -16,6 +16,12 @@ int_stage_entries_inferred, never landing rows), so new files are the only chang
   stage entered earlier), and only this deal's: inference is per deal. Its creation
   (the earlier of the row's and the latest's) bounds every entry it can add;
 - or it has a new exact history entry.
+
+A new file that repeats an older copy of a built exact entry (a history export sent
+again) is no new row, yet its copy wins (the later arrival) and may change the entry's
+manager or entered_after. That changes no deal: the models built by cohort month read an
+exact entry's key alone; its manager and entered_after reach only the tables of CRM data
+rebuilt whole when a CRM file is new (tests/e2e/test_incremental.py, "sent again").
 """
 
 from __future__ import annotations

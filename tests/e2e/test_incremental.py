@@ -6,10 +6,11 @@ recomputes only the months from its boundary on (pipeline/incremental.py); every
 every incremental table must equal a full rebuild on the same landing, row for row, but
 for the stage entries of older cohorts: they keep the calls they were built with, and
 each call entry they lack follows an exact entry of the same entity into the same stage
-(a later entry changes no stage row). A third delivery re-exports one old deal with
-another manager: the boundary moves back to that deal's cohort, its forecast periods of
-months before the periods' boundary are recomputed (the plan's deals table), and the
-result again equals a full rebuild.
+(a later entry changes no stage row). A third delivery re-exports one old deal, and its
+history, with another manager: the boundary moves back to that deal's cohort, its
+forecast periods of months before the periods' boundary are recomputed (the plan's deals
+table), and the result again equals a full rebuild. Then June's history of that deal is
+sent again: its older copies win back, and the result equals a full rebuild.
 
 A call centre's month: regular numbers (some of the first month's deals, some numbers
 with no deal) call in every month of the demo; the history is built, then October 2026's
@@ -31,6 +32,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import polars as pl
 import pytest
+import yaml
 
 from bench.checks import close_rows, significant
 from pipeline import io, warehouse
@@ -40,6 +42,7 @@ from pipeline.demo.simulate import Call, build_world
 from pipeline.demo.writers import asterisk_line, call_fields, crm_bytes
 from pipeline.incremental import NOTHING_TO_RECOMPUTE, RebuildPlan, plan_rebuild
 from pipeline.ingest import ingest_inbox
+from pipeline.paths import REPO_ROOT
 from pipeline.warehouse import build_warehouse
 from tests.helpers import DEMO_ZONE, copy_demo_config
 
@@ -189,18 +192,48 @@ def test_second_delivery_recomputes_from_a_boundary_and_equals_a_full_rebuild(
     assert_equals_full_rebuild(config, root, "second")
 
 
+def manager_names() -> dict[str, str]:
+    """Each manager's name and alias in the demo's voronka.yaml → the manager's name."""
+    document = yaml.safe_load((REPO_ROOT / "voronka.yaml").read_text(encoding="utf-8"))
+    return {
+        alias: manager["name"]
+        for manager in document["managers"]
+        for alias in [manager["name"], *manager["aliases"]]
+    }
+
+
+def reassigned_deal(exports: Path) -> tuple[list[str], list[str], str]:
+    """The deal the third delivery reassigns (the November export's first): the export's
+    header, the deal's row there, and its new manager (another manager's name)."""
+    header, rows = read_export(exports / SECOND_DELIVERY[0])
+    manager, names = header.index("Ответственный"), manager_names()
+    fields = rows[0]
+    other = next(row[manager] for row in rows if names[row[manager]] != names[fields[manager]])
+    return header, fields, other
+
+
+def history_rows_of(exports: Path, name: str, deal_id: str) -> tuple[list[str], list[list[str]]]:
+    """A demo history export's header and its rows of one deal."""
+    header, rows = read_export(exports / name)
+    return header, [row for row in rows if row[header.index("ID сделки")] == deal_id]
+
+
 def test_a_changed_old_deal_moves_the_boundary_back(deliveries):
+    """The deal is reassigned: its row, and its history as June's export holds it, are
+    exported again with the new manager."""
     config, exports, root = deliveries
     if not config.warehouse_path.exists():
         pytest.skip("needs the previous test's warehouse")
-    header, rows = read_export(exports / SECOND_DELIVERY[0])
-    manager_column = header.index("Ответственный")
-    fields = rows[0]
-    fields[manager_column] = next(
-        row[manager_column] for row in rows if row[manager_column] != fields[manager_column]
-    )
+    header, fields, new_manager = reassigned_deal(exports)
+    fields[header.index("Ответственный")] = new_manager
     reexport = config.inbox_dir / "crm/deals_2026-11-02_0600.csv"
     reexport.write_bytes(crm_bytes(header, [fields]))
+    history_header, history = history_rows_of(exports, FIRST_DELIVERY[3], fields[0])
+    assert history
+    for row in history:
+        row[history_header.index("Ответственный")] = new_manager
+    history_reexport = config.inbox_dir / "crm/history_2026-11-02_0600.csv"
+    history_reexport.write_bytes(crm_bytes(history_header, history))
     ingest_inbox(config, settle_seconds=0)
     plan = plan_rebuild(config, config.warehouse_path)
     assert not plan.full
@@ -264,6 +297,68 @@ def test_a_backdated_export_recomputes_its_deals_cohorts_and_equals_a_full_rebui
         assert plan.rebuild_from[funnel_id] <= cohort, (funnel_id, cohort, plan.describe())
     build_warehouse(config)
     assert_equals_full_rebuild(config, root, "backdated")
+
+
+def test_an_older_history_sent_again_wins_its_entries_back_and_equals_a_full_rebuild(deliveries):
+    """A, B, A: June's history export holds the reassigned deal's entries with its first
+    manager, and the built entries hold the new one (the third delivery's history
+    re-export). June's rows of that deal sent again (a new file, cut to them) arrive
+    later, so their copies win (the later arrival: docs/contracts.md), though none of
+    their rows is new to landing and the plan marks no deal changed. The built entries
+    take the first manager back, and the result equals a full rebuild: no model built by
+    cohort month reads an exact entry's manager or entered_after."""
+    config, exports, root = deliveries
+    if not config.warehouse_path.exists():
+        pytest.skip("needs the previous tests' warehouse")
+    _, fields, new_manager = reassigned_deal(exports)
+    header, june = history_rows_of(exports, FIRST_DELIVERY[3], fields[0])
+    stage, entered, manager = (
+        header.index(name) for name in ("Этап", "Дата перехода", "Ответственный")
+    )
+    names = manager_names()
+    assert june and all(names[row[manager]] != names[new_manager] for row in june)
+    (config.inbox_dir / "crm/history_2026-06-30_2359-sent-again.csv").write_bytes(
+        crm_bytes(header, june)
+    )
+    [result] = ingest_inbox(config, settle_seconds=0).files
+    assert (result.status, result.rows_accepted) == ("loaded", len(june)), result
+    plan = plan_rebuild(config, config.warehouse_path)
+    assert not plan.full and plan.new_files == (result.file_id,), plan.describe()
+    # No cohort is recomputed (the first month after the built ones: the forecast's
+    # new month), no link or episode.
+    assert set(plan.links_rebuild_from.values()) == {NOTHING_TO_RECOMPUTE}, plan.describe()
+    with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
+        (last,) = con.execute("select max(cohort_month) from marts.funnel_entities").fetchone()
+    assert min(plan.rebuild_from.values()) > last, plan.describe()
+    zone = ZoneInfo(config.timezone)
+    sent_again = {
+        (row[stage], utc(local_minute(row[entered], zone))): names[row[manager]] for row in june
+    }
+    assert set(entry_managers(config.warehouse_path, fields[0]).values()) == {names[new_manager]}
+    build_warehouse(config)
+    assert entry_managers(config.warehouse_path, fields[0]) == sent_again
+    assert_equals_full_rebuild(config, root, "sent-again")
+
+
+def entry_managers(warehouse: Path, deal_id: str) -> dict[tuple[str, dt.datetime], str]:
+    """(stage, entered_at as naive UTC) → manager of a deal's exact entries in staging."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        kept = con.execute(
+            "select stage, entered_at, manager from staging.stg_landing__crm_stage_events "
+            "where is_exact and deal_id = ?",
+            [deal_id],
+        ).fetchall()
+    return {(name, utc(at)): who for name, at, who in kept}
+
+
+def local_minute(text: str, zone: ZoneInfo) -> dt.datetime:
+    """A demo CRM export's time (dd.mm.yyyy hh:mm, the zone's wall clock)."""
+    return dt.datetime.strptime(text, "%d.%m.%Y %H:%M").replace(tzinfo=zone)
+
+
+def utc(at: dt.datetime) -> dt.datetime:
+    """An instant as naive UTC (an aware one converted; a naive one is UTC already)."""
+    return at.astimezone(dt.UTC).replace(tzinfo=None) if at.tzinfo else at
 
 
 def test_a_new_file_arriving_before_a_built_one_rebuilds_the_crm_staging_whole(deliveries):
