@@ -1,6 +1,5 @@
 """Make the dbt manifest Dagster needs (`dbt parse`), outside `dagster dev` (tests, CI, make)."""
 
-import os
 import subprocess
 
 from pipeline import io
@@ -11,7 +10,7 @@ from pipeline.warehouse import (
     build_file_path,
     cli_target_dir,
     dbt_command,
-    dbt_environment,
+    dbt_process_environment,
 )
 
 # Where the code location reads the manifest (dagster-dbt's DbtProject: <project>/target).
@@ -32,11 +31,7 @@ def prepare_dbt_manifest() -> None:
         cwd=DBT_PROJECT_DIR,
         check=True,
         capture_output=True,
-        env={
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            **os.environ,
-            **dbt_environment(config, DUCKDB, build),
-        },
+        env=dbt_process_environment(config, DUCKDB, build),
     )
     parsed = cli_target_dir() / "manifest.json"
     if parsed.resolve() != MANIFEST.resolve():

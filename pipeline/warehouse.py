@@ -281,12 +281,7 @@ def run_dbt(
 ) -> list[str]:
     """Run one dbt command against target_file (the DuckDB file, or the Spark warehouse
     folder); stream its lines; raise BuildError on failure."""
-    env = {
-        **os.environ,
-        **(environment or {}),
-        **dbt_environment(config, dbt_target(target), target_file),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+    env = dbt_process_environment(config, dbt_target(target), target_file, environment)
     with without_huge_pages():
         process = subprocess.Popen(
             dbt_command(config, args, target),
@@ -386,6 +381,19 @@ def dbt_environment(config: Config | None, target: str, path: Path) -> dict[str,
     Dagster asset's): the location (location_environment) and the landing folder."""
     landing = {LANDING_ENV: config.landing_dir.as_posix()} if config else {}
     return {**location_environment(target, path), **landing}
+
+
+def dbt_process_environment(
+    config: Config | None, target: str, path: Path, environment: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The whole environment of a dbt process building at `path`: this process's, then
+    `environment`, then what dbt reads for the build (dbt_environment); no usage stats."""
+    return {
+        **os.environ,
+        **(environment or {}),
+        **dbt_environment(config, target, path),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
 
 
 def location_environment(target: str, path: Path) -> dict[str, str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 import zoneinfo
@@ -26,7 +25,7 @@ import pytest
 import yaml
 
 from pipeline.paths import DBT_PROJECT_DIR
-from pipeline.warehouse import dbt_command, dbt_environment, dbt_target, prepare_landing
+from pipeline.warehouse import dbt_command, dbt_process_environment, dbt_target, prepare_landing
 from tests import dbt_batch
 from tests.helpers import copy_demo_config
 
@@ -82,15 +81,10 @@ def dbt_runs(tmp_path_factory) -> dict[str, CommandRun]:
         "commands": [dbt_command(config, [*args, *location])[1:] for args in commands.values()],
         "target_path": str(artifacts / "target"),
     }
-    env = {
-        **os.environ,
-        **dbt_environment(config, dbt_target(), config.warehouse_path),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
     completed = subprocess.run(
         [sys.executable, str(Path(dbt_batch.__file__)), json.dumps(batch)],
         cwd=DBT_PROJECT_DIR,
-        env=env,
+        env=dbt_process_environment(config, dbt_target(), config.warehouse_path),
         capture_output=True,
         text=True,
         check=False,
