@@ -1,6 +1,7 @@
-"""Several dbt commands in one process on one parse (`python -m tests.dbt_batch`): the dbt
-unit-test module's commands (tests/e2e/test_dbt_unit_tests.py) would otherwise each start
-Python, import dbt and parse the project again.
+"""Several dbt commands in one process on one parse: the dbt unit-test module's commands
+(tests/e2e/test_dbt_unit_tests.py) would otherwise each start Python, import dbt and parse
+the project again. Run as a script by its path, from dbt_project (where `-m tests.…` would
+find dbt's own tests folder first).
 
 Its one argument is a JSON object: `parse`, the arguments of the `dbt parse` whose manifest
 every command then runs on (the commands' own target, vars, target path and project), and

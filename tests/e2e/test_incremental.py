@@ -215,7 +215,8 @@ def reassigned_deal(exports: Path) -> tuple[list[str], list[str], str]:
 def history_rows_of(exports: Path, name: str, deal_id: str) -> tuple[list[str], list[list[str]]]:
     """A demo history export's header and its rows of one deal."""
     header, rows = read_export(exports / name)
-    return header, [row for row in rows if row[header.index("ID сделки")] == deal_id]
+    deal = header.index("ID сделки")
+    return header, [row for row in rows if row[deal] == deal_id]
 
 
 def test_a_changed_old_deal_moves_the_boundary_back(deliveries):
@@ -230,8 +231,9 @@ def test_a_changed_old_deal_moves_the_boundary_back(deliveries):
     reexport.write_bytes(crm_bytes(header, [fields]))
     history_header, history = history_rows_of(exports, FIRST_DELIVERY[3], fields[0])
     assert history
+    manager = history_header.index("Ответственный")
     for row in history:
-        row[history_header.index("Ответственный")] = new_manager
+        row[manager] = new_manager
     history_reexport = config.inbox_dir / "crm/history_2026-11-02_0600.csv"
     history_reexport.write_bytes(crm_bytes(history_header, history))
     ingest_inbox(config, settle_seconds=0)
@@ -331,9 +333,7 @@ def test_an_older_history_sent_again_wins_its_entries_back_and_equals_a_full_reb
         (last,) = con.execute("select max(cohort_month) from marts.funnel_entities").fetchone()
     assert min(plan.rebuild_from.values()) > last, plan.describe()
     zone = ZoneInfo(config.timezone)
-    sent_again = {
-        (row[stage], utc(local_minute(row[entered], zone))): names[row[manager]] for row in june
-    }
+    sent_again = {(row[stage], naive_utc(row[entered], zone)): names[row[manager]] for row in june}
     assert set(entry_managers(config.warehouse_path, fields[0]).values()) == {names[new_manager]}
     build_warehouse(config)
     assert entry_managers(config.warehouse_path, fields[0]) == sent_again
@@ -341,24 +341,21 @@ def test_an_older_history_sent_again_wins_its_entries_back_and_equals_a_full_reb
 
 
 def entry_managers(warehouse: Path, deal_id: str) -> dict[tuple[str, dt.datetime], str]:
-    """(stage, entered_at as naive UTC) → manager of a deal's exact entries in staging."""
+    """(stage, entered_at: naive UTC, as the warehouse holds it) → manager of a deal's
+    exact entries in staging."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         kept = con.execute(
             "select stage, entered_at, manager from staging.stg_landing__crm_stage_events "
             "where is_exact and deal_id = ?",
             [deal_id],
         ).fetchall()
-    return {(name, utc(at)): who for name, at, who in kept}
+    return {(name, at): who for name, at, who in kept}
 
 
-def local_minute(text: str, zone: ZoneInfo) -> dt.datetime:
-    """A demo CRM export's time (dd.mm.yyyy hh:mm, the zone's wall clock)."""
-    return dt.datetime.strptime(text, "%d.%m.%Y %H:%M").replace(tzinfo=zone)
-
-
-def utc(at: dt.datetime) -> dt.datetime:
-    """An instant as naive UTC (an aware one converted; a naive one is UTC already)."""
-    return at.astimezone(dt.UTC).replace(tzinfo=None) if at.tzinfo else at
+def naive_utc(text: str, zone: ZoneInfo) -> dt.datetime:
+    """A demo CRM export's time (dd.mm.yyyy hh:mm on the zone's wall clock) as naive UTC."""
+    local = dt.datetime.strptime(text, "%d.%m.%Y %H:%M").replace(tzinfo=zone)
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def test_a_new_file_arriving_before_a_built_one_rebuilds_the_crm_staging_whole(deliveries):
