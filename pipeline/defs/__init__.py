@@ -1,17 +1,18 @@
 """Dagster wiring only: every box of the data flow is an asset built from pure code."""
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import dagster as dg
 
 from pipeline.config import load_config
 from pipeline.defs.checks import landing_checks
-from pipeline.defs.dbt import dbt_resource, voronka_dbt_assets
+from pipeline.defs.dbt import dbt_project, dbt_resource, voronka_dbt_assets
 from pipeline.defs.ingest import ingest_assets
 from pipeline.defs.partitions import monthly_partitions
 from pipeline.defs.reports import monthly_reports
-from pipeline.defs.resources import VoronkaConfig
+from pipeline.defs.resources import VoronkaConfig, file_version
 from pipeline.defs.schedules import inbox_job, monthly_job, monthly_schedule, report_job
 from pipeline.defs.sensors import amended_reports_sensor, failure_sensor, inbox_sensor
 from pipeline.paths import CONFIG_ENV, DEFAULT_CONFIG
@@ -44,8 +45,19 @@ def executor_named(name: str | dg.ExecutorDefinition) -> dg.ExecutorDefinition:
 def build_definitions(
     config_path: Path | str, executor: str | dg.ExecutorDefinition = DEFAULT_EXECUTOR
 ) -> dg.Definitions:
-    config = load_config(config_path)
+    """The code location's definitions, built once per version of voronka.yaml and of the
+    dbt manifest in this process: `dagster job execute` loads the location five times for
+    one run (~0.1 s a build after the first)."""
     config_file = str(Path(config_path).resolve())
+    versions = (file_version(config_file), file_version(dbt_project.manifest_path))
+    return _definitions(str(config_path), config_file, executor, versions)
+
+
+@lru_cache(maxsize=8)
+def _definitions(
+    config_path: str, config_file: str, executor: str | dg.ExecutorDefinition, _versions: tuple
+) -> dg.Definitions:
+    config = load_config(config_path)
     partitions = monthly_partitions(config)
     executor_def = executor_named(executor)
     monthly, inbox, reports = monthly_job(partitions), inbox_job(partitions), report_job(partitions)

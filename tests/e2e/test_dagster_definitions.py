@@ -202,6 +202,23 @@ def test_the_schedule_in_a_dst_month_in_berlin(definitions_module, tmp_path):
     )
 
 
+def test_the_definitions_are_built_again_only_when_the_config_changes(definitions_module, tmp_path):
+    """`dagster job execute` loads the code location five times for one run: the same
+    file gives the same definitions; the file rewritten gives its new schedule."""
+    path = config_file(tmp_path, timezone="Europe/Berlin")
+    first = definitions_module.build_definitions(path)
+    assert definitions_module.build_definitions(str(path)) is first
+    assert definitions_module.build_definitions(path, executor="multiprocess") is not first
+
+    config_file(tmp_path, timezone="Asia/Tokyo", schedule={"day": 3, "hour": 7})
+    rebuilt = definitions_module.build_definitions(path)
+    assert rebuilt is not first
+    (tick,) = ticks(
+        rebuilt.resolve_schedule_def(SCHEDULE), dt.datetime(2026, 10, 15, tzinfo=dt.UTC), 1
+    )
+    assert tick == dt.datetime(2026, 11, 3, 7, tzinfo=ZoneInfo("Asia/Tokyo"))
+
+
 def test_a_tick_that_falls_into_the_dst_gap_runs_once_an_hour_later(definitions_module, tmp_path):
     path = config_file(tmp_path, timezone="Europe/Berlin", schedule={"day": 28, "hour": 2})
     schedule = definitions_module.build_definitions(path).resolve_schedule_def(SCHEDULE)
