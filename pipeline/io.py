@@ -226,6 +226,16 @@ def file_signature(path: Path) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
+def file_version(path: str | os.PathLike) -> tuple[int, int, int] | None:
+    """What tells one version of a file from the next (inode, size, mtime): a cache key for
+    what is read from it; None when it cannot be read, for the reader to say why."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
 def read_bytes(path: Path) -> bytes:
     return path.read_bytes()
 

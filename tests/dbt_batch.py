@@ -4,10 +4,11 @@ the project again. Run as a script by its path, from dbt_project (where `-m test
 find dbt's own tests folder first).
 
 Its one argument is a JSON object: `parse`, the arguments of the `dbt parse` whose manifest
-every command then runs on (the commands' own target, vars, target path and project), and
-`commands`, the commands' argument lists. After each command it prints COMMAND_END and a
-JSON line with the command's success and its exception's text, and copies its
-run_results.json (if it wrote one) to run_results-<index>.json in the target path.
+every command then runs on (the commands' own target, vars, target path and project);
+`commands`, the commands' argument lists; `target_path`, the target path they write to.
+After each command it prints COMMAND_END and a JSON line with the command's success and
+its exception's text, and copies its run_results.json (if it wrote one) to
+run_results-<index>.json in the target path.
 It exits 0 when it ran them all, whatever their results.
 """
 

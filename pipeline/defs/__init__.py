@@ -6,13 +6,14 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline import io
 from pipeline.config import load_config
 from pipeline.defs.checks import landing_checks
 from pipeline.defs.dbt import dbt_project, dbt_resource, voronka_dbt_assets
 from pipeline.defs.ingest import ingest_assets
 from pipeline.defs.partitions import monthly_partitions
 from pipeline.defs.reports import monthly_reports
-from pipeline.defs.resources import VoronkaConfig, file_version
+from pipeline.defs.resources import VoronkaConfig
 from pipeline.defs.schedules import inbox_job, monthly_job, monthly_schedule, report_job
 from pipeline.defs.sensors import amended_reports_sensor, failure_sensor, inbox_sensor
 from pipeline.paths import CONFIG_ENV, DEFAULT_CONFIG
@@ -49,7 +50,7 @@ def build_definitions(
     dbt manifest in this process: `dagster job execute` loads the location five times for
     one run (~0.1 s a build after the first)."""
     config_file = str(Path(config_path).resolve())
-    versions = (file_version(config_file), file_version(dbt_project.manifest_path))
+    versions = (io.file_version(config_file), io.file_version(dbt_project.manifest_path))
     return _definitions(str(config_path), config_file, executor, versions)
 
 

@@ -1,10 +1,10 @@
 """The Voronka config as a Dagster resource: assets load it at run time, not import time."""
 
-import os
 from functools import lru_cache
 
 import dagster as dg
 
+from pipeline import io
 from pipeline.config import Config, load_config
 
 
@@ -16,20 +16,10 @@ class VoronkaConfig(dg.ConfigurableResource):
     def load(self) -> Config:
         """The config as the file says now: read once per version of the file in this
         process (a run's steps and checks all ask; Config is frozen)."""
-        version = file_version(self.config_path)
+        version = io.file_version(self.config_path)
         if version is None:
             return load_config(self.config_path)  # says what is wrong with the path
         return _load(self.config_path, version)
-
-
-def file_version(path: str | os.PathLike) -> tuple[int, int, int] | None:
-    """What tells one version of a file from the next (inode, size, mtime); None when it
-    cannot be read, for the reader to say why."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
 @lru_cache(maxsize=8)
