@@ -41,8 +41,9 @@ def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("stream")
     inbox = base / "inbox"
     write_demo_exports(inbox, base / "expected")
-    # 64 KiB batches: every demo file is read in several batches.
-    batched = {"stream_min_bytes": 0, "memory_budget_mb": 0}
+    # A 2 MB budget: ~200 KiB batches (~100 KiB in each of two processes), so every demo
+    # file (0.8-2.1 MB) is read in several batches.
+    batched = {"stream_min_bytes": 0, "memory_budget_mb": 2}
     return {
         "whole": _ingest(base / "whole", inbox, stream_min_bytes=1 << 60, processes=1),
         "batched": _ingest(base / "batched", inbox, **batched, processes=1),
