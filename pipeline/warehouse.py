@@ -121,6 +121,10 @@ def spark_warehouse_dir(config: Config) -> Path:
     return config.warehouse_path.with_name("spark-warehouse")
 
 
+# dbt's parse state in a target folder: dbt parses only the files changed since it.
+PARSE_STATE = "partial_parse.msgpack"
+
+
 def cli_target_dir() -> Path:
     """dbt's target folder of the CLI's DuckDB builds (its artifacts and parse state):
     DBT_TARGET_PATH if set, else dbt_project/target."""

@@ -26,10 +26,19 @@ def pytest_configure(config: pytest.Config) -> None:
     (DBT_TARGET_PATH, DBT_LOG_PATH: every dbt the tests start inherits them), not to
     dbt_project/target: on two workers two dbt processes run at once, and dbt rewrites its
     manifest and partial-parse file in place. The Dagster tests' manifest still lands in
-    dbt_project/target (pipeline.prepare)."""
+    dbt_project/target (pipeline.prepare). Each folder starts with the parse state the
+    CLI's builds left (after `make demo`), as a site's Dagster builds do
+    (pipeline.defs.dbt.seeded_target_path): dbt checks it before use, and parses the whole
+    project where it does not fit (another model, other vars)."""
+    from pipeline.warehouse import PARSE_STATE, cli_target_dir
+
     worker = getattr(config, "workerinput", {}).get("workerid", "main")
     folder = Path(tempfile.mkdtemp(prefix=f"voronka-dbt-{worker}-"))
     config.stash[DBT_FOLDER] = folder
+    shared = cli_target_dir() / PARSE_STATE
+    if shared.is_file():
+        (folder / "target").mkdir()
+        shutil.copyfile(shared, folder / "target" / PARSE_STATE)
     os.environ["DBT_TARGET_PATH"] = str(folder / "target")
     os.environ["DBT_LOG_PATH"] = str(folder / "logs")
 

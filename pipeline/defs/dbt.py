@@ -54,6 +54,7 @@ from pipeline.processes import without_huge_pages
 from pipeline.warehouse import (
     DBT_EXECUTABLE,
     DUCKDB,
+    PARSE_STATE,
     UP_TO_DATE,
     build_args,
     build_location,
@@ -240,9 +241,6 @@ def dbt_target_path(config: Config, target: str) -> Path:
     dbt_project/target, whose manifest the code location reads. One build at a time: the
     asset runs dbt under the warehouse lock."""
     return config.state_dir / f"dbt-{target}" / "target"
-
-
-PARSE_STATE = "partial_parse.msgpack"
 
 
 def seeded_target_path(config: Config, target: str) -> Path:

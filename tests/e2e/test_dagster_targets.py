@@ -264,7 +264,8 @@ def test_a_sites_first_duckdb_build_starts_from_the_clis_parse_state(
 ):
     """seeded_target_path: a site without a parse state of its own gets the CLI's; one it
     has is kept; Spark builds are not seeded."""
-    from pipeline.defs.dbt import PARSE_STATE, seeded_target_path
+    from pipeline.defs.dbt import seeded_target_path
+    from pipeline.warehouse import PARSE_STATE
 
     cli_target = tmp_path / "cli-target"
     cli_target.mkdir()

@@ -13,7 +13,6 @@ import yaml
 
 from pipeline import warehouse
 from pipeline.build_file import BuildFileError, copying_path, wait_for_build_file
-from pipeline.build_file_plugin import Plugin
 from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.warehouse import build_copy
 
@@ -38,6 +37,8 @@ def gated_copy(monkeypatch):
 
 def dbt_opens(path: Path) -> threading.Thread:
     """dbt-duckdb opening the build file (through the profile's plugin), in a thread."""
+    from pipeline.build_file_plugin import Plugin  # imports dbt: only the tests that open
+
     opener = threading.Thread(
         target=Plugin("build_file_plugin", {}).update_connection_config,
         args=(SimpleNamespace(path=str(path)), {}),
