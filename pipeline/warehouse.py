@@ -42,7 +42,7 @@ from pipeline.config import Config
 from pipeline.dbt_child import RETRY_NOTICE
 from pipeline.funnel_tables import write_config_tables
 from pipeline.incremental import RebuildPlan, build_fingerprint, is_up_to_date, plan_rebuild
-from pipeline.io import ensure_landing
+from pipeline.io import ensure_landing, replaced_whole
 from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.processes import die_with_parent, without_huge_pages
 
@@ -123,6 +123,16 @@ def spark_warehouse_dir(config: Config) -> Path:
 
 # dbt's parse state in a target folder: dbt parses only the files changed since it.
 PARSE_STATE = "partial_parse.msgpack"
+
+
+def copy_parse_state(source_dir: Path, target_dir: Path) -> None:
+    """dbt's parse state in `source_dir`, if there is one, into `target_dir` (replaced
+    whole). dbt checks a parse state before use, and parses the whole project where it
+    does not fit (other models, other vars, another dbt)."""
+    source = source_dir / PARSE_STATE
+    if source.is_file():
+        with replaced_whole(target_dir / PARSE_STATE) as copy:
+            shutil.copyfile(source, copy)
 
 
 def cli_target_dir() -> Path:

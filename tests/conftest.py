@@ -30,15 +30,12 @@ def pytest_configure(config: pytest.Config) -> None:
     CLI's builds left (after `make demo`), as a site's Dagster builds do
     (pipeline.defs.dbt.seeded_target_path): dbt checks it before use, and parses the whole
     project where it does not fit (another model, other vars)."""
-    from pipeline.warehouse import PARSE_STATE, cli_target_dir
+    from pipeline.warehouse import cli_target_dir, copy_parse_state
 
     worker = getattr(config, "workerinput", {}).get("workerid", "main")
     folder = Path(tempfile.mkdtemp(prefix=f"voronka-dbt-{worker}-"))
     config.stash[DBT_FOLDER] = folder
-    shared = cli_target_dir() / PARSE_STATE
-    if shared.is_file():
-        (folder / "target").mkdir()
-        shutil.copyfile(shared, folder / "target" / PARSE_STATE)
+    copy_parse_state(cli_target_dir(), folder / "target")
     os.environ["DBT_TARGET_PATH"] = str(folder / "target")
     os.environ["DBT_LOG_PATH"] = str(folder / "logs")
 

@@ -29,7 +29,6 @@ import graphlib
 import json
 import os
 import queue
-import shutil
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -43,7 +42,6 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 
-from pipeline import io
 from pipeline.config import Config
 from pipeline.dbt_child import RETRY_NOTICE
 from pipeline.defs.ingest import WRITER_POOL
@@ -59,6 +57,7 @@ from pipeline.warehouse import (
     build_args,
     build_location,
     cli_target_dir,
+    copy_parse_state,
     dbt_environment,
     dbt_executable,
     dbt_target,
@@ -251,10 +250,8 @@ def seeded_target_path(config: Config, target: str) -> Path:
     checks it before use: where it does not fit (other models, another dbt), dbt parses
     the whole project as it would have."""
     folder = dbt_target_path(config, target)
-    shared = cli_target_dir() / PARSE_STATE
-    if target == DUCKDB and not (folder / PARSE_STATE).exists() and shared.is_file():
-        with io.replaced_whole(folder / PARSE_STATE) as seed:
-            shutil.copyfile(shared, seed)
+    if target == DUCKDB and not (folder / PARSE_STATE).exists():
+        copy_parse_state(cli_target_dir(), folder)
     return folder
 
 

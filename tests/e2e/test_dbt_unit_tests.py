@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import subprocess
 import sys
 import zoneinfo
@@ -25,10 +24,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline import io
 from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.warehouse import (
-    PARSE_STATE,
+    copy_parse_state,
     dbt_command,
     dbt_process_environment,
     dbt_target,
@@ -38,8 +36,8 @@ from tests import dbt_batch
 from tests.helpers import copy_demo_config
 
 CONFIGURED_ZONE = "UTC"
-# dbt's parse state of this module's last run (git-ignored, as dbt's own target folder).
-KEPT_PARSE_STATE = DBT_PROJECT_DIR / "target" / "unit-tests" / PARSE_STATE
+# Where this module's last run left dbt's parse state (git-ignored, as dbt's target folder).
+KEPT_PARSE_STATE_DIR = DBT_PROJECT_DIR / "target" / "unit-tests"
 SHOW_ALL_AS_JSON = ["--limit", "-1", "--output", "json"]
 
 
@@ -83,10 +81,7 @@ def dbt_runs(tmp_path_factory) -> dict[str, CommandRun]:
     location = ["--target-path", str(artifacts / "target"), "--log-path", str(artifacts / "logs")]
     # The parse starts from the state the module's last run left (dbt checks it, and parses
     # what changed since, or everything where it does not fit), and leaves its own.
-    kept_state, parse_state = KEPT_PARSE_STATE, artifacts / "target" / PARSE_STATE
-    if kept_state.is_file():
-        parse_state.parent.mkdir()
-        shutil.copyfile(kept_state, parse_state)
+    copy_parse_state(KEPT_PARSE_STATE_DIR, artifacts / "target")
     commands = {
         "empty": ["run", "--empty"],
         "unit": ["test", "--select", "test_type:unit"],
@@ -107,9 +102,7 @@ def dbt_runs(tmp_path_factory) -> dict[str, CommandRun]:
     )
     output = completed.stdout.splitlines()
     assert completed.returncode == 0, "\n".join(output[-40:]) + completed.stderr[-4000:]
-    if parse_state.is_file():
-        with io.replaced_whole(kept_state) as kept:
-            shutil.copyfile(parse_state, kept)
+    copy_parse_state(artifacts / "target", KEPT_PARSE_STATE_DIR)
     runs = {}
     for index, name in enumerate(commands):
         end = output.index(dbt_batch.COMMAND_END)
