@@ -23,12 +23,12 @@ import json
 import logging
 import os
 import smtplib
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
+from pipeline import io
 from pipeline.config import Config, Funnel, Recipient
 
 LOG = logging.getLogger(__name__)
@@ -481,9 +481,6 @@ def file_sha256(path: Path) -> str:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    """Temp file beside the target, then rename: a crash never leaves half a record."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(data, out, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-    os.replace(temp, path)
+    """Written whole or not at all: a crash never leaves half a record."""
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    io.write_text_atomic(path, text)

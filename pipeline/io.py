@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,18 +141,31 @@ PARQUET_ZSTD_LEVEL = 1
 
 
 @contextlib.contextmanager
-def replaced_whole(path: Path) -> Iterator[Path]:
-    """A temporary file beside `path` to write; renamed over `path` when the block ends,
-    removed if it raises: a reader sees the old file or the new one, never half of one."""
+def replaced_whole(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary file beside `path` to write (hidden, named `.<name>.<random><suffix>`);
+    renamed over `path` when the block ends, removed if it raises: a reader sees the old
+    file or the new one, never half of one. The file gets the permissions any new file of
+    the process gets (0666 less its umask), as if written in place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
+    temp = _new_file_beside(path, suffix)
     try:
-        yield Path(temp_name)
-        os.replace(temp_name, path)
+        yield temp
+        os.replace(temp, path)
     except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
+
+
+def _new_file_beside(path: Path, suffix: str) -> Path:
+    """Create an empty file of a name no other file has, in `path`'s folder. Not mkstemp:
+    its files are 0600 whatever the umask."""
+    while True:
+        temp = path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}"
+        try:
+            os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return temp
 
 
 def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:

@@ -18,13 +18,13 @@ import contextlib
 import datetime as dt
 import logging
 import os
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pipeline.config import SUPPORTED_LOCALES, Config, ConfigError, Funnel
 from pipeline.delivery import pending_amendment, printed_of
+from pipeline.io import replaced_whole
 from pipeline.months import parse_month
 from pipeline.notices import hash_key_warning
 from pipeline.reporting.build import build_report_model, with_amendment
@@ -243,22 +243,10 @@ def template_context(model: ReportModel, funnel: Funnel, locale: str, epoch: int
 
 def _publish(html: str, target: Path, *, epoch: int, timeout_s: float, memory_bytes: int) -> None:
     """Render into a temp file in the target's folder, then rename over the target."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=".part", dir=target.parent
-    )
-    os.close(handle)
-    temp = Path(temp_name)
-    try:
+    with replaced_whole(target, suffix=".part") as temp:
         write_pdf(html, temp, epoch=epoch, timeout_s=timeout_s, memory_bytes=memory_bytes)
         if temp.stat().st_size == 0:
             raise RenderError(f"rendering {target.name} produced an empty file")
-        temp.chmod(0o644)
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-        raise
     with contextlib.suppress(OSError):
         directory = os.open(target.parent, os.O_RDONLY)
         try:

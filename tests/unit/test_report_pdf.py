@@ -695,6 +695,13 @@ def test_no_report_temp_files_are_left_behind(rendered):
     assert leftovers == []
 
 
+def test_a_published_pdf_gets_the_permissions_of_any_new_file(rendered):
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in rendered.values():
+        assert path.stat().st_mode & 0o777 == 0o666 & ~mask, path
+
+
 STYLED_PAGE = (
     '<html><head><link rel="stylesheet" href="static/report.css"></head>'
     "<body><p>x</p></body></html>"
