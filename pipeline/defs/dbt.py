@@ -39,7 +39,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import dagster as dg
+from dagster._utils import run_with_concurrent_update_guard
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.dbt_project import using_dagster_dev
 from packaging import version
 
 from pipeline.config import Config
@@ -48,6 +50,7 @@ from pipeline.defs.ingest import WRITER_POOL
 from pipeline.defs.resources import VoronkaConfig
 from pipeline.locks import logged_warehouse_lock
 from pipeline.paths import DBT_PROJECT_DIR
+from pipeline.prepare import prepare_dbt_manifest
 from pipeline.processes import without_huge_pages
 from pipeline.warehouse import (
     DBT_EXECUTABLE,
@@ -66,8 +69,20 @@ from pipeline.warehouse import (
     rebuild_plan,
 )
 
+
+def prepare_if_dev(project: DbtProject) -> None:
+    """What dagster-dbt's `prepare_if_dev` does under `dagster dev` (the manifest made again
+    when the code location loads, one process at a time), with the manifest made as `python
+    -m pipeline.prepare` makes it: parsed with a build's vars and profile, so the parse state
+    it leaves in dbt_project/target serves the next build. dagster-dbt's own `dbt parse`
+    renders the profile without the build's environment, and the next build then parsed the
+    whole project again (~6 s)."""
+    if using_dagster_dev():
+        run_with_concurrent_update_guard(project.manifest_path, prepare_dbt_manifest)
+
+
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()
+prepare_if_dev(dbt_project)
 
 
 class VoronkaDbtTranslator(DagsterDbtTranslator):

@@ -1,10 +1,12 @@
 """dbt keeps what it parsed for the next invocation only while the vars and the profile it
 parsed with stay the same; otherwise it parses the whole project again (~6 s here).
 Nothing the pipeline hands dbt's parse names a site (docs/performance.md, "dbt's parse"),
-so a site's first build starts from the parse state another site's build left."""
+so a site's first build starts from the parse state another site's build left, or the
+parse `dagster dev` runs when it loads the code location."""
 
 from __future__ import annotations
 
+from pipeline.defs.dbt import dbt_project, prepare_if_dev
 from pipeline.warehouse import build_file_path, run_dbt
 from tests.helpers import copy_demo_config
 
@@ -23,3 +25,19 @@ def test_a_second_sites_dbt_parses_nothing_again(tmp_path, monkeypatch):
     assert WHOLE_PARSE in first  # no parse state yet
     assert WHOLE_PARSE not in second, second[:2000]
     assert "Partial parsing enabled: 0 files deleted, 0 files added, 0 files changed" in second
+
+
+def test_the_parse_dagster_dev_runs_leaves_a_state_the_next_build_uses(tmp_path, monkeypatch):
+    artifacts = tmp_path / "dbt"
+    monkeypatch.setenv("DBT_TARGET_PATH", str(artifacts / "target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(artifacts / "logs"))
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
+    monkeypatch.setenv("DAGSTER_IS_DEV_CLI", "1")  # what `dagster dev` sets
+    prepare_if_dev(dbt_project)
+    assert dbt_project.manifest_path.exists()
+    assert (artifacts / "target" / "partial_parse.msgpack").exists()  # where builds look
+    config = copy_demo_config(tmp_path / "site")
+    run_dbt(config, ["parse"], build_file_path(config.warehouse_path))
+    *_, build = (artifacts / "logs" / "dbt.log").read_text().split("Running with dbt")
+    assert WHOLE_PARSE not in build, build[:2000]
+    assert "Partial parsing enabled: 0 files deleted, 0 files added, 0 files changed" in build
