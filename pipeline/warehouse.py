@@ -194,8 +194,8 @@ def build_copy(warehouse: Path) -> Iterator[BuildFile]:
         leftover.unlink(missing_ok=True)
     copy = None
     if warehouse.exists():
-        if _wal(warehouse).exists():  # small; in place before the file DuckDB opens
-            clone_or_copy(_wal(warehouse), _wal(build))
+        if wal_path(warehouse).exists():  # small; in place before the file DuckDB opens
+            clone_or_copy(wal_path(warehouse), wal_path(build))
         copy = BackgroundCopy(clone_or_copy, warehouse, build)
     try:
         yield BuildFile(build, copy)
@@ -218,23 +218,23 @@ def build_file_path(warehouse: Path) -> Path:
 
 def _build_files(build: Path) -> tuple[Path, ...]:
     """The build file and what its build and copy write beside it."""
-    return build, _wal(build), copying_path(build), failed_path(build)
+    return build, wal_path(build), copying_path(build), failed_path(build)
 
 
 def _retired_generation(warehouse: Path) -> tuple[Path, ...]:
     """The generation before the published file, which earlier versions kept beside it for
     the next build to write (`warehouse.previous.duckdb`): no longer read, so removed."""
     previous = warehouse.with_name(f"{warehouse.stem}.previous{warehouse.suffix}")
-    return previous, _wal(previous)
+    return previous, wal_path(previous)
 
 
 def _publish(build: Path, warehouse: Path) -> None:
     """Swap the build in: one rename, so readers see the old file or the new, never
     neither (a reader that opened the old file keeps reading it)."""
-    _wal(warehouse).unlink(missing_ok=True)
+    wal_path(warehouse).unlink(missing_ok=True)
     os.replace(build, warehouse)
-    if _wal(build).exists():
-        os.replace(_wal(build), _wal(warehouse))
+    if wal_path(build).exists():
+        os.replace(wal_path(build), wal_path(warehouse))
 
 
 @contextmanager
@@ -275,7 +275,8 @@ def clone_or_copy(source: Path, target: Path) -> None:
     shutil.copystat(source, target)
 
 
-def _wal(path: Path) -> Path:
+def wal_path(path: Path) -> Path:
+    """DuckDB's write-ahead log of the database file `path`."""
     return path.with_name(path.name + ".wal")
 
 
