@@ -49,7 +49,7 @@ from pipeline.dbt_child import RETRY_NOTICE
 from pipeline.defs.ingest import WRITER_POOL
 from pipeline.defs.resources import VoronkaConfig
 from pipeline.locks import logged_warehouse_lock
-from pipeline.paths import DBT_PROJECT_DIR
+from pipeline.paths import CONFIG_ENV, DBT_PROJECT_DIR, DEFAULT_CONFIG
 from pipeline.prepare import prepare_dbt_manifest
 from pipeline.processes import without_huge_pages
 from pipeline.warehouse import (
@@ -73,12 +73,16 @@ from pipeline.warehouse import (
 def prepare_if_dev(project: DbtProject) -> None:
     """What dagster-dbt's `prepare_if_dev` does under `dagster dev` (the manifest made again
     when the code location loads, one process at a time), with the manifest made as `python
-    -m pipeline.prepare` makes it: parsed with a build's vars and profile, so the parse state
-    it leaves in dbt_project/target serves the next build. dagster-dbt's own `dbt parse`
+    -m pipeline.prepare` makes it: parsed with the vars and profile of a build of the code
+    location's config ($VORONKA_CONFIG, else ./voronka.yaml), so the parse state it leaves
+    in dbt_project/target serves that site's next build. dagster-dbt's own `dbt parse`
     renders the profile without the build's environment, and the next build then parsed the
     whole project again (~6 s)."""
     if using_dagster_dev():
-        run_with_concurrent_update_guard(project.manifest_path, prepare_dbt_manifest)
+        config_path = os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG
+        run_with_concurrent_update_guard(
+            project.manifest_path, prepare_dbt_manifest, config_path=config_path
+        )
 
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)

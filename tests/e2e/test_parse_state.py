@@ -7,6 +7,7 @@ parse `dagster dev` runs when it loads the code location."""
 from __future__ import annotations
 
 from pipeline.defs.dbt import dbt_project, prepare_if_dev
+from pipeline.paths import CONFIG_ENV
 from pipeline.warehouse import build_file_path, run_dbt
 from tests.helpers import copy_demo_config
 
@@ -28,15 +29,19 @@ def test_a_second_sites_dbt_parses_nothing_again(tmp_path, monkeypatch):
 
 
 def test_the_parse_dagster_dev_runs_leaves_a_state_the_next_build_uses(tmp_path, monkeypatch):
+    """Under `dagster dev` the code location's config ($VORONKA_CONFIG: here a site in
+    another time zone than the project's voronka.yaml, so another `timezone` var) is
+    parsed as its builds parse it."""
     artifacts = tmp_path / "dbt"
     monkeypatch.setenv("DBT_TARGET_PATH", str(artifacts / "target"))
     monkeypatch.setenv("DBT_LOG_PATH", str(artifacts / "logs"))
     monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
+    config = copy_demo_config(tmp_path / "site", timezone="America/New_York")
+    monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "site" / "voronka.yaml"))
     monkeypatch.setenv("DAGSTER_IS_DEV_CLI", "1")  # what `dagster dev` sets
     prepare_if_dev(dbt_project)
     assert dbt_project.manifest_path.exists()
     assert (artifacts / "target" / "partial_parse.msgpack").exists()  # where builds look
-    config = copy_demo_config(tmp_path / "site")
     run_dbt(config, ["parse"], build_file_path(config.warehouse_path))
     *_, build = (artifacts / "logs" / "dbt.log").read_text().split("Running with dbt")
     assert WHOLE_PARSE not in build, build[:2000]
