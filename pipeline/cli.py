@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 import time
 import uuid
@@ -20,7 +19,7 @@ from pathlib import Path
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.locks import warehouse_lock
 from pipeline.notices import hash_key_warning, unseen_stage_warnings
-from pipeline.paths import CONFIG_ENV, DEFAULT_CONFIG
+from pipeline.paths import configured_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # The commands that are runs: a failure leaves a record. `check`, `plan`, `forecast` only read.
@@ -346,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = COMMANDS[args.command][0]
     config = None
     try:
-        config = load_config(args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+        config = load_config(args.config or configured_path())
         handler(config, args)
     except (ConfigError, UsageError) as error:
         print(f"voronka: {error}", file=sys.stderr)

@@ -1,5 +1,7 @@
 """Where the project's own folders are: one constant for the repo root, the rest from it."""
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -10,3 +12,9 @@ TEMPLATES_DIR = REPO_ROOT / "reports" / "templates"
 # directory (the CLI's --config default and the Dagster code location's).
 CONFIG_ENV = "VORONKA_CONFIG"
 DEFAULT_CONFIG = "voronka.yaml"
+
+
+def configured_path(environ: Mapping[str, str] | None = None) -> str:
+    """The config a run uses when none is named."""
+    environ = os.environ if environ is None else environ
+    return environ.get(CONFIG_ENV) or DEFAULT_CONFIG

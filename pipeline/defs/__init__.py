@@ -16,7 +16,7 @@ from pipeline.defs.reports import monthly_reports
 from pipeline.defs.resources import VoronkaConfig
 from pipeline.defs.schedules import inbox_job, monthly_job, monthly_schedule, report_job
 from pipeline.defs.sensors import amended_reports_sensor, failure_sensor, inbox_sensor
-from pipeline.paths import CONFIG_ENV, DEFAULT_CONFIG
+from pipeline.paths import configured_path
 
 # The code location's settings, read when the definitions are built (never at import).
 EXECUTOR_ENV = "VORONKA_DAGSTER_EXECUTOR"  # in_process (default) or multiprocess
@@ -86,6 +86,6 @@ def definitions_from_environment(environ: dict[str, str] | None = None) -> dg.De
     working directory) and $VORONKA_DAGSTER_EXECUTOR (default in_process)."""
     environ = os.environ if environ is None else environ
     return build_definitions(
-        environ.get(CONFIG_ENV) or DEFAULT_CONFIG,
+        configured_path(environ),
         executor=environ.get(EXECUTOR_ENV) or DEFAULT_EXECUTOR,
     )

@@ -49,7 +49,7 @@ from pipeline.dbt_child import RETRY_NOTICE
 from pipeline.defs.ingest import WRITER_POOL
 from pipeline.defs.resources import VoronkaConfig
 from pipeline.locks import logged_warehouse_lock
-from pipeline.paths import CONFIG_ENV, DBT_PROJECT_DIR, DEFAULT_CONFIG
+from pipeline.paths import DBT_PROJECT_DIR, configured_path
 from pipeline.prepare import prepare_dbt_manifest
 from pipeline.processes import without_huge_pages
 from pipeline.warehouse import (
@@ -79,9 +79,8 @@ def prepare_if_dev(project: DbtProject) -> None:
     renders the profile without the build's environment, and the next build then parsed the
     whole project again (~6 s)."""
     if using_dagster_dev():
-        config_path = os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG
         run_with_concurrent_update_guard(
-            project.manifest_path, prepare_dbt_manifest, config_path=config_path
+            project.manifest_path, prepare_dbt_manifest, config_path=configured_path()
         )
 
 
