@@ -6,8 +6,11 @@ parse `dagster dev` runs when it loads the code location."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+
 from pipeline.defs.dbt import dbt_project, prepare_if_dev
-from pipeline.paths import CONFIG_ENV
+from pipeline.paths import CONFIG_ENV, DBT_PROJECT_DIR, REPO_ROOT
 from pipeline.warehouse import build_file_path, run_dbt
 from tests.helpers import copy_demo_config
 
@@ -46,3 +49,14 @@ def test_the_parse_dagster_dev_runs_leaves_a_state_the_next_build_uses(tmp_path,
     *_, build = (artifacts / "logs" / "dbt.log").read_text().split("Running with dbt")
     assert WHOLE_PARSE not in build, build[:2000]
     assert "Partial parsing enabled: 0 files deleted, 0 files added, 0 files changed" in build
+
+
+def test_make_lint_keeps_its_parse_state_apart_from_the_builds():
+    """sqlfluff's dbt parses with an in-memory profile: its state in the builds' folder
+    (dbt_project/target) would make the next build parse the whole project again."""
+    dry_run = subprocess.run(
+        ["make", "-n", "lint"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.replace("\\\n", " ")
+    (command,) = [line for line in dry_run.splitlines() if "sqlfluff lint" in line]
+    (target_path,) = re.findall(r"DBT_TARGET_PATH=(\S+)", command)
+    assert (DBT_PROJECT_DIR / target_path).resolve() != (DBT_PROJECT_DIR / "target").resolve()
