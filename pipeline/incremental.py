@@ -72,10 +72,12 @@ The CRM staging tables that keep one copy of what cumulative exports repeat, and
 entries inferred from snapshots, are incremental by file (macros/incremental_files.sql):
 they read the new files' rows only (`new_files`), when every new file comes after every
 built one in the arrival order their copies are ranked by; otherwise (a clock set back)
-they read every file and are replaced whole. The tables built whole from CRM data and
-config alone (stg_landing__crm_deals, int_stage_events_merged, int_deals_joined_to_funnels,
-unmapped_stages, int_deal_segment_attributes, int_deal_amount_spans) are kept as built when
-every new file is a call log (`crm_unchanged`).
+they read every file and are replaced whole. The models built from CRM data and config
+alone (tag CRM_AND_CONFIG_TAG: the config and CRM staging models, the entries inferred
+from snapshots, and the tables built whole from them, such as stg_landing__crm_deals and
+int_deals_joined_to_funnels) hold what the previous build wrote when every new file is a
+call log (`crm_unchanged`): such a run leaves them out of dbt's run, with the data tests
+on them alone (RebuildPlan.left_out).
 
 In a call centre where the same numbers call every month, their deals and episodes have
 long entered the call stages: a new month recomputes the entities from its own month
@@ -122,6 +124,11 @@ FINGERPRINT_SOURCES = ("models", "macros", "tests", "dbt_project.yml")
 # The engine that computes the tables: another version may compute them differently.
 ENGINE_VERSIONS = (duckdb.__version__, version("dbt-core"), version("dbt-duckdb"))
 NOTHING_TO_RECOMPUTE = dt.date(9999, 1, 1)
+# The dbt tag of the models whose rows come from the CRM exports and voronka.yaml alone
+# (their parents: such models, the CRM and config landing tables, and
+# stg_landing__file_arrivals, whose CRM files alone they read): a new call log changes
+# none of them, so a run with no new CRM file leaves them out (RebuildPlan.dbt_args).
+CRM_AND_CONFIG_TAG = "crm_and_config"
 # Each boundary's environment variable (macros/incremental.sql `boundaries`).
 BOUNDARY_ENV = {
     name: f"VORONKA_{name.upper()}"
@@ -131,7 +138,7 @@ BOUNDARY_ENV = {
         "links_rebuild_from",
         "calls_rebuild_from",
         "new_files",  # the CRM staging tables' (macros/incremental_files.sql)
-        "crm_unchanged",  # the tables built whole from CRM data alone (same file)
+        "crm_unchanged",  # no new CRM file (macros/incremental_files.sql, lost_months.sql)
         "build_fingerprint",  # what the build was made from (models/state/build_state.sql)
     )
 }
@@ -152,11 +159,23 @@ class RebuildPlan:
     # The files new since the previous build, when every one of them arrived after every
     # built file; None: the CRM staging tables read every file.
     new_files: tuple[str, ...] | None = None
-    # Every new file is a call log: the tables built whole from CRM data alone are kept.
+    # Every new file is a call log: the models of CRM data and config alone are left out.
     crm_unchanged: bool = False
 
     def dbt_args(self) -> list[str]:
-        return ["--full-refresh"] if self.full else []
+        """`--full-refresh` for a full rebuild. A run whose new files are all call logs
+        leaves out the models tagged CRM_AND_CONFIG_TAG (left_out) and the data tests on them alone
+        (with `--indirect-selection cautious`, a test with another parent still runs):
+        their tables hold what the previous build wrote and checked."""
+        if self.full:
+            return ["--full-refresh"]
+        return ["--exclude", f"tag:{self.left_out}"] if self.left_out else []
+
+    @property
+    def left_out(self) -> str | None:
+        """The dbt tag of the models this run leaves out, if any: CRM_AND_CONFIG_TAG in an
+        incremental run whose new files are all call logs."""
+        return CRM_AND_CONFIG_TAG if self.crm_unchanged and not self.full else None
 
     def dbt_env(self) -> dict[str, str]:
         """The boundaries, the new files and the fingerprint, as the environment variables

@@ -65,8 +65,8 @@
 {%- endmacro %}
 
 
-{# A model incremental by a strategy of its own (replace_unless_kept,
-   replace_forecast_periods, replace_lost_months): DuckDB runs the strategy; Spark, which
+{# A model incremental by a strategy of its own (replace_forecast_periods,
+   replace_lost_months): DuckDB runs the strategy; Spark, which
    has no DELETE on parquet tables, builds the table whole. #}
 {% macro incremental_by_strategy(strategy) -%}
     {{ return(adapter.dispatch('incremental_by_strategy', 'voronka')(strategy)) }}

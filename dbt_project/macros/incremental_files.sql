@@ -129,45 +129,22 @@
 {%- endmacro %}
 
 
-{# Kept without a new CRM file (docs/analyst-guide.md "Incremental builds").
+{# Without a new CRM file (docs/analyst-guide.md "Incremental builds").
 
-   A table built whole from the CRM staging tables and config alone (no calls, no cutoff:
-   stg_landing__crm_deals, int_stage_events_merged, int_deals_joined_to_funnels,
-   unmapped_stages, int_deal_segment_attributes, int_deal_amount_spans) equals its previous build when no CRM
-   file is new: a run then keeps it as built and any other run replaces it whole. The pipeline passes VORONKA_CRM_UNCHANGED
-   (JSON true when every new file since the previous build is a call log; a var
-   `crm_unchanged` wins); unset or null: replaced. The model reads its CRM inputs `where
-   {{ crm_changed() }}`, so a run that keeps it reads nothing. On a first build or with
-   --full-refresh it is built whole; on Spark it is a table. #}
+   The models built from CRM data and config alone (tag crm_and_config) hold what the
+   previous build wrote when no CRM file is new: the pipeline then leaves them out of
+   dbt's run (pipeline/incremental.py RebuildPlan.left_out). It passes
+   VORONKA_CRM_UNCHANGED (JSON true when every new file since the previous build is a call
+   log; a var `crm_unchanged` wins; unset or null: false) for the models that read those
+   tables and recompute less without a new CRM file (macros/lost_months.sql). #}
 
-{% macro kept_without_new_crm_files() -%}
-    {{ incremental_by_strategy('replace_unless_kept') }}
-{%- endmacro %}
-
-{# True when no CRM file is new since the previous build (VORONKA_CRM_UNCHANGED): every
-   table built from CRM data alone holds what that build left in it. #}
+{# True when no CRM file is new since the previous build (VORONKA_CRM_UNCHANGED). #}
 {% macro crm_unchanged() -%}
     {{ return(boundaries('crm_unchanged') is sameas true) }}
 {%- endmacro %}
 
-{# True when this run keeps the CRM tables as built (an incremental run with no new CRM file). #}
+{# True in an incremental run with no new CRM file: the tables of CRM data alone are as
+   the previous build left them. #}
 {% macro crm_kept() -%}
     {{ return(is_incremental() and crm_unchanged()) }}
-{%- endmacro %}
-
-{# `where`-clause text: no rows when this run keeps the table, every row otherwise. #}
-{% macro crm_changed() -%}
-    {{ '1 = 0' if crm_kept() else '1 = 1' }}
-{%- endmacro %}
-
-{# DuckDB's strategy: replace the whole table, unless the run keeps it (then the run read
-   nothing and inserts nothing). #}
-{% macro get_incremental_replace_unless_kept_sql(arg_dict) -%}
-    {%- set target = arg_dict['target_relation'] -%}
-    {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
-    {%- if not crm_kept() %}
-    delete from {{ target }};
-    {%- endif %}
-    insert into {{ target }} ({{ columns }})
-    select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}

@@ -46,6 +46,7 @@ from packaging import version
 
 from pipeline.config import Config
 from pipeline.dbt_child import RETRY_NOTICE
+from pipeline.defs.asset_order import with_left_out
 from pipeline.defs.ingest import WRITER_POOL
 from pipeline.defs.resources import VoronkaConfig
 from pipeline.locks import logged_warehouse_lock
@@ -306,6 +307,39 @@ def in_dependency_order(assets: dg.AssetsDefinition) -> list[dg.AssetKey]:
     return ordered
 
 
+LEFT_OUT = (
+    "kept: no CRM file is new since the previous build, so this table, built from CRM data "
+    "and config alone, is as that build wrote and checked it"
+)
+
+
+def left_out_keys(context: dg.AssetExecutionContext, tag: str | None) -> list[dg.AssetKey]:
+    """The selected assets whose dbt models carry `tag` (the tag a rebuild plan leaves
+    out, RebuildPlan.left_out; None: none), in dependency order."""
+    if tag is None:
+        return []
+    tagged = {spec.key for spec in context.assets_def.specs if tag in spec.tags}
+    selected = context.selected_asset_keys
+    return [key for key in in_dependency_order(context.assets_def) if key in tagged & selected]
+
+
+def step_parents(context: dg.AssetExecutionContext) -> dict[dg.AssetKey, set[dg.AssetKey]]:
+    """Each selected asset's parents among the selected assets."""
+    selected = context.selected_asset_keys
+    return {
+        spec.key: {dep.asset_key for dep in spec.deps} & selected
+        for spec in context.assets_def.specs
+        if spec.key in selected
+    }
+
+
+def event_asset_key(context: dg.AssetExecutionContext, event: object) -> dg.AssetKey | None:
+    """The asset a dbt event is about (an Output names its output, the others their asset)."""
+    if isinstance(event, dg.Output):
+        return context.asset_key_for_output(event.output_name)
+    return getattr(event, "asset_key", None)
+
+
 def voronka_dbt_assets() -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=dbt_project.manifest_path,
@@ -339,10 +373,21 @@ def voronka_dbt_assets() -> dg.AssetsDefinition:
                 plan = rebuild_plan(config, target, location.starts_from)
                 context.log.info(f"dbt target: {target}; {plan.describe()}")
                 with _environment(plan.dbt_env()):  # the boundaries, as the CLI passes them
-                    yield from dbt.cli(
+                    events = dbt.cli(
                         build_args(config, plan, target),
                         context=context,
                         target_path=seeded_target_path(config, target),
                     ).stream()
+                    # The models the plan left out of dbt's run: as the previous build
+                    # left them, materialized where Dagster takes them.
+                    yield from with_left_out(
+                        events,
+                        left_out_keys(context, plan.left_out),
+                        step_parents(context),
+                        key_of=lambda event: event_asset_key(context, event),
+                        kept=lambda key: dg.MaterializeResult(
+                            asset_key=key, metadata={"build": LEFT_OUT}
+                        ),
+                    )
 
     return voronka_dbt_assets

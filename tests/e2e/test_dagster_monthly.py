@@ -292,3 +292,35 @@ def test_a_changed_printed_figure_re_renders_the_month_as_amended(site):
     # funnels' PDFs are the same bytes and nobody is mailed them twice.
     resent = sorted(m["To"] for m in site.mail.messages[mails:])
     assert resent == sorted(r.email for r in site.config.funnel("doors").recipients)
+
+
+def test_a_call_log_alone_is_built_without_the_crm_models_which_are_materialized_as_kept(site):
+    """A call log arrives alone (a rotated log repeating the last calls built): the job's
+    build leaves the models of CRM data and config alone out of dbt's run, materializes
+    them as kept among dbt's own events in an order Dagster takes (each asset after its
+    parents), and the funnels' marts stay as they were (a repeated call is one call; the
+    marts of the files list the new one)."""
+    from pipeline.defs.dbt import LEFT_OUT
+
+    marts = site.marts()
+    master = site.config.inbox_dir / "pbx/Master.csv"
+    last_calls = master.read_bytes().splitlines(keepends=True)[-200:]
+    (master.parent / "Master-rotated.csv").write_bytes(b"".join(last_calls))
+
+    result = site.run()
+    assert result.success
+    builds = {
+        event.asset_key.to_user_string(): event.materialization.metadata["build"].value
+        for event in result.get_asset_materialization_events()
+        if "build" in event.materialization.metadata
+    }
+    kept = {key for key, build in builds.items() if build == LEFT_OUT}
+    assert "staging/stg_landing__crm_deals" in kept and "marts/unmapped_stages" in kept
+    assert "marts/funnel_stage_monthly" not in kept  # built by dbt
+    assert materialized(result, ["marts", "funnel_stage_monthly"])
+    assert materialized(result, ["reports", "monthly_pdf"])
+    about_files = {"data_files", "data_quality"}
+    after = site.marts()
+    assert {name: rows for name, rows in after.items() if name not in about_files} == {
+        name: rows for name, rows in marts.items() if name not in about_files
+    }

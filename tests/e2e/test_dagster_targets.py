@@ -277,3 +277,30 @@ def test_a_sites_first_duckdb_build_starts_from_the_clis_parse_state(
     (folder / PARSE_STATE).write_bytes(b"the site's")
     assert (seeded_target_path(config, "duckdb") / PARSE_STATE).read_bytes() == b"the site's"
     assert not (seeded_target_path(config, "spark") / PARSE_STATE).exists()
+
+
+def test_a_run_without_a_new_crm_file_materializes_the_models_it_left_out_as_kept(
+    defs_module, tmp_path, instance, monkeypatch
+):
+    import datetime as dt
+
+    from pipeline.defs import dbt as dbt_defs
+    from pipeline.incremental import CRM_AND_CONFIG_TAG, RebuildPlan
+
+    monkeypatch.delenv(DBT_TARGET_ENV, raising=False)
+    months = {"doors": dt.date(2026, 10, 1)}
+    plan = RebuildPlan(False, "1 new file(s)", "f" * 16, months, months, months,
+                       dt.date(2026, 9, 1), (), crm_unchanged=True)  # fmt: skip
+    monkeypatch.setattr(dbt_defs, "rebuild_plan", lambda *args: plan)
+
+    _, result = run(defs_module, tmp_path, instance, "marts")
+    assert result.success
+    [call] = CALLS
+    at = call["args"].index("--exclude", call["args"].index("unit_test"))
+    assert call["args"][at : at + 2] == ["--exclude", f"tag:{CRM_AND_CONFIG_TAG}"]
+    # The stand-in dbt built nothing; the marts of CRM data alone are materialized as kept.
+    kept = {
+        event.asset_key.to_user_string(): event.materialization.metadata["build"].value
+        for event in result.get_asset_materialization_events()
+    }
+    assert kept == {"marts/unmapped_stages": dbt_defs.LEFT_OUT}

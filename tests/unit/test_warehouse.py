@@ -178,3 +178,32 @@ def test_duckdb_refuses_to_switch_its_spill_folder_once_used(tmp_path):
         assert any(spill.iterdir()), "the table spilled"
         with pytest.raises(duckdb.Error, match="temporary directory"):
             con.execute(f"set temp_directory = '{spill}'")
+
+
+def test_a_run_with_no_new_crm_file_leaves_out_the_models_of_crm_and_config_alone():
+    import datetime as dt
+
+    from pipeline.incremental import CRM_AND_CONFIG_TAG, RebuildPlan
+    from pipeline.warehouse import build_command
+
+    months = {"b2b": dt.date(2026, 10, 1)}
+    calls_alone = RebuildPlan(False, "1 new file(s)", "f", months, months, months,
+                              dt.date(2026, 9, 1), (), crm_unchanged=True)  # fmt: skip
+    with_crm = RebuildPlan(False, "3 new file(s)", "f", months, months, months,
+                           dt.date(2026, 9, 1), ("a",), crm_unchanged=False)  # fmt: skip
+    full = RebuildPlan(True, "no previous build", "f", crm_unchanged=True)
+
+    exclusion = ["--exclude", f"tag:{CRM_AND_CONFIG_TAG}"]
+    command = build_command(calls_alone)
+    at = command.index("--exclude", command.index("unit_test"))
+    assert command[at : at + 2] == exclusion
+    # Cautious: a test with a parent that runs runs too.
+    assert command[command.index("--indirect-selection") + 1] == "cautious"
+    assert calls_alone.left_out == CRM_AND_CONFIG_TAG
+    assert with_crm.left_out is None and "tag:" not in " ".join(build_command(with_crm))
+    assert full.left_out is None and build_command(full).count("--full-refresh") == 1
+    assert "tag:" not in " ".join(build_command(full))
+    # A selection keeps the exclusion: the tagged tables are as the previous build left them.
+    selected = build_command(calls_alone, ["funnel_entities+"])
+    assert selected[:3] == ["build", "--select", "funnel_entities+"]
+    assert f"tag:{CRM_AND_CONFIG_TAG}" in selected

@@ -1,14 +1,12 @@
 -- Each export's amount of a deal, shown from the export's snapshot until the deal's next
 -- export (shown_until NULL: its latest). What the forecast reads a deal's amount at a
 -- moment from (int_forecast_deal_periods, int_forecasts_estimated).
--- Kept as built when no CRM file is new (macros/incremental_files.sql): a month of call
--- logs alone reads no snapshot again.
-{{ kept_without_new_crm_files() }}
+-- Tagged crm_and_config: a run with no new CRM file leaves it as the previous build wrote it
+-- (pipeline/incremental.py).
 with
 
 snapshots as (
     select * from {{ ref('stg_landing__crm_deal_snapshots') }}
-    where {{ crm_changed() }}
 ),
 
 final as (

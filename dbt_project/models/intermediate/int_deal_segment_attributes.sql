@@ -2,19 +2,16 @@
 -- `attribute`), once per funnel and deal: one row per funnel, deal and attribute, with its
 -- value (the greater of two the deal's latest snapshot gives). Only those attributes: a
 -- deal's others, such as its name, would be grouped for nothing.
--- Kept as built when no CRM file is new (macros/incremental_files.sql): a month of call
--- logs alone reads no deal attribute again.
-{{ kept_without_new_crm_files() }}
+-- Tagged crm_and_config: a run with no new CRM file leaves it as the previous build wrote it
+-- (pipeline/incremental.py).
 with
 
 deals as (
     select * from {{ ref('int_deals_joined_to_funnels') }}
-    where {{ crm_changed() }}
 ),
 
 attributes as (
     select * from {{ ref('stg_landing__crm_deal_attributes') }}
-    where {{ crm_changed() }}
 ),
 
 segment_types as (

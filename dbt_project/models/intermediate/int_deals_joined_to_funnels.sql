@@ -3,18 +3,16 @@
 -- A deal its deals file shows open but whose history records an outcome (a history row
 -- entering a stage named as won or lost: config_outcome_stages) takes that outcome at the
 -- history row's time: a lead list with a separate won-deals file closes its leads there.
--- Kept as built when no CRM file is new (macros/incremental_files.sql).
-{{ kept_without_new_crm_files() }}
+-- Tagged crm_and_config: a run with no new CRM file leaves it as the previous build wrote it
+-- (pipeline/incremental.py).
 with
 
 deals as (
     select * from {{ ref('stg_landing__crm_deals') }}
-    where {{ crm_changed() }}
 ),
 
 events as (
     select * from {{ ref('stg_landing__crm_stage_events') }}
-    where {{ crm_changed() }}
 ),
 
 outcome_stages as (

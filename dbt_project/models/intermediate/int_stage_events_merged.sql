@@ -5,8 +5,8 @@
 -- arrival, as staging ranks the exact copies. Where an exact entry into the same funnel
 -- stage exists at another time, it wins downstream (int_entity_stages_reached).
 -- A table, not a view: several models read it.
--- Kept as built when no CRM file is new (macros/incremental_files.sql).
-{{ kept_without_new_crm_files() }}
+-- Tagged crm_and_config: a run with no new CRM file leaves it as the previous build wrote it
+-- (pipeline/incremental.py).
 {%- set columns = [
     'source', 'deal_id', 'stage', 'entered_at', 'entered_after', 'is_exact', 'manager', 'file_id'
 ] %}
@@ -15,12 +15,10 @@ with
 
 exact as (
     select * from {{ ref('stg_landing__crm_stage_events') }}
-    where {{ crm_changed() }}
 ),
 
 inferred as (
     select * from {{ ref('int_stage_entries_inferred') }}
-    where {{ crm_changed() }}
 ),
 
 arrivals as (

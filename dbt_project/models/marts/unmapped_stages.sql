@@ -2,18 +2,16 @@
 -- guessed and never dropped (docs/contracts.md "Bad input"). A name is checked against
 -- config_stage_map at the local date it was seen, as int_stage_entries_unioned maps it;
 -- the names the CRM uses for won and lost deals are outcomes, not stages.
--- Kept as built when no CRM file is new (macros/incremental_files.sql).
-{{ kept_without_new_crm_files() }}
+-- Tagged crm_and_config: a run with no new CRM file leaves it as the previous build wrote it
+-- (pipeline/incremental.py).
 with
 
 deals as (
     select * from {{ ref('stg_landing__crm_deals') }}
-    where {{ crm_changed() }}
 ),
 
 events as (
     select * from {{ ref('int_stage_events_merged') }}
-    where {{ crm_changed() }}
 ),
 
 funnel_crm as (

@@ -7,9 +7,10 @@
 -- partial build (`--select`) that skips one of them leaves the state as it was and the
 -- next build catches up. It reads none of them, so it names them below: `depends_on` is
 -- dbt's way to declare a dependency the SQL does not show. The list is every model that
--- calls incremental_months, incremental_files, kept_without_new_crm_files or
--- incremental_forecast_periods or incremental_lost_months
--- (tests/unit/test_dbt_layers.py checks it).
+-- calls incremental_months, incremental_files, incremental_forecast_periods or
+-- incremental_lost_months (tests/unit/test_dbt_layers.py checks it). A run with no new CRM
+-- file leaves the models of CRM data and config alone out (tag crm_and_config), and writes
+-- the state: those have nothing to add for call logs (pipeline/incremental.py).
 -- depends_on: {{ ref('stg_landing__crm_stage_events') }}
 -- depends_on: {{ ref('stg_landing__crm_deal_snapshots') }}
 -- depends_on: {{ ref('int_stage_entries_inferred') }}
@@ -28,12 +29,6 @@
 -- depends_on: {{ ref('funnel_stage_monthly') }}
 -- depends_on: {{ ref('lost_reasons') }}
 -- depends_on: {{ ref('int_stage_transitions_counted') }}
--- depends_on: {{ ref('stg_landing__crm_deals') }}
--- depends_on: {{ ref('int_stage_events_merged') }}
--- depends_on: {{ ref('int_deals_joined_to_funnels') }}
--- depends_on: {{ ref('unmapped_stages') }}
--- depends_on: {{ ref('int_deal_segment_attributes') }}
--- depends_on: {{ ref('int_deal_amount_spans') }}
 with
 
 files as (

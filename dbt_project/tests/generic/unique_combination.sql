@@ -6,16 +6,13 @@
    for per-funnel boundaries>}. Older months were checked by the build that wrote them, and a grain
    check over every call of two years costs seconds at 10 M calls; a build without the
    boundary vars (the first, a full rebuild, `dbt build` by hand) checks every row.
-   {with_new_crm_files: true} marks a table built from CRM data alone
-   (macros/incremental_files.sql): a build with no new CRM file left it as the previous
-   build checked it, and checks none of its rows. {forecast_periods: true}: the rows a run
-   of int_forecast_deal_periods writes (macros/forecast_periods.sql). #}
+   {forecast_periods: true}: the rows a run of int_forecast_deal_periods writes
+   (macros/forecast_periods.sql). (A build with no new CRM file runs no test of the tables
+   of CRM data alone: pipeline/incremental.py leaves them out with their models.) #}
 {% test unique_combination(model, columns, recomputed=none) %}
 select {{ columns | join(', ') }}, count(*) as copies
 from {{ model }}
-{%- if recomputed and recomputed.get('with_new_crm_files') %}
-where {{ '1 = 0' if crm_unchanged() else '1 = 1' }}
-{%- elif recomputed and recomputed.get('forecast_periods') %}
+{%- if recomputed and recomputed.get('forecast_periods') %}
 where {{ forecast_periods_written() }}
 {%- elif recomputed %}
 where

@@ -1,15 +1,15 @@
 -- The latest snapshot of every deal: an overlapping re-export updates the deal, never doubles it.
 -- Of two exports with the same snapshot time, the later arrival wins (stg_landing__crm_deal_snapshots
 -- keeps one row per deal and snapshot time).
--- A table, not a view: half the project reads it. Kept as built when no CRM file is new
--- (macros/incremental_files.sql).
-{{ kept_without_new_crm_files() }}
+-- A table, not a view: half the project reads it.
+-- Tagged crm_and_config: a run with no new CRM file leaves it as the previous build wrote it
+-- (pipeline/incremental.py).
+{{ config(materialized='table') }}
 
 with
 
 snapshots as (
     select * from {{ ref('stg_landing__crm_deal_snapshots') }}
-    where {{ crm_changed() }}
 ),
 
 ranked as (
