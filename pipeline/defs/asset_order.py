@@ -63,7 +63,7 @@ def with_left_out(
                 gone.add(key_of(event))
                 yield event
             yield from released()
-    except BaseException:
+    except Exception:  # not GeneratorExit: a consumer that stops reading gets no more
         yield from list(held)
         raise
     while waiting:  # a parent dbt did not build holds them no longer

@@ -102,6 +102,16 @@ def test_when_dbt_fails_its_waiting_events_go_before_the_error():
     assert seen == [("unioned", "check failed")]
 
 
+def test_a_consumer_that_stops_reading_closes_it_cleanly():
+    parents = {"arrivals": set(), "snapshots": {"arrivals"}, "unioned": {"snapshots"}}
+    events = [("unioned", "output"), ("calls", "output"), ("arrivals", "output")]
+    stream = with_left_out(
+        iter(events), ["snapshots"], parents, key_of=lambda e: e[0], kept=lambda k: (k, "kept")
+    )
+    assert next(stream) == ("calls", "output")  # unioned waits for snapshots
+    stream.close()  # a RuntimeError if it yielded the waiting event on its way out
+
+
 def test_nothing_left_out_leaves_dbts_events_as_they_are():
     events = [("b", "output"), ("a", "output"), (None, "log")]
     assert ordered(events, [], {"a": set(), "b": {"a"}}) == events
