@@ -80,8 +80,10 @@ def dbt_vars(config: Config) -> dict[str, str]:
 
 def build_command(plan: RebuildPlan, select: list[str] | None = None) -> list[str]:
     """`dbt build` as production runs it: models and data tests, not unit tests, with the
-    rebuild plan's flags. Cautious indirect selection: a partial selection (`--select`, a
-    subset in the UI) runs only the tests whose parents are all selected."""
+    rebuild plan's flags (RebuildPlan.dbt_args). Cautious indirect selection: a partial
+    selection (`--select`, a subset in the UI) runs only the tests whose parents are all
+    selected, and the models a plan leaves out (`--exclude`) take only the tests whose
+    parents are all left out with them."""
     selection = ["--select", *select] if select else []
     return [
         "build",
