@@ -27,8 +27,9 @@ def with_left_out(
     order Dagster takes from a multi-asset: no asset after one of its children (`parents`:
     each asset's parents in the step). A left-out asset goes once its parents have gone;
     an event waits while its asset, or a parent of it, has a left-out asset or an event
-    waiting. When dbt's events end, what still waits goes, the left-out assets first; when
-    they end in an error, dbt's waiting events go before it is raised."""
+    waiting. When dbt's events end, what still waits goes, each left-out asset as if its
+    parents had gone (an event waits only on those); when they end in an error, dbt's
+    waiting events go before it is raised."""
     gone: set[Key] = set()
     waiting = list(left_out)
     held: list[Event] = []
@@ -69,4 +70,3 @@ def with_left_out(
     while waiting:  # a parent dbt did not build holds them no longer
         gone.update(parents.get(waiting[0], set()))
         yield from released()
-    yield from held

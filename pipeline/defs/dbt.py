@@ -295,9 +295,7 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 def in_dependency_order(assets: dg.AssetsDefinition) -> list[dg.AssetKey]:
     """The assets' keys, each after those it depends on (Dagster takes a multi-asset's
     materializations in that order); ties in key order."""
-    keys = set(assets.keys)
-    upstream = {spec.key: {dep.asset_key for dep in spec.deps} & keys for spec in assets.specs}
-    sorter = graphlib.TopologicalSorter(upstream)
+    sorter = graphlib.TopologicalSorter(parents_among(assets, set(assets.keys)))
     sorter.prepare()
     ordered: list[dg.AssetKey] = []
     while sorter.is_active():
@@ -318,18 +316,19 @@ def left_out_keys(context: dg.AssetExecutionContext, tag: str | None) -> list[dg
     out, RebuildPlan.left_out; None: none), in dependency order."""
     if tag is None:
         return []
-    tagged = {spec.key for spec in context.assets_def.specs if tag in spec.tags}
-    selected = context.selected_asset_keys
-    return [key for key in in_dependency_order(context.assets_def) if key in tagged & selected]
+    kept = {spec.key for spec in context.assets_def.specs if tag in spec.tags}
+    kept &= context.selected_asset_keys
+    return [key for key in in_dependency_order(context.assets_def) if key in kept]
 
 
-def step_parents(context: dg.AssetExecutionContext) -> dict[dg.AssetKey, set[dg.AssetKey]]:
-    """Each selected asset's parents among the selected assets."""
-    selected = context.selected_asset_keys
+def parents_among(
+    assets: dg.AssetsDefinition, keys: set[dg.AssetKey]
+) -> dict[dg.AssetKey, set[dg.AssetKey]]:
+    """Each of `keys`' parents among `keys`."""
     return {
-        spec.key: {dep.asset_key for dep in spec.deps} & selected
-        for spec in context.assets_def.specs
-        if spec.key in selected
+        spec.key: {dep.asset_key for dep in spec.deps} & keys
+        for spec in assets.specs
+        if spec.key in keys
     }
 
 
@@ -383,7 +382,7 @@ def voronka_dbt_assets() -> dg.AssetsDefinition:
                     yield from with_left_out(
                         events,
                         left_out_keys(context, plan.left_out),
-                        step_parents(context),
+                        parents_among(context.assets_def, set(context.selected_asset_keys)),
                         key_of=lambda event: event_asset_key(context, event),
                         kept=lambda key: dg.MaterializeResult(
                             asset_key=key, metadata={"build": LEFT_OUT}
