@@ -10,7 +10,7 @@ import polars as pl
 
 from pipeline.config import Config
 from pipeline.io import write_parquet_atomic
-from pipeline.transform.phones import normalize_phone, phone_hash
+from pipeline.transform.phones import PLANS, normalize_phone, phone_hash
 
 CONFIG_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "config_funnels": {
@@ -115,7 +115,8 @@ def config_tables(config: Config) -> dict[str, pl.DataFrame]:
             )
         if funnel.calls:
             # No lines listed means every line of the source counts (line = NULL).
-            lines = [normalize_phone(line) for line in funnel.calls.lines] or [None]
+            plan = PLANS[config.source(funnel.calls.source).phone_country]
+            lines = [normalize_phone(line, plan) for line in funnel.calls.lines] or [None]
             for line in lines:
                 rows["config_funnel_lines"].append(
                     {"funnel_id": funnel.id, "source": funnel.calls.source, "line": line}
@@ -133,7 +134,10 @@ def config_tables(config: Config) -> dict[str, pl.DataFrame]:
     rows["config_outcome_stages"] = outcome_stage_rows(config)
     rows["config_exclude_phones"] = [
         {"client_phone": phone, "client_phone_hash": phone_hash(phone, config.phone_hash_key())}
-        for phone in sorted({normalize_phone(p) for p in config.exclude_phones} - {None})
+        for phone in sorted(
+            {normalize_phone(p, PLANS[config.phone_country]) for p in config.exclude_phones}
+            - {None}
+        )
     ]
     rows["config_managers"] = [{"manager": manager.name} for manager in config.managers]
     rows["config_settings"] = [

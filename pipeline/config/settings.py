@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import get_args
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -19,7 +20,7 @@ from pipeline.config.base import (
     inside_config_folder,
 )
 from pipeline.config.funnels import Funnel
-from pipeline.config.sources import Source
+from pipeline.config.sources import PhoneCountry, Source
 from pipeline.names import display_name
 
 
@@ -80,6 +81,9 @@ class Schedule(_Strict):
 
 class Config(_Strict):
     timezone: str = "Europe/Moscow"
+    # The country whose spelling of numbers without `+` the exports use (national
+    # numbers: 8 912 345-67-89 in RU, (212) 555-0101 in US); a source may give its own.
+    phone_country: PhoneCountry = "RU"
     locales: list[str] = ["ru", "en"]
     # ISO 4217 code of the deal amounts, printed with every sum in the reports (RUB → ₽).
     # None: the exports' amounts are printed as bare numbers.
@@ -97,6 +101,26 @@ class Config(_Strict):
     # Where the file was read from; paths in it are relative to this folder.
     base_dir: Path = Path(".")
     config_file: Path | None = None  # the file itself (None: built in code)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sources_phone_country(cls, data: object) -> object:
+        """Each source of deals or calls without a phone_country of its own takes the
+        config's (a valid one: a wrong value is reported once, at its own key); a history
+        source reads no phone."""
+        if not isinstance(data, dict) or data.get("phone_country") not in get_args(PhoneCountry):
+            return data
+        sources = data.get("sources")
+        if not isinstance(sources, list):
+            return data
+        country = data["phone_country"]
+        given = [
+            {"phone_country": country, **source}
+            if isinstance(source, dict) and source.get("kind") in ("crm", "calls")
+            else source
+            for source in sources
+        ]
+        return {**data, "sources": given}
 
     @field_validator("timezone")
     @classmethod

@@ -15,6 +15,11 @@ class _Strict(BaseModel):
     model_config = STRICT
 
 
+# How numbers written without `+` are read (pipeline.transform.phones.PLANS): the ISO 3166
+# code of the country whose numbering plan they follow.
+PhoneCountry = Literal["RU", "KZ", "US", "CA"]
+
+
 class Formats(_Strict):
     date: str | None = None
     decimal: Literal[",", "."] = ","
@@ -37,6 +42,8 @@ class Source(_Strict):
     preset: str
     files: str
     timezone: str | None = None
+    # Config's phone_country unless the source gives its own (Config._sources_phone_country).
+    phone_country: PhoneCountry = "RU"
     columns: dict[str, str] = {}
     stage: ConstantStage | None = None
     status: StatusValues = StatusValues()
@@ -66,8 +73,8 @@ class Source(_Strict):
         return value
 
     @field_validator(
-        "timezone", "columns", "stage", "status", "formats", "history_of", "stage_dates",
-        "own_lines",
+        "timezone", "phone_country", "columns", "stage", "status", "formats", "history_of",
+        "stage_dates", "own_lines",
     )  # fmt: skip
     @classmethod
     def _has_effect(cls, value: object, info: ValidationInfo) -> object:

@@ -26,7 +26,7 @@ from pipeline.transform.calls import normalize_calls
 from pipeline.transform.context import NormalizeContext
 from pipeline.transform.deals import normalize_deals, with_snapshot
 from pipeline.transform.history import normalize_history
-from pipeline.transform.phones import mask_phones
+from pipeline.transform.phones import PLANS, mask_phones
 from pipeline.transform.rejects import REJECT_SCHEMA
 from pipeline.transform.snapshots import (
     FROM_NAME,
@@ -271,6 +271,7 @@ def _context(
         decimal=source.formats.decimal,
         manager_aliases=config.manager_aliases(),
         phone_hash_key=config.phone_hash_key(),
+        phones=PLANS[source.phone_country],
         won=tuple(source.status.won),
         lost=tuple(source.status.lost),
         labels=raw.labels,

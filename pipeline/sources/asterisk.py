@@ -20,7 +20,14 @@ from pipeline.config import Source
 from pipeline.sources import fastcsv, presets
 from pipeline.sources.errors import LayoutError
 from pipeline.sources.raw import Export, RawFile, rejects_frame
-from pipeline.transform.phones import E164_PREFIX, normalize_phone_column, normalize_phone_few
+from pipeline.transform.phones import (
+    E164_PREFIX,
+    PLANS,
+    RUSSIA,
+    NumberingPlan,
+    normalize_phone_column,
+    normalize_phone_few,
+)
 from pipeline.transform.rejects import RAW, ROW
 
 FIELDS = (
@@ -100,7 +107,7 @@ def read(export: Export, source: Source) -> Iterator[RawFile]:
     refuse_header(head.fields if head else None, export.name, source)
     widths: set[int] = set()  # the record widths seen, for `check`
     for batch in records.batches(delimiter, len(FIELDS)):
-        frame, rejects = _read_batch(batch.frame, widths)
+        frame, rejects = _read_batch(batch.frame, widths, PLANS[source.phone_country])
         yield RawFile(
             frame=frame,
             rejects=rejects,
@@ -114,7 +121,9 @@ def read(export: Export, source: Source) -> Iterator[RawFile]:
         )
 
 
-def _read_batch(records: pl.DataFrame, widths: set[int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _read_batch(
+    records: pl.DataFrame, widths: set[int], plan: NumberingPlan
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Records (f0…, _width, _row, _raw, _error) → canonical call columns + rejects."""
     ok = pl.col("_error").is_null() & pl.col("_width").is_in(WIDTHS)
     bad = records.filter(~ok)
@@ -135,15 +144,16 @@ def _read_batch(records: pl.DataFrame, widths: set[int]) -> tuple[pl.DataFrame, 
         )
         for row, raw, error, width in bad.select("_row", "_raw", "_error", "_width").iter_rows()
     ]
-    return canonical_calls(good), rejects_frame(rejects)
+    return canonical_calls(good, plan), rejects_frame(rejects)
 
 
-def canonical_calls(frame: pl.DataFrame) -> pl.DataFrame:
-    """Asterisk fields (strings) → canonical call columns (still strings)."""
+def canonical_calls(frame: pl.DataFrame, plan: NumberingPlan = RUSSIA) -> pl.DataFrame:
+    """Asterisk fields (strings) → canonical call columns (still strings); numbers without
+    `+` read by `plan`."""
     frame = frame.with_columns(pl.col(c).str.strip_chars() for c in _USED)
     frame = frame.with_columns(
-        _src_phone=normalize_phone_column(frame["src"]),
-        _dst_phone=normalize_phone_column(frame["dst"]),
+        _src_phone=normalize_phone_column(frame["src"], plan),
+        _dst_phone=normalize_phone_column(frame["dst"], plan),
     )
     frame = frame.with_columns(_src_ext=pl.col("src").str.contains(EXTENSION))
     src_ext = pl.col("_src_ext")
@@ -179,7 +189,7 @@ def canonical_calls(frame: pl.DataFrame) -> pl.DataFrame:
             E164_PREFIX + "line": pl.when(inbound)
             .then("_dst_phone")
             .when(outbound)
-            .then(normalize_phone_few(frame["accountcode"])),
+            .then(normalize_phone_few(frame["accountcode"], plan)),
             E164_PREFIX + "client_phone": pl.when(inbound)
             .then("_src_phone")
             .when(outbound)

@@ -25,7 +25,7 @@ from pipeline.sources.errors import MissingColumnsError
 from pipeline.sources.presets import Column
 from pipeline.sources.raw import RawFile
 from pipeline.sources.tabular import Table, read_table
-from pipeline.transform.phones import is_extension, normalize_phone
+from pipeline.transform.phones import PLANS, NumberingPlan, is_extension, normalize_phone
 
 PRESET = "generic"
 COLUMN_KEYS = ("call_id", "started_at", "direction", "caller", "callee", "line", "client_phone",
@@ -51,7 +51,7 @@ def read(data: bytes, name: str, source: Source) -> RawFile:
     labels = presets.resolve_columns(
         table.header, wanted, {}, file_name=name, source=source, preset=PRESET
     )
-    return call_rows(raw, table, labels, own_lines(source))
+    return call_rows(raw, table, labels, own_lines(source), PLANS[source.phone_country])
 
 
 def require_mapping(source: Source) -> None:
@@ -70,34 +70,43 @@ def require_mapping(source: Source) -> None:
 
 
 def own_lines(source: Source) -> frozenset[str]:
-    return frozenset(phone for line in source.own_lines if (phone := normalize_phone(line)))
+    plan = PLANS[source.phone_country]
+    return frozenset(phone for line in source.own_lines if (phone := normalize_phone(line, plan)))
 
 
-def call_rows(raw: RawFile, table: Table, labels: dict[str, str], ours: frozenset[str]) -> RawFile:
-    """Mapped columns (canonical key → the file's column) → canonical call rows."""
-    raw.frame = presets.call_frame(table, labels, partial(_call, ours=ours), CALL_COLUMNS)
+def call_rows(
+    raw: RawFile,
+    table: Table,
+    labels: dict[str, str],
+    ours: frozenset[str],
+    plan: NumberingPlan,
+) -> RawFile:
+    """Mapped columns (canonical key → the file's column) → canonical call rows; numbers
+    without `+` read by `plan` (the source's phone_country)."""
+    call = partial(_call, ours=ours, plan=plan)
+    raw.frame = presets.call_frame(table, labels, call, CALL_COLUMNS)
     raw.labels = _shown_labels(labels)
     raw.expected = dict(EXPECTED)
     return raw
 
 
-def is_ours(party: str, ours: frozenset[str]) -> bool:
+def is_ours(party: str, ours: frozenset[str], plan: NumberingPlan) -> bool:
     """Our side of a call: an extension, a name (not a number at all, not a hidden caller),
     or an own line."""
     if not party or party.casefold().startswith(HIDDEN_CALLER):
         return False
-    phone = normalize_phone(party)
+    phone = normalize_phone(party, plan)
     return is_extension(party) or phone is None or phone in ours
 
 
-def is_person(party: str) -> bool:
+def is_person(party: str, plan: NumberingPlan) -> bool:
     """An employee: an extension or a name, not a phone number."""
-    return bool(party) and (is_extension(party) or normalize_phone(party) is None)
+    return bool(party) and (is_extension(party) or normalize_phone(party, plan) is None)
 
 
-def direction_of(caller: str, callee: str, ours: frozenset[str]) -> str:
+def direction_of(caller: str, callee: str, ours: frozenset[str], plan: NumberingPlan) -> str:
     by_side = {(False, True): "inbound", (True, False): "outbound", (True, True): "internal"}
-    return by_side.get((is_ours(caller, ours), is_ours(callee, ours)), "")
+    return by_side.get((is_ours(caller, ours, plan), is_ours(callee, ours, plan)), "")
 
 
 def disposition_of(r: dict, talk: str | None) -> str:
@@ -108,17 +117,18 @@ def disposition_of(r: dict, talk: str | None) -> str:
     return "answered" if talked or (r.get("answered_at") or "").strip() else "no_answer"
 
 
-def _call(r: dict, raw: str, ours: frozenset[str]) -> tuple:
+def _call(r: dict, raw: str, ours: frozenset[str], plan: NumberingPlan) -> tuple:
     get = lambda key: (r.get(key) or "").strip()  # noqa: E731
     caller, callee = get("caller"), get("callee")
     if "direction" in r:
         direction = presets.call_direction(get("direction"))
     else:
-        direction = direction_of(caller, callee, ours)
+        direction = direction_of(caller, callee, ours, plan)
     client_side = {"inbound": caller, "outbound": callee}.get(direction, "")
     our_side = {"inbound": callee, "outbound": caller, "internal": caller}.get(direction, "")
-    agent = get("manager") or (our_side if is_person(our_side) else "")
-    line = get("line") or ("" if is_person(our_side) else our_side)
+    person = is_person(our_side, plan)
+    agent = get("manager") or (our_side if person else "")
+    line = get("line") or ("" if person else our_side)
     talk = presets.duration_seconds(get("talk_s")) or None
     return (
         get("call_id") or hashlib.sha256(raw.encode("utf-8")).hexdigest(),

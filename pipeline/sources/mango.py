@@ -34,6 +34,7 @@ from pipeline.sources.presets import Column
 from pipeline.sources.raw import RawFile, records_frame, rejects_frame
 from pipeline.sources.tabular import read_table
 from pipeline.sources.text import decode, parse_records, split_lines
+from pipeline.transform.phones import PLANS
 
 FIELDS = (
     "records",
@@ -149,7 +150,7 @@ def read_cabinet(data: bytes, name: str, source: Source) -> RawFile:
         )
     except MissingColumnsError as error:
         raise MissingColumnsError(f"{error}. {CABINET_HINT}") from None
-    return generic_calls.call_rows(raw, table, labels, frozenset())
+    return generic_calls.call_rows(raw, table, labels, frozenset(), PLANS[source.phone_country])
 
 
 def unix_to_iso(value: str | None) -> str | None:

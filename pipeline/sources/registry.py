@@ -39,6 +39,7 @@ WholeReader = Callable[[bytes, str, Source], RawFile]
 # The source keys beyond name, kind, preset and files; `formats.*` one by one.
 OPTIONAL_KEYS = (
     "timezone",
+    "phone_country",
     "columns",
     "stage",
     "status",
@@ -52,10 +53,15 @@ OPTIONAL_KEYS = (
 )
 # Every reader decodes text and splits fields (an XLSX file ignores both).
 TEXT = frozenset({"formats.encoding", "formats.delimiter"})
-# Times are read as text in the source's zone and format; `status` names outcome stages.
-CRM = TEXT | {"timezone", "formats.date", "columns", "status", "stage_dates", "formats.decimal"}
+# Times are read as text in the source's zone and format; `status` names outcome stages;
+# deals and calls carry phones (`phone_country`: how numbers without `+` read), history
+# rows none.
+CRM = TEXT | {
+    "timezone", "phone_country", "formats.date", "columns", "status", "stage_dates",
+    "formats.decimal",
+}  # fmt: skip
 HISTORY = TEXT | {"timezone", "formats.date", "columns", "status", "history_of"}
-CALLS = TEXT | {"timezone", "formats.date", "columns"}
+CALLS = TEXT | {"timezone", "formats.date", "columns", "phone_country"}
 KINDS = ("crm", "crm_history", "calls")
 
 

@@ -98,7 +98,7 @@ def normalize_calls(raw: pl.DataFrame, ctx: NormalizeContext) -> CallsResult:
         ),
     ]
     accepted, rejects = split_rejects(frame, checks)
-    client = _phones(accepted, "client_phone")
+    client = _phones(accepted, "client_phone", ctx)
     unparsed = int(
         (accepted["client_phone"].str.strip_chars().fill_null("") != "").sum()
         - client.is_not_null().sum()
@@ -106,7 +106,7 @@ def normalize_calls(raw: pl.DataFrame, ctx: NormalizeContext) -> CallsResult:
     calls = accepted.select(
         source=pl.lit(ctx.source),
         call_id=pl.col("call_id").str.strip_chars(),
-        line=_phones(accepted, "line"),
+        line=_phones(accepted, "line", ctx),
         started_at="_started_at",
         answered_at=pl.when(pl.col("disposition") == "answered").then(pl.col("_answered_at")),
         ended_at="_ended_at",
@@ -126,9 +126,9 @@ def normalize_calls(raw: pl.DataFrame, ctx: NormalizeContext) -> CallsResult:
     return CallsResult(schemas.conform(calls, "calls"), rejects, notes)
 
 
-def _phones(frame: pl.DataFrame, column: str) -> pl.Series:
+def _phones(frame: pl.DataFrame, column: str, ctx: NormalizeContext) -> pl.Series:
     """A column's phones as E.164: as the preset normalised them when it passed them on."""
     given = E164_PREFIX + column
     if given in frame.columns:
         return frame[given].alias(column)
-    return normalize_phone_column(frame[column].str.strip_chars())
+    return normalize_phone_column(frame[column].str.strip_chars(), ctx.phones)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipeline.transform.phones import RUSSIA, NumberingPlan
 from pipeline.transform.times import TimeFormat
 
 
@@ -15,6 +16,7 @@ class NormalizeContext:
     decimal: str = ","
     manager_aliases: dict[str, str] = field(default_factory=dict)
     phone_hash_key: str = ""
+    phones: NumberingPlan = RUSSIA  # how numbers without `+` are read (phone_country)
     won: tuple[str, ...] = ()
     lost: tuple[str, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)  # canonical column → file's column name

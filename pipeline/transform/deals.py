@@ -233,7 +233,7 @@ def _status_column(frame: pl.DataFrame, ctx: NormalizeContext) -> pl.Series:
 
 def _phones(frame: pl.DataFrame, ctx: NormalizeContext) -> tuple[pl.DataFrame, int]:
     cells = frame.select("deal_id", "client_phone").drop_nulls("client_phone")
-    split, bad = split_phones_column(cells["client_phone"])
+    split, bad = split_phones_column(cells["client_phone"], ctx.phones)
     phones = cells.with_columns(client_phone=split).explode("client_phone")
     phones = phones.drop_nulls("client_phone")
     if cells["deal_id"].n_unique() < cells.height:  # (a cell's phones come each once)

@@ -1,7 +1,9 @@
 """Phone numbers → E.164, the join key between calls and deals, and their keyed hash.
 
-Russian numbers come as `8XXXXXXXXXX`, `7XXXXXXXXXX`, `+7 (XXX) XXX-XX-XX` or a bare
-10-digit national number; one CRM cell may hold several numbers.
+A number with `+` is international. Any other spelling is read by the site's numbering
+plan (`phone_country` in voronka.yaml, NumberingPlan): in Russia `8XXXXXXXXXX`,
+`7XXXXXXXXXX` or a bare 10-digit national number, in the US `1XXXXXXXXXX` or
+`(XXX) XXX-XXXX`; one CRM cell may hold several numbers.
 """
 
 from __future__ import annotations
@@ -9,8 +11,29 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from dataclasses import dataclass
 
 import polars as pl
+
+
+@dataclass(frozen=True)
+class NumberingPlan:
+    """How a country's numbers are written without `+`: an 11-digit number is a trunk
+    digit and the 10-digit national number; a bare national number begins with one of
+    `national_first`; an international prefix (`exits`: prefix, least and most digits with
+    it) comes before a number with its country code."""
+
+    code: str  # the country calling code
+    trunk: str  # the digits an 11-digit national spelling may begin with
+    national_first: str  # the digits a bare 10-digit national number may begin with
+    exits: tuple[tuple[str, int, int], ...]
+
+
+RUSSIA = NumberingPlan("7", "78", "3489", (("810", 12, 18), ("00", 10, 17)))
+# The North American Numbering Plan: area codes begin with 2–9; 011 dials abroad.
+NORTH_AMERICA = NumberingPlan("1", "1", "23456789", (("011", 12, 18),))
+# voronka.yaml `phone_country` (ISO 3166 code) → its plan.
+PLANS = {"RU": RUSSIA, "KZ": RUSSIA, "US": NORTH_AMERICA, "CA": NORTH_AMERICA}
 
 _ALLOWED = re.compile(r"^\+?[\d\s().\-\u00a0\u202f]+$")
 _NON_DIGIT = re.compile(r"\D")
@@ -23,8 +46,8 @@ _EXTENSION = re.compile(r"^\d{2,5}$")
 E164_PREFIX = "_e164_"
 
 
-def normalize_phone(text: str | None) -> str | None:
-    """One phone in any local spelling → `+<digits>`; None when it is not a phone."""
+def normalize_phone(text: str | None, plan: NumberingPlan = RUSSIA) -> str | None:
+    """One phone in any spelling of `plan` → `+<digits>`; None when it is not a phone."""
     if text is None:
         return None
     value = text.strip()
@@ -35,14 +58,13 @@ def normalize_phone(text: str | None) -> str | None:
         if digits.startswith("7"):
             return "+" + digits if len(digits) == 11 else None
         return "+" + digits if 8 <= len(digits) <= 15 else None
-    if len(digits) == 11 and digits[0] in "78":
-        return "+7" + digits[1:]
-    if len(digits) == 10 and digits[0] in "3489":
-        return "+7" + digits
-    if digits.startswith("810") and 11 < len(digits) <= 18:  # Russian international prefix
-        return "+" + digits[3:]
-    if digits.startswith("00") and 10 <= len(digits) <= 17:
-        return "+" + digits[2:]
+    if len(digits) == 11 and digits[0] in plan.trunk:
+        return "+" + plan.code + digits[1:]
+    if len(digits) == 10 and digits[0] in plan.national_first:
+        return "+" + plan.code + digits
+    for prefix, least, most in plan.exits:
+        if digits.startswith(prefix) and least <= len(digits) <= most:
+            return "+" + digits[len(prefix) :]
     return None
 
 
@@ -78,7 +100,7 @@ def is_extension(text: str | None) -> bool:
     return bool(text) and bool(_EXTENSION.match(text.strip()))
 
 
-def split_phones(cell: str | None) -> tuple[list[str], list[str]]:
+def split_phones(cell: str | None, plan: NumberingPlan = RUSSIA) -> tuple[list[str], list[str]]:
     """A cell with one or more phones → (E.164 numbers in order, pieces that are not phones).
 
     Numbers are separated by `,` `;` `/` or newlines, or simply follow each other as
@@ -92,18 +114,18 @@ def split_phones(cell: str | None) -> tuple[list[str], list[str]]:
         piece = piece.strip()
         if not piece:
             continue
-        single = normalize_phone(piece)
+        single = normalize_phone(piece, plan)
         if single:
             phones.append(single)
             continue
-        found, rest = _split_groups(piece.split())
+        found, rest = _split_groups(piece.split(), plan)
         phones.extend(found)
         if rest:
             bad.append(rest)
     return _unique(phones), bad
 
 
-def _split_groups(tokens: list[str]) -> tuple[list[str], str]:
+def _split_groups(tokens: list[str], plan: NumberingPlan) -> tuple[list[str], str]:
     """Greedily join whitespace tokens into phones; returns the phones and any leftover text."""
     phones: list[str] = []
     group: list[str] = []
@@ -112,8 +134,8 @@ def _split_groups(tokens: list[str]) -> tuple[list[str], str]:
         joined = " ".join(group)
         digits = len(_NON_DIGIT.sub("", joined))
         following = tokens[index + 1] if index + 1 < len(tokens) else None
-        phone = normalize_phone(joined)
-        complete = digits >= 11 or (digits == 10 and joined.lstrip("+(")[:1] not in "78")
+        phone = normalize_phone(joined, plan)
+        complete = digits >= 11 or (digits == 10 and joined.lstrip("+(")[:1] not in plan.trunk)
         if phone and (complete or following is None or following.startswith("+")):
             phones.append(phone)
             group = []
@@ -166,7 +188,7 @@ _SPELLED = r"^\+?[0-9 ().\-]+$"
 _PLAIN = r"^\+?[0-9]+$"
 
 
-def _spelled_e164(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+def _spelled_e164(values: pl.Series, plan: NumberingPlan) -> tuple[pl.Series, pl.Series]:
     """`normalize_phone` for ASCII spellings, as expressions: (E.164 or null, a mask of the
     values that are such spellings — where the mask is false the E.164 is null and only
     `normalize_phone` can tell)."""
@@ -187,26 +209,32 @@ def _spelled_e164(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     frame = frame.with_columns(
         _plus=v.str.starts_with("+").fill_null(False),
         _n=d.str.len_bytes().cast(pl.Int32),
-        _7=d.str.starts_with("7"),
-        _8=d.str.starts_with("8"),
+        _first=d.str.slice(0, 1),
     )
-    n, plus, s7, s8 = pl.col("_n"), pl.col("_plus"), pl.col("_7"), pl.col("_8")
-    national = s8 | pl.any_horizontal(d.str.starts_with(c) for c in "349")
+    n, plus, first = pl.col("_n"), pl.col("_plus"), pl.col("_first")
+    exits = [
+        ~plus & d.str.starts_with(prefix) & (n >= least) & (n <= most)
+        for prefix, least, most in plan.exits
+    ]
     frame = frame.with_columns(
         # +<digits>: a Russian number has 11 digits, others 8 to 15
-        _p=plus & pl.when(s7).then(n == 11).otherwise((n >= 8) & (n <= 15)),
-        # 8XXXXXXXXXX / 7XXXXXXXXXX → +7XXXXXXXXXX
-        _a=~plus & (n == 11) & (s7 | s8),
-        # a 10-digit national number → +7XXXXXXXXXX
-        _b=~plus & (n == 10) & national,
-        # 810 (Russian international prefix) / 00 + the number → +<number>
-        _c=~plus & d.str.starts_with("810") & (n > 11) & (n <= 18),
-        _z=~plus & d.str.starts_with("00") & (n >= 10) & (n <= 17),
+        _p=plus & pl.when(first == "7").then(n == 11).otherwise((n >= 8) & (n <= 15)),
+        # a trunk digit and the national number (8XXXXXXXXXX) → +<code>XXXXXXXXXX
+        _a=~plus & (n == 11) & first.is_in(list(plan.trunk)),
+        # a 10-digit national number → +<code>XXXXXXXXXX
+        _b=~plus & (n == 10) & first.is_in(list(plan.national_first)),
+        # an international prefix (810, 00, 011) + the number → +<number>
+        **{f"_x{i}": exit for i, exit in enumerate(exits)},
     )
-    a, b, c, z = pl.col("_a"), pl.col("_b"), pl.col("_c"), pl.col("_z")
-    drop = pl.when(a).then(1).when(c).then(3).when(z).then(2).otherwise(0)
-    prefix = pl.when(a | b).then(pl.lit("+7")).otherwise(pl.lit("+"))
-    valid = pl.col("_spelled") & (pl.col("_p") | a | b | c | z)
+    a, b = pl.col("_a"), pl.col("_b")
+    drop = pl.when(a).then(1)
+    for i, (prefix, _, _) in enumerate(plan.exits):
+        drop = drop.when(pl.col(f"_x{i}")).then(len(prefix))
+    drop = drop.otherwise(0)
+    prefix = pl.when(a | b).then(pl.lit("+" + plan.code)).otherwise(pl.lit("+"))
+    valid = pl.col("_spelled") & pl.any_horizontal(
+        pl.col("_p"), a, b, *(pl.col(f"_x{i}") for i in range(len(exits)))
+    )
     out = frame.select(
         e164=pl.when(valid).then(pl.concat_str(prefix, d.str.slice(drop))),
         spelled=pl.col("_spelled"),
@@ -214,29 +242,29 @@ def _spelled_e164(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     return out["e164"].alias(values.name), out["spelled"]
 
 
-def normalize_phone_column(values: pl.Series) -> pl.Series:
+def normalize_phone_column(values: pl.Series, plan: NumberingPlan = RUSSIA) -> pl.Series:
     """Vectorized `normalize_phone`: ASCII spellings as expressions, any other value once
     per distinct value in Python."""
-    e164, spelled = _spelled_e164(values)
+    e164, spelled = _spelled_e164(values, plan)
     text = values.cast(pl.String)
     others = text.filter(~spelled).drop_nulls().unique()
     if others.len() == 0:
         return e164
-    slow = pl.Series([normalize_phone(value) for value in others.to_list()], dtype=pl.String)
+    slow = pl.Series([normalize_phone(value, plan) for value in others.to_list()], dtype=pl.String)
     looked_up = text.replace_strict(others, slow, default=None, return_dtype=pl.String)
     return e164.zip_with(spelled, looked_up).alias(values.name)
 
 
-def normalize_phone_few(values: pl.Series) -> pl.Series:
+def normalize_phone_few(values: pl.Series, plan: NumberingPlan = RUSSIA) -> pl.Series:
     """`normalize_phone_column` of a column of few distinct values (a line, an account
     code): each distinct value once, mapped back."""
     text = values.cast(pl.String)
     distinct = text.drop_nulls().unique()
-    e164 = normalize_phone_column(distinct)
+    e164 = normalize_phone_column(distinct, plan)
     return text.replace_strict(distinct, e164, default=None, return_dtype=pl.String)
 
 
-def split_phones_column(cells: pl.Series) -> tuple[pl.Series, int]:
+def split_phones_column(cells: pl.Series, plan: NumberingPlan = RUSSIA) -> tuple[pl.Series, int]:
     """Vectorized `split_phones`: each cell's phones (a list, in order, each once; null
     for a null cell) and the number of pieces that are not phones, over all cells.
 
@@ -244,7 +272,7 @@ def split_phones_column(cells: pl.Series) -> tuple[pl.Series, int]:
     expressions; any other cell goes through `split_phones`, once per distinct cell."""
     frame = pl.DataFrame({"cell": cells.cast(pl.String)}).with_row_index("_i")
     pieces = frame.select("_i", piece=pl.col("cell").str.split(",")).explode("piece")
-    e164, _ = _spelled_e164(pieces["piece"])
+    e164, _ = _spelled_e164(pieces["piece"], plan)
     pieces = pieces.with_columns(phone=e164)
     fast = pieces.group_by("_i", maintain_order=True).agg(
         fast=pl.col("phone").is_not_null().all(),
@@ -258,7 +286,7 @@ def split_phones_column(cells: pl.Series) -> tuple[pl.Series, int]:
     phones = pl.when(pl.col("fast")).then(pl.col("phones"))
     if slow_cells.len():
         distinct = slow_cells.unique(maintain_order=True).to_list()
-        split = [split_phones(cell) for cell in distinct]
+        split = [split_phones(cell, plan) for cell in distinct]
         table = pl.DataFrame(
             {
                 "cell": distinct,

@@ -101,3 +101,47 @@ def test_manager_aliases_ignore_case_and_yo(tmp_path):
     aliases = config.manager_aliases()
     assert aliases["кузнецов петр"] == "Кузнецов Пётр"
     assert aliases["ext:101"] == "Смирнова Анна"
+
+
+def test_phone_country_reaches_every_source_of_deals_or_calls_unless_it_gives_its_own(tmp_path):
+    """The config's phone_country is each deals and calls source's, unless the source
+    names its own; a history source reads no phone and takes none."""
+    text = "phone_country: US\n" + MINIMAL.replace(
+        "sources:\n",
+        "sources:\n"
+        '  - {name: pbx, kind: calls, preset: asterisk, files: "pbx/*.csv", phone_country: RU}\n'
+        '  - {name: hist, kind: crm_history, preset: generic, files: "h/*.csv", history_of: crm,'
+        " columns: {deal_id: D, stage: S, entered_at: E}}\n",
+    )
+    config = load_config(write(tmp_path, text))
+    assert config.phone_country == "US"
+    assert {s.name: s.phone_country for s in config.sources} == {
+        "pbx": "RU",
+        "hist": "RU",  # the default, never read
+        "crm": "US",
+    }
+    assert load_config(write(tmp_path, MINIMAL)).source("crm").phone_country == "RU"
+
+
+def test_a_phone_country_without_a_plan_or_effect_is_refused_at_its_line(tmp_path):
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, "phone_country: DE\n" + MINIMAL))
+    assert "phone_country (line 1): Input should be 'RU', 'KZ', 'US' or 'CA'" in str(error.value)
+    history = MINIMAL.replace(
+        "sources:\n",
+        "sources:\n"
+        '  - {name: hist, kind: crm_history, preset: generic, files: "h/*.csv", history_of: crm,'
+        " columns: {deal_id: D, stage: S, entered_at: E}, phone_country: US}\n",
+    )
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, history))
+    assert "sources.0.phone_country (line 2): phone_country has no effect" in str(error.value)
+
+
+def test_every_phone_country_has_a_numbering_plan():
+    from typing import get_args
+
+    from pipeline.config.sources import PhoneCountry
+    from pipeline.transform.phones import PLANS
+
+    assert set(get_args(PhoneCountry)) == set(PLANS)

@@ -49,7 +49,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("crm", "generic"): Sample(
         lines(
             "ID;Pipeline;Stage;Opened;Owner;Amount;Phone;Closed",
-            "1;P;A;01.03.2025 10:00;Иванов;1,5;+79000000001;",
+            "1;P;A;01.03.2025 10:00;Иванов;1,5;89000000001;",
             "2;P;B;10/03/2025 10:00:00;Петров;2;+79000000002;05.03.2025 12:00",
         ),
         {"kind": "crm", "preset": "generic", "columns": DEALS_COLUMNS},
@@ -68,7 +68,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         lines(
             "ID;Название сделки;Бюджет;Ответственный;Дата создания сделки;Дата закрытия;"
             "Этап сделки;Воронка;Мобильный телефон;Город",
-            "101;Двери;1,5;Смирнова А.;01.03.2025 10:00:00;;Замер;Розница;+7 900 000-00-01;Москва",
+            "101;Двери;1,5;Смирнова А.;01.03.2025 10:00:00;;Замер;Розница;8 900 000-00-01;Москва",
             "102;Окна;2000;Петров;10/03/2025 10:00:00;05.03.2025 12:00:00;Успешно реализовано;"
             "Розница;89000000002;Тула",
         ),
@@ -84,7 +84,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         lines(
             "ID;Название сделки;Стадия сделки;Воронка;Ответственный;Сумма;Дата создания;"
             "Дата изменения;Телефон",
-            "1;Двери;Новая;Общая;Смирнова;1,5;01.03.2025 10:00:00;02.03.2025 10:00:00;+79000000001",
+            "1;Двери;Новая;Общая;Смирнова;1,5;01.03.2025 10:00:00;02.03.2025 10:00:00;89000000001",
             "2;Окна;Сделка успешна;Общая;Петров;2000;10/03/2025 10:00:00;05.03.2025 12:00:00;"
             "89000000002",
         ),
@@ -99,10 +99,11 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("crm", "hubspot"): Sample(
         lines(
             "Record ID,Deal Name,Deal Stage,Pipeline,Amount,Create Date,Close Date,Deal owner,"
-            "Is Closed Won,Is closed lost",
-            '1001,Двери,Appointment,Sales,"1,5",2025-03-01 10:00,,Смирнова,false,false',
+            "Is Closed Won,Is closed lost,Phone Number",
+            '1001,Двери,Appointment,Sales,"1,5",2025-03-01 10:00,,Смирнова,false,false,'
+            "8 900 000-00-01",
             "1002,Окна,Closed Won,Sales,2000,10/03/2025 10:00:00,2025-03-05 12:00,Петров,"
-            "true,false",
+            "true,false,",
         ),
         {"kind": "crm", "preset": "hubspot"},
         ";",
@@ -116,7 +117,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         lines(
             "Deal - ID,Deal - Title,Deal - Value,Deal - Stage,Deal - Status,Deal - Owner,"
             "Deal - Deal created,Deal - Won time,Person - Phone",
-            '1,Двери,"1,5",Qualified,open,Смирнова,2025-03-01 10:00:00,,+79000000001',
+            '1,Двери,"1,5",Qualified,open,Смирнова,2025-03-01 10:00:00,,89000000001',
             "2,Окна,2000,Closed,won,Петров,10/03/2025 10:00:00,2025-03-05 12:00:00,89000000002",
         ),
         {"kind": "crm", "preset": "pipedrive"},
@@ -129,9 +130,10 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ),
     ("crm", "salesforce"): Sample(
         lines(
-            "Id,Name,StageName,Amount,CreatedDate,CloseDate,Owner Name,IsWon,IsClosed",
-            '006A,Двери,Prospecting,"1,5",2025-03-01T10:00:00,2025-04-01,Смирнова,false,false',
-            "006B,Окна,Closed Won,2000,10/03/2025 10:00:00,2025-03-05,Петров,true,true",
+            "Id,Name,StageName,Amount,CreatedDate,CloseDate,Owner Name,IsWon,IsClosed,Phone",
+            '006A,Двери,Prospecting,"1,5",2025-03-01T10:00:00,2025-04-01,Смирнова,false,false,'
+            "8 900 000-00-01",
+            "006B,Окна,Closed Won,2000,10/03/2025 10:00:00,2025-03-05,Петров,true,true,",
         ),
         {"kind": "crm", "preset": "salesforce"},
         ";",
@@ -218,7 +220,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         lines(
             "Дата и время;Тип звонка;Кто звонил;Кому звонили;Линия;Сотрудник;Ожидание;"
             "Длительность разговора;Статус;ID звонка",
-            "10.03.2025 10:00:00;Входящий;+7 900 000-00-01;+7 495 000-00-00;+7 495 000-00-00;101;"
+            "10.03.2025 10:00:00;Входящий;8 900 000-00-01;+7 495 000-00-00;+7 495 000-00-00;101;"
             "5;180;Отвечен;1001",
             "10/03/2025 10:30:00;Входящий;+7 900 000-00-02;+7 495 000-00-00;+7 495 000-00-00;;20;0;"
             "Пропущен;1002",
@@ -241,7 +243,8 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("calls", "twilio"): Sample(
         lines(
             "sid,start_time,end_time,duration,from,to,direction,status",
-            "CA1,10.03.2025 10:00:00,,180,+79000000001,client:Смирнова,inbound,completed",
+            # a CSV saved again by a spreadsheet loses the numbers' `+`
+            "CA1,10.03.2025 10:00:00,,180,79000000001,client:Смирнова,inbound,completed",
             "CA2,10/03/2025 10:30:00,,0,+79000000002,+74950000000,inbound,no-answer",
         ),
         {"kind": "calls", "preset": "twilio"},
@@ -251,7 +254,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("calls", "generic"): Sample(
         lines(
             "When;From;To;Talk;Result;Agent",
-            "10.03.2025 10:00:00;+7 900 000-00-01;101;180;Отвечен;Смирнова",
+            "10.03.2025 10:00:00;8 900 000-00-01;101;180;Отвечен;Смирнова",
             "10/03/2025 10:30:00;+7 900 000-00-02;101;0;Пропущен;",
             "10.03.2025 11:00:00;+7 495 000-00-00;+7 900 000-00-03;60;Отвечен;",
         ),
@@ -267,6 +270,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
 # A value for each key, for the presets that must refuse it.
 REFUSED = {
     "timezone": {"timezone": "Asia/Vladivostok"},
+    "phone_country": {"phone_country": "US"},
     "columns": {"columns": {"deal_id": "ID"}},
     "stage": {"stage": {"value": "A"}},
     "status": {"status": {"won": ["A"]}},
@@ -284,6 +288,7 @@ def variant(sample: Sample, key: str) -> dict:
     """Source keys that differ from the sample's only in `key`, so as to change the read."""
     common = {
         "timezone": {"timezone": "Asia/Vladivostok"},
+        "phone_country": {"phone_country": "US"},  # 89000000002 is no US number
         "formats.date": {"formats": {"date": "%d/%m/%Y %H:%M:%S"}},
         "formats.decimal": {"formats": {"decimal": "."}},
         "formats.encoding": {"formats": {"encoding": "utf-8"}},

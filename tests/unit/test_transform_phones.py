@@ -1,4 +1,5 @@
-"""Phones → E.164: every Russian local spelling gives the same join key."""
+"""Phones → E.164: every local spelling of the site's country (phone_country: Russia's by
+default, North America's) gives the same join key."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import polars as pl
 import pytest
 
 from pipeline.transform.phones import (
+    NORTH_AMERICA,
+    PLANS,
+    RUSSIA,
     hash_phone_column,
     is_extension,
     normalize_phone,
@@ -89,13 +93,59 @@ SPELLINGS = [
 ]  # fmt: skip
 
 
-def test_the_column_versions_agree_with_the_scalar_ones() -> None:
-    values = pl.Series("phone", SPELLINGS, dtype=pl.String)
-    normalized = normalize_phone_column(values)
+US_SPELLINGS = [
+    "(917) 555-0102", "917-555-0102", "917.555.0102", "1 917 555 0102", "19175550102",
+    "+1 917 555 0102", "011 44 20 7946 0958", "0115551234", "(017) 555-0102", "89161234567",
+    "+79161234567", "2125550101", "1035",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("plan", "spellings"), [(RUSSIA, SPELLINGS), (NORTH_AMERICA, US_SPELLINGS)]
+)
+def test_the_column_versions_agree_with_the_scalar_ones(plan, spellings) -> None:
+    values = pl.Series("phone", spellings, dtype=pl.String)
+    normalized = normalize_phone_column(values, plan)
     assert normalized.name == "phone"
-    assert normalized.to_list() == [normalize_phone(v) for v in SPELLINGS]
+    assert normalized.to_list() == [normalize_phone(v, plan) for v in spellings]
     hashed = hash_phone_column(normalized, "k")
     assert hashed.to_list() == [None if p is None else phone_hash(p, "k") for p in normalized]
+
+
+@pytest.mark.parametrize(
+    "text", ["(917) 555-0102", "917-555-0102", "917.555.0102", "1 917 555 0102", "19175550102"]
+)
+def test_a_north_american_national_number_is_plus_one(text: str) -> None:
+    assert normalize_phone(text, PLANS["US"]) == "+19175550102"
+    assert normalize_phone(text, PLANS["CA"]) == "+19175550102"
+    # read as Russian, the 10-digit spelling would be another client's number
+    assert normalize_phone(text) in (None, "+79175550102")
+
+
+def test_each_plan_reads_only_its_own_national_spellings() -> None:
+    us = PLANS["US"]
+    assert normalize_phone("89161234567", us) is None  # a Russian trunk spelling
+    assert normalize_phone("(017) 555-0102", us) is None  # no area code begins with 0 or 1
+    assert normalize_phone("011 44 20 7946 0958", us) == "+442079460958"
+    assert normalize_phone("810 44 20 7946 0958", us) is None  # Russia's exit code, not NANP's
+    assert normalize_phone("2125550101") is None  # a 10-digit Russian number begins 3, 4, 8, 9
+    for plan in (RUSSIA, us):  # a `+` number is international in every plan
+        assert normalize_phone("+7 916 123-45-67", plan) == "+79161234567"
+        assert normalize_phone("+1 (212) 555-0101", plan) == "+12125550101"
+    assert PLANS["KZ"] is RUSSIA
+
+
+def test_split_phones_groups_north_american_numbers() -> None:
+    us = PLANS["US"]
+    assert split_phones("(917) 555-0102, 1 212 555 0101", us) == (
+        ["+19175550102", "+12125550101"],
+        [],
+    )
+    assert split_phones("917 555 0102 212 555 0101", us)[0] == ["+19175550102", "+12125550101"]
+    cells = pl.Series("cell", ["(917) 555-0102, 212-555-0101", "1 917 555 0102", None])
+    lists, bad = split_phones_column(cells, us)
+    assert lists.to_list() == [["+19175550102", "+12125550101"], ["+19175550102"], None]
+    assert bad == 0
 
 
 CELLS = [
