@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import email.utils
 import io
 import math
 import re
@@ -204,9 +205,16 @@ AMO_WON, AMO_LOST = ("Успешно реализовано",), ("Закрыто
 AMO_PHONES = ("Рабочий телефон", "Мобильный телефон")
 
 
-def e164(text: str) -> str | None:
-    """A Russian number as written (+7 900 …, 8 (900) …, 79001234567) → +7XXXXXXXXXX."""
+def e164(text: str, country: str = "RU") -> str | None:
+    """A number as written → E.164. RU: +7 900 …, 8 (900) …, 79001234567 → +7XXXXXXXXXX.
+    US: +1 917 …, (917) 555-0102, 1 917 555 0102, 19175550102 → +1XXXXXXXXXX."""
     digits = re.sub(r"\D", "", text)
+    if country == "US":
+        if len(digits) == 11 and digits[0] == "1":
+            return "+" + digits
+        if len(digits) == 10 and digits[0] not in "01":
+            return "+1" + digits
+        return None
     if len(digits) == 11 and digits[0] in "78":
         return "+7" + digits[1:]
     if len(digits) == 10:
@@ -214,9 +222,14 @@ def e164(text: str) -> str | None:
     return None
 
 
-def phones_in(cell: str) -> list[str]:
+def phones_in(cell: str, country: str = "RU") -> list[str]:
     """The numbers of one cell (several are separated by commas)."""
-    return [p for part in cell.split(",") if (p := e164(part))]
+    return [p for part in cell.split(",") if (p := e164(part, country))]
+
+
+def phone_country(shape: Shape) -> str:
+    """The numbering plan of the shape's call log (voronka.yaml phone_country; RU default)."""
+    return shape.source(shape.funnel["calls"]["source"]).get("phone_country", "RU")
 
 
 def read_amo_deals(corpus: Corpus, path: Path, zone: str) -> None:
@@ -344,7 +357,12 @@ DATE_ENTERED = re.compile(r'^Date entered "(?P<stage>.+) \((?P<pipeline>[^()]*)\
 def read_hubspot(shape: Shape, zone: str) -> Corpus:
     corpus = Corpus()
     path = DATA / "hubspot" / "hubspot-crm-exports-all-deals-2025-08-04.csv"
-    hub_zone = zone_of(shape, "hubspot", zone)
+    read_hubspot_deals(corpus, path, zone_of(shape, "hubspot", zone))
+    return corpus
+
+
+def read_hubspot_deals(corpus: Corpus, path: Path, hub_zone: str, country: str = "RU") -> None:
+    """A HubSpot deals export; its phone cells (Phone Number) read in `country`'s plan."""
     snapshot = file_date(path.name, hub_zone)
     for r, count in rows_of(corpus, path, "utf-8", ","):
         entered = {m["stage"]: c for c in r if (m := DATE_ENTERED.match(c))}
@@ -364,11 +382,11 @@ def read_hubspot(shape: Shape, zone: str) -> Corpus:
             continue
         deal = Deal(r["Record ID"], created, r["Pipeline"], status, closed, r["Deal owner"])
         deal.amount = amount_of(r["Amount"], thousands=",")
+        deal.phones = set(phones_in(r.get("Phone Number", ""), country))
         corpus.sight(deal, snapshot, r["Deal Stage"])
         for stage_name, at in dates.items():
             if at:
                 corpus.enter(r["Record ID"], stage_name, at)
-    return corpus
 
 
 # Pipedrive: deals (',', Berlin local times; status column; closed on "Deal closed on") and
@@ -536,6 +554,47 @@ def read_mango(shape: Shape, zone: str) -> Corpus:
     return corpus
 
 
+# Twilio call records: ',', a header row; start_time RFC 2822 in UTC. direction inbound, or
+# outbound-api / outbound-dial; the client is `from` of an inbound call, `to` of an
+# outbound one, our line the other side. status completed is answered; busy, failed,
+# no-answer and canceled are final and not; any other (in-progress) is rejected.
+TWILIO_FINAL = ("completed", "busy", "failed", "no-answer", "canceled")
+
+
+def read_twilio_calls(corpus: Corpus, path: Path, country: str) -> None:
+    for r, count in rows_of(corpus, path, "utf-8", ","):
+        if r["status"] not in TWILIO_FINAL:
+            count.rejected += 1
+            continue
+        started = email.utils.parsedate_to_datetime(r["start_time"]).astimezone(UTC)
+        inbound = r["direction"] == "inbound"
+        client, ours = (r["from"], r["to"]) if inbound else (r["to"], r["from"])
+        corpus.calls.append(
+            Call(
+                call_id=r["sid"],
+                started_at=started,
+                direction="inbound" if inbound else "outbound",
+                phone=e164(client, country),
+                line=e164(ours, country),
+                answered=r["status"] == "completed",
+                talk_s=int(r["duration"]) if r["duration"] else None,
+                manager=None,  # both sides are numbers: no agent named
+            )
+        )
+        corpus.times.append(started)
+
+
+def read_twilio_us(shape: Shape, zone: str) -> Corpus:
+    corpus = Corpus()
+    folder = DATA / "twilio_us"
+    crm_zone = zone_of(shape, "twilio_us_crm", zone)
+    read_hubspot_deals(
+        corpus, folder / "hubspot-crm-exports-all-deals-2025-11-03.csv", crm_zone, "US"
+    )
+    read_twilio_calls(corpus, folder / "twilio-call-log-2025-09-01_2025-10-31.csv", "US")
+    return corpus
+
+
 READERS = {
     "amo_single": read_amo_single,
     "amo_events": read_amo_events,
@@ -547,6 +606,7 @@ READERS = {
     "bitrix": read_bitrix,
     "salesforce": read_salesforce,
     "mango": read_mango,
+    "twilio_us": read_twilio_us,
 }
 
 
@@ -622,7 +682,7 @@ def qualifying_calls(shape: Shape, corpus: Corpus) -> list[tuple[Call, list[int]
     calls_of = shape.funnel.get("calls")
     if not calls_of:
         return []
-    lines = {e164(line) for line in calls_of.get("lines", [])}
+    lines = {e164(line, phone_country(shape)) for line in calls_of.get("lines", [])}
     rules = [(i, st["calls"]) for i, st in enumerate(shape.funnel["stages"]) if "calls" in st]
     found = []
     for call in corpus.calls:
@@ -797,7 +857,7 @@ def call_leak_counts(name: str, zone: str) -> dict[LeakKey, tuple[int, int, int]
     back within callback_hours (once that window closed before the cutoff), and call leads
     (by their first call's month and manager). Cells of zeros left out."""
     shape, corpus, cut = SHAPES[name], read_shape(name, zone), cutoff(zone)
-    lines = {e164(line) for line in shape.funnel["calls"].get("lines", [])}
+    lines = {e164(line, phone_country(shape)) for line in shape.funnel["calls"].get("lines", [])}
     callback = dt.timedelta(hours=CALLBACK_HOURS)
     counts: dict[LeakKey, list[int]] = defaultdict(lambda: [0, 0, 0])
     for call in corpus.calls:

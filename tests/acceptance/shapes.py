@@ -1,4 +1,4 @@
-"""The acceptance corpus: ten export shapes (nine of CRMs, one a call log with its CRM
+"""The acceptance corpus: eleven export shapes (nine of CRMs, two call logs with their CRM
 export), each a set of files under exports/<shape>/ with the voronka.yaml sources and
 funnel that read them.
 
@@ -448,6 +448,51 @@ SHAPES: dict[str, Shape] = {
             notes=[
                 "calls link to deals by phone; the others are call leads by episode",
                 "a 20- and a 25-second answered call are no conversations",
+            ],
+        ),
+        Shape(
+            "twilio_us",
+            "Twilio call log + HubSpot deals of a US team: North American national numbers",
+            sources=[
+                {
+                    "name": "twilio_us_crm",
+                    "kind": "crm",
+                    "preset": "hubspot",
+                    "files": "twilio_us/hubspot-*.csv",
+                    "timezone": "America/New_York",
+                    "phone_country": "US",
+                },
+                {
+                    "name": "twilio_us_calls",
+                    "kind": "calls",
+                    "preset": "twilio",
+                    "files": "twilio_us/twilio-*.csv",
+                    "phone_country": "US",
+                },
+            ],
+            funnel={
+                **funnel(
+                    "twilio_us",
+                    "Doors (Twilio + HubSpot)",
+                    [{"source": "twilio_us_crm", "pipeline": "Sales Pipeline"}],
+                    30,
+                    [
+                        {
+                            "key": "call",
+                            "name": {"ru": "Входящий звонок", "en": "Incoming call"},
+                            "calls": {"direction": "inbound", "answered": True},
+                        },
+                        stage("appointment", "Appointment", "Appointment scheduled"),
+                        stage("qualified", "Qualified", "Qualified to buy"),
+                        won(),
+                    ],
+                ),
+                "calls": {"source": "twilio_us_calls", "lines": ["(312) 555-0000"]},
+                "link_days": 14,
+            },
+            report_month="2025-10",
+            notes=[
+                "(917) 555-0102 is +1 917 555 0102 (phone_country US), not +7 917 555-01-02",
             ],
         ),
     ]

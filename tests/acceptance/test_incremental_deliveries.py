@@ -1,10 +1,11 @@
 """Acceptance, delivered over time: the hand-written exports arrive in three deliveries, as
-a site receives them (each shape's first export or deals file, then its history file and
-the next weekly export, then the second half of the call log and the CRM export its calls
-link to), with `voronka ingest` and `voronka build` after each. The second and third
-builds are incremental, each recomputing the funnels of its files' sources; after the
-third, every mart must equal a full rebuild of the same landing, row for row, and the
-mature cohorts the plain-Python hand count of the files.
+a site receives them (each shape's first export or deals file, then its history file, the
+next weekly export and a call log whose calls link to deals delivered before, then the
+second half of the mango call log and the CRM export its calls link to), with `voronka
+ingest` and `voronka build` after each. The second and third builds are incremental, each
+recomputing the funnels of its files' sources; after the third, every mart must equal a
+full rebuild of the same landing, row for row, and the mature cohorts the plain-Python
+hand count of the files.
 
 The demo's own incremental test (tests/e2e/test_incremental.py) shares the generator's
 assumptions; these files were written by hand in shapes the generator does not write.
@@ -43,6 +44,7 @@ DELIVERIES = [
         "opportunities/opportunities.csv",
         "pipedrive/deals-export.csv",
         "salesforce/Opportunity.csv",
+        "twilio_us/hubspot-crm-exports-all-deals-2025-11-03.csv",
         CALLS_FIRST,
     ],
     [
@@ -52,6 +54,7 @@ DELIVERIES = [
         "leads/won_deals.csv",
         "pipedrive/deal-flow.csv",
         "salesforce/OpportunityHistory.csv",
+        "twilio_us/twilio-call-log-2025-09-01_2025-10-31.csv",
     ],
     [CALLS_SECOND, "mango/amocrm_export_2025-12-15.csv"],
 ]
@@ -116,7 +119,7 @@ AFTER_CUTOFF = "2026-06"
 
 
 def test_each_delivery_recomputes_the_funnels_of_its_sources(delivered) -> None:
-    """The second delivery's history files and weekly export reach their own shapes'
+    """The second delivery's history files, weekly export and Twilio log reach their own
     funnels only; the third's call log and CRM export the mango funnel only, from August:
     its deals link calls of August, a month before the second call file begins. The
     others recompute only the month after the previous cutoff's."""
@@ -124,7 +127,10 @@ def test_each_delivery_recomputes_the_funnels_of_its_sources(delivered) -> None:
     first, second, third = (plan_of(output) for output in builds)
     assert first == "full rebuild: no previous build"
     for plan, reached in (
-        (second, {"amo_events", "amo_weekly", "bitrix", "leads", "pipedrive", "salesforce"}),
+        (
+            second,
+            {"amo_events", "amo_weekly", "bitrix", "leads", "pipedrive", "salesforce", "twilio_us"},
+        ),
         (third, {"mango"}),
     ):
         assert plan.startswith("incremental:"), plan
