@@ -140,6 +140,7 @@ BOUNDARY_ENV = {
         "new_files",  # the CRM staging tables' (macros/incremental_files.sql)
         "crm_unchanged",  # no new CRM file (macros/incremental_files.sql, lost_months.sql)
         "build_fingerprint",  # what the build was made from (models/state/build_state.sql)
+        "ledger_digest",  # the file ledger it read (models/state/build_state.sql)
     )
 }
 
@@ -161,6 +162,9 @@ class RebuildPlan:
     new_files: tuple[str, ...] | None = None
     # Every new file is a call log: the models of CRM data and config alone are left out.
     crm_unchanged: bool = False
+    # The file ledger the build reads (ledger_digest): data_files and data_quality show
+    # every row of it, the duplicate, empty and failed files' too.
+    ledger_digest: str = ""
 
     def dbt_args(self) -> list[str]:
         """`--full-refresh` for a full rebuild. A run whose new files are all call logs
@@ -185,6 +189,7 @@ class RebuildPlan:
         dbt parse no file again."""
         boundaries: dict = {name: None for name in BOUNDARY_ENV.values()}
         boundaries[BOUNDARY_ENV["build_fingerprint"]] = self.fingerprint
+        boundaries[BOUNDARY_ENV["ledger_digest"]] = self.ledger_digest
         if not self.full:
             boundaries[BOUNDARY_ENV["rebuild_from"]] = _iso(self.rebuild_from)
             boundaries[BOUNDARY_ENV["marts_rebuild_from"]] = _iso(self.marts_rebuild_from)
@@ -248,6 +253,20 @@ def build_fingerprint(config: Config) -> str:
     return digest.hexdigest()
 
 
+def ledger_digest(config: Config) -> str:
+    """sha256 of the file ledger's rows (empty: none yet). A build that read other rows
+    shows them in data_files and data_quality, though no new file was loaded. A file read
+    again to the same end (a failed export left in the inbox) changes only its row's
+    received_at, which counts for loaded files alone (their arrival order): the digest
+    leaves it out for the others."""
+    ledger = io.read_ledger(config.landing_dir)
+    if ledger.height == 0:
+        return ""
+    loaded = pl.col("status") == "loaded"
+    rows = ledger.with_columns(received_at=pl.when(loaded).then(pl.col("received_at")))
+    return hashlib.sha256(rows.sort(rows.columns).write_csv().encode()).hexdigest()
+
+
 def plan_rebuild(
     config: Config, previous: Path, duckdb_config: dict[str, str] | None = None
 ) -> RebuildPlan:
@@ -256,26 +275,33 @@ def plan_rebuild(
     temp_directory: the build's, pipeline.build_settings.plan_settings); DuckDB's defaults
     (80 % of the machine's memory) without."""
     fingerprint = build_fingerprint(config)
+    ledger_now = ledger_digest(config)
+
+    def full(reason: str) -> RebuildPlan:
+        return RebuildPlan(True, reason, fingerprint, ledger_digest=ledger_now)
+
     if not previous.exists():
-        return RebuildPlan(True, "no previous build", fingerprint)
+        return full("no previous build")
     with duckdb.connect(config=duckdb_config or {}) as con:
         con.execute(f"attach '{quoted(previous)}' as previous (read_only)")
         state = _built_state(con)
         if state is None:
-            return RebuildPlan(True, "the previous build has no incremental state", fingerprint)
-        built_with, built_files = state
-        if built_with != {fingerprint}:
-            return RebuildPlan(True, "models, macros, tests, config or engine changed", fingerprint)
+            return full("the previous build has no incremental state")
+        if state.fingerprints != {fingerprint}:
+            return full("models, macros, tests, config or engine changed")
         ledger = _loaded_files(config)
         loaded = set(ledger["file_id"].to_list())
-        if built_files - loaded:
-            return RebuildPlan(True, f"{len(built_files - loaded)} file(s) removed", fingerprint)
-        new_files = loaded - built_files
+        if state.files - loaded:
+            return full(f"{len(state.files - loaded)} file(s) removed")
+        new_files = loaded - state.files
         if not new_files:
             untouched = {funnel.id: NOTHING_TO_RECOMPUTE for funnel in config.funnels}
             return RebuildPlan(
                 False,
-                "no new files",
+                "no new files"
+                if state.ledgers == {ledger_now}
+                else "no new loaded file; the file ledger has new rows (duplicate, empty or "
+                "failed files)",
                 fingerprint,
                 untouched,
                 untouched,
@@ -283,10 +309,11 @@ def plan_rebuild(
                 NOTHING_TO_RECOMPUTE,
                 (),
                 crm_unchanged=True,
+                ledger_digest=ledger_now,
             )
         register_landing(con, config, new_files)
         changes = read_changes(con)
-        arrived_after = _arrived_after_built(con, built_files)
+        arrived_after = _arrived_after_built(con, state.files)
         rebuild_from = {
             funnel.id: _first_cohort(con, funnel, changes, config.timezone)
             for funnel in config.funnels
@@ -309,6 +336,7 @@ def plan_rebuild(
         crm_unchanged=_only_call_logs(
             config, ledger.filter(pl.col("file_id").is_in(list(new_files)))
         ),
+        ledger_digest=ledger_now,
     )
 
 
@@ -434,11 +462,12 @@ def _changed_deals_created(funnel, changes: Changes) -> list[dt.datetime]:
 
 
 def is_up_to_date(config: Config, warehouse: Path) -> bool:
-    """True when `warehouse` was built from exactly the files loaded now, with these models,
-    macros, data tests and config (the same fingerprint): a build would write the same
-    tables and pass the same tests again (it depends on landing and the fingerprint alone,
-    never on the clock). A file DuckDB cannot read is not: the build then meets it as it
-    would have."""
+    """True when `warehouse` was built from exactly the files loaded now and the file
+    ledger as it is (a duplicate, empty or failed file adds a row that data_files and
+    data_quality show), with these models, macros, data tests and config (the same
+    fingerprint): a build would write the same tables and pass the same tests again (it
+    depends on landing and the fingerprint alone, never on the clock). A file DuckDB cannot
+    read is not: the build then meets it as it would have."""
     if not warehouse.exists():
         return False
     with duckdb.connect() as con:
@@ -447,9 +476,11 @@ def is_up_to_date(config: Config, warehouse: Path) -> bool:
         except duckdb.Error:
             return False
         state = _built_state(con)
-    if state is None or state[0] != {build_fingerprint(config)}:
+    if state is None or state.fingerprints != {build_fingerprint(config)}:
         return False
-    return state[1] == set(_loaded_files(config)["file_id"].to_list())
+    if state.ledgers != {ledger_digest(config)}:
+        return False
+    return state.files == set(_loaded_files(config)["file_id"].to_list())
 
 
 def _loaded_files(config: Config) -> pl.DataFrame:
@@ -457,13 +488,37 @@ def _loaded_files(config: Config) -> pl.DataFrame:
     return io.read_ledger(config.landing_dir).filter(status="loaded")
 
 
-def _built_state(con: duckdb.DuckDBPyConnection) -> tuple[set[str], set[str]] | None:
-    """The fingerprints and the file ids the build of the attached `previous` recorded;
-    None when it has no incremental state."""
+@dataclass(frozen=True)
+class BuiltState:
+    """What the build of a warehouse recorded (state.build_state)."""
+
+    fingerprints: set[str]
+    files: set[str]  # the loaded files' ids
+    ledgers: set[str]  # the digest of the file ledger it read
+
+
+def _built_state(con: duckdb.DuckDBPyConnection) -> BuiltState | None:
+    """What the build of the attached `previous` recorded; None when it has no incremental
+    state (or one of a version that recorded no ledger)."""
     if not _has_tables(con, PREVIOUS_TABLES):
         return None
-    rows = con.execute(f"select build_fingerprint, file_id from previous.{STATE_TABLE}").fetchall()
-    return {built_with for built_with, _ in rows}, {f for _, f in rows if f is not None}
+    columns = {
+        name
+        for (name,) in con.execute(
+            "select column_name from duckdb_columns() where database_name = 'previous' "
+            "and schema_name = 'state' and table_name = 'build_state'"
+        ).fetchall()
+    }
+    if "ledger_digest" not in columns:
+        return None
+    rows = con.execute(
+        f"select build_fingerprint, file_id, ledger_digest from previous.{STATE_TABLE}"
+    ).fetchall()
+    return BuiltState(
+        {built_with for built_with, _, _ in rows},
+        {f for _, f, _ in rows if f is not None},
+        {ledger for _, _, ledger in rows},
+    )
 
 
 def _has_tables(con: duckdb.DuckDBPyConnection, names: list[str]) -> bool:

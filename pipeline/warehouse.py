@@ -41,7 +41,13 @@ from pipeline.build_settings import duckdb_resources, plan_settings
 from pipeline.config import Config
 from pipeline.dbt_child import RETRY_NOTICE
 from pipeline.funnel_tables import write_config_tables
-from pipeline.incremental import RebuildPlan, build_fingerprint, is_up_to_date, plan_rebuild
+from pipeline.incremental import (
+    RebuildPlan,
+    build_fingerprint,
+    is_up_to_date,
+    ledger_digest,
+    plan_rebuild,
+)
 from pipeline.io import ensure_landing, replaced_whole
 from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.processes import die_with_parent, without_huge_pages
@@ -54,8 +60,8 @@ DUCKDB = "duckdb"
 SPARK = "spark"
 TARGETS = (DUCKDB, SPARK)
 UP_TO_DATE = (
-    "up to date: the published warehouse was built from every loaded file with these "
-    "models, tests and config; nothing to build"
+    "up to date: the published warehouse was built from every loaded file and the file ledger "
+    "as they are, with these models, tests and config; nothing to build"
 )
 
 
@@ -367,7 +373,12 @@ def rebuild_plan(config: Config, target: str, starts_from: Path) -> RebuildPlan:
     in `starts_from` (BuildLocation). A Spark build starts from an empty folder, so it is
     always whole."""
     if target == SPARK:
-        return RebuildPlan(True, "a Spark build starts empty", build_fingerprint(config))
+        return RebuildPlan(
+            True,
+            "a Spark build starts empty",
+            build_fingerprint(config),
+            ledger_digest=ledger_digest(config),
+        )
     return plan_rebuild(config, starts_from, plan_settings(starts_from))
 
 

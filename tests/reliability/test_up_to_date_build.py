@@ -1,16 +1,18 @@
 """Issue 15, "a new month costs a new month": a build with nothing new since the published
 warehouse (a repeated `voronka run`, a scheduled run with no new export) ran the whole
 `dbt build` again, recomputing the last delivery's months for the same tables. It runs
-nothing now; anything that changes the tables (a new file, a removed one, other models or
-config, a partial build by hand) still builds."""
+nothing now; anything that changes the tables (a new file, a removed one, a file ingest
+recorded without loading it, other models or config, a partial build by hand) still
+builds."""
 
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from pipeline import warehouse
 from pipeline.incremental import is_up_to_date
-from pipeline.ingest import ingest_inbox
+from pipeline.ingest import IngestError, ingest_inbox
 from pipeline.warehouse import UP_TO_DATE, build_warehouse
 from tests.reliability.tiny_project import deals, put_deals, write_project
 
@@ -67,6 +69,47 @@ def test_a_build_with_nothing_new_runs_no_dbt_and_a_new_file_builds_again(
     assert len(dbt_runs) == 2
     assert any(line.startswith("incremental:") for line in progress), progress
     assert entities(config) == 40
+    assert is_up_to_date(config, config.warehouse_path)
+
+
+def data_files(config) -> list[tuple[str, str]]:
+    with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
+        return con.execute("select path, status from marts.data_files order by path").fetchall()
+
+
+def test_a_duplicate_or_failed_file_builds_again_to_show_it(tmp_path) -> None:
+    """A file ingest did not load (the same bytes again, an unreadable export) loads no row,
+    but data_files and data_quality show it: the warehouse is not up to date, and its build
+    (no month recomputed) adds the file's row, as a full rebuild of the same landing does."""
+    config = write_project(tmp_path)
+    first = put_deals(config, "deals_2025-03-01_0600.csv", deals(1, 20))
+    ingest_inbox(config, settle_seconds=0)
+    build_warehouse(config)
+    assert is_up_to_date(config, config.warehouse_path)
+
+    copy = first.with_name("deals_2025-03-01_0600 (1).csv")
+    copy.write_bytes(first.read_bytes())
+    ingest_inbox(config, settle_seconds=0)
+    assert not is_up_to_date(config, config.warehouse_path)
+    progress: list[str] = []
+    build_warehouse(config, progress=progress.append)
+    assert any("the file ledger has new rows" in line for line in progress), progress
+    assert data_files(config) == [
+        ("crm/deals_2025-03-01_0600 (1).csv", "duplicate"),
+        ("crm/deals_2025-03-01_0600.csv", "loaded"),
+    ]
+    assert is_up_to_date(config, config.warehouse_path)
+
+    (config.inbox_dir / "crm" / "deals_2025-04-01_0600.csv").write_text('Deal,Created\n"x\n')
+    with pytest.raises(IngestError, match=r"deals_2025-04-01_0600\.csv: failed"):
+        ingest_inbox(config, settle_seconds=0)
+    assert not is_up_to_date(config, config.warehouse_path)
+    build_warehouse(config)
+    assert ("crm/deals_2025-04-01_0600.csv", "failed") in data_files(config)
+    assert is_up_to_date(config, config.warehouse_path)
+    # Left in the inbox, it is read again and fails again: nothing a mart shows changed.
+    with pytest.raises(IngestError):
+        ingest_inbox(config, settle_seconds=0)
     assert is_up_to_date(config, config.warehouse_path)
 
 

@@ -1,5 +1,6 @@
 -- What this build was made from: the pipeline's fingerprint of the models, macros and
--- config tables, and the loaded files, one row per file (pipeline/incremental.py). The
+-- config tables, the digest of the file ledger it read, and the loaded files, one row per
+-- file (pipeline/incremental.py). The
 -- next build compares them with its own to choose between an incremental run and a full
 -- rebuild. Pipeline bookkeeping, not funnel data: its own layer, after the marts.
 --
@@ -38,12 +39,16 @@ files as (
 
 fingerprint as (
     {%- set build_fingerprint = boundaries('build_fingerprint') or '' %}
-    select cast('{{ build_fingerprint }}' as {{ dbt.type_string() }}) as build_fingerprint
+    {%- set ledger_digest = boundaries('ledger_digest') or '' %}
+    select
+        cast('{{ build_fingerprint }}' as {{ dbt.type_string() }}) as build_fingerprint,
+        cast('{{ ledger_digest }}' as {{ dbt.type_string() }}) as ledger_digest
 ),
 
 final as (
     select
         fingerprint.build_fingerprint,
+        fingerprint.ledger_digest,
         files.file_id
     from fingerprint
     left join files on 1 = 1
