@@ -65,6 +65,14 @@ def stage(key: str, en: str, *crm_names: str, ru: str | None = None) -> dict[str
     return {"key": key, "name": {"ru": ru or en, "en": en}, "crm_stages": names}
 
 
+# A call stage: an answered inbound call (a conversation: calls.conversation_min_s).
+INCOMING_CALL = {
+    "key": "call",
+    "name": {"ru": "Входящий звонок", "en": "Incoming call"},
+    "calls": {"direction": "inbound", "answered": True},
+}
+
+
 def won(key: str = "won", en: str = "Won", ru: str = "Успешно") -> dict[str, Any]:
     return {"key": key, "name": {"ru": ru, "en": en}, "crm_status": "won"}
 
@@ -431,11 +439,7 @@ SHAPES: dict[str, Shape] = {
                     [{"source": "mango_amo", "pipeline": "Розница"}],
                     60,
                     [
-                        {
-                            "key": "call",
-                            "name": {"ru": "Входящий звонок", "en": "Incoming call"},
-                            "calls": {"direction": "inbound", "answered": True},
-                        },
+                        INCOMING_CALL,
                         stage("measure", "Measurer invited", "Вызов замерщика"),
                         stage("visit", "Measurer visit", "Замер выполнен"),
                         won("paid", "Order paid", "Заказ оплачен"),
@@ -477,11 +481,7 @@ SHAPES: dict[str, Shape] = {
                     [{"source": "twilio_us_crm", "pipeline": "Sales Pipeline"}],
                     30,
                     [
-                        {
-                            "key": "call",
-                            "name": {"ru": "Входящий звонок", "en": "Incoming call"},
-                            "calls": {"direction": "inbound", "answered": True},
-                        },
+                        INCOMING_CALL,
                         stage("appointment", "Appointment", "Appointment scheduled"),
                         stage("qualified", "Qualified", "Qualified to buy"),
                         won(),
