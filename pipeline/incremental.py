@@ -88,16 +88,14 @@ the CRM changed.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from pipeline import io
+from pipeline.built_state import build_fingerprint, built_state, ledger_digest, loaded_files
 from pipeline.config import Config
 from pipeline.incremental_changes import (
     Changes,
@@ -108,21 +106,7 @@ from pipeline.incremental_changes import (
     register_landing,
 )
 from pipeline.months import add_months, month_start
-from pipeline.paths import DBT_PROJECT_DIR
 
-STATE_TABLE = "state.build_state"
-PREVIOUS_TABLES = (
-    STATE_TABLE,
-    "intermediate.int_entities_described",
-    "intermediate.int_stage_entries_unioned",
-    "intermediate.int_call_leads_sessionized",
-    "marts.data_cutoff",
-)
-# What decides a build besides landing data: the models and macros, the data tests that
-# check them, the project file, and the tables generated from voronka.yaml.
-FINGERPRINT_SOURCES = ("models", "macros", "tests", "dbt_project.yml")
-# The engine that computes the tables: another version may compute them differently.
-ENGINE_VERSIONS = (duckdb.__version__, version("dbt-core"), version("dbt-duckdb"))
 NOTHING_TO_RECOMPUTE = dt.date(9999, 1, 1)
 # The dbt tag of the models whose rows come from the CRM exports and voronka.yaml alone
 # (their parents: such models, the CRM and config landing tables, and
@@ -233,40 +217,6 @@ def _iso(months: dict[str, dt.date]) -> dict[str, str]:
     return {funnel_id: month.isoformat() for funnel_id, month in sorted(months.items())}
 
 
-def build_fingerprint(config: Config) -> str:
-    """sha256 over the dbt project's models, macros, data tests and settings, the config
-    tables, the vars the models read and the engine (DuckDB's, dbt's and dbt-duckdb's
-    versions): equal fingerprints, equal functions from landing to marts, checked by the
-    same tests."""
-    digest = hashlib.sha256()
-    digest.update("|".join(ENGINE_VERSIONS).encode())
-    for name in FINGERPRINT_SOURCES:
-        root = DBT_PROJECT_DIR / name
-        paths = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
-        for path in paths:
-            digest.update(path.relative_to(DBT_PROJECT_DIR).as_posix().encode())
-            digest.update(path.read_bytes())
-    for path in sorted(config.landing_dir.glob("config_*/*.parquet")):
-        digest.update(path.relative_to(config.landing_dir).as_posix().encode())
-        digest.update(io.read_bytes(path))
-    digest.update(f"{config.landing_dir.as_posix()}|{config.timezone}".encode())
-    return digest.hexdigest()
-
-
-def ledger_digest(config: Config) -> str:
-    """sha256 of the file ledger's rows (empty: none yet). A build that read other rows
-    shows them in data_files and data_quality, though no new file was loaded. A file read
-    again to the same end (a failed export left in the inbox) changes only its row's
-    received_at, which counts for loaded files alone (their arrival order): the digest
-    leaves it out for the others."""
-    ledger = io.read_ledger(config.landing_dir)
-    if ledger.height == 0:
-        return ""
-    loaded = pl.col("status") == "loaded"
-    rows = ledger.with_columns(received_at=pl.when(loaded).then(pl.col("received_at")))
-    return hashlib.sha256(rows.sort(rows.columns).write_csv().encode()).hexdigest()
-
-
 def plan_rebuild(
     config: Config, previous: Path, duckdb_config: dict[str, str] | None = None
 ) -> RebuildPlan:
@@ -284,12 +234,12 @@ def plan_rebuild(
         return full("no previous build")
     with duckdb.connect(config=duckdb_config or {}) as con:
         con.execute(f"attach '{quoted(previous)}' as previous (read_only)")
-        state = _built_state(con)
+        state = built_state(con)
         if state is None:
             return full("the previous build has no incremental state")
         if state.fingerprints != {fingerprint}:
             return full("models, macros, tests, config or engine changed")
-        ledger = _loaded_files(config)
+        ledger = loaded_files(config)
         loaded = set(ledger["file_id"].to_list())
         if state.files - loaded:
             return full(f"{len(state.files - loaded)} file(s) removed")
@@ -459,73 +409,3 @@ def _changed_deals_created(funnel, changes: Changes) -> list[dt.datetime]:
         for (source, pipeline), at in changes.first_created.items()
         if at and any(crm.covers(source, pipeline) for crm in funnel.crm)
     ]
-
-
-def is_up_to_date(config: Config, warehouse: Path) -> bool:
-    """True when `warehouse` was built from exactly the files loaded now and the file
-    ledger as it is (a duplicate, empty or failed file adds a row that data_files and
-    data_quality show), with these models, macros, data tests and config (the same
-    fingerprint): a build would write the same tables and pass the same tests again (it
-    depends on landing and the fingerprint alone, never on the clock). A file DuckDB cannot
-    read is not: the build then meets it as it would have."""
-    if not warehouse.exists():
-        return False
-    with duckdb.connect() as con:
-        try:
-            con.execute(f"attach '{quoted(warehouse)}' as previous (read_only)")
-        except duckdb.Error:
-            return False
-        state = _built_state(con)
-    if state is None or state.fingerprints != {build_fingerprint(config)}:
-        return False
-    if state.ledgers != {ledger_digest(config)}:
-        return False
-    return state.files == set(_loaded_files(config)["file_id"].to_list())
-
-
-def _loaded_files(config: Config) -> pl.DataFrame:
-    """The ledger's rows of the files loaded into landing."""
-    return io.read_ledger(config.landing_dir).filter(status="loaded")
-
-
-@dataclass(frozen=True)
-class BuiltState:
-    """What the build of a warehouse recorded (state.build_state)."""
-
-    fingerprints: set[str]
-    files: set[str]  # the loaded files' ids
-    ledgers: set[str]  # the digest of the file ledger it read
-
-
-def _built_state(con: duckdb.DuckDBPyConnection) -> BuiltState | None:
-    """What the build of the attached `previous` recorded; None when it has no incremental
-    state (or one of a version that recorded no ledger)."""
-    if not _has_tables(con, PREVIOUS_TABLES):
-        return None
-    columns = {
-        name
-        for (name,) in con.execute(
-            "select column_name from duckdb_columns() where database_name = 'previous' "
-            "and schema_name = 'state' and table_name = 'build_state'"
-        ).fetchall()
-    }
-    if "ledger_digest" not in columns:
-        return None
-    rows = con.execute(
-        f"select build_fingerprint, file_id, ledger_digest from previous.{STATE_TABLE}"
-    ).fetchall()
-    return BuiltState(
-        {built_with for built_with, _, _ in rows},
-        {f for _, f, _ in rows if f is not None},
-        {ledger for _, _, ledger in rows},
-    )
-
-
-def _has_tables(con: duckdb.DuckDBPyConnection, names: list[str]) -> bool:
-    present = {
-        f"{schema}.{table}"
-        for schema, table in con.execute(
-            "select schema_name, table_name from duckdb_tables() where database_name = 'previous'"
-        ).fetchall()
-    }
-    return all(name in present for name in names)

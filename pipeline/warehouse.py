@@ -38,16 +38,11 @@ from pipeline.build_file import (
     failed_path,
 )
 from pipeline.build_settings import duckdb_resources, plan_settings
+from pipeline.built_state import build_fingerprint, is_up_to_date, ledger_digest
 from pipeline.config import Config
 from pipeline.dbt_child import RETRY_NOTICE
 from pipeline.funnel_tables import write_config_tables
-from pipeline.incremental import (
-    RebuildPlan,
-    build_fingerprint,
-    is_up_to_date,
-    ledger_digest,
-    plan_rebuild,
-)
+from pipeline.incremental import RebuildPlan, plan_rebuild
 from pipeline.io import ensure_landing, replaced_whole
 from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.processes import die_with_parent, without_huge_pages

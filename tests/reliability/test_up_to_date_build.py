@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from pipeline import warehouse
-from pipeline.incremental import is_up_to_date
+from pipeline.built_state import is_up_to_date
 from pipeline.ingest import IngestError, ingest_inbox
 from pipeline.warehouse import UP_TO_DATE, build_warehouse
 from tests.reliability.tiny_project import deals, put_deals, write_project
@@ -128,24 +128,24 @@ def test_an_edited_data_test_or_another_engine_changes_the_build_fingerprint(
     project."""
     import shutil
 
-    from pipeline import incremental
+    from pipeline import built_state
     from pipeline.paths import DBT_PROJECT_DIR
 
     config = write_project(tmp_path / "site")
     project = tmp_path / "dbt_project"
-    for name in incremental.FINGERPRINT_SOURCES:
+    for name in built_state.FINGERPRINT_SOURCES:
         source = DBT_PROJECT_DIR / name
         if source.is_dir():
             shutil.copytree(source, project / name)
         else:
             shutil.copy2(source, project / name)
-    monkeypatch.setattr(incremental, "DBT_PROJECT_DIR", project)
-    before = incremental.build_fingerprint(config)
+    monkeypatch.setattr(built_state, "DBT_PROJECT_DIR", project)
+    before = built_state.build_fingerprint(config)
     test = project / "tests" / "generic" / "unique_combination.sql"
     test.write_text(test.read_text() + "\n-- edited\n")
-    edited = incremental.build_fingerprint(config)
+    edited = built_state.build_fingerprint(config)
     assert edited != before
     # Another DuckDB (or dbt) computes the tables: not the same build either.
-    duckdb_version, *dbt_versions = incremental.ENGINE_VERSIONS
-    monkeypatch.setattr(incremental, "ENGINE_VERSIONS", (duckdb_version + ".1", *dbt_versions))
-    assert incremental.build_fingerprint(config) != edited
+    duckdb_version, *dbt_versions = built_state.ENGINE_VERSIONS
+    monkeypatch.setattr(built_state, "ENGINE_VERSIONS", (duckdb_version + ".1", *dbt_versions))
+    assert built_state.build_fingerprint(config) != edited

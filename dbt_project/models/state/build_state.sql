@@ -1,8 +1,7 @@
 -- What this build was made from: the pipeline's fingerprint of the models, macros and
 -- config tables, the digest of the file ledger it read, and the loaded files, one row per
--- file (pipeline/incremental.py). The
--- next build compares them with its own to choose between an incremental run and a full
--- rebuild. Pipeline bookkeeping, not funnel data: its own layer, after the marts.
+-- file (pipeline/built_state.py). The next build compares them with its own to choose
+-- between an incremental run and a full rebuild. Pipeline bookkeeping, not funnel data: its own layer, after the marts.
 --
 -- It must be written only by a build that also wrote every incremental model, so that a
 -- partial build (`--select`) that skips one of them leaves the state as it was and the
