@@ -36,8 +36,11 @@ def report_inputs(
     rows: Sequence[StageMonthRow],
     tables: frozenset[str],
     marts: FunnelMarts,
+    *,
+    in_progress: bool = False,
 ) -> ReportInputs:
-    """The funnel's views of `month` every section shares, beside the marts read for it."""
+    """The funnel's views of `month` every section shares, beside the marts read for it;
+    `in_progress`: the month is not over at the data cutoff."""
     index = StageIndex([row for row in rows if row.funnel_id == funnel.id and row.month <= month])
     mature = latest_mature_month(index, month)
     cohort = (
@@ -66,6 +69,7 @@ def report_inputs(
         period=snapshot(index.stages("period", month), "period", month),
         cohort=cohort,
         cohort_open=cohort_open,
+        in_progress=in_progress,
     )
 
 
@@ -93,7 +97,8 @@ def build_report_model(
 ) -> ReportModel:
     """The whole report of one funnel × month, in no language, from that funnel's mart rows."""
     marts = marts or FunnelMarts()
-    inputs = report_inputs(funnel, month, rows, tables, marts)
+    in_progress = month > cutoff.last_complete_month
+    inputs = report_inputs(funnel, month, rows, tables, marts, in_progress=in_progress)
     has_data = inputs.period is not None or inputs.cohort is not None
     sections = build_sections(inputs) if has_data and "funnel_stage_monthly" in tables else ()
     return capped(
@@ -110,9 +115,14 @@ def build_report_model(
             cohort_open=inputs.cohort_open,
             has_data=has_data,
             sections=sections,
-            notices=(Notice("notice_stage_times_unknown"),)
-            if stage_times_mostly_unknown(marts.durations)
-            else (),
+            notices=tuple(
+                Notice(key)
+                for key, applies in (
+                    ("notice_month_in_progress", in_progress),
+                    ("notice_stage_times_unknown", stage_times_mostly_unknown(marts.durations)),
+                )
+                if applies
+            ),
             currency=currency,
             demo_phone_key=demo_phone_key,
         )

@@ -41,6 +41,8 @@ class ReportInputs:
     period: FunnelSnapshot | None
     cohort: FunnelSnapshot | None  # the mature cohort, its weakest step judged
     cohort_open: FunnelSnapshot | None  # the report month's cohort, still open
+    # The report month is the data cutoff's own (or later): not over, its figures to date.
+    in_progress: bool = False
 
 
 @dataclass(frozen=True)

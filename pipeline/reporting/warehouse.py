@@ -318,7 +318,8 @@ def read_last_complete_month(path: Path) -> dt.date:
 
 # mart → (FunnelMarts field, row class, filter, parameters from the report month M).
 # The filters pick the months the report shows: M and the two it compares with, the
-# 12 trend months, the plan and the forecast for M + 1 (and the forecast's backtest), the
+# 12 trend months, the plan for M + 1, the forecast for M + 1 or, when M is the cutoff's
+# own month (a report of the month in progress), for M (and the forecast's backtest), the
 # latest mature manager window up to M, the latest month funnel_changes judged up to M.
 _FUNNEL_MARTS: tuple[tuple[str, str, type, str, object], ...] = (
     (
@@ -383,8 +384,8 @@ _FUNNEL_MARTS: tuple[tuple[str, str, type, str, object], ...] = (
         "funnel_forecast",
         "forecast",
         ForecastRow,
-        "segment_type = 'total' and forecast_month = ?",
-        lambda m: [add_months(m, 1)],
+        "segment_type = 'total' and forecast_month between ? and ?",
+        lambda m: [m, add_months(m, 1)],
     ),
     ("funnel_forecast_backtest", "forecast_backtest", BacktestRow, "true", lambda m: []),
     (

@@ -30,6 +30,7 @@ from pipeline.demo.scenario import (
 )
 from pipeline.demo.simulate import Prospect, build_world
 from pipeline.forecast import deals_inside
+from pipeline.months import add_months
 
 FUNNELS = ("doors", "b2b", "key_accounts")
 DRAWS = 2000  # Monte Carlo draws per open deal: the truth's own error is < 1 % of a deal
@@ -232,3 +233,22 @@ def test_cli_names_the_months_it_can_forecast(demo_run):
         "where funnel_id = 'doors' and month = date '2026-06-01'"
     )
     assert f"actually won {actual} " in backtest_month
+
+
+def test_the_report_shows_the_forecast_of_the_cutoffs_month_only(demo_run):
+    """The forecast is of the data cutoff's month: a report of the last complete month shows
+    it (the month after), a report of the month in progress too (its own month), an
+    earlier report none."""
+    from pipeline.reporting.warehouse import read_marts
+
+    ((forecast_month,),) = demo_run.query(
+        "select distinct forecast_month from marts.funnel_forecast where funnel_id = 'doors'"
+    )
+    warehouse = demo_run.config.warehouse_path
+    for month, shown in (
+        (forecast_month, True),
+        (add_months(forecast_month, -1), True),
+        (add_months(forecast_month, -2), False),
+    ):
+        forecast = read_marts(warehouse, ["doors"], month).funnel_marts["doors"].forecast
+        assert [row.forecast_month for row in forecast] == ([forecast_month] if shown else [])

@@ -161,6 +161,28 @@ def test_kpis_take_mart_values_as_they_are_and_compare_only_where_data_reaches()
     assert model.cohort_open is not None and model.cohort_open.month == feb
 
 
+def test_a_month_in_progress_says_so_and_compares_its_figures_to_date_with_no_month():
+    """The cutoff's own month (a report asked for with --month) is not over: page one says
+    so, and its volumes to date are compared with no whole month."""
+    jan, feb, mar = dt.date(2026, 1, 1), dt.date(2026, 2, 1), dt.date(2026, 3, 1)
+    rows = (  # CUTOFF: 2 March, the last complete month February
+        rows_for(jan, "period", (10, 5, 2), (0.5, 0.4))
+        + rows_for(feb, "period", (12, 6, 3), (0.5, 0.5))
+        + rows_for(mar, "period", (2, 0, 0), (0.0, None))
+    )
+    in_progress = model_for(rows, month=mar)
+    assert in_progress.notice_keys == ("notice_month_in_progress",)
+    kpis = {kpi.key: kpi for kpi in in_progress.sections[0].data}
+    assert kpis["top_volume"].value == 2
+    assert kpis["top_volume"].vs_previous is None and kpis["closed"].vs_previous is None
+    assert kpis["top_volume"].to_date and not kpis["overall_conversion"].to_date
+    complete = model_for(rows, month=feb)
+    assert complete.notice_keys == ()
+    assert {kpi.key: kpi for kpi in complete.sections[0].data}["top_volume"].vs_previous.change == 2
+    for locale, words in (("en", "This month is not over"), ("ru", "Месяц ещё не закончился")):
+        assert labels_for(locale)["notice_month_in_progress"].startswith(words)
+
+
 def test_sections_are_omitted_when_their_data_is_absent():
     model = model_for([])
     assert model.has_data is False

@@ -1,6 +1,7 @@
-"""The forecast for the month after the report month: marts.funnel_forecast, segment
-total, and how the method did (marts.funnel_forecast_backtest), as `voronka forecast`
-prints them (pipeline.forecast: the whole deals inside the 80 % interval)."""
+"""The forecast for the data cutoff's month (the month after the report month, or the
+report month itself while it is in progress): marts.funnel_forecast, segment total, and
+how the method did (marts.funnel_forecast_backtest), as `voronka forecast` prints them
+(pipeline.forecast: the whole deals inside the 80 % interval)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,10 @@ class ForecastTile:
 
 
 def build(inputs: ReportInputs) -> ForecastTile | None:
-    """None when the mart has no forecast for the month after the report month (a report
-    of an earlier month, or a funnel without a won stage)."""
+    """None when the mart has no forecast for the report month or the month after it (a
+    report of an earlier month, or a funnel without a won stage). The forecast is for the
+    data cutoff's month: the month after a report of the last complete month, the report
+    month itself in a report of the month in progress."""
     if not inputs.marts.forecast:
         return None
     (forecast,) = inputs.marts.forecast

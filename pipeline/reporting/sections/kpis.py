@@ -45,6 +45,7 @@ class Kpi:
     # weakest_step standing in for the bottleneck: the managers' window in which no
     # manager was significantly better than the rest of the team at any step.
     no_standout: ManagerWindow | None = None
+    to_date: bool = False  # a figure of the month in progress: compared with no month
 
 
 def _comparison(
@@ -71,7 +72,12 @@ def _kpis(
     bottleneck: Bottleneck | None,
     tables: frozenset[str],
     window: ManagerWindow | None = None,
+    in_progress: bool = False,
 ) -> tuple[Kpi, ...]:
+    """The tiles. A month in progress (not over at the data cutoff) has its volumes,
+    revenue and sales cycle to date: compared with no whole month."""
+    versus = (lambda *_: None) if in_progress else _comparison
+
     def entities(row: StageMonthRow) -> float | None:
         return row.entities
 
@@ -91,8 +97,9 @@ def _kpis(
             view="period",
             month=month,
             stages=(stage,),
-            vs_previous=_comparison(value, add_months(month, -1), pick, entities),
-            vs_year=_comparison(value, add_months(month, -12), pick, entities),
+            vs_previous=versus(value, add_months(month, -1), pick, entities),
+            vs_year=versus(value, add_months(month, -12), pick, entities),
+            to_date=in_progress,
         )
 
     first, last = stage_keys[0], stage_keys[-1]
@@ -113,9 +120,10 @@ def _kpis(
             view="closed",
             month=month,
             stages=(),
-            vs_previous=_comparison(value, add_months(month, -1), by_month.get, value_of),
-            vs_year=_comparison(value, add_months(month, -12), by_month.get, value_of),
+            vs_previous=versus(value, add_months(month, -1), by_month.get, value_of),
+            vs_year=versus(value, add_months(month, -12), by_month.get, value_of),
             secondary=secondary_of(row) if row else None,
+            to_date=in_progress,
         )
 
     if "revenue_monthly" in tables:
@@ -214,4 +222,5 @@ def build(inputs: ReportInputs) -> tuple[Kpi, ...]:
         bottleneck,
         inputs.tables,
         window,
+        inputs.in_progress,
     )
