@@ -97,8 +97,13 @@ class Backtest:
         return self.rows[0].months_backtested if self.rows else 0
 
     @property
+    def judged(self) -> list[BacktestRow]:
+        """The months of the summary: the rows not too few to forecast, in month order."""
+        return [row for row in self.rows if not row.too_few_to_forecast]
+
+    @property
     def covered(self) -> int:
-        return sum(1 for row in self.rows if row.is_covered and not row.too_few_to_forecast)
+        return sum(1 for row in self.judged if row.is_covered)
 
     @property
     def mean_absolute_error(self) -> float | None:
@@ -204,7 +209,7 @@ def render_backtest(backtest: Backtest) -> str:
     if not backtest.months:
         return "Backtest: no month with enough history to judge the method."
     numbers = english_numbers()
-    first, last = backtest.rows[0].month, backtest.rows[-1].month
+    first, last = backtest.judged[0].month, backtest.judged[-1].month
     return (
         f"Backtest ({backtest.months} months {first:%Y-%m} … {last:%Y-%m}, each forecast made "
         f"at the month's start from what was known then): mean absolute error "

@@ -72,6 +72,18 @@ def test_the_tile_prints_the_forecast_and_its_backtest_as_the_cli_does():
     assert "Прогноз: апрель 2026" in html_of(report, "ru")
 
 
+def test_the_backtest_range_spans_the_months_it_counts():
+    """A month too few to forecast is in the mart but not in the summary: the range printed
+    beside "2 of 3 months" starts at the first month counted, in the tile and the CLI."""
+    early = BacktestRow(dt.date(2025, 12, 1), 0.0, 0.0, 0.0, 3, False, True, 3, 2.0, 2 / 3)
+    rows = (early, *backtest_rows())
+    report = model(ROWS, FunnelMarts(forecast=(forecast_row(),), forecast_backtest=rows))
+    tile = section(report, "forecast.html.j2")
+    assert (tile.backtest_from, tile.backtest_to) == (dt.date(2026, 1, 1), MAR)
+    assert "2 of 3 months" in html_of(report)
+    assert "3 months 2026-01 … 2026-03" in render_backtest(Backtest(list(rows)))
+
+
 def test_too_few_deals_print_no_figures():
     marts = FunnelMarts(forecast=(forecast_row(too_few=True),), forecast_backtest=backtest_rows())
     html = html_of(model(ROWS, marts))

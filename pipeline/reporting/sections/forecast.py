@@ -23,11 +23,13 @@ class ForecastTile:
 
     @property
     def backtest_from(self) -> dt.date | None:
-        return self.backtest.rows[0].month if self.backtest.rows else None
+        """The first month the backtest's summary counts (months too few to forecast are
+        not in it)."""
+        return self.backtest.judged[0].month if self.backtest.judged else None
 
     @property
     def backtest_to(self) -> dt.date | None:
-        return self.backtest.rows[-1].month if self.backtest.rows else None
+        return self.backtest.judged[-1].month if self.backtest.judged else None
 
 
 def build(inputs: ReportInputs) -> ForecastTile | None:
