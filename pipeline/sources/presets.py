@@ -231,8 +231,16 @@ def extension_manager(value: str | None) -> str | None:
     return f"ext:{text}" if re.fullmatch(r"\d{2,5}", text) else text
 
 
+# A workbook's duration cell (`[h]:mm:ss`) as the reader gives it: a time after Excel's day
+# zero, 1899-12-31 00:00 (a day or more: 1900-01-DD).
+_EXCEL_DURATION = re.compile(
+    r"(?:1899-12-31|1900-01-(?P<days>\d\d))[ T](?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)(?:\.0+)?"
+)
+
+
 def duration_seconds(value: str | None) -> str | None:
-    """`35`, `0:35`, `00:00:35` → `35` (text, cast later in one place); other text unchanged."""
+    """`35`, `0:35`, `00:00:35`, a workbook's duration cell `1899-12-31 00:00:35` → `35`
+    (text, cast later in one place); other text unchanged."""
     if value is None:
         return None
     text = value.strip()
@@ -241,6 +249,9 @@ def duration_seconds(value: str | None) -> str | None:
         for part in text.split(":"):
             seconds = seconds * 60 + int(part)
         return str(seconds)
+    if excel := _EXCEL_DURATION.fullmatch(text):
+        days = int(excel["days"] or 0)
+        return str(((days * 24 + int(excel["h"])) * 60 + int(excel["m"])) * 60 + int(excel["s"]))
     return text
 
 

@@ -167,11 +167,19 @@ def _row_tags(text: bytes) -> int:
 
 
 def _excel_records(data: bytes) -> list[Record]:
+    """The records of the workbook's one sheet that holds any. A workbook with records on
+    two sheets is refused: reading one of them would drop the other's rows unsaid."""
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+        raise SourceError(
+            "the file is a web page (an HTML table) under a workbook's name, not a workbook "
+            "(Bitrix24's «Экспорт в Excel» writes one): export CSV («Экспорт в CSV») instead"
+        )
     check_workbook(data)
     try:
-        frame = pl.read_excel(
+        sheets = pl.read_excel(
             io.BytesIO(data),
             engine="calamine",
+            sheet_id=0,  # every sheet
             has_header=False,
             read_options={"dtypes": "string"},
             drop_empty_rows=False,
@@ -180,6 +188,18 @@ def _excel_records(data: bytes) -> list[Record]:
         )
     except Exception as error:  # the engine raises its own types for a broken workbook
         raise SourceError(f"cannot read the workbook: {error}") from None
+    filled = {name: records for name, frame in sheets.items() if (records := _records(frame))}
+    if len(filled) > 1:
+        names = ", ".join(f"'{name}' ({len(records)} rows)" for name, records in filled.items())
+        raise SourceError(
+            f"the workbook holds rows on {len(filled)} sheets: {names}; one export is one "
+            "sheet: save the export's sheet alone (or export CSV) and put it in its place"
+        )
+    return next(iter(filled.values()), [])
+
+
+def _records(frame: pl.DataFrame) -> list[Record]:
+    """A sheet's rows that hold any value, numbered from 1."""
     records: list[Record] = []
     for row in frame.iter_rows():
         fields = ["" if value is None else str(value) for value in row]

@@ -126,6 +126,14 @@ def normalize_deals(raw: pl.DataFrame, ctx: NormalizeContext) -> DealsResult:
     )
     phones, bad_phones = _phones(accepted, ctx)
     notes = [f"{bad_phones} phone value(s) not understood and dropped"] if bad_phones else []
+    # A mapped pipeline column left empty (a merged cell of a workbook): such a deal belongs
+    # to no funnel that names a pipeline, which only this note says.
+    no_pipeline = deals["crm_pipeline"].null_count() if "crm_pipeline" in ctx.labels else 0
+    if no_pipeline:
+        notes.append(
+            f"{no_pipeline} deal(s) with an empty '{ctx.label('crm_pipeline')}': no funnel "
+            "that names a pipeline counts them"
+        )
     return DealsResult(
         deals=schemas.conform(deals, "crm_deals"),
         phones=phones,

@@ -45,7 +45,7 @@ AWARE_FORMATS = (
 EXPECTED_DEFAULT = "a date/time like dd.mm.yyyy HH:MM[:SS], dd.mm.yyyy or ISO yyyy-mm-dd[THH:MM:SS]"
 _EXCEL_SERIAL = r"^\d{1,7}(\.\d+)?$"
 _EXCEL_FIRST_SERIAL = 61  # 1900-03-01, the first day Excel numbers right
-_MICROS_PER_DAY = 86_400_000_000
+_MILLIS_PER_DAY = 86_400_000
 _MICROS_PER_HOUR = 3_600_000_000
 _HOURS_CONVERTED_MAX = 1_000_000  # ~114 years: a wider span is converted value by value
 DEFAULT_MIN_YEAR = 2000
@@ -93,8 +93,10 @@ def parse_times(values: pl.Series, fmt: TimeFormat) -> tuple[pl.Series, pl.Serie
     if fmt.excel_serial:
         serial = pl.when(txt.str.contains(_EXCEL_SERIAL)).then(txt.cast(pl.Float64, strict=False))
         serial = pl.when(serial >= _EXCEL_FIRST_SERIAL).then(serial)
-        micros = (serial * _MICROS_PER_DAY).round(0).cast(pl.Int64)
-        excel = pl.lit(dt.datetime(1899, 12, 30)) + pl.duration(microseconds=micros)
+        # To the millisecond, Excel's own: a serial is a float fraction of a day, and the
+        # workbook reader writes it with 9 decimals (18:30 would read 18:29:59.999972).
+        millis = (serial * _MILLIS_PER_DAY).round(0).cast(pl.Int64)
+        excel = pl.lit(dt.datetime(1899, 12, 30)) + pl.duration(milliseconds=millis)
         candidates.append((excel, ()))
     naive = _first_parse(out, candidates, pl.Datetime("us"))
     out = out.with_columns(naive=naive)

@@ -351,6 +351,73 @@ def test_xlsx_with_excel_dates_serials_and_numbers(tmp_path) -> None:
     )
 
 
+def workbook(*sheets: tuple[str, list[list]]) -> bytes:
+    """An XLSX of the named sheets, each its rows (values as written by xlsxwriter)."""
+    buffer = bytes_io.BytesIO()
+    book = xlsxwriter.Workbook(buffer)
+    for name, rows in sheets:
+        sheet = book.add_worksheet(name)
+        for number, row in enumerate(rows):
+            sheet.write_row(number, 0, row)
+    book.close()
+    return buffer.getvalue()
+
+
+XLSX_SOURCE = CRM_SOURCE.replace("crm/deals_*.csv", "crm/deals_*.xlsx")
+XLSX_DEAL = [1, "Розница", "Замер назначен", "Смирнова А.", 1234.5, "01.03.2025 10:00"]
+
+
+def test_an_xlsx_with_rows_on_two_sheets_fails_naming_them_nothing_dropped_unsaid(tmp_path):
+    """Reading the first sheet alone dropped the second's rows with the file reported OK.
+    A sheet with no rows at all is no sheet: the one that has them is read."""
+    config = make_config(tmp_path, XLSX_SOURCE)
+    header = DEALS_HEADER.split(";")
+    two = workbook(("Сделки", [header, XLSX_DEAL]), ("Опт", [header, XLSX_DEAL, XLSX_DEAL]))
+    put(config, "crm/deals_2025-03-01.xlsx", two)
+    with pytest.raises(IngestError, match=r"rows on 2 sheets: 'Сделки' \(2 rows\), 'Опт' \(3 rows"):
+        ingest(config)
+    (config.inbox_dir / "crm" / "deals_2025-03-01.xlsx").unlink()
+    put(
+        config,
+        "crm/deals_2025-03-02.xlsx",
+        workbook(("Пусто", []), ("Сделки", [header, XLSX_DEAL])),
+    )
+    [result] = [f for f in ingest(config).files if f.path.endswith("03-02.xlsx")]
+    assert (result.status, result.rows_total, result.rows_accepted) == ("loaded", 1, 1)
+
+
+def test_an_html_table_named_xls_is_refused_saying_what_it_is(tmp_path) -> None:
+    config = make_config(tmp_path, CRM_SOURCE.replace("crm/deals_*.csv", "crm/deals_*.xls"))
+    put(config, "crm/deals_2025-03-01.xls", "<html><body><table><tr><td>ID</td></tr></table>")
+    with pytest.raises(IngestError, match=r"a web page \(an HTML table\).*export CSV"):
+        ingest(config)
+
+
+def test_an_excel_serial_time_lands_on_its_minute(tmp_path) -> None:
+    """A serial is a float fraction of a day, which the workbook reader writes with 9
+    decimals: 18:30 read 18:29:59.999972 (and a PDF printed 18:29) before rounding to the
+    millisecond."""
+    config = make_config(tmp_path, XLSX_SOURCE)
+    local = dt.datetime(2025, 3, 1, 18, 30)
+    serial = (local - dt.datetime(1899, 12, 30)) / dt.timedelta(days=1)
+    row = [*XLSX_DEAL[:5], serial]
+    put(config, "crm/deals_2025-03-02.xlsx", workbook(("Сделки", [DEALS_HEADER.split(";"), row])))
+    ingest(config)
+    [deal] = deals_rows(config)
+    assert deal["created_at"] == dt.datetime(2025, 3, 1, 15, 30, tzinfo=UTC)  # Moscow, UTC+3
+
+
+def test_deals_with_an_empty_pipeline_are_counted_in_the_notes(tmp_path) -> None:
+    """A pipeline cell left empty (a merged cell): the deal lands, in no funnel naming a
+    pipeline, and the file's notes say how many."""
+    config = make_config(tmp_path)
+    empty = DEAL_2.replace(";Розница;", ";;", 1)
+    assert empty != DEAL_2
+    put(config, "crm/deals_2025-03-01.csv", deals_csv(DEAL_1, empty), "cp1251")
+    [result] = ingest(config).files
+    assert "1 deal(s) with an empty 'Воронка'" in result.message
+
+
 # --- check ---------------------------------------------------------------------------
 
 
