@@ -98,7 +98,7 @@ class CheckReport:
                     f"  row {row['row_number']}, column {row['column']!r}: "
                     f"{mask_phones(row['reason'])} (expected {row['expected']})"
                 )
-                lines.append(f"      {mask_phones(row['raw'][:160])!r}")
+                lines.append(f"      {mask_phones(row['raw'])[:160]!r}")
         if self.stages_seen:
             lines.append("stages seen (deals/events):")
             lines += [f"  {stage}: {n}" for stage, n in self.stages_seen.items()]

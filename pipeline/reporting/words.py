@@ -9,6 +9,7 @@ from pipeline.config import Funnel
 from pipeline.reporting.model import cap_text
 from pipeline.reporting.reasons import RejectReason, reason_text
 from pipeline.reporting.sections.trends import TrendPanel
+from pipeline.transform.phones import mask_phones
 
 # Placeholder values the marts write where the export had nothing.
 UNKNOWN = "(unknown)"
@@ -75,8 +76,14 @@ class Words:
         return cap_text(" → ".join(self.names.get(key, key) for key in keys))
 
     def value(self, value: str | None) -> str:
-        """A manager, segment or reason from the data (placeholders in words)."""
-        return cap_text(display_value(value, self.labels))
+        """A manager, segment or reason from the data (placeholders in words), its phones
+        masked: an export's free text (a lost reason: "call back on 8 926 …") may hold one."""
+        return cap_text(mask_phones(display_value(value, self.labels)))
+
+    def text(self, value: str | None) -> str:
+        """Text from the exports as they are (a file's path, a CRM stage or pipeline), its
+        phones masked."""
+        return cap_text(mask_phones(value or ""))
 
     def segment_type(self, segment_type: str) -> str:
         return cap_text(segment_type_title(self.funnel, segment_type, self.locale, self.labels))
@@ -84,11 +91,11 @@ class Words:
     def segment(self, segment_type: str, segment: str | None) -> str:
         """'Менеджер: Иванов Иван'."""
         title = segment_type_title(self.funnel, segment_type, self.locale, self.labels)
-        return cap_text(f"{title}: {display_value(segment, self.labels)}")
+        return cap_text(f"{title}: {mask_phones(display_value(segment, self.labels))}")
 
     def reason(self, reason: RejectReason) -> str:
         """A rejected row's reason in the report's language, the raw value it quotes kept."""
-        return cap_text(reason_text(reason, self.labels))
+        return cap_text(mask_phones(reason_text(reason, self.labels)))
 
     def panel(self, panel: TrendPanel) -> str:
         """A trends panel's title: its step, or its label (cohort size, overall)."""

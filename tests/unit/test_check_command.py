@@ -14,6 +14,7 @@ from pipeline.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from pipeline.ingest import STAGE_TIMES_UNKNOWN, IngestError, check_file, ingest_inbox
 from tests.unit._fixtures_ingest import (
     CRM_SOURCE,
+    DEALS_HEADER,
     HISTORY_SOURCE,
     deals_csv,
     make_config,
@@ -117,3 +118,16 @@ def test_stage_times_are_not_called_unknown_with_a_history_source_or_stage_dates
     )
     path = put(with_dates, "crm/deals_2025-03-01.csv", deals_csv(GOOD))
     assert "stage times:" not in check_file(with_dates, path).render()
+
+
+def test_a_rejected_record_cut_short_for_the_screen_shows_no_phone(tmp_path, capsys) -> None:
+    """The record is printed to 160 characters: masked first, then cut, so a phone the cut
+    splits keeps its digits masked (cut first, its head fell under the masking's 9 digits)."""
+    config = make_config(tmp_path)
+    city = "Москва " + "x" * (145 - len(BAD_DATE))
+    row = BAD_DATE.replace("Москва", city) + ";;+7 926 123-45-67"
+    assert row.rindex("+7") == 148  # the cut at 160 leaves "+7 926 123-4": 8 digits
+    put(config, "crm/deals_2025-03-01.csv", deals_csv(GOOD, row, header=DEALS_HEADER + ";;Тел2"))
+    _, out, _ = check(config, str(config.inbox_dir / "crm/deals_2025-03-01.csv"), capsys)
+    record = next(line for line in out.splitlines() if "xxxx" in line)
+    assert "926" not in record and "123" not in record, record

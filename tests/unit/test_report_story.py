@@ -24,7 +24,9 @@ from pipeline.reporting.warehouse import (
     BottleneckRow,
     CallLeakRow,
     Cutoff,
+    DataFileRow,
     FunnelMarts,
+    LostReasonRow,
     SalesCycleRow,
     ScorecardRow,
     StageMonthRow,
@@ -270,6 +272,32 @@ def test_sections_that_do_not_apply_are_left_out():
     html = html_of(model(ROWS, FunnelMarts(call_leaks=leaks), funnel=no_call_stage))
     assert "Missed inbound" in html
     assert "Callers never in the CRM" not in html and "linked to no deal" not in html
+
+
+def test_phones_in_the_exports_free_text_are_masked_in_the_report():
+    """A lost reason ("call back on 8 926 …"), a file name and a manager's name are the
+    exports' own text: a phone in them prints with every digit but the last two masked, in
+    both languages; amounts and counts print whole."""
+    marts = FunnelMarts(
+        lost_reasons=(LostReasonRow("meet", "Просил перезвонить 8 926 123-45-67", 60),),
+        files=(
+            DataFileRow(MAR, "crm", "crm/deals_tel_89261234567.csv", "a" * 64, "loaded", 9, 9, 0),
+        ),
+        call_leaks=(CallLeakRow("+7 926 765-43-21", 3, 1, 0), CallLeakRow("all", 3, 1, 0)),
+    )
+    tables = frozenset(
+        {"funnel_stage_monthly", "call_leaks", "lost_reasons", "data_files", "data_quality"}
+    )
+    report = build_report_model(
+        FUNNEL, MAR, CUTOFF, ROWS, timezone="UTC", tables=tables, marts=marts
+    )
+    for locale in ("en", "ru"):
+        html = html_of(report, locale)
+        assert "перезвонить • ••• •••-••-67" in html, locale
+        assert "deals_tel_•••••••••67.csv" in html, locale
+        digits = re.sub(r"\D", "", html)
+        for phone in ("9261234567", "9267654321"):
+            assert phone not in digits, (locale, phone)
 
 
 def test_money_carries_the_currency_and_an_empty_sales_cycle_prints_no_dash_days():
