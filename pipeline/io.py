@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import secrets
 from collections.abc import Iterator
@@ -41,6 +42,7 @@ import polars as pl
 
 from pipeline.schemas import LANDING_TABLES, MONTH_PARTITIONS, conform, empty
 
+LOG = logging.getLogger(__name__)
 SCHEMA_FILE = "_schema.parquet"
 LEDGER_FILE = "ledger.parquet"
 PARTITION_KEY = "month"
@@ -218,15 +220,22 @@ PARTIAL_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial")
 
 
 def list_inbox(inbox: Path, pattern: str) -> list[Path]:
-    """Files under the inbox matching a source's glob, in sorted order (hidden files skipped)."""
+    """Files under the inbox matching a source's glob, in sorted order (hidden files
+    skipped). A symbolic link whose file lies outside the inbox is skipped with a warning:
+    an export is read from the inbox only (a link to /etc/passwd would print its first line
+    as the file's columns)."""
     if not inbox.is_dir():
         return []
-    return sorted(
-        path
-        for path in inbox.glob(pattern)
-        if path.is_file()
-        and not any(part.startswith(".") for part in path.relative_to(inbox).parts)
-    )
+    root = inbox.resolve()
+    found = []
+    for path in inbox.glob(pattern):
+        if not path.is_file() or any(p.startswith(".") for p in path.relative_to(inbox).parts):
+            continue
+        if not path.resolve().is_relative_to(root):
+            LOG.warning("skipped %s: a link to a file outside the inbox", path)
+            continue
+        found.append(path)
+    return sorted(found)
 
 
 def looks_partial(path: Path) -> bool:
