@@ -22,6 +22,7 @@ from pipeline.config.base import (
 from pipeline.config.funnels import Funnel
 from pipeline.config.sources import PhoneCountry, Source
 from pipeline.names import display_name
+from pipeline.transform.phones import PLANS, normalize_phone
 
 
 class _Strict(BaseModel):
@@ -161,11 +162,14 @@ class Config(_Strict):
             return f"the {kind} sources are: {', '.join(names) or 'none'}"
 
         for i, source in enumerate(self.sources):
-            if source.history_of and source.history_of not in by_name:
+            if source.history_of and getattr(by_name.get(source.history_of), "kind", None) != "crm":
+                named = (
+                    "names no source" if source.history_of not in by_name else "is not a crm source"
+                )
                 mistakes.append(
                     (
                         ("sources", i, "history_of"),
-                        f"names no source: {source.history_of!r} ({kinds('crm')})",
+                        f"{named}: {source.history_of!r} ({kinds('crm')})",
                     )
                 )
         seen_ids: set[str] = set()
@@ -189,6 +193,13 @@ class Config(_Strict):
                         f"{calls.source!r} is not a calls source ({kinds('calls')})",
                     )
                 )
+            elif calls:
+                plan = PLANS[by_name[calls.source].phone_country]
+                mistakes += [
+                    (("funnels", f, "calls", "lines", n), _not_a_phone(line, "line"))
+                    for n, line in enumerate(calls.lines)
+                    if normalize_phone(line, plan) is None
+                ]
             for r, recipient in enumerate(funnel.recipients):
                 if recipient.locale not in SUPPORTED_LOCALES:
                     mistakes.append(
@@ -212,6 +223,11 @@ class Config(_Strict):
                     "funnel has one; drop it, or set min_talk_s on the stage",
                 )
             )
+        mistakes += [
+            (("exclude_phones", n), _not_a_phone(phone, "phone to leave out"))
+            for n, phone in enumerate(self.exclude_phones)
+            if normalize_phone(phone, PLANS[self.phone_country]) is None
+        ]
         aliases: dict[str, str] = {}
         for m, manager in enumerate(self.managers):
             for alias in [manager.name, *manager.aliases]:
@@ -288,3 +304,12 @@ def normalize_person_name(value: str) -> str:
     """Case, ё/е, spacing, compatibility forms (NFKC) and invisible characters (zero-width,
     bidi marks) do not make two different people."""
     return display_name(value).replace("ё", "е").replace("Ё", "Е").casefold()
+
+
+def _not_a_phone(value: str, what: str) -> str:
+    """A listed number that is not one: left as it is, a line would count every line of the
+    source (no line) and a number to leave out would leave out nothing."""
+    return (
+        f"{value!r} is not a phone number (a {what}: +7 495 123-45-67, 8 495 123-45-67, or a "
+        "national number of phone_country)"
+    )

@@ -145,3 +145,37 @@ def test_every_phone_country_has_a_numbering_plan():
     from pipeline.transform.phones import PLANS
 
     assert set(get_args(PhoneCountry)) == set(PLANS)
+
+
+def test_a_listed_number_that_is_no_phone_is_refused_at_its_line(tmp_path):
+    """A line one digit short was read as no line, i.e. every line of the source (B2B's
+    outbound calls counted for the doors); a number to leave out that is none left out
+    nothing. Each is refused, at its own line."""
+    text = 'exclude_phones: ["+7 495 111-22-33", "hello"]\n' + MINIMAL.replace(
+        "sources:\n",
+        'sources:\n  - {name: pbx, kind: calls, preset: asterisk, files: "pbx/*.csv"}\n',
+    ).replace(
+        "    crm: [{source: crm, pipeline: P}]\n",
+        "    crm: [{source: crm, pipeline: P}]\n"
+        '    calls: {source: pbx, lines: ["+7 495 111-22-33", "+7495111223"]}\n',
+    )
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, text))
+    message = str(error.value)
+    assert "exclude_phones.1 (line 1): 'hello' is not a phone number" in message
+    assert "funnels.0.calls.lines.1 (line 9): '+7495111223' is not a phone number" in message
+    assert "exclude_phones.0" not in message and "lines.0" not in message
+
+
+def test_history_of_must_name_a_crm_source(tmp_path):
+    text = MINIMAL.replace(
+        "sources:\n",
+        "sources:\n"
+        '  - {name: pbx, kind: calls, preset: asterisk, files: "pbx/*.csv"}\n'
+        '  - {name: hist, kind: crm_history, preset: generic, files: "h/*.csv", history_of: pbx,'
+        " columns: {deal_id: D, stage: S, entered_at: E}}\n",
+    )
+    with pytest.raises(
+        ConfigError, match=r"sources\.1\.history_of \(line 3\): is not a crm source"
+    ):
+        load_config(write(tmp_path, text))
