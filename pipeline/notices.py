@@ -33,7 +33,8 @@ def hash_key_warning(config: Config) -> str | None:
 
 
 # Mapped CRM stage names no deal of the funnel's pipelines (current stage or history
-# entry) ever shows, from the built warehouse.
+# entry) ever shows, from the built warehouse; a source with no deal yet (no export of it
+# landed) says nothing about spelling.
 _UNSEEN = """
 with seen as (
     select source, crm_pipeline, stage from staging.stg_landing__crm_deals
@@ -50,6 +51,7 @@ where not exists (
       and (map.crm_pipeline is null or seen.crm_pipeline = map.crm_pipeline)
       and seen.stage = map.crm_stage
 )
+and exists (select 1 from seen where seen.source = map.source)
 order by map.funnel_id, map.stage_order, map.crm_stage
 """
 

@@ -452,3 +452,14 @@ def test_no_demo_report_ends_on_a_nearly_empty_page(demo_run):
     for pdf in demo_run.pdfs:
         fills = page_fills(pdf)
         assert len(fills) > 1 and fills[-1] >= 1 / 3, (pdf.name, [round(f, 2) for f in fills])
+
+
+def test_a_report_of_a_month_after_the_cutoffs_is_bad_usage(demo_run, capsys):
+    """The data ends in the cutoff's month: a later --month has nothing to show (it printed
+    the last cohorts under "January 2030"); exit 2, naming the latest month with data."""
+    from pipeline import cli
+
+    config = str(demo_run.config.config_file)
+    code = cli.main(["report", "--config", config, "--month", "2030-01", "--locale", "en"])
+    assert code == cli.EXIT_USAGE
+    assert "--month 2030-01 is after the data cutoff's month 2026-11" in capsys.readouterr().err

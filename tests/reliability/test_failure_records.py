@@ -107,3 +107,18 @@ def test_error_text_lists_each_cause_once(suppressed) -> None:
     else:
         # the MailError's message is already in the first line: only its cause is added
         assert lines[1:] == ["caused by ConnectionRefusedError: [Errno 111] Connection refused"]
+
+
+def test_a_run_of_an_empty_inbox_fails_saying_there_is_no_data_yet(tmp_path, capsys) -> None:
+    """No export at all: the build makes empty marts, and the report step, with no data
+    cutoff to take its month from, says there is nothing to report (it failed formatting
+    None), with no spelling warning for stages of sources that have no deal yet."""
+    config = write_project(tmp_path)
+    config.inbox_dir.mkdir(parents=True)
+    code = cli.main(["run", "--config", str(tmp_path / "voronka.yaml")])
+    out, err = capsys.readouterr()
+    assert code == cli.EXIT_FAILED
+    assert "the marts hold no data yet (no export has landed in the inbox)" in err
+    assert "never appears in the data" not in out + err
+    [record] = records(config.failures_dir)
+    assert record["job"] == "voronka run"
