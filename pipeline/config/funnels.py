@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from pipeline.config.base import SLUG, STRICT, LocalizedName, slug
+from pipeline.config.base import SLUG, STRICT, LocalizedName, Mistakes, slug
 
 
 class _Strict(BaseModel):
@@ -42,6 +42,23 @@ class CrmStageName(_Strict):
     def _plain_name(cls, value: object) -> object:
         """`crm_stages: ["Won"]` is the same as `crm_stages: [{name: "Won"}]`."""
         return {"name": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> CrmStageName:
+        if self.valid_from and self.valid_to and self.valid_from > self.valid_to:
+            raise ValueError(
+                f"valid_from {self.valid_from} is after valid_to {self.valid_to}: the name "
+                "would map no entry"
+            )
+        return self
+
+    def overlaps(self, other: CrmStageName) -> bool:
+        """Whether the two map an entry of some day alike (the same name, dates that meet)."""
+        return (
+            self.name.strip() == other.name.strip()
+            and (self.valid_from or dt.date.min) <= (other.valid_to or dt.date.max)
+            and (other.valid_from or dt.date.min) <= (self.valid_to or dt.date.max)
+        )
 
 
 class Stage(_Strict):
@@ -137,7 +154,39 @@ class Funnel(_Strict):
         types = [s if isinstance(s, str) else s.type for s in self.segments]
         if len(set(types)) != len(types):
             raise ValueError(f"segment types repeat: {types}")
+        mistakes = self._stage_mistakes()
+        if "link_days" in self.model_fields_set and self.calls is None:
+            mistakes.append(
+                (("link_days",), "changes nothing: it links calls to deals, and the funnel "
+                 "counts no calls; drop it, or give the funnel 'calls: {source: …}'")
+            )  # fmt: skip
+        if mistakes:
+            raise Mistakes(mistakes)
         return self
+
+    def _stage_mistakes(self) -> list[tuple[tuple, str]]:
+        """The won stage not last (every stage before it would count as won: reaching a
+        stage means passing every earlier one); a CRM stage name two stages map alike."""
+        mistakes: list[tuple[tuple, str]] = []
+        last = len(self.stages) - 1
+        for index, stage in enumerate(self.stages):
+            if stage.crm_status == "won" and index != last:
+                mistakes.append(
+                    (("stages", index, "crm_status"), "the won stage must be the funnel's last: "
+                     f"a deal reaching '{self.stages[last].key}' after it would count as won")
+                )  # fmt: skip
+        mapped: list[tuple[str, CrmStageName]] = []
+        for index, stage in enumerate(self.stages):
+            for number, name in enumerate(stage.crm_stages):
+                taken = next((key for key, other in mapped if name.overlaps(other)), None)
+                if taken is not None:
+                    mistakes.append(
+                        (("stages", index, "crm_stages", number), f"CRM stage {name.name!r} is "
+                         f"mapped to stage '{taken}' already: an entry would count for both; "
+                         "give the two disjoint valid_from/valid_to dates if it was renamed")
+                    )  # fmt: skip
+            mapped += [(stage.key, name) for name in stage.crm_stages]
+        return mistakes
 
     @property
     def segment_types(self) -> list[str]:

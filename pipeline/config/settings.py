@@ -44,6 +44,15 @@ class Quality(_Strict):
     min_year: int = Field(2000, ge=1900, le=9999)
     max_year: int | None = Field(None, ge=1900, le=9999)  # None: the year it is read + 1
 
+    @model_validator(mode="after")
+    def _years_in_order(self) -> Quality:
+        if self.max_year is not None and self.min_year > self.max_year:
+            raise ValueError(
+                f"min_year {self.min_year} is after max_year {self.max_year}: every date would "
+                "be rejected"
+            )
+        return self
+
 
 class CallsSettings(_Strict):
     conversation_min_s: int = Field(30, ge=0)
@@ -209,6 +218,16 @@ class Config(_Strict):
                             f"{', '.join(SUPPORTED_LOCALES)}",
                         )
                     )
+        if "callback_hours" in self.calls.model_fields_set and not any(
+            funnel.calls for funnel in self.funnels
+        ):
+            mistakes.append(
+                (
+                    ("calls", "callback_hours"),
+                    "changes nothing: it is the missed-call leaks' window, and no funnel counts "
+                    "calls; drop it",
+                )
+            )
         if "conversation_min_s" in self.calls.model_fields_set and not any(
             stage.calls.answered and stage.calls.min_talk_s is None
             for funnel in self.funnels

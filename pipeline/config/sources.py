@@ -31,6 +31,13 @@ class StatusValues(_Strict):
     won: list[str] = []
     lost: list[str] = []
 
+    @model_validator(mode="after")
+    def _apart(self) -> StatusValues:
+        both = sorted({name.strip() for name in self.won} & {name.strip() for name in self.lost})
+        if both:
+            raise ValueError(f"{', '.join(map(repr, both))} is both won and lost")
+        return self
+
 
 class ConstantStage(_Strict):
     value: str

@@ -179,3 +179,96 @@ def test_history_of_must_name_a_crm_source(tmp_path):
         ConfigError, match=r"sources\.1\.history_of \(line 3\): is not a crm source"
     ):
         load_config(write(tmp_path, text))
+
+
+STAGES = """\
+    stages:
+      - {key: a, name: {ru: А, en: A}, crm_stages: [{name: A}]}
+      - {key: won, name: {ru: Б, en: B}, crm_status: won}
+"""
+
+
+@pytest.mark.parametrize(
+    ("stages", "where", "says"),
+    [
+        (  # every deal reaching c would count as won
+            "      - {key: a, name: {ru: А, en: A}, crm_stages: [{name: A}]}\n"
+            "      - {key: won, name: {ru: Б, en: B}, crm_status: won}\n"
+            "      - {key: c, name: {ru: В, en: C}, crm_stages: [{name: C}]}\n",
+            "funnels.0.stages.1.crm_status (line 9)",
+            "the won stage must be the funnel's last",
+        ),
+        (  # one entry would count for both stages
+            "      - {key: a, name: {ru: А, en: A}, crm_stages: [{name: A}]}\n"
+            "      - {key: b, name: {ru: Б, en: B},\n"
+            "         crm_stages: [{name: A, valid_from: 2025-01-01}]}\n"
+            "      - {key: won, name: {ru: В, en: C}, crm_status: won}\n",
+            "funnels.0.stages.1.crm_stages.0 (line 10)",
+            "CRM stage 'A' is mapped to stage 'a' already",
+        ),
+        (
+            "      - {key: a, name: {ru: А, en: A}, crm_stages: [{name: A, valid_from: 2025-02-01,"
+            " valid_to: 2025-01-31}]}\n"
+            "      - {key: won, name: {ru: В, en: C}, crm_status: won}\n",
+            "funnels.0.stages.0.crm_stages.0 (line 8)",
+            "valid_from 2025-02-01 is after valid_to 2025-01-31",
+        ),
+    ],
+)
+def test_stages_that_would_count_wrongly_are_refused_at_their_line(tmp_path, stages, where, says):
+    text = MINIMAL.replace(STAGES, "    stages:\n" + stages)
+    assert text != MINIMAL
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, text))
+    assert where in str(error.value) and says in str(error.value), str(error.value)
+
+
+def test_a_renamed_crm_stage_may_map_two_stages_in_disjoint_dates(tmp_path):
+    stages = (
+        "    stages:\n"
+        "      - {key: a, name: {ru: А, en: A}, crm_stages: [{name: A, valid_to: 2024-12-31}]}\n"
+        "      - {key: b, name: {ru: Б, en: B}, crm_stages: [{name: A, valid_from: 2025-01-01}]}\n"
+        "      - {key: won, name: {ru: В, en: C}, crm_status: won}\n"
+    )
+    assert [
+        s.key
+        for s in load_config(write(tmp_path, MINIMAL.replace(STAGES, stages))).funnels[0].stages
+    ] == ["a", "b", "won"]
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "says"),
+    [
+        (
+            lambda t: t.replace(
+                "columns: {deal_id: ID}", "columns: {deal_id: ID}, status: {won: [W], lost: [W]}"
+            ),
+            "sources.0.status (line 2)",
+            "'W' is both won and lost",
+        ),
+        (
+            lambda t: "quality: {min_year: 2030, max_year: 2001}\n" + t,
+            "quality (line 1)",
+            "min_year 2030 is after max_year 2001",
+        ),
+        (
+            lambda t: "calls: {callback_hours: 48}\n" + t,
+            "calls.callback_hours (line 1)",
+            "changes nothing: it is the missed-call leaks' window",
+        ),
+        (
+            lambda t: t.replace(
+                "    crm: [{source: crm, pipeline: P}]\n",
+                "    crm: [{source: crm, pipeline: P}]\n    link_days: 14\n",
+            ),
+            "funnels.0.link_days (line 7)",
+            "changes nothing: it links calls to deals",
+        ),
+    ],
+)
+def test_contradictory_or_idle_settings_are_refused_at_their_line(tmp_path, change, where, says):
+    text = change(MINIMAL)
+    assert text != MINIMAL
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, text))
+    assert where in str(error.value) and says in str(error.value), str(error.value)
