@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pipeline import months
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.locks import warehouse_lock
 from pipeline.notices import hash_key_warning, unseen_stage_warnings
@@ -51,16 +52,13 @@ def step(name: str) -> Iterator[None]:
 
 
 def parse_month(value: str | None) -> str | None:
+    """--month as 'YYYY-MM' (pipeline.months.parse_month's rule); None when not given."""
     if value is None:
         return None
-    parts = value.split("-")
-    if (
-        len(parts) != 2
-        or not (parts[0].isdigit() and parts[1].isdigit())
-        or not 1 <= int(parts[1]) <= 12
-    ):
-        raise UsageError(f"--month must look like 2026-10, got {value!r}")
-    return f"{int(parts[0]):04d}-{int(parts[1]):02d}"
+    try:
+        return f"{months.parse_month(value):%Y-%m}"
+    except ValueError:
+        raise UsageError(f"--month must look like 2026-10, got {value!r}") from None
 
 
 def do_ingest(config: Config) -> None:

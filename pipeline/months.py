@@ -16,9 +16,14 @@ def add_months(month: dt.date, count: int) -> dt.date:
 
 
 def parse_month(text: str) -> dt.date:
-    """'2026-10' → date(2026, 10, 1); a clear error otherwise."""
+    """'2026-10' → date(2026, 10, 1) (ASCII digits, a year from 1900 on); a clear error
+    otherwise."""
     try:
+        if not text.isascii():
+            raise ValueError
         parsed = dt.datetime.strptime(text, "%Y-%m")
-    except (TypeError, ValueError):
+        if parsed.year < 1900:
+            raise ValueError
+    except (TypeError, ValueError, AttributeError):
         raise ValueError(f"month must look like YYYY-MM, got {text!r}") from None
     return parsed.date()

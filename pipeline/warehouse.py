@@ -85,7 +85,13 @@ def build_command(plan: RebuildPlan, select: list[str] | None = None) -> list[st
     selection (`--select`, a subset in the UI) runs only the tests whose parents are all
     selected, and the models a plan leaves out (`--exclude`) take only the tests whose
     parents are all left out with them."""
-    selection = ["--select", *select] if select else []
+    # A selection that matches nothing is an error, not dbt's warning and a build that
+    # built nothing reported done.
+    selection = (
+        ["--select", *select, "--warn-error-options", '{"error": ["NoNodesForSelectionCriteria"]}']
+        if select
+        else []
+    )
     return [
         "build",
         *selection,

@@ -69,6 +69,11 @@ class Manager(_Strict):
     aliases: list[str] = []
 
 
+# How to reach the mail server: nothing without smtp_host. (Who gets mail, sender,
+# operators and the funnels' recipients, may wait there for a server to be given.)
+MAIL_KEYS = {"smtp_port", "use_starttls", "username_env", "password_env"}
+
+
 class Delivery(_Strict):
     """Mailing the reports and failure records (SMTP); credentials come from the environment."""
 
@@ -82,6 +87,17 @@ class Delivery(_Strict):
     failures_dir: Path = Path("data/failures")
 
     _inside = field_validator("failures_dir")(inside_config_folder)
+
+    @model_validator(mode="after")
+    def _mail_needs_a_server(self) -> Delivery:
+        """The server's settings change nothing without smtp_host: nothing is mailed."""
+        idle = sorted(self.model_fields_set & MAIL_KEYS) if self.smtp_host is None else []
+        if idle:
+            raise ValueError(
+                f"{', '.join(idle)} change nothing without smtp_host: reports and failure "
+                "records are written, not mailed; drop them, or give smtp_host"
+            )
+        return self
 
 
 class Schedule(_Strict):

@@ -102,6 +102,15 @@ class Source(_Strict):
             raise ValueError(
                 "stage has no effect when columns maps a stage column: give one of them"
             )
+        if (
+            self.preset == "generic"
+            and "decimal" in self.formats.model_fields_set
+            and "amount" not in self.columns
+        ):
+            raise ValueError(
+                "formats.decimal has no effect: the source's columns map no amount; drop it, "
+                "or map amount"
+            )
         long = [key for key in ("stage", "entered_at") if key in self.columns]
         if self.kind == "crm_history" and self.stage_dates and long:
             raise ValueError(

@@ -1,5 +1,7 @@
 """Exit codes: 0 ok, 1 run failed, 2 bad usage or config."""
 
+import pytest
+
 from pipeline.cli import COMMANDS, EXIT_USAGE, build_parser, main
 
 
@@ -8,13 +10,14 @@ def test_missing_config_exits_2(tmp_path, capsys):
     assert "config file not found" in capsys.readouterr().err
 
 
-def test_bad_month_exits_2(tmp_path, capsys):
+@pytest.mark.parametrize("month", ["2026-13", "0000-01", "２０２６-10", "2026-10-01", ""])
+def test_bad_month_exits_2(tmp_path, capsys, month):
+    """Year 0 passed the command line and failed in the report (exit 1, a failure record);
+    full-width digits read as a month."""
     from pipeline.paths import REPO_ROOT
 
-    assert (
-        main(["report", "--config", str(REPO_ROOT / "voronka.yaml"), "--month", "2026-13"])
-        == EXIT_USAGE
-    )
+    config = str(REPO_ROOT / "voronka.yaml")
+    assert main(["report", "--config", config, "--month", month]) == EXIT_USAGE
     assert "--month must look like 2026-10" in capsys.readouterr().err
 
 

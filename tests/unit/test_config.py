@@ -252,6 +252,18 @@ def test_a_renamed_crm_stage_may_map_two_stages_in_disjoint_dates(tmp_path):
             "min_year 2030 is after max_year 2001",
         ),
         (
+            lambda t: t.replace(
+                "columns: {deal_id: ID}", "columns: {deal_id: ID}, formats: {decimal: '.'}"
+            ),
+            "sources.0 (line 2)",
+            "formats.decimal has no effect: the source's columns map no amount",
+        ),
+        (
+            lambda t: "delivery: {smtp_port: 587, use_starttls: true}\n" + t,
+            "delivery (line 1)",
+            "smtp_port, use_starttls change nothing without smtp_host",
+        ),
+        (
             lambda t: "calls: {callback_hours: 48}\n" + t,
             "calls.callback_hours (line 1)",
             "changes nothing: it is the missed-call leaks' window",

@@ -25,7 +25,7 @@ FULL = {
     "sources": [
         {
             "name": "leads", "kind": "crm", "preset": "generic", "files": "leads/*.csv",
-            "columns": {"deal_id": "ID", "created_at": "Opened"},
+            "columns": {"deal_id": "ID", "created_at": "Opened", "amount": "Sum"},
             "stage": {"value": "new"},
             "status": {"won": ["Won"]},
             "formats": {"decimal": "."},

@@ -1,6 +1,7 @@
 """The warehouse is published only when a build succeeds; a build starts from a copy of
 the published file."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -207,3 +208,7 @@ def test_a_run_with_no_new_crm_file_leaves_out_the_models_of_crm_and_config_alon
     selected = build_command(calls_alone, ["funnel_entities+"])
     assert selected[:3] == ["build", "--select", "funnel_entities+"]
     assert f"tag:{CRM_AND_CONFIG_TAG}" in selected
+    # A selection that matches no node fails the build (dbt warned, and it reported done).
+    errors = selected[selected.index("--warn-error-options") + 1]
+    assert json.loads(errors) == {"error": ["NoNodesForSelectionCriteria"]}
+    assert "--warn-error-options" not in build_command(calls_alone)
