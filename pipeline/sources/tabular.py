@@ -89,16 +89,20 @@ def read_table(data: bytes, name: str, formats: Formats) -> Table:
     return _split_header(records, encoding, delimiter)
 
 
+# Lines a report's title may take above the header row (a workbook's merged title cell).
+TITLE_LINES_MAX = 3
+
+
 def _split_header(records: list[Record], encoding: str | None, delimiter: str | None) -> Table:
     if not records:
         return Table([], [], [], encoding, delimiter)
-    head, *body = records
+    head, *body = records[_header_index(records) :]
     if head.fields is None:
         raise SourceError(f"the header line cannot be parsed: {head.error}")
     header = dedupe_header(head.fields)
     rows, rejects = [], []
     for record in body:
-        number = record.number - 1
+        number = record.number - head.number
         if record.fields is None:
             rejects.append(
                 (number, "(record)", f"{len(header)} fields", record.raw, record.error or "")
@@ -111,6 +115,16 @@ def _split_header(records: list[Record], encoding: str | None, delimiter: str | 
         else:
             rows.append(Record(number, record.fields, record.raw))
     return Table(header, rows, rejects, encoding, delimiter)
+
+
+def _header_index(records: list[Record]) -> int:
+    """The header row's index: the first line with more than one filled cell, past title
+    lines of one filled cell above it (`Экспорт сделок 01.03.2026`, a merged title); the
+    first line when none of the first few has more."""
+    for index, record in enumerate(records[: TITLE_LINES_MAX + 1]):
+        if record.fields is None or sum(1 for cell in record.fields if cell.strip()) > 1:
+            return index
+    return 0
 
 
 def check_workbook(data: bytes) -> None:

@@ -404,6 +404,18 @@ def test_an_xlsx_with_rows_on_two_sheets_fails_naming_them_nothing_dropped_unsai
     assert (result.status, result.rows_total, result.rows_accepted) == ("loaded", 1, 1)
 
 
+def test_a_title_above_the_header_row_is_not_the_header(tmp_path) -> None:
+    """A report's title in a merged cell above the column names (and a blank line): the
+    header is the first line with more than one filled cell. The title read as the header
+    failed the file: 'no header row, its first line is data'."""
+    config = make_config(tmp_path, XLSX_SOURCE)
+    header = DEALS_HEADER.split(";")
+    rows = [["Экспорт сделок 01.03.2025"], [], header, XLSX_DEAL]
+    put(config, "crm/deals_2025-03-02.xlsx", workbook(("Сделки", rows)))
+    [result] = ingest(config).files
+    assert (result.status, result.rows_total, result.rows_accepted) == ("loaded", 1, 1)
+
+
 def test_an_html_table_named_xls_is_refused_saying_what_it_is(tmp_path) -> None:
     config = make_config(tmp_path, CRM_SOURCE.replace("crm/deals_*.csv", "crm/deals_*.xls"))
     put(config, "crm/deals_2025-03-01.xls", "<html><body><table><tr><td>ID</td></tr></table>")
