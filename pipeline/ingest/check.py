@@ -38,6 +38,7 @@ class CheckReport:
     max_reject_ratio: float = 0.0
     snapshot: str | None = None  # CRM deals files: the time and the rule that gave it
     stage_times_unknown: bool = False  # a deals source with no history of any kind
+    already_loaded: bool = False  # these bytes under this name: ingest skips the file
     expects: str = ""  # the file the preset reads (registry), said when the file fails
 
     @property
@@ -103,7 +104,9 @@ class CheckReport:
             lines.append("stages seen (deals/events):")
             lines += [f"  {stage}: {n}" for stage, n in self.stages_seen.items()]
         verdict = "OK" if self.ok else "would FAIL ingest"
-        if self.ok and self.status == "duplicate":
+        if self.ok and self.already_loaded:
+            verdict = "OK (already loaded as it is: ingest skips it, recording nothing)"
+        elif self.ok and self.status == "duplicate":
             verdict = "OK (ingest would record it as a duplicate, loading nothing)"
         lines.append(f"verdict:    {verdict}")
         return "\n".join(lines)
@@ -176,9 +179,22 @@ def check_file(
         report.snapshot = normalized.snapshot.describe()
     report.message = "; ".join(normalized.notes)
     already = _already_loaded(config, file_id)
-    if already:
+    if already == name:
+        report.already_loaded = True
+        report.message = "these bytes are already loaded under this name"
+    elif already:
         report.status, report.message = "duplicate", f"these bytes are already loaded as {already}"
+    elif report.reject_ratio > report.max_reject_ratio:  # ingest records it failed
+        report.status, report.message = "failed", _too_dirty(report)
     return report
+
+
+def _too_dirty(report: CheckReport) -> str:
+    return (
+        f"{report.reject_ratio:.1%} of rows rejected ({report.rows_rejected} of "
+        f"{report.rows_total}), above quality.max_reject_ratio {report.max_reject_ratio:.1%}: "
+        "ingest would load nothing of it"
+    )
 
 
 def _source_for(config: Config, path: Path, source_name: str | None) -> Source:

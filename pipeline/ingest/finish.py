@@ -148,16 +148,14 @@ def _copy_result(planned: PlannedFile, first: FileResult | None) -> FileResult:
     first one's fate (same bytes, same outcome), nothing of it is read."""
     if first is None:  # another run recorded the first one meanwhile, not as loaded
         return _failed(planned, f"same bytes as {planned.copy_of}; it will be read again")
-    return FileResult(
-        planned.path,
-        planned.source,
-        planned.preset,
-        first.status,
-        planned.file_id,
-        first.encoding,
-        first.delimiter,
+    return replace(
+        first,
+        path=planned.path,
+        source=planned.source,
+        preset=planned.preset,
+        file_id=planned.file_id,
         message=f"same bytes as {planned.copy_of}: {first.message}",
-    )
+    )  # its counts too: the same bytes hold the same rows
 
 
 def _publish(landing: Path, result: FileResult) -> FileResult:

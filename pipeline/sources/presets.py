@@ -240,11 +240,12 @@ _EXCEL_DURATION = re.compile(
 
 def duration_seconds(value: str | None) -> str | None:
     """`35`, `0:35`, `00:00:35`, a workbook's duration cell `1899-12-31 00:00:35` → `35`
-    (text, cast later in one place); other text unchanged."""
+    (text, cast later in one place); other text unchanged (`1:75` is no time: the row is
+    rejected naming the column)."""
     if value is None:
         return None
     text = value.strip()
-    if re.fullmatch(r"\d+(:\d{1,2}){1,2}", text):
+    if re.fullmatch(r"\d+(:[0-5]?\d){1,2}", text):  # minutes and seconds under 60
         seconds = 0
         for part in text.split(":"):
             seconds = seconds * 60 + int(part)

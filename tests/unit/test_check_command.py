@@ -57,7 +57,20 @@ def test_more_rejects_than_the_limit_exits_1(tmp_path, capsys) -> None:
     code, out, err = check(config, str(config.inbox_dir / "crm/deals_2025-03-01.csv"), capsys)
     assert code == EXIT_FAILED
     assert "rows:       2 read, 1 accepted, 1 rejected (50.0%; limit 40.0%)" in out
-    assert "50.0% of rows rejected, above quality.max_reject_ratio 40.0%" in err
+    assert "50.0% of rows rejected (1 of 2), above quality.max_reject_ratio 40.0%" in err
+    assert "status:     failed — 50.0% of rows rejected" in out  # what ingest records
+
+
+def test_a_file_already_loaded_under_its_name_is_skipped_as_check_says(tmp_path, capsys):
+    """check said "ingest would record it as a duplicate" of itself; ingest records
+    nothing for bytes it has under that name."""
+    config = make_config(tmp_path)
+    path = put(config, "crm/deals_2025-03-01.csv", deals_csv(GOOD))
+    ingest_inbox(config, settle_seconds=0)
+    code, out, _ = check(config, str(path), capsys)
+    assert code == EXIT_OK
+    assert "verdict:    OK (already loaded as it is: ingest skips it, recording nothing)" in out
+    assert ingest_inbox(config, settle_seconds=0).files == []
 
 
 def test_file_relative_to_the_inbox_or_to_the_working_directory(

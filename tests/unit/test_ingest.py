@@ -243,6 +243,23 @@ def test_reject_ratio_above_the_limit_fails_the_file_landing_nothing(tmp_path) -
     assert [f.status for f in error.value.summary.files] == ["failed"]
 
 
+def test_a_copy_of_a_failed_file_keeps_its_counts_in_the_ledger(tmp_path) -> None:
+    """The same too-dirty bytes under a second name, in the same run: the copy is not read
+    again and shares the first's fate, its counts too (they were 0 of 0 beside a message
+    saying 1 of 2 rejected)."""
+    config = make_config(tmp_path, max_reject_ratio=0.02)
+    dirty = deals_csv(DEAL_1, DEAL_2.replace("01.03.2025 11:30", "x"))
+    put(config, "crm/deals_2025-03-01.csv", dirty)
+    put(config, "crm/deals_2025-03-01 (copy).csv", dirty)
+    with pytest.raises(IngestError):
+        ingest_inbox(config, settle_seconds=0)
+    counts = {
+        row["path"]: (row["status"], row["rows_total"], row["rows_accepted"], row["rows_rejected"])
+        for row in ledger(config).to_dicts()
+    }
+    assert set(counts.values()) == {("failed", 2, 1, 1)} and len(counts) == 2, counts
+
+
 # --- columns -------------------------------------------------------------------------
 
 

@@ -194,3 +194,21 @@ def test_sipuni_renamed_column_fails_naming_it(tmp_path) -> None:
     put(config, "pbx/s.csv", SIPUNI.replace("Откуда", "От кого"))
     with pytest.raises(IngestError, match=r"'Откуда' \(from\) not found.*preset 'sipuni'"):
         ingest_inbox(config, settle_seconds=0)
+
+
+@pytest.mark.parametrize(
+    ("written", "seconds"),
+    [
+        ("35", "35"),
+        ("0:35", "35"),
+        ("1:02:03", "3723"),
+        ("1899-12-31 00:04:00", "240"),  # a workbook's [h]:mm:ss cell, as it is read
+        ("1900-01-01 01:00:03", "90003"),  # a day and more
+        ("1:75", "1:75"),  # no time: left as written, the row is rejected naming the column
+        ("0:99:99", "0:99:99"),
+    ],
+)
+def test_talk_times_read_as_seconds_only_when_they_are_times(written, seconds) -> None:
+    from pipeline.sources.presets import duration_seconds
+
+    assert duration_seconds(written) == seconds
