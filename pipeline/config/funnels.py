@@ -165,8 +165,9 @@ class Funnel(_Strict):
         return self
 
     def _stage_mistakes(self) -> list[tuple[tuple, str]]:
-        """The won stage not last (every stage before it would count as won: reaching a
-        stage means passing every earlier one); a CRM stage name two stages map alike."""
+        """The won stage not last (a deal reaching a stage after it would count as won:
+        reaching a stage means passing every earlier one); a CRM stage name two stages map
+        alike."""
         mistakes: list[tuple[tuple, str]] = []
         last = len(self.stages) - 1
         for index, stage in enumerate(self.stages):

@@ -25,7 +25,7 @@ from pathlib import Path
 from pipeline.config import SUPPORTED_LOCALES, Config, ConfigError, Funnel
 from pipeline.delivery import pending_amendment, printed_of
 from pipeline.io import replaced_whole
-from pipeline.months import add_months, parse_month
+from pipeline.months import parse_month
 from pipeline.notices import hash_key_warning
 from pipeline.reporting.build import build_report_model, with_amendment
 from pipeline.reporting.charts import funnel_chart, sparkline
@@ -77,26 +77,16 @@ class ReportsFailed(RenderError):
         super().__init__("\n".join(lines))
 
 
+NO_DATA = "the marts hold no data yet (no export has landed in the inbox): nothing to report"
+
+
 def default_report_month(config: Config, warehouse: Path | None = None) -> str:
     """'YYYY-MM' of marts.data_cutoff.last_complete_month; ReportDataError when the marts
     hold no data at all (no export has landed: no cutoff)."""
     month = read_last_complete_month(Path(warehouse or config.warehouse_path))
     if month is None:
-        raise ReportDataError(
-            "the marts hold no data yet (no export has landed in the inbox): nothing to report"
-        )
+        raise ReportDataError(NO_DATA)
     return f"{month:%Y-%m}"
-
-
-def last_month_with_data(config: Config, warehouse: Path | None = None) -> str | None:
-    """'YYYY-MM' of the data cutoff's own month (a report of a later month would have no
-    data); None when the marts hold no data, or there is no warehouse yet (the report step
-    says so)."""
-    path = Path(warehouse or config.warehouse_path)
-    if not path.exists():
-        return None
-    month = read_last_complete_month(path)
-    return None if month is None else f"{add_months(month, 1):%Y-%m}"
 
 
 def report_path(config: Config, funnel_id: str, month: str, locale: str) -> Path:
@@ -122,6 +112,8 @@ def report_models(
     snapshot = read_marts(
         Path(warehouse or config.warehouse_path), [f.id for f in selected], month_date
     )
+    if snapshot.cutoff.last_complete_month is None:
+        raise ReportDataError(NO_DATA)
     demo_key = hash_key_warning(config) is not None  # the CLI's warning, in the appendix too
     return {
         funnel.id: build_report_model(
