@@ -19,7 +19,7 @@ from pathlib import Path
 from pipeline import months
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.locks import warehouse_lock
-from pipeline.notices import hash_key_warning, unseen_stage_warnings
+from pipeline.notices import hash_key_warning, unseen_mapping_warnings
 from pipeline.paths import configured_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -170,7 +170,7 @@ def cmd_run(config: Config, args: argparse.Namespace) -> None:
     with warehouse_lock(config):
         do_ingest(config)
         do_build(config)
-        for line in unseen_stage_warnings(config.warehouse_path):
+        for line in unseen_mapping_warnings(config.warehouse_path):
             say(line)
         do_report(config, month, None)
 

@@ -56,18 +56,56 @@ order by map.funnel_id, map.stage_order, map.crm_stage
 """
 
 
-def unseen_stage_warnings(warehouse: Path) -> list[str]:
-    """One line per funnel stage mapped to a CRM stage name the data never shows."""
+# Segments of a deal column (`segments: [{type, column}]`) that no deal of the funnel's
+# sources has: every deal would count under (unknown). A funnel with no deal yet says
+# nothing.
+_UNSEEN_SEGMENTS = """
+with funnel_deals as (
+    select distinct crm.funnel_id, deals.source, deals.deal_id
+    from staging.stg_landing__config_funnel_crm as crm
+    inner join staging.stg_landing__crm_deals as deals
+        on deals.source = crm.source
+        and (crm.crm_pipeline is null or deals.crm_pipeline = crm.crm_pipeline)
+)
+select distinct segments.funnel_id, segments.segment_type, segments.attribute
+from staging.stg_landing__config_segments as segments
+where segments.attribute is not null
+and exists (select 1 from funnel_deals where funnel_deals.funnel_id = segments.funnel_id)
+and not exists (
+    select 1
+    from funnel_deals
+    inner join staging.stg_landing__crm_deal_attributes as attributes
+        using (source, deal_id)
+    where funnel_deals.funnel_id = segments.funnel_id
+      and attributes.name = segments.attribute
+      and attributes.value is not null
+)
+order by segments.funnel_id, segments.segment_type
+"""
+
+
+def unseen_mapping_warnings(warehouse: Path) -> list[str]:
+    """One line per funnel stage mapped to a CRM stage name the data never shows, and per
+    segment of a deal column no deal of the funnel has."""
     if not warehouse.exists():
         return []
     try:
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            rows = con.execute(_UNSEEN).fetchall()
+            stages = con.execute(_UNSEEN).fetchall()
+            segments = con.execute(_UNSEEN_SEGMENTS).fetchall()
     except duckdb.CatalogException:  # not built yet
         return []
     return [
-        f"Warning: funnel {funnel_id!r}, stage {stage_key!r}: CRM stage {crm_stage!r}"
-        + (f" (pipeline {pipeline!r})" if pipeline else "")
-        + " never appears in the data; check its spelling in voronka.yaml"
-        for funnel_id, _, stage_key, crm_stage, pipeline in rows
+        *(
+            f"Warning: funnel {funnel_id!r}, stage {stage_key!r}: CRM stage {crm_stage!r}"
+            + (f" (pipeline {pipeline!r})" if pipeline else "")
+            + " never appears in the data; check its spelling in voronka.yaml"
+            for funnel_id, _, stage_key, crm_stage, pipeline in stages
+        ),
+        *(
+            f"Warning: funnel {funnel_id!r}, segment {segment_type!r}: no deal has a value in "
+            f"column {column!r}, so every deal counts under (unknown); map the column in its "
+            "sources' columns, or check its name in voronka.yaml"
+            for funnel_id, segment_type, column in segments
+        ),
     ]

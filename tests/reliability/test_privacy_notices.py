@@ -64,6 +64,24 @@ def test_run_names_a_mapped_crm_stage_the_data_never_shows(tmp_path) -> None:
     expected = "Warning: funnel 'sales', stage 'lead': CRM stage 'Nwe' never appears in the data"
     assert expected in output
     assert "CRM stage 'New'" not in output
+    assert "Warning: funnel 'sales', segment" not in output  # no segment of a column
+
+
+def test_run_names_a_segment_column_no_deal_has(tmp_path) -> None:
+    """A segment of a column the exports do not have counted every deal under (unknown),
+    and nothing said so."""
+    segment = "    segments: [manager, {type: city, column: cty, name: {ru: Город, en: City}}]\n"
+    config = make_project(
+        tmp_path, funnel=FUNNEL.replace("    window_days: 30\n", "    window_days: 30\n" + segment)
+    )
+    rows = [deal(n, f"{n:02d}.02.2025 10:00") for n in range(1, 21)]
+    put(config, "crm/deals_2025-03-01.csv", deals_file(*rows))
+    code, output = voronka(config, "run", "--month", "2025-02")
+    assert code == 0, output
+    assert (
+        "Warning: funnel 'sales', segment 'city': no deal has a value in column 'cty', so every "
+        "deal counts under (unknown)"
+    ) in output
 
 
 APPENDIX_WARNING = {
