@@ -83,24 +83,6 @@ def test_files_still_being_written_are_skipped_and_not_in_the_ledger(tmp_path) -
     assert ledger(config).height == 0
 
 
-def test_a_link_to_a_file_outside_the_inbox_is_skipped_one_inside_is_read(tmp_path, caplog):
-    """The inbox's files only: a link to /etc/passwd was read, its first line stored in the
-    ledger as the file's columns. A link between two inbox folders stays a file of it."""
-    config = make_config(tmp_path)
-    outside = tmp_path / "elsewhere" / "deals_2025-03-01.csv"
-    outside.parent.mkdir()
-    outside.write_text(deals_csv(DEAL_1), encoding="cp1251")
-    (config.inbox_dir / "crm").mkdir(parents=True)
-    (config.inbox_dir / "crm" / "deals_2025-03-01.csv").symlink_to(outside)
-    (config.inbox_dir / "crm" / "deals_passwd.csv").symlink_to("/etc/passwd")
-    assert ingest(config).files == []
-    assert "a link to a file outside the inbox" in caplog.text
-    kept = put(config, "kept/deals_2025-03-02.csv", deals_csv(DEAL_2), "cp1251")
-    (config.inbox_dir / "crm" / "deals_2025-03-02.csv").symlink_to(kept)
-    [result] = ingest(config).files
-    assert (result.path, result.rows_accepted) == ("kept/deals_2025-03-02.csv", 1)
-
-
 def test_ingest_creates_every_landing_table_even_with_an_empty_inbox(tmp_path) -> None:
     config = make_config(tmp_path)
     ingest_inbox(config, settle_seconds=0)
