@@ -52,13 +52,12 @@ def build_fingerprint(config: Config) -> str:
     return digest.hexdigest()
 
 
-def ledger_digest(config: Config) -> str:
-    """sha256 of the file ledger's rows (empty: none yet). A build that read other rows
-    shows them in data_files and data_quality, though no new file was loaded. A file read
-    again to the same end (a failed export left in the inbox) changes only its row's
-    received_at, which counts for loaded files alone (their arrival order): the digest
-    leaves it out for the others."""
-    ledger = io.read_ledger(config.landing_dir)
+def ledger_digest(ledger: pl.DataFrame) -> str:
+    """sha256 of the file ledger's rows (io.read_ledger; empty: none yet). A build that read
+    other rows shows them in data_files and data_quality, though no new file was loaded. A
+    file read again to the same end (a failed export left in the inbox) changes only its
+    row's received_at, which counts for loaded files alone (their arrival order): the
+    digest leaves it out for the others."""
     if ledger.height == 0:
         return ""
     loaded = pl.col("status") == "loaded"
@@ -83,14 +82,15 @@ def is_up_to_date(config: Config, warehouse: Path) -> bool:
         state = built_state(con)
     if state is None or state.fingerprints != {build_fingerprint(config)}:
         return False
-    if state.ledgers != {ledger_digest(config)}:
+    ledger = io.read_ledger(config.landing_dir)
+    if state.ledgers != {ledger_digest(ledger)}:
         return False
-    return state.files == set(loaded_files(config)["file_id"].to_list())
+    return state.files == set(loaded_files(ledger)["file_id"].to_list())
 
 
-def loaded_files(config: Config) -> pl.DataFrame:
+def loaded_files(ledger: pl.DataFrame) -> pl.DataFrame:
     """The ledger's rows of the files loaded into landing."""
-    return io.read_ledger(config.landing_dir).filter(status="loaded")
+    return ledger.filter(status="loaded")
 
 
 @dataclass(frozen=True)

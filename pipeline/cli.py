@@ -82,15 +82,17 @@ def do_build(config: Config, select: list[str] | None = None) -> None:
 def do_report(config: Config, month: str | None, locales: list[str] | None) -> list[Path]:
     from pipeline.reporting import default_report_month, render_reports
 
-    if config.warehouse_path.exists():  # else the report step says it is missing
-        complete = default_report_month(config)  # the marts hold no data: it says so
+    # Without a warehouse the report step says it is missing; with marts of no data at all,
+    # default_report_month says so.
+    complete = default_report_month(config) if config.warehouse_path.exists() else None
+    if month and complete:
         latest = f"{months.add_months(months.parse_month(complete), 1):%Y-%m}"
-        if month and month > latest:
+        if month > latest:
             raise UsageError(
                 f"--month {month} is after the data cutoff's month {latest}: no data for it "
                 "(the month in progress is the latest a report can show)"
             )
-    month = month or default_report_month(config)
+    month = month or complete or default_report_month(config)
     with step(f"report: PDFs for {month}"):
         paths = render_reports(config, month, locales=locales)
     say("Reports:")

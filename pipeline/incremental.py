@@ -95,6 +95,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipeline import io
 from pipeline.built_state import build_fingerprint, built_state, ledger_digest, loaded_files
 from pipeline.config import Config
 from pipeline.incremental_changes import (
@@ -225,7 +226,8 @@ def plan_rebuild(
     temp_directory: the build's, pipeline.build_settings.plan_settings); DuckDB's defaults
     (80 % of the machine's memory) without."""
     fingerprint = build_fingerprint(config)
-    ledger_now = ledger_digest(config)
+    ledger = io.read_ledger(config.landing_dir)
+    ledger_now = ledger_digest(ledger)
 
     def full(reason: str) -> RebuildPlan:
         return RebuildPlan(True, reason, fingerprint, ledger_digest=ledger_now)
@@ -239,8 +241,8 @@ def plan_rebuild(
             return full("the previous build has no incremental state")
         if state.fingerprints != {fingerprint}:
             return full("models, macros, tests, config or engine changed")
-        ledger = loaded_files(config)
-        loaded = set(ledger["file_id"].to_list())
+        loaded_rows = loaded_files(ledger)
+        loaded = set(loaded_rows["file_id"].to_list())
         if state.files - loaded:
             return full(f"{len(state.files - loaded)} file(s) removed")
         new_files = loaded - state.files
@@ -284,7 +286,7 @@ def plan_rebuild(
         calls_from,
         tuple(sorted(new_files)) if arrived_after else None,
         crm_unchanged=_only_call_logs(
-            config, ledger.filter(pl.col("file_id").is_in(list(new_files)))
+            config, loaded_rows.filter(pl.col("file_id").is_in(list(new_files)))
         ),
         ledger_digest=ledger_now,
     )

@@ -43,7 +43,7 @@ from pipeline.config import Config
 from pipeline.dbt_child import RETRY_NOTICE
 from pipeline.funnel_tables import write_config_tables
 from pipeline.incremental import RebuildPlan, plan_rebuild
-from pipeline.io import ensure_landing, replaced_whole
+from pipeline.io import ensure_landing, read_ledger, replaced_whole
 from pipeline.paths import DBT_PROJECT_DIR
 from pipeline.processes import die_with_parent, without_huge_pages
 
@@ -378,7 +378,7 @@ def rebuild_plan(config: Config, target: str, starts_from: Path) -> RebuildPlan:
             True,
             "a Spark build starts empty",
             build_fingerprint(config),
-            ledger_digest=ledger_digest(config),
+            ledger_digest=ledger_digest(read_ledger(config.landing_dir)),
         )
     return plan_rebuild(config, starts_from, plan_settings(starts_from))
 

@@ -54,11 +54,8 @@ class CheckReport:
         """Why ingest would fail on the file (None: it would load, or skip it harmlessly)."""
         if self.status == "failed":
             return self.message
-        if self.reject_ratio > self.max_reject_ratio:  # loaded, or already loaded before
-            return (
-                f"{self.reject_ratio:.1%} of rows rejected, above quality.max_reject_ratio "
-                f"{self.max_reject_ratio:.1%}"
-            )
+        if self.reject_ratio > self.max_reject_ratio:  # already loaded before the limit fell
+            return _too_dirty(self)
         return None
 
     def render(self) -> str:
@@ -192,8 +189,7 @@ def check_file(
 def _too_dirty(report: CheckReport) -> str:
     return (
         f"{report.reject_ratio:.1%} of rows rejected ({report.rows_rejected} of "
-        f"{report.rows_total}), above quality.max_reject_ratio {report.max_reject_ratio:.1%}: "
-        "ingest would load nothing of it"
+        f"{report.rows_total}), above quality.max_reject_ratio {report.max_reject_ratio:.1%}"
     )
 
 
