@@ -3,8 +3,9 @@
 Header names match tolerantly (case, ё/е, surrounding and repeated spaces); a repeated
 name keeps its position as `Name__2`, `Name__3`. A record with another field count (a
 truncated last line, an unquoted delimiter) is rejected with the count it has.
-XLSX cells are all read as strings (dates as ISO text or Excel serial numbers) and cast
-later in one place; an XLSX record's `raw` is its cells joined by tabs.
+XLSX cells are all read as strings (dates as ISO text or Excel serial numbers, a formula
+error as its text, `#DIV/0!`) and cast later in one place; an XLSX record's `raw` is its
+cells joined by tabs.
 
 A workbook is read whole into memory, so before reading one (whatever its name: a zip
 named .csv is a workbook) its archive is measured: unpacked size, compression ratio and
@@ -25,6 +26,7 @@ import polars as pl
 from pipeline.config import Formats
 from pipeline.sources.errors import SourceError
 from pipeline.sources.text import Record, decode, parse_records, sniff_delimiter, split_lines
+from pipeline.sources.workbook_errors import Position, error_cells
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 ZIP_MAGIC = b"PK\x03\x04"
@@ -202,7 +204,12 @@ def _excel_records(data: bytes) -> list[Record]:
         )
     except Exception as error:  # the engine raises its own types for a broken workbook
         raise SourceError(f"cannot read the workbook: {error}") from None
-    filled = {name: records for name, frame in sheets.items() if (records := _records(frame))}
+    errors = error_cells(data)
+    filled = {
+        name: records
+        for name, frame in sheets.items()
+        if (records := _records(frame, errors.get(name, {})))
+    }
     if len(filled) > 1:
         names = ", ".join(f"'{name}' ({len(records)} rows)" for name, records in filled.items())
         raise SourceError(
@@ -212,11 +219,15 @@ def _excel_records(data: bytes) -> list[Record]:
     return next(iter(filled.values()), [])
 
 
-def _records(frame: pl.DataFrame) -> list[Record]:
-    """A sheet's rows that hold any value, numbered from 1."""
+def _records(frame: pl.DataFrame, errors: dict[Position, str]) -> list[Record]:
+    """A sheet's rows that hold any value, numbered from 1; a formula error cell holds its
+    error's text (workbook_errors.py)."""
     records: list[Record] = []
-    for row in frame.iter_rows():
-        fields = ["" if value is None else str(value) for value in row]
+    for row_index, row in enumerate(frame.iter_rows()):
+        fields = [
+            errors.get((row_index, column), "") if value is None else str(value)
+            for column, value in enumerate(row)
+        ]
         if all(not field.strip() for field in fields):
             continue
         records.append(Record(len(records) + 1, fields, "\t".join(fields)))

@@ -415,6 +415,49 @@ def test_a_title_above_the_header_row_is_not_the_header(tmp_path) -> None:
     assert (result.status, result.rows_total, result.rows_accepted) == ("loaded", 1, 1)
 
 
+def test_a_formula_error_cell_fares_as_its_text_in_a_csv_export(tmp_path) -> None:
+    """A cell whose formula failed (`#DIV/0!` as the amount, `#N/A` as the manager) was read
+    as empty: the deal landed with no amount, unsaid. Its text is put back, so the workbook
+    lands what the same rows saved as CSV land, rejects and their reasons included, with
+    the sheet's first used cell away from A1 (the reader's frame starts there)."""
+    header = DEALS_HEADER.split(";")
+    rows = [
+        ["1", "Розница", "Замер назначен", "Смирнова А.", "100", "01.03.2025 10:00", "", ""],
+        ["2", "Розница", "Замер назначен", "Смирнова А.", "#DIV/0!", "01.03.2025 11:00", "", ""],
+        ["3", "Розница", "Замер назначен", "#N/A", "300", "01.03.2025 12:00", "", "Тула"],
+    ]
+    buffer = bytes_io.BytesIO()
+    book = xlsxwriter.Workbook(buffer)
+    sheet = book.add_worksheet("Сделки")
+    sheet.write_row(2, 1, header)
+    for number, row in enumerate(rows, start=3):
+        for column, value in enumerate(row, start=1):
+            if value.startswith("#"):
+                sheet.write_formula(number, column, "=1/0", None, value)
+            else:
+                sheet.write(number, column, value)
+    book.close()
+
+    landed = {}
+    for suffix, data in (
+        ("xlsx", buffer.getvalue()),
+        ("csv", "\n".join(";".join(line) for line in [header, *rows]) + "\n"),
+    ):
+        config = make_config(
+            tmp_path / suffix, CRM_SOURCE.replace("deals_*.csv", f"deals_*.{suffix}")
+        )
+        put(config, f"crm/deals_2025-03-02.{suffix}", data)
+        [result] = ingest(config).files
+        rejects = table(config, "rejected_rows").select("row_number", "column", "reason").rows()
+        deals = table(config, "crm_deals").sort("deal_id").select("deal_id", "amount", "manager")
+        landed[suffix] = ((result.rows_total, result.rows_rejected), rejects, deals.rows())
+    assert landed["xlsx"] == landed["csv"]
+    counts, rejects, deals = landed["xlsx"]
+    assert counts == (3, 1)
+    assert rejects == [(2, "Бюджет", rejects[0][2])] and "#DIV/0!" in rejects[0][2]
+    assert [deal_id for deal_id, *_ in deals] == ["1", "3"]
+
+
 def test_an_html_table_named_xls_is_refused_saying_what_it_is(tmp_path) -> None:
     config = make_config(tmp_path, CRM_SOURCE.replace("crm/deals_*.csv", "crm/deals_*.xls"))
     put(config, "crm/deals_2025-03-01.xls", "<html><body><table><tr><td>ID</td></tr></table>")

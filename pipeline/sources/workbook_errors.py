@@ -1,0 +1,104 @@
+"""Formula error cells of an XLSX workbook (`#DIV/0!`, `#N/A`, `#REF!`, …), by sheet.
+
+The workbook reader gives such a cell as an empty value, so an amount computed by a broken
+formula would land as "no amount" unsaid. Read here from the sheet's XML (a cell
+`<c r="B3" t="e"><f>…</f><v>#DIV/0!</v></c>`), the error's text is put back in its cell
+(tabular.py), so the row fares as the same export saved as CSV: the text is no number, no
+date, and the row is rejected with its column and value, or kept as text where a column is
+text.
+
+Positions are (row, column) from the sheet's first used row and column: the reader's
+frame starts there, not at A1.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from html import unescape
+from pathlib import PurePosixPath
+
+Position = tuple[int, int]
+
+_SHEET_ENTRY = re.compile(rb"<sheet\b([^>]*?)/?>")
+_RELATIONSHIP = re.compile(rb"<Relationship\b([^>]*?)/?>")
+_ATTRIBUTE = re.compile(rb'([\w:]+)\s*=\s*"([^"]*)"')
+_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
+_VALUE = re.compile(rb"<(?:v|is)\b")
+_ERROR_VALUE = re.compile(rb"<v>([^<]*)</v>")
+_REFERENCE = re.compile(r"^([A-Z]+)(\d+)$")
+
+
+def error_cells(data: bytes) -> dict[str, dict[Position, str]]:
+    """{sheet name: {(row, column) from the sheet's first used cell: error text}} of the
+    sheets that hold a formula error; empty for anything but an XLSX/XLSM archive."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        sheets = _sheet_paths(archive)
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return {}
+    found: dict[str, dict[Position, str]] = {}
+    for name, path in sheets.items():
+        try:
+            xml = archive.read(path)
+        except (KeyError, OSError, zipfile.BadZipFile):
+            continue
+        if b't="e"' in xml and (errors := _sheet_errors(xml)):
+            found[name] = errors
+    return found
+
+
+def _sheet_paths(archive: zipfile.ZipFile) -> dict[str, str]:
+    """{sheet name: its XML's path in the archive}, from the workbook and its relationships."""
+    targets = {}
+    for match in _RELATIONSHIP.finditer(archive.read("xl/_rels/workbook.xml.rels")):
+        attributes = _attributes(match.group(1))
+        target = attributes.get("Target", "")
+        path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        targets[attributes.get("Id")] = str(PurePosixPath(path))
+    paths = {}
+    for match in _SHEET_ENTRY.finditer(archive.read("xl/workbook.xml")):
+        attributes = _attributes(match.group(1))
+        if (target := targets.get(attributes.get("r:id"))) is not None:
+            paths[unescape(attributes.get("name", ""))] = target
+    return paths
+
+
+def _sheet_errors(xml: bytes) -> dict[Position, str]:
+    """The sheet's error cells, placed from its first used row and column (a cell with a
+    value), as the workbook reader's frame is."""
+    errors: dict[tuple[int, int], str] = {}
+    first_row = first_column = None
+    for match in _CELL.finditer(xml):
+        body = match.group(2) or b""
+        if not _VALUE.search(body):
+            continue
+        attributes = _attributes(match.group(1))
+        reference = _REFERENCE.match(attributes.get("r", ""))
+        if reference is None:
+            return {}  # cells without references: their places cannot be told
+        row, column = int(reference.group(2)) - 1, _column_index(reference.group(1))
+        first_row = row if first_row is None else min(first_row, row)
+        first_column = column if first_column is None else min(first_column, column)
+        if attributes.get("t") == "e" and (value := _ERROR_VALUE.search(body)):
+            errors[(row, column)] = unescape(value.group(1).decode("utf-8", "replace"))
+    if not errors or first_row is None or first_column is None:
+        return {}
+    return {
+        (row - first_row, column - first_column): text for (row, column), text in errors.items()
+    }
+
+
+def _attributes(text: bytes) -> dict[str, str]:
+    return {
+        key.decode("ascii", "replace"): value.decode("utf-8", "replace")
+        for key, value in _ATTRIBUTE.findall(text)
+    }
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + ord(letter) - ord("A") + 1
+    return index - 1
