@@ -219,7 +219,7 @@ class UnmappedStageRow:
     """marts.unmapped_stages."""
 
     source: str
-    crm_pipeline: str
+    crm_pipeline: str | None  # None: a source without pipelines
     stage: str
     deals: int
     first_seen: dt.datetime
