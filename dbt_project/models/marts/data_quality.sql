@@ -93,22 +93,30 @@ rejected_metrics as (
     group by 1, 2, 3, 4
 ),
 
+-- What names a manager: a deal (its latest export, a stage entry of its history) or a
+-- call; a deal counts once a month whatever number of its rows name the manager.
 manager_rows as (
     select
         source,
         manager,
+        'deal' as record_kind,
+        deal_id as record_id,
         created_at as event_at
     from deals
     union all
     select
         source,
         manager,
+        'deal' as record_kind,
+        deal_id as record_id,
         entered_at as event_at
     from events
     union all
     select
         source,
         manager,
+        'call' as record_kind,
+        call_id as record_id,
         started_at as event_at
     from calls
 ),
@@ -119,7 +127,7 @@ unknown_manager_metrics as (
         manager_rows.source,
         'unknown_managers' as metric,
         manager_rows.manager as detail,
-        count(*) as value
+        count(distinct manager_rows.record_kind || ':' || manager_rows.record_id) as value
     from manager_rows
     left join managers
         on manager_rows.manager = managers.manager
