@@ -297,9 +297,7 @@ final as (
         end as is_mature,
         case
             when with_neighbours.view = 'cohort'
-                then coalesce(
-                    {{ ratio('with_neighbours.open_entities', 'with_neighbours.cohort_entities') }}, 0
-                )
+                then {{ ratio('coalesce(with_neighbours.open_entities, 0)', 'with_neighbours.cohort_entities') }}
         end as share_open
     from with_neighbours
     cross join cutoff
