@@ -38,10 +38,6 @@ from pipeline.transform.snapshots import (
 from pipeline.transform.times import TimeFormat
 from pipeline.transform.values import bounded_raw, clean_values
 
-# A deals file named with its snapshot date holds no time later than that, give or take a
-# day (a bare date means 00:00, and the rows of that day come after it).
-NAMED_SNAPSHOT_GRACE = dt.timedelta(days=1)
-
 
 @dataclass
 class Reading:
@@ -175,9 +171,9 @@ def ingest_day(zone: str) -> dt.date:
 
 def latest_plausible(config: Config, source: Source, name: str) -> tuple[dt.datetime, str]:
     """The latest instant a file's rows may state (UTC) and what it is: for a deals file
-    with a date in its name, that snapshot time (plus NAMED_SNAPSHOT_GRACE); otherwise the
-    end of the day it is read, in the source's zone. Raises SourceError when the name's
-    date is itself after that day."""
+    with a date in its name, that snapshot time plus a day (a_day_later); otherwise the end
+    of the day it is read, in the source's zone. Raises SourceError when the name's date is
+    itself after that day."""
     zone = config.source_timezone(source)
     today = ingest_day(zone)
     end_of_day = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), ZoneInfo(zone))
@@ -192,7 +188,16 @@ def latest_plausible(config: Config, source: Source, name: str) -> tuple[dt.date
             f"the day it was read ({today.isoformat()}); rename the file with its export date"
         )
     snapshot = Snapshot(named, FROM_NAME).describe()
-    return named + NAMED_SNAPSHOT_GRACE, f"the file's snapshot time {snapshot} plus a day"
+    return a_day_later(named, zone), f"the file's snapshot time {snapshot} plus a day"
+
+
+def a_day_later(moment: dt.datetime, zone: str) -> dt.datetime:
+    """The same local time of the next day in `zone`, in UTC: a deals file named with its
+    snapshot date holds no time later than that (a bare date means 00:00, and the rows of
+    that day come after it). A calendar day, not 24 hours: on a day the clocks go back it
+    has 25 hours, and 23:30 of the file's own date is on it."""
+    local = moment.astimezone(ZoneInfo(zone))
+    return (local + dt.timedelta(days=1)).astimezone(dt.UTC)
 
 
 @dataclass

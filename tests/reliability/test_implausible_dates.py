@@ -93,6 +93,32 @@ def test_times_after_the_snapshot_or_the_ingest_day_are_rejected_with_the_reason
     assert ledger(config)["rows_rejected"].sum() == 4
 
 
+def test_a_day_after_the_named_date_is_a_calendar_day_when_the_clocks_change(tmp_path) -> None:
+    """In Berlin 25 October 2026 has 25 hours: a deal created at 23:30 that day, in a file
+    named with that date, was rejected as after the snapshot 'plus a day' (24 hours end at
+    23:00 on the clock), and the file failed. On 29 March (23 hours) 00:30 of the next day
+    was let in. A day after the named date is the next local midnight."""
+    config = make_project(tmp_path, quality="{max_reject_ratio: 0.9}", zone="Europe/Berlin")
+    put(
+        config,
+        "crm/deals_2026-10-25.csv",
+        deals_file(deal(1, "25.10.2026 23:30"), deal(2, "26.10.2026 00:30")),
+    )
+    put(
+        config,
+        "crm/deals_2026-03-29.csv",
+        deals_file(deal(3, "29.03.2026 23:30"), deal(4, "30.03.2026 00:30")),
+    )
+    summary = ingest(config)
+
+    assert {f.path: f.rows_rejected for f in summary.files} == {
+        "crm/deals_2026-10-25.csv": 1,
+        "crm/deals_2026-03-29.csv": 1,
+    }
+    rejected = sorted(r["raw"].split(";")[0] for r in rejects(config).to_dicts())
+    assert rejected == ["D0002", "D0004"]
+
+
 def test_two_digit_and_implausible_years_are_rejected(tmp_path) -> None:
     config = make_project(tmp_path, quality="{max_reject_ratio: 0.9}")
     put(
