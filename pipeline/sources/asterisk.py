@@ -5,8 +5,11 @@ Voronka's conventions: a call is inbound when `dcontext` is a trunk context (cli
 extension and `dst` an outside number (client in `dst`, agent in `channel`, the line =
 `accountcode` when it is a phone); internal when both ends are extensions (or `dst` is a
 feature code). Outside any trunk context, a caller that is a phone is taken as inbound.
-The manager is the extension alias `ext:<n>`; call_id is `uniqueid`, else the sha256 of
-the record's text. A record with another field count is rejected here.
+The manager is the extension alias `ext:<n>`. call_id is `uniqueid`; a 17th field that is
+no uniqueid (`1714800000.123`, or with the system name before it) is the `userfield` of a
+log written with `loguserfield` alone (`sales`). Without a uniqueid, a call is its channel and start
+(a ring group's legs share both: one call, the answered leg wins), else the sha256 of the
+record's text. A record with another field count is rejected here.
 """
 
 from __future__ import annotations
@@ -64,6 +67,10 @@ DISPOSITIONS = {
     "CONGESTION": "failed",
 }
 EXTENSION = r"^\d{2,5}$"
+# A uniqueid ends in digits, a dot and digits: the channel's creation time and a sequence
+# (`1714800000.123`), after the system name when one is set (`pbx1-1714800000.123`). A
+# userfield is free text (`sales`).
+UNIQUEID = r"^\S*\d\.\d+$"
 CHANNEL_EXTENSION = r"^[A-Za-z0-9_]+/(\d{2,5})(?:[-@;/]|$)"
 LABELS = {
     "call_id": "uniqueid",
@@ -209,11 +216,15 @@ def canonical_calls(frame: pl.DataFrame, plan: NumberingPlan = RUSSIA) -> pl.Dat
 
 
 def _call_ids(frame: pl.DataFrame) -> pl.Series:
-    """`uniqueid`, else (empty) the sha256 of the record's text, computed only there."""
+    """`uniqueid`; without one (empty, or a 17th field of another shape: the userfield of
+    a log written with `loguserfield` alone), the sha256 of the channel and start (a ring
+    group's legs: one call), or of the record's text when the channel is empty; computed
+    only there."""
     ids = frame["uniqueid"].cast(pl.String).alias("call_id")
-    missing = (ids.is_null() | (ids == "")).arg_true()
+    missing = (ids.is_null() | ~ids.str.contains(UNIQUEID)).arg_true()
     if missing.len() == 0:
         return ids
-    raws = frame[RAW].gather(missing).to_list()
-    hashes = [hashlib.sha256(raw.encode("utf-8")).hexdigest() for raw in raws]
+    rows = frame.select("channel", "start", RAW)[missing].iter_rows()
+    keys = [f"{channel}\t{start}" if channel else raw for channel, start, raw in rows]
+    hashes = [hashlib.sha256(key.encode("utf-8")).hexdigest() for key in keys]
     return ids.clone().scatter(missing, pl.Series(hashes, dtype=pl.String))

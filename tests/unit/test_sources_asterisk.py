@@ -58,12 +58,52 @@ def test_asterisk_16_17_and_18_columns_all_load(tmp_path) -> None:
     calls = load(
         tmp_path,
         cdr(extra=()),
-        cdr(start="2025-03-10 11:00:00", end="2025-03-10 11:03:05", extra=("u-17",)),
-        cdr(start="2025-03-10 12:00:00", end="2025-03-10 12:03:05", extra=("u-18", "note")),
+        cdr(start="2025-03-10 11:00:00", end="2025-03-10 11:03:05", extra=("1710057600.17",)),
+        cdr(
+            start="2025-03-10 12:00:00",
+            end="2025-03-10 12:03:05",
+            extra=("pbx1-1710061200.18", "note"),
+        ),
     )
     assert calls.height == 3
-    assert calls["call_id"].to_list()[1:] == ["u-17", "u-18"]
-    assert len(calls["call_id"][0]) == 64  # sha256 of the record when there is no uniqueid
+    assert calls["call_id"].to_list()[1:] == ["1710057600.17", "pbx1-1710061200.18"]
+    assert len(calls["call_id"][0]) == 64  # a hash when there is no uniqueid
+
+
+def test_a_17th_field_that_is_no_uniqueid_is_the_userfield(tmp_path) -> None:
+    """cdr-csv with `loguserfield` and no `loguniqueid` writes the userfield 17th. Read as
+    the uniqueid, every call tagged "sales" was one call: 7 calls landed, 1 counted."""
+    lines = [
+        cdr(
+            src=f"8916123450{n}",
+            channel=f"SIP/trunk-0000000{n}",
+            start=f"2025-03-1{n} 10:00:00",
+            answer=f"2025-03-1{n} 10:00:05",
+            end=f"2025-03-1{n} 10:03:05",
+            extra=("sales",),
+        )
+        for n in range(7)
+    ]
+    config = make_config(tmp_path, PBX_SOURCE)
+    put(config, "pbx/Master.csv", "\n".join(lines) + "\n")
+    ingest(config)
+    ids = table(config, "calls")["call_id"]
+    assert ids.n_unique() == 7 and "sales" not in ids.to_list()
+
+
+def test_ring_group_legs_without_a_uniqueid_are_one_call(tmp_path) -> None:
+    """A 16-field log (loguniqueid is off by default) writes a ring group's legs as
+    records of their own, sharing the inbound channel and start: one call, whose answered
+    leg is kept (stg_landing__call_copies), never a missed call beside it."""
+    unanswered = cdr(
+        dstchannel="SIP/101-0000001a", answer="", billsec="0", disposition="NO ANSWER", extra=()
+    )
+    answered = cdr(dstchannel="SIP/102-0000001b", extra=())
+    other = cdr(channel="SIP/trunk-00000002", start="2025-03-10 10:00:30", extra=())
+    calls = load(tmp_path, unanswered, answered, other)
+    legs = calls.filter(pl.col("started_at") == calls["started_at"].min())
+    assert legs["call_id"].n_unique() == 1
+    assert calls["call_id"].n_unique() == 2
 
 
 def test_inbound_answered_call_is_read_by_the_conventions(tmp_path) -> None:
