@@ -10,7 +10,8 @@ mapped to busy/failed). Direction by which side is an extension: a caller withou
 extension is a client (inbound); an extension calling an outside number is outbound;
 extension to extension is internal. The manager is the employee side's extension
 (`ext:<n>`); the line is `line_number`, else our side's number; talk_s = finish − answer.
-call_id = entry_id with start and both extensions (an entry has one row per leg).
+call_id = entry_id: an entry is one call, one row per leg (a ring group's or a sequential
+ring's agents, a transfer), answered when any leg was; else the sha256 of the record.
 
 Cabinet layout (the web cabinet's «Статистика вызовов» → download as CSV): a header row
 of Russian names, local times as text. Mango documents no column list for this file: the
@@ -199,9 +200,7 @@ def _call(r: dict) -> tuple:
     answer, finish = _seconds(get("answer")), _seconds(get("finish"))
     answered = bool(answer)
     talk = finish - answer if answered and finish is not None and finish >= answer else None
-    entry = get("entry_id")
-    key = f"{entry}:{get('start')}:{from_ext}:{to_ext}" if entry else None
-    call_id = key or hashlib.sha256(r["_raw"].encode("utf-8")).hexdigest()
+    call_id = get("entry_id") or hashlib.sha256(r["_raw"].encode("utf-8")).hexdigest()
     return (
         call_id,
         direction,

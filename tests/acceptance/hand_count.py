@@ -530,7 +530,7 @@ def read_mango_calls(corpus: Corpus, path: Path) -> None:
         started = dt.datetime.fromtimestamp(int(start), UTC)
         corpus.calls.append(
             Call(
-                call_id=f"{entry_id}:{start}:{from_ext}:{to_ext}",
+                call_id=entry_id,
                 started_at=started,
                 direction=direction,
                 phone=e164(client),

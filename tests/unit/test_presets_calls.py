@@ -157,6 +157,25 @@ def test_mango_field_order_can_be_configured(tmp_path) -> None:
     )
 
 
+def test_mango_legs_of_one_entry_are_one_call_answered_when_any_leg_was(tmp_path) -> None:
+    """An entry is one call, one row per leg: a ring group (101 answers, 102 rang at the
+    same second) and a sequential ring (101 unanswered, 102 answers 20 s later). Each leg
+    was a call of its own (its id held the start and both extensions): a missed call and
+    a leak beside the answered one."""
+    content = "\n".join(
+        [
+            f";{T1};{T1 + 185};{T1 + 5};;79161234567;101;74951112233;1110;74951112233;ivr;E1",
+            f";{T1};{T1 + 20};0;;79161234567;102;74951112233;1110;74951112233;ivr;E1",
+            f";{T2};{T2 + 20};0;;79031234567;101;74951112233;1110;74951112233;ivr;E2",
+            f";{T2 + 20};{T2 + 90};{T2 + 25};;79031234567;102;74951112233;1110;74951112233;ivr;E2",
+        ]
+    )
+    config, result = load(tmp_path, "mango", content + "\n")
+    assert result.rows_accepted == 4
+    ids = table(config, "calls").sort("started_at")["call_id"].to_list()
+    assert ids == ["E1", "E1", "E2", "E2"]
+
+
 def test_mango_record_of_another_width_and_a_bad_time_are_rejected(tmp_path) -> None:
     content = MANGO + "1;2;3\n" + f";вчера;{T1};0;;79161234567;101;74951112233;;;;E9\n"
     config, result = load(tmp_path, "mango", content)
