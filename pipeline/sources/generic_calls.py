@@ -11,12 +11,11 @@ number listed in the source's `own_lines`; caller ours → outbound, callee ours
 inbound, both → internal. The client is the other side unless `client_phone` is mapped;
 the manager is our side when it is an extension or a name, unless `manager` is mapped.
 Without a disposition column a call with talk time or an answer time is answered, else
-not answered. call_id: the mapped column, else the sha256 of the record's text.
+not answered. call_id: the mapped column, else the sha256 of the mapped columns' values.
 """
 
 from __future__ import annotations
 
-import hashlib
 from functools import partial
 
 from pipeline.config import Source
@@ -131,7 +130,7 @@ def _call(r: dict, raw: str, ours: frozenset[str], plan: NumberingPlan) -> tuple
     line = get("line") or ("" if person else our_side)
     talk = presets.duration_seconds(get("talk_s")) or None
     return (
-        get("call_id") or hashlib.sha256(raw.encode("utf-8")).hexdigest(),
+        get("call_id") or presets.read_values_key(r),
         direction or None,
         line or None,
         get("client_phone") or client_side or None,
@@ -157,5 +156,5 @@ def _shown_labels(labels: dict[str, str]) -> dict[str, str]:
         shown.setdefault("disposition", f"{labels['talk_s']} (answered when above 0)")
     elif "answered_at" in labels:
         shown.setdefault("disposition", f"{labels['answered_at']} (answered when filled)")
-    shown.setdefault("call_id", "(a hash of the record)")
+    shown.setdefault("call_id", "(a hash of the mapped columns)")
     return shown

@@ -13,6 +13,7 @@ file has; a first line that is data, not column names, fails it with a LayoutErr
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -273,3 +274,12 @@ def call_frame(
     return pl.DataFrame(calls, schema=dict.fromkeys(names, pl.String), orient="row").with_columns(
         frame["_row"], frame["_raw"]
     )
+
+
+def read_values_key(values: dict[str, str]) -> str:
+    """A call's id when its log gives none: the sha256 of the values the preset reads
+    (canonical key → value), so a re-export that changes only columns Voronka does not read
+    (Sipuni's callback state, a comment) keeps every call's id, and its later arrival
+    replaces the first instead of counting each call twice."""
+    text = "\t".join(f"{key}={(values[key] or '').strip()}" for key in sorted(values))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

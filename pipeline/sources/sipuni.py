@@ -8,7 +8,7 @@ client = Откуда, line = Куда; outbound: client = Куда, line = Ис
 Кто ответил for inbound calls, Откуда (the caller) for outbound and internal ones — an
 internal number becomes `ext:<n>`. talk_s =
 Длительность разговора (seconds or m:ss); ended_at = Время + Длительность звонка.
-call_id = ID записи, else a hash of the record's text. Sipuni's own callback columns
+call_id = ID записи, else a hash of the columns read. Sipuni's own callback columns
 (Новый клиент, Состояние перезвона) are not used: leaks are computed the same way for
 every telephony source.
 """
@@ -16,7 +16,6 @@ every telephony source.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
 from pipeline.config import Source
 from pipeline.sources import presets
@@ -87,7 +86,7 @@ def _call(r: dict, raw: str) -> tuple:
     agent = source_side if kind in ("outbound", "internal") else get("_answered_by")
     call_s = presets.duration_seconds(get("_call_s"))
     return (
-        get("_record_id") or hashlib.sha256(raw.encode("utf-8")).hexdigest(),
+        get("_record_id") or presets.read_values_key(r),
         kind,
         line or None,
         client or None,

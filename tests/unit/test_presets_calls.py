@@ -176,6 +176,23 @@ def test_mango_legs_of_one_entry_are_one_call_answered_when_any_leg_was(tmp_path
     assert ids == ["E1", "E1", "E2", "E2"]
 
 
+def test_a_sipuni_re_export_keeps_the_ids_of_calls_without_a_recording(tmp_path) -> None:
+    """Calls without a recording have no «ID записи». Their ids hashed the whole record, so
+    a re-export in which Sipuni had filled in its own «Состояние перезвона» gave every such
+    call a new id: each missed call counted twice. The id hashes the columns read."""
+    without_recordings = SIPUNI.replace(";rec1;", ";;").replace(";rec2;", ";;")
+    config, _ = load(tmp_path, "sipuni", without_recordings)
+    put(
+        config,
+        "pbx/sipuni_calls_v2.csv",
+        without_recordings.replace("Не перезвонили", "Перезвонили"),
+    )
+    ingest(config)
+    calls = table(config, "calls")
+    assert calls.height == 6
+    assert calls["call_id"].n_unique() == 3
+
+
 def test_mango_record_of_another_width_and_a_bad_time_are_rejected(tmp_path) -> None:
     content = MANGO + "1;2;3\n" + f";вчера;{T1};0;;79161234567;101;74951112233;;;;E9\n"
     config, result = load(tmp_path, "mango", content)
