@@ -2,10 +2,9 @@
 -- funnel, moment kind and month, the funnel's deals as they stood at the month's landmark
 -- moment, with what each did by the month's end.
 -- Two moment kinds: `month_start` (the landmark is the local month's first instant: the
--- backtest) and `cutoff` (the month start shifted by as much as the cutoff is after the
--- start of its own month: the cutoff month's landmark is the cutoff itself, and the
--- history months are cut at the same point of the month). The window is (landmark, end
--- of the local month].
+-- backtest) and `cutoff` (the cutoff month's landmark is the cutoff itself; a history
+-- month's is the same day of the month and local time, on its last day when the month is
+-- shorter). The window is (landmark, end of the local month].
 -- "As of" a moment, only what was known by then counts: an entry from its upper bound
 -- (entered_by: an exact time when it happened, a snapshot's stage when that export was
 -- made), a deal from its creation or first CRM entry, an outcome from its time, an amount from the
@@ -102,23 +101,31 @@ furthest_spans as (
 forecast_months as (
     select
         cutoff_at,
+        cutoff_local,
         cast({{ dbt.date_trunc('month', 'cutoff_local') }} as date) as forecast_month,
-        {{ from_local(dbt.date_trunc('month', 'cutoff_local')) }} as forecast_month_start_at
+        cast({{ dbt.date_trunc('day', 'cutoff_local') }} as date) as cutoff_day
     from cutoff
 ),
 
+-- Where in its month a moment kind's landmark is: days after the month's first day and
+-- local seconds after that day's midnight (the cutoff's, for the `cutoff` kind).
 moment_kinds as (
     select
         'month_start' as moment_kind,
-        cast(0 as {{ dbt.type_bigint() }}) as offset_seconds
+        cast(0 as {{ dbt.type_bigint() }}) as day_offset,
+        cast(0 as {{ dbt.type_bigint() }}) as second_offset
     from forecast_months
     union all
     select
         'cutoff' as moment_kind,
         cast(
-            {{ dbt.datediff('forecast_month_start_at', 'cutoff_at', 'second') }}
+            {{ dbt.datediff('forecast_month', 'cutoff_day', 'day') }}
             as {{ dbt.type_bigint() }}
-        ) as offset_seconds
+        ) as day_offset,
+        cast(
+            {{ dbt.datediff('cast(cutoff_day as ' ~ dbt.type_timestamp() ~ ')', 'cutoff_local', 'second') }}
+            as {{ dbt.type_bigint() }}
+        ) as second_offset
     from forecast_months
 ),
 
@@ -127,6 +134,7 @@ month_bounds as (
     select
         months.funnel_id,
         months.month,
+        forecast_months.cutoff_at,
         {{ from_local('cast(months.month as ' ~ dbt.type_timestamp() ~ ')') }} as month_start_at,
         {{ from_local(dbt.dateadd('month', '1', 'cast(months.month as ' ~ dbt.type_timestamp() ~ ')')) }}
             as window_end_at,
@@ -142,27 +150,55 @@ month_bounds as (
     where months.month <= forecast_months.forecast_month
 ),
 
-landmarks as (
+-- A month's landmark: its first instant (`month_start`), or the same day of the month and
+-- local time as the cutoff, on the month's last day when the month is shorter (`cutoff`:
+-- a cutoff of 31 March 20:00 cuts February at 28 February 20:00, never in March); the
+-- cutoff month's is the cutoff itself.
+landmark_days as (
     select
         month_bounds.funnel_id,
-        moment_kinds.moment_kind,
         month_bounds.month,
+        month_bounds.cutoff_at,
         month_bounds.month_start_at,
-        {{ dbt.dateadd('second', 'moment_kinds.offset_seconds', 'month_bounds.month_start_at') }} as landmark_at,
-        month_bounds.window_end_at
+        month_bounds.window_end_at,
+        month_bounds.months_before,
+        month_bounds.months_looked_back,
+        month_bounds.first_month_start_month,
+        moment_kinds.moment_kind,
+        moment_kinds.second_offset,
+        least(
+            cast({{ dbt.dateadd('day', 'moment_kinds.day_offset', 'month_bounds.month') }} as date),
+            cast({{ dbt.dateadd('day', '-1', dbt.dateadd('month', '1', 'month_bounds.month')) }} as date)
+        ) as landmark_day
     from month_bounds
     cross join moment_kinds
+),
+
+landmarks as (
+    select
+        funnel_id,
+        moment_kind,
+        month,
+        month_start_at,
+        case
+            when moment_kind = 'cutoff' and months_before = 0 then cutoff_at
+            else {{ from_local(dbt.dateadd(
+                'second', 'second_offset', 'cast(landmark_day as ' ~ dbt.type_timestamp() ~ ')'
+            )) }}
+        end as landmark_at,
+        window_end_at
+    from landmark_days
     where
         (
-            month_bounds.months_before <= month_bounds.months_looked_back
+            months_before <= months_looked_back
             or (
-                moment_kinds.moment_kind = 'month_start'
-                and month_bounds.month >= month_bounds.first_month_start_month
+                moment_kind = 'month_start'
+                and month >= first_month_start_month
             )
         )
         and (
-            moment_kinds.moment_kind = 'cutoff'
-            or {{ from_boundary('month_bounds.month', forecast_periods_from('month_bounds.funnel_id')) }}
+            moment_kind = 'cutoff'
+            or {{ from_boundary('month', forecast_periods_from('funnel_id')) }}
         )
 ),
 
