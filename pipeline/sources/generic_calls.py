@@ -16,6 +16,7 @@ not answered. call_id: the mapped column, else the sha256 of the mapped columns'
 
 from __future__ import annotations
 
+import re
 from functools import partial
 
 from pipeline.config import Source
@@ -32,6 +33,7 @@ COLUMN_KEYS = ("call_id", "started_at", "direction", "caller", "callee", "line",
 CALL_COLUMNS = ("call_id", "direction", "line", "client_phone", "started_at", "answered_at",
                 "ended_at", "manager", "talk_s", "disposition")  # fmt: skip
 # A hidden or unknown caller is not one of ours, though it is not a number either.
+NUMBER = re.compile(r"\+?[\d\s()\-.]+")
 HIDDEN_CALLER = ("anonymous", "unknown", "private", "restricted", "скрыт", "неизвест", "аноним")
 EXPECTED = {
     "direction": "inbound/outbound/internal (входящий/исходящий/внутренний), or one side ours: "
@@ -91,16 +93,30 @@ def call_rows(
 
 def is_ours(party: str, ours: frozenset[str], plan: NumberingPlan) -> bool:
     """Our side of a call: an extension, a name (not a number at all, not a hidden caller),
-    or an own line."""
+    or an own line. A number the numbering plan does not read (a foreign number without
+    `+`) is a client's, never ours: its call stays inbound or outbound, the client's phone
+    unknown and counted in the file's notes."""
     if not party or party.casefold().startswith(HIDDEN_CALLER):
         return False
+    if is_extension(party):
+        return True
     phone = normalize_phone(party, plan)
-    return is_extension(party) or phone is None or phone in ours
+    if phone is None:
+        return not is_number(party)
+    return phone in ours
+
+
+def is_number(party: str) -> bool:
+    """Written as a phone number: more than an extension's digits, only phone punctuation."""
+    digits = sum(character.isdigit() for character in party)
+    return digits > 5 and NUMBER.fullmatch(party.strip()) is not None
 
 
 def is_person(party: str, plan: NumberingPlan) -> bool:
     """An employee: an extension or a name, not a phone number."""
-    return bool(party) and (is_extension(party) or normalize_phone(party, plan) is None)
+    if not party:
+        return False
+    return is_extension(party) or (normalize_phone(party, plan) is None and not is_number(party))
 
 
 def direction_of(caller: str, callee: str, ours: frozenset[str], plan: NumberingPlan) -> str:

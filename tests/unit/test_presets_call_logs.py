@@ -123,6 +123,28 @@ def test_generic_call_log_extension_side_is_the_manager(tmp_path) -> None:
     assert calls["client_phone"].to_list() == ["+79161234567", "+79161234567"]
 
 
+def test_a_foreign_number_without_plus_is_a_client_not_our_side(tmp_path) -> None:
+    """A Belarusian caller written without `+` is no number the Russian plan reads. It was
+    taken for our side (a name), so the call to our line landed as internal, its caller
+    the 'manager', and left the inbound calls unsaid. It is an inbound call whose client
+    phone is not understood, counted in the file's notes."""
+    log = (
+        "Начало;Кто;Кому;Разговор\n"
+        "12.05.2025 10:20:00;375291234567;+7 495 111-22-33;0\n"
+        "12.05.2025 10:30:00;101;+7 495 111-22-33;0\n"
+    )
+    extra = (
+        '    columns: {started_at: "Начало", caller: "Кто", callee: "Кому", talk_s: "Разговор"}\n'
+        '    own_lines: ["+7 495 111-22-33"]\n'
+    )
+    config, result = load(tmp_path, "generic", "pbx/log.csv", log, extra)
+    calls = table(config, "calls").sort("started_at")
+    assert calls["direction"].to_list() == ["inbound", "internal"]
+    assert calls["client_phone"].to_list() == [None, None]
+    assert calls["manager"][0] is None
+    assert "phone" in result.message, result.message
+
+
 def test_generic_call_log_direction_and_disposition_words(tmp_path) -> None:
     log = (
         "Date,Type,Client,Status\n"
