@@ -9,10 +9,13 @@
 --   entered_after = created_at (no later than t). Absence from an earlier export proves
 --   nothing (exports are filtered, rows get rejected), so the lower bound is the creation
 --   time, not the previous snapshot.
--- - Later sightings at t, previous sighting at t_prev: if (crm_pipeline, stage) changed,
---   the new stage is entered with entered_at = t, entered_after = t_prev; unchanged adds
---   nothing. A stage entered and left between two exports is never seen (the reach
---   policy fills it); moving back enters the earlier stage again (a regression).
+-- - Later sightings at t, previous sighting at t_prev: if (crm_pipeline, stage, status)
+--   changed, the new stage is entered with entered_at = t, entered_after = t_prev;
+--   unchanged adds nothing. Each row carries the sighting's status: a sighting as won is
+--   an entry into the funnel's won stage (int_stage_entries_unioned), whether or not the
+--   deal has a close date or stays won in later exports. A stage entered and left between
+--   two exports is never seen (the reach policy fills it); moving back enters the earlier
+--   stage again (a regression).
 -- - Closing: when the deal is closed (won/lost) in that sighting and its closed_at lies in
 --   [entered_after, t], the CRM recorded the moment: entered_at = closed_at.
 -- Every row is_exact false, with the deal's manager and the file of that sighting. The
@@ -80,7 +83,8 @@ sightings as (
         *,
         lag(snapshot_at) over (partition by source, deal_id order by snapshot_at) as previous_at,
         lag(stage) over (partition by source, deal_id order by snapshot_at) as previous_stage,
-        lag(crm_pipeline) over (partition by source, deal_id order by snapshot_at) as previous_pipeline
+        lag(crm_pipeline) over (partition by source, deal_id order by snapshot_at) as previous_pipeline,
+        lag(status) over (partition by source, deal_id order by snapshot_at) as previous_status
     from {{ 'tail' if reads_new_files_only() else 'snapshots' }}
 ),
 
@@ -97,6 +101,7 @@ entries as (
         {{ 'is_recomputed and' if reads_new_files_only() }} (
             previous_at is null
             or stage != previous_stage
+            or status != previous_status
             or crm_pipeline != previous_pipeline
             or (crm_pipeline is null and previous_pipeline is not null)
             or (crm_pipeline is not null and previous_pipeline is null)
@@ -115,6 +120,7 @@ final as (
         end as entered_at,
         entered_after,
         false as is_exact,
+        status,
         manager,
         file_id,
         snapshot_at as sighted_at

@@ -1,7 +1,8 @@
 -- Every recorded entry of an entity into a funnel stage (docs/contracts.md "Every deal counts"):
 -- each deal's creation (an exact entry into the funnel's first stage), mapped CRM stage
--- events, won deals (at closed_at), and qualifying calls (of linked deals and of call
--- leads), with the entity's anchor (its earliest entry) and cohort month.
+-- events, won deals (at closed_at; and at each sighting as won, by its bounds), and
+-- qualifying calls (of linked deals and of call leads), with the entity's anchor (its
+-- earliest entry) and cohort month.
 -- Grain: one row per entity and recorded entry. An entry is known between two bounds:
 -- entered_at (the lower bound; what reach, window and cohort use) and entered_by (the
 -- upper bound; what the period view uses). They are equal for exact entries; a stage
@@ -111,6 +112,33 @@ status_entries as (
         and {{ from_boundary('deals.closed_at', dbt.dateadd('day', '-1', rebuild_from('deals.funnel_id'))) }}
 ),
 
+-- A sighting of the deal as won (a snapshot's status): an entry into the won stage, known
+-- by the sighting's bounds as a stage seen in a snapshot is. A deal won with no close date
+-- (a lead list's stage `Won`, an export without the column) reaches the won stage, and so
+-- does one won and reopened in a later export (moving back from there: a regression);
+-- where closed_at is known, the exact status entry above wins.
+won_sightings as (
+    select
+        deals.funnel_id,
+        deals.entity_id,
+        stages.stage_key,
+        stages.stage_order,
+        sightings.entered_after as entered_at,
+        sightings.entered_at as entered_by,
+        false as is_exact,
+        'crm' as entry_kind
+    from {{ ref('int_stage_entries_inferred') }} as sightings
+    inner join {{ ref('int_deals_joined_to_funnels') }} as deals
+        on
+            sightings.source = deals.source
+            and sightings.deal_id = deals.deal_id
+    inner join stages
+        on
+            deals.funnel_id = stages.funnel_id
+            and sightings.status = stages.crm_status
+    where {{ from_boundary('sightings.entered_at', dbt.dateadd('day', '-1', rebuild_from('deals.funnel_id'))) }}
+),
+
 -- Both call branches scan the qualified calls themselves, each with the boundary, as the
 -- three deal branches scan the deals (a CTE read twice is materialized whole: 1.6 M calls
 -- and 1 M deals at 10 M calls).
@@ -164,6 +192,8 @@ unioned as (
     select * from crm_entries
     union all
     select * from status_entries
+    union all
+    select * from won_sightings
     union all
     select * from linked_call_entries
     union all
