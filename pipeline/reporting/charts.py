@@ -128,7 +128,9 @@ def funnel_chart(snapshot: FunnelSnapshot, fmt: Formatter, words: Words, title: 
         )
         conversion = f"↓ {fmt.percent(stage.conversion_to_next)}"
         parts.append(_text(NOTE_X, note_y, conversion, size=12, fill=colour, weight="bold"))
-        dropoff = f"{words.labels['chart_dropoff']} {fmt.percent(stage.dropoff_to_next)}"
+        if stage.shown_dropoff is None:
+            continue  # more entered the next stage this month: no drop-off to print
+        dropoff = f"{words.labels['chart_dropoff']} {fmt.percent(stage.shown_dropoff)}"
         if stage.is_weakest:
             dropoff = f"▼ {dropoff} · {words.labels['chart_weakest']}"
         parts.append(

@@ -30,6 +30,13 @@ class StageFigures:
     is_weakest: bool = False  # the report's one weakest step (weakest_order)
     median_days: float | None = None  # stage_durations: days to the next stage
 
+    @property
+    def shown_dropoff(self) -> float | None:
+        """The drop-off as printed: none when negative (a period view's month in which more
+        entered the next stage than this one: its conversion is over 100 %)."""
+        dropoff = self.dropoff_to_next
+        return None if dropoff is None or dropoff < 0 else dropoff
+
 
 @dataclass(frozen=True)
 class FunnelSnapshot:
@@ -42,6 +49,7 @@ class FunnelSnapshot:
     stages: tuple[StageFigures, ...]
     durations_month: dt.date | None = None  # set when the stages carry median_days
     judged: bool = False  # the weakest-step rule was applied to this view (mature cohort)
+    no_dropoff: bool = False  # judged, and no judged step loses a client (no_step_drops)
 
     @property
     def weakest(self) -> StageFigures | None:
@@ -135,19 +143,35 @@ def snapshot(
         stages=stages,
         durations_month=month if median_days else None,
         judged=judge,
+        no_dropoff=judge and no_step_drops(rows),
     )
 
 
-def weakest_order(rows: Sequence[StageMonthRow]) -> int | None:
-    """The report's one weakest step: the lowest conversion to the next stage (largest
-    drop-off) among steps that at least MIN_CLIENTS_TO_JUDGE clients entered; ties go to
-    the earlier step. None with fewer than two such steps: nothing to compare."""
-    judged = [
+def _judged_steps(rows: Sequence[StageMonthRow]) -> list[tuple[float, int]]:
+    """(conversion to the next stage, stage order) of the steps that at least
+    MIN_CLIENTS_TO_JUDGE clients entered."""
+    return [
         (row.conversion_to_next, row.stage_order)
         for row in rows
         if row.conversion_to_next is not None and row.entities >= MIN_CLIENTS_TO_JUDGE
     ]
-    return min(judged)[1] if len(judged) >= 2 else None
+
+
+def weakest_order(rows: Sequence[StageMonthRow]) -> int | None:
+    """The report's one weakest step: the lowest conversion to the next stage (largest
+    drop-off) among the judged steps; ties go to the earlier step. None with fewer than two
+    such steps (nothing to compare), or when none of them loses a client (no_step_drops)."""
+    judged = _judged_steps(rows)
+    if len(judged) < 2 or no_step_drops(rows):
+        return None
+    return min(judged)[1]
+
+
+def no_step_drops(rows: Sequence[StageMonthRow]) -> bool:
+    """Two or more judged steps, and every one converts all its clients (100 % or more):
+    no step is weaker than another."""
+    judged = _judged_steps(rows)
+    return len(judged) >= 2 and min(judged)[0] >= 1
 
 
 def median_days(marts: FunnelMarts, month: dt.date | None) -> dict[int, float | None]:

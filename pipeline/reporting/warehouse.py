@@ -78,7 +78,7 @@ class RevenueRow:
     month: dt.date
     won_deals: int
     won_amount: float
-    avg_deal: float | None
+    avg_deal: float | None  # NULL when no won deal of the month has an amount
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pipeline.reporting.sections.managers import (
     manager_window,
 )
 from pipeline.reporting.stages import FunnelSnapshot, StageIndex
-from pipeline.reporting.warehouse import FunnelMarts, StageMonthRow
+from pipeline.reporting.warehouse import FunnelMarts, RevenueRow, StageMonthRow
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class Kpi:
     # manager was significantly better than the rest of the team at any step.
     no_standout: ManagerWindow | None = None
     to_date: bool = False  # a figure of the month in progress: compared with no month
+    no_dropoff: bool = False  # weakest_step: none, as no judged step loses a client
 
 
 def _comparison(
@@ -60,6 +61,14 @@ def _comparison(
     value = value_of(row)
     change = current - value if current is not None and value is not None else None
     return Comparison(month=month, value=value, change=change)
+
+
+def won_amount_of(row: RevenueRow) -> float | None:
+    """The month's won amount; None when deals were won and not one of them has an amount
+    (exports without amounts: no revenue is known, not a revenue of 0)."""
+    if row.won_deals and row.avg_deal is None:
+        return None
+    return row.won_amount
 
 
 def _kpis(
@@ -128,9 +137,7 @@ def _kpis(
 
     if "revenue_monthly" in tables:
         kpis.append(
-            closed_kpi(
-                "won_amount", "money", marts.revenue, lambda r: r.won_amount, lambda r: r.avg_deal
-            )
+            closed_kpi("won_amount", "money", marts.revenue, won_amount_of, lambda r: r.avg_deal)
         )
 
     def cohort_kpi(
@@ -201,7 +208,8 @@ def _kpis(
         kpi = dataclasses.replace(kpi, dropoff=weakest.dropoff_to_next, no_standout=window)
     else:
         kpi = cohort_kpi("weakest_step", lambda m: None, to_next, ())
-        kpi = dataclasses.replace(kpi, no_standout=window)
+        no_dropoff = bool(cohort and cohort.no_dropoff)
+        kpi = dataclasses.replace(kpi, no_standout=window, no_dropoff=no_dropoff)
     kpis.append(kpi)
     return tuple(kpis)
 

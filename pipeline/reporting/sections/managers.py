@@ -128,6 +128,12 @@ def build_manager_board(
     )
 
 
+# The least gain a bottleneck tile prints as more than 0.0 closed sales a month (one
+# decimal): below it the step is no bottleneck to act on, and the tile names the weakest
+# step instead.
+SHOWN_EXTRA_MIN = 0.05
+
+
 @dataclass(frozen=True)
 class Bottleneck:
     month: dt.date
@@ -173,6 +179,8 @@ def build_bottleneck(
     )
     if row is None or window is None:
         return None
+    if row.extra_closed_sales is not None and row.extra_closed_sales < SHOWN_EXTRA_MIN:
+        return None  # "≈ +0.0 closed sales": the best manager's estimate is the team's
     return Bottleneck(
         month=row.month,
         window_from=window.window_from,

@@ -23,6 +23,12 @@ class PlanTable:
     def any_range_too_wide(self) -> bool:
         return any(step.range_too_wide for step in self.steps)
 
+    @property
+    def blocked_step(self) -> PlanRow | None:
+        """The first step no client of the basis cohorts passed (conversion 0): no volume
+        before it reaches the target, and its range has no upper end."""
+        return next((step for step in self.steps if step.rate == 0), None)
+
 
 def build(inputs: ReportInputs) -> PlanTable | None:
     """None when the mart has no plan for the month after the report month."""

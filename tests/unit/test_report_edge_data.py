@@ -1,0 +1,115 @@
+"""What page one and the tables say on data at the edges: exports without amounts, a
+funnel where nobody drops, a period with more entries at a step than at the one before,
+a plan with a step nobody passed, a bottleneck worth nothing. Each printed a confident
+number that meant nothing (0 revenue, a 100 % 'weakest step', '-87.5%', '386 – —',
+'≈ +0.0 closed sales')."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+
+from pipeline.planning import PlanRow
+from pipeline.reporting import template_context
+from pipeline.reporting.build import build_report_model
+from pipeline.reporting.model import Section
+from pipeline.reporting.render import render_html
+from pipeline.reporting.sections.kpis import won_amount_of
+from pipeline.reporting.sections.managers import build_bottleneck
+from pipeline.reporting.sections.plan import PlanTable
+from pipeline.reporting.stages import no_step_drops, weakest_order
+from pipeline.reporting.warehouse import BottleneckRow, FunnelMarts, RevenueRow
+from tests.unit.test_report_formatting import CUTOFF, FUNNEL, model_for, rows_for
+
+FEB = dt.date(2026, 2, 1)
+
+
+def html_of(model, locale: str = "en") -> str:
+    return re.sub(r"\s+", " ", render_html(template_context(model, FUNNEL, locale), locale))
+
+
+def test_won_deals_without_amounts_have_no_revenue_rather_than_zero() -> None:
+    no_amounts = RevenueRow(FEB, won_deals=13, won_amount=0.0, avg_deal=None)
+    nothing_won = RevenueRow(FEB, won_deals=0, won_amount=0.0, avg_deal=None)
+    some = RevenueRow(FEB, won_deals=3, won_amount=500.0, avg_deal=250.0)
+    assert won_amount_of(no_amounts) is None
+    assert won_amount_of(nothing_won) == 0.0
+    assert won_amount_of(some) == 500.0
+
+    rows = rows_for(FEB, "period", (40, 30, 13), (0.75, 0.4333))
+    model = build_report_model(
+        FUNNEL,
+        FEB,
+        CUTOFF,
+        rows,
+        timezone="UTC",
+        tables=frozenset({"funnel_stage_monthly", "revenue_monthly"}),
+        marts=FunnelMarts(revenue=(no_amounts,)),
+    )
+    html = html_of(model)
+    assert "The exports give no amount for these sales" in html
+    assert not re.search(r"kpi-won_amount.*?kpi-value\">[^<]*0<", html)
+
+
+def test_a_funnel_where_no_step_loses_a_client_has_no_weakest_step() -> None:
+    everyone = rows_for(FEB, "cohort", (60, 60, 60), (1.0, 1.0))
+    assert weakest_order(everyone) is None and no_step_drops(everyone)
+    some_drop = rows_for(FEB, "cohort", (60, 60, 54), (1.0, 0.9))
+    assert weakest_order(some_drop) == 2 and not no_step_drops(some_drop)
+    too_few = rows_for(FEB, "cohort", (20, 20, 20), (1.0, 1.0))
+    assert weakest_order(too_few) is None and not no_step_drops(too_few)
+
+    html = html_of(model_for(everyone))
+    assert "no step is weaker than another" in html
+    assert "weakest step" not in html.split("kpi-weakest_step", 1)[1].split("</div>", 3)[0]
+
+
+def test_a_negative_drop_off_of_the_period_view_is_not_printed() -> None:
+    """More entered the next step than this one in the month (conversion over 100 %): a
+    drop-off of '-87.5%' means nothing to a manager."""
+    rows = rows_for(FEB, "period", (8, 15, 3), (1.875, 0.2))
+    html = html_of(model_for(rows))
+    assert "-87.5%" not in html and "−87.5%" not in html
+    assert "187.5%" in html  # the conversion itself stays
+
+
+def plan_row(order: int, key: str, rate, low, high, volume, volume_low, volume_high) -> PlanRow:
+    return PlanRow(
+        dt.date(2026, 3, 1),
+        order,
+        key,
+        FEB,
+        FEB,
+        rate,
+        low,
+        high,
+        10,
+        volume,
+        volume_low,
+        volume_high,
+    )
+
+
+def test_a_plan_with_a_step_nobody_passed_says_so_and_prints_no_half_range() -> None:
+    steps = (
+        plan_row(1, "lead", 0.5, 0.4, 0.6, None, 386.0, None),
+        plan_row(2, "meet", 0.0, 0.0, 0.026, None, 193.0, None),
+        plan_row(3, "won", None, None, None, 10.0, None, None),
+    )
+    table = PlanTable(dt.date(2026, 3, 1), 10, FEB, FEB, steps)
+    assert table.blocked_step is steps[1]
+
+    model = model_for(rows_for(FEB, "period", (4, 2, 1), (0.5, 0.5)))
+    html = html_of(dataclasses.replace(model, sections=(Section("partials/plan.html.j2", table),)))
+    assert "386 – —" not in html and "193 – —" not in html
+    assert "No client of the cohorts of February 2026 passed the step &lt;b&gt;Meet" in html
+
+
+def test_a_bottleneck_worth_no_closed_sale_is_no_bottleneck() -> None:
+    def marts(extra: float) -> FunnelMarts:
+        row = BottleneckRow(FEB, 1, "lead", "Anna", 0.6972, 0.6972, extra, True)
+        return FunnelMarts(bottleneck=(row,))
+
+    assert build_bottleneck(marts(0.00003), FUNNEL) is None
+    assert build_bottleneck(marts(0.4), FUNNEL).extra_closed_sales == 0.4
