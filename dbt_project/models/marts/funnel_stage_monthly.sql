@@ -15,9 +15,29 @@ entities as (
     where {{ from_boundary('cohort_month', marts_rebuild_from('funnel_id')) }}
 ),
 
+-- The months recomputed, and every month of a segment the table has no row of yet (a
+-- manager or lead source first seen in the new data): its months before the boundary get
+-- their rows too, of no entities (an entity of an earlier month whose segment changed
+-- moves the boundary back to its cohort month), as a full build spans every segment over
+-- every month. DuckDB's replace_months adds them; Spark's insert_overwrite would replace
+-- those months' partitions with them alone, so there a new segment needs a full build.
 segment_months as (
     select * from {{ ref('int_segment_months_spined') }}
     where {{ from_boundary('month', marts_rebuild_from('funnel_id')) }}
+    {% if is_incremental() and target.type != 'spark' %}
+        union all
+        select spined.*
+        from {{ ref('int_segment_months_spined') }} as spined
+        where
+            not ({{ from_boundary('spined.month', marts_rebuild_from('spined.funnel_id')) }})
+            and not exists (
+                select 1 from {{ this }} as built
+                where
+                    built.funnel_id = spined.funnel_id
+                    and built.segment_type = spined.segment_type
+                    and built.segment = spined.segment
+            )
+    {% endif %}
 ),
 
 stages as (
