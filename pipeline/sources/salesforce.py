@@ -21,6 +21,7 @@ from pipeline.sources.crm_deals import CrmPreset, read_deals
 from pipeline.sources.history_files import HistoryPreset, read_history
 from pipeline.sources.presets import Column
 from pipeline.sources.raw import RawFile
+from pipeline.transform.times import TimeFormat, parse_times
 
 
 def _status(frame: pl.DataFrame, source: Source) -> pl.Series:
@@ -81,15 +82,15 @@ def read(data: bytes, name: str, source: Source) -> RawFile:
 def read_opportunity_history(data: bytes, name: str, source: Source) -> RawFile:
     raw = read_history(data, name, source, HISTORY)
     if raw.frame.height:
-        raw.frame = skip_deleted_and_repeats(raw.frame)
+        raw.frame = skip_deleted_and_repeats(raw.frame, source.formats.date)
     return raw
 
 
-def skip_deleted_and_repeats(frame: pl.DataFrame) -> pl.DataFrame:
-    """`_skip_reason` for deleted rows and rows repeating the previous row's stage.
-
-    Salesforce writes CreatedDate in one ISO form, so text order is time order here.
-    """
+def skip_deleted_and_repeats(frame: pl.DataFrame, date_format: str | None) -> pl.DataFrame:
+    """`_skip_reason` for deleted rows and rows repeating the previous row's stage, in the
+    order of their times as read (`formats.date`, else the usual forms): an API export's
+    CreatedDate is ISO, but a report's Edit Date is the user's locale (`20.04.2026 09:00`,
+    `4/20/2026 9:00 AM`), whose text order is no time order."""
     deleted = (
         frame["_deleted"].map_elements(presets.is_true, return_dtype=pl.Boolean)
         if "_deleted" in frame.columns
@@ -97,11 +98,13 @@ def skip_deleted_and_repeats(frame: pl.DataFrame) -> pl.DataFrame:
     )
     frame = frame.with_columns(_is_deleted=deleted.fill_null(False))
     deal, stage = pl.col("deal_id").str.strip_chars(), pl.col("stage").str.strip_chars()
-    live = frame.filter(~pl.col("_is_deleted")).sort("deal_id", "entered_at", "_row")
+    order, _ = parse_times(frame["entered_at"], TimeFormat("UTC", date_format))
+    frame = frame.with_columns(_order=order)
+    live = frame.filter(~pl.col("_is_deleted")).sort("deal_id", "_order", "_row", nulls_last=True)
     repeats = live.filter((stage == stage.shift(1).over(deal)) & (stage != ""))["_row"]
     return frame.with_columns(
         _skip_reason=pl.when(pl.col("_is_deleted"))
         .then(pl.lit("deleted in Salesforce (IsDeleted = true)"))
         .when(pl.col("_row").is_in(repeats.implode()))
         .then(pl.lit("the stage did not change (another field's change)"))
-    ).drop("_deleted", "_is_deleted", strict=False)
+    ).drop("_deleted", "_is_deleted", "_order", strict=False)

@@ -110,6 +110,27 @@ def test_salesforce_history_skips_deleted_rows_and_unchanged_stages(tmp_path) ->
     ]
 
 
+def test_salesforce_report_history_in_day_first_dates_skips_the_later_repeat(tmp_path) -> None:
+    """A History report's Edit Date is the user's locale. Sorted as text, 12.05 came before
+    20.04: the real entry into Qualification (20.04) was skipped as the repeat, and the
+    amount change of 12.05 landed as the entry."""
+    config = make_config(tmp_path, sources("salesforce"))
+    put(
+        config,
+        "crm/history_StageHistory_2026-06-01.csv",
+        "Opportunity ID,Stage,Amount,Probability (%),Close Date,Edit Date\n"
+        "006A1,Prospecting,20000,10,20.06.2026,10.04.2026 09:00\n"
+        "006A1,Qualification,20000,20,20.06.2026,20.04.2026 09:00\n"
+        "006A1,Qualification,25000,20,20.06.2026,12.05.2026 09:00\n",
+    )
+    [result] = ingest(config).files
+    assert (result.rows_total, result.rows_accepted) == (3, 3)
+    assert events(config) == [
+        ("006A1", "Prospecting", dt.datetime(2026, 4, 10, 6, 0, tzinfo=UTC)),
+        ("006A1", "Qualification", dt.datetime(2026, 4, 20, 6, 0, tzinfo=UTC)),
+    ]
+
+
 @pytest.mark.parametrize(
     ("preset", "header", "missing"),
     [
