@@ -7,18 +7,13 @@ from __future__ import annotations
 
 import duckdb
 
-from pipeline.ingest import ingest_inbox
-from pipeline.warehouse import build_warehouse
-from tests.reliability.tiny_project import deals, put_deals, write_project
+from tests.reliability.tiny_project import built_project, deals
 
 
 def test_a_lead_lists_won_deals_reach_the_won_stage_without_a_close_date(tmp_path) -> None:
-    config = write_project(tmp_path)  # columns: Deal, Created, Stage, Owner, Phone
-    rows = deals(1, 20) + deals(2, 10)
+    rows = deals(1, 20) + deals(2, 10)  # Deal, Created, Stage, Owner, Phone: no close date
     won = {(created[:7], deal_id) for deal_id, created, stage, *_ in rows if stage == "Won"}
-    put_deals(config, "deals_2025-03-01_0600.csv", rows)
-    ingest_inbox(config, settle_seconds=0)
-    build_warehouse(config)
+    config = built_project(tmp_path, "deals_2025-03-01_0600.csv", rows)
 
     with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
         cohort = con.execute(

@@ -9,20 +9,15 @@ import re
 
 import duckdb
 
-from pipeline.ingest import ingest_inbox
 from pipeline.reporting import report_models, template_context
 from pipeline.reporting.render import render_html
-from pipeline.warehouse import build_warehouse
-from tests.reliability.tiny_project import deals, put_deals, write_project
+from tests.reliability.tiny_project import built_project, deals
 
 
 def test_an_unmapped_stage_of_a_funnel_without_a_pipeline_is_reported(tmp_path) -> None:
-    config = write_project(tmp_path)
     rows = deals(1, 20) + deals(2, 20)
     rows += [("Q1", "2025-02-10 10:00", "Qualified", "Anna Smirnova", "+79160000001")]
-    put_deals(config, "deals_2025-03-01_0600.csv", rows)
-    ingest_inbox(config, settle_seconds=0)
-    build_warehouse(config)
+    config = built_project(tmp_path, "deals_2025-03-01_0600.csv", rows)
 
     with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
         unmapped = con.execute(

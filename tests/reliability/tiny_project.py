@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.config import Config, load_config
+from pipeline.ingest import ingest_inbox
+from pipeline.warehouse import build_warehouse
 
 CONFIG = """\
 timezone: Europe/Moscow
@@ -38,6 +40,15 @@ def write_project(folder: Path) -> Config:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "voronka.yaml").write_text(CONFIG, encoding="utf-8")
     return load_config(folder / "voronka.yaml")
+
+
+def built_project(folder: Path, name: str, rows: list[tuple]) -> Config:
+    """The project with one deals export `crm/<name>` of `rows`, ingested and built."""
+    config = write_project(folder)
+    put_deals(config, name, rows)
+    ingest_inbox(config, settle_seconds=0)
+    build_warehouse(config)
+    return config
 
 
 def put_deals(config: Config, name: str, rows: list[tuple[str, str, str, str, str]]) -> Path:
