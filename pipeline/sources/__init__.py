@@ -15,9 +15,17 @@ from pipeline.sources import registry
 from pipeline.sources.errors import LayoutError, MissingColumnsError, SourceError
 from pipeline.sources.raw import Export, RawFile
 
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
 
 def read_batches(export: Export, source: Source) -> Iterator[RawFile]:
     """One export → its RawFile batches, by the source's preset. Raises SourceError."""
+    if export.peek(2) in UTF16_BOMS:
+        raise SourceError(
+            "the file is UTF-16 text (Excel's «Unicode text» / «Текст в Юникоде»), which no "
+            "preset reads: save the export as CSV UTF-8 («CSV UTF-8 (разделитель — запятая)») "
+            "or as a workbook (.xlsx)"
+        )
     return registry.preset_of(source).reader(export, source)
 
 

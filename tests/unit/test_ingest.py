@@ -458,6 +458,15 @@ def test_a_formula_error_cell_fares_as_its_text_in_a_csv_export(tmp_path) -> Non
     assert [deal_id for deal_id, *_ in deals] == ["1", "3"]
 
 
+def test_a_utf16_export_is_refused_naming_its_encoding(tmp_path) -> None:
+    """Excel's «Unicode text» is UTF-16: read as cp1251, its header was garbage and the
+    file failed with 'column not found' and a list of mojibake names."""
+    config = make_config(tmp_path)
+    put(config, "crm/deals_2025-03-01.csv", deals_csv(DEAL_1).encode("utf-16"))
+    with pytest.raises(IngestError, match=r"UTF-16 text .*save the export as CSV UTF-8"):
+        ingest(config)
+
+
 def test_an_html_table_named_xls_is_refused_saying_what_it_is(tmp_path) -> None:
     config = make_config(tmp_path, CRM_SOURCE.replace("crm/deals_*.csv", "crm/deals_*.xls"))
     put(config, "crm/deals_2025-03-01.xls", "<html><body><table><tr><td>ID</td></tr></table>")
