@@ -1,10 +1,29 @@
 -- Won revenue and win rates per funnel, month of closing and segment, on the month spine
--- so that a month without closed deals shows zeros (and NULL rates).
+-- so that a month without closed deals shows zeros (and NULL rates). A deal exported
+-- without a close date closes when an export first showed it closed.
 with
 
 entities as (
     select * from {{ ref('int_entities_described') }}
-    where entity_kind = 'deal' and status in ('won', 'lost') and closed_at is not null
+    where entity_kind = 'deal' and status in ('won', 'lost')
+),
+
+-- A closed deal with no close date (a lead list's `Won`, an export without the column):
+-- the first export that showed it with its status (int_stage_entries_inferred's upper
+-- bound), the month the period view counts its won entry in.
+first_closed_sightings as (
+    select
+        deals.funnel_id,
+        deals.entity_id,
+        min(sightings.entered_at) as closed_by
+    from {{ ref('int_deals_joined_to_funnels') }} as deals
+    inner join {{ ref('int_stage_entries_inferred') }} as sightings
+        on
+            deals.source = sightings.source
+            and deals.deal_id = sightings.deal_id
+            and deals.status = sightings.status
+    where deals.closed_at is null and deals.status in ('won', 'lost')
+    group by 1, 2
 ),
 
 segments as (
@@ -17,12 +36,17 @@ segment_months as (
 
 closed_deals as (
     select
-        funnel_id,
-        entity_id,
-        status,
-        amount,
-        {{ local_month('closed_at') }} as month
+        entities.funnel_id,
+        entities.entity_id,
+        entities.status,
+        entities.amount,
+        {{ local_month('coalesce(entities.closed_at, first_closed_sightings.closed_by)') }} as month
     from entities
+    left join first_closed_sightings
+        on
+            entities.funnel_id = first_closed_sightings.funnel_id
+            and entities.entity_id = first_closed_sightings.entity_id
+    where coalesce(entities.closed_at, first_closed_sightings.closed_by) is not null
 ),
 
 closed_counts as (
