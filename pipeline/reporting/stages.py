@@ -162,9 +162,10 @@ def weakest_order(rows: Sequence[StageMonthRow]) -> int | None:
     drop-off) among the judged steps; ties go to the earlier step. None with fewer than two
     such steps (nothing to compare), or when none of them loses a client (no_step_drops)."""
     judged = _judged_steps(rows)
-    if len(judged) < 2 or no_step_drops(rows):
+    if len(judged) < 2:
         return None
-    return min(judged)[1]
+    rate, order = min(judged)
+    return order if rate < 1 else None
 
 
 def no_step_drops(rows: Sequence[StageMonthRow]) -> bool:

@@ -98,12 +98,7 @@ def is_ours(party: str, ours: frozenset[str], plan: NumberingPlan) -> bool:
     unknown and counted in the file's notes."""
     if not party or party.casefold().startswith(HIDDEN_CALLER):
         return False
-    if is_extension(party):
-        return True
-    phone = normalize_phone(party, plan)
-    if phone is None:
-        return not is_number(party)
-    return phone in ours
+    return is_person(party, plan) or normalize_phone(party, plan) in ours
 
 
 def is_number(party: str) -> bool:
@@ -113,7 +108,8 @@ def is_number(party: str) -> bool:
 
 
 def is_person(party: str, plan: NumberingPlan) -> bool:
-    """An employee: an extension or a name, not a phone number."""
+    """An employee: an extension or a name, not a phone number (one the plan reads, or
+    one it does not, written as a number)."""
     if not party:
         return False
     return is_extension(party) or (normalize_phone(party, plan) is None and not is_number(party))
