@@ -36,15 +36,19 @@ funnels:
 HEADER = "Deal,Created,Stage,Owner,Phone\n"
 
 
-def write_project(folder: Path) -> Config:
+def write_project(folder: Path, zone: str = "Europe/Moscow") -> Config:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "voronka.yaml").write_text(CONFIG, encoding="utf-8")
+    text = CONFIG.replace("timezone: Europe/Moscow", f"timezone: {zone}")
+    (folder / "voronka.yaml").write_text(text, encoding="utf-8")
     return load_config(folder / "voronka.yaml")
 
 
-def built_project(folder: Path, name: str, rows: list[tuple]) -> Config:
-    """The project with one deals export `crm/<name>` of `rows`, ingested and built."""
-    config = write_project(folder)
+def built_project(
+    folder: Path, name: str, rows: list[tuple], zone: str = "Europe/Moscow"
+) -> Config:
+    """The project (in `zone`) with one deals export `crm/<name>` of `rows`, ingested and
+    built."""
+    config = write_project(folder, zone)
     put_deals(config, name, rows)
     ingest_inbox(config, settle_seconds=0)
     build_warehouse(config)

@@ -113,3 +113,17 @@ def test_a_bottleneck_worth_no_closed_sale_is_no_bottleneck() -> None:
 
     assert build_bottleneck(marts(0.00003), FUNNEL) is None
     assert build_bottleneck(marts(0.4), FUNNEL).extra_closed_sales == 0.4
+
+
+def test_an_immature_cohort_with_none_in_progress_says_its_figures_are_final() -> None:
+    """'0.0% of its clients are in progress, so its conversions are understated' said the
+    reverse of what 0 % means."""
+    jan = dt.date(2026, 1, 1)
+    mature = rows_for(jan, "cohort", (40, 20, 10), (0.5, 0.5))
+    settled = [
+        dataclasses.replace(row, share_open=0.0)
+        for row in rows_for(FEB, "cohort", (40, 20, 10), (0.5, 0.5), mature=False)
+    ]
+    html = html_of(model_for(mature + settled))
+    assert "none of its clients is in progress any more" in html
+    assert "of its clients are in progress" not in html
