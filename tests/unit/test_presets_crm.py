@@ -273,6 +273,21 @@ def test_bitrix24_renamed_stages_are_configurable_and_english_labels_work(tmp_pa
     assert set(deals["crm_pipeline"].to_list()) == {"default"}  # one-pipeline portal
 
 
+def test_bitrix24_money_field_gives_the_amount_and_its_currency(tmp_path) -> None:
+    # A money field (`Сумма` from the REST export, a custom money field) writes
+    # `<amount>|<currency>`; every deal lands with its amount, none is rejected.
+    header = "ID;Название сделки;Стадия сделки;Ответственный;Дата создания;Сумма"
+    rows = [
+        "1;A;Новая;Петров;01.03.2025 10:00;10000|RUB",
+        "2;B;Сделка успешна;Петров;01.03.2025 10:00;1500.50|USD",
+        "3;C;Новая;Петров;01.03.2025 10:00;",
+    ]
+    config, result = load(tmp_path, "bitrix24", "b24/deals.csv", csv(header, *rows))
+    assert (result.rows_total, result.rows_accepted) == (3, 3), result
+    deals = table(config, "crm_deals").sort("deal_id").select("amount", "currency").rows()
+    assert deals == [(10000.0, "RUB"), (1500.5, "USD"), (None, None)]
+
+
 def hubspot_context(source: str = "crm") -> NormalizeContext:
     return NormalizeContext(source=source, file_id="f", times=TimeFormat("Europe/Moscow"))
 

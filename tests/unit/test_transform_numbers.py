@@ -41,3 +41,16 @@ def test_a_column_without_marks_or_bad_values_gets_null_currency_and_problems() 
     assert problem.to_list() == [None] * 4
     assert currency.to_list() == [None] * 4
     assert (problem.dtype, currency.dtype) == (pl.String, pl.String)
+
+
+def test_a_money_fields_amount_and_currency_code() -> None:
+    # Bitrix24 writes a money field as `<amount>|<currency>`; a code of another length or a
+    # bare `|` is no code, and the value is not a number.
+    values = pl.Series(
+        ["10000|RUB", "1 500,50 | usd", "1500.5|EUR", "12 000 руб.", "100|RUBL", "|"]
+    )
+    amount, problem, currency = parse_amounts(values, ",")
+    assert amount.to_list() == [10000.0, 1500.5, 1500.5, 12000.0, None, None]
+    assert currency.to_list() == ["RUB", "USD", "EUR", "RUB", None, None]
+    assert problem.to_list()[:4] == [None] * 4
+    assert problem.to_list()[4:] == ["'100|RUBL' is not a number", "'|' is not a number"]
