@@ -244,7 +244,7 @@ def _normalize_kind(source: Source, frame: pl.DataFrame, ctx: NormalizeContext) 
         }
         if deals.events.height:  # exact entries written in the deals file (stage dates)
             tables["crm_stage_events"] = deals.events
-        return _Rows(tables, deals.deals.height, deals.rejects, deals.notes, deals.times)
+        return _Rows(tables, deals.accepted_rows, deals.rejects, deals.notes, deals.times)
     if source.kind == "crm_history":
         history = normalize_history(frame, ctx)
         tables = {"crm_stage_events": history.events}

@@ -1,7 +1,8 @@
 """The `pipedrive` preset: the deals export (`Deal - …` headers; a repeated name gets a
 suffix such as `Deal - Status__2`, kept by position) and the deal-flow change log.
 
-Deals: `Deal - Status` open/won/lost is the status; phones from every `Person - Phone…`
+Deals: `Deal - Status` open/won/lost is the status (a `deleted` deal is read and left out,
+counted in the file's notes); phones from every `Person - Phone…`
 column; the closed time is `Won time`/`Lost time`/`Deal closed on`, whichever is filled.
 Flow (kind crm_history): rows `item_id, field_key, old_value, new_value, log_time[,
 user_id]`; a row with field_key `stage_id` is an exact entry of deal item_id into stage
@@ -26,6 +27,8 @@ STATUS_WORDS = {
     "open": "open",
     "won": "won",
     "lost": "lost",
+    "deleted": "deleted",  # left out by transform.deals, counted in the notes
+    "удалена": "deleted",
     "открыта": "open",
     "открытая": "open",
     "выиграна": "won",

@@ -52,6 +52,10 @@ DEAL_COLUMNS = (
 # The landing tables of a deals file whose rows carry the file's snapshot_at.
 SNAPSHOT_TABLES = ("crm_deals", "crm_deal_phones", "crm_deal_attributes")
 REQUIRED_DEAL_COLUMNS = ("deal_id", "created_at", "stage")
+# A status column's words for a deal the CRM deleted (Pipedrive's `deleted`): such a row is
+# read and left out, counted in the notes, as the CRM's own reports leave it out.
+DELETED = "deleted"
+DELETED_WORDS = frozenset({"deleted", "удалена", "удалено", "удалён", "удален"})
 _NO_SNAPSHOT = pl.lit(None, dtype=schemas.UTC_TIME)  # set for the whole file: with_snapshot
 
 
@@ -64,10 +68,19 @@ class DealsResult:
     notes: list[str] = field(default_factory=list)
     events: pl.DataFrame = field(default_factory=lambda: schemas.empty("crm_stage_events"))
     times: RowTimes = field(default_factory=RowTimes)  # the latest times the rows state
+    left_out: int = 0  # rows read and accepted that land nothing (deleted deals)
+
+    @property
+    def accepted_rows(self) -> int:
+        return self.deals.height + self.left_out
 
 
 def normalize_deals(raw: pl.DataFrame, ctx: NormalizeContext) -> DealsResult:
     frame = _with_optional(raw, DEAL_COLUMNS)
+    frame = frame.with_columns(_status=_status_column(frame, ctx))
+    left_out = frame.filter(pl.col("_status") == DELETED).height
+    if left_out:
+        frame = frame.filter(pl.col("_status") != DELETED)
     created, created_problem = parse_times(frame["created_at"], ctx.times)
     # An open deal's close date is a plan (often years ahead): only a closed deal's close
     # date must lie before the file's snapshot and within the plausible years.
@@ -85,7 +98,6 @@ def normalize_deals(raw: pl.DataFrame, ctx: NormalizeContext) -> DealsResult:
         _amount=amount,
         _amount_problem=amount_problem,
         _marked_currency=marked_currency,
-        _status=_status_column(frame, ctx),
     )
     closed_late = too_late("closed_at", "_closed", ctx.times)
     if closed_late is not None:
@@ -126,6 +138,11 @@ def normalize_deals(raw: pl.DataFrame, ctx: NormalizeContext) -> DealsResult:
     )
     phones, bad_phones = _phones(accepted, ctx)
     notes = [f"{bad_phones} phone value(s) not understood and dropped"] if bad_phones else []
+    if left_out:
+        notes.append(
+            f"{left_out} deal(s) with '{ctx.label('status')}' deleted: left out, as the CRM's "
+            "own reports leave them out"
+        )
     # A mapped pipeline column left empty (a merged cell of a workbook): such a deal belongs
     # to no funnel that names a pipeline, which only this note says.
     no_pipeline = deals["crm_pipeline"].null_count() if "crm_pipeline" in ctx.labels else 0
@@ -142,6 +159,7 @@ def normalize_deals(raw: pl.DataFrame, ctx: NormalizeContext) -> DealsResult:
         notes=notes,
         events=_stage_date_events(accepted, deals, ctx),
         times=_row_times(accepted, deals),
+        left_out=left_out,
     )
 
 
@@ -233,9 +251,16 @@ def status_of(value: str | None, won: tuple[str, ...], lost: tuple[str, ...]) ->
 
 
 def _status_column(frame: pl.DataFrame, ctx: NormalizeContext) -> pl.Series:
+    """open/won/lost, or DELETED where a status column says so (a stage is never "deleted")."""
     has_status = "status" in ctx.labels
+
+    def status(value: str) -> str:
+        if has_status and normalize_person_name(value) in DELETED_WORDS:
+            return DELETED
+        return status_of(value, ctx.won, ctx.lost)
+
     values = _trimmed_series(frame, "status" if has_status else "stage")
-    table = {v: status_of(v, ctx.won, ctx.lost) for v in values.drop_nulls().unique().to_list()}
+    table = {v: status(v) for v in values.drop_nulls().unique().to_list()}
     return values.replace_strict(table, default="open", return_dtype=pl.String)
 
 

@@ -288,6 +288,22 @@ def test_bitrix24_money_field_gives_the_amount_and_its_currency(tmp_path) -> Non
     assert deals == [(10000.0, "RUB"), (1500.5, "USD"), (None, None)]
 
 
+def test_pipedrive_deleted_deals_are_read_and_left_out(tmp_path) -> None:
+    # An export with the «deleted» filter: Pipedrive's own reports leave such deals out.
+    header = "Deal - ID,Deal - Stage,Deal - Status,Deal - Deal created,Deal - Value"
+    rows = [
+        "1,Measure,open,2025-03-01 10:00:00,10",
+        "2,Measure,deleted,2025-03-01 11:00:00,20",
+        "3,Contract,won,2025-03-02 10:00:00,30",
+        "4,Measure,Deleted,not a date,40",
+    ]
+    config, result = load(tmp_path, "pipedrive", "pd/deals.csv", csv(header, *rows))
+    assert (result.rows_total, result.rows_accepted, result.rows_rejected) == (4, 4, 0)
+    deals = table(config, "crm_deals").sort("deal_id").select("deal_id", "status").rows()
+    assert deals == [("1", "open"), ("3", "won")]
+    assert "2 deal(s) with 'Deal - Status' deleted: left out" in ledger(config)["message"][0]
+
+
 def hubspot_context(source: str = "crm") -> NormalizeContext:
     return NormalizeContext(source=source, file_id="f", times=TimeFormat("Europe/Moscow"))
 
