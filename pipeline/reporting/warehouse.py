@@ -164,6 +164,7 @@ class ChangeRow:
     contribution_pp: float | None
     q_value: float | None
     is_significant: bool
+    too_few: bool | None  # fewer than 30 clients on a side: no verdict
 
 
 @dataclass(frozen=True)
@@ -320,7 +321,8 @@ def read_last_complete_month(path: Path) -> dt.date:
 # The filters pick the months the report shows: M and the two it compares with, the
 # 12 trend months, the plan for M + 1, the forecast for M + 1 or, when M is the cutoff's
 # own month (a report of the month in progress), for M (and the forecast's backtest), the
-# latest mature manager window up to M, the latest month funnel_changes judged up to M.
+# latest mature manager window up to M, the latest month with clients funnel_changes judged
+# up to M.
 _FUNNEL_MARTS: tuple[tuple[str, str, type, str, object], ...] = (
     (
         "revenue_monthly",
@@ -370,7 +372,7 @@ _FUNNEL_MARTS: tuple[tuple[str, str, type, str, object], ...] = (
         "changes",
         ChangeRow,
         "month = (select max(month) from {schema}.funnel_changes as latest"
-        " where latest.funnel_id = t.funnel_id and latest.month <= ?)",
+        " where latest.funnel_id = t.funnel_id and latest.month <= ? and latest.n_recent > 0)",
         lambda m: [m],
     ),
     (

@@ -18,8 +18,9 @@ from pipeline.reporting.render import render_html
 from pipeline.reporting.sections.kpis import won_amount_of
 from pipeline.reporting.sections.managers import build_bottleneck
 from pipeline.reporting.sections.plan import PlanTable
+from pipeline.reporting.sections.trends import build_trends
 from pipeline.reporting.stages import no_step_drops, weakest_order
-from pipeline.reporting.warehouse import BottleneckRow, FunnelMarts, RevenueRow
+from pipeline.reporting.warehouse import BottleneckRow, FunnelMarts, RevenueRow, StageTrendRow
 from tests.unit.test_report_formatting import CUTOFF, FUNNEL, model_for, rows_for
 
 FEB = dt.date(2026, 2, 1)
@@ -127,3 +128,17 @@ def test_an_immature_cohort_with_none_in_progress_says_its_figures_are_final() -
     html = html_of(model_for(mature + settled))
     assert "none of its clients is in progress any more" in html
     assert "of its clients are in progress" not in html
+
+
+def test_the_cohort_size_panel_points_at_the_latest_mature_cohort_with_clients() -> None:
+    # March is mature but nobody entered the funnel then: the panel's highlighted latest
+    # point stays on February, the month the report judges (stages.latest_mature_month).
+    mar = dt.date(2026, 3, 1)
+    trends = (
+        StageTrendRow(FEB, 1, FUNNEL.stages[0].key, True, 60, 0.5, None),
+        StageTrendRow(mar, 1, FUNNEL.stages[0].key, True, 0, None, None),
+    )
+    built = build_trends(FunnelMarts(trends=trends), (), FUNNEL, mar)
+    size = next(panel for panel in built.panels if panel.label == "trend_cohort_size")
+    assert (size.latest.month, size.latest.value) == (FEB, 60)
+    assert [p.value for p in size.points][-2:] == [60, 0]  # the empty month is still drawn

@@ -40,7 +40,8 @@ class Changes:
     baseline_to: dt.date
     items: tuple[ChangeItem, ...]
     more: int  # significant changes beyond the ones shown
-    tested: int  # cells with enough clients to judge (the Benjamini-Hochberg family)
+    tested: int  # cells with enough clients on both sides: judged, or every client or none
+    # converted on both (no change to test; the Benjamini-Hochberg family leaves them out)
 
 
 def _behind(row: ChangeRow, rows: Sequence[ChangeRow]) -> ChangeRow | None:
@@ -104,7 +105,7 @@ def build_changes(
         baseline_to=add_months(month, -1),
         items=tuple(items[:CHANGES_SHOWN_MAX]),
         more=max(0, len(items) - CHANGES_SHOWN_MAX),
-        tested=sum(1 for row in rows if row.q_value is not None),
+        tested=sum(1 for row in rows if row.too_few is False),
     )
 
 

@@ -65,9 +65,7 @@ def build_trends(
         title: tuple[str | None, str | None], kind: str, series: Mapping[dt.date, tuple]
     ) -> TrendPanel:
         points = tuple(TrendPoint(m, *(series.get(m) or (None, False))[:2]) for m in months)
-        latest_month = max(
-            (p.month for p in points if p.is_mature and p.value is not None), default=None
-        )
+        latest_month = max((p.month for p in points if _is_latest_candidate(p, kind)), default=None)
         latest = next((p for p in points if p.month == latest_month), None)
         change = series[latest_month][2] if latest_month and len(series[latest_month]) > 2 else None
         return TrendPanel(*title, kind, points, latest, change)
@@ -97,6 +95,13 @@ def build_trends(
     if overall:
         panels.append(panel(("trend_overall", None), "rate", overall))
     return Trends(months=months, panels=tuple(panels))
+
+
+def _is_latest_candidate(point: TrendPoint, kind: str) -> bool:
+    """A mature point with a value; a cohort of no clients is no cohort to point at (as
+    stages.latest_mature_month)."""
+    has_value = point.value is not None and (kind != "count" or point.value > 0)
+    return point.is_mature and has_value
 
 
 def change_vs_last_year(row: StageTrendRow | StageMonthRow) -> float | None:
