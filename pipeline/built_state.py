@@ -100,11 +100,17 @@ class BuiltState:
     fingerprints: set[str]
     files: set[str]  # the loaded files' ids
     ledgers: set[str]  # the digest of the file ledger it read
+    read_with: dict[str, str | None]  # file id → the settings it was read with
+
+    def read_again(self, ledger: pl.DataFrame) -> set[str]:
+        """The built files that the ledger says were read again with other settings since."""
+        now = dict(loaded_files(ledger).select("file_id", "read_with").iter_rows())
+        return {f for f in self.files if f in now and now[f] != self.read_with.get(f)}
 
 
 def built_state(con: duckdb.DuckDBPyConnection) -> BuiltState | None:
     """What the build of the attached `previous` recorded; None when it has no incremental
-    state (or one of a version that recorded no ledger)."""
+    state (or one of a version that recorded no ledger or no settings files were read with)."""
     if not _has_tables(con, PREVIOUS_TABLES):
         return None
     columns = {
@@ -114,15 +120,16 @@ def built_state(con: duckdb.DuckDBPyConnection) -> BuiltState | None:
             "and schema_name = 'state' and table_name = 'build_state'"
         ).fetchall()
     }
-    if "ledger_digest" not in columns:
+    if not {"ledger_digest", "read_with"} <= columns:
         return None
     rows = con.execute(
-        f"select build_fingerprint, file_id, ledger_digest from previous.{STATE_TABLE}"
+        f"select build_fingerprint, file_id, ledger_digest, read_with from previous.{STATE_TABLE}"
     ).fetchall()
     return BuiltState(
-        {built_with for built_with, _, _ in rows},
-        {f for _, f, _ in rows if f is not None},
-        {ledger for _, _, ledger in rows},
+        {built_with for built_with, _, _, _ in rows},
+        {f for _, f, _, _ in rows if f is not None},
+        {ledger for _, _, ledger, _ in rows},
+        {f: read_with for _, f, _, read_with in rows if f is not None},
     )
 
 

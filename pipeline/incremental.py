@@ -245,6 +245,8 @@ def plan_rebuild(
         loaded = set(loaded_rows["file_id"].to_list())
         if state.files - loaded:
             return full(f"{len(state.files - loaded)} file(s) removed")
+        if read_again := state.read_again(ledger):
+            return full(f"{len(read_again)} file(s) read again with changed settings")
         new_files = loaded - state.files
         if not new_files:
             untouched = {funnel.id: NOTHING_TO_RECOMPUTE for funnel in config.funnels}

@@ -187,10 +187,13 @@ def ensure_landing(landing: Path) -> None:
     move parts of the old flat layout into their month folders (once; idempotent)."""
     for table in LANDING_TABLES:
         path = schema_path(landing, table)
-        if not path.exists():
+        if not path.exists() or pl.read_parquet_schema(path) != LANDING_TABLES[table]:
             write_parquet_atomic(empty(table), path)
         if is_partitioned(table):
             migrate_flat_parts(landing, table)
+    ledger = ledger_path(landing)
+    if ledger.exists() and pl.read_parquet_schema(ledger) != LANDING_TABLES["files"]:
+        write_parquet_atomic(read_ledger(landing), ledger)  # a column added since: null
 
 
 def migrate_flat_parts(landing: Path, table: str) -> int:
@@ -210,8 +213,10 @@ def migrate_flat_parts(landing: Path, table: str) -> int:
 
 
 def read_ledger(landing: Path) -> pl.DataFrame:
+    """The file ledger, in the current schema (a ledger written before a column was added
+    has it null)."""
     path = ledger_path(landing)
-    return pl.read_parquet(path) if path.exists() else empty("files")
+    return conform(pl.read_parquet(path), "files") if path.exists() else empty("files")
 
 
 # --- Inbox side: listing, reading and fingerprinting export files -------------------

@@ -25,6 +25,7 @@ FILES = pl.Schema(
         "rows_rejected": pl.Int64,
         "status": pl.String,  # loaded / duplicate / incomplete / empty / failed
         "message": pl.String,
+        "read_with": pl.String,  # a loaded file's source settings (ingest.read_with)
     }
 )
 

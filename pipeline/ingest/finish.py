@@ -15,7 +15,15 @@ from pathlib import Path
 from pipeline import io
 from pipeline.config import Config
 from pipeline.ingest.load import STAGING
-from pipeline.ingest.plan import IngestPlan, PlannedFile, inbox_files, ledger_state, safe_key
+from pipeline.ingest.plan import (
+    IngestPlan,
+    PlannedFile,
+    inbox_files,
+    ledger_state,
+    read_with_other_settings,
+    safe_key,
+)
+from pipeline.ingest.read_with import reading_digest
 from pipeline.ingest.results import (
     FileResult,
     IngestError,
@@ -28,6 +36,7 @@ from pipeline.ingest.results import (
 )
 
 STALE_STAGING_S = 24 * 3600  # a staging folder untouched this long is a crashed run's
+READ_AGAIN = " (read again: its source's settings changed since it was read)"
 
 
 def finish_ingest(
@@ -47,6 +56,7 @@ def finish_ingest(
     landing = config.landing_dir
     io.ensure_landing(landing)
     seen, loaded = ledger_state(landing)
+    stale = read_with_other_settings(config)
     by_id = {result.file_id: result for result in results}
     outcome: dict[str, FileResult] = {}  # file_id → what became of the first file with it
     summary = IngestSummary()
@@ -58,10 +68,11 @@ def finish_ingest(
         file_id, name = item.file_id, item.path
         assert file_id is not None
         own = by_id.get(file_id) if isinstance(item, PlannedFile) and not item.copy_of else None
-        if (file_id, name) in seen:  # recorded by another run since the plan
+        again = stale.get((file_id, name)) if isinstance(item, PlannedFile) and item.again else None
+        if (file_id, name) in seen and again is None:  # recorded by another run since the plan
             _discard_staging(landing, own)
             continue
-        if file_id in loaded:
+        if file_id in loaded and again is None:
             result = duplicate(name, item.source, item.preset, file_id, loaded[file_id])
             _discard_staging(landing, own)
         elif isinstance(item, FileResult):
@@ -79,15 +90,29 @@ def finish_ingest(
         if result.status == "loaded":
             loaded[file_id] = name
         if result.status != "incomplete":
-            io.record_ledger_row(landing, ledger_row(result))
+            digest = reading_digest(config, config.source(result.source))
+            received = again["received_at"] if again else None
+            io.record_ledger_row(landing, ledger_row(result, digest, received))
             _sweep_staging(landing, file_id)
         summary.files.append(result)
-        say(progress_line(result))
+        say(progress_line(result) + (READ_AGAIN if again and result.status == "loaded" else ""))
+    left = _left_as_read(config, stale)
+    if left:
+        say(
+            f"{left} loaded file(s) were read with earlier settings of their source and are no "
+            "longer in the inbox: they keep that reading"
+        )
     _remove_if_empty(landing / STAGING)
     problems = [_problem_line(config, row) for row in held_files(config)]
     if problems:
         raise IngestError("ingest failed:\n  " + "\n  ".join(problems), summary)
     return summary
+
+
+def _left_as_read(config: Config, stale: dict[tuple[str, str], dict]) -> int:
+    """How many of the files read with earlier settings are not in the inbox to read again."""
+    present = {io.relative_name(config.inbox_dir, path) for _, path in inbox_files(config)}
+    return sum(1 for _, path in stale if path not in present)
 
 
 def held_files(config: Config) -> list[dict]:

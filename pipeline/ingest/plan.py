@@ -11,6 +11,7 @@ from pathlib import Path
 from pipeline import io
 from pipeline.config import Config, Source
 from pipeline.ingest.fingerprints import Fingerprints
+from pipeline.ingest.read_with import reading_digest
 from pipeline.ingest.results import FINAL_STATUSES, FileResult, duplicate, incomplete
 from pipeline.sources import registry
 
@@ -33,6 +34,7 @@ class PlannedFile:
     utf8: str | None = None  # streamed: the encoding the fingerprint pass found, if UTF-8
     signature: tuple[int, int] | None = None  # (size, mtime_ns) when planned
     copy_of: str | None = None  # same bytes as an earlier new file of this run: not read
+    again: bool = False  # loaded before with other settings of its source: read again
 
     @property
     def size(self) -> int:
@@ -71,9 +73,11 @@ def plan_ingest(
     fingerprint it does not remember (ingest.fingerprints), writes nothing else. A file
     already in the ledger under the same name with a final status is left out; bytes
     already loaded are a duplicate; two new files with the same bytes are read once (the
-    later one is `copy_of` the first)."""
+    later one is `copy_of` the first). A loaded file whose source's settings changed since
+    it was read is read `again` (read_with_other_settings)."""
     landing, inbox = config.landing_dir, config.inbox_dir
     seen, loaded = ledger_state(landing)
+    stale = read_with_other_settings(config)
     first_with: dict[str, str] = {}  # file_id → the first new file of this run with these bytes
     plan = IngestPlan()
     fingerprints = Fingerprints(config)
@@ -92,9 +96,10 @@ def plan_ingest(
         signature = io.file_signature(path)
         stream = registry.can_stream(source, name) and signature[0] >= stream_min_bytes
         file_id, utf8 = found[path]
-        if (file_id, name) in seen:
+        again = (file_id, name) in stale
+        if (file_id, name) in seen and not again:
             continue
-        if file_id in loaded:
+        if file_id in loaded and not again:
             plan.items.append(duplicate(name, source.name, source.preset, file_id, loaded[file_id]))
             continue
         plan.items.append(
@@ -106,7 +111,8 @@ def plan_ingest(
                 streamed=stream,
                 utf8=utf8 if stream else None,
                 signature=signature,
-                copy_of=first_with.get(file_id),
+                copy_of=None if again else first_with.get(file_id),
+                again=again,
             )
         )
         first_with.setdefault(file_id, name)
@@ -120,6 +126,19 @@ def ledger_state(landing: Path) -> tuple[set[tuple[str, str]], dict[str, str]]:
     seen = {(r["file_id"], r["path"]) for r in rows if r["status"] in FINAL_STATUSES}
     loaded = {r["file_id"]: r["path"] for r in rows if r["status"] == "loaded"}
     return seen, loaded
+
+
+def read_with_other_settings(config: Config) -> dict[tuple[str, str], dict]:
+    """(file_id, path) → ledger row of each loaded file whose source's settings changed
+    since it was read (ingest.read_with; a ledger row from before the digest was kept
+    counts as changed). A file of a source no longer configured is left as it is."""
+    digests = {source.name: reading_digest(config, source) for source in config.sources}
+    ledger = io.read_ledger(config.landing_dir).filter(status="loaded")
+    return {
+        (row["file_id"], row["path"]): row
+        for row in ledger.iter_rows(named=True)
+        if row["source"] in digests and row["read_with"] != digests[row["source"]]
+    }
 
 
 def inbox_files(config: Config) -> list[tuple[Source, Path]]:

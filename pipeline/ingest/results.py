@@ -122,7 +122,12 @@ def check_command(config: Config, result: FileResult) -> str:
     return shlex.join(words)
 
 
-def ledger_row(result: FileResult) -> pl.DataFrame:
+def ledger_row(
+    result: FileResult, read_with: str | None = None, received_at: dt.datetime | None = None
+) -> pl.DataFrame:
+    """The file's ledger row: `read_with` the settings a loaded file was read with
+    (ingest.read_with), `received_at` its arrival (now, unless it is read again: then the
+    first arrival, which orders the copies of a row)."""
     return pl.DataFrame(
         [
             {
@@ -132,12 +137,13 @@ def ledger_row(result: FileResult) -> pl.DataFrame:
                 "preset": result.preset,
                 "encoding": result.encoding,
                 "delimiter": result.delimiter,
-                "received_at": dt.datetime.now(dt.UTC),
+                "received_at": received_at or dt.datetime.now(dt.UTC),
                 "rows_total": result.rows_total,
                 "rows_accepted": result.rows_accepted,
                 "rows_rejected": result.rows_rejected,
                 "status": result.status,
                 "message": result.message,
+                "read_with": read_with if result.status == "loaded" else None,
             }
         ]
     )

@@ -321,8 +321,7 @@ def read_last_complete_month(path: Path) -> dt.date:
 # The filters pick the months the report shows: M and the two it compares with, the
 # 12 trend months, the plan for M + 1, the forecast for M + 1 or, when M is the cutoff's
 # own month (a report of the month in progress), for M (and the forecast's backtest), the
-# latest mature manager window up to M, the latest month with clients funnel_changes judged
-# up to M.
+# latest mature manager window, the latest month with clients funnel_changes judged (≤ M).
 _FUNNEL_MARTS: tuple[tuple[str, str, type, str, object], ...] = (
     (
         "revenue_monthly",

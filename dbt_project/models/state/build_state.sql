@@ -1,7 +1,8 @@
 -- What this build was made from: the pipeline's fingerprint of the models, macros and
--- config tables, the digest of the file ledger it read, and the loaded files, one row per
--- file (pipeline/built_state.py). The next build compares them with its own to choose
--- between an incremental run and a full rebuild. Pipeline bookkeeping, not funnel data: its own layer, after the marts.
+-- config tables, the digest of the file ledger it read, and the loaded files with the
+-- settings each was read with, one row per file (pipeline/built_state.py). The next
+-- build compares them with its own to choose between an incremental run and a full
+-- rebuild. Pipeline bookkeeping, not funnel data: its own layer, after the marts.
 --
 -- It must be written only by a build that also wrote every incremental model, so that a
 -- partial build (`--select`) that skips one of them leaves the state as it was and the
@@ -32,7 +33,10 @@
 with
 
 files as (
-    select file_id from {{ ref('stg_landing__files') }}
+    select
+        file_id,
+        read_with
+    from {{ ref('stg_landing__files') }}
     where status = 'loaded'
 ),
 
@@ -48,7 +52,8 @@ final as (
     select
         fingerprint.build_fingerprint,
         fingerprint.ledger_digest,
-        files.file_id
+        files.file_id,
+        files.read_with
     from fingerprint
     left join files on 1 = 1
 )

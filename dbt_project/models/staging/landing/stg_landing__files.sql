@@ -17,7 +17,8 @@ final as (
         rows_accepted,
         rows_rejected,
         status,
-        message
+        message,
+        read_with
     from source
 )
 

@@ -1,0 +1,26 @@
+"""What a file was read with: a digest of every setting of voronka.yaml that changes how
+ingest reads a source's files (the source's own keys but its `files` glob, the zone it
+falls back to, the managers and their aliases, the phone hash key, the plausible years).
+Each loaded file's ledger row keeps it (`files.read_with`); when the digest of its source
+changes, plan_ingest reads the file again, if it is still in the inbox, so a setting
+changed later applies to every file, not only to the ones that arrive after it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from pipeline.config import Config, Source
+
+
+def reading_digest(config: Config, source: Source) -> str:
+    settings = {
+        "source": source.model_dump(mode="json", exclude={"files"}),
+        "timezone": config.source_timezone(source),
+        "managers": sorted(config.manager_aliases().items()),
+        # the key itself never reaches the ledger: only a digest of a digest of it
+        "phone_hash_key": hashlib.sha256(config.phone_hash_key().encode()).hexdigest(),
+        "years": [config.quality.min_year, config.quality.max_year],
+    }
+    text = json.dumps(settings, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
