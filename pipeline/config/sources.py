@@ -22,7 +22,7 @@ PhoneCountry = Literal["RU", "KZ", "US", "CA"]
 
 class Formats(_Strict):
     date: str | None = None
-    decimal: Literal[",", "."] = ","
+    decimal: Literal[",", "."] | None = None  # None: the preset's, else as the amounts show
     encoding: Literal["auto", "utf-8", "utf-8-sig", "cp1251"] = "auto"
     delimiter: Literal["auto", ",", ";", "\t"] = "auto"
 

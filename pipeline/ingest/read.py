@@ -274,6 +274,7 @@ def _context(
         file_id=file_id,
         times=times,
         decimal=source.formats.decimal,
+        decimal_fallback=raw.decimal,
         manager_aliases=config.manager_aliases(),
         phone_hash_key=config.phone_hash_key(),
         phones=PLANS[source.phone_country],

@@ -41,7 +41,7 @@ class CrmPreset:
     ignored: tuple[str, ...] = ()  # header names that never become attributes
     other_columns_as_attributes: bool = False  # custom fields: every unmapped column
     default_pipeline: str | None = None  # when the vendor writes no pipeline column
-    english_numbers: bool = False  # amounts like 1,234.50
+    english_numbers: bool = False  # amounts like 1,234.50 (1,500 is 1500: RawFile.decimal)
     stage_dates: StageDates | None = None  # exact stage entries written in the deals file
     post: Callable[[pl.DataFrame], pl.DataFrame] | None = None  # last vendor touch, helpers on
 
@@ -79,6 +79,7 @@ def read_deals(data: bytes, name: str, source: Source, preset: CrmPreset) -> Raw
     canonical = _finish(canonical, labels, preset, source)
     raw.frame = canonical.drop([c for c in canonical.columns if _is_helper(c)])
     raw.labels = {key: column for key, column in labels.items() if not _is_helper(key)}
+    raw.decimal = "." if preset.english_numbers else None
     return raw
 
 
@@ -133,10 +134,6 @@ def _finish(
 ) -> pl.DataFrame:
     if "crm_pipeline" not in frame.columns and preset.default_pipeline:
         frame = frame.with_columns(crm_pipeline=pl.lit(preset.default_pipeline))
-    if preset.english_numbers and "amount" in frame.columns:
-        frame = frame.with_columns(
-            amount=presets.map_values(frame["amount"], presets.english_amount)
-        )
     if "stage" not in frame.columns:  # a vendor status rule may not need it; transform does
         return frame
     if preset.status is not None:

@@ -26,7 +26,6 @@ from pipeline.sources.raw import records_frame
 from pipeline.sources.tabular import Table, find_column, header_key
 
 TRUE_WORDS = ("true", "yes", "1", "да", "истина", "y", "t")
-_ENGLISH_GROUPED = r"^-?\d{1,3}(,\d{3})+(\.\d+)?$"
 # Dates, times, phones, ids and amounts: a run of 3 digits that column names do not have.
 _DATA_VALUE = re.compile(r"\d{3,}")
 # First matching prefix wins ("internal" before "in"); Russian, English and vendor words.
@@ -179,16 +178,6 @@ def status_by_stage(
 
 def is_true(value: str | None) -> bool:
     return value is not None and value.strip().casefold() in TRUE_WORDS
-
-
-def english_amount(text: str | None) -> str | None:
-    """`1,234.50` (English grouping) → `1234.50`, so the default comma-decimal parser reads it."""
-    if text is None:
-        return None
-    stripped = text.strip()
-    if re.match(_ENGLISH_GROUPED, stripped):
-        return stripped.replace(",", "")
-    return text
 
 
 def is_phone_column(name: str) -> bool:

@@ -62,6 +62,7 @@ class RawFile:
     labels: dict[str, str] = field(default_factory=dict)  # canonical column → file column
     expected: dict[str, str] = field(default_factory=dict)  # preset wording of expected values
     plain: bool = False  # no value holds a NUL or invisible character (fastcsv.Batch.plain)
+    decimal: str | None = None  # amounts' decimal mark where they do not show it (English: ".")
 
     @classmethod
     def from_table(cls, table: Table) -> RawFile:

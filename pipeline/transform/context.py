@@ -13,7 +13,8 @@ class NormalizeContext:
     source: str  # the source name written to landing rows
     file_id: str
     times: TimeFormat
-    decimal: str = ","
+    decimal: str | None = None  # amounts' decimal mark; None: as they show (transform.numbers)
+    decimal_fallback: str | None = None  # where they do not show it: the preset's
     manager_aliases: dict[str, str] = field(default_factory=dict)
     phone_hash_key: str = ""
     phones: NumberingPlan = RUSSIA  # how numbers without `+` are read (phone_country)

@@ -87,7 +87,9 @@ def normalize_deals(raw: pl.DataFrame, ctx: NormalizeContext) -> DealsResult:
     planned = replace(ctx.times, not_after=None, max_year=None)
     closed, closed_problem = parse_times(frame["closed_at"], planned)
     modified, modified_problem = parse_times(frame["modified_at"], ctx.times)
-    amount, amount_problem, marked_currency = parse_amounts(frame["amount"], ctx.decimal)
+    amount, amount_problem, marked_currency = parse_amounts(
+        frame["amount"], ctx.decimal, ctx.decimal_fallback
+    )
     frame = frame.with_columns(
         _created=created,
         _created_problem=created_problem,

@@ -304,6 +304,21 @@ def test_pipedrive_deleted_deals_are_read_and_left_out(tmp_path) -> None:
     assert "2 deal(s) with 'Deal - Status' deleted: left out" in ledger(config)["message"][0]
 
 
+def test_english_vendor_amounts_keep_their_thousands(tmp_path) -> None:
+    # Pipedrive writes English numbers: `1,500` is 1500 there, and a money field's
+    # `30,000.00|USD` is 30000 dollars (it was read as 30 with the decimal comma).
+    header = "Deal - ID,Deal - Stage,Deal - Status,Deal - Deal created,Deal - Value"
+    rows = [
+        '1,Measure,open,2025-03-01 10:00:00,"1,500"',
+        '2,Measure,won,2025-03-01 11:00:00,"30,000.00|USD"',
+        "3,Measure,open,2025-03-01 12:00:00,4500",
+    ]
+    config, result = load(tmp_path, "pipedrive", "pd/deals.csv", csv(header, *rows))
+    assert (result.rows_total, result.rows_accepted) == (3, 3), result
+    deals = table(config, "crm_deals").sort("deal_id").select("amount", "currency").rows()
+    assert deals == [(1500.0, None), (30000.0, "USD"), (4500.0, None)]
+
+
 def hubspot_context(source: str = "crm") -> NormalizeContext:
     return NormalizeContext(source=source, file_id="f", times=TimeFormat("Europe/Moscow"))
 

@@ -54,3 +54,42 @@ def test_a_money_fields_amount_and_currency_code() -> None:
     assert currency.to_list() == ["RUB", "USD", "EUR", "RUB", None, None]
     assert problem.to_list()[:4] == [None] * 4
     assert problem.to_list()[4:] == ["'100|RUBL' is not a number", "'|' is not a number"]
+
+
+def test_the_column_shows_its_decimal_mark_and_never_misreads_the_other_style() -> None:
+    # No formats.decimal: `3,200.50` and `1,234,567` write a decimal point, so `1,500` is
+    # 1500 beside them.
+    english = pl.Series(["1,500", "3,200.50", "4500", "1,234,567", "-1,200.00"])
+    amount, _, _ = parse_amounts(english, None)
+    assert amount.to_list() == [1500.0, 3200.5, 4500.0, 1234567.0, -1200.0]
+    # `1500,00` and `1.234.567` write a decimal comma: `1,500` is 1.5, `1.500` 1500.
+    russian = pl.Series(["1,500", "1500,00", "1.234.567", "1.500"])
+    assert parse_amounts(russian, None)[0].to_list() == [1.5, 1500.0, 1234567.0, 1500.0]
+    # Both styles in one column: only what reads one way is read (never 3,200.50 → 3.2005).
+    mixed = pl.Series(["3,200.50", "1500,00", "4500"])
+    amount, problem, _ = parse_amounts(mixed, None)
+    assert amount.to_list() == [None, None, 4500.0]
+    assert problem.to_list()[:2] == ["'3,200.50' is not a number", "'1500,00' is not a number"]
+
+
+def test_a_value_that_reads_both_ways_is_refused_unless_something_says_which() -> None:
+    ambiguous = pl.Series(["1,500", "4500", ""])
+    amount, problem, _ = parse_amounts(ambiguous, None)
+    assert amount.to_list() == [None, 4500.0, None]
+    assert problem[0] == "'1,500' could be 1.5 or 1500: set the source's formats.decimal"
+    assert parse_amounts(ambiguous, ",")[0].to_list() == [1.5, 4500.0, None]  # configured
+    assert parse_amounts(ambiguous, ".")[0].to_list() == [1500.0, 4500.0, None]
+    assert parse_amounts(ambiguous, None, ".")[0].to_list() == [1500.0, 4500.0, None]  # preset
+    # The configured mark refuses the other style rather than misreading it.
+    assert parse_amounts(pl.Series(["12 500,00"]), ".")[1].to_list() == [
+        "'12 500,00' is not a number"
+    ]
+    assert parse_amounts(pl.Series(["3,200.50"]), ",")[0].to_list() == [None]
+
+
+def test_a_money_field_in_english_numbers_keeps_its_thousands() -> None:
+    values = pl.Series(["30,000.00|USD", "5,000|usd", "2,700,000.00|USD"])
+    amount, problem, currency = parse_amounts(values, None, ".")
+    assert amount.to_list() == [30000.0, 5000.0, 2700000.0]
+    assert currency.to_list() == ["USD"] * 3
+    assert problem.to_list() == [None] * 3
