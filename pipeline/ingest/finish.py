@@ -19,8 +19,9 @@ from pipeline.ingest.plan import (
     IngestPlan,
     PlannedFile,
     inbox_files,
+    is_stale,
     ledger_state,
-    read_with_other_settings,
+    loaded_readings,
     safe_key,
 )
 from pipeline.ingest.read_with import reading_digest
@@ -37,6 +38,8 @@ from pipeline.ingest.results import (
 
 STALE_STAGING_S = 24 * 3600  # a staging folder untouched this long is a crashed run's
 READ_AGAIN = " (read again: its source's settings changed since it was read)"
+KEPT = "; it keeps the reading it had until it reads with the new settings"
+LEFT_NO_RESULT = "its load step left no result; it will be read again"
 
 
 def finish_ingest(
@@ -56,10 +59,11 @@ def finish_ingest(
     landing = config.landing_dir
     io.ensure_landing(landing)
     seen, loaded = ledger_state(landing)
-    stale = read_with_other_settings(config)
+    readings = loaded_readings(landing)
     by_id = {result.file_id: result for result in results}
     outcome: dict[str, FileResult] = {}  # file_id → what became of the first file with it
     summary = IngestSummary()
+    kept: list[str] = []  # files read again that failed: they keep their earlier reading
     for item in plan.items:
         if isinstance(item, FileResult) and item.status == "incomplete":
             summary.files.append(item)
@@ -68,11 +72,18 @@ def finish_ingest(
         file_id, name = item.file_id, item.path
         assert file_id is not None
         own = by_id.get(file_id) if isinstance(item, PlannedFile) and not item.copy_of else None
-        again = stale.get((file_id, name)) if isinstance(item, PlannedFile) and item.again else None
-        if (file_id, name) in seen and again is None:  # recorded by another run since the plan
+        if isinstance(item, PlannedFile) and item.again:
+            result = _finish_reading_again(config, item, own, readings.get(file_id))
+            if result is not None:
+                summary.files.append(result)
+                say(progress_line(result) + READ_AGAIN)
+                if result.status != "loaded":
+                    kept.append(f"{result.message}{KEPT}")
+            continue
+        if (file_id, name) in seen:  # recorded by another run since the plan
             _discard_staging(landing, own)
             continue
-        if file_id in loaded and again is None:
+        if file_id in loaded:
             result = duplicate(name, item.source, item.preset, file_id, loaded[file_id])
             _discard_staging(landing, own)
         elif isinstance(item, FileResult):
@@ -80,39 +91,57 @@ def finish_ingest(
         elif item.copy_of is not None:
             result = _copy_result(item, outcome.get(file_id))
         else:
-            result = own or _failed(item, "its load step left no result; it will be read again")
-            if result.status == "loaded" and result.reject_ratio > config.quality.max_reject_ratio:
-                _discard_staging(landing, result)
-                result = too_dirty(config, result)
-            if result.status == "loaded":
-                result = _publish(landing, result)
+            result = _published(config, own or _failed(item, LEFT_NO_RESULT))
             outcome[file_id] = result
         if result.status == "loaded":
             loaded[file_id] = name
         if result.status != "incomplete":
             digest = reading_digest(config, config.source(result.source))
-            received = again["received_at"] if again else None
-            io.record_ledger_row(landing, ledger_row(result, digest, received))
+            io.record_ledger_row(landing, ledger_row(result, digest))
             _sweep_staging(landing, file_id)
         summary.files.append(result)
-        say(progress_line(result) + (READ_AGAIN if again and result.status == "loaded" else ""))
-    left = _left_as_read(config, stale)
-    if left:
+        say(progress_line(result))
+    if plan.left_as_read:
         say(
-            f"{left} loaded file(s) were read with earlier settings of their source and are no "
-            "longer in the inbox: they keep that reading"
+            f"{plan.left_as_read} loaded file(s) were read with earlier settings of their source "
+            "and are no longer in the inbox: they keep that reading"
         )
     _remove_if_empty(landing / STAGING)
-    problems = [_problem_line(config, row) for row in held_files(config)]
+    problems = kept + [_problem_line(config, row) for row in held_files(config)]
     if problems:
         raise IngestError("ingest failed:\n  " + "\n  ".join(problems), summary)
     return summary
 
 
-def _left_as_read(config: Config, stale: dict[tuple[str, str], dict]) -> int:
-    """How many of the files read with earlier settings are not in the inbox to read again."""
-    present = {io.relative_name(config.inbox_dir, path) for _, path in inbox_files(config)}
-    return sum(1 for _, path in stale if path not in present)
+def _published(config: Config, result: FileResult) -> FileResult:
+    """A new reading's outcome: published when it loaded within quality.max_reject_ratio,
+    else failed (its staging discarded)."""
+    if result.status == "loaded" and result.reject_ratio > config.quality.max_reject_ratio:
+        _discard_staging(config.landing_dir, result)
+        result = too_dirty(config, result)
+    return _publish(config.landing_dir, result) if result.status == "loaded" else result
+
+
+def _finish_reading_again(
+    config: Config, item: PlannedFile, own: FileResult | None, reading: dict | None
+) -> FileResult | None:
+    """Loaded bytes read again (plan.is_stale): the new reading replaces the old one and
+    keeps its first arrival (which orders the copies of a row). A new reading that fails
+    leaves the old one as it was, its ledger row and its parts, and is returned failed
+    (the ingest then fails naming it). None: another run read it again since the plan."""
+    source = config.source(item.source)
+    if not is_stale(config, reading, source):
+        _discard_staging(config.landing_dir, own)
+        return None
+    assert reading is not None
+    result = _published(config, own or _failed(item, LEFT_NO_RESULT))
+    if result.status != "loaded":
+        _discard_staging(config.landing_dir, own)
+        return result
+    digest = reading_digest(config, source)
+    io.record_ledger_row(config.landing_dir, ledger_row(result, digest, reading["received_at"]))
+    _sweep_staging(config.landing_dir, item.file_id)
+    return result
 
 
 def held_files(config: Config) -> list[dict]:

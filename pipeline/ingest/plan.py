@@ -52,6 +52,7 @@ class IngestPlan:
     (`incomplete`, or a `duplicate` of bytes already loaded), or a PlannedFile."""
 
     items: list[PlannedFile | FileResult] = field(default_factory=list)
+    left_as_read: int = 0  # loaded bytes read with other settings, no longer in the inbox
 
     @property
     def to_load(self) -> list[PlannedFile]:
@@ -73,11 +74,12 @@ def plan_ingest(
     fingerprint it does not remember (ingest.fingerprints), writes nothing else. A file
     already in the ledger under the same name with a final status is left out; bytes
     already loaded are a duplicate; two new files with the same bytes are read once (the
-    later one is `copy_of` the first). A loaded file whose source's settings changed since
-    it was read is read `again` (read_with_other_settings)."""
+    later one is `copy_of` the first). Loaded bytes that the source claiming them now
+    would read otherwise (is_stale) are read `again`, once: under their loaded name if it
+    is still in the inbox, else under the first name that holds them."""
     landing, inbox = config.landing_dir, config.inbox_dir
     seen, loaded = ledger_state(landing)
-    stale = read_with_other_settings(config)
+    readings = loaded_readings(landing)
     first_with: dict[str, str] = {}  # file_id → the first new file of this run with these bytes
     plan = IngestPlan()
     fingerprints = Fingerprints(config)
@@ -88,6 +90,11 @@ def plan_ingest(
     found = dict(
         zip(settled, fingerprints.of_all([(names[path], path) for path in settled]), strict=True)
     )
+    present = [
+        (source, names[path], found[path][0]) for source, path in candidates if path in found
+    ]
+    read_again_as = _read_again_as(config, present, readings)
+    plan.left_as_read = len(_stale_ids(config, readings) - {f for _, _, f in present})
     for source, path in candidates:
         name = names[path]
         if path not in found:
@@ -96,7 +103,7 @@ def plan_ingest(
         signature = io.file_signature(path)
         stream = registry.can_stream(source, name) and signature[0] >= stream_min_bytes
         file_id, utf8 = found[path]
-        again = (file_id, name) in stale
+        again = read_again_as.get(file_id) == name
         if (file_id, name) in seen and not again:
             continue
         if file_id in loaded and not again:
@@ -128,16 +135,45 @@ def ledger_state(landing: Path) -> tuple[set[tuple[str, str]], dict[str, str]]:
     return seen, loaded
 
 
-def read_with_other_settings(config: Config) -> dict[tuple[str, str], dict]:
-    """(file_id, path) → ledger row of each loaded file whose source's settings changed
-    since it was read (ingest.read_with; a ledger row from before the digest was kept
-    counts as changed). A file of a source no longer configured is left as it is."""
-    digests = {source.name: reading_digest(config, source) for source in config.sources}
-    ledger = io.read_ledger(config.landing_dir).filter(status="loaded")
+def loaded_readings(landing: Path) -> dict[str, dict]:
+    """file_id → the ledger row of its loaded reading (the latest, if under several names)."""
+    ledger = io.read_ledger(landing).filter(status="loaded").sort("received_at")
+    return {row["file_id"]: row for row in ledger.iter_rows(named=True)}
+
+
+def is_stale(config: Config, reading: dict | None, source: Source) -> bool:
+    """Whether loaded bytes (their ledger row `reading`) would be read otherwise by `source`,
+    the source claiming them now: another source (a renamed one), or other settings since
+    they were read (ingest.read_with; a row from before the digest was kept: NULL)."""
+    if reading is None:
+        return False
+    return reading["source"] != source.name or reading["read_with"] != reading_digest(
+        config, source
+    )
+
+
+def _read_again_as(
+    config: Config, present: list[tuple[Source, str, str]], readings: dict[str, dict]
+) -> dict[str, str]:
+    """file_id → the inbox name to read stale bytes again under: the loaded name where it
+    is among `present` (source, name, file_id), else the first name holding them."""
+    chosen: dict[str, str] = {}
+    for source, name, file_id in present:
+        reading = readings.get(file_id)
+        first_or_own = file_id not in chosen or (reading and name == reading["path"])
+        if first_or_own and is_stale(config, reading, source):
+            chosen[file_id] = name
+    return chosen
+
+
+def _stale_ids(config: Config, readings: dict[str, dict]) -> set[str]:
+    """The loaded bytes their own source would now read otherwise (a source no longer
+    configured reads nothing again)."""
+    sources = {source.name: source for source in config.sources}
     return {
-        (row["file_id"], row["path"]): row
-        for row in ledger.iter_rows(named=True)
-        if row["source"] in digests and row["read_with"] != digests[row["source"]]
+        file_id
+        for file_id, reading in readings.items()
+        if reading["source"] in sources and is_stale(config, reading, sources[reading["source"]])
     }
 
 

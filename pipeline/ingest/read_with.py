@@ -3,7 +3,9 @@ ingest reads a source's files (the source's own keys but its `files` glob, the z
 falls back to, the managers and their aliases, the phone hash key, the plausible years).
 Each loaded file's ledger row keeps it (`files.read_with`); when the digest of its source
 changes, plan_ingest reads the file again, if it is still in the inbox, so a setting
-changed later applies to every file, not only to the ones that arrive after it."""
+changed later applies to every file, not only to the ones that arrive after it. The phone
+hash key counts too: a site whose runs see different keys (an environment variable set
+for one scheduler and not another) reads every file again at each switch."""
 
 from __future__ import annotations
 
@@ -14,8 +16,12 @@ from pipeline.config import Config, Source
 
 
 def reading_digest(config: Config, source: Source) -> str:
+    own = source.model_dump(mode="json", exclude={"files"})
+    # lists whose order reads nothing differently
+    own["status"] = {outcome: sorted(names) for outcome, names in own["status"].items()}
+    own["own_lines"] = sorted(own["own_lines"])
     settings = {
-        "source": source.model_dump(mode="json", exclude={"files"}),
+        "source": own,
         "timezone": config.source_timezone(source),
         "managers": sorted(config.manager_aliases().items()),
         # the key itself never reaches the ledger: only a digest of a digest of it

@@ -6,9 +6,11 @@ the files that arrived after it, and the months already landed kept the old read
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 from pipeline import io
-from pipeline.ingest import ingest_inbox
+from pipeline.config import load_config
+from pipeline.ingest import IngestError, ingest_inbox
 from tests.unit._fixtures_ingest import (
     CRM_SOURCE,
     deals_csv,
@@ -100,3 +102,62 @@ def test_a_ledger_from_before_the_settings_were_kept_is_read_again(tmp_path) -> 
     assert ledger(config)["read_with"].to_list() == [None]
     assert [f.status for f in ingest(config).files] == ["loaded"]
     assert ledger(config)["read_with"].null_count() == 0
+
+
+def test_a_file_that_fails_when_read_again_keeps_its_reading_and_the_ingest_says_so(
+    tmp_path,
+) -> None:
+    config = landed(tmp_path)
+    before = ledger(config).row(0, named=True)
+    wrong = CRM_SOURCE.replace('manager: "Ответственный"', 'manager: "Manager"')
+    config = make_config(tmp_path, wrong)
+    with pytest.raises(IngestError) as error:
+        ingest_inbox(config, settle_seconds=0)
+    assert "it keeps the reading it had" in str(error.value)
+    assert "Manager" in str(error.value)  # the column the new settings look for
+    assert ledger(config).row(0, named=True) == before  # still loaded, as it was read
+    assert deals(config) == [("Петров П.", "open"), ("Петров П.", "open")]
+    # Put right, it reads, and keeps its first arrival.
+    config = make_config(tmp_path, extra=PETROV)
+    assert [f.status for f in ingest(config).files] == ["loaded"]
+    assert ledger(config)["received_at"].to_list() == [before["received_at"]]
+    assert deals(config) == [("Петров Пётр", "open"), ("Петров Пётр", "open")]
+
+
+def test_bytes_gone_under_their_name_are_read_again_under_a_copys_name(tmp_path) -> None:
+    config = landed(tmp_path)
+    original = config.inbox_dir / "crm/deals_2025-03-05.csv"
+    put(config, "crm/deals_2025-03-05_copy.csv", original.read_bytes())
+    assert [f.status for f in ingest(config).files] == ["duplicate"]
+    original.unlink()
+    config = make_config(tmp_path, extra=PETROV)
+    lines: list[str] = []
+    summary = ingest_inbox(config, settle_seconds=0, progress=lines.append)
+    assert [(f.path, f.status) for f in summary.files] == [
+        ("crm/deals_2025-03-05_copy.csv", "loaded")
+    ]
+    assert not any("no longer in the inbox" in line for line in lines), lines
+    assert deals(config) == [("Петров Пётр", "open"), ("Петров Пётр", "open")]
+
+
+def test_a_renamed_source_reads_its_files_again_under_its_new_name(tmp_path) -> None:
+    config = landed(tmp_path)
+    text = (tmp_path / "voronka.yaml").read_text(encoding="utf-8")
+    (tmp_path / "voronka.yaml").write_text(
+        text.replace("- name: crm\n", "- name: deals\n").replace("source: crm,", "source: deals,"),
+        encoding="utf-8",
+    )
+    config = load_config(tmp_path / "voronka.yaml")
+    assert [f.status for f in ingest(config).files] == ["loaded"]
+    assert set(table(config, "crm_deals")["source"].to_list()) == {"deals"}
+    assert ledger(config).select("source", "status").rows() == [("deals", "loaded")]
+
+
+def test_the_order_of_a_status_list_reads_nothing_again(tmp_path) -> None:
+    config = make_config(tmp_path, PAID)
+    put(config, "crm/deals_2025-03-05.csv", deals_csv(*ROWS))
+    ingest(config)
+    reordered = CRM_SOURCE.replace(
+        'won: ["Успешно реализовано"]', 'won: ["Оплачено", "Успешно реализовано"]'
+    )
+    assert ingest(make_config(tmp_path, reordered)).files == []

@@ -271,7 +271,7 @@ def test_sections_that_do_not_apply_are_left_out():
     assert appendix.has_inbound and not appendix.has_calls
     html = html_of(model(ROWS, FunnelMarts(call_leaks=leaks), funnel=no_call_stage))
     assert "Missed inbound" in html
-    assert "Callers never in the CRM" not in html and "linked to no deal" not in html
+    assert "Calls without a deal" not in html and "linked to no deal" not in html
 
 
 def test_phones_in_the_exports_free_text_are_masked_in_the_report():

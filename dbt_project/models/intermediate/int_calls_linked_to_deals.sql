@@ -1,6 +1,7 @@
 -- Each qualifying call, linked to a deal of the same funnel and phone where the rule
--- says so (docs/contracts.md "Entities"): a call while a deal is open belongs to that deal;
--- otherwise to the deal created earliest in [call, call + link_days]. NULL: unlinked.
+-- says so (docs/contracts.md "Entities"): a call while a deal is open belongs to that deal
+-- (open: created, and not closed by then; closed_by for a deal closed with no close
+-- date); otherwise to the deal created earliest in [call, call + link_days]. NULL: unlinked.
 -- Incremental by UTC call month (macros/incremental.sql): deals are read whole, so a
 -- recomputed month sees every deal a call of it can link to.
 {{ incremental_months('call_month', 'links_rebuild_from', 'funnel_id') }}
@@ -65,7 +66,7 @@ candidates as (
     where
         (
             deals.created_at <= calls.started_at
-            and (deals.closed_at is null or calls.started_at <= deals.closed_at)
+            and (deals.closed_by is null or calls.started_at <= deals.closed_by)
         )
         or (
             deals.created_at > calls.started_at

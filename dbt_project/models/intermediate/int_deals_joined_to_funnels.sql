@@ -3,6 +3,8 @@
 -- A deal its deals file shows open but whose history records an outcome (a history row
 -- entering a stage named as won or lost: config_outcome_stages) takes that outcome at the
 -- history row's time: a lead list with a separate won-deals file closes its leads there.
+-- closed_by: when a closed deal was closed at the latest: its closed_at, else the first
+-- export that showed it closed (a lead list's `Won`, an export without a close date).
 -- Tagged crm_and_config: a run with no new CRM file leaves it as the previous build wrote it
 -- (pipeline/incremental.py).
 with
@@ -47,7 +49,20 @@ first_outcomes as (
     where outcome_rank = 1
 ),
 
-final as (
+-- The first export that showed a deal with each outcome (its sighting, by the export's
+-- time): a deal closed with no close time in any file was closed by then.
+closed_sightings as (
+    select
+        source,
+        deal_id,
+        status,
+        min(entered_at) as closed_by
+    from {{ ref('int_stage_entries_inferred') }}
+    where status in ('won', 'lost')
+    group by 1, 2, 3
+),
+
+joined as (
     select
         funnel_crm.funnel_id,
         {{ dbt.concat(["'deal:'", "deals.source", "':'", "deals.deal_id"]) }} as entity_id,
@@ -77,6 +92,21 @@ final as (
         on
             deals.source = first_outcomes.source
             and deals.deal_id = first_outcomes.deal_id
+),
+
+final as (
+    select
+        joined.*,
+        case
+            when joined.status in ('won', 'lost')
+                then coalesce(joined.closed_at, closed_sightings.closed_by)
+        end as closed_by
+    from joined
+    left join closed_sightings
+        on
+            joined.source = closed_sightings.source
+            and joined.deal_id = closed_sightings.deal_id
+            and joined.status = closed_sightings.status
 )
 
 select * from final

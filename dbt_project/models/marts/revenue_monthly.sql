@@ -8,22 +8,15 @@ entities as (
     where entity_kind = 'deal' and status in ('won', 'lost')
 ),
 
--- A closed deal with no close date (a lead list's `Won`, an export without the column):
--- the first export that showed it with its status (int_stage_entries_inferred's upper
--- bound), the month the period view counts its won entry in.
-first_closed_sightings as (
+-- When each closed deal closed: closed_at, else the first export that showed it closed
+-- (int_deals_joined_to_funnels.closed_by), the month the period view counts its entry in.
+closed_by as (
     select
-        deals.funnel_id,
-        deals.entity_id,
-        min(sightings.entered_at) as closed_by
-    from {{ ref('int_deals_joined_to_funnels') }} as deals
-    inner join {{ ref('int_stage_entries_inferred') }} as sightings
-        on
-            deals.source = sightings.source
-            and deals.deal_id = sightings.deal_id
-            and deals.status = sightings.status
-    where deals.closed_at is null and deals.status in ('won', 'lost')
-    group by 1, 2
+        funnel_id,
+        entity_id,
+        closed_by
+    from {{ ref('int_deals_joined_to_funnels') }}
+    where status in ('won', 'lost')
 ),
 
 segments as (
@@ -40,13 +33,13 @@ closed_deals as (
         entities.entity_id,
         entities.status,
         entities.amount,
-        {{ local_month('coalesce(entities.closed_at, first_closed_sightings.closed_by)') }} as month
+        {{ local_month('closed_by.closed_by') }} as month
     from entities
-    left join first_closed_sightings
+    inner join closed_by
         on
-            entities.funnel_id = first_closed_sightings.funnel_id
-            and entities.entity_id = first_closed_sightings.entity_id
-    where coalesce(entities.closed_at, first_closed_sightings.closed_by) is not null
+            entities.funnel_id = closed_by.funnel_id
+            and entities.entity_id = closed_by.entity_id
+    where closed_by.closed_by is not null
 ),
 
 closed_counts as (
