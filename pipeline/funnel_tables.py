@@ -57,6 +57,7 @@ CONFIG_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "timezone": pl.String,
         "conversation_min_s": pl.Int64,
         "callback_hours": pl.Int64,
+        "currency": pl.String,  # amounts in another ISO currency are left out of sums
     },
 }
 
@@ -145,6 +146,7 @@ def config_tables(config: Config) -> dict[str, pl.DataFrame]:
             "timezone": config.timezone,
             "conversation_min_s": config.calls.conversation_min_s,
             "callback_hours": config.calls.callback_hours,
+            "currency": config.currency,
         }
     ]
     return {

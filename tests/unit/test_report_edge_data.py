@@ -15,12 +15,19 @@ from pipeline.reporting import template_context
 from pipeline.reporting.build import build_report_model
 from pipeline.reporting.model import Section
 from pipeline.reporting.render import render_html
+from pipeline.reporting.sections.appendix import build_appendix
 from pipeline.reporting.sections.kpis import won_amount_of
 from pipeline.reporting.sections.managers import build_bottleneck
 from pipeline.reporting.sections.plan import PlanTable
 from pipeline.reporting.sections.trends import build_trends
 from pipeline.reporting.stages import no_step_drops, weakest_order
-from pipeline.reporting.warehouse import BottleneckRow, FunnelMarts, RevenueRow, StageTrendRow
+from pipeline.reporting.warehouse import (
+    BottleneckRow,
+    FunnelMarts,
+    QualityRow,
+    RevenueRow,
+    StageTrendRow,
+)
 from tests.unit.test_report_formatting import CUTOFF, FUNNEL, model_for, rows_for
 
 FEB = dt.date(2026, 2, 1)
@@ -142,3 +149,22 @@ def test_the_cohort_size_panel_points_at_the_latest_mature_cohort_with_clients()
     size = next(panel for panel in built.panels if panel.label == "trend_cohort_size")
     assert (size.latest.month, size.latest.value) == (FEB, 60)
     assert [p.value for p in size.points][-2:] == [60, 0]  # the empty month is still drawn
+
+
+def test_the_appendix_says_how_many_deals_have_an_amount_in_another_currency() -> None:
+    quality = (
+        QualityRow(FEB, "crm", "amounts_other_currency", "USD", 3.0),
+        QualityRow(FEB, "hs", "amounts_other_currency", "EUR", 1.0),
+        QualityRow(dt.date(2026, 1, 1), "crm", "amounts_other_currency", "USD", 7.0),
+    )
+    appendix = build_appendix(
+        FunnelMarts(quality=quality), FUNNEL, FEB, has_quality=True, has_unmapped_mart=False
+    )
+    assert (appendix.other_currency_deals, appendix.other_currencies) == (4.0, ("EUR", "USD"))
+    rows = rows_for(FEB, "cohort", (40, 30, 13), (0.75, 0.4333))
+    model = build_report_model(
+        FUNNEL, FEB, CUTOFF, rows, timezone="UTC",
+        tables=frozenset({"funnel_stage_monthly", "data_quality"}),
+        marts=FunnelMarts(quality=quality),
+    )  # fmt: skip
+    assert "(EUR, USD): 4; their amounts are left out of every sum" in html_of(model)

@@ -156,6 +156,20 @@ unlinked_call_metrics as (
     group by 1, 2, 3, 4
 ),
 
+-- Deals whose amount is in another currency than the config's: left out of every sum,
+-- counted in the month they closed (else were created), by that currency.
+other_currency_metrics as (
+    select
+        {{ local_month('coalesce(closed_at, created_at)') }} as month,
+        source,
+        'amounts_other_currency' as metric,
+        {{ currency_code('currency') }} as detail,
+        count(*) as value
+    from deals
+    where is_other_currency
+    group by 1, 2, 3, 4
+),
+
 unioned as (
     select * from file_metrics
     union all
@@ -166,6 +180,8 @@ unioned as (
     select * from unknown_manager_metrics
     union all
     select * from unlinked_call_metrics
+    union all
+    select * from other_currency_metrics
 ),
 
 final as (

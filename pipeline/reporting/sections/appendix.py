@@ -88,6 +88,8 @@ class Appendix:
     has_quality: bool
     has_unmapped_mart: bool
     has_inbound: bool = True  # missed inbound calls are this funnel's leaks (not cold calls)
+    other_currency_deals: float = 0  # deals of month M whose amount is in another currency
+    other_currencies: tuple[str, ...] = ()  # …and their currencies
 
 
 def funnel_counts_calls(funnel: Funnel) -> bool:
@@ -119,7 +121,7 @@ def build_appendix(
     unknown managers and unlinked calls of month M; this funnel's unmapped CRM stages;
     call leaks of month M."""
     ledger: dict[tuple, dict] = {}
-    rejected, unknown = [], []
+    rejected, unknown, other_currency = [], [], []
     calls_not_linked = None
     for row in marts.quality:
         key = (row.month, row.source)
@@ -134,6 +136,8 @@ def build_appendix(
             unknown.append(CountRow(row.month, row.source, row.detail, row.value))
         elif row.metric == "calls_not_linked" and row.month == month and row.detail == funnel.id:
             calls_not_linked = row.value
+        elif row.metric == "amounts_other_currency" and row.month == month:
+            other_currency.append(row)
 
     def month_key(value: dt.date | None) -> tuple:
         return (value is None, value or dt.date.min)
@@ -198,6 +202,8 @@ def build_appendix(
         leaks_hidden=len(people) - len(shown),
         has_quality=has_quality,
         has_unmapped_mart=has_unmapped_mart,
+        other_currency_deals=sum(row.value for row in other_currency),
+        other_currencies=tuple(sorted({row.detail for row in other_currency if row.detail})),
         has_inbound=funnel_takes_inbound_calls(funnel),
     )
 

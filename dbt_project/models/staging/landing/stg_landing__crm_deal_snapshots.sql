@@ -97,7 +97,7 @@ ranked_copies as (
     where {{ of_new_files('deals.file_id') }}
 ),
 
-final as (
+kept as (
     select
         {{ snapshot_columns }}
     from single_copies
@@ -106,6 +106,43 @@ final as (
         {{ snapshot_columns }}
     from ranked_copies
     where arrival_rank = 1
+),
+
+settings as (
+    select currency from {{ ref('stg_landing__config_settings') }}
+),
+
+-- An amount in another currency than the config's `currency` (an ISO code that differs)
+-- is no amount here: sums never add dollars to roubles. data_quality counts such deals.
+priced as (
+    select
+        kept.*,
+        coalesce(
+            kept.amount is not null and {{ currency_code('kept.currency') }} <> settings.currency,
+            false
+        ) as is_other_currency
+    from kept
+    cross join settings
+),
+
+final as (
+    select
+        source,
+        deal_id,
+        crm_pipeline,
+        stage,
+        status,
+        created_at,
+        closed_at,
+        manager,
+        lead_source,
+        case when not is_other_currency then amount end as amount,
+        currency,
+        is_other_currency,
+        lost_reason,
+        snapshot_at,
+        file_id
+    from priced
 )
 
 select * from final

@@ -35,6 +35,7 @@ final as (
         lead_source,
         amount,
         currency,
+        is_other_currency,
         lost_reason,
         snapshot_at,
         file_id
