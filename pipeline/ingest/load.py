@@ -148,9 +148,9 @@ def load_file(
         export = Export(name, data=data)
     result = FileResult(name, source.name, source.preset, "failed", file_id)
     staging = staging_dir(config.landing_dir, file_id, attempt)
-    reading = Reading(config, source, export, file_id)
     shutil.rmtree(staging, ignore_errors=True)
     try:
+        reading = Reading(config, source, export, file_id)  # (a name's time may be refused)
         tables = _stage(reading, staging)
     except SourceError as error:
         shutil.rmtree(staging, ignore_errors=True)

@@ -30,6 +30,7 @@ from pipeline.transform.phones import PLANS, mask_phones
 from pipeline.transform.rejects import REJECT_SCHEMA
 from pipeline.transform.snapshots import (
     FROM_NAME,
+    NameTimeError,
     RowTimes,
     Snapshot,
     snapshot_from_name,
@@ -66,7 +67,7 @@ class Reading:
     def __post_init__(self) -> None:
         if self.source.kind == "crm":
             zone = self.config.source_timezone(self.source)
-            self.named_snapshot = snapshot_from_name(PurePath(self.export.name).name, zone)
+            self.named_snapshot = named_snapshot(PurePath(self.export.name).name, zone)
 
     def batches(self) -> Iterator[dict[str, pl.DataFrame]]:
         """Raises SourceError (the file cannot be read as its preset's)."""
@@ -179,7 +180,7 @@ def latest_plausible(config: Config, source: Source, name: str) -> tuple[dt.date
     end_of_day = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), ZoneInfo(zone))
     end_of_day = end_of_day.astimezone(dt.UTC)
     why = f"the end of the day it was read ({today.isoformat()}, {zone})"
-    named = snapshot_from_name(PurePath(name).name, zone) if source.kind == "crm" else None
+    named = named_snapshot(PurePath(name).name, zone) if source.kind == "crm" else None
     if named is None:
         return end_of_day, why
     if named > end_of_day:
@@ -189,6 +190,14 @@ def latest_plausible(config: Config, source: Source, name: str) -> tuple[dt.date
         )
     snapshot = Snapshot(named, FROM_NAME).describe()
     return a_day_later(named, zone), f"the file's snapshot time {snapshot} plus a day"
+
+
+def named_snapshot(name: str, zone: str) -> dt.datetime | None:
+    """snapshot_from_name, its NameTimeError a SourceError (the file fails, saying why)."""
+    try:
+        return snapshot_from_name(name, zone)
+    except NameTimeError as error:
+        raise SourceError(str(error)) from None
 
 
 def a_day_later(moment: dt.datetime, zone: str) -> dt.datetime:

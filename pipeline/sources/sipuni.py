@@ -7,15 +7,14 @@ answered, не отвечен → no_answer, занят/занято → busy, �
 client = Откуда, line = Куда; outbound: client = Куда, line = Исходящая линия. Manager =
 Кто ответил for inbound calls, Откуда (the caller) for outbound and internal ones — an
 internal number becomes `ext:<n>`. talk_s =
-Длительность разговора (seconds or m:ss); ended_at = Время + Длительность звонка.
+Длительность разговора (seconds or m:ss); call_s = Длительность звонка (the end is the
+start's instant plus it: transform.calls, so a call across a DST change ends when it did).
 call_id = ID записи, else a hash of the columns read. Sipuni's own callback columns
 (Новый клиент, Состояние перезвона) are not used: leaks are computed the same way for
 every telephony source.
 """
 
 from __future__ import annotations
-
-import datetime as dt
 
 from pipeline.config import Source
 from pipeline.sources import presets
@@ -35,7 +34,6 @@ COLUMNS = (
     Column("talk_s", ("Длительность разговора",)),
     Column("_record_id", ("ID записи",)),
 )
-NAIVE_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M:%S")
 
 
 def read(data: bytes, name: str, source: Source) -> RawFile:
@@ -46,7 +44,7 @@ def read(data: bytes, name: str, source: Source) -> RawFile:
     labels = presets.resolve_columns(
         table.header, COLUMNS, dict(source.columns), file_name=name, source=source, preset="sipuni"
     )
-    names = ("call_id", "direction", "line", "client_phone", "started_at", "ended_at")
+    names = ("call_id", "direction", "line", "client_phone", "started_at", "call_s")
     names += ("manager", "talk_s", "disposition")
     raw.frame = presets.call_frame(table, labels, _call, names)
     raw.labels = {
@@ -64,19 +62,6 @@ def read(data: bytes, name: str, source: Source) -> RawFile:
     return raw
 
 
-def end_time(start: str, seconds: str | None) -> str | None:
-    """Start (local text) + call duration → local ISO text, or None when either is unreadable."""
-    if not seconds or not seconds.isdigit():
-        return None
-    for fmt in NAIVE_FORMATS:
-        try:
-            begun = dt.datetime.strptime(start.strip(), fmt)
-        except ValueError:
-            continue
-        return (begun + dt.timedelta(seconds=int(seconds))).isoformat(sep=" ")
-    return None
-
-
 def _call(r: dict, raw: str) -> tuple:
     get = lambda key: (r.get(key) or "").strip()  # noqa: E731
     kind = presets.call_direction(get("_type"))
@@ -91,7 +76,7 @@ def _call(r: dict, raw: str) -> tuple:
         line or None,
         client or None,
         get("started_at"),
-        end_time(get("started_at"), call_s),
+        call_s,
         presets.extension_manager(agent),
         presets.duration_seconds(get("talk_s")) or None,
         presets.call_disposition(get("_status")),

@@ -2,7 +2,8 @@
 landing `calls` and rejects.
 
 Input columns: call_id, direction, started_at (required); line, client_phone, answered_at,
-ended_at, manager, talk_s, disposition (canonical words). Phones here are raw text; a
+ended_at (else call_s, the call's length in seconds), manager, talk_s, disposition
+(canonical words). Phones here are raw text; a
 client number that is not a phone lands as null and is counted in the notes. Excluded
 phones (own numbers, spam) land like any other: dbt leaves them out.
 """
@@ -30,6 +31,7 @@ CALL_COLUMNS = (
     "started_at",
     "answered_at",
     "ended_at",
+    "call_s",  # the call's length in seconds: the end, where the log gives no end time
     "manager",
     "talk_s",
     "disposition",
@@ -54,6 +56,10 @@ def normalize_calls(raw: pl.DataFrame, ctx: NormalizeContext) -> CallsResult:
     frame = frame.with_columns(
         _talk_s=pl.col("talk_s").str.strip_chars().cast(pl.Int64, strict=False), **parsed
     )
+    # A log that writes the call's length, not its end: the end is the start's instant
+    # plus it (a local start plus the length would cross a DST change in local time).
+    length = pl.duration(seconds=pl.col("call_s").str.strip_chars().cast(pl.Int64, strict=False))
+    frame = frame.with_columns(_ended_at=pl.coalesce("_ended_at", pl.col("_started_at") + length))
     talk = pl.col("talk_s").str.strip_chars()
     expected_time = ctx.times.expected()
     checks = [

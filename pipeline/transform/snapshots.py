@@ -37,12 +37,21 @@ FROM_ROWS = "rows"
 
 _DATE_TIME = re.compile(
     r"(?<!\d)(?P<y>20\d\d)-?(?P<m>[01]\d)-?(?P<d>[0-3]\d)"
-    r"(?:[T_ \-]?(?P<H>[0-2]\d)[:\-]?(?P<M>[0-5]\d)(?:[:\-]?(?P<S>[0-5]\d))?)?(?!\d)"
+    r"(?:[T_ \-]?(?P<H>[0-2]\d)[:\-]?(?P<M>[0-5]\d)(?:[:\-]?(?P<S>[0-5]\d))?(?![0-9A-Za-z]))?"
+    r"(?!\d)"
 )
 
 
+class NameTimeError(ValueError):
+    """A file name states a local time its zone skips (the hour the clocks go forward)."""
+
+
 def snapshot_from_name(name: str, timezone: str) -> dt.datetime | None:
-    """The UTC instant a file name states, or None when it states no valid date."""
+    """The UTC instant a file name states, or None when it states no valid date. A time
+    (digits after the date, not the start of an id such as `_1234abcd`) that the zone
+    skips raises NameTimeError, as such a time in a row is rejected; a bare date whose
+    midnight the zone skips (Cairo, Havana) is the day's first instant."""
+    zone = ZoneInfo(timezone)
     for match in _DATE_TIME.finditer(name):
         parts = {k: int(v) for k, v in match.groupdict().items() if v is not None}
         try:
@@ -56,7 +65,16 @@ def snapshot_from_name(name: str, timezone: str) -> dt.datetime | None:
             )
         except ValueError:
             continue
-        return local.replace(tzinfo=ZoneInfo(timezone)).astimezone(dt.UTC)
+        utc = local.replace(tzinfo=zone).astimezone(dt.UTC)
+        if utc.astimezone(zone).replace(tzinfo=None) == local:
+            return utc
+        if "H" in parts:
+            raise NameTimeError(
+                f"the time in the file name, {local:%Y-%m-%d %H:%M}, does not exist in "
+                f"{timezone} (the clock skips that hour at the DST change); rename the file "
+                "with the export's time"
+            )
+        return (local + dt.timedelta(hours=1)).replace(tzinfo=zone).astimezone(dt.UTC)
     return None
 
 

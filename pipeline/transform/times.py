@@ -3,9 +3,11 @@
 Order of attempts: the configured `formats.date`, then `dd.mm.yyyy HH:MM[:SS]`,
 `dd.mm.yyyy`, ISO (space or `T`, optional fraction; `Z`/offset makes it absolute), and —
 for XLSX only — Excel serial day numbers (from 61, 1900-03-01: below it Excel counts a
-29 February 1900 that never was, and 0 or 1 are empty cells' dates). DST: an ambiguous
-local time (the repeated hour in autumn) takes the earlier instant; a non-existent one
-(the skipped spring hour) is a problem reported with the value, never silently shifted.
+29 February 1900 that never was, and 0 or 1 are empty cells' dates). A configured format
+with an offset (`%z`) reads absolute instants. DST: an ambiguous local time (the repeated
+hour in autumn) takes the earlier instant; a non-existent one (the skipped spring hour)
+is a problem reported with the value, never silently shifted, except a skipped midnight
+(a zone that moves its clocks at 00:00), which is the day's first instant.
 
 A value that parses is still refused (a problem, so its row is rejected with the reason)
 when it cannot be true: a two-digit year (`%Y` reads "24" as the year 24), a year
@@ -76,9 +78,12 @@ def parse_times(values: pl.Series, fmt: TimeFormat) -> tuple[pl.Series, pl.Serie
     quoting the value, so it can go straight into `rejected_rows.reason`.
     """
     frame = pl.DataFrame({"text": values.cast(pl.String)})
-    formats = list(
-        dict.fromkeys(([fmt.date_format] if fmt.date_format else []) + list(NAIVE_FORMATS))
-    )
+    # A configured format with an offset (`%z`) gives absolute instants: it is tried with
+    # the aware formats, never read as local time (which would apply the zone twice).
+    configured = [fmt.date_format] if fmt.date_format else []
+    aware_configured = bool(configured) and re.search(r"%[#:]?[zZ]", configured[0]) is not None
+    formats = list(dict.fromkeys(([] if aware_configured else configured) + list(NAIVE_FORMATS)))
+    aware_formats = (configured if aware_configured else []) + list(AWARE_FORMATS)
     txt = pl.col("text")
     out = frame.select(txt.str.strip_chars()).with_columns(
         pl.when(txt == "").then(None).otherwise(txt).alias("text")
@@ -104,11 +109,11 @@ def parse_times(values: pl.Series, fmt: TimeFormat) -> tuple[pl.Series, pl.Serie
     maybe_aware = txt.is_not_null() & (
         pl.col("naive").is_null() | txt.str.contains(r"[+Zz]|\d-\d\d:?\d\d$")
     )
-    aware = pl.coalesce([txt.str.strptime(UTC_TIME, f, strict=False) for f in AWARE_FORMATS])
+    aware = pl.coalesce([txt.str.strptime(UTC_TIME, f, strict=False) for f in aware_formats])
     out = out.with_columns(
         aware=_where(out, maybe_aware, aware.dt.convert_time_zone("UTC"), UTC_TIME)
     )
-    out = out.with_columns(local=local_to_utc(out["naive"], fmt.timezone))
+    out = out.with_columns(local=_skipped_midnight_as_day_start(out["naive"], fmt.timezone))
     out = out.with_columns(utc=pl.coalesce("aware", "local").cast(UTC_TIME))
     problem = (
         pl.when(pl.col("text").is_null() | pl.col("utc").is_not_null())
@@ -144,6 +149,20 @@ def parse_times(values: pl.Series, fmt: TimeFormat) -> tuple[pl.Series, pl.Serie
     utc = pl.when(pl.col("problem").is_null()).then(pl.col("utc"))
     out = out.with_columns(utc=utc)
     return out["utc"].alias(values.name), out["problem"].alias(values.name)
+
+
+def _skipped_midnight_as_day_start(naive: pl.Series, timezone: str) -> pl.Series:
+    """local_to_utc, except that a midnight the zone skips (Cairo, Havana, Beirut move
+    their clocks at 00:00) is the day's first instant, an hour later: a bare date names a
+    day that exists. Any other skipped time stays null (a problem)."""
+    utc = local_to_utc(naive, timezone)
+    skipped = (naive.is_not_null() & utc.is_null() & (naive.dt.time() == dt.time(0))).fill_null(
+        False
+    )
+    if not skipped.any():
+        return utc
+    later = local_to_utc(naive.filter(skipped) + dt.timedelta(hours=1), timezone)
+    return utc.scatter(skipped.arg_true(), later)
 
 
 def local_to_utc(naive: pl.Series, timezone: str) -> pl.Series:

@@ -193,6 +193,23 @@ def test_a_sipuni_re_export_keeps_the_ids_of_calls_without_a_recording(tmp_path)
     assert calls["call_id"].n_unique() == 3
 
 
+def test_a_sipuni_call_across_the_spring_dst_change_ends_when_it_did(tmp_path) -> None:
+    """A 20-minute call from 01:50 on 30 March 2025 in Berlin ends at 03:10 local time (the
+    clocks skip 02:00–03:00). Its end was the start's local text plus the length, 02:10,
+    an hour that does not exist there: the call was rejected for a column Sipuni does not
+    write."""
+    row = (
+        "Входящий;Отвечен;30.03.2025 01:50:00;1;Основная;;79161234567;74951112233;101;1200;"
+        "1190;5;;rec9;;;клиент;;1;1;;;;"
+    )
+    extra = "    timezone: Europe/Berlin\n"
+    config, result = load(tmp_path, "sipuni", SIPUNI_HEADER + "\n" + row + "\n", extra)
+    assert (result.rows_total, result.rows_accepted) == (1, 1), result
+    call = table(config, "calls").row(0, named=True)
+    assert call["started_at"] == dt.datetime(2025, 3, 30, 0, 50, tzinfo=dt.UTC)
+    assert call["ended_at"] == dt.datetime(2025, 3, 30, 1, 10, tzinfo=dt.UTC)
+
+
 def test_mango_record_of_another_width_and_a_bad_time_are_rejected(tmp_path) -> None:
     content = MANGO + "1;2;3\n" + f";вчера;{T1};0;;79161234567;101;74951112233;;;;E9\n"
     config, result = load(tmp_path, "mango", content)

@@ -174,3 +174,27 @@ def test_local_times_spanning_centuries_and_nulls_convert_one_by_one() -> None:
     assert utc.to_list() == [dt.datetime(24, 3, 5, 9, 6, 32, tzinfo=UTC), None, None]
     empty = local_to_utc(pl.Series("t", [None, None], pl.Datetime("us")), "Europe/Berlin")
     assert empty.dtype == pl.Datetime("us", "UTC") and empty.null_count() == 2
+
+
+def test_a_configured_format_with_an_offset_reads_absolute_instants() -> None:
+    # Read as New York local time, the offset was dropped and the zone applied again:
+    # 23:30 -05:00 on 31 January landed at 09:30 UTC on 1 February (cohort February).
+    fmt = TimeFormat("America/New_York", "%d.%m.%Y %H:%M %z")
+    values = pl.Series(["31.01.2025 23:30 -0500", "28.02.2025 23:30 +0300", "01.02.2025 10:00"])
+    utc, problem = parse_times(values, fmt)
+    assert utc.to_list() == [
+        dt.datetime(2025, 2, 1, 4, 30, tzinfo=dt.UTC),
+        dt.datetime(2025, 2, 28, 20, 30, tzinfo=dt.UTC),
+        dt.datetime(2025, 2, 1, 15, 0, tzinfo=dt.UTC),  # no offset: local, as before
+    ]
+    assert problem.to_list() == [None] * 3
+
+
+def test_a_date_whose_midnight_the_zone_skips_is_the_days_first_instant() -> None:
+    # Cairo moved its clocks from 00:00 to 01:00 on 25 April 2025: the day began at 01:00.
+    utc, problem = parse_times(
+        pl.Series(["2025-04-25", "25.04.2025", "2025-04-25 00:30"]), TimeFormat("Africa/Cairo")
+    )
+    day_start = dt.datetime(2025, 4, 24, 22, 0, tzinfo=dt.UTC)
+    assert utc.to_list() == [day_start, day_start, None]
+    assert problem[2].startswith("'2025-04-25 00:30' does not exist in Africa/Cairo")
