@@ -168,3 +168,19 @@ def test_the_appendix_says_how_many_deals_have_an_amount_in_another_currency() -
         marts=FunnelMarts(quality=quality),
     )  # fmt: skip
     assert "(EUR, USD): 4; their amounts are left out of every sum" in html_of(model)
+
+
+def test_a_segments_conversion_of_a_small_cohort_is_printed_grey_and_said_so() -> None:
+    # Anna's February cohort has 40 clients, Boris's 3: his conversion is no rate to compare.
+    rows = (
+        rows_for(FEB, "cohort", (43, 30, 14), (0.6977, 0.4667))
+        + rows_for(FEB, "cohort", (40, 28, 13), (0.7, 0.4643), segment=("manager", "Anna"))
+        + rows_for(FEB, "cohort", (3, 2, 1), (0.6667, 0.5), segment=("manager", "Boris"))
+    )
+    model = build_report_model(FUNNEL, FEB, CUTOFF, rows, timezone="UTC")
+    [table] = next(s.data for s in model.sections if s.template.endswith("segments.html.j2"))
+    assert [(row.segment, row.few) for row in table.rows] == [("Anna", False), ("Boris", True)]
+    html = html_of(model)
+    assert "Grey: a cohort of fewer than 30 clients" in html
+    segments = re.search(r'<section class="segments">.*?</section>', html).group(0)
+    assert segments.count('<td class="muted">') == 1  # Boris's conversion alone

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from pipeline.config import Funnel
 from pipeline.reporting.model import ReportInputs
-from pipeline.reporting.stages import StageIndex
+from pipeline.reporting.stages import MIN_CLIENTS_TO_JUDGE, StageIndex
 
 SEGMENT_ROWS_MAX = 12
 
@@ -21,12 +21,21 @@ class SegmentRow:
     cohort_entities: int | None
     overall_conversion: float | None
 
+    @property
+    def few(self) -> bool:
+        """Its cohort is too small for its rate to be compared (printed grey)."""
+        return self.cohort_entities is not None and self.cohort_entities < MIN_CLIENTS_TO_JUDGE
+
 
 @dataclass(frozen=True)
 class SegmentTable:
     segment_type: str
     rows: tuple[SegmentRow, ...]
     hidden: int
+
+    @property
+    def has_few(self) -> bool:
+        return any(row.few and row.overall_conversion is not None for row in self.rows)
 
 
 def _segments(
