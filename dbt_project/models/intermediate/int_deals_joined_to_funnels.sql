@@ -4,7 +4,8 @@
 -- entering a stage named as won or lost: config_outcome_stages) takes that outcome at the
 -- history row's time: a lead list with a separate won-deals file closes its leads there.
 -- closed_by: when a closed deal was closed at the latest: its closed_at, else the first
--- export that showed it closed (a lead list's `Won`, an export without a close date).
+-- export that showed its outcome for good (a lead list's `Won`, an export without a close
+-- date).
 -- Tagged crm_and_config: a run with no new CRM file leaves it as the previous build wrote it
 -- (pipeline/incremental.py).
 with
@@ -49,19 +50,6 @@ first_outcomes as (
     where outcome_rank = 1
 ),
 
--- The first export that showed a deal with each outcome (its sighting, by the export's
--- time): a deal closed with no close time in any file was closed by then.
-closed_sightings as (
-    select
-        source,
-        deal_id,
-        status,
-        min(entered_at) as closed_by
-    from {{ ref('int_stage_entries_inferred') }}
-    where status in ('won', 'lost')
-    group by 1, 2, 3
-),
-
 joined as (
     select
         funnel_crm.funnel_id,
@@ -94,6 +82,50 @@ joined as (
             and deals.deal_id = first_outcomes.deal_id
 ),
 
+-- Deals closed with no close time in any file, and the sightings of each in the exports
+-- (int_stage_entries_inferred: a row where an export shows a new stage or status, at the
+-- export's time), each marked whether it shows the deal's outcome.
+unclosed as (
+    select distinct
+        source,
+        deal_id,
+        status
+    from joined
+    where status in ('won', 'lost') and closed_at is null
+),
+
+sightings as (
+    select
+        inferred.source,
+        inferred.deal_id,
+        inferred.entered_at,
+        inferred.status = unclosed.status as shows_outcome
+    from {{ ref('int_stage_entries_inferred') }} as inferred
+    inner join unclosed
+        on
+            inferred.source = unclosed.source
+            and inferred.deal_id = unclosed.deal_id
+),
+
+-- Closed by the first export that showed its outcome after the last one that showed it
+-- otherwise: a deal won, reopened and won again was closed the second time.
+closed_sightings as (
+    select
+        source,
+        deal_id,
+        min(entered_at) as closed_by
+    from (
+        select
+            *,
+            max(case when not shows_outcome then entered_at end)
+                over (partition by source, deal_id)
+                as last_otherwise_at
+        from sightings
+    ) as ordered
+    where shows_outcome and (last_otherwise_at is null or entered_at > last_otherwise_at)
+    group by source, deal_id
+),
+
 final as (
     select
         joined.*,
@@ -106,7 +138,6 @@ final as (
         on
             joined.source = closed_sightings.source
             and joined.deal_id = closed_sightings.deal_id
-            and joined.status = closed_sightings.status
 )
 
 select * from final
