@@ -10,7 +10,7 @@ import pytest
 
 from pipeline import io
 from pipeline.config import load_config
-from pipeline.ingest import IngestError, ingest_inbox
+from pipeline.ingest import IngestError, ingest_inbox, read_with
 from tests.unit._fixtures_ingest import (
     CRM_SOURCE,
     deals_csv,
@@ -161,3 +161,10 @@ def test_the_order_of_a_status_list_reads_nothing_again(tmp_path) -> None:
         'won: ["Успешно реализовано"]', 'won: ["Оплачено", "Успешно реализовано"]'
     )
     assert ingest(make_config(tmp_path, reordered)).files == []
+
+
+def test_readers_that_land_other_rows_read_every_file_again(tmp_path, monkeypatch) -> None:
+    config = landed(tmp_path)
+    assert ingest(config).files == []
+    monkeypatch.setattr(read_with, "READERS_VERSION", read_with.READERS_VERSION + 1)
+    assert [f.status for f in ingest(config).files] == ["loaded"]
