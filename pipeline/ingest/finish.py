@@ -140,6 +140,10 @@ def _finish_reading_again(
         return result
     digest = reading_digest(config, source)
     io.record_ledger_row(config.landing_dir, ledger_row(result, digest, reading["received_at"]))
+    if reading["path"] != item.path:  # read under a copy's name: the bytes' one loaded row
+        earlier = duplicate(reading["path"], reading["source"], reading["preset"],
+                            item.file_id, item.path)  # fmt: skip
+        io.record_ledger_row(config.landing_dir, ledger_row(earlier))
     _sweep_staging(config.landing_dir, item.file_id)
     return result
 

@@ -138,6 +138,12 @@ def test_bytes_gone_under_their_name_are_read_again_under_a_copys_name(tmp_path)
     ]
     assert not any("no longer in the inbox" in line for line in lines), lines
     assert deals(config) == [("Петров Пётр", "open"), ("Петров Пётр", "open")]
+    statuses = ledger(config).sort("path").select("path", "status").rows()
+    assert statuses == [
+        ("crm/deals_2025-03-05.csv", "duplicate"),  # its bytes' loaded name is the copy's now
+        ("crm/deals_2025-03-05_copy.csv", "loaded"),
+    ]
+    assert ingest(config).files == []  # read once
 
 
 def test_a_renamed_source_reads_its_files_again_under_its_new_name(tmp_path) -> None:
