@@ -1,7 +1,8 @@
 """Date/time text → UTC instants. Naive local times are read in the source's time zone.
 
 Order of attempts: the configured `formats.date`, then `dd.mm.yyyy HH:MM[:SS]`,
-`dd.mm.yyyy`, ISO (space or `T`, optional fraction; `Z`/offset makes it absolute), and —
+`dd.mm.yyyy`, ISO (space or `T`, optional fraction; `Z`, an offset or ` UTC` makes it
+absolute), and —
 for XLSX only — Excel serial day numbers (from 61, 1900-03-01: below it Excel counts a
 29 February 1900 that never was, and 0 or 1 are empty cells' dates). A configured format
 with an offset (`%z`) reads absolute instants. DST: an ambiguous local time (the repeated
@@ -42,7 +43,11 @@ AWARE_FORMATS = (
     "%Y-%m-%dT%H:%M:%S%#z",
     "%Y-%m-%dT%H:%M:%S%.f%#z",
     "%Y-%m-%d %H:%M:%S%#z",
+    "%Y-%m-%d %H:%M:%S%.f%#z",
     "%Y-%m-%dT%H:%M%#z",
+    "%Y-%m-%d %H:%M%#z",
+    "%Y-%m-%d %H:%M:%S UTC",  # (a format without an offset reads as the dtype's zone: UTC)
+    "%Y-%m-%d %H:%M UTC",
 )
 EXPECTED_DEFAULT = "a date/time like dd.mm.yyyy HH:MM[:SS], dd.mm.yyyy or ISO yyyy-mm-dd[THH:MM:SS]"
 _EXCEL_SERIAL = r"^\d{1,7}(\.\d+)?$"

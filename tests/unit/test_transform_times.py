@@ -198,3 +198,16 @@ def test_a_date_whose_midnight_the_zone_skips_is_the_days_first_instant() -> Non
     day_start = dt.datetime(2025, 4, 24, 22, 0, tzinfo=dt.UTC)
     assert utc.to_list() == [day_start, day_start, None]
     assert problem[2].startswith("'2025-04-25 00:30' does not exist in Africa/Cairo")
+
+
+def test_iso_with_a_space_a_fraction_and_an_offset_or_utc_is_absolute() -> None:
+    values = pl.Series(
+        ["2025-01-31 23:30:00.123+03:00", "2025-11-02 01:30-05:00", "2025-01-31 23:30:00 UTC"]
+    )
+    utc, problem = parse_times(values, TimeFormat("America/New_York"))
+    assert utc.to_list() == [
+        dt.datetime(2025, 1, 31, 20, 30, 0, 123000, tzinfo=dt.UTC),
+        dt.datetime(2025, 11, 2, 6, 30, tzinfo=dt.UTC),  # the autumn hour, told by its offset
+        dt.datetime(2025, 1, 31, 23, 30, tzinfo=dt.UTC),
+    ]
+    assert problem.to_list() == [None] * 3
