@@ -24,7 +24,7 @@ from pipeline.ingest.plan import (
     loaded_readings,
     safe_key,
 )
-from pipeline.ingest.read_with import reading_digest
+from pipeline.ingest.read_with import source_digests
 from pipeline.ingest.results import (
     FileResult,
     IngestError,
@@ -60,6 +60,7 @@ def finish_ingest(
     io.ensure_landing(landing)
     seen, loaded = ledger_state(landing)
     readings = loaded_readings(landing)
+    digests = source_digests(config)
     by_id = {result.file_id: result for result in results}
     outcome: dict[str, FileResult] = {}  # file_id → what became of the first file with it
     summary = IngestSummary()
@@ -73,7 +74,7 @@ def finish_ingest(
         assert file_id is not None
         own = by_id.get(file_id) if isinstance(item, PlannedFile) and not item.copy_of else None
         if isinstance(item, PlannedFile) and item.again:
-            result = _finish_reading_again(config, item, own, readings.get(file_id))
+            result = _finish_reading_again(config, item, own, readings.get(file_id), digests)
             if result is not None:
                 summary.files.append(result)
                 say(progress_line(result) + READ_AGAIN)
@@ -96,8 +97,7 @@ def finish_ingest(
         if result.status == "loaded":
             loaded[file_id] = name
         if result.status != "incomplete":
-            digest = reading_digest(config, config.source(result.source))
-            io.record_ledger_row(landing, ledger_row(result, digest))
+            io.record_ledger_row(landing, ledger_row(result, digests[result.source]))
             _sweep_staging(landing, file_id)
         summary.files.append(result)
         say(progress_line(result))
@@ -123,14 +123,17 @@ def _published(config: Config, result: FileResult) -> FileResult:
 
 
 def _finish_reading_again(
-    config: Config, item: PlannedFile, own: FileResult | None, reading: dict | None
+    config: Config,
+    item: PlannedFile,
+    own: FileResult | None,
+    reading: dict | None,
+    digests: dict[str, str],
 ) -> FileResult | None:
     """Loaded bytes read again (plan.is_stale): the new reading replaces the old one and
     keeps its first arrival (which orders the copies of a row). A new reading that fails
     leaves the old one as it was, its ledger row and its parts, and is returned failed
     (the ingest then fails naming it). None: another run read it again since the plan."""
-    source = config.source(item.source)
-    if not is_stale(config, reading, source):
+    if not is_stale(reading, item.source, digests):
         _discard_staging(config.landing_dir, own)
         return None
     assert reading is not None
@@ -138,8 +141,8 @@ def _finish_reading_again(
     if result.status != "loaded":
         _discard_staging(config.landing_dir, own)
         return result
-    digest = reading_digest(config, source)
-    io.record_ledger_row(config.landing_dir, ledger_row(result, digest, reading["received_at"]))
+    received = reading["received_at"]
+    io.record_ledger_row(config.landing_dir, ledger_row(result, digests[item.source], received))
     if reading["path"] != item.path:  # read under a copy's name: the bytes' one loaded row
         earlier = duplicate(reading["path"], reading["source"], reading["preset"],
                             item.file_id, item.path)  # fmt: skip

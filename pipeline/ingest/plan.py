@@ -11,7 +11,7 @@ from pathlib import Path
 from pipeline import io
 from pipeline.config import Config, Source
 from pipeline.ingest.fingerprints import Fingerprints
-from pipeline.ingest.read_with import reading_digest
+from pipeline.ingest.read_with import source_digests
 from pipeline.ingest.results import FINAL_STATUSES, FileResult, duplicate, incomplete
 from pipeline.sources import registry
 
@@ -141,15 +141,14 @@ def loaded_readings(landing: Path) -> dict[str, dict]:
     return {row["file_id"]: row for row in ledger.iter_rows(named=True)}
 
 
-def is_stale(config: Config, reading: dict | None, source: Source) -> bool:
+def is_stale(reading: dict | None, source: str, digests: dict[str, str]) -> bool:
     """Whether loaded bytes (their ledger row `reading`) would be read otherwise by `source`,
     the source claiming them now: another source (a renamed one), or other settings since
-    they were read (ingest.read_with; a row from before the digest was kept: NULL)."""
+    they were read (`digests`: read_with.source_digests; a row from before the digest was
+    kept: NULL)."""
     if reading is None:
         return False
-    return reading["source"] != source.name or reading["read_with"] != reading_digest(
-        config, source
-    )
+    return reading["source"] != source or reading["read_with"] != digests[source]
 
 
 def _read_again_as(
@@ -157,11 +156,12 @@ def _read_again_as(
 ) -> dict[str, str]:
     """file_id → the inbox name to read stale bytes again under: the loaded name where it
     is among `present` (source, name, file_id), else the first name holding them."""
+    digests = source_digests(config)
     chosen: dict[str, str] = {}
     for source, name, file_id in present:
         reading = readings.get(file_id)
         first_or_own = file_id not in chosen or (reading and name == reading["path"])
-        if first_or_own and is_stale(config, reading, source):
+        if first_or_own and is_stale(reading, source.name, digests):
             chosen[file_id] = name
     return chosen
 
@@ -169,11 +169,11 @@ def _read_again_as(
 def _stale_ids(config: Config, readings: dict[str, dict]) -> set[str]:
     """The loaded bytes their own source would now read otherwise (a source no longer
     configured reads nothing again)."""
-    sources = {source.name: source for source in config.sources}
+    digests = source_digests(config)
     return {
         file_id
         for file_id, reading in readings.items()
-        if reading["source"] in sources and is_stale(config, reading, sources[reading["source"]])
+        if reading["source"] in digests and is_stale(reading, reading["source"], digests)
     }
 
 

@@ -36,3 +36,8 @@ def reading_digest(config: Config, source: Source) -> str:
     }
     text = json.dumps(settings, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def source_digests(config: Config) -> dict[str, str]:
+    """reading_digest of every configured source, by name (once per run, not per file)."""
+    return {source.name: reading_digest(config, source) for source in config.sources}
