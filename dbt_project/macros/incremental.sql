@@ -195,7 +195,20 @@
 {# The first day of a month-partitioned landing row's month folder (`YYYY-MM`, the UTC
    month of its time column, pipeline/io.py; NULL for the NULL partition), as a date. A
    filter on it is a filter on the partition column, so a reader opens only the months it
-   keeps, also through a view. #}
+   keeps, also through a view (stg_landing__calls' call_month).
+   DuckDB prunes a hive folder only by a filter it can evaluate on the folder's value
+   without an error: a `cast`, which may fail, is left to a filter over every file's rows
+   (a month of calls at full scale read all 10 M calls: 2.5 s against 0.5 s for
+   int_calls_missed_classified). Its `try_cast` never fails, and the folder names are
+   the pipeline's own, so it gives the same dates. #}
 {% macro partition_month(column) -%}
+    {{ return(adapter.dispatch('partition_month', 'voronka')(column)) }}
+{%- endmacro %}
+
+{% macro default__partition_month(column) -%}
     cast({{ dbt.concat([column, "'-01'"]) }} as date)
+{%- endmacro %}
+
+{% macro duckdb__partition_month(column) -%}
+    try_cast({{ dbt.concat([column, "'-01'"]) }} as date)
 {%- endmacro %}
