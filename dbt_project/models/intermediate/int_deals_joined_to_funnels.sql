@@ -8,6 +8,11 @@
 -- date).
 -- Tagged crm_and_config: a run with no new CRM file leaves it as the previous build wrote it
 -- (pipeline/incremental.py).
+-- Without voronka.yaml's `currency`, a funnel whose deals' amounts are in several
+-- currencies fails the build (macros/currency.sql amounts_in_one_currency).
+-- depends_on: {{ ref('stg_landing__crm_deal_snapshots') }}, {{ ref('stg_landing__config_settings') }}
+{{ config(post_hook="{{ amounts_in_one_currency(this) }}") }}
+
 with
 
 deals as (
