@@ -11,7 +11,7 @@
 -- Without voronka.yaml's `currency`, a funnel whose deals' amounts are in several
 -- currencies fails the build (macros/currency.sql amounts_in_one_currency).
 -- depends_on: {{ ref('stg_landing__crm_deal_snapshots') }}, {{ ref('stg_landing__config_settings') }}
-{{ config(post_hook="{{ amounts_in_one_currency(this) }}") }}
+{{ config(post_hook='{{ amounts_in_one_currency(this) }}') }}
 
 with
 
