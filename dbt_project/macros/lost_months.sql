@@ -2,11 +2,11 @@
    (docs/analyst-guide.md "Incremental builds").
 
    A (funnel, month) of lost_reasons counts the funnel's lost deals closed in that local
-   month, each at its last reached stage and in its segments. With no new CRM file a
-   deal's status, close time and reason are as built, and its reached stages and segments
-   change only if its entity is recomputed (cohort month from the boundary on,
+   month (closed_by), each at its last reached stage and in its segments. With no new CRM
+   file a deal's status, close time and reason are as built, and its reached stages and
+   segments change only if its entity is recomputed (cohort month from the boundary on,
    rebuild_from). So such a run recomputes the months in which a recomputed lost deal was
-   closed (the NULL month too, for a lost deal without a close time), from every lost deal
+   closed (the NULL month too, for a lost deal with no closed_by), from every lost deal
    closed in them, and keeps the other months. A run with a new CRM file (a deal may have
    been lost, closed again or reopened) replaces the table whole.
 
@@ -30,7 +30,7 @@
             and recomputed.status = 'lost'
             and recomputed.cohort_month >= {{ rebuild_from('recomputed.funnel_id') }}
             and recomputed.funnel_id = {{ funnel_expression }}
-            and {{ local_month('recomputed.closed_at') }} is not distinct from {{ month_expression }}
+            and {{ local_month('recomputed.closed_by') }} is not distinct from {{ month_expression }}
     )
     {%- else -%}
     1 = 1

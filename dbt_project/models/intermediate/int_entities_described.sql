@@ -38,6 +38,7 @@ deal_entities as (
         lead_source,
         status,
         closed_at,
+        closed_by,
         amount,
         lost_reason
     from deals
@@ -52,6 +53,7 @@ call_lead_entities as (
         cast(null as {{ dbt.type_string() }}) as lead_source,
         'open' as status,
         cast(null as {{ dbt.type_timestamp() }}) as closed_at,
+        cast(null as {{ dbt.type_timestamp() }}) as closed_by,
         cast(null as {{ type_double() }}) as amount,
         cast(null as {{ dbt.type_string() }}) as lost_reason
     from call_leads
@@ -72,6 +74,7 @@ final as (
         described.lead_source,
         described.status,
         described.closed_at,
+        described.closed_by,
         described.amount,
         described.lost_reason,
         anchors.anchor_at,

@@ -63,7 +63,8 @@ stage_spans as (
 ),
 
 -- Each deal with those times (from its furthest stage's row) and when it was lost
--- (closed_at of a lost deal).
+-- (closed_by of a lost deal: its close date, else the first export that showed it lost
+-- for good; a lost deal without a close date is never open after that export).
 deal_times as (
     select
         deals.funnel_id,
@@ -75,7 +76,7 @@ deal_times as (
         stage_spans.won_stage_order,
         stage_spans.first_known_at,
         stage_spans.won_at,
-        case when deals.status = 'lost' then deals.closed_at end as lost_at
+        case when deals.status = 'lost' then deals.closed_by end as lost_at
     from deals
     inner join stage_spans
         on

@@ -8,17 +8,6 @@ entities as (
     where entity_kind = 'deal' and status in ('won', 'lost')
 ),
 
--- When each closed deal closed: closed_at, else the first export that showed it closed
--- (int_deals_joined_to_funnels.closed_by), the month the period view counts its entry in.
-closed_by as (
-    select
-        funnel_id,
-        entity_id,
-        closed_by
-    from {{ ref('int_deals_joined_to_funnels') }}
-    where status in ('won', 'lost')
-),
-
 segments as (
     select * from {{ ref('int_entity_segments') }}
 ),
@@ -27,19 +16,17 @@ segment_months as (
     select * from {{ ref('int_segment_months_spined') }}
 ),
 
+-- Each closed deal in the month it closed: closed_by (closed_at, else the first export
+-- that showed it closed), the month the period view counts its entry in.
 closed_deals as (
     select
-        entities.funnel_id,
-        entities.entity_id,
-        entities.status,
-        entities.amount,
-        {{ local_month('closed_by.closed_by') }} as month
+        funnel_id,
+        entity_id,
+        status,
+        amount,
+        {{ local_month('closed_by') }} as month
     from entities
-    inner join closed_by
-        on
-            entities.funnel_id = closed_by.funnel_id
-            and entities.entity_id = closed_by.entity_id
-    where closed_by.closed_by is not null
+    where closed_by is not null
 ),
 
 closed_counts as (
