@@ -9,7 +9,9 @@ configured; otherwise the column shows it: a value only one style writes (`1500,
 `1.234,5`: comma; `3,200.50`, `1,234,567`: point) decides for the whole column, and where
 none does, the preset's (a point for vendors that write English numbers). A value written
 in the other style than the column's is rejected, never misread (`3,200.50` read with a
-decimal comma was 3.2005), and so is `1,500` when nothing says whether it is 1.5 or 1500."""
+decimal comma was 3.2005), and so are `1,500` and `1.500` when nothing says whether they
+are 1.5 or 1500 (with a decimal comma `1.500` is 1500: it was read as 1.5). A plain number
+with a point only a decimal point writes (`1234.5`) reads so in either style."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import polars as pl
 RUBLE_MARKS = r"(?i)(₽|руб\.?|р\.|\brub\b)"
 _GROUPING = r"[\s\u00a0\u202f']"
 CODED_CURRENCY = r"\s*\|\s*([A-Za-z]{3})\s*$"  # `10000|RUB`: a money field's amount|currency
-_PLAIN = r"^[+-]?\d+(\.\d+)?$"  # 1500, 1500.5 (a lone point is one in either style)
+_PLAIN = r"^[+-]?\d+(\.\d+)?$"  # 1500, 1500.5 (a lone point: a decimal point, but for 1.500)
 _POINT_STYLE = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"  # 1,234,567 / 3,200.50
 _EITHER = r"^[+-]?\d{1,3},\d{3}$"  # 1,500: 1.5 or 1500
 _COMMA_STYLE = r"^[+-]?(\d+,\d+|\d{1,3}(\.\d{3})+(,\d+)?)$"  # 1500,00 / 1.234.567 / 1.234,5
@@ -69,12 +71,20 @@ def parse_amounts(
     problem = pl.lit(None, dtype=pl.String)
     if frame.select(failed.any()).item():
         problem = (
-            pl.when(failed & pl.col("either"))
+            pl.when(failed & (pl.col("either") | pl.col("one_dot_group")))
             .then(
                 pl.format(
                     "'{}' could be {} or {}: set the source's formats.decimal",
                     "text",
                     *_both_readings(),
+                )
+            )
+            .when(failed & _other_style(mode))
+            .then(
+                pl.format(
+                    "'{}' is written in the other style: {}",
+                    "text",
+                    pl.lit(f"expected {expected_amount(mode)} (the column's; formats.decimal)"),
                 )
             )
             .when(failed)
@@ -88,12 +98,21 @@ def parse_amounts(
 
 def _column_style(frame: pl.DataFrame) -> str | None:
     """The decimal mark the column's values show: "." or "," where only one style appears
-    in values that tell (module doc), None where none or both do."""
+    in values that tell (module doc: not `1,500` or `1.500`), None where none or both do."""
     point = bool((frame["point_style"] & ~frame["either"]).any())
-    comma = bool((frame["comma_style"] & ~frame["either"]).any())
+    comma = bool((frame["comma_style"] & ~(frame["either"] | frame["one_dot_group"])).any())
     if point != comma:
         return "." if point else ","
     return None
+
+
+def _other_style(mode: str | None) -> pl.Expr:
+    """A value written in the other style than the column's `mode` (none when unknown)."""
+    if mode == ",":
+        return pl.col("point_style")
+    if mode == ".":
+        return pl.col("comma_style") & ~pl.col("plain")
+    return pl.lit(False)
 
 
 def _read(mode: str | None, dot_grouped: bool) -> pl.Expr:
@@ -103,16 +122,27 @@ def _read(mode: str | None, dot_grouped: bool) -> pl.Expr:
     bare = pl.col("bare")
     as_point = bare.str.replace_all(",", "", literal=True)
     as_comma = bare.str.replace_all(r"\.", "").str.replace(",", ".", literal=True)
-    read = pl.when(pl.col("plain") & ~(pl.col("one_dot_group") & dot_grouped)).then(bare)
     if mode == ".":
-        return read.when(pl.col("point_style")).then(as_point)
+        return pl.when(pl.col("plain")).then(bare).when(pl.col("point_style")).then(as_point)
     if mode == ",":
-        return read.when(pl.col("comma_style") | pl.col("either")).then(as_comma)
-    return read
+        # `1.500` groups thousands (1500); `1234.5` only a decimal point can write.
+        plain = pl.col("plain") & ~pl.col("one_dot_group")
+        return (
+            pl.when(plain).then(bare).when(pl.col("comma_style") | pl.col("either")).then(as_comma)
+        )
+    # No style known: a point is a decimal point, but for `1.500`, which is 1500 where the
+    # column groups thousands by dots (`1.234.567`) and either where it does not.
+    one_dot_group = pl.col("one_dot_group")
+    return (
+        pl.when(pl.col("plain") & ~one_dot_group)
+        .then(bare)
+        .when(one_dot_group & dot_grouped)
+        .then(as_comma)
+    )
 
 
 def _both_readings() -> tuple[pl.Expr, pl.Expr]:
-    """A `1,500`'s two readings, as text: `1.5` and `1500`."""
+    """A `1,500`'s or `1.500`'s two readings, as text: `1.5` and `1500`."""
     bare = pl.col("bare")
-    as_comma = bare.str.replace(",", ".", literal=True).cast(pl.Float64).cast(pl.String)
-    return as_comma, bare.str.replace(",", "", literal=True)
+    as_decimal = bare.str.replace(",", ".", literal=True).cast(pl.Float64).cast(pl.String)
+    return as_decimal, bare.str.replace_all(r"[.,]", "")

@@ -82,9 +82,25 @@ def test_a_value_that_reads_both_ways_is_refused_unless_something_says_which() -
     assert parse_amounts(ambiguous, None, ".")[0].to_list() == [1500.0, 4500.0, None]  # preset
     # The configured mark refuses the other style rather than misreading it.
     assert parse_amounts(pl.Series(["12 500,00"]), ".")[1].to_list() == [
-        "'12 500,00' is not a number"
+        "'12 500,00' is written in the other style: expected a number like 1,234,567.00 "
+        "(the column's; formats.decimal)"
     ]
     assert parse_amounts(pl.Series(["3,200.50"]), ",")[0].to_list() == [None]
+
+
+def test_a_dot_grouping_thousands_is_read_so_with_a_decimal_comma() -> None:
+    # `1.500` with a decimal comma is 1500 (configured, or the column's `2 000,50` says so;
+    # it was read as 1.5), and with nothing to say which it is refused like `1,500`;
+    # `1500.75`, which only a decimal point writes, reads so in either style.
+    values = pl.Series(["2 000,50", "1.500", "1500.75"])
+    assert parse_amounts(values, ",")[0].to_list() == [2000.5, 1500.0, 1500.75]
+    assert parse_amounts(values, None)[0].to_list() == [2000.5, 1500.0, 1500.75]
+    assert parse_amounts(pl.Series(["1.500"]), ",")[0].to_list() == [1500.0]
+    alone, problem, _ = parse_amounts(pl.Series(["1.500", "700"]), None)
+    assert alone.to_list() == [None, 700.0]
+    assert problem[0] == "'1.500' could be 1.5 or 1500: set the source's formats.decimal"
+    assert parse_amounts(pl.Series(["1.500"]), ".")[0].to_list() == [1.5]
+    assert parse_amounts(pl.Series(["1.500"]), None, ".")[0].to_list() == [1.5]  # preset
 
 
 def test_a_money_field_in_english_numbers_keeps_its_thousands() -> None:
