@@ -297,10 +297,14 @@ def plan_rebuild(
 def _first_call_month(config: Config, changes: Changes) -> dt.date:
     """The first UTC call month of the per-call models the changes reach: the month of the
     earliest call of a new file, new or a copy of a built call (its month's copies are
-    ranked again: stg_landing__call_copies), or of the previous cutoff less the callback
-    window and a day if earlier (a missed call's callback may come in the new calls)."""
-    callbacks_from = changes.cutoff - dt.timedelta(hours=config.calls.callback_hours, days=1)
-    return month_start(min(filter(None, [changes.first_delivered_call, callbacks_from])))
+    ranked again: stg_landing__call_copies), less the callback window and a day (a new
+    call may be the callback of a missed call before it, in the month before: its leak
+    flag changes), or of the previous cutoff less the same if earlier (a missed call whose
+    window the cutoff closes)."""
+    window = dt.timedelta(hours=config.calls.callback_hours, days=1)
+    first_call = changes.first_delivered_call
+    moments = [first_call - window if first_call else None, changes.cutoff - window]
+    return month_start(min(filter(None, moments)))
 
 
 def _only_call_logs(config: Config, files: pl.DataFrame) -> bool:

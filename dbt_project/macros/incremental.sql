@@ -11,8 +11,9 @@
      calls_rebuild_from  first call month (UTC) of the per-call models (dedupe, rules,
                          missed-call callbacks): the month of the earliest call in a new
                          file (a copy of a built call included: the month's copies are
-                         ranked again), or of the previous cutoff less the callback
-                         window if earlier
+                         ranked again) less the callback window and a day (it may call
+                         back a missed call before it), or of the previous cutoff less
+                         the same if earlier
      links_rebuild_from  first call month (UTC) of call → deal links and call-lead
                          episodes, per funnel: the month of the first new call or history
                          entry, or of a changed deal's creation less the link days; an

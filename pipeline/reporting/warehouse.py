@@ -224,6 +224,7 @@ class UnmappedStageRow:
     stage: str
     deals: int
     first_seen: dt.datetime
+    first_seen_local: dt.datetime  # what the report prints: the business zone's day
 
 
 @dataclass(frozen=True)

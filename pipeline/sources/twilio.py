@@ -9,6 +9,13 @@ failed → failed, no-answer and canceled → no_answer (a call still queued/rin
 rejected as not final). Client = from (inbound) or to (outbound); line = the other
 number. Twilio has no agent column: a `client:<name>` or `sip:<user>@…` party is the
 manager. talk_s = duration (Twilio counts it from pickup).
+
+A leg Twilio dials for a client's inbound call (`parent_call_sid`: an inbound call from a
+phone, in the same file; a <Dial> to the agent's phone) is that call, not a call to a
+client: it lands under the parent's sid, as an Asterisk ring group's legs share one
+uniqueid, and the build keeps one copy (the answered one, then the longest talk:
+stg_landing__call_copies). A leg of a call that no client placed (the agent's browser
+`client:…` dialing out) is the call to the client and keeps its own sid.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import re
+
+import polars as pl
 
 from pipeline.config import Source
 from pipeline.sources import presets
@@ -32,6 +41,7 @@ COLUMNS = (
     Column("_to", ("to", "To"), required=True),
     Column("_direction", ("direction", "Direction"), required=True),
     Column("_status", ("status", "Status"), required=True),
+    Column("_parent", ("parent_call_sid", "Parent Call Sid", "ParentCallSid")),
 )
 DIRECTIONS = {"inbound": "inbound", "outbound-api": "outbound", "outbound-dial": "outbound"}
 STATUSES = {
@@ -76,8 +86,9 @@ def read(data: bytes, name: str, source: Source) -> RawFile:
         table.header, COLUMNS, dict(source.columns), file_name=name, source=source, preset="twilio"
     )
     names = ("call_id", "direction", "line", "client_phone", "started_at", "answered_at")
-    names += ("ended_at", "manager", "talk_s", "disposition")
-    raw.frame = presets.call_frame(table, labels, lambda values, _raw: _call(values), names)
+    names += ("ended_at", "manager", "talk_s", "disposition", "_parent")
+    frame = presets.call_frame(table, labels, lambda values, _raw: _call(values), names)
+    raw.frame = _legs_as_their_calls(frame)
     raw.labels = {
         "call_id": labels["call_id"],
         "direction": labels["_direction"],
@@ -113,4 +124,18 @@ def _call(r: dict) -> tuple:
         agent(line or "") or agent(client or ""),
         get("_duration") or None,
         status,
+        get("_parent") or None,
     )
+
+
+def _legs_as_their_calls(frame: pl.DataFrame) -> pl.DataFrame:
+    """The legs dialed for a client's inbound call under that call's sid (module doc)."""
+    client_calls = frame.filter(
+        (pl.col("direction") == "inbound")
+        & pl.col("client_phone").is_not_null()
+        & ~pl.col("client_phone").str.contains("(?i)" + _AGENT.pattern)
+    )["call_id"]
+    dialed_for_client = pl.col("_parent").is_in(client_calls.implode())
+    return frame.with_columns(
+        call_id=pl.when(dialed_for_client).then(pl.col("_parent")).otherwise(pl.col("call_id"))
+    ).drop("_parent")

@@ -692,9 +692,9 @@ def test_a_rotated_log_repeating_built_calls_ranks_their_copies_again(tmp_path, 
     """The history (calls to June 2026) is built; then July's log arrives rotated: it
     repeats May's calls, which the history already holds. Those repeats are no new calls,
     but May now holds two copies of each: the per-call models recompute from May's first
-    call (its UTC month), so the dedupe keeps one copy of each, and the result equals a
-    full rebuild. A boundary from the new calls alone left May's copies unranked, and
-    stg_landing__calls passed both through."""
+    call (its UTC month, less the callback window), so the dedupe keeps one copy of each,
+    and the result equals a full rebuild. A boundary from the new calls alone left May's
+    copies unranked, and stg_landing__calls passed both through."""
     config, exports = history_to_june_built(tmp_path, timezone)
     mays = split_calls(exports / "pbx/Master.csv", "2026-06-01", "2026-05-01")[0]
     rotated = exports / "pbx/Master-2026-07-rotated.csv"
@@ -712,7 +712,10 @@ def test_a_rotated_log_repeating_built_calls_ranks_their_copies_again(tmp_path, 
     assert len(repeated_ids) > 500
     plan = plan_rebuild(config, config.warehouse_path)
     assert not plan.full, plan.describe()
-    assert plan.calls_rebuild_from == first_utc.date().replace(day=1), plan.describe()
+    # From the month of the first repeated call less the callback window and a day (a
+    # new call may call back a missed one before it).
+    earliest = first_utc - dt.timedelta(hours=config.calls.callback_hours, days=1)
+    assert plan.calls_rebuild_from == earliest.date().replace(day=1), plan.describe()
     build_warehouse(config)
     with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
         rows, calls = con.execute(

@@ -265,3 +265,29 @@ def test_talk_times_read_as_seconds_only_when_they_are_times(written, seconds) -
     from pipeline.sources.presets import duration_seconds
 
     assert duration_seconds(written) == seconds
+
+
+def test_a_twilio_leg_dialed_for_a_clients_call_lands_as_that_call(tmp_path) -> None:
+    # CA6 is a client's inbound call; CA7 the leg Twilio dialed to the agent's cell for it
+    # (parent_call_sid CA6): the same call, under CA6's sid. CA9 is the agent's browser
+    # (`client:…`) dialing out, and CA10 its leg to the client: the call to the client.
+    rows = TWILIO + (
+        "CA6,,2025-03-10 10:00:00 UTC,2025-03-10 10:00:00 UTC,2025-03-10 10:01:35 UTC,95,"
+        "+79165550106,+74951112233,inbound,completed,,USD,\n"
+        "CA7,CA6,2025-03-10 10:00:05 UTC,2025-03-10 10:00:05 UTC,2025-03-10 10:01:35 UTC,90,"
+        "+74951112233,+79165559999,outbound-dial,completed,,USD,\n"
+        "CA9,,2025-03-10 11:00:00 UTC,2025-03-10 11:00:00 UTC,2025-03-10 11:02:00 UTC,120,"
+        "client:ext:101,+74951112233,inbound,completed,,USD,\n"
+        "CA10,CA9,2025-03-10 11:00:02 UTC,2025-03-10 11:00:02 UTC,2025-03-10 11:02:00 UTC,118,"
+        "+74951112233,+79165550110,outbound-dial,completed,,USD,\n"
+    )
+    config, result = load(tmp_path, "twilio", rows)
+    assert (result.rows_total, result.rows_accepted, result.rows_rejected) == (7, 7, 0)
+    calls = table(config, "calls").sort("started_at")
+    legs = calls.filter(calls["started_at"] >= dt.datetime(2025, 3, 10, 10, tzinfo=UTC))
+    assert legs.select("call_id", "direction", "client_phone").rows() == [
+        ("CA6", "inbound", "+79165550106"),
+        ("CA6", "outbound", "+79165559999"),
+        ("CA9", "inbound", None),
+        ("CA10", "outbound", "+79165550110"),
+    ]

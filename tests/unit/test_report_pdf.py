@@ -443,10 +443,26 @@ def build_other_marts(con, stage_rows: list[tuple], managers: int) -> None:
     _table(
         con,
         "unmapped_stages",
-        "source varchar, crm_pipeline varchar, stage varchar, deals bigint, first_seen timestamp",
+        "source varchar, crm_pipeline varchar, stage varchar, deals bigint, first_seen timestamp,"
+        " first_seen_local timestamp",
         [
-            ("crm", "Розница", "Старый этап", 3, dt.datetime(2026, 9, 14, 8, 0)),
-            ("crm", "Опт", "Чужой этап", 1, dt.datetime(2026, 9, 1, 8, 0)),
+            # 13 September 22:00 UTC is the 14th in Moscow: the report prints the local day.
+            (
+                "crm",
+                "Розница",
+                "Старый этап",
+                3,
+                dt.datetime(2026, 9, 13, 22, 0),
+                dt.datetime(2026, 9, 14, 1, 0),
+            ),
+            (
+                "crm",
+                "Опт",
+                "Чужой этап",
+                1,
+                dt.datetime(2026, 9, 1, 8, 0),
+                dt.datetime(2026, 9, 1, 11),
+            ),
         ],
     )
 
@@ -594,6 +610,7 @@ def test_lost_reasons_appendix_and_custom_segment_names_are_shown(rendered):
     assert "Ivan?" in text  # unknown manager as written
     assert "не связанные ни с одной сделкой: 17" in text
     assert "Старый этап" in text and "Чужой этап" not in text  # this funnel's pipeline only
+    assert "Старый этап 3 14 сент. 2026" in text  # first seen: the Moscow day, not UTC's 13th
     assert "Смирнова Анна 5 2 9" in text and "Команда 8 3 13" in text  # call_leaks
     assert "495" not in text  # the phone quoted in a reject reason is masked
 

@@ -176,7 +176,8 @@ final as (
         crm_pipeline,
         stage,
         cast(count(distinct deal_id) as {{ dbt.type_bigint() }}) as deals,
-        min(seen_at) as first_seen
+        min(seen_at) as first_seen,
+        {{ to_local('min(seen_at)') }} as first_seen_local
     from unmapped_sightings
     group by source, crm_pipeline, stage
 )
