@@ -116,16 +116,47 @@ status_entries as (
 -- by the sighting's bounds as a stage seen in a snapshot is. A deal won with no close date
 -- (a lead list's stage `Won`, an export without the column) reaches the won stage, and so
 -- does one won and reopened in a later export (moving back from there: a regression);
--- where closed_at is known, the exact status entry above wins.
+-- where closed_at is known, the exact status entry above wins. A win an export dated
+-- (its close date in the sighting's bounds) that a later export undid (the deal seen in
+-- another status after it) is an exact entry at that close: the first entry counts, and
+-- the status entry above holds only the latest close.
+sightings_read as (
+    select
+        source,
+        deal_id,
+        status,
+        entered_at,
+        sighted_at
+    from {{ ref('int_stage_entries_inferred') }}
+    where {{ from_boundary('entered_at', dbt.dateadd('day', '-1', rebuild_from())) }}
+),
+
+-- The closed sightings with a close date that a later sighting in another status undid.
+undone_closes as (
+    select distinct
+        closed.source,
+        closed.deal_id,
+        closed.sighted_at
+    from sightings_read as closed
+    inner join sightings_read as later
+        on
+            closed.source = later.source
+            and closed.deal_id = later.deal_id
+            and closed.sighted_at < later.sighted_at
+            and closed.status <> later.status
+    where closed.status <> 'open' and closed.entered_at < closed.sighted_at
+),
+
 won_sightings as (
     select
         deals.funnel_id,
         deals.entity_id,
         stages.stage_key,
         stages.stage_order,
-        sightings.entered_after as entered_at,
+        case when undone_closes.deal_id is not null then sightings.entered_at else sightings.entered_after end
+            as entered_at,
         sightings.entered_at as entered_by,
-        false as is_exact,
+        undone_closes.deal_id is not null as is_exact,
         'crm' as entry_kind
     from {{ ref('int_stage_entries_inferred') }} as sightings
     inner join {{ ref('int_deals_joined_to_funnels') }} as deals
@@ -136,6 +167,11 @@ won_sightings as (
         on
             deals.funnel_id = stages.funnel_id
             and sightings.status = stages.crm_status
+    left join undone_closes
+        on
+            sightings.source = undone_closes.source
+            and sightings.deal_id = undone_closes.deal_id
+            and sightings.sighted_at = undone_closes.sighted_at
     where {{ from_boundary('sightings.entered_at', dbt.dateadd('day', '-1', rebuild_from('deals.funnel_id'))) }}
 ),
 
