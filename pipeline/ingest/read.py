@@ -101,7 +101,7 @@ class Reading:
         self.rows_rejected += rejects.height
         if rejects.height and self.first_reject is None:
             self.first_reject = rejects.row(0, named=True)
-        self.notes.append(rows.notes)
+        self.notes.append(raw.notes + rows.notes)
         self.times = self.times.merge(rows.times)
         tables = {**rows.tables, "rejected_rows": rejects}
         return tables if self.named_snapshot is None else with_snapshot(tables, self.named_snapshot)

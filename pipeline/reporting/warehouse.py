@@ -223,8 +223,7 @@ class UnmappedStageRow:
     crm_pipeline: str | None  # None: a source without pipelines
     stage: str
     deals: int
-    first_seen: dt.datetime
-    first_seen_local: dt.datetime  # what the report prints: the business zone's day
+    first_seen_local: dt.datetime  # the first sighting in the business zone (its day printed)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,14 @@ from pipeline.sources import fastcsv, presets
 from pipeline.sources.errors import MissingColumnsError, SourceError
 from pipeline.sources.presets import Column
 from pipeline.sources.raw import Export, RawFile, records_frame, rejects_frame
-from pipeline.sources.tabular import Table, dedupe_header, is_excel, read_table
+from pipeline.sources.tabular import (
+    Table,
+    dedupe_header,
+    is_excel,
+    is_totals_row,
+    read_table,
+    totals_note,
+)
 from pipeline.sources.text import Record, sniff_delimiter
 from pipeline.transform.deals import ATTRIBUTE_PREFIX, DEAL_COLUMNS
 from pipeline.transform.history import STAGE_DATE_PREFIX
@@ -61,8 +68,11 @@ def read(export: Export, source: Source) -> Iterator[RawFile]:
                 return
             rows, header_read = rows.filter(pl.col("_row") > 1), True
         rows = rows.with_columns(pl.col("_row") - 1)
+        # A file read in one batch (not `batched`) ends in this one: a totals row below it
+        # is left out. A large file's keeps it, as a rejected record among millions.
+        rows, notes = (rows, []) if export.batched else _without_totals_row(rows)
         raw = RawFile(pl.DataFrame(), rejects_frame([]), rows.height, records.encoding,
-                      delimiter, header)  # fmt: skip
+                      delimiter, header, notes=notes)  # fmt: skip
         if rows.height:
             table = Table(header, [], [], None, delimiter)
             labels = labels or resolve_columns(table, wanted_columns(source), source, export.name)
@@ -70,6 +80,18 @@ def read(export: Export, source: Source) -> Iterator[RawFile]:
         raw.labels = labels
         raw.plain = batch.plain and visible(stage) == stage  # (a configured stage too)
         yield raw
+
+
+def _without_totals_row(records: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """The file's last data records less a totals row below them (tabular.is_totals_row),
+    and the note that says so."""
+    if not records.height:
+        return records, []
+    last = records.row(records.height - 1, named=True)
+    fields = [last.get(f"f{i}") for i in range(last["_width"] or 0)]
+    if not is_totals_row(fields):
+        return records, []
+    return records.slice(0, records.height - 1), [totals_note(last["_row"], fields)]
 
 
 def _careful(export: Export, source: Source, head: Record | None) -> RawFile:

@@ -63,6 +63,7 @@ class RawFile:
     expected: dict[str, str] = field(default_factory=dict)  # preset wording of expected values
     plain: bool = False  # no value holds a NUL or invisible character (fastcsv.Batch.plain)
     decimal: str | None = None  # amounts' decimal mark where they do not show it (English: ".")
+    notes: list[str] = field(default_factory=list)  # what the reader left out, and why
 
     @classmethod
     def from_table(cls, table: Table) -> RawFile:
@@ -74,6 +75,7 @@ class RawFile:
             encoding=table.encoding,
             delimiter=table.delimiter,
             columns_found=table.header,
+            notes=table.notes,
         )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePath
 
 import polars as pl
@@ -45,6 +45,7 @@ class Table:
     rejects: list[tuple[int, str, str, str, str]]
     encoding: str | None
     delimiter: str | None
+    notes: list[str] = field(default_factory=list)  # what was read and left out, and why
 
     @property
     def rows_total(self) -> int:
@@ -95,6 +96,11 @@ def read_table(data: bytes, name: str, formats: Formats) -> Table:
 TITLE_LINES_MAX = 3
 
 
+# The first filled cell of a totals row a report puts below its table (`Итого: 6 сделок`,
+# `Всего`, `Total`): a sum of the rows above, not a row.
+_TOTALS = re.compile(r"^\s*(итого|всего)\b|^\s*(grand\s+)?totals?\s*:?\s*$", re.IGNORECASE)
+
+
 def _split_header(records: list[Record], encoding: str | None, delimiter: str | None) -> Table:
     if not records:
         return Table([], [], [], encoding, delimiter)
@@ -102,6 +108,10 @@ def _split_header(records: list[Record], encoding: str | None, delimiter: str | 
     if head.fields is None:
         raise SourceError(f"the header line cannot be parsed: {head.error}")
     header = dedupe_header(head.fields)
+    notes = []
+    if body and is_totals_row(body[-1].fields):
+        notes.append(totals_note(body[-1].number - head.number, body[-1].fields or []))
+        body = body[:-1]
     rows, rejects = [], []
     for record in body:
         number = record.number - head.number
@@ -116,7 +126,25 @@ def _split_header(records: list[Record], encoding: str | None, delimiter: str | 
             rejects.append((number, "(record)", f"{len(header)} fields", record.raw, reason))
         else:
             rows.append(Record(number, record.fields, record.raw))
-    return Table(header, rows, rejects, encoding, delimiter)
+    return Table(header, rows, rejects, encoding, delimiter, notes)
+
+
+def is_totals_row(fields: list[str | None] | None) -> bool:
+    """Whether the last record below a table is its totals row (_TOTALS): its first filled
+    cell says so."""
+    first = _first_filled(fields)
+    return first is not None and _TOTALS.search(first) is not None
+
+
+def totals_note(number: int, fields: list[str | None]) -> str:
+    """The ledger's note for a totals row left out (row `number` after the header)."""
+    label = (_first_filled(fields) or "").strip()[:40]
+    return f"row {number} below the table is a totals row ({label!r}): not read as a record"
+
+
+def _first_filled(fields: list[str | None] | None) -> str | None:
+    """The first cell that holds anything (None: none, or an unparsed line)."""
+    return next((cell for cell in fields or [] if cell and cell.strip()), None)
 
 
 def _header_index(records: list[Record]) -> int:

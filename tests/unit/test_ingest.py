@@ -415,6 +415,29 @@ def test_a_title_above_the_header_row_is_not_the_header(tmp_path) -> None:
     assert (result.status, result.rows_total, result.rows_accepted) == ("loaded", 1, 1)
 
 
+def test_a_totals_row_below_the_table_is_no_record(tmp_path) -> None:
+    """A report's `Итого` row under the deals (a sum in the budget column, no deal id) was
+    a rejected record, and one of seven rows failed a small export at the 2 % limit. It is
+    left out, and the ledger says so; a deal named like a total is still a deal."""
+    config = make_config(tmp_path, XLSX_SOURCE)
+    header = DEALS_HEADER.split(";")
+    deals = [[n, *XLSX_DEAL[1:]] for n in range(1, 7)]
+    total = ["Итого: 6 сделок", "", "", "", "=SUM(E3:E8)", ""]
+    put(config, "crm/deals_2025-03-02.xlsx", workbook(("Сделки", [header, *deals, total])))
+    [result] = ingest(config).files
+    assert (result.status, result.rows_total, result.rows_accepted) == ("loaded", 6, 6)
+    [row] = ledger(config).filter(pl.col("path") == "crm/deals_2025-03-02.xlsx").to_dicts()
+    assert "row 7 below the table is a totals row ('Итого: 6 сделок')" in row["message"]
+
+
+def test_a_totals_row_of_a_csv_export_is_no_record(tmp_path) -> None:
+    # The total's label may follow an empty id cell.
+    config = make_config(tmp_path, CRM_SOURCE)
+    put(config, "crm/deals_2025-03-03.csv", deals_csv(DEAL_1, DEAL_2, ";Итого;;;12 000 руб.;;;"))
+    [result] = ingest(config).files
+    assert (result.rows_total, result.rows_accepted, result.rows_rejected) == (2, 2, 0)
+
+
 def test_a_formula_error_cell_fares_as_its_text_in_a_csv_export(tmp_path) -> None:
     """A cell whose formula failed (`#DIV/0!` as the amount, `#N/A` as the manager) was read
     as empty: the deal landed with no amount, unsaid. Its text is put back, so the workbook
