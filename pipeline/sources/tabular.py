@@ -26,7 +26,7 @@ import polars as pl
 from pipeline.config import Formats
 from pipeline.sources.errors import SourceError
 from pipeline.sources.text import Record, decode, parse_records, sniff_delimiter, split_lines
-from pipeline.sources.workbook_errors import Position, error_cells
+from pipeline.sources.workbook_cells import SheetCells, sheet_cells
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 ZIP_MAGIC = b"PK\x03\x04"
@@ -232,11 +232,11 @@ def _excel_records(data: bytes) -> list[Record]:
         )
     except Exception as error:  # the engine raises its own types for a broken workbook
         raise SourceError(f"cannot read the workbook: {error}") from None
-    errors = error_cells(data)
+    cells = sheet_cells(data)
     filled = {
         name: records
         for name, frame in sheets.items()
-        if (records := _records(frame, errors.get(name, {})))
+        if (records := _records(frame, cells.get(name, SheetCells())))
     }
     if len(filled) > 1:
         names = ", ".join(f"'{name}' ({len(records)} rows)" for name, records in filled.items())
@@ -247,15 +247,24 @@ def _excel_records(data: bytes) -> list[Record]:
     return next(iter(filled.values()), [])
 
 
-def _records(frame: pl.DataFrame, errors: dict[Position, str]) -> list[Record]:
+def _records(frame: pl.DataFrame, cells: SheetCells) -> list[Record]:
     """A sheet's rows that hold any value, numbered from 1; a formula error cell holds its
-    error's text (workbook_errors.py)."""
+    error's text, a merged cell the value its range shows (workbook_cells.py)."""
+    rows = list(frame.iter_rows())
+
+    def shown(row_index: int, column: int, value: object) -> str:
+        if value is not None:
+            return str(value)
+        if (error := cells.errors.get((row_index, column))) is not None:
+            return error
+        top, left = cells.merged.get((row_index, column), (len(rows), 0))  # a row above
+        if top < len(rows) and left < len(rows[top]):
+            return shown(top, left, rows[top][left])
+        return ""
+
     records: list[Record] = []
-    for row_index, row in enumerate(frame.iter_rows()):
-        fields = [
-            errors.get((row_index, column), "") if value is None else str(value)
-            for column, value in enumerate(row)
-        ]
+    for row_index, row in enumerate(rows):
+        fields = [shown(row_index, column, value) for column, value in enumerate(row)]
         if all(not field.strip() for field in fields):
             continue
         records.append(Record(len(records) + 1, fields, "\t".join(fields)))

@@ -438,6 +438,38 @@ def test_a_totals_row_of_a_csv_export_is_no_record(tmp_path) -> None:
     assert (result.rows_total, result.rows_accepted, result.rows_rejected) == (2, 2, 0)
 
 
+def test_a_cell_merged_over_rows_gives_its_value_to_each_row(tmp_path) -> None:
+    """A hand-made list merges one manager's cell over her three deals: Excel shows the name
+    on each row, but the workbook holds it in the first cell only, and the two rows below
+    landed with no manager, unsaid. Each row takes it; a title merged across the columns
+    above the header stays a title, and the sheet starts away from A1."""
+    header = DEALS_HEADER.split(";")
+    deals = [
+        ["1", "Розница", "Замер назначен", "Попова М.", "100", "01.03.2025 10:00", "", ""],
+        ["2", "Розница", "Замер назначен", None, "200", "01.03.2025 11:00", "", ""],
+        ["3", "Розница", "Замер назначен", None, "300", "01.03.2025 12:00", "", ""],
+        ["4", "Розница", "Замер назначен", "Васильев О.", "400", "01.03.2025 13:00", "", ""],
+    ]
+    buffer = bytes_io.BytesIO()
+    book = xlsxwriter.Workbook(buffer)
+    sheet = book.add_worksheet("Сделки")
+    sheet.merge_range(1, 1, 1, 8, "Сделки за март")  # B2:I2, a title above the header
+    sheet.write_row(2, 1, header)
+    for number, row in enumerate(deals, start=3):
+        for column, value in enumerate(row, start=1):
+            if value is not None:
+                sheet.write(number, column, value)
+    sheet.merge_range(3, 4, 5, 4, "Попова М.")  # E4:E6, the manager of deals 1-3
+    book.close()
+    config = make_config(tmp_path, XLSX_SOURCE)
+    put(config, "crm/deals_2025-03-02.xlsx", buffer.getvalue())
+    [result] = ingest(config).files
+    assert (result.status, result.rows_total, result.rows_accepted) == ("loaded", 4, 4)
+    managers = table(config, "crm_deals").sort("deal_id").select("deal_id", "manager").rows()
+    assert managers == [("1", "Попова М."), ("2", "Попова М."), ("3", "Попова М."),
+                        ("4", "Васильев О.")]  # fmt: skip
+
+
 def test_a_formula_error_cell_fares_as_its_text_in_a_csv_export(tmp_path) -> None:
     """A cell whose formula failed (`#DIV/0!` as the amount, `#N/A` as the manager) was read
     as empty: the deal landed with no amount, unsaid. Its text is put back, so the workbook

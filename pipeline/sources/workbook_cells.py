@@ -1,4 +1,5 @@
-"""Formula error cells of an XLSX workbook (`#DIV/0!`, `#N/A`, `#REF!`, …), by sheet.
+"""Formula error cells (`#DIV/0!`, `#N/A`, `#REF!`, …) and merged cells of an XLSX
+workbook, by sheet.
 
 The workbook reader gives such a cell as an empty value, so an amount computed by a broken
 formula would land as "no amount" unsaid. Read here from the sheet's XML (a cell
@@ -6,6 +7,12 @@ formula would land as "no amount" unsaid. Read here from the sheet's XML (a cell
 (tabular.py), so the row fares as the same export saved as CSV: the text is no number, no
 date, and the row is rejected with its column and value, or kept as text where a column is
 text.
+
+A range merged over several rows (`<mergeCell ref="E3:E5"/>`: one manager's deals in a
+hand-made list) shows its value on every row but holds it in its first cell only; the
+reader gave the rows below an empty cell (deals of no manager, unsaid). Each cell of the
+range's first column takes the range's value. A range within one row (a title over the
+columns) is left as it is.
 
 Positions are (row, column) from the sheet's first used row and column: the reader's
 frame starts there, not at A1.
@@ -16,6 +23,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from dataclasses import dataclass, field
 from html import unescape
 from pathlib import PurePosixPath
 
@@ -28,24 +36,39 @@ _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
 _VALUE = re.compile(rb"<(?:v|is)\b")
 _ERROR_VALUE = re.compile(rb"<v>([^<]*)</v>")
 _REFERENCE = re.compile(r"^([A-Z]+)(\d+)$")
+_MERGE = re.compile(rb'<mergeCell\b[^>]*?\bref="([A-Z]+\d+:[A-Z]+\d+)"')
 
 
-def error_cells(data: bytes) -> dict[str, dict[Position, str]]:
-    """{sheet name: {(row, column) from the sheet's first used cell: error text}} of the
-    sheets that hold a formula error; empty for anything but an XLSX/XLSM archive."""
+@dataclass(frozen=True)
+class SheetCells:
+    """A sheet's cells the reader gives empty: formula errors' texts, and each merged cell
+    below a range's first with the position of the cell whose value it shows."""
+
+    errors: dict[Position, str] = field(default_factory=dict)
+    merged: dict[Position, Position] = field(default_factory=dict)
+
+
+def sheet_cells(data: bytes) -> dict[str, SheetCells]:
+    """{sheet name: its error and merged cells} of the sheets that hold any; empty for
+    anything but an XLSX/XLSM archive."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         sheets = _sheet_paths(archive)
     except (zipfile.BadZipFile, KeyError, OSError):
         return {}
-    found: dict[str, dict[Position, str]] = {}
+    found: dict[str, SheetCells] = {}
     for name, path in sheets.items():
         try:
             xml = archive.read(path)
         except (KeyError, OSError, zipfile.BadZipFile):
             continue
-        if b't="e"' in xml and (errors := _sheet_errors(xml)):
-            found[name] = errors
+        has_errors, has_merges = b't="e"' in xml, b"<mergeCell " in xml
+        if not (has_errors or has_merges):
+            continue
+        origin, errors = _sheet_errors(xml)
+        merged = _merged(xml, origin) if has_merges and origin is not None else {}
+        if errors or merged:
+            found[name] = SheetCells(errors, merged)
     return found
 
 
@@ -65,9 +88,10 @@ def _sheet_paths(archive: zipfile.ZipFile) -> dict[str, str]:
     return paths
 
 
-def _sheet_errors(xml: bytes) -> dict[Position, str]:
-    """The sheet's error cells, placed from its first used row and column (a cell with a
-    value), as the workbook reader's frame is."""
+def _sheet_errors(xml: bytes) -> tuple[Position | None, dict[Position, str]]:
+    """The sheet's first used row and column (a cell with a value; None: cells without
+    references, whose places cannot be told), and its error cells placed from there, as
+    the workbook reader's frame is."""
     errors: dict[tuple[int, int], str] = {}
     first_row = first_column = None
     for match in _CELL.finditer(xml):
@@ -77,17 +101,35 @@ def _sheet_errors(xml: bytes) -> dict[Position, str]:
         attributes = _attributes(match.group(1))
         reference = _REFERENCE.match(attributes.get("r", ""))
         if reference is None:
-            return {}  # cells without references: their places cannot be told
+            return None, {}
         row, column = int(reference.group(2)) - 1, _column_index(reference.group(1))
         first_row = row if first_row is None else min(first_row, row)
         first_column = column if first_column is None else min(first_column, column)
         if attributes.get("t") == "e" and (value := _ERROR_VALUE.search(body)):
             errors[(row, column)] = unescape(value.group(1).decode("utf-8", "replace"))
-    if not errors or first_row is None or first_column is None:
-        return {}
-    return {
+    if first_row is None or first_column is None:
+        return None, {}
+    origin = (first_row, first_column)
+    return origin, {
         (row - first_row, column - first_column): text for (row, column), text in errors.items()
     }
+
+
+def _merged(xml: bytes, origin: Position) -> dict[Position, Position]:
+    """Each cell below the first of a range merged over several rows, in the range's first
+    column, with the first cell's position; placed from `origin`."""
+    merged: dict[Position, Position] = {}
+    for match in _MERGE.finditer(xml):
+        start, end = (_REFERENCE.match(part) for part in match.group(1).decode().split(":"))
+        if start is None or end is None:
+            continue
+        top, column = int(start.group(2)) - 1 - origin[0], _column_index(start.group(1)) - origin[1]
+        bottom = int(end.group(2)) - 1 - origin[0]
+        if top < 0 or column < 0:
+            continue  # a range above or left of every value: nothing to show
+        for row in range(top + 1, bottom + 1):
+            merged[(row, column)] = (top, column)
+    return merged
 
 
 def _attributes(text: bytes) -> dict[str, str]:
