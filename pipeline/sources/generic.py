@@ -32,6 +32,7 @@ from pipeline.sources.tabular import (
     is_totals_row,
     read_table,
     totals_note,
+    unnamed_tail,
 )
 from pipeline.sources.text import Record, sniff_delimiter
 from pipeline.transform.deals import ATTRIBUTE_PREFIX, DEAL_COLUMNS
@@ -57,6 +58,7 @@ def read(export: Export, source: Source) -> Iterator[RawFile]:
         yield _careful(export, source, head)
         return
     header = dedupe_header(head.fields)
+    shortest = len(header) - unnamed_tail(head.fields)
     labels: dict[str, str] = {}  # resolved at the first data record
     stage = _constant_stage(source) or ""
     header_read = False
@@ -76,7 +78,7 @@ def read(export: Export, source: Source) -> Iterator[RawFile]:
         if rows.height:
             table = Table(header, [], [], None, delimiter)
             labels = labels or resolve_columns(table, wanted_columns(source), source, export.name)
-            raw.frame, raw.rejects = _read_batch(rows, header, labels, source)
+            raw.frame, raw.rejects = _read_batch(rows, header, labels, source, shortest)
         raw.labels = labels
         raw.plain = batch.plain and visible(stage) == stage  # (a configured stage too)
         yield raw
@@ -117,12 +119,17 @@ def _reads_back(records: pl.DataFrame, header: list[str]) -> bool:
 
 
 def _read_batch(
-    records: pl.DataFrame, header: list[str], labels: dict[str, str], source: Source
+    records: pl.DataFrame,
+    header: list[str],
+    labels: dict[str, str],
+    source: Source,
+    shortest: int,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Data records (f0…, _width, _row counted from the first data record, _raw, _error)
-    → the mapped columns + the records of another width."""
+    → the mapped columns + the records of another width (`shortest`: a record may lack
+    the header's unnamed last columns, tabular.unnamed_tail)."""
     width = len(header)
-    ok = pl.col("_error").is_null() & (pl.col("_width") == width)
+    ok = pl.col("_error").is_null() & pl.col("_width").is_between(shortest, width)
     rejects = []
     for row, raw, error, count in (
         records.filter(~ok).select("_row", "_raw", "_error", "_width").iter_rows()

@@ -113,9 +113,13 @@ def _split_header(records: list[Record], encoding: str | None, delimiter: str | 
         notes.append(totals_note(body[-1].number - head.number, body[-1].fields or []))
         body = body[:-1]
     rows, rejects = [], []
+    shortest = len(header) - unnamed_tail(head.fields)
     for record in body:
         number = record.number - head.number
-        if record.fields is None:
+        if record.fields is not None and shortest <= len(record.fields) < len(header):
+            padded = record.fields + [""] * (len(header) - len(record.fields))
+            rows.append(Record(number, padded, record.raw))
+        elif record.fields is None:
             rejects.append(
                 (number, "(record)", f"{len(header)} fields", record.raw, record.error or "")
             )
@@ -127,6 +131,14 @@ def _split_header(records: list[Record], encoding: str | None, delimiter: str | 
         else:
             rows.append(Record(number, record.fields, record.raw))
     return Table(header, rows, rejects, encoding, delimiter, notes)
+
+
+def unnamed_tail(names: list[str]) -> int:
+    """How many columns at the header's end have no name (`Источник;;;`): a record that
+    lacks only those lacks nothing read (a spreadsheet writes their empty cells on some
+    rows and not on others)."""
+    named = [index for index, name in enumerate(names) if name.strip()]
+    return len(names) - 1 - named[-1] if named else 0
 
 
 def is_totals_row(fields: list[str | None] | None) -> bool:

@@ -15,7 +15,9 @@ import polars as pl
 import pytest
 import xlsxwriter
 
+from pipeline.config import Formats
 from pipeline.ingest import IngestError, check_file, ingest_inbox
+from pipeline.sources.tabular import read_table
 from tests.unit._fixtures_ingest import (
     CRM_SOURCE,
     DEALS_HEADER,
@@ -468,6 +470,25 @@ def test_a_cell_merged_over_rows_gives_its_value_to_each_row(tmp_path) -> None:
     managers = table(config, "crm_deals").sort("deal_id").select("deal_id", "manager").rows()
     assert managers == [("1", "Попова М."), ("2", "Попова М."), ("3", "Попова М."),
                         ("4", "Васильев О.")]  # fmt: skip
+
+
+def test_a_record_lacking_only_the_headers_unnamed_last_columns_is_read(tmp_path) -> None:
+    """The header ends in two unnamed columns (`Город;;`), and a spreadsheet wrote their
+    empty cells on one row and not on the other: the shorter row was rejected as truncated
+    though it lacks nothing read. A row short of a named column is still rejected."""
+    config = make_config(tmp_path, CRM_SOURCE)
+    header = DEALS_HEADER + ";;"
+    short_of_a_name = DEAL_2.rsplit(";", 1)[0]
+    put(config, "crm/deals_2025-03-02.csv", deals_csv(DEAL_1, DEAL_2 + ";;", header=header))
+    put(config, "crm/deals_2025-03-03.csv", deals_csv(DEAL_1, short_of_a_name, header=header))
+    results = {f.path: f for f in ingest(config).files}
+    first, second = results["crm/deals_2025-03-02.csv"], results["crm/deals_2025-03-03.csv"]
+    assert (first.rows_total, first.rows_accepted, first.rows_rejected) == (2, 2, 0)
+    assert (second.rows_total, second.rows_accepted, second.rows_rejected) == (2, 1, 1)
+    # The vendor presets' table reader (an amoCRM CSV) reads it alike.
+    text = deals_csv(DEAL_1, DEAL_2 + ";;", short_of_a_name, header=header)
+    table_read = read_table(text.encode("utf-8"), "deals.csv", Formats())
+    assert ([len(r.fields) for r in table_read.rows], len(table_read.rejects)) == ([10, 10], 1)
 
 
 def test_a_formula_error_cell_fares_as_its_text_in_a_csv_export(tmp_path) -> None:
