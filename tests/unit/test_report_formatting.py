@@ -289,6 +289,36 @@ def test_manager_board_ranks_by_the_shrunk_rate_of_the_bottleneck_step():
     assert board.rows[2].cells[1] is None  # no row for that step
 
 
+@pytest.mark.parametrize(
+    ("locale", "line"),
+    [
+        ("en", "Only Anna had clients in"),
+        ("ru", "клиенты были только у менеджера Anna: сравнивать не с кем"),
+    ],
+)
+def test_a_single_manager_is_not_compared_with_herself(locale, line):
+    # One manager with clients in the window: the team's rates are hers, and a table of
+    # her against them (ranked first of one) said nothing; a line says why there is none.
+    feb = dt.date(2026, 2, 1)
+    scorecard = tuple(
+        ScorecardRow(feb, "Anna", order, key, 3, 40, 0.5, 0.5, False, 0.0, False)
+        for order, key in ((1, "lead"), (2, "meet"))
+    )
+    bottleneck = (BottleneckRow(feb, 1, "lead", "Anna", 0.5, 0.5, 0.0, False),)
+    rows = rows_for(feb, "period", (4, 2, 1), (0.5, 0.5)) + rows_for(
+        feb, "cohort", (4, 2, 1), (0.5, 0.5)
+    )
+    model = build_report_model(
+        FUNNEL, feb, CUTOFF, rows, timezone="UTC",
+        marts=FunnelMarts(scorecard=scorecard, bottleneck=bottleneck),
+        tables=frozenset({"funnel_stage_monthly", "manager_scorecard", "funnel_bottleneck"}),
+    )  # fmt: skip
+    html = render_html(template_context(model, FUNNEL, locale), locale)
+    assert 'class="managers"' in html
+    assert line in html
+    assert 'class="heatmap' not in html
+
+
 def test_custom_segment_tables_are_headed_by_their_configured_name():
     funnel = FUNNEL.model_copy(
         update={

@@ -100,6 +100,8 @@ def build_manager_board(
         rate = cells[rank_order].shrunk_rate if rank_order in cells else None
         return (rate is None, -(rate or 0.0), manager)
 
+    if not by_manager:
+        return None
     rows = []
     for rank, (manager, cells) in enumerate(sorted(by_manager.items(), key=rank_key), start=1):
         rank_row = cells.get(rank_order)
