@@ -116,20 +116,18 @@ def _split_header(records: list[Record], encoding: str | None, delimiter: str | 
     shortest = len(header) - unnamed_tail(head.fields)
     for record in body:
         number = record.number - head.number
-        if record.fields is not None and shortest <= len(record.fields) < len(header):
-            padded = record.fields + [""] * (len(header) - len(record.fields))
-            rows.append(Record(number, padded, record.raw))
-        elif record.fields is None:
+        if record.fields is None:
             rejects.append(
                 (number, "(record)", f"{len(header)} fields", record.raw, record.error or "")
             )
-        elif len(record.fields) != len(header):
+        elif not shortest <= len(record.fields) <= len(header):
             reason = f"the record has {len(record.fields)} fields, the header {len(header)}"
             if len(record.fields) < len(header):
                 reason += " (a truncated line?)"
             rejects.append((number, "(record)", f"{len(header)} fields", record.raw, reason))
-        else:
-            rows.append(Record(number, record.fields, record.raw))
+        else:  # lacking at most the header's unnamed last columns: empty there
+            padded = record.fields + [""] * (len(header) - len(record.fields))
+            rows.append(Record(number, padded, record.raw))
     return Table(header, rows, rejects, encoding, delimiter, notes)
 
 
@@ -269,9 +267,8 @@ def _records(frame: pl.DataFrame, cells: SheetCells) -> list[Record]:
             return str(value)
         if (error := cells.errors.get((row_index, column))) is not None:
             return error
-        top, left = cells.merged.get((row_index, column), (len(rows), 0))  # a row above
-        if top < len(rows) and left < len(rows[top]):
-            return shown(top, left, rows[top][left])
+        if (top := cells.merged.get((row_index, column))) is not None:
+            return shown(top, column, rows[top][column])  # the range's first row, above
         return ""
 
     records: list[Record] = []

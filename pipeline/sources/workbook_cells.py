@@ -42,10 +42,10 @@ _MERGE = re.compile(rb'<mergeCell\b[^>]*?\bref="([A-Z]+\d+:[A-Z]+\d+)"')
 @dataclass(frozen=True)
 class SheetCells:
     """A sheet's cells the reader gives empty: formula errors' texts, and each merged cell
-    below a range's first with the position of the cell whose value it shows."""
+    below a range's first with the row of the cell (in its column) whose value it shows."""
 
     errors: dict[Position, str] = field(default_factory=dict)
-    merged: dict[Position, Position] = field(default_factory=dict)
+    merged: dict[Position, int] = field(default_factory=dict)
 
 
 def sheet_cells(data: bytes) -> dict[str, SheetCells]:
@@ -65,7 +65,7 @@ def sheet_cells(data: bytes) -> dict[str, SheetCells]:
         has_errors, has_merges = b't="e"' in xml, b"<mergeCell " in xml
         if not (has_errors or has_merges):
             continue
-        origin, errors = _sheet_errors(xml)
+        origin, errors = _origin_and_errors(xml)
         merged = _merged(xml, origin) if has_merges and origin is not None else {}
         if errors or merged:
             found[name] = SheetCells(errors, merged)
@@ -88,7 +88,7 @@ def _sheet_paths(archive: zipfile.ZipFile) -> dict[str, str]:
     return paths
 
 
-def _sheet_errors(xml: bytes) -> tuple[Position | None, dict[Position, str]]:
+def _origin_and_errors(xml: bytes) -> tuple[Position | None, dict[Position, str]]:
     """The sheet's first used row and column (a cell with a value; None: cells without
     references, whose places cannot be told), and its error cells placed from there, as
     the workbook reader's frame is."""
@@ -115,20 +115,18 @@ def _sheet_errors(xml: bytes) -> tuple[Position | None, dict[Position, str]]:
     }
 
 
-def _merged(xml: bytes, origin: Position) -> dict[Position, Position]:
+def _merged(xml: bytes, origin: Position) -> dict[Position, int]:
     """Each cell below the first of a range merged over several rows, in the range's first
-    column, with the first cell's position; placed from `origin`."""
-    merged: dict[Position, Position] = {}
+    column, with the first cell's row; placed from `origin`."""
+    merged: dict[Position, int] = {}
     for match in _MERGE.finditer(xml):
         start, end = (_REFERENCE.match(part) for part in match.group(1).decode().split(":"))
-        if start is None or end is None:
-            continue
+        assert start is not None and end is not None  # _MERGE matched two references
         top, column = int(start.group(2)) - 1 - origin[0], _column_index(start.group(1)) - origin[1]
-        bottom = int(end.group(2)) - 1 - origin[0]
         if top < 0 or column < 0:
             continue  # a range above or left of every value: nothing to show
-        for row in range(top + 1, bottom + 1):
-            merged[(row, column)] = (top, column)
+        for row in range(top + 1, int(end.group(2)) - origin[0]):
+            merged[(row, column)] = top
     return merged
 
 
