@@ -1,15 +1,16 @@
 """A deal won, reopened and won again reaches "won" at its first win.
 
-Three monthly exports of one generic deals list (Moscow): D1 is won on 25 August (its close
+Three monthly exports of one generic deals list: D1 is won on 25 August (its close
 date in the export of 1 September), back at `New` with no close date on 1 October, and won
 again on 20 October (the export of 1 November). The contract: the first entry into a stage
 counts. So the period view counts D1's win in August, not October, and its reach of won is
-25 August; revenue counts the deal closed for good, in October. Expected from the rows
-written here."""
+25 August; revenue counts the deal closed for good, in October, in Moscow and New York.
+Expected from the rows written here."""
 
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from pipeline.config import load_config
 from pipeline.ingest import ingest_inbox
@@ -26,9 +27,10 @@ EXPORTS = {
 OPEN_DEAL = "D2,2026-08-06 10:00,New,Anna,+79160000002,"
 
 
-def _project(folder):
+def _project(folder, zone: str = "Europe/Moscow"):
     folder.mkdir()
     text = CONFIG.replace('client_phone: "Phone"}', 'client_phone: "Phone", closed_at: "Closed"}')
+    text = text.replace("timezone: Europe/Moscow", f"timezone: {zone}")
     (folder / "voronka.yaml").write_text(text, encoding="utf-8")
     config = load_config(folder / "voronka.yaml")
     (config.inbox_dir / "crm").mkdir(parents=True)
@@ -57,8 +59,10 @@ def _wins(config) -> tuple[list, list]:
     return [(str(m), n) for m, n in won_by_month], [(str(m), n) for m, n in revenue]
 
 
-def test_the_first_win_counts_when_a_deal_is_won_again(tmp_path) -> None:
-    config = _project(tmp_path / "all")
+@pytest.mark.parametrize("zone", ["Europe/Moscow", "America/New_York"])
+def test_the_first_win_counts_when_a_deal_is_won_again(tmp_path, zone) -> None:
+    # The exports' times are local: the months are the same in any zone.
+    config = _project(tmp_path / "all", zone)
     _deliver(config, list(EXPORTS))
     build_warehouse(config)
     assert _wins(config) == ([("2026-08-01", 1)], [("2026-10-01", 1)])
