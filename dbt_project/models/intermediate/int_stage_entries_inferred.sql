@@ -18,7 +18,8 @@
 --   stage again (a regression).
 -- - Closing: when the deal is closed (won/lost) in that sighting and its closed_at lies in
 --   [entered_after, t], the CRM recorded the moment: entered_at = closed_at.
--- Every row is_exact false, with the deal's manager and the file of that sighting. The
+-- Every row is_exact false, with the deal's pipeline and manager and the file of that
+-- sighting (a deal moved to another pipeline enters a stage of that pipeline). The
 -- result depends on the set of snapshots only, never on the order they arrived in.
 -- Grain: one row per deal and sighting that enters a stage (source, deal_id, file_id;
 -- sighted_at is the sighting's snapshot time).
@@ -121,6 +122,7 @@ final as (
         entered_after,
         false as is_exact,
         status,
+        crm_pipeline,
         manager,
         file_id,
         snapshot_at as sighted_at

@@ -63,6 +63,10 @@ created_entries as (
         and {{ from_boundary('deals.created_at', dbt.dateadd('day', '-1', rebuild_from('deals.funnel_id'))) }}
 ),
 
+-- A stage an export showed while the deal was in another pipeline (a deal moved between
+-- pipelines: the inferred entry's own pipeline) maps with that pipeline's names, so it is
+-- no entry of a funnel without that pipeline; an exact row, whose pipeline no file says,
+-- maps with the deal's (its latest export's).
 crm_entries as (
     select
         deals.funnel_id,
@@ -85,7 +89,10 @@ crm_entries as (
         on
             deals.funnel_id = stage_map.funnel_id
             and deals.source = stage_map.source
-            and (stage_map.crm_pipeline is null or deals.crm_pipeline = stage_map.crm_pipeline)
+            and (
+                stage_map.crm_pipeline is null
+                or coalesce(events.crm_pipeline, deals.crm_pipeline) = stage_map.crm_pipeline
+            )
             and events.stage = stage_map.crm_stage
     where
         (stage_map.valid_from is null or {{ local_date('events.entered_at') }} >= stage_map.valid_from)

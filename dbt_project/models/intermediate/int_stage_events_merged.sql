@@ -8,13 +8,19 @@
 -- Tagged crm_and_config: a run with no new CRM file leaves it as the previous build wrote it
 -- (pipeline/incremental.py).
 {%- set columns = [
-    'source', 'deal_id', 'stage', 'entered_at', 'entered_after', 'is_exact', 'manager', 'file_id'
+    'source', 'deal_id', 'stage', 'entered_at', 'entered_after', 'is_exact', 'manager', 'file_id',
+    'crm_pipeline'
 ] %}
 
 with
 
+-- An exact row does not say the deal's pipeline (crm_pipeline NULL: its pipeline at the
+-- time is not known); an inferred one is the pipeline the export showed the deal in.
 exact as (
-    select * from {{ ref('stg_landing__crm_stage_events') }}
+    select
+        *,
+        cast(null as {{ dbt.type_string() }}) as crm_pipeline
+    from {{ ref('stg_landing__crm_stage_events') }}
 ),
 
 inferred as (

@@ -46,10 +46,13 @@ funnel_deals as (
             and (funnel_pipelines.crm_pipeline is null or deals.crm_pipeline = funnel_pipelines.crm_pipeline)
 ),
 
+-- A history entry under the pipeline the export showed the deal in (a deal moved between
+-- pipelines: the inferred entry's own), else the deal's; one under a pipeline of no
+-- funnel is no funnel's stage.
 event_sightings as (
     select
         funnel_deals.source,
-        funnel_deals.crm_pipeline,
+        coalesce(events.crm_pipeline, funnel_deals.crm_pipeline) as crm_pipeline,
         funnel_deals.deal_id,
         events.stage,
         events.entered_at as seen_at
@@ -58,6 +61,13 @@ event_sightings as (
         on
             events.source = funnel_deals.source
             and events.deal_id = funnel_deals.deal_id
+    inner join funnel_pipelines
+        on
+            events.source = funnel_pipelines.source
+            and (
+                funnel_pipelines.crm_pipeline is null
+                or coalesce(events.crm_pipeline, funnel_deals.crm_pipeline) = funnel_pipelines.crm_pipeline
+            )
 ),
 
 outcome_stages as (
