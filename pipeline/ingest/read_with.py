@@ -19,7 +19,8 @@ from pipeline.config import Config, Source
 # where it was rejected, or read otherwise), so that every loaded file is read again.
 # 2: `1.500` with a decimal comma, a Twilio leg under its parent's sid, a workbook's
 # merged cells, a totals row, a record lacking only unnamed last columns.
-READERS_VERSION = 2
+# 3: HubSpot's `Date entered` values of a pipeline the deal left.
+READERS_VERSION = 3
 
 
 def reading_digest(config: Config, source: Source) -> str:

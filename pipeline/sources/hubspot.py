@@ -83,4 +83,38 @@ PRESET = CrmPreset(
 
 
 def read(data: bytes, name: str, source: Source) -> RawFile:
-    return read_deals(data, name, source, PRESET)
+    return _own_pipeline_dates(read_deals(data, name, source, PRESET))
+
+
+def _own_pipeline_dates(raw: RawFile) -> RawFile:
+    """A deal moved to another pipeline keeps its `Date entered` values of the pipeline it
+    left: stages of another pipeline, no entries of its own funnel's, whatever their names
+    (docs/contracts.md "History from snapshots"). A date of a column whose pipeline other
+    deals of the file are in, not this deal, is left out, and the ledger says how many;
+    a column naming a pipeline no deal of the file is in is kept (nothing tells it from
+    the deals' own)."""
+    if raw.frame.is_empty() or "crm_pipeline" not in raw.frame.columns:
+        return raw
+    pipeline = pl.col("crm_pipeline").str.strip_chars().replace("", None)
+    in_file = set(raw.frame.select(pipeline.drop_nulls().unique()).to_series().to_list())
+    other = {}  # stage-date key → the condition that the cell is another pipeline's
+    for key, column in raw.labels.items():
+        match = DATE_ENTERED.match(column.split("__")[0].strip())
+        if key.startswith(STAGE_DATE_PREFIX) and match and match["pipeline"].strip() in in_file:
+            named = match["pipeline"].strip()
+            filled = pl.col(key).str.strip_chars() != ""
+            other[key] = pipeline.is_not_null() & (pipeline != named) & filled
+    if not other:
+        return raw
+    left_out = raw.frame.select(pl.sum_horizontal(*other.values()).sum()).item()
+    if left_out:
+        raw.frame = raw.frame.with_columns(
+            pl.when(condition).then(None).otherwise(pl.col(key)).alias(key)
+            for key, condition in other.items()
+        )
+        raw.notes = [
+            *raw.notes,
+            f"{left_out} 'Date entered' value(s) of a pipeline other than the deal's left out "
+            "(deals moved between pipelines)",
+        ]
+    return raw

@@ -341,6 +341,37 @@ def test_hubspot_date_entered_columns_are_exact_stage_entries(tmp_path) -> None:
     assert events.filter(pl.col("deal_id") == "102")["manager"].to_list() == ["Петров"] * 2
 
 
+def test_hubspot_dates_of_the_pipeline_a_deal_left_are_no_entries_of_its_own(tmp_path) -> None:
+    # 201 moved from Partner to Sales: its "Appointment Scheduled (Partner Pipeline)" date
+    # is a stage of the pipeline it left, not its own "Appointment Scheduled". A column of
+    # a pipeline no deal of the file is in ("Old Pipeline") is kept: nothing tells it apart.
+    header = (
+        "Record ID,Deal Stage,Pipeline,Create Date,"
+        'Date entered "Appointment Scheduled (Sales Pipeline)",'
+        'Date entered "Appointment Scheduled (Partner Pipeline)",'
+        'Date entered "Qualified (Old Pipeline)"'
+    )
+    rows = [
+        "201,Appointment Scheduled,Sales Pipeline,2025-03-01 10:00,"
+        "2025-03-09 12:00,2025-03-02 12:00,2025-03-01 11:00",
+        "202,Appointment Scheduled,Partner Pipeline,2025-03-01 10:00,,2025-03-03 12:00,",
+    ]
+    config = make_config(tmp_path, source_block("hubspot", "hubspot/*"))
+    put(config, "hubspot/deals_2025-03-10.csv", csv(header, *rows))
+    [result] = ingest(config).files
+    assert (result.rows_total, result.rows_accepted, result.rows_rejected) == (2, 2, 0)
+    events = table(config, "crm_stage_events").sort("deal_id", "entered_at")
+    assert events.select("deal_id", "stage", "entered_at").rows() == [
+        ("201", "Qualified", dt.datetime(2025, 3, 1, 8, 0, tzinfo=UTC)),
+        ("201", "Appointment Scheduled", dt.datetime(2025, 3, 9, 9, 0, tzinfo=UTC)),
+        ("202", "Appointment Scheduled", dt.datetime(2025, 3, 3, 9, 0, tzinfo=UTC)),
+    ]
+    assert (
+        "1 'Date entered' value(s) of a pipeline other than the deal's left out"
+        in (ledger(config)["message"][0])
+    )
+
+
 def test_hubspot_bad_stage_date_rejects_the_deal_naming_the_column(tmp_path) -> None:
     config = make_config(tmp_path, source_block("hubspot", "hubspot/*"))
     content = HUBSPOT.replace(
