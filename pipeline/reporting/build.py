@@ -73,14 +73,32 @@ def report_inputs(
     )
 
 
-def build_sections(inputs: ReportInputs) -> tuple[Section, ...]:
-    """Every section of the registry whose builder has something to show, in page order."""
-    sections = []
+def build_sections(inputs: ReportInputs) -> tuple[tuple[Section, ...], frozenset[str]]:
+    """Every section of the registry whose builder has something to show, in page order,
+    and the keys of those with nothing to show."""
+    sections, empty = [], set()
     for spec in SECTIONS:
         data = spec.build(inputs)
-        if data is not None:
+        if data is None:
+            empty.add(spec.key)
+        else:
             sections.append(Section(spec.template, data))
-    return tuple(sections)
+    return tuple(sections), frozenset(empty)
+
+
+# The sections a reader looks for and the data may not give yet: page 1 says which are
+# left out and when they come (labels `left_out_<key>`).
+EXPECTED_SECTIONS = ("changes", "forecast", "managers", "plan")
+
+
+def left_out(empty: frozenset[str], funnel: Funnel) -> tuple[str, ...]:
+    """The labels keys of the expected sections with nothing to show, in page order; a plan
+    without a `plan: target` in the funnel's config is said to be unset."""
+    return tuple(
+        f"left_out_{key}_unset" if key == "plan" and funnel.plan is None else f"left_out_{key}"
+        for key in EXPECTED_SECTIONS
+        if key in empty
+    )
 
 
 def build_report_model(
@@ -100,7 +118,8 @@ def build_report_model(
     in_progress = month > cutoff.last_complete_month
     inputs = report_inputs(funnel, month, rows, tables, marts, in_progress=in_progress)
     has_data = inputs.period is not None or inputs.cohort is not None
-    sections = build_sections(inputs) if has_data and "funnel_stage_monthly" in tables else ()
+    shown = has_data and "funnel_stage_monthly" in tables
+    sections, empty = build_sections(inputs) if shown else ((), frozenset())
     return capped(
         ReportModel(
             funnel_id=funnel.id,
@@ -115,6 +134,7 @@ def build_report_model(
             cohort_open=inputs.cohort_open,
             has_data=has_data,
             sections=sections,
+            left_out=left_out(empty, funnel),
             notices=tuple(
                 Notice(key)
                 for key, applies in (

@@ -95,6 +95,8 @@ class ReportModel:
     cohort_open: FunnelSnapshot | None
     has_data: bool
     sections: tuple[Section, ...] = field(default=())
+    # page 1: the sections the data does not give yet, each as a labels key (`left_out_…`)
+    left_out: tuple[str, ...] = ()
     notices: tuple[Notice, ...] = ()  # page 1: what the data cannot support, amendments
     currency: str | None = None  # ISO 4217 of the sums (config `currency`)
     demo_phone_key: bool = False  # phones hashed with the demo key or none: the appendix warns

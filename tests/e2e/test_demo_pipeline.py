@@ -269,6 +269,8 @@ def test_report_text_carries_the_marts_numbers(demo_run):
             assert formatter.number(entities) in text
             if conversion is not None:
                 assert formatter.percent(conversion) in text
+        # 24 months of data: every section is there, and page one says none is left out
+        assert ("Not in this report" if locale == "en" else "Нет в отчёте") not in text
 
 
 def test_no_phone_number_reaches_a_management_pdf(demo_run):

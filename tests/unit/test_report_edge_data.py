@@ -10,9 +10,10 @@ import dataclasses
 import datetime as dt
 import re
 
+from pipeline.config.funnels import Plan
 from pipeline.planning import PlanRow
 from pipeline.reporting import template_context
-from pipeline.reporting.build import build_report_model
+from pipeline.reporting.build import build_report_model, left_out
 from pipeline.reporting.model import Section
 from pipeline.reporting.render import render_html
 from pipeline.reporting.sections.appendix import build_appendix
@@ -184,3 +185,35 @@ def test_a_segments_conversion_of_a_small_cohort_is_printed_grey_and_said_so() -
     assert "Grey: a cohort of fewer than 30 clients" in html
     segments = re.search(r'<section class="segments">.*?</section>', html).group(0)
     assert segments.count('<td class="muted">') == 1  # Boris's conversion alone
+
+
+def test_page_one_says_which_sections_the_data_does_not_give_yet() -> None:
+    # A new site: two months of data, no mature cohort month, no plan target. The report
+    # left out "What changed", the forecast, the managers and the plan without a word.
+    rows = rows_for(FEB, "period", (40, 30, 13), (0.75, 0.4333))
+    model = model_for(rows)
+    assert model.left_out == (
+        "left_out_changes",
+        "left_out_forecast",
+        "left_out_managers",
+        "left_out_plan_unset",
+    )
+    html = html_of(model)
+    assert "Not in this report" in html
+    assert "“What changed”: from the 7th mature cohort month on" in html
+    assert "the plan: no target of closed sales is set for this funnel (plan: target)." in html
+    assert "«Что изменилось»: с 7-го зрелого месяца когорт" in html_of(model, "ru")
+
+    with_target = FUNNEL.model_copy(update={"plan": Plan(target=8)})
+    planned = build_report_model(with_target, FEB, CUTOFF, rows, timezone="UTC")
+    assert planned.left_out[-1] == "left_out_plan"
+    assert "the plan for next month: from the first mature cohort month on." in html_of(planned)
+
+
+def test_only_the_sections_a_reader_looks_for_are_said_to_be_left_out() -> None:
+    # A funnel without segments or trends rows has nothing to say about them.
+    assert left_out(frozenset({"trends", "segments"}), FUNNEL) == ()
+    assert left_out(frozenset({"plan", "changes"}), FUNNEL) == (
+        "left_out_changes",
+        "left_out_plan_unset",
+    )
