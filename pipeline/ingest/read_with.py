@@ -19,7 +19,8 @@ from pipeline.config import Config, Source
 # where it was rejected, or read otherwise), so that every loaded file is read again.
 # 2: `1.500` with a decimal comma, a Twilio leg under its parent's sid, a workbook's
 # merged cells, a totals row, a record lacking only unnamed last columns.
-# 3: HubSpot's `Date entered` values of a pipeline the deal left.
+# 3: HubSpot's `Date entered` values of a pipeline the deal left; a Twilio leg as a copy of
+# its client's call, which is answered only through a leg.
 READERS_VERSION = 3
 
 

@@ -12,10 +12,14 @@ manager. talk_s = duration (Twilio counts it from pickup).
 
 A leg Twilio dials for a client's inbound call (`parent_call_sid`: an inbound call from a
 phone, in the same file; a <Dial> to the agent's phone) is that call, not a call to a
-client: it lands under the parent's sid, as an Asterisk ring group's legs share one
-uniqueid, and the build keeps one copy (the answered one, then the longest talk:
-stg_landing__call_copies). A leg of a call that no client placed (the agent's browser
-`client:…` dialing out) is the call to the client and keeps its own sid.
+client: it lands as a copy of it (its sid, inbound, its line and client) with the leg's
+own agent, answer and talk, as an Asterisk ring group's legs share one uniqueid and a
+Mango entry's legs its id; the build keeps one copy (the answered one, then the longest
+talk: stg_landing__call_copies). Such a call is answered when a leg was: its own
+`completed` is Twilio's pickup (a greeting, a queue), so it lands unanswered with no talk
+time, and a call no agent picked up is a missed call. A leg of a call that no client
+placed (the agent's browser `client:…` dialing out) is the call to the client and keeps
+its own sid.
 """
 
 from __future__ import annotations
@@ -129,13 +133,27 @@ def _call(r: dict) -> tuple:
 
 
 def _legs_as_their_calls(frame: pl.DataFrame) -> pl.DataFrame:
-    """The legs dialed for a client's inbound call under that call's sid (module doc)."""
+    """The legs dialed for a client's inbound call as copies of that call (module doc):
+    its sid, direction, line and client, each leg with its own agent, answer and talk.
+    The client's call itself is answered only through a leg when it has legs: its own
+    `completed` is Twilio's pickup (a greeting, a queue), so it lands unanswered, with no
+    talk time."""
     client_calls = frame.filter(
         (pl.col("direction") == "inbound")
         & pl.col("client_phone").is_not_null()
         & ~pl.col("client_phone").str.contains("(?i)" + _AGENT.pattern)
-    )["call_id"]
-    dialed_for_client = pl.col("_parent").is_in(client_calls.implode())
+    ).select(_parent="call_id", _client="client_phone", _line="line")
+    frame = frame.join(client_calls, on="_parent", how="left", maintain_order="left")
+    is_leg = pl.col("_parent").is_not_null() & pl.col("_client").is_not_null()
+    dialed = frame.filter(is_leg)["_parent"].implode()
+    picked_up_itself = pl.col("call_id").is_in(dialed) & (pl.col("disposition") == "answered")
+    leg_or = lambda column, own: pl.when(is_leg).then(column).otherwise(own)  # noqa: E731
     return frame.with_columns(
-        call_id=pl.when(dialed_for_client).then(pl.col("_parent")).otherwise(pl.col("call_id"))
-    ).drop("_parent")
+        call_id=leg_or(pl.col("_parent"), pl.col("call_id")),
+        direction=leg_or(pl.lit("inbound"), pl.col("direction")),
+        line=leg_or(pl.col("_line"), pl.col("line")),
+        client_phone=leg_or(pl.col("_client"), pl.col("client_phone")),
+        disposition=pl.when(picked_up_itself).then(pl.lit("no_answer")).otherwise("disposition"),
+        answered_at=pl.when(picked_up_itself).then(None).otherwise("answered_at"),
+        talk_s=pl.when(picked_up_itself).then(pl.lit("0")).otherwise("talk_s"),
+    ).drop("_parent", "_client", "_line")

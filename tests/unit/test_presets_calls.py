@@ -269,8 +269,10 @@ def test_talk_times_read_as_seconds_only_when_they_are_times(written, seconds) -
 
 def test_a_twilio_leg_dialed_for_a_clients_call_lands_as_that_call(tmp_path) -> None:
     # CA6 is a client's inbound call; CA7 the leg Twilio dialed to the agent's cell for it
-    # (parent_call_sid CA6): the same call, under CA6's sid. CA9 is the agent's browser
-    # (`client:…`) dialing out, and CA10 its leg to the client: the call to the client.
+    # (parent_call_sid CA6): a copy of the same call, answered by the agent. CA11's leg
+    # CA12 rang out: CA11 is a missed call, though Twilio completed it (its greeting).
+    # CA9 is the agent's browser (`client:…`) dialing out, and CA10 its leg to the
+    # client: the call to the client.
     rows = TWILIO + (
         "CA6,,2025-03-10 10:00:00 UTC,2025-03-10 10:00:00 UTC,2025-03-10 10:01:35 UTC,95,"
         "+79165550106,+74951112233,inbound,completed,,USD,\n"
@@ -280,14 +282,21 @@ def test_a_twilio_leg_dialed_for_a_clients_call_lands_as_that_call(tmp_path) -> 
         "client:ext:101,+74951112233,inbound,completed,,USD,\n"
         "CA10,CA9,2025-03-10 11:00:02 UTC,2025-03-10 11:00:02 UTC,2025-03-10 11:02:00 UTC,118,"
         "+74951112233,+79165550110,outbound-dial,completed,,USD,\n"
+        "CA11,,2025-03-10 12:00:00 UTC,2025-03-10 12:00:00 UTC,2025-03-10 12:00:40 UTC,40,"
+        "+79165550111,+74951112233,inbound,completed,,USD,\n"
+        "CA12,CA11,2025-03-10 12:00:08 UTC,2025-03-10 12:00:08 UTC,,0,"
+        "+74951112233,+79165559999,outbound-dial,no-answer,,USD,\n"
     )
     config, result = load(tmp_path, "twilio", rows)
-    assert (result.rows_total, result.rows_accepted, result.rows_rejected) == (7, 7, 0)
+    assert (result.rows_total, result.rows_accepted, result.rows_rejected) == (9, 9, 0)
     calls = table(config, "calls").sort("started_at")
     legs = calls.filter(calls["started_at"] >= dt.datetime(2025, 3, 10, 10, tzinfo=UTC))
-    assert legs.select("call_id", "direction", "client_phone").rows() == [
-        ("CA6", "inbound", "+79165550106"),
-        ("CA6", "outbound", "+79165559999"),
-        ("CA9", "inbound", None),
-        ("CA10", "outbound", "+79165550110"),
+    columns = ("call_id", "direction", "line", "client_phone", "disposition", "talk_s")
+    assert legs.select(columns).rows() == [
+        ("CA6", "inbound", "+74951112233", "+79165550106", "no_answer", 0),
+        ("CA6", "inbound", "+74951112233", "+79165550106", "answered", 90),
+        ("CA9", "inbound", "+74951112233", None, "answered", 120),
+        ("CA10", "outbound", "+74951112233", "+79165550110", "answered", 118),
+        ("CA11", "inbound", "+74951112233", "+79165550111", "no_answer", 0),
+        ("CA11", "inbound", "+74951112233", "+79165550111", "no_answer", 0),
     ]
