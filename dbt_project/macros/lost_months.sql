@@ -2,7 +2,8 @@
    (docs/analyst-guide.md "Incremental builds").
 
    A (funnel, month) of lost_reasons counts the funnel's lost deals closed in that local
-   month (closed_by), each at its last reached stage and in its segments. With no new CRM
+   month (closed_by; of an export's time, the second before: happened_by), each at its
+   last reached stage and in its segments. With no new CRM
    file a deal's status, close time and reason are as built, and its reached stages and
    segments change only if its entity is recomputed (cohort month from the boundary on,
    rebuild_from). So such a run recomputes the months in which a recomputed lost deal was
@@ -30,7 +31,8 @@
             and recomputed.status = 'lost'
             and recomputed.cohort_month >= {{ rebuild_from('recomputed.funnel_id') }}
             and recomputed.funnel_id = {{ funnel_expression }}
-            and {{ local_month('recomputed.closed_by') }} is not distinct from {{ month_expression }}
+            and {{ local_month(happened_by('recomputed.closed_by', 'recomputed.closed_at is not null')) }}
+            is not distinct from {{ month_expression }}
     )
     {%- else -%}
     1 = 1

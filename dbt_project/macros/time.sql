@@ -29,6 +29,16 @@
 {%- endmacro %}
 
 
+{# The instant whose local month counts an event known to have happened by `column` (an
+   export's time: the upper bound of an entry known by its bounds, a close no file dated),
+   unless `is_exact`: the second before it. Such an event happened before the export,
+   so what an export taken at 00:00 on the 1st first shows counts in the month that ended
+   then; an exact time counts in its own month (docs/contracts.md "Every deal counts"). #}
+{% macro happened_by(column, is_exact) -%}
+    case when {{ is_exact }} then {{ column }} else {{ dbt.dateadd('second', '-1', column) }} end
+{%- endmacro %}
+
+
 {# The first day of the business-time-zone month (or `zone`'s) of a UTC timestamp, as a date.
    No zone is or was further than 16 hours from UTC (the tz database's widest offsets, local
    mean times before 1900, stay within 15 h 57 min), so an instant in the same UTC month 16

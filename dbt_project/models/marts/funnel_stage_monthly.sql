@@ -3,7 +3,8 @@
 --           entities_next counts entities that reached this stage and the next.
 --   period: entries into each stage during the month; the ratio may exceed 1. A stage
 --           known only from a snapshot counts in the month of its upper bound (reached_by:
---           when the export first showed it), docs/contracts.md "Every deal counts".
+--           when the export first showed it), of the second before it (an export taken at
+--           00:00 on the 1st shows the month before), docs/contracts.md "Every deal counts".
 -- Incremental by month (macros/incremental.sql): a recomputed month counts its cohorts'
 -- entities and every entity's entries in it, whatever the entity's cohort.
 {{ incremental_months('month', 'marts_rebuild_from', 'funnel_id') }}
@@ -152,19 +153,27 @@ cohort_open as (
     group by 1, 2, 3, 4
 ),
 
--- The local month once per reach, before the segments multiply the rows.
+-- The local month once per reach, before the segments multiply the rows: of its upper
+-- bound, the second before it for a reach known by its bounds (macros/time.sql
+-- happened_by: an export of 00:00 on the 1st shows the month before).
+reaches_counted as (
+    select
+        *,
+        {{ happened_by('reached_by', 'is_exact') }} as counted_at
+    from {{ ref('int_entity_stages_reached') }}
+    where reached_by is not null
+),
+
 period_reached as (
     select
         funnel_id,
         entity_id,
-        {{ local_month('reached_by') }} as month,
+        {{ local_month('counted_at') }} as month,
         stage_order,
         is_implied,
         is_regressed
-    from {{ ref('int_entity_stages_reached') }}
-    where
-        reached_by is not null
-        and {{ from_local_boundary('reached_by', 'marts_rebuild_from', 'funnel_id') }}
+    from reaches_counted
+    where {{ from_local_boundary('counted_at', 'marts_rebuild_from', 'funnel_id') }}
 ),
 
 period_counts as (

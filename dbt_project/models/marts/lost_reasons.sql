@@ -1,5 +1,6 @@
 -- Lost deals by the month they were closed (closed_by: the close date, else the first
--- export that showed the deal lost for good, as revenue_monthly counts them), the last
+-- export that showed the deal lost for good, of the second before it: as revenue_monthly
+-- counts them), the last
 -- stage they reached under the funnel's reach policy, and the reason the CRM gives.
 -- Incremental (macros/lost_months.sql): with no new CRM file a run recomputes the months
 -- in which a recomputed lost deal was closed, and keeps the others.
@@ -9,7 +10,7 @@ with
 lost_entities as (
     select
         *,
-        {{ local_month('closed_by') }} as closed_month
+        {{ local_month(happened_by('closed_by', 'closed_at is not null')) }} as closed_month
     from {{ ref('int_entities_described') }}
     where entity_kind = 'deal' and status = 'lost'
 ),

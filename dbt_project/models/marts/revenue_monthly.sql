@@ -17,14 +17,15 @@ segment_months as (
 ),
 
 -- Each closed deal in the month it closed: closed_by (closed_at, else the first export
--- that showed it closed), the month the period view counts its entry in.
+-- that showed it closed, whose month is the second before's: macros/time.sql
+-- happened_by), the month the period view counts its entry in.
 closed_deals as (
     select
         funnel_id,
         entity_id,
         status,
         amount,
-        {{ local_month('closed_by') }} as month
+        {{ local_month(happened_by('closed_by', 'closed_at is not null')) }} as month
     from entities
     where closed_by is not null
 ),
