@@ -22,8 +22,11 @@ from pipeline.sources.presets import Column
 from pipeline.sources.raw import RawFile
 from pipeline.transform.history import STAGE_DATE_PREFIX
 
+# The pipeline is the last parenthesized part, which may hold parentheses of its own
+# (`Contract Sent (Sales (EU))`); a stage's own come before it (`Demo (online) (Sales)`).
 DATE_ENTERED = re.compile(
-    r'^date entered\s*["“]?(?P<stage>.+?)\s*\((?P<pipeline>[^()]*)\)\s*["”]?$', re.I
+    r'^date entered\s*["“]?(?P<stage>.+?)\s*\((?P<pipeline>(?:[^()]|\([^()]*\))*)\)\s*["”]?$',
+    re.I,
 )
 
 

@@ -372,6 +372,26 @@ def test_hubspot_dates_of_the_pipeline_a_deal_left_are_no_entries_of_its_own(tmp
     )
 
 
+def test_hubspot_date_entered_of_a_pipeline_named_with_parentheses(tmp_path) -> None:
+    # "Sales (EU)": the columns were skipped without a word (the pattern took no
+    # parenthesis inside the pipeline's), and the deals' stage times were unknown.
+    header = (
+        "Record ID,Deal Stage,Pipeline,Create Date,"
+        'Date entered "Appointment Scheduled (Sales (EU))",'
+        'Date entered "Demo (online) (Sales (EU))"'
+    )
+    rows = ["301,Demo (online),Sales (EU),2025-03-01 10:00,2025-03-01 10:00,2025-03-04 12:00"]
+    config = make_config(tmp_path, source_block("hubspot", "hubspot/*"))
+    put(config, "hubspot/deals_2025-03-10.csv", csv(header, *rows))
+    [result] = ingest(config).files
+    assert (result.rows_total, result.rows_accepted) == (1, 1)
+    events = table(config, "crm_stage_events").sort("entered_at")
+    assert events.select("stage", "entered_at").rows() == [
+        ("Appointment Scheduled", dt.datetime(2025, 3, 1, 7, 0, tzinfo=UTC)),
+        ("Demo (online)", dt.datetime(2025, 3, 4, 9, 0, tzinfo=UTC)),
+    ]
+
+
 def test_hubspot_bad_stage_date_rejects_the_deal_naming_the_column(tmp_path) -> None:
     config = make_config(tmp_path, source_block("hubspot", "hubspot/*"))
     content = HUBSPOT.replace(
