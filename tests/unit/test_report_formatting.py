@@ -289,6 +289,33 @@ def test_manager_board_ranks_by_the_shrunk_rate_of_the_bottleneck_step():
     assert board.rows[2].cells[1] is None  # no row for that step
 
 
+def test_the_deals_that_name_no_manager_are_never_ranked_a_manager():
+    # 50 deals without an owner convert best: they were ranked first, a "manager" named
+    # "not specified" at the top of the team's table.
+    feb = dt.date(2026, 2, 1)
+
+    def card(manager, order, n, shrunk):
+        key = ("lead", "meet")[order - 1]
+        return ScorecardRow(feb, manager, order, key, 3, n, shrunk, shrunk, False, 0.1, False)
+
+    marts = FunnelMarts(
+        scorecard=(
+            card("A", 1, 100, 0.5),
+            card("A", 2, 60, 0.4),
+            card("(unknown)", 1, 50, 0.9),
+            card("(unknown)", 2, 45, 0.85),
+            card("B", 1, 100, 0.6),
+            card("B", 2, 60, 0.3),
+        ),
+    )
+    board = build_manager_board(marts, FUNNEL)
+    assert [(row.rank, row.manager) for row in board.rows] == [
+        (1, "A"),
+        (2, "B"),
+        (None, "(unknown)"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("locale", "line"),
     [

@@ -25,7 +25,7 @@ class ManagerCell:
 
 @dataclass(frozen=True)
 class ManagerRow:
-    rank: int
+    rank: int | None  # None: the deals that name no manager, ranked with nobody
     manager: str  # as the mart has it ((unknown) where the export had none)
     rank_rate: float | None  # shrunk_rate at the ranking step
     cells: tuple[ManagerCell | None, ...]
@@ -96,9 +96,11 @@ def build_manager_board(
     }
 
     def rank_key(item: tuple[str, dict[int, ScorecardRow]]) -> tuple:
+        """Best first by the rank step's shrunk rate; the deals that name no manager are
+        nobody's, last, whatever their rate."""
         manager, cells = item
         rate = cells[rank_order].shrunk_rate if rank_order in cells else None
-        return (rate is None, -(rate or 0.0), manager)
+        return (manager == UNKNOWN, rate is None, -(rate or 0.0), manager)
 
     if not by_manager:
         return None
@@ -107,7 +109,7 @@ def build_manager_board(
         rank_row = cells.get(rank_order)
         rows.append(
             ManagerRow(
-                rank=rank,
+                rank=None if manager == UNKNOWN else rank,
                 manager=manager,
                 rank_rate=rank_row.shrunk_rate if rank_row else None,
                 cells=tuple(
