@@ -7,7 +7,8 @@
 -- then the stage is never the furthest); and on every row of the deal, when it became
 -- known (its first entry but a linked call: a call made before the deal existed belongs to
 -- it only once the deal is created) and was won (its won-stage entry: exact at closed_at,
--- or a snapshot's upper bound). stage_rank 1 is the deal's furthest stage.
+-- or a snapshot's upper bound; won_exact_at its first exact one). stage_rank 1 is the
+-- deal's furthest stage.
 -- Incremental by cohort month (macros/incremental.sql), as int_stage_entries_unioned: a
 -- deal's rows are a function of its entries there, which a run rewrites for the cohorts
 -- from the boundary on and keeps, as they were, before it.
@@ -85,6 +86,13 @@ final as (
             order by deal_stages.stage_order desc
             rows between unbounded preceding and unbounded following
         ) as won_at,
+        min(
+            case when deal_stages.stage_order = won_stages.won_stage_order then deal_stages.exact_reached_at end
+        ) over (
+            partition by deal_stages.funnel_id, deal_stages.entity_id
+            order by deal_stages.stage_order desc
+            rows between unbounded preceding and unbounded following
+        ) as won_exact_at,
         row_number() over (
             partition by deal_stages.funnel_id, deal_stages.entity_id
             order by deal_stages.stage_order desc

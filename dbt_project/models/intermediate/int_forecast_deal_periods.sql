@@ -76,6 +76,7 @@ deal_times as (
         stage_spans.won_stage_order,
         stage_spans.first_known_at,
         stage_spans.won_at,
+        coalesce(stage_spans.won_at = stage_spans.won_exact_at, false) as is_won_exact,
         case when deals.status = 'lost' then deals.closed_by end as lost_at
     from deals
     inner join stage_spans
@@ -203,34 +204,62 @@ landmarks as (
         )
 ),
 
-deal_landmarks as (
+-- A win counts in the month it happened, as revenue_monthly and the period view count it:
+-- an exact one at its time, [month start, month end); one an export first showed, before
+-- the export, (month start, month end] (macros/time.sql happened_by). So a close date of
+-- 00:00 on the 1st is that month's win, and the `month_start` row of that month has it in
+-- its window (the landmark is that very instant); a `cutoff` landmark knows every win by
+-- then. A deal is new in a window it was created in, from the landmark to the month's
+-- end: one created at 00:00 on the 1st is that month's (open at its first instant).
+deal_moments as (
     select
-        landmarks.funnel_id,
-        landmarks.moment_kind,
-        landmarks.month,
-        landmarks.landmark_at,
-        landmarks.window_end_at,
+        landmarks.*,
         deal_times.entity_id,
         deal_times.source,
         deal_times.deal_id,
         deal_times.manager,
         deal_times.latest_amount,
         deal_times.won_stage_order,
+        deal_times.first_known_at,
+        deal_times.won_at,
+        deal_times.won_at <= landmarks.landmark_at and landmarks.moment_kind = 'cutoff' as is_won_by_landmark,
         case
-            when deal_times.won_at <= landmarks.landmark_at then 'won_already'
-            when deal_times.first_known_at <= landmarks.landmark_at then 'open'
-            else 'new'
-        end as period_kind,
-        coalesce(
-            deal_times.won_at > landmarks.landmark_at and deal_times.won_at <= landmarks.window_end_at, false
-        ) as is_won_in_window
+            when deal_times.is_won_exact then deal_times.won_at < landmarks.window_end_at
+            else deal_times.won_at <= landmarks.window_end_at
+        end as is_won_by_month_end
     from landmarks
     inner join deal_times
         on landmarks.funnel_id = deal_times.funnel_id
     where
-        deal_times.first_known_at <= landmarks.window_end_at
-        and (deal_times.won_at is null or deal_times.won_at > landmarks.month_start_at)
+        deal_times.first_known_at < landmarks.window_end_at
+        and (
+            deal_times.won_at is null
+            or deal_times.won_at > landmarks.month_start_at
+            or (deal_times.is_won_exact and deal_times.won_at = landmarks.month_start_at)
+        )
         and (deal_times.lost_at is null or deal_times.lost_at > landmarks.landmark_at)
+),
+
+deal_landmarks as (
+    select
+        funnel_id,
+        moment_kind,
+        month,
+        landmark_at,
+        window_end_at,
+        entity_id,
+        source,
+        deal_id,
+        manager,
+        latest_amount,
+        won_stage_order,
+        case
+            when is_won_by_landmark then 'won_already'
+            when first_known_at <= landmark_at then 'open'
+            else 'new'
+        end as period_kind,
+        coalesce(not is_won_by_landmark and is_won_by_month_end, false) as is_won_in_window
+    from deal_moments
 ),
 
 -- The open deals' furthest stage known at the landmark, short of winning, with its first

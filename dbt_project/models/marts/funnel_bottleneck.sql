@@ -29,7 +29,8 @@ best as (
             order by shrunk_rate desc, manager asc
         ) as best_rank
     from scorecard
-    where n > 0
+    -- the deals that name no manager are no one whose rate the team can learn
+    where n > 0 and manager != '(unknown)'
 ),
 
 team as (
