@@ -31,7 +31,7 @@
             and recomputed.status = 'lost'
             and recomputed.cohort_month >= {{ rebuild_from('recomputed.funnel_id') }}
             and recomputed.funnel_id = {{ funnel_expression }}
-            and {{ local_month(happened_by('recomputed.closed_by', 'recomputed.closed_at is not null')) }}
+            and {{ local_month(happened_by('recomputed.closed_by', 'recomputed.is_closed_exactly')) }}
             is not distinct from {{ month_expression }}
     )
     {%- else -%}

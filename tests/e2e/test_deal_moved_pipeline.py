@@ -5,9 +5,10 @@ of it.
 Two monthly exports of one generic deals list with a `Pipeline` column; two funnels, one
 per pipeline, both with a stage named `Talks`. D1 is at Primary's `Talks` on 1 September
 and at Sales' `Brief` on 1 October (handed over); D4 is at Primary's `Qualify` (a name
-Sales does not have), then at Sales' `Brief`. The deals belong to the funnel of their
-latest pipeline (docs/contracts.md "Every deal counts"): D1 and D4 reach Sales' `Brief`,
-not its `Talks`, and `Qualify` is no unmapped stage of Sales. The expected stages come
+Sales does not have), then at Sales' `Brief`; D5 was won in Primary, then reopened at
+Sales' `Brief`. The deals belong to the funnel of their latest pipeline (docs/contracts.md
+"Every deal counts"): D1, D4 and D5 reach Sales' `Brief`, not its `Talks` nor its won
+stage, and `Qualify` is no unmapped stage of Sales. The expected stages come
 from a plain-Python reading of the rows written here."""
 
 from __future__ import annotations
@@ -60,12 +61,14 @@ EXPORTS = {
         ("D2", "2026-08-06 10:00", "New", "Anna", "+79160000002", "Primary"),
         ("D3", "2026-08-07 10:00", "Talks", "Boris", "+79160000003", "Sales"),
         ("D4", "2026-08-08 10:00", "Qualify", "Anna", "+79160000004", "Primary"),
+        ("D5", "2026-08-09 10:00", "Won", "Anna", "+79160000005", "Primary"),
     ],
     "deals_2026-10-01_0000.csv": [
         ("D1", "2026-08-05 10:00", "Brief", "Boris", "+79160000001", "Sales"),
         ("D2", "2026-08-06 10:00", "Talks", "Anna", "+79160000002", "Primary"),
         ("D3", "2026-08-07 10:00", "Contract", "Boris", "+79160000003", "Sales"),
         ("D4", "2026-08-08 10:00", "Brief", "Boris", "+79160000004", "Sales"),
+        ("D5", "2026-08-09 10:00", "Brief", "Boris", "+79160000005", "Sales"),
     ],
 }
 

@@ -4,8 +4,9 @@ local) show what changed in the month that ended then.
 A stage an export first shows was entered before the export: the period view counts it in
 the month of the second before the export's time, and a close no file dates (a deal first
 shown won or lost) counts there in revenue and lost reasons. Exact times (creations, a
-close date) count in their own month. Before, everything the export of 1 October showed
-counted in October: the October report showed September's moves. Expected from the rows
+close date, even one at the export's very instant; a deal created at the instant of the
+export that first shows it) count in their own month. Before, everything the export of 1
+October showed counted in October: the October report showed September's moves. Expected from the rows
 written here, counted in plain Python, in two zones."""
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ EXPORTS = {
         ("A", "2026-08-10 10:00", "New", ""),
         ("B", "2026-08-12 10:00", "Talks", ""),
         ("E", "2026-08-20 10:00", "New", ""),
+        ("F", "2026-08-25 10:00", "New", ""),
     ],
     "deals_2026-10-01.csv": [
         ("A", "2026-08-10 10:00", "Talks", ""),
@@ -38,6 +40,10 @@ EXPORTS = {
         ("C", "2026-09-15 10:00", "Won", "2026-09-30 23:30"),
         ("D", "2026-10-01 00:00", "New", ""),
         ("E", "2026-08-20 10:00", "Won", ""),  # skipped Talks: implied at the win
+        # won at the export's very instant (a close date without a time), undone later
+        ("F", "2026-08-25 10:00", "Won", "2026-10-01 00:00"),
+        # created at the export's instant and shown won there: the bounds meet
+        ("G", "2026-10-01 00:00", "Won", ""),
     ],
     "deals_2026-11-01.csv": [
         ("A", "2026-08-10 10:00", "Won", ""),
@@ -45,6 +51,8 @@ EXPORTS = {
         ("C", "2026-09-15 10:00", "Won", "2026-09-30 23:30"),
         ("D", "2026-10-01 00:00", "New", ""),
         ("E", "2026-08-20 10:00", "Won", ""),
+        ("F", "2026-08-25 10:00", "Talks", ""),
+        ("G", "2026-10-01 00:00", "Won", ""),
     ],
 }
 TIME = "%Y-%m-%d %H:%M"
@@ -72,11 +80,17 @@ def expected(zone: str) -> tuple[Counter, Counter, Counter]:
     for seen in sightings.values():
         reached = {1: month(seen[0][1])}  # creation: the first stage, exact
         closed_month = None
-        for number, (taken, _, stage, closed) in enumerate(seen):
+        for number, (taken, created, stage, closed) in enumerate(seen):
             if number and stage == seen[number - 1][2]:
                 continue  # unchanged: no entry
             order = 3 if stage in ("Won", "Lost") else STAGES[stage]
-            when = month(local(closed)) if closed else month(taken - dt.timedelta(seconds=1))
+            after = seen[number - 1][0] if number else created  # the entry's lower bound
+            if closed:
+                when = month(local(closed))  # a close date: exact
+            elif after >= taken:
+                when = month(taken)  # the bounds meet: exact
+            else:
+                when = month(taken - dt.timedelta(seconds=1))
             if stage in ("Won", "Lost") and closed_month is None:
                 closed_month = when
             if stage == "Lost":
@@ -135,5 +149,7 @@ def test_what_an_export_of_the_first_shows_counts_in_the_month_before(tmp_path, 
     assert Counter(dict(lost)) == want_lost
     # What the rule changes here, said plainly: A's talks (1 October's export) in September,
     # its win (1 November's) in October; E's win and implied talks in September (C's
-    # talks too, implied at its close date).
-    assert want_period[("2026-09-01", "talks")] == 3 and want_won["2026-10-01"] == 1
+    # talks too, implied at its close date); F's win, at 00:00 on 1 October, in October,
+    # and G's, created and shown won at that instant, too.
+    assert want_period[("2026-09-01", "talks")] == 3 and want_won["2026-10-01"] == 2
+    assert want_period[("2026-10-01", "won")] == 3  # A, F and G

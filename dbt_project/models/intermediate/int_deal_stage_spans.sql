@@ -45,7 +45,11 @@ deal_stages as (
         entries.cohort_month,
         entries.stage_order,
         min(entries.entered_by) as reached_by,
-        min(case when entries.is_exact then entries.entered_at end) as exact_reached_at,
+        -- exact: an exact entry, or one whose bounds meet (a deal created at the instant of
+        -- the export that first shows it), as int_entity_stages_reached tells them
+        min(
+            case when entries.is_exact or entries.entered_at = entries.entered_by then entries.entered_at end
+        ) as exact_reached_at,
         min(case when entries.entry_kind <> 'call' then entries.entered_by end) as known_by
     from entries
     where

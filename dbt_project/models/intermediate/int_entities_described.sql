@@ -39,6 +39,10 @@ deal_entities as (
         status,
         closed_at,
         closed_by,
+        -- the close's time is known: a close date, or the export of the deal's creation
+        -- instant showed it closed (the sighting's bounds meet); otherwise closed_by is an
+        -- export's time, the close happened before it (macros/time.sql happened_by)
+        coalesce(closed_at is not null or closed_by <= created_at, false) as is_closed_exactly,
         amount,
         lost_reason
     from deals
@@ -54,6 +58,7 @@ call_lead_entities as (
         'open' as status,
         cast(null as {{ dbt.type_timestamp() }}) as closed_at,
         cast(null as {{ dbt.type_timestamp() }}) as closed_by,
+        false as is_closed_exactly,
         cast(null as {{ type_double() }}) as amount,
         cast(null as {{ dbt.type_string() }}) as lost_reason
     from call_leads
@@ -75,6 +80,7 @@ final as (
         described.status,
         described.closed_at,
         described.closed_by,
+        described.is_closed_exactly,
         described.amount,
         described.lost_reason,
         anchors.anchor_at,

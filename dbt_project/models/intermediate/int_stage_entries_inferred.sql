@@ -17,7 +17,8 @@
 --   two exports is never seen (the reach policy fills it); moving back enters the earlier
 --   stage again (a regression).
 -- - Closing: when the deal is closed (won/lost) in that sighting and its closed_at lies in
---   [entered_after, t], the CRM recorded the moment: entered_at = closed_at.
+--   [entered_after, t], the CRM recorded the moment: entered_at = closed_at
+--   (is_close_dated, also when the close is the export's very instant).
 -- Every row is_exact false, with the deal's pipeline and manager and the file of that
 -- sighting (a deal moved to another pipeline enters a stage of that pipeline). The
 -- result depends on the set of snapshots only, never on the order they arrived in.
@@ -119,6 +120,9 @@ final as (
                 then closed_at
             else snapshot_at
         end as entered_at,
+        coalesce(
+            status != 'open' and closed_at >= entered_after and closed_at <= snapshot_at, false
+        ) as is_close_dated,
         entered_after,
         false as is_exact,
         status,

@@ -133,7 +133,8 @@ sightings_read as (
         deal_id,
         status,
         entered_at,
-        sighted_at
+        sighted_at,
+        is_close_dated
     from {{ ref('int_stage_entries_inferred') }}
     where {{ from_boundary('entered_at', dbt.dateadd('day', '-1', rebuild_from())) }}
 ),
@@ -151,7 +152,7 @@ undone_closes as (
             and closed.deal_id = later.deal_id
             and closed.sighted_at < later.sighted_at
             and closed.status <> later.status
-    where closed.status <> 'open' and closed.entered_at < closed.sighted_at
+    where closed.status <> 'open' and closed.is_close_dated
 ),
 
 won_sightings as (
@@ -179,7 +180,20 @@ won_sightings as (
             sightings.source = undone_closes.source
             and sightings.deal_id = undone_closes.deal_id
             and sightings.sighted_at = undone_closes.sighted_at
-    where {{ from_boundary('sightings.entered_at', dbt.dateadd('day', '-1', rebuild_from('deals.funnel_id'))) }}
+    where
+        {{ from_boundary('sightings.entered_at', dbt.dateadd('day', '-1', rebuild_from('deals.funnel_id'))) }}
+        -- shown won in one of the funnel's pipelines, as crm_entries maps stages: a win in
+        -- the pipeline a deal moved from is no win of this funnel's
+        and exists (
+            select 1 from {{ ref('stg_landing__config_funnel_crm') }} as funnel_crm
+            where
+                funnel_crm.funnel_id = deals.funnel_id
+                and funnel_crm.source = deals.source
+                and (
+                    funnel_crm.crm_pipeline is null
+                    or coalesce(sightings.crm_pipeline, deals.crm_pipeline) = funnel_crm.crm_pipeline
+                )
+        )
 ),
 
 -- Both call branches scan the qualified calls themselves, each with the boundary, as the
