@@ -6,8 +6,8 @@ the month of the second before the export's time, and a close no file dates (a d
 shown won or lost) counts there in revenue and lost reasons. Exact times (creations, a
 close date, even one at the export's very instant; a deal created at the instant of the
 export that first shows it) count in their own month. Before, everything the export of 1
-October showed counted in October: the October report showed September's moves. Expected from the rows
-written here, counted in plain Python, in two zones."""
+October showed counted in October: the October report showed September's moves.
+Expected from the rows written here, counted in plain Python, in two zones."""
 
 from __future__ import annotations
 
