@@ -765,16 +765,20 @@ def cohort_counts(name: str, zone: str) -> Counter[Key]:
 
 def period_counts(name: str, zone: str) -> Counter[Key]:
     """Period view: per month and stage, the entities that reached the stage in the month.
-    Under reach `implied` a stage is reached at the earliest latest time of an entry into it
-    or any later stage (the latest: a sighting counts when the export saw it)."""
+    Under reach `implied` a stage is reached by the earliest latest time of an entry into it
+    or any later stage (the latest: a sighting counts when the export saw it); known only
+    between two times (the earliest such entry's earliest time before it), it happened
+    before the latest: it counts in the month of the second before."""
     keys = SHAPES[name].stage_keys
     counts: Counter[Key] = Counter()
     deals, leads = entities(name, zone)
     for entries, manager in [*deals.values(), *leads]:
         for index, key in enumerate(keys):
-            reached = [latest for entered, _, latest in entries if entered >= index]
+            reached = [(latest, at) for entered, at, latest in entries if entered >= index]
             if reached:
-                month = local_month(min(reached), zone)
+                by = min(latest for latest, _ in reached)
+                exact = min(at for _, at in reached) == by
+                month = local_month(by if exact else by - dt.timedelta(seconds=1), zone)
                 counts[(month, "total", "all", key)] += 1
                 counts[(month, "manager", manager_segment(manager), key)] += 1
     return counts

@@ -88,7 +88,7 @@ def test_mature_cohorts_equal_the_hand_count(projects: Projects, zone: str, shap
 def test_period_view_equals_the_hand_count(projects: Projects, zone: str, shape_name: str):
     """marts.funnel_stage_monthly, view period, total and per manager, every month: the
     entities that reached each stage in the month equal the hand count (a stage known from
-    an export counts in the month of the export that saw it)."""
+    an export counts in the month of the second before the export that saw it)."""
     project = projects.get(zone)
     expected = {k: n for k, n in hand_count.period_counts(shape_name, zone).items() if n}
     got = mart_counts(project, SHAPES[shape_name].funnel["id"], view="period")
