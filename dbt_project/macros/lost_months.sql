@@ -31,8 +31,7 @@
             and recomputed.status = 'lost'
             and recomputed.cohort_month >= {{ rebuild_from('recomputed.funnel_id') }}
             and recomputed.funnel_id = {{ funnel_expression }}
-            and {{ local_month(happened_by('recomputed.closed_by', 'recomputed.is_closed_exactly')) }}
-            is not distinct from {{ month_expression }}
+            and {{ closed_month('recomputed') }} is not distinct from {{ month_expression }}
     )
     {%- else -%}
     1 = 1

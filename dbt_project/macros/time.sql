@@ -39,6 +39,15 @@
 {%- endmacro %}
 
 
+{# The local month a closed entity of int_entities_described closed in (`relation.` before
+   its columns when given): of closed_by, exact or an export's time (happened_by). What
+   revenue_monthly and lost_reasons count by, and lost_months recomputes. #}
+{% macro closed_month(relation=none) -%}
+    {%- set prefix = relation ~ '.' if relation else '' -%}
+    {{ local_month(happened_by(prefix ~ 'closed_by', prefix ~ 'is_closed_exactly')) }}
+{%- endmacro %}
+
+
 {# The first day of the business-time-zone month (or `zone`'s) of a UTC timestamp, as a date.
    No zone is or was further than 16 hours from UTC (the tz database's widest offsets, local
    mean times before 1900, stay within 15 h 57 min), so an instant in the same UTC month 16

@@ -103,8 +103,8 @@ def _own_pipeline_dates(raw: RawFile) -> RawFile:
     other = {}  # stage-date key → the condition that the cell is another pipeline's
     for key, column in raw.labels.items():
         match = DATE_ENTERED.match(column.split("__")[0].strip())
-        if key.startswith(STAGE_DATE_PREFIX) and match and match["pipeline"].strip() in in_file:
-            named = match["pipeline"].strip()
+        named = match["pipeline"].strip() if match else None
+        if key.startswith(STAGE_DATE_PREFIX) and named in in_file:
             filled = pl.col(key).str.strip_chars() != ""
             other[key] = pipeline.is_not_null() & (pipeline != named) & filled
     if not other:

@@ -10,7 +10,7 @@ with
 lost_entities as (
     select
         *,
-        {{ local_month(happened_by('closed_by', 'is_closed_exactly')) }} as closed_month
+        {{ closed_month() }} as closed_month
     from {{ ref('int_entities_described') }}
     where entity_kind = 'deal' and status = 'lost'
 ),

@@ -25,7 +25,7 @@ closed_deals as (
         entity_id,
         status,
         amount,
-        {{ local_month(happened_by('closed_by', 'is_closed_exactly')) }} as month
+        {{ closed_month() }} as month
     from entities
     where closed_by is not null
 ),
